@@ -3,9 +3,15 @@ module github.com/directup/directup
 go 1.26
 
 require (
+	github.com/kelseyhightower/envconfig v1.4.0
+	github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common v1.3.211
+	github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/sts v1.1.11
+	github.com/tencentyun/cos-go-sdk-v5 v0.7.70
+)
+
+require (
 	github.com/clbanning/mxj v1.8.4 // indirect
 	github.com/google/go-querystring v1.0.0 // indirect
 	github.com/mitchellh/mapstructure v1.4.3 // indirect
 	github.com/mozillazg/go-httpheader v0.2.1 // indirect
-	github.com/tencentyun/cos-go-sdk-v5 v0.7.70 // indirect
 )

@@ -1,0 +1,195 @@
+// Package config reads directup's settings from the environment (with envconfig) and
+// wires the upload service: the COS store with role or AssumeRole credentials, or, when
+// no bucket is configured, the embedded local store.
+package config
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/cos/cossign"
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/upload"
+)
+
+// Config is every setting. Each field names its environment variable.
+type Config struct {
+	// Where the API listens in local mode and as an SCF web function.
+	Port string `envconfig:"PORT" default:"8080"`
+	Host string `envconfig:"HOST"`
+
+	Bucket   string `envconfig:"COS_BUCKET"`
+	Region   string `envconfig:"COS_REGION"`
+	Endpoint string `envconfig:"COS_ENDPOINT"`
+
+	// Optional AssumeRole: the role whose keys sign COS requests.
+	RoleARN         string        `envconfig:"COS_ROLE_ARN"`
+	RoleSessionName string        `envconfig:"COS_ROLE_SESSION_NAME" default:"directup"`
+	RoleDuration    time.Duration `envconfig:"COS_ROLE_DURATION" default:"2h"`
+	STSEndpoint     string        `envconfig:"STS_ENDPOINT"`
+
+	TokenSecret string   `envconfig:"UPLOAD_TOKEN_SECRET"`
+	CORSOrigins []string `envconfig:"API_CORS_ORIGINS" default:"*"`
+
+	// Local mode only.
+	LocalDir  string `envconfig:"LOCAL_COS_DIR"`
+	LocalAddr string `envconfig:"LOCAL_COS_ADDR" default:"127.0.0.1:0"`
+
+	upload.Policy
+}
+
+// Local reports whether no bucket is configured: the embedded store is used.
+func (c *Config) Local() bool { return c.Bucket == "" }
+
+// Load reads and checks the environment; an error is one line naming the variable.
+func Load() (*Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return nil, errors.New("config: " + strings.TrimPrefix(err.Error(), "envconfig.Process: "))
+	}
+	if err := c.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if c.Local() {
+		return &c, nil
+	}
+	if err := (cos.Config{Bucket: c.Bucket, Region: c.Region, Endpoint: c.Endpoint}).Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(c.TokenSecret) < 32 {
+		return nil, errors.New("config: UPLOAD_TOKEN_SECRET: required, at least 32 characters (e.g. openssl rand -hex 32)")
+	}
+	if c.RoleARN != "" && !strings.HasPrefix(c.RoleARN, "qcs::cam::uin/") {
+		return nil, errors.New("config: COS_ROLE_ARN: must look like qcs::cam::uin/<uin>:roleName/<name>")
+	}
+	if c.STSEndpoint != "" {
+		if u, err := url.Parse(c.STSEndpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, errors.New("config: STS_ENDPOINT: must be a URL like https://sts.tencentcloudapi.com")
+		}
+	}
+	return &c, nil
+}
+
+// Addr is the listen address: loopback in local mode unless HOST says otherwise.
+func (c *Config) Addr() string {
+	host := c.Host
+	if host == "" && c.Local() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, c.Port)
+}
+
+// App is a wired service, with the local store when one runs.
+type App struct {
+	Service  *upload.Service
+	Store    *cos.Client
+	Local    *localcos.Server // nil outside local mode
+	LocalURL string
+	close    func()
+}
+
+// Close stops the local store, if any.
+func (a *App) Close() {
+	if a.close != nil {
+		a.close()
+	}
+}
+
+// Build wires the service. Nothing here touches the network except starting the local
+// store's listener in local mode: credentials are fetched lazily, per request.
+func (c *Config) Build() (*App, error) {
+	httpClient := &http.Client{Transport: http.DefaultTransport}
+	if c.Local() {
+		return c.buildLocal(httpClient)
+	}
+	var creds credentials.Provider = credentials.SCFRole()
+	if c.RoleARN != "" {
+		ar := &credentials.AssumeRole{Base: creds, RoleARN: c.RoleARN, SessionName: c.RoleSessionName,
+			Duration: c.RoleDuration, Region: c.Region}
+		if c.STSEndpoint != "" {
+			u, _ := url.Parse(c.STSEndpoint)
+			ar.Endpoint, ar.Scheme = u.Host, strings.ToUpper(u.Scheme)
+		}
+		creds = ar
+	}
+	store, err := cos.New(cos.Config{Bucket: c.Bucket, Region: c.Region, Endpoint: c.Endpoint}, creds, httpClient)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := upload.NewService(store, c.Policy, []byte(c.TokenSecret))
+	if err != nil {
+		return nil, err
+	}
+	return &App{Service: svc, Store: store}, nil
+}
+
+// LocalBucket is the bucket name local mode pretends to serve.
+const LocalBucket = "local-1250000000"
+
+func (c *Config) buildLocal(httpClient *http.Client) (*App, error) {
+	dir := c.LocalDir
+	cleanup := func() {}
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "directup-local-"); err != nil {
+			return nil, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+	}
+	// Fresh random keys each run: local mode signs and verifies for real.
+	cred := cossign.Credentials{SecretID: "AKIDlocal" + randomHex(8), SecretKey: randomHex(20), SessionToken: "local-" + randomHex(16)}
+	srv, err := localcos.New(dir, LocalBucket, cred)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", c.LocalAddr)
+	if err != nil {
+		cleanup()
+		return nil, fmt.Errorf("config: LOCAL_COS_ADDR: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	endpoint := "http://" + ln.Addr().String()
+	store, err := cos.New(cos.Config{Bucket: LocalBucket, Endpoint: endpoint}, credentials.Static{
+		AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken,
+	}, httpClient)
+	if err != nil {
+		hs.Close()
+		cleanup()
+		return nil, err
+	}
+	secret := []byte(c.TokenSecret)
+	if len(secret) == 0 {
+		secret = []byte(randomHex(32))
+	}
+	svc, err := upload.NewService(store, c.Policy, secret)
+	if err != nil {
+		hs.Close()
+		cleanup()
+		return nil, err
+	}
+	return &App{Service: svc, Store: store, Local: srv, LocalURL: endpoint, close: func() {
+		hs.Shutdown(context.Background())
+		cleanup()
+	}}, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,308 @@
+// Package httpapi serves the upload service as a JSON HTTP API: routes, request decoding,
+// errors to status codes, CORS and request logs. It knows nothing of SCF or Lambda; the
+// platform adapters turn their events into calls of this one http.Handler.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/directup/directup/shared/upload"
+)
+
+// TokenHeader carries the upload token on follow-up calls.
+const TokenHeader = "X-Upload-Token"
+
+// Options tune the API.
+type Options struct {
+	// CORSOrigins lists origins allowed to call the API from a browser; "*" allows any.
+	// Upload tokens travel in a header, never in cookies, so "*" leaks no ambient credential.
+	CORSOrigins []string
+	// MaxBody bounds a request body (default 64 KiB; 10,000 completed parts fit in 1 MiB).
+	MaxBody int64
+	// MaxCompleteBody bounds the complete call's body (default 1 MiB).
+	MaxCompleteBody int64
+	Logger          *slog.Logger
+}
+
+// Handler is the API.
+type Handler struct {
+	svc  *upload.Service
+	opts Options
+	mux  *http.ServeMux
+	log  *slog.Logger
+}
+
+// New returns the API for svc.
+func New(svc *upload.Service, opts Options) *Handler {
+	if opts.MaxBody == 0 {
+		opts.MaxBody = 64 << 10
+	}
+	if opts.MaxCompleteBody == 0 {
+		opts.MaxCompleteBody = 1 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	h := &Handler{svc: svc, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	h.mux.HandleFunc("/uploads", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.initiate}))
+	h.mux.HandleFunc("/uploads/{uploadId}/parts", h.methods(map[string]http.HandlerFunc{
+		http.MethodPost: h.presignParts, http.MethodGet: h.listParts}))
+	h.mux.HandleFunc("/uploads/{uploadId}/complete", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.complete}))
+	h.mux.HandleFunc("/uploads/{uploadId}", h.methods(map[string]http.HandlerFunc{http.MethodDelete: h.abort}))
+	h.mux.HandleFunc("/healthz", h.methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}}))
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, &upload.Error{Status: http.StatusNotFound, Code: upload.CodeNotFound, Message: "no such route: " + r.Method + " " + r.URL.Path})
+	})
+	return h
+}
+
+// Handle adds a route (the demo page and client script in local mode).
+func (h *Handler) Handle(pattern string, handler http.Handler) { h.mux.Handle(pattern, handler) }
+
+type ctxKey struct{}
+
+// RequestID returns the id of the request being served.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// statusWriter remembers the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	code   string
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 128 || strings.ContainsAny(id, "\r\n") {
+		var b [8]byte
+		rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	if !h.cors(w, r) {
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	h.mux.ServeHTTP(sw, r)
+	h.log.Info("request", "requestId", id, "method", r.Method, "path", r.URL.Path,
+		"status", sw.status, "error", sw.code, "ms", time.Since(start).Milliseconds())
+}
+
+// cors applies the origin allow-list; it answers preflights itself (false: done).
+func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	allowed := slices.Contains(h.opts.CORSOrigins, "*") || slices.Contains(h.opts.CORSOrigins, origin)
+	if allowed {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Add("Vary", "Origin")
+		w.Header().Set("Access-Control-Expose-Headers", "X-Request-Id")
+	}
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		if allowed {
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+			w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Authorization, "+TokenHeader)
+			w.Header().Set("Access-Control-Max-Age", "600")
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return false
+	}
+	return true
+}
+
+func (h *Handler) methods(m map[string]http.HandlerFunc) http.HandlerFunc {
+	allow := make([]string, 0, len(m))
+	for k := range m {
+		allow = append(allow, k)
+	}
+	slices.Sort(allow)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if f, ok := m[r.Method]; ok {
+			f(w, r)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		h.fail(w, r, &upload.Error{Status: http.StatusMethodNotAllowed, Code: upload.CodeMethodNotAllowed,
+			Message: r.Method + " is not allowed here; use " + strings.Join(allow, " or ")})
+	}
+}
+
+type errorBody struct {
+	Error struct {
+		Code              string `json:"code"`
+		Message           string `json:"message"`
+		Field             string `json:"field,omitempty"`
+		RequestID         string `json:"requestId"`
+		UpstreamRequestID string `json:"upstreamRequestId,omitempty"`
+	} `json:"error"`
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := upload.AsError(err)
+	var body errorBody
+	body.Error.Code, body.Error.Message, body.Error.Field = e.Code, e.Message, e.Field
+	body.Error.RequestID, body.Error.UpstreamRequestID = RequestID(r.Context()), e.UpstreamRequestID
+	if sw, ok := w.(*statusWriter); ok {
+		sw.code = e.Code
+	}
+	if e.Status >= 500 {
+		// The cause is for operators; it never carries a signature or a secret (stores
+		// keep requests out of their errors).
+		h.log.Error("upstream or internal failure", "requestId", body.Error.RequestID, "code", e.Code,
+			"upstreamRequestId", e.UpstreamRequestID, "cause", errString(e.Err))
+	}
+	writeJSON(w, e.Status, body)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// decode reads one JSON object of at most limit bytes into v, refusing unknown fields.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return &upload.Error{Status: http.StatusUnsupportedMediaType, Code: upload.CodeUnsupportedMedia,
+			Message: "send the body as application/json"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &upload.Error{Status: http.StatusRequestEntityTooLarge, Code: upload.CodeBodyTooLarge,
+				Message: "the request body is too large"}
+		}
+		return &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "could not read the body"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the body must hold one JSON object"}
+	}
+	return nil
+}
+
+// jsonError names the field at fault where encoding/json tells it.
+func jsonError(err error) error {
+	e := &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the body is not valid JSON"}
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		e.Code, e.Field = upload.CodeInvalidField, te.Field
+		e.Message = te.Field + " must be a " + te.Type.String() + ", not a JSON " + te.Value
+	case errors.As(err, &se):
+		e.Message = "the body is not valid JSON: " + se.Error()
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		e.Code, e.Field, e.Message = upload.CodeInvalidField, f, "unknown field "+f
+	}
+	return e
+}
+
+func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
+	var req upload.InitiateRequest
+	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.Initiate(r.Context(), &req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		PartNumbers []int `json:"partNumbers"`
+	}
+	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.PresignParts(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
+	parts, err := h.svc.ListParts(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if parts == nil {
+		parts = []upload.StoredPart{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"parts": parts})
+}
+
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Parts []upload.CompletedPart `json:"parts"`
+	}
+	if err := decode(w, r, h.opts.MaxCompleteBody, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.Complete(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.Parts)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) abort(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.Abort(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

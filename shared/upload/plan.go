@@ -1,0 +1,60 @@
+package upload
+
+import "net/http"
+
+// COS multipart limits (FACTS.md): parts 1..10000, each 1 MiB..5 GiB but the last.
+const (
+	MinPartSize  int64 = 1 << 20
+	MaxPartSize  int64 = 5 << 30
+	MaxParts           = 10000
+	MaxTotalSize       = MaxPartSize * MaxParts
+)
+
+// Plan fixes how an object of Size bytes is cut: PartCount parts of PartSize bytes,
+// the last one holding the remainder. The plan travels in the upload token, so every
+// part URL signs its exact size and nobody can store more than declared.
+type Plan struct {
+	Size      int64
+	PartSize  int64
+	PartCount int
+}
+
+// NewPlan cuts size into parts. With partSize 0 it picks the smallest size that fits
+// 10,000 parts, no smaller than defaultPartSize and rounded up to whole MiB. An explicit
+// partSize that cannot fit is refused, never silently changed.
+func NewPlan(size, partSize, defaultPartSize int64) (Plan, error) {
+	if size < 0 {
+		return Plan{}, Invalid("size", "size must not be negative")
+	}
+	if size > MaxTotalSize {
+		return Plan{}, newError(http.StatusRequestEntityTooLarge, CodeSizeTooLarge, "size",
+			"size %d exceeds the multipart maximum of %d bytes (10,000 parts of 5 GiB)", size, MaxTotalSize)
+	}
+	if partSize == 0 {
+		partSize = max(defaultPartSize, ceilDiv(size, MaxParts))
+		partSize = min(ceilDiv(partSize, MinPartSize)*MinPartSize, MaxPartSize)
+	} else {
+		if partSize < MinPartSize || partSize > MaxPartSize {
+			return Plan{}, Invalid("partSize", "partSize must be between %d (1 MiB) and %d (5 GiB) bytes", MinPartSize, MaxPartSize)
+		}
+		if ceilDiv(size, partSize) > MaxParts {
+			return Plan{}, Invalid("partSize", "partSize %d would need %d parts; at most %d are allowed (use at least %d)",
+				partSize, ceilDiv(size, partSize), MaxParts, ceilDiv(size, MaxParts))
+		}
+	}
+	count := int(max(1, ceilDiv(size, partSize))) // an empty object is one empty part
+	return Plan{Size: size, PartSize: partSize, PartCount: count}, nil
+}
+
+// SizeOf returns the exact size of part n (1-based), or -1 outside the plan.
+func (p Plan) SizeOf(n int) int64 {
+	if n < 1 || n > p.PartCount {
+		return -1
+	}
+	if n < p.PartCount {
+		return p.PartSize
+	}
+	return p.Size - int64(p.PartCount-1)*p.PartSize
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }

@@ -1,0 +1,114 @@
+package upload
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Policy is the deployer's rule set. Field tags name the environment variables that set
+// it (read with envconfig by the functions); defaults are the safe choice.
+type Policy struct {
+	// KeyPrefix is prepended to every generated key; client keys must start with it.
+	KeyPrefix string `envconfig:"UPLOAD_KEY_PREFIX" default:"uploads/"`
+	// MaxSize is the largest object a client may declare, in bytes (default 5 GiB).
+	MaxSize int64 `envconfig:"UPLOAD_MAX_SIZE" default:"5368709120"`
+	// AllowedTypes lists permitted content types; "image/*" and "*/*" are wildcards.
+	AllowedTypes []string `envconfig:"UPLOAD_ALLOWED_TYPES" default:"*/*"`
+	// AllowedACLs lists object ACLs clients may ask for beyond "default" (none by default).
+	AllowedACLs []string `envconfig:"UPLOAD_ALLOWED_ACLS"`
+	// AllowGrants lets clients set x-cos-grant-* headers.
+	AllowGrants bool `envconfig:"UPLOAD_ALLOW_GRANTS" default:"false"`
+	// AllowedStorageClasses lists storage classes clients may choose.
+	AllowedStorageClasses []string `envconfig:"UPLOAD_ALLOWED_STORAGE_CLASSES" default:"STANDARD"`
+	// ClientKeys lets clients name the object key (under KeyPrefix) instead of a filename.
+	ClientKeys bool `envconfig:"UPLOAD_CLIENT_KEYS" default:"false"`
+	// ForbidOverwrite forces x-cos-forbid-overwrite: true on every upload.
+	ForbidOverwrite bool `envconfig:"UPLOAD_FORBID_OVERWRITE" default:"false"`
+	// URLTTL is the lifetime of presigned part URLs (capped by the credentials' expiry).
+	URLTTL time.Duration `envconfig:"UPLOAD_URL_TTL" default:"1h"`
+	// TokenTTL is how long an upload token (the handle for follow-up calls) stays valid.
+	TokenTTL time.Duration `envconfig:"UPLOAD_TOKEN_TTL" default:"24h"`
+	// DefaultPartSize is used when a client names no partSize (grown to fit 10,000 parts).
+	DefaultPartSize int64 `envconfig:"UPLOAD_PART_SIZE" default:"8388608"`
+	// PartBatch is how many part URLs one answer carries at most.
+	PartBatch int `envconfig:"UPLOAD_PART_BATCH" default:"100"`
+}
+
+// DefaultPolicy is the policy with every default applied.
+func DefaultPolicy() Policy {
+	return Policy{
+		KeyPrefix: "uploads/", MaxSize: 5 << 30, AllowedTypes: []string{"*/*"},
+		AllowedStorageClasses: []string{"STANDARD"}, URLTTL: time.Hour, TokenTTL: 24 * time.Hour,
+		DefaultPartSize: 8 << 20, PartBatch: 100,
+	}
+}
+
+// Enumerations from the COS documentation.
+var (
+	objectACLs = []string{"default", "private", "public-read", "authenticated-read", "bucket-owner-read", "bucket-owner-full-control"}
+	// StorageClasses are COS's object storage classes.
+	storageClasses = []string{"STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE", "INTELLIGENT_TIERING",
+		"MAZ_STANDARD", "MAZ_STANDARD_IA", "MAZ_INTELLIGENT_TIERING", "MAZ_ARCHIVE"}
+)
+
+// Validate checks the policy once at start; the error names the variable at fault.
+func (p *Policy) Validate() error {
+	if p.KeyPrefix != "" {
+		if err := checkKey(p.KeyPrefix + "x"); err != nil {
+			return fmt.Errorf("UPLOAD_KEY_PREFIX: %s", err.Message)
+		}
+	}
+	if p.MaxSize < 0 || p.MaxSize > MaxTotalSize {
+		return fmt.Errorf("UPLOAD_MAX_SIZE: must be between 0 and %d bytes", MaxTotalSize)
+	}
+	for i, t := range p.AllowedTypes {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if _, err := path.Match(t, "a/b"); err != nil || !strings.Contains(t, "/") {
+			return fmt.Errorf("UPLOAD_ALLOWED_TYPES: %q is not a type pattern like image/png or image/*", t)
+		}
+		p.AllowedTypes[i] = t
+	}
+	for i, a := range p.AllowedACLs {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if !slices.Contains(objectACLs, a) {
+			return fmt.Errorf("UPLOAD_ALLOWED_ACLS: %q is not one of %s", a, strings.Join(objectACLs, ", "))
+		}
+		p.AllowedACLs[i] = a
+	}
+	for i, c := range p.AllowedStorageClasses {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		if !slices.Contains(storageClasses, c) {
+			return fmt.Errorf("UPLOAD_ALLOWED_STORAGE_CLASSES: %q is not one of %s", c, strings.Join(storageClasses, ", "))
+		}
+		p.AllowedStorageClasses[i] = c
+	}
+	if p.URLTTL < time.Minute || p.URLTTL > 7*24*time.Hour {
+		return fmt.Errorf("UPLOAD_URL_TTL: must be between 1m and 168h")
+	}
+	if p.TokenTTL < p.URLTTL || p.TokenTTL > 30*24*time.Hour {
+		return fmt.Errorf("UPLOAD_TOKEN_TTL: must be at least UPLOAD_URL_TTL and at most 720h")
+	}
+	if p.DefaultPartSize < MinPartSize || p.DefaultPartSize > MaxPartSize {
+		return fmt.Errorf("UPLOAD_PART_SIZE: must be between %d and %d bytes", MinPartSize, MaxPartSize)
+	}
+	if p.PartBatch < 1 || p.PartBatch > MaxParts {
+		return fmt.Errorf("UPLOAD_PART_BATCH: must be between 1 and %d", MaxParts)
+	}
+	return nil
+}
+
+func (p *Policy) typeAllowed(contentType string) bool {
+	mt := strings.ToLower(contentType)
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = strings.TrimSpace(mt[:i])
+	}
+	for _, pattern := range p.AllowedTypes {
+		if ok, _ := path.Match(pattern, mt); ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,363 @@
+package upload
+
+import (
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// InitiateRequest is the body of POST /uploads (and of a queue "initiate" message).
+type InitiateRequest struct {
+	Filename           string             `json:"filename,omitempty"`
+	Key                string             `json:"key,omitempty"`
+	ContentType        string             `json:"contentType"`
+	Size               *int64             `json:"size"`
+	PartSize           int64              `json:"partSize,omitempty"`
+	CacheControl       string             `json:"cacheControl,omitempty"`
+	ContentDisposition string             `json:"contentDisposition,omitempty"`
+	ContentEncoding    string             `json:"contentEncoding,omitempty"`
+	Expires            string             `json:"expires,omitempty"`
+	Metadata           map[string]string  `json:"metadata,omitempty"`
+	StorageClass       string             `json:"storageClass,omitempty"`
+	Tagging            map[string]string  `json:"tagging,omitempty"`
+	ForbidOverwrite    bool               `json:"forbidOverwrite,omitempty"`
+	ACL                string             `json:"acl,omitempty"`
+	Grants             *GrantsRequest     `json:"grants,omitempty"`
+	Encryption         *EncryptionRequest `json:"encryption,omitempty"`
+}
+
+// GrantsRequest lists grantees (account UINs, or "qcs::cam::uin/<owner>:uin/<sub>") per permission.
+type GrantsRequest struct {
+	Read        []string `json:"read,omitempty"`
+	ReadACP     []string `json:"readAcp,omitempty"`
+	WriteACP    []string `json:"writeAcp,omitempty"`
+	FullControl []string `json:"fullControl,omitempty"`
+}
+
+// EncryptionRequest asks for server-side encryption.
+type EncryptionRequest struct {
+	Type        string            `json:"type"`
+	KMSKeyID    string            `json:"kmsKeyId,omitempty"`
+	Context     map[string]string `json:"context,omitempty"`
+	CustomerKey string            `json:"customerKey,omitempty"`
+}
+
+// Limits from the COS documentation.
+const (
+	maxMetaHeader  = 2 << 10 // one x-cos-meta-* header, name and value
+	maxMetaTotal   = 4 << 10 // all of them
+	maxTags        = 10
+	maxTagKey      = 128
+	maxTagValue    = 256
+	maxHeaderValue = 1024
+	maxGrantees    = 100
+)
+
+var (
+	metaSuffix = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+	grantee    = regexp.MustCompile(`^(?:[0-9]{1,20}|qcs::cam::uin/[0-9]{1,20}:uin/[0-9]{1,20})$`)
+)
+
+// object checks a request against the COS rules and the policy and returns the object to
+// initiate and its part plan. Nothing reaches the store before this passes.
+func (p *Policy) object(req *InitiateRequest, random func(prefix, filename string) (string, error)) (*Object, Plan, error) {
+	var obj Object
+	switch {
+	case req.Key != "" && req.Filename != "":
+		return nil, Plan{}, Invalid("key", "send either filename or key, not both")
+	case req.Key != "":
+		key, err := p.clientKey(req.Key)
+		if err != nil {
+			return nil, Plan{}, err
+		}
+		obj.Key = key
+	case req.Filename == "":
+		return nil, Plan{}, Missing("filename")
+	case len(req.Filename) > 1024 || !utf8.ValidString(req.Filename):
+		return nil, Plan{}, Invalid("filename", "filename must be valid UTF-8 of at most 1024 bytes")
+	}
+
+	if req.Size == nil {
+		return nil, Plan{}, Missing("size")
+	}
+	if *req.Size > p.MaxSize && *req.Size >= 0 {
+		return nil, Plan{}, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeSizeTooLarge, Field: "size",
+			Message: "size exceeds this deployment's limit of " + strconv.FormatInt(p.MaxSize, 10) + " bytes"}
+	}
+	plan, err := NewPlan(*req.Size, req.PartSize, p.DefaultPartSize)
+	if err != nil {
+		return nil, Plan{}, err
+	}
+
+	if req.ContentType == "" {
+		return nil, Plan{}, Missing("contentType")
+	}
+	if err := headerValue("contentType", req.ContentType, 256); err != nil {
+		return nil, Plan{}, err
+	}
+	if _, _, err := mime.ParseMediaType(req.ContentType); err != nil {
+		return nil, Plan{}, Invalid("contentType", "contentType is not a media type like image/png")
+	}
+	if !p.typeAllowed(req.ContentType) {
+		return nil, Plan{}, Denied("contentType", "content type %q is not allowed here", req.ContentType)
+	}
+	obj.ContentType = req.ContentType
+
+	for _, h := range []struct {
+		field string
+		in    string
+		out   *string
+	}{
+		{"cacheControl", req.CacheControl, &obj.CacheControl},
+		{"contentDisposition", req.ContentDisposition, &obj.ContentDisposition},
+		{"contentEncoding", req.ContentEncoding, &obj.ContentEncoding},
+		{"expires", req.Expires, &obj.Expires},
+	} {
+		if err := headerValue(h.field, h.in, maxHeaderValue); err != nil {
+			return nil, Plan{}, err
+		}
+		*h.out = h.in
+	}
+	if req.Expires != "" {
+		if _, err := http.ParseTime(req.Expires); err != nil {
+			return nil, Plan{}, Invalid("expires", "expires must be an HTTP date like %q", "Wed, 21 Oct 2026 07:28:00 GMT")
+		}
+	}
+
+	if obj.Metadata, err = metadata(req.Metadata); err != nil {
+		return nil, Plan{}, err
+	}
+	if obj.Tags, err = tags(req.Tagging); err != nil {
+		return nil, Plan{}, err
+	}
+
+	if req.StorageClass != "" {
+		c := strings.ToUpper(req.StorageClass)
+		if !slices.Contains(storageClasses, c) {
+			return nil, Plan{}, Invalid("storageClass", "storageClass must be one of %s", strings.Join(storageClasses, ", "))
+		}
+		if !slices.Contains(p.AllowedStorageClasses, c) {
+			return nil, Plan{}, Denied("storageClass", "storage class %s is not allowed here", c)
+		}
+		obj.StorageClass = c
+	}
+
+	if req.ACL != "" {
+		a := strings.ToLower(req.ACL)
+		if !slices.Contains(objectACLs, a) {
+			return nil, Plan{}, Invalid("acl", "acl must be one of %s", strings.Join(objectACLs, ", "))
+		}
+		if a != "default" && !slices.Contains(p.AllowedACLs, a) {
+			return nil, Plan{}, Denied("acl", "acl %s is not allowed here", a)
+		}
+		obj.ACL = a
+	}
+
+	if req.Grants != nil {
+		if obj.Grants, err = grants(req.Grants); err != nil {
+			return nil, Plan{}, err
+		}
+		if !p.AllowGrants && (len(obj.Grants.Read)+len(obj.Grants.ReadACP)+len(obj.Grants.WriteACP)+len(obj.Grants.FullControl)) > 0 {
+			return nil, Plan{}, Denied("grants", "this deployment does not allow grants")
+		}
+	}
+
+	if req.Encryption != nil {
+		if obj.Encryption, err = encryption(req.Encryption); err != nil {
+			return nil, Plan{}, err
+		}
+	}
+
+	obj.ForbidOverwrite = req.ForbidOverwrite || p.ForbidOverwrite
+
+	if obj.Key == "" {
+		if obj.Key, err = random(p.KeyPrefix, req.Filename); err != nil {
+			return nil, Plan{}, err
+		}
+	}
+	return &obj, plan, nil
+}
+
+// headerValue accepts printable ASCII only: anything else would be mangled or refused
+// by HTTP and break the signature. Non-ASCII text must be percent-encoded by the client
+// (RFC 5987 for Content-Disposition filenames).
+func headerValue(field, v string, limit int) *Error {
+	if len(v) > limit {
+		return Invalid(field, "%s must be at most %d bytes", field, limit)
+	}
+	if v != strings.TrimSpace(v) {
+		return Invalid(field, "%s must not start or end with whitespace", field)
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c > 0x7e {
+			return Invalid(field, "%s must be printable ASCII (percent-encode other text)", field)
+		}
+	}
+	return nil
+}
+
+func metadata(in map[string]string) (map[string]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(in))
+	total := 0
+	for k, v := range in {
+		field := "metadata." + k
+		if len(k) > maxMetaHeader || !metaSuffix.MatchString(k) {
+			return nil, Invalid(field, "metadata names may hold only letters, digits and '-' (no '_')")
+		}
+		suffix := strings.ToLower(k)
+		if _, dup := out[suffix]; dup {
+			return nil, Invalid(field, "metadata name %q repeats another one ignoring case", k)
+		}
+		if err := headerValue(field, v, maxMetaHeader); err != nil {
+			return nil, err
+		}
+		size := len("x-cos-meta-") + len(suffix) + len(v)
+		if size > maxMetaHeader {
+			return nil, Invalid(field, "one metadata header may be at most %d bytes", maxMetaHeader)
+		}
+		total += size
+		out[suffix] = v
+	}
+	if total > maxMetaTotal {
+		return nil, Invalid("metadata", "metadata headers may be at most %d bytes in all", maxMetaTotal)
+	}
+	return out, nil
+}
+
+func tags(in map[string]string) (map[string]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	if len(in) > maxTags {
+		return nil, Invalid("tagging", "at most %d tags are allowed", maxTags)
+	}
+	for k, v := range in {
+		field := "tagging." + k
+		if k == "" || utf8.RuneCountInString(k) > maxTagKey || utf8.RuneCountInString(v) > maxTagValue {
+			return nil, Invalid(field, "tag keys need 1 to %d characters and values at most %d", maxTagKey, maxTagValue)
+		}
+		if !printable(k) || !printable(v) {
+			return nil, Invalid(field, "tags must be valid UTF-8 without control characters")
+		}
+	}
+	return in, nil
+}
+
+// EncodeTags renders tags as COS's x-cos-tagging wants them: key=value pairs, each part
+// URL-encoded, joined by '&', sorted so the header is deterministic.
+func EncodeTags(tags map[string]string, escape func(string) string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(escape(k))
+		b.WriteByte('=')
+		b.WriteString(escape(tags[k]))
+	}
+	return b.String()
+}
+
+func grants(in *GrantsRequest) (Grants, error) {
+	var out Grants
+	for _, g := range []struct {
+		field string
+		ids   []string
+		out   *[]string
+	}{
+		{"grants.read", in.Read, &out.Read},
+		{"grants.readAcp", in.ReadACP, &out.ReadACP},
+		{"grants.writeAcp", in.WriteACP, &out.WriteACP},
+		{"grants.fullControl", in.FullControl, &out.FullControl},
+	} {
+		if len(g.ids) > maxGrantees {
+			return Grants{}, Invalid(g.field, "at most %d grantees per permission", maxGrantees)
+		}
+		for _, id := range g.ids {
+			id = strings.TrimSuffix(strings.TrimPrefix(id, `id="`), `"`)
+			if !grantee.MatchString(id) {
+				return Grants{}, Invalid(g.field, `grantees are account UINs like "100000000001" or "qcs::cam::uin/<owner>:uin/<sub>"`)
+			}
+			*g.out = append(*g.out, `id="`+id+`"`)
+		}
+	}
+	return out, nil
+}
+
+func encryption(in *EncryptionRequest) (*Encryption, error) {
+	out := &Encryption{Type: in.Type}
+	switch in.Type {
+	case SSECOS:
+		if in.KMSKeyID != "" || in.Context != nil || in.CustomerKey != "" {
+			return nil, Invalid("encryption", "AES256 (SSE-COS) takes no kmsKeyId, context or customerKey")
+		}
+	case SSEKMS:
+		if in.CustomerKey != "" {
+			return nil, Invalid("encryption.customerKey", "customerKey belongs to SSE-C, not cos/kms")
+		}
+		if err := headerValue("encryption.kmsKeyId", in.KMSKeyID, 256); err != nil {
+			return nil, err
+		}
+		out.KMSKeyID = in.KMSKeyID
+		if in.Context != nil {
+			for k, v := range in.Context {
+				if !printable(k) || !printable(v) {
+					return nil, Invalid("encryption.context", "context keys and values must be text without control characters")
+				}
+			}
+			js, _ := json.Marshal(in.Context) // map keys marshal sorted: deterministic
+			if len(js) > 1024 {
+				return nil, Invalid("encryption.context", "context must be at most 1024 bytes as JSON")
+			}
+			out.Context = base64.StdEncoding.EncodeToString(js)
+		}
+	case SSEC:
+		if in.KMSKeyID != "" || in.Context != nil {
+			return nil, Invalid("encryption", "SSE-C takes no kmsKeyId or context")
+		}
+		if in.CustomerKey == "" {
+			return nil, Missing("encryption.customerKey")
+		}
+		key, err := base64.StdEncoding.DecodeString(in.CustomerKey)
+		if err != nil || len(key) != 32 {
+			return nil, Invalid("encryption.customerKey", "customerKey must be base64 of exactly 32 bytes")
+		}
+		sum := md5.Sum(key)
+		out.CustomerKey = in.CustomerKey
+		out.CustomerKeyMD5 = base64.StdEncoding.EncodeToString(sum[:])
+	case "":
+		return nil, Missing("encryption.type")
+	default:
+		return nil, Invalid("encryption.type", "encryption.type must be AES256, cos/kms or SSE-C")
+	}
+	return out, nil
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
+}

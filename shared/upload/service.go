@@ -1,0 +1,267 @@
+// Package upload is directup's core: it checks upload requests against the deployer's
+// policy, plans parts within COS's limits, issues stateless upload tokens, and drives a
+// Store (COS, S3, a local store) to initiate, presign, list, complete and abort multipart
+// uploads. It knows nothing of HTTP routing, SCF or Lambda.
+package upload
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Service runs uploads for one bucket under one policy.
+type Service struct {
+	store  Store
+	policy Policy
+	tokens *Tokens
+	now    func() time.Time
+	random io.Reader
+}
+
+// Option adjusts a Service; tests use them to pin the clock and randomness.
+type Option func(*Service)
+
+// WithClock replaces time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithRandom replaces crypto/rand for key generation.
+func WithRandom(r io.Reader) Option { return func(s *Service) { s.random = r } }
+
+// NewService checks the policy and returns a service.
+func NewService(store Store, policy Policy, tokenSecret []byte, opts ...Option) (*Service, error) {
+	if err := policy.Validate(); err != nil {
+		return nil, err
+	}
+	if len(tokenSecret) < 16 {
+		return nil, errors.New("UPLOAD_TOKEN_SECRET: must be at least 16 bytes (32 random bytes recommended)")
+	}
+	s := &Service{store: store, policy: policy, tokens: NewTokens(tokenSecret), now: time.Now, random: defaultRandom}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// Policy returns the policy in force.
+func (s *Service) Policy() Policy { return s.policy }
+
+// Initiated is the answer to an initiate request.
+type Initiated struct {
+	Bucket         string          `json:"bucket"`
+	Key            string          `json:"key"`
+	UploadID       string          `json:"uploadId"`
+	Size           int64           `json:"size"`
+	PartSize       int64           `json:"partSize"`
+	PartCount      int             `json:"partCount"`
+	Token          string          `json:"token"`
+	ExpiresAt      time.Time       `json:"expiresAt"`      // when these part URLs stop working
+	TokenExpiresAt time.Time       `json:"tokenExpiresAt"` // when follow-up calls stop being accepted
+	Parts          []PresignedPart `json:"parts"`
+}
+
+// PartURLs is the answer to a request for more part URLs.
+type PartURLs struct {
+	ExpiresAt time.Time       `json:"expiresAt"`
+	Parts     []PresignedPart `json:"parts"`
+}
+
+// Initiate checks req, starts a multipart upload and presigns the first batch of parts.
+func (s *Service) Initiate(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+	obj, plan, err := s.policy.object(req, func(prefix, filename string) (string, error) {
+		return generateKey(s.random, prefix, filename)
+	})
+	if err != nil {
+		return nil, err
+	}
+	uploadID, err := s.store.Initiate(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	claims := Claims{
+		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
+		Expires: s.now().Add(s.policy.TokenTTL).Unix(),
+	}
+	if obj.Encryption != nil {
+		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
+	}
+	first := make([]int, min(plan.PartCount, s.policy.PartBatch))
+	for i := range first {
+		first[i] = i + 1
+	}
+	urls, err := s.presign(ctx, &claims, plan, first)
+	if err != nil {
+		// The caller will never learn this UploadId: abort it rather than leave an orphan.
+		s.abortQuietly(ctx, obj.Key, uploadID)
+		return nil, err
+	}
+	return &Initiated{
+		Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
+		PartCount: plan.PartCount, Token: s.tokens.Sign(claims), ExpiresAt: urls.ExpiresAt,
+		TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: urls.Parts,
+	}, nil
+}
+
+func (s *Service) abortQuietly(ctx context.Context, key, uploadID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = s.store.Abort(ctx, key, uploadID)
+}
+
+func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []int) (*PartURLs, error) {
+	specs := make([]PartSpec, len(numbers))
+	for i, n := range numbers {
+		specs[i] = PartSpec{Number: n, Size: plan.SizeOf(n)}
+	}
+	ttl := s.policy.URLTTL
+	if left := time.Unix(c.Expires, 0).Sub(s.now()); left < ttl {
+		ttl = left // a part URL never outlives the upload's token
+	}
+	p, err := s.store.Presign(ctx, &PresignRequest{
+		Key: c.Key, UploadID: c.UploadID, Parts: specs, TTL: ttl, CustomerKeyMD5: c.CustomerKeyMD5,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &PartURLs{ExpiresAt: p.Expires.UTC(), Parts: p.Parts}, nil
+}
+
+// claims verifies a follow-up call's token and that it belongs to uploadID.
+func (s *Service) claims(token, uploadID string) (*Claims, error) {
+	c, err := s.tokens.Verify(token, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if c.UploadID != uploadID || c.Bucket != s.store.Bucket() {
+		return nil, &Error{Status: http.StatusForbidden, Code: CodeTokenMismatch, Field: "X-Upload-Token",
+			Message: "the upload token belongs to another upload"}
+	}
+	return c, nil
+}
+
+// PresignParts returns fresh URLs for the given parts of an upload.
+func (s *Service) PresignParts(ctx context.Context, token, uploadID string, numbers []int) (*PartURLs, error) {
+	c, err := s.claims(token, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	plan := c.Plan()
+	if len(numbers) == 0 {
+		return nil, Missing("partNumbers")
+	}
+	if len(numbers) > s.policy.PartBatch {
+		return nil, Invalid("partNumbers", "ask for at most %d parts at a time", s.policy.PartBatch)
+	}
+	seen := make(map[int]bool, len(numbers))
+	for _, n := range numbers {
+		if n < 1 || n > plan.PartCount {
+			return nil, Invalid("partNumbers", "part %d is outside this upload's plan of %d parts", n, plan.PartCount)
+		}
+		if seen[n] {
+			return nil, Invalid("partNumbers", "part %d is listed twice", n)
+		}
+		seen[n] = true
+	}
+	return s.presign(ctx, c, plan, numbers)
+}
+
+// ListParts returns the parts already stored, so a client can resume.
+func (s *Service) ListParts(ctx context.Context, token, uploadID string) ([]StoredPart, error) {
+	c, err := s.claims(token, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListParts(ctx, c.Key, c.UploadID)
+}
+
+// Complete assembles the object. Every part of the plan must be named; the stored parts
+// are checked against the plan's sizes first, so the object is exactly what was declared.
+func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []CompletedPart) (*Completed, error) {
+	c, err := s.claims(token, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	plan := c.Plan()
+	if len(parts) == 0 {
+		return nil, Missing("parts")
+	}
+	if len(parts) > MaxParts {
+		return nil, Invalid("parts", "at most %d parts", MaxParts)
+	}
+	parts = slices.Clone(parts)
+	slices.SortFunc(parts, func(a, b CompletedPart) int { return a.PartNumber - b.PartNumber })
+	for i, p := range parts {
+		field := "parts[" + strconv.Itoa(i) + "]"
+		if p.PartNumber < 1 || p.PartNumber > plan.PartCount {
+			return nil, Invalid(field+".partNumber", "part %d is outside this upload's plan of %d parts", p.PartNumber, plan.PartCount)
+		}
+		if i > 0 && parts[i-1].PartNumber == p.PartNumber {
+			return nil, Invalid(field+".partNumber", "part %d is listed twice", p.PartNumber)
+		}
+		etag := strings.Trim(p.ETag, `"`)
+		if etag == "" || len(etag) > 128 || strings.ContainsAny(etag, "\"<>&\r\n") {
+			return nil, Invalid(field+".etag", "etag must be the ETag header the part upload answered")
+		}
+		parts[i].ETag = `"` + etag + `"`
+	}
+	if len(parts) != plan.PartCount {
+		return nil, &Error{Status: http.StatusConflict, Code: CodeIncompleteUpload, Field: "parts",
+			Message: "name all " + strconv.Itoa(plan.PartCount) + " parts of the plan; " + strconv.Itoa(len(parts)) + " were given"}
+	}
+
+	stored, err := s.store.ListParts(ctx, c.Key, c.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	have := make(map[int]StoredPart, len(stored))
+	for _, p := range stored {
+		have[p.PartNumber] = p
+		total += p.Size
+	}
+	if total > plan.Size {
+		// Someone stored more than was declared: nothing from this upload may become an object.
+		s.abortQuietly(ctx, c.Key, c.UploadID)
+		return nil, &Error{Status: http.StatusConflict, Code: CodeInvalidPart, Field: "parts",
+			Message: "the stored parts exceed the declared size; the upload was aborted"}
+	}
+	for i, p := range parts {
+		sp, ok := have[p.PartNumber]
+		field := "parts[" + strconv.Itoa(i) + "]"
+		switch {
+		case !ok:
+			return nil, &Error{Status: http.StatusConflict, Code: CodeIncompleteUpload, Field: field,
+				Message: "part " + strconv.Itoa(p.PartNumber) + " has not been uploaded"}
+		case sp.Size != plan.SizeOf(p.PartNumber):
+			return nil, &Error{Status: http.StatusConflict, Code: CodeInvalidPart, Field: field,
+				Message: "part " + strconv.Itoa(p.PartNumber) + " does not have the planned size"}
+		case strings.Trim(sp.ETag, `"`) != strings.Trim(p.ETag, `"`):
+			return nil, &Error{Status: http.StatusConflict, Code: CodeInvalidPart, Field: field + ".etag",
+				Message: "part " + strconv.Itoa(p.PartNumber) + " was stored with another ETag; upload it again or send its current ETag"}
+		}
+	}
+	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts)
+	if err != nil {
+		return nil, err
+	}
+	done.Size = plan.Size
+	return done, nil
+}
+
+// Abort discards an upload. Aborting an upload that is already gone succeeds.
+func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
+	c, err := s.claims(token, uploadID)
+	if err != nil {
+		return err
+	}
+	err = s.store.Abort(ctx, c.Key, c.UploadID)
+	if e := AsError(err); err != nil && e.Code == CodeUploadNotFound {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,122 @@
+package upload
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the object storage a Service drives. One package per backend implements it
+// (cos for Tencent COS and the local store); the service never sees a wire format.
+// Errors are *Error values so the service can pass status and upstream request ids on.
+type Store interface {
+	// Bucket names the bucket uploads land in.
+	Bucket() string
+	// Initiate starts a multipart upload and returns its UploadId.
+	Initiate(ctx context.Context, obj *Object) (uploadID string, err error)
+	// Presign returns presigned part requests for one upload. The URLs live at most ttl
+	// and never beyond the signing credentials' own expiry; Expires says when they end.
+	Presign(ctx context.Context, req *PresignRequest) (*Presigned, error)
+	// ListParts returns every part stored so far (all pages), ascending.
+	ListParts(ctx context.Context, key, uploadID string) ([]StoredPart, error)
+	// Complete assembles the object from the given parts, ascending.
+	Complete(ctx context.Context, key, uploadID string, parts []CompletedPart) (*Completed, error)
+	// Abort discards the upload and its parts.
+	Abort(ctx context.Context, key, uploadID string) error
+}
+
+// Object is a validated initiate request in storage-neutral terms.
+type Object struct {
+	Key                string
+	ContentType        string
+	CacheControl       string
+	ContentDisposition string
+	ContentEncoding    string
+	Expires            string
+	Metadata           map[string]string // suffix (lowercase) -> value
+	StorageClass       string
+	Tags               map[string]string
+	ForbidOverwrite    bool
+	ACL                string
+	Grants             Grants
+	Encryption         *Encryption
+}
+
+// Grants are grantee ids per permission, each already in COS's form (id="...").
+type Grants struct {
+	Read        []string
+	ReadACP     []string
+	WriteACP    []string
+	FullControl []string
+}
+
+// Encryption types.
+const (
+	SSECOS = "AES256"
+	SSEKMS = "cos/kms"
+	SSEC   = "SSE-C"
+)
+
+// Encryption is the server-side encryption asked for at initiate.
+type Encryption struct {
+	Type     string
+	KMSKeyID string
+	Context  string // base64 of a JSON object, as COS takes it
+	// SSE-C: the customer key (base64 of 32 bytes) and its MD5 (base64). The key is
+	// sent at initiate only; part requests carry it from the client itself.
+	CustomerKey    string
+	CustomerKeyMD5 string
+}
+
+// PartSpec is one part to presign: its number and exact size.
+type PartSpec struct {
+	Number int
+	Size   int64
+}
+
+// PresignRequest asks a store for part URLs.
+type PresignRequest struct {
+	Key            string
+	UploadID       string
+	Parts          []PartSpec
+	TTL            time.Duration
+	CustomerKeyMD5 string // set for SSE-C uploads: parts must carry the same key
+}
+
+// Presigned are part requests ready for a client.
+type Presigned struct {
+	Parts   []PresignedPart
+	Expires time.Time
+}
+
+// PresignedPart is one part request: the client sends Method to URL with Headers (and
+// the part's exact Size as body; browsers set Content-Length themselves).
+type PresignedPart struct {
+	PartNumber int               `json:"partNumber"`
+	Method     string            `json:"method"`
+	URL        string            `json:"url"`
+	Headers    map[string]string `json:"headers"`
+	Size       int64             `json:"size"`
+}
+
+// StoredPart is a part the store already holds.
+type StoredPart struct {
+	PartNumber int    `json:"partNumber"`
+	ETag       string `json:"etag"`
+	Size       int64  `json:"size"`
+}
+
+// CompletedPart names a part to assemble.
+type CompletedPart struct {
+	PartNumber int    `json:"partNumber"`
+	ETag       string `json:"etag"`
+}
+
+// Completed describes the assembled object.
+type Completed struct {
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+	Location string `json:"location"`
+	ETag     string `json:"etag"`
+	Size     int64  `json:"size"`
+	CRC64    string `json:"crc64,omitempty"`
+}
