@@ -1,0 +1,255 @@
+// Package apiclient is a Go client of directup's HTTP API: it initiates an upload, PUTs
+// the parts straight to storage through the presigned URLs (in parallel, asking for more
+// URLs as it goes), and completes or aborts. The upload script and the tests use it.
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/directup/directup/shared/upload"
+)
+
+// Client calls one API.
+type Client struct {
+	API         string // base URL, no trailing slash
+	HTTP        *http.Client
+	Concurrency int // parallel part uploads (default 4)
+}
+
+// Error is an API error answer.
+type Error struct {
+	Status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%d %s: %s (field %q)", e.Status, e.Code, e.Message, e.Field)
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// Call sends one API request with a JSON body (nil for none) and decodes the answer into out.
+func (c *Client) Call(ctx context.Context, method, path, token string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		js, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(js)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.API+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("X-Upload-Token", token)
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error Error `json:"error"`
+		}
+		json.Unmarshal(data, &e)
+		e.Error.Status = resp.StatusCode
+		return &e.Error
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// Initiate starts an upload.
+func (c *Client) Initiate(ctx context.Context, req *upload.InitiateRequest) (*upload.Initiated, error) {
+	var out upload.Initiated
+	return &out, c.Call(ctx, http.MethodPost, "/uploads", "", req, &out)
+}
+
+// Presign asks for URLs of more parts.
+func (c *Client) Presign(ctx context.Context, up *upload.Initiated, numbers []int) (*upload.PartURLs, error) {
+	var out upload.PartURLs
+	return &out, c.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/parts", up.Token, map[string]any{"partNumbers": numbers}, &out)
+}
+
+// ListParts returns the parts stored so far.
+func (c *Client) ListParts(ctx context.Context, up *upload.Initiated) ([]upload.StoredPart, error) {
+	var out struct {
+		Parts []upload.StoredPart `json:"parts"`
+	}
+	return out.Parts, c.Call(ctx, http.MethodGet, "/uploads/"+up.UploadID+"/parts", up.Token, nil, &out)
+}
+
+// Complete assembles the object.
+func (c *Client) Complete(ctx context.Context, up *upload.Initiated, parts []upload.CompletedPart) (*upload.Completed, error) {
+	var out upload.Completed
+	return &out, c.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/complete", up.Token, map[string]any{"parts": parts}, &out)
+}
+
+// Abort discards the upload.
+func (c *Client) Abort(ctx context.Context, up *upload.Initiated) error {
+	return c.Call(ctx, http.MethodDelete, "/uploads/"+up.UploadID, up.Token, nil, nil)
+}
+
+// PutPart uploads one part's bytes to its presigned URL and returns the ETag.
+// extra holds headers the caller must add itself (the SSE-C customer key).
+func (c *Client) PutPart(ctx context.Context, p upload.PresignedPart, data []byte, extra http.Header) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, p.Method, p.URL, bytes.NewReader(data))
+	if err != nil {
+		return "", err
+	}
+	for k, v := range p.Headers {
+		req.Header.Set(k, v)
+	}
+	for k, v := range extra {
+		req.Header[k] = v
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("part %d: storage answered %d: %s", p.PartNumber, resp.StatusCode, strings.TrimSpace(string(msg)))
+	}
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		return "", fmt.Errorf("part %d: storage sent no ETag", p.PartNumber)
+	}
+	return etag, nil
+}
+
+// Upload sends a whole object: initiate, all parts (Concurrency at a time, asking for
+// URLs in batches), complete. On failure it aborts the upload.
+func (c *Client) Upload(ctx context.Context, req *upload.InitiateRequest, r io.ReaderAt, extra http.Header) (*upload.Initiated, *upload.Completed, error) {
+	up, err := c.Initiate(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	done, err := c.Resume(ctx, up, r, extra, nil)
+	if err != nil {
+		c.Abort(context.WithoutCancel(ctx), up)
+		return up, nil, err
+	}
+	return up, done, nil
+}
+
+// Resume uploads the parts of up not in stored, then completes.
+func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt, extra http.Header, stored []upload.StoredPart) (*upload.Completed, error) {
+	etags := make([]string, up.PartCount+1)
+	for _, p := range stored {
+		if p.PartNumber >= 1 && p.PartNumber <= up.PartCount {
+			etags[p.PartNumber] = p.ETag
+		}
+	}
+	var todo []int
+	for n := 1; n <= up.PartCount; n++ {
+		if etags[n] == "" {
+			todo = append(todo, n)
+		}
+	}
+	known := map[int]upload.PresignedPart{}
+	for _, p := range up.Parts {
+		known[p.PartNumber] = p
+	}
+	workers := c.Concurrency
+	if workers <= 0 {
+		workers = 4
+	}
+	batch := max(1, len(up.Parts))
+	for start := 0; start < len(todo); start += batch {
+		nums := todo[start:min(start+batch, len(todo))]
+		var missing []int
+		for _, n := range nums {
+			if _, ok := known[n]; !ok {
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) > 0 {
+			more, err := c.Presign(ctx, up, missing)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range more.Parts {
+				known[p.PartNumber] = p
+			}
+		}
+		if err := c.putAll(ctx, up.PartSize, nums, known, r, extra, etags, workers); err != nil {
+			return nil, err
+		}
+	}
+	parts := make([]upload.CompletedPart, up.PartCount)
+	for n := 1; n <= up.PartCount; n++ {
+		parts[n-1] = upload.CompletedPart{PartNumber: n, ETag: etags[n]}
+	}
+	return c.Complete(ctx, up, parts)
+}
+
+func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, known map[int]upload.PresignedPart, r io.ReaderAt, extra http.Header, etags []string, workers int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range work {
+				p := known[n]
+				data := make([]byte, p.Size)
+				_, err := r.ReadAt(data, int64(n-1)*partSize)
+				if err == io.EOF && int64(len(data)) == p.Size {
+					err = nil
+				}
+				var etag string
+				if err == nil {
+					etag, err = c.PutPart(ctx, p, data, extra)
+				}
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				etags[n] = etag
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, n := range nums {
+		select {
+		case work <- n:
+		case <-ctx.Done():
+		}
+	}
+	close(work)
+	wg.Wait()
+	return first
+}
