@@ -1,0 +1,371 @@
+package cos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdk "github.com/tencentyun/cos-go-sdk-v5"
+
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/upload"
+)
+
+var testCreds = credentials.Static{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "SECRETKEY", SessionToken: "TOKEN123"}
+
+// sdkAuthorization recomputes a received request's Authorization with the official SDK,
+// over the same window, as COS would verify it.
+func sdkAuthorization(t *testing.T, r *http.Request) string {
+	t.Helper()
+	got := r.Header.Get("Authorization")
+	fields, err := url.ParseQuery(strings.ReplaceAll(got, ";", "%3B"))
+	if err != nil {
+		t.Fatalf("Authorization %q: %v", got, err)
+	}
+	start, end, _ := strings.Cut(fields.Get("q-sign-time"), ";")
+	s, _ := strconv.ParseInt(start, 10, 64)
+	e, _ := strconv.ParseInt(end, 10, 64)
+	req, err := http.NewRequest(r.Method, "http://"+r.Host+r.RequestURI, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range r.Header {
+		if k != "Authorization" && k != "User-Agent" && k != "Accept-Encoding" {
+			req.Header[k] = v
+		}
+	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		// Go's server keeps the length out of the header map; the SDK's client sends it.
+		req.Header.Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))
+	}
+	at := &sdk.AuthTime{SignStartTime: time.Unix(s, 0), SignEndTime: time.Unix(e, 0), KeyStartTime: time.Unix(s, 0), KeyEndTime: time.Unix(e, 0)}
+	sdk.AddAuthorizationHeader(testCreds.AccessKeyID, testCreds.SecretAccessKey, testCreds.SessionToken, req, at)
+	return req.Header.Get("Authorization")
+}
+
+func newClient(t *testing.T, h http.HandlerFunc) *Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := New(Config{Bucket: "examplebucket-1250000000", Endpoint: srv.URL}, testCreds, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.BaseDelay, c.MaxDelay = time.Millisecond, 5*time.Millisecond
+	return c
+}
+
+func randomText(r *rand.Rand, alphabet string) string {
+	n := 1 + r.IntN(20)
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return string(b)
+}
+
+// randomObject sets every header of the user's document, each with a random value.
+func randomObject(r *rand.Rand) *upload.Object {
+	const printable = "abcXYZ019 -_.~+%/=&;,\"'()*!:@?#"
+	keys := []string{"a b.txt", "dir/文件.mp4", "x+y%z", "deep/a/b/c (1).png", "~tilde!*'()"}
+	obj := &upload.Object{
+		Key:                "uploads/" + keys[r.IntN(len(keys))],
+		ContentType:        []string{"video/mp4", "image/png", "text/plain; charset=utf-8"}[r.IntN(3)],
+		CacheControl:       "max-age=" + strconv.Itoa(r.IntN(1e6)),
+		ContentDisposition: "attachment; filename=\"" + randomText(r, "abc XYZ.") + "\"",
+		ContentEncoding:    []string{"gzip", "identity", "br"}[r.IntN(3)],
+		Expires:            time.Unix(1.7e9+r.Int64N(1e8), 0).UTC().Format(http.TimeFormat),
+		Metadata:           map[string]string{randomText(r, "abcdefxyz0129-"): strings.TrimSpace(randomText(r, printable)) + "v"},
+		StorageClass:       []string{"STANDARD", "STANDARD_IA", "MAZ_STANDARD", "INTELLIGENT_TIERING"}[r.IntN(4)],
+		Tags:               map[string]string{randomText(r, printable): randomText(r, printable)},
+		ForbidOverwrite:    r.IntN(2) == 0,
+		ACL:                []string{"default", "private", "public-read"}[r.IntN(3)],
+		Grants: upload.Grants{
+			Read: []string{`id="100000000001"`, `id="100000000002"`}, ReadACP: []string{`id="1"`},
+			WriteACP: []string{`id="qcs::cam::uin/1:uin/2"`}, FullControl: []string{`id="3"`},
+		},
+	}
+	switch r.IntN(4) {
+	case 0:
+		obj.Encryption = &upload.Encryption{Type: upload.SSECOS}
+	case 1:
+		obj.Encryption = &upload.Encryption{Type: upload.SSEKMS, KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085****",
+			Context: "eyJhdXRob3IiOiJmeXNudGlhbiIsImNvbXBhbnkiOiJUZW5jZW50In0="}
+	case 2:
+		obj.Encryption = &upload.Encryption{Type: upload.SSEC, CustomerKey: "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUY=",
+			CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="}
+	}
+	return obj
+}
+
+// TestInitiateMatchesSDK sends initiates with every document header and checks, on the
+// wire, that each header arrived and the Authorization is the official SDK's.
+func TestInitiateMatchesSDK(t *testing.T) {
+	var last *http.Request
+	var mismatch atomic.Value
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		last = r.Clone(context.Background())
+		if want := sdkAuthorization(t, r); r.Header.Get("Authorization") != want {
+			mismatch.Store(fmt.Sprintf("got  %s\nwant %s", r.Header.Get("Authorization"), want))
+		}
+		fmt.Fprint(w, "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>UP-1</UploadId></InitiateMultipartUploadResult>")
+	})
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := 0; i < 500; i++ {
+		obj := randomObject(r)
+		id, err := c.Initiate(context.Background(), obj)
+		if err != nil || id != "UP-1" {
+			t.Fatalf("Initiate = %q, %v", id, err)
+		}
+		if m := mismatch.Load(); m != nil {
+			t.Fatalf("object %+v: signature differs from the SDK's:\n%s", obj, m)
+		}
+		if last.Method != http.MethodPost || last.URL.Path != "/"+obj.Key || last.URL.RawQuery != "uploads" || last.ContentLength != 0 {
+			t.Fatalf("request line %s %s ?%s length %d", last.Method, last.URL.Path, last.URL.RawQuery, last.ContentLength)
+		}
+		for name, want := range InitiateHeaders(obj) {
+			if got := last.Header.Values(name); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("header %s = %q, want %q", name, got, want)
+			}
+		}
+		auth := last.Header.Get("Authorization")
+		for _, h := range []string{"content-length", "content-type", "host", "x-cos-security-token", "x-cos-acl", "x-cos-grant-read-acp", "x-cos-tagging"} {
+			if !strings.Contains(auth, h) {
+				t.Fatalf("%s is not signed: %s", h, auth)
+			}
+		}
+	}
+}
+
+func TestInitiateHeadersFromTheDocument(t *testing.T) {
+	// Example Two and Five of the user's document, as headers.
+	h := InitiateHeaders(&upload.Object{
+		Key: "exampleobject", ContentType: "video/mp4", CacheControl: "max-age=86400",
+		ContentDisposition: "attachment; filename=example.jpg", Metadata: map[string]string{"example-field": "example-value"},
+		ACL: "public-read", Tags: map[string]string{"Key1": "Value 1", "Key2": "Value2"}, ForbidOverwrite: true,
+		Encryption: &upload.Encryption{Type: upload.SSEC, CustomerKey: "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUY=", CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="},
+	})
+	want := map[string]string{
+		"Content-Type": "video/mp4", "Cache-Control": "max-age=86400", "Content-Disposition": "attachment; filename=example.jpg",
+		"X-Cos-Meta-Example-Field": "example-value", "X-Cos-Acl": "public-read", "X-Cos-Tagging": "Key1=Value%201&Key2=Value2",
+		"X-Cos-Forbid-Overwrite": "true", "X-Cos-Server-Side-Encryption-Customer-Algorithm": "AES256",
+		"X-Cos-Server-Side-Encryption-Customer-Key":     "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUY=",
+		"X-Cos-Server-Side-Encryption-Customer-Key-Md5": "U5L61r7jcwdNvT7frmUG8g==",
+	}
+	if len(h) != len(want) {
+		t.Errorf("headers = %v", h)
+	}
+	for k, v := range want {
+		if h.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, h.Get(k), v)
+		}
+	}
+}
+
+func TestOtherCallsMatchSDK(t *testing.T) {
+	var calls []string
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if want := sdkAuthorization(t, r); r.Header.Get("Authorization") != want {
+			t.Errorf("%s %s: signature differs from the SDK's", r.Method, r.URL)
+		}
+		calls = append(calls, r.Method+" "+r.URL.RawQuery)
+		switch {
+		case r.Method == http.MethodGet && r.URL.Query().Get("part-number-marker") == "":
+			fmt.Fprint(w, `<ListPartsResult><IsTruncated>true</IsTruncated><NextPartNumberMarker>1</NextPartNumberMarker><Part><PartNumber>1</PartNumber><ETag>"a"</ETag><Size>5</Size></Part></ListPartsResult>`)
+		case r.Method == http.MethodGet:
+			fmt.Fprint(w, `<ListPartsResult><IsTruncated>false</IsTruncated><Part><PartNumber>2</PartNumber><ETag>"b"</ETag><Size>3</Size></Part></ListPartsResult>`)
+		case r.Method == http.MethodPost:
+			body, _ := io.ReadAll(r.Body)
+			if string(body) != `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&#34;a&#34;</ETag></Part><Part><PartNumber>2</PartNumber><ETag>&#34;b&#34;</ETag></Part></CompleteMultipartUpload>` {
+				t.Errorf("complete body %s", body)
+			}
+			w.Header().Set("x-cos-hash-crc64ecma", "12345")
+			fmt.Fprint(w, "\n\n  <CompleteMultipartUploadResult><Location>b.cos/k</Location><ETag>\"x-2\"</ETag></CompleteMultipartUploadResult>")
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	ctx := context.Background()
+	parts, err := c.ListParts(ctx, "dir/a b+c.bin", "UP/1")
+	if err != nil || len(parts) != 2 || parts[1] != (upload.StoredPart{PartNumber: 2, ETag: `"b"`, Size: 3}) {
+		t.Fatalf("ListParts = %+v, %v", parts, err)
+	}
+	done, err := c.Complete(ctx, "dir/a b+c.bin", "UP/1", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}, {PartNumber: 2, ETag: `"b"`}})
+	if err != nil || done.CRC64 != "12345" || done.ETag != `"x-2"` || done.Location != "b.cos/k" {
+		t.Fatalf("Complete = %+v, %v", done, err)
+	}
+	if err := c.Abort(ctx, "dir/a b+c.bin", "UP/1"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"GET max-parts=1000&uploadId=UP%2F1", "GET max-parts=1000&part-number-marker=1&uploadId=UP%2F1", "POST uploadId=UP%2F1", "DELETE uploadId=UP%2F1"}
+	if strings.Join(calls, "|") != strings.Join(want, "|") {
+		t.Errorf("calls = %q, want %q", calls, want)
+	}
+}
+
+func cosError(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("x-cos-request-id", "REQ-"+code)
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<Error><Code>%s</Code><Message>m</Message><RequestId>REQ-%s</RequestId></Error>", code, code)
+}
+
+func TestFaults(t *testing.T) {
+	tests := []struct {
+		name       string
+		fail       int // answers that fail before a success (-1: always)
+		answer     func(w http.ResponseWriter)
+		wantCalls  int32
+		wantStatus int
+		wantCode   string
+	}{
+		{"503 SlowDown then success", 2, func(w http.ResponseWriter) { cosError(w, 503, "SlowDown") }, 3, 0, ""},
+		{"500 then success", 1, func(w http.ResponseWriter) { cosError(w, 500, "InternalError") }, 2, 0, ""},
+		{"500 forever", -1, func(w http.ResponseWriter) { cosError(w, 500, "InternalError") }, 4, 502, upload.CodeUpstreamError},
+		{"SlowDown forever", -1, func(w http.ResponseWriter) { cosError(w, 503, "SlowDown") }, 4, 503, upload.CodeUpstreamBusy},
+		{"access denied is not retried", -1, func(w http.ResponseWriter) { cosError(w, 403, "AccessDenied") }, 1, 502, upload.CodeUpstreamDenied},
+		{"no such upload", -1, func(w http.ResponseWriter) { cosError(w, 404, "NoSuchUpload") }, 1, 404, upload.CodeUploadNotFound},
+		{"200 with Error, then success", 1, func(w http.ResponseWriter) {
+			w.WriteHeader(200)
+			fmt.Fprint(w, "   \n<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code><RequestId>REQ-200</RequestId></Error>")
+		}, 2, 0, ""},
+		{"200 with Error forever", -1, func(w http.ResponseWriter) {
+			w.WriteHeader(200)
+			fmt.Fprint(w, "\n\n<Error><Code>InvalidPart</Code><RequestId>REQ-200</RequestId></Error>")
+		}, 1, 409, upload.CodeInvalidPart},
+		{"malformed XML", -1, func(w http.ResponseWriter) { fmt.Fprint(w, "<CompleteMultipartUploadResult><ETag>") }, 1, 502, upload.CodeUpstreamError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+				n := calls.Add(1)
+				if tt.fail < 0 || int(n) <= tt.fail {
+					tt.answer(w)
+					return
+				}
+				w.Header().Set("x-cos-hash-crc64ecma", "1")
+				fmt.Fprint(w, "<CompleteMultipartUploadResult><ETag>\"e\"</ETag></CompleteMultipartUploadResult>")
+			})
+			_, err := c.Complete(context.Background(), "k", "u", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}})
+			if calls.Load() != tt.wantCalls {
+				t.Errorf("calls = %d, want %d", calls.Load(), tt.wantCalls)
+			}
+			if tt.wantStatus == 0 {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			var e *upload.Error
+			if !errors.As(err, &e) || e.Status != tt.wantStatus || e.Code != tt.wantCode {
+				t.Fatalf("err = %v, want %d %s", err, tt.wantStatus, tt.wantCode)
+			}
+			if e.UpstreamRequestID == "" && tt.wantCode != upload.CodeUpstreamError {
+				t.Errorf("the COS request id is lost: %v", err)
+			}
+		})
+	}
+}
+
+func TestDeadlineIsHonoured(t *testing.T) {
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := c.Abort(ctx, "k", "u")
+	var e *upload.Error
+	if !errors.As(err, &e) || e.Status != http.StatusGatewayTimeout || e.Code != upload.CodeUpstreamTimeout {
+		t.Fatalf("err = %v, want 504 upstream_timeout", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("took %v past a 300ms deadline", time.Since(start))
+	}
+}
+
+func TestConnectionResetIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	if err := c.Abort(context.Background(), "k", "u"); err != nil || calls.Load() != 2 {
+		t.Fatalf("err %v after %d calls", err, calls.Load())
+	}
+}
+
+func TestPresignNeverOutlivesCredentials(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	creds := testCreds
+	creds.Expires = now.Add(10 * time.Minute)
+	c, err := New(Config{Bucket: "examplebucket-1250000000", Region: "ap-guangzhou"}, creds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetClock(func() time.Time { return now })
+	p, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "a b", UploadID: "U", TTL: time.Hour,
+		Parts: []upload.PartSpec{{Number: 1, Size: 5 << 20}, {Number: 2, Size: 7}}, CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Expires.Equal(creds.Expires) {
+		t.Errorf("Expires = %v, want the credentials' %v", p.Expires, creds.Expires)
+	}
+	u := p.Parts[1].URL
+	for _, want := range []string{
+		"https://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com/a%20b?partNumber=2&uploadId=U&x-cos-security-token=TOKEN123&",
+		"q-sign-time=1800000000%3B1800000600",
+		"q-header-list=content-length%3Bhost%3Bx-cos-server-side-encryption-customer-algorithm%3Bx-cos-server-side-encryption-customer-key-md5",
+	} {
+		if !strings.Contains(u, want) {
+			t.Errorf("URL %s lacks %s", u, want)
+		}
+	}
+	if p.Parts[1].Size != 7 || p.Parts[1].Headers["x-cos-server-side-encryption-customer-key-MD5"] != "U5L61r7jcwdNvT7frmUG8g==" {
+		t.Errorf("part = %+v", p.Parts[1])
+	}
+	creds.Expires = now.Add(30 * time.Second)
+	c.creds = creds
+	var e *upload.Error
+	if _, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "a", UploadID: "U", TTL: time.Hour}); !errors.As(err, &e) || e.Status != 503 {
+		t.Errorf("credentials about to expire: err = %v, want 503", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Bucket: "examplebucket-1250000000", Region: "ap-guangzhou"}, ""},
+		{Config{Bucket: "examplebucket", Region: "ap-guangzhou"}, "COS_BUCKET"},
+		{Config{Bucket: "examplebucket-1250000000"}, "COS_REGION"},
+		{Config{Bucket: "examplebucket-1250000000", Endpoint: "ftp://x"}, "COS_ENDPOINT"},
+		{Config{Bucket: "examplebucket-1250000000", Endpoint: "https://cdn.example.com/path"}, "COS_ENDPOINT"},
+		{Config{Bucket: "examplebucket-1250000000", Endpoint: "https://examplebucket-1250000000.cos.accelerate.myqcloud.com"}, ""},
+	}
+	for _, tt := range tests {
+		err := tt.cfg.Validate()
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), tt.want)) {
+			t.Errorf("%+v: %v, want %q", tt.cfg, err, tt.want)
+		}
+	}
+}

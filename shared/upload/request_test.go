@@ -1,0 +1,202 @@
+package upload
+
+import (
+	"encoding/base64"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func i64(n int64) *int64 { return &n }
+
+func fixedKey(prefix, filename string) (string, error) {
+	return prefix + "RANDOM/" + SanitizeFilename(filename), nil
+}
+
+func TestObjectMapsEveryField(t *testing.T) {
+	p := DefaultPolicy()
+	p.AllowedACLs = []string{"public-read"}
+	p.AllowGrants = true
+	p.AllowedStorageClasses = []string{"STANDARD", "STANDARD_IA"}
+	key := base64.StdEncoding.EncodeToString([]byte("0123456789ABCDEF0123456789ABCDEF"))
+	req := &InitiateRequest{
+		Filename: "a b.mp4", ContentType: "video/mp4", Size: i64(20 << 20), PartSize: 5 << 20,
+		CacheControl: "max-age=86400", ContentDisposition: "attachment; filename=example.jpg",
+		ContentEncoding: "gzip", Expires: "Wed, 21 Oct 2026 07:28:00 GMT",
+		Metadata: map[string]string{"Example-Field": "example-value"}, StorageClass: "standard_ia",
+		Tagging: map[string]string{"team": "a&b", "k 2": "v=2"}, ForbidOverwrite: true, ACL: "public-read",
+		Grants:     &GrantsRequest{Read: []string{"100000000001", `id="100000000002"`}, FullControl: []string{"qcs::cam::uin/1:uin/2"}},
+		Encryption: &EncryptionRequest{Type: SSEC, CustomerKey: key},
+	}
+	obj, plan, err := p.object(req, fixedKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Object{
+		Key: "uploads/RANDOM/a-b.mp4", ContentType: "video/mp4", CacheControl: "max-age=86400",
+		ContentDisposition: "attachment; filename=example.jpg", ContentEncoding: "gzip", Expires: "Wed, 21 Oct 2026 07:28:00 GMT",
+		Metadata: map[string]string{"example-field": "example-value"}, StorageClass: "STANDARD_IA",
+		Tags: map[string]string{"team": "a&b", "k 2": "v=2"}, ForbidOverwrite: true, ACL: "public-read",
+		Grants:     Grants{Read: []string{`id="100000000001"`, `id="100000000002"`}, FullControl: []string{`id="qcs::cam::uin/1:uin/2"`}},
+		Encryption: &Encryption{Type: SSEC, CustomerKey: key, CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="},
+	}
+	if !reflect.DeepEqual(obj, want) {
+		t.Errorf("object =\n%+v\nwant\n%+v", obj, want)
+	}
+	if plan.PartCount != 4 || plan.PartSize != 5<<20 {
+		t.Errorf("plan = %+v", plan)
+	}
+	if got := EncodeTags(obj.Tags, func(s string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(s, "&", "%26"), "=", "%3D"), " ", "%20")
+	}); got != "k%202=v%3D2&team=a%26b" {
+		t.Errorf("EncodeTags = %q", got)
+	}
+}
+
+func TestKMSContext(t *testing.T) {
+	p := DefaultPolicy()
+	obj, _, err := p.object(&InitiateRequest{Filename: "a", ContentType: "text/plain", Size: i64(1),
+		Encryption: &EncryptionRequest{Type: SSEKMS, KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085", Context: map[string]string{"author": "fysntian", "company": "Tencent"}}}, fixedKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The document's example context, byte for byte.
+	if obj.Encryption.Context != "eyJhdXRob3IiOiJmeXNudGlhbiIsImNvbXBhbnkiOiJUZW5jZW50In0=" {
+		t.Errorf("context = %s", obj.Encryption.Context)
+	}
+}
+
+func TestObjectRefusals(t *testing.T) {
+	base := func() *InitiateRequest {
+		return &InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: i64(10)}
+	}
+	meta := func(m map[string]string) *InitiateRequest { r := base(); r.Metadata = m; return r }
+	tags := map[string]string{}
+	for i := 0; i < 11; i++ {
+		tags[strings.Repeat("k", i+1)] = "v"
+	}
+	strict := DefaultPolicy()
+	strict.AllowedTypes = []string{"image/*"}
+	strict.MaxSize = 100
+	clientKeys := DefaultPolicy()
+	clientKeys.ClientKeys = true
+	clientKeys.MaxSize = MaxTotalSize
+
+	tests := []struct {
+		name   string
+		policy Policy
+		req    *InitiateRequest
+		status int
+		code   string
+		field  string
+	}{
+		{"no filename", strict, &InitiateRequest{ContentType: "image/png", Size: i64(1)}, 400, CodeMissingField, "filename"},
+		{"no size", strict, &InitiateRequest{Filename: "a", ContentType: "image/png"}, 400, CodeMissingField, "size"},
+		{"no content type", strict, &InitiateRequest{Filename: "a", Size: i64(1)}, 400, CodeMissingField, "contentType"},
+		{"over the policy size", strict, &InitiateRequest{Filename: "a", ContentType: "image/png", Size: i64(101)}, 413, CodeSizeTooLarge, "size"},
+		{"type not allowed", strict, &InitiateRequest{Filename: "a", ContentType: "text/html", Size: i64(1)}, 403, CodePolicyDenied, "contentType"},
+		{"type malformed", strict, &InitiateRequest{Filename: "a", ContentType: "image/", Size: i64(1)}, 400, CodeInvalidField, "contentType"},
+		{"type with CRLF", strict, &InitiateRequest{Filename: "a", ContentType: "image/png\r\nX-Evil: 1", Size: i64(1)}, 400, CodeInvalidField, "contentType"},
+		{"key without policy", strict, &InitiateRequest{Key: "uploads/a", ContentType: "image/png", Size: i64(1)}, 403, CodePolicyDenied, "key"},
+		{"key and filename", clientKeys, &InitiateRequest{Key: "uploads/a", Filename: "a", ContentType: "image/png", Size: i64(1)}, 400, CodeInvalidField, "key"},
+		{"key outside prefix", clientKeys, &InitiateRequest{Key: "private/a", ContentType: "image/png", Size: i64(1)}, 403, CodePolicyDenied, "key"},
+		{"key traversal", clientKeys, &InitiateRequest{Key: "uploads/../private/a", ContentType: "image/png", Size: i64(1)}, 400, CodeInvalidField, "key"},
+		{"meta underscore", DefaultPolicy(), meta(map[string]string{"a_b": "v"}), 400, CodeInvalidField, "metadata.a_b"},
+		{"meta dot", DefaultPolicy(), meta(map[string]string{"a.b": "v"}), 400, CodeInvalidField, "metadata.a.b"},
+		{"meta case duplicate", DefaultPolicy(), meta(map[string]string{"Ab": "1", "aB": "2"}), 400, CodeInvalidField, ""},
+		{"meta value CRLF", DefaultPolicy(), meta(map[string]string{"a": "x\r\nX-Cos-Acl: public-read"}), 400, CodeInvalidField, "metadata.a"},
+		{"meta value unicode", DefaultPolicy(), meta(map[string]string{"a": "é"}), 400, CodeInvalidField, "metadata.a"},
+		{"meta header over 2 KB", DefaultPolicy(), meta(map[string]string{"a": strings.Repeat("v", 2040)}), 400, CodeInvalidField, "metadata.a"},
+		{"meta over 4 KB in all", DefaultPolicy(), meta(map[string]string{"a": strings.Repeat("v", 1500), "b": strings.Repeat("v", 1500), "c": strings.Repeat("v", 1500)}), 400, CodeInvalidField, "metadata"},
+		{"11 tags", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Tagging = tags; return r }(), 400, CodeInvalidField, "tagging"},
+		{"empty tag key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Tagging = map[string]string{"": "v"}; return r }(), 400, CodeInvalidField, "tagging."},
+		{"storage class unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.StorageClass = "GLACIER"; return r }(), 400, CodeInvalidField, "storageClass"},
+		{"storage class not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.StorageClass = "ARCHIVE"; return r }(), 403, CodePolicyDenied, "storageClass"},
+		{"acl unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ACL = "public-read-write"; return r }(), 400, CodeInvalidField, "acl"},
+		{"acl not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ACL = "public-read"; return r }(), 403, CodePolicyDenied, "acl"},
+		{"grants not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Grants = &GrantsRequest{Read: []string{"1"}}; return r }(), 403, CodePolicyDenied, "grants"},
+		{"grant malformed", DefaultPolicy(), func() *InitiateRequest {
+			r := base()
+			r.Grants = &GrantsRequest{Read: []string{`1",id="2`}}
+			return r
+		}(), 400, CodeInvalidField, "grants.read"},
+		{"sse type unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: "aws:kms"}; return r }(), 400, CodeInvalidField, "encryption.type"},
+		{"sse-cos with key id", DefaultPolicy(), func() *InitiateRequest {
+			r := base()
+			r.Encryption = &EncryptionRequest{Type: SSECOS, KMSKeyID: "k"}
+			return r
+		}(), 400, CodeInvalidField, "encryption"},
+		{"sse-c without key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: SSEC}; return r }(), 400, CodeMissingField, "encryption.customerKey"},
+		{"sse-c short key", DefaultPolicy(), func() *InitiateRequest {
+			r := base()
+			r.Encryption = &EncryptionRequest{Type: SSEC, CustomerKey: base64.StdEncoding.EncodeToString([]byte("short"))}
+			return r
+		}(), 400, CodeInvalidField, "encryption.customerKey"},
+		{"kms with customer key", DefaultPolicy(), func() *InitiateRequest {
+			r := base()
+			r.Encryption = &EncryptionRequest{Type: SSEKMS, CustomerKey: "x"}
+			return r
+		}(), 400, CodeInvalidField, "encryption.customerKey"},
+		{"expires not a date", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Expires = "tomorrow"; return r }(), 400, CodeInvalidField, "expires"},
+		{"cache control CRLF", DefaultPolicy(), func() *InitiateRequest { r := base(); r.CacheControl = "a\nb"; return r }(), 400, CodeInvalidField, "cacheControl"},
+		{"disposition unicode", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ContentDisposition = "attachment; filename=文件"; return r }(), 400, CodeInvalidField, "contentDisposition"},
+		{"part size that cannot fit", clientKeys, func() *InitiateRequest {
+			r := base()
+			r.Size = i64(20 << 30)
+			r.PartSize = 1 << 20
+			return r
+		}(), 400, CodeInvalidField, "partSize"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.policy
+			if err := p.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := p.object(tt.req, fixedKey)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %v, want an *Error", err)
+			}
+			if e.Status != tt.status || e.Code != tt.code || (tt.field != "" && e.Field != tt.field) {
+				t.Errorf("got %d %s field %q (%s), want %d %s field %q", e.Status, e.Code, e.Field, e.Message, tt.status, tt.code, tt.field)
+			}
+		})
+	}
+}
+
+func TestForbidOverwriteForcedByPolicy(t *testing.T) {
+	p := DefaultPolicy()
+	p.ForbidOverwrite = true
+	obj, _, err := p.object(&InitiateRequest{Filename: "a", ContentType: "text/plain", Size: i64(1)}, fixedKey)
+	if err != nil || !obj.ForbidOverwrite {
+		t.Fatalf("obj = %+v, err %v: policy must force forbid-overwrite", obj, err)
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Policy)
+		want   string
+	}{
+		{"defaults", func(*Policy) {}, ""},
+		{"bad acl", func(p *Policy) { p.AllowedACLs = []string{"everyone"} }, "UPLOAD_ALLOWED_ACLS"},
+		{"bad class", func(p *Policy) { p.AllowedStorageClasses = []string{"GLACIER"} }, "UPLOAD_ALLOWED_STORAGE_CLASSES"},
+		{"bad type", func(p *Policy) { p.AllowedTypes = []string{"images"} }, "UPLOAD_ALLOWED_TYPES"},
+		{"ttl too short", func(p *Policy) { p.URLTTL = 1 }, "UPLOAD_URL_TTL"},
+		{"token ttl under url ttl", func(p *Policy) { p.TokenTTL = p.URLTTL / 2 }, "UPLOAD_TOKEN_TTL"},
+		{"part size", func(p *Policy) { p.DefaultPartSize = 1 }, "UPLOAD_PART_SIZE"},
+		{"prefix traversal", func(p *Policy) { p.KeyPrefix = "../" }, "UPLOAD_KEY_PREFIX"},
+		{"max size", func(p *Policy) { p.MaxSize = MaxTotalSize + 1 }, "UPLOAD_MAX_SIZE"},
+	}
+	for _, tt := range tests {
+		p := DefaultPolicy()
+		tt.mutate(&p)
+		err := p.Validate()
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), tt.want)) {
+			t.Errorf("%s: Validate = %v, want prefix %q", tt.name, err, tt.want)
+		}
+	}
+}
