@@ -1,0 +1,411 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"hash/crc64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/directup/directup/shared/apiclient"
+	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/cos/cossign"
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/httpapi"
+	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/upload"
+)
+
+type env struct {
+	api   *apiclient.Client
+	url   string
+	store *localcos.Server
+}
+
+// setup runs the whole stack for real: the API handler, the upload service, the COS
+// client signing with temporary credentials, and the local store verifying signatures.
+func setup(t *testing.T, mutate func(*upload.Policy)) *env {
+	t.Helper()
+	cred := cossign.Credentials{SecretID: "AKIDtest", SecretKey: "test-secret", SessionToken: "test-token"}
+	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosSrv := httptest.NewServer(store)
+	t.Cleanup(cosSrv.Close)
+	client, err := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: cosSrv.URL}, credentials.Static{
+		AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, cosSrv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := upload.DefaultPolicy()
+	if mutate != nil {
+		mutate(&policy)
+	}
+	svc, err := upload.NewService(client, policy, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiSrv := httptest.NewServer(httpapi.New(svc, httpapi.Options{CORSOrigins: []string{"https://app.example"}}))
+	t.Cleanup(apiSrv.Close)
+	return &env{api: &apiclient.Client{API: apiSrv.URL}, url: apiSrv.URL, store: store}
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func size(n int) *int64 { v := int64(n); return &v }
+
+func apiError(t *testing.T, err error) *apiclient.Error {
+	t.Helper()
+	var e *apiclient.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v, want an API error", err)
+	}
+	return e
+}
+
+func TestMultipartUploadEndToEnd(t *testing.T) {
+	e := setup(t, func(p *upload.Policy) { p.PartBatch = 2 })
+	ctx := context.Background()
+	data := randomBytes(t, 12<<20+12345)
+
+	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "clip.mp4", ContentType: "video/mp4",
+		Size: size(len(data)), PartSize: 5 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.PartCount != 3 || up.PartSize != 5<<20 || len(up.Parts) != 2 || up.Bucket != "local-1250000000" ||
+		!strings.HasPrefix(up.Key, "uploads/") || !strings.HasSuffix(up.Key, "/clip.mp4") || up.Token == "" {
+		t.Fatalf("initiate answer %+v", up)
+	}
+
+	// Two parts now, then "reload": list what is stored and resume from there.
+	for _, p := range up.Parts {
+		off := int64(p.PartNumber-1) * up.PartSize
+		if _, err := e.api.PutPart(ctx, p, data[off:off+p.Size], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored, err := e.api.ListParts(ctx, up)
+	if err != nil || len(stored) != 2 || stored[0].Size != 5<<20 || stored[1].PartNumber != 2 {
+		t.Fatalf("ListParts = %+v, %v", stored, err)
+	}
+	done, err := e.api.Resume(ctx, up, bytes.NewReader(data), nil, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crc := crc64.Checksum(data, crc64.MakeTable(crc64.ECMA))
+	if done.Size != int64(len(data)) || done.CRC64 != strconv.FormatUint(crc, 10) || done.Key != up.Key || !strings.HasSuffix(done.ETag, `-3"`) {
+		t.Fatalf("complete answer %+v, want size %d crc %d", done, len(data), crc)
+	}
+	got, err := os.ReadFile(e.store.ObjectPath(up.Key))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored object differs from the uploaded bytes (%d vs %d bytes, %v)", len(got), len(data), err)
+	}
+	if e.store.Uploads() != 0 {
+		t.Errorf("%d uploads left open", e.store.Uploads())
+	}
+	if _, err := e.api.ListParts(ctx, up); apiError(t, err).Code != upload.CodeUploadNotFound {
+		t.Errorf("after complete, ListParts = %v", err)
+	}
+}
+
+func TestAbort(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	data := randomBytes(t, 3<<20)
+	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(len(data)), PartSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.PutPart(ctx, up.Parts[0], data[:1<<20], nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.api.Abort(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	if e.store.Uploads() != 0 {
+		t.Fatal("abort left the upload in the store")
+	}
+	if err := e.api.Abort(ctx, up); err != nil {
+		t.Errorf("a second abort must succeed too: %v", err)
+	}
+	if _, err := e.api.PutPart(ctx, up.Parts[1], data[1<<20:2<<20], nil); err == nil || !strings.Contains(err.Error(), "NoSuchUpload") {
+		t.Errorf("part after abort: %v", err)
+	}
+}
+
+// TestEveryDocumentHeaderReachesStorage initiates with every header of the user's
+// document and reads back what the store recorded for the object.
+func TestEveryDocumentHeaderReachesStorage(t *testing.T) {
+	e := setup(t, func(p *upload.Policy) {
+		p.AllowedACLs = []string{"public-read"}
+		p.AllowGrants = true
+		p.AllowedStorageClasses = []string{"STANDARD_IA"}
+	})
+	ctx := context.Background()
+	data := randomBytes(t, 1000)
+	for _, enc := range []*upload.EncryptionRequest{
+		{Type: "AES256"},
+		{Type: "cos/kms", KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085", Context: map[string]string{"author": "fysntian"}},
+	} {
+		req := &upload.InitiateRequest{
+			Filename: "report.pdf", ContentType: "application/pdf", Size: size(len(data)),
+			CacheControl: "max-age=86400", ContentDisposition: "attachment; filename=report.pdf", ContentEncoding: "identity",
+			Expires: "Wed, 21 Oct 2026 07:28:00 GMT", Metadata: map[string]string{"Project-Id": "42"}, StorageClass: "STANDARD_IA",
+			Tagging: map[string]string{"team": "media & web"}, ForbidOverwrite: true, ACL: "public-read",
+			Grants:     &upload.GrantsRequest{Read: []string{"100000000001"}, ReadACP: []string{"2"}, WriteACP: []string{"3"}, FullControl: []string{"qcs::cam::uin/1:uin/4"}},
+			Encryption: enc,
+		}
+		up, done, err := e.api.Upload(ctx, req, bytes.NewReader(data), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _, _, n, err := e.store.Object(up.Key)
+		if err != nil || n != int64(len(data)) || done.Size != n {
+			t.Fatalf("object: %v size %d", err, n)
+		}
+		want := map[string]string{
+			"Content-Type": "application/pdf", "Cache-Control": "max-age=86400", "Content-Disposition": "attachment; filename=report.pdf",
+			"Content-Encoding": "identity", "Expires": "Wed, 21 Oct 2026 07:28:00 GMT", "X-Cos-Meta-Project-Id": "42",
+			"X-Cos-Storage-Class": "STANDARD_IA", "X-Cos-Tagging": "team=media%20%26%20web", "X-Cos-Forbid-Overwrite": "true",
+			"X-Cos-Acl": "public-read", "X-Cos-Grant-Read": `id="100000000001"`, "X-Cos-Grant-Read-Acp": `id="2"`,
+			"X-Cos-Grant-Write-Acp": `id="3"`, "X-Cos-Grant-Full-Control": `id="qcs::cam::uin/1:uin/4"`,
+			"X-Cos-Server-Side-Encryption": enc.Type,
+		}
+		if enc.Type == "cos/kms" {
+			want["X-Cos-Server-Side-Encryption-Cos-Kms-Key-Id"] = enc.KMSKeyID
+			want["X-Cos-Server-Side-Encryption-Context"] = base64.StdEncoding.EncodeToString([]byte(`{"author":"fysntian"}`))
+		}
+		for k, v := range want {
+			if h.Get(k) != v {
+				t.Errorf("%s: stored %s = %q, want %q", enc.Type, k, h.Get(k), v)
+			}
+		}
+	}
+}
+
+func TestSSECustomerKey(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	key := base64.StdEncoding.EncodeToString(randomBytes(t, 32))
+	data := randomBytes(t, 2<<20+1)
+	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "secret.bin", ContentType: "application/octet-stream",
+		Size: size(len(data)), PartSize: 1 << 20, Encryption: &upload.EncryptionRequest{Type: "SSE-C", CustomerKey: key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(up.Token, key) || strings.Contains(up.Parts[0].URL, key) || up.Parts[0].Headers["x-cos-server-side-encryption-customer-key"] != "" {
+		t.Fatal("the customer key must not be echoed back in tokens, URLs or headers")
+	}
+	if _, err := e.api.PutPart(ctx, up.Parts[0], data[:1<<20], nil); err == nil {
+		t.Fatal("a part without the customer key must be refused")
+	}
+	other := http.Header{"X-Cos-Server-Side-Encryption-Customer-Key": {base64.StdEncoding.EncodeToString(randomBytes(t, 32))}}
+	if _, err := e.api.PutPart(ctx, up.Parts[0], data[:1<<20], other); err == nil {
+		t.Fatal("a part with another key must be refused")
+	}
+	withKey := http.Header{"X-Cos-Server-Side-Encryption-Customer-Key": {key}}
+	if _, err := e.api.Resume(ctx, up, bytes.NewReader(data), withKey, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestForbidOverwrite(t *testing.T) {
+	e := setup(t, func(p *upload.Policy) { p.ClientKeys = true })
+	ctx := context.Background()
+	req := &upload.InitiateRequest{Key: "uploads/fixed.txt", ContentType: "text/plain", Size: size(5), ForbidOverwrite: true}
+	if _, _, err := e.api.Upload(ctx, req, strings.NewReader("hello"), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.api.Initiate(ctx, req)
+	if a := apiError(t, err); a.Status != 409 || a.Code != upload.CodeObjectExists {
+		t.Fatalf("second upload: %v", a)
+	}
+	req.ForbidOverwrite = false
+	if _, _, err := e.api.Upload(ctx, req, strings.NewReader("world"), nil); err != nil {
+		t.Fatalf("overwrite allowed when not forbidden: %v", err)
+	}
+}
+
+// TestPartSizeIsPinned: a part URL accepts exactly its planned size.
+func TestPartSizeIsPinned(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{9, 11, 1 << 20} {
+		if _, err := e.api.PutPart(ctx, up.Parts[0], make([]byte, n), nil); err == nil || !strings.Contains(err.Error(), "403") {
+			t.Errorf("%d bytes into a 10-byte part: %v", n, err)
+		}
+	}
+	if _, err := e.api.PutPart(ctx, up.Parts[0], make([]byte, 10), nil); err != nil {
+		t.Errorf("the planned size must pass: %v", err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	a, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "b", ContentType: "text/plain", Size: size(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.store.Requests()
+	tests := []struct {
+		name   string
+		token  string
+		status int
+		code   string
+	}{
+		{"missing", "", 401, upload.CodeTokenMissing},
+		{"tampered", a.Token[:len(a.Token)-2] + "xx", 401, upload.CodeTokenInvalid},
+		{"another upload's", b.Token, 403, upload.CodeTokenMismatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forged := *a
+			forged.Token = tt.token
+			errs := []error{
+				func() error { _, err := e.api.ListParts(ctx, &forged); return err }(),
+				func() error { _, err := e.api.Presign(ctx, &forged, []int{1}); return err }(),
+				func() error {
+					_, err := e.api.Complete(ctx, &forged, []upload.CompletedPart{{PartNumber: 1, ETag: "x"}})
+					return err
+				}(),
+				e.api.Abort(ctx, &forged),
+			}
+			for i, err := range errs {
+				if a := apiError(t, err); a.Status != tt.status || a.Code != tt.code {
+					t.Errorf("call %d: %v, want %d %s", i, a, tt.status, tt.code)
+				}
+			}
+		})
+	}
+	if e.store.Requests() != before {
+		t.Errorf("bad tokens reached the store: %d requests", e.store.Requests()-before)
+	}
+}
+
+// TestBadInput: each hostile or malformed request gets its documented error and
+// nothing reaches the store.
+func TestBadInput(t *testing.T) {
+	e := setup(t, func(p *upload.Policy) { p.MaxSize = 1 << 30 })
+	ctx := context.Background()
+	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(3 << 20), PartSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenThousandOne := make([]upload.CompletedPart, 10001)
+	for i := range tenThousandOne {
+		tenThousandOne[i] = upload.CompletedPart{PartNumber: i + 1, ETag: "e"}
+	}
+	js := func(v string) io.Reader { return strings.NewReader(v) }
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		contentType string
+		body        io.Reader
+		token       string
+		status      int
+		code        string
+		field       string
+	}{
+		{"not JSON", "POST", "/uploads", "text/plain", js(`{}`), "", 415, upload.CodeUnsupportedMedia, ""},
+		{"broken JSON", "POST", "/uploads", "application/json", js(`{"filename":`), "", 400, upload.CodeInvalidJSON, ""},
+		{"two objects", "POST", "/uploads", "application/json", js(`{} {}`), "", 400, upload.CodeInvalidJSON, ""},
+		{"unknown field", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"bucket":"other"}`), "", 400, upload.CodeInvalidField, "bucket"},
+		{"size as string", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":"1"}`), "", 400, upload.CodeInvalidField, "size"},
+		{"huge size", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1e30}`), "", 400, upload.CodeInvalidField, "size"},
+		{"over the policy size", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1073741825}`), "", 413, upload.CodeSizeTooLarge, "size"},
+		{"deep JSON", "POST", "/uploads", "application/json", js(`{"metadata":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`), "", 400, upload.CodeInvalidJSON, ""},
+		{"oversized body", "POST", "/uploads", "application/json", js(`{"filename":"` + strings.Repeat("a", 100<<10) + `"}`), "", 413, upload.CodeBodyTooLarge, ""},
+		{"metadata header injection", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"metadata":{"x":"1\r\nx-cos-acl: public-read"}}`), "", 400, upload.CodeInvalidField, "metadata.x"},
+		{"acl not allowed", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"acl":"public-read"}`), "", 403, upload.CodePolicyDenied, "acl"},
+		{"part beyond the plan", "POST", "/uploads/" + up.UploadID + "/parts", "application/json", js(`{"partNumbers":[4]}`), up.Token, 400, upload.CodeInvalidField, "partNumbers"},
+		{"part zero", "POST", "/uploads/" + up.UploadID + "/parts", "application/json", js(`{"partNumbers":[0]}`), up.Token, 400, upload.CodeInvalidField, "partNumbers"},
+		{"10,001 parts", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", jsonBody(t, map[string]any{"parts": tenThousandOne}), up.Token, 400, upload.CodeInvalidField, "parts"},
+		{"complete missing a part", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"etag":"a"}]}`), up.Token, 409, upload.CodeIncompleteUpload, "parts"},
+		{"complete with bad etag", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"etag":"</ETag><x>"}]}`), up.Token, 400, upload.CodeInvalidField, "parts[0].etag"},
+		{"unknown route", "GET", "/nope", "", nil, "", 404, upload.CodeNotFound, ""},
+		{"wrong method", "PUT", "/uploads", "", nil, "", 405, upload.CodeMethodNotAllowed, ""},
+	}
+	before := e.store.Requests()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, e.url+tt.path, tt.body)
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			if tt.token != "" {
+				req.Header.Set("X-Upload-Token", tt.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status || !strings.Contains(string(body), `"code":"`+tt.code+`"`) ||
+				(tt.field != "" && !strings.Contains(string(body), `"field":"`+tt.field+`"`)) ||
+				!strings.Contains(string(body), `"requestId":"`) || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+				t.Errorf("%d %s, want %d %s field %q", resp.StatusCode, body, tt.status, tt.code, tt.field)
+			}
+		})
+	}
+	if n := e.store.Requests() - before; n != 0 {
+		t.Errorf("bad input reached the store: %d requests", n)
+	}
+}
+
+func jsonBody(t *testing.T, v any) io.Reader {
+	js, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(js)
+}
+
+func TestCORS(t *testing.T) {
+	e := setup(t, nil)
+	for _, tt := range []struct {
+		origin string
+		allow  bool
+	}{{"https://app.example", true}, {"https://evil.example", false}} {
+		req, _ := http.NewRequest(http.MethodOptions, e.url+"/uploads", nil)
+		req.Header.Set("Origin", tt.origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type, x-upload-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("Access-Control-Allow-Origin") == tt.origin && strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "X-Upload-Token")
+		if got != tt.allow || resp.StatusCode != http.StatusNoContent {
+			t.Errorf("origin %s: %d %v, want allowed=%v", tt.origin, resp.StatusCode, resp.Header, tt.allow)
+		}
+	}
+}
