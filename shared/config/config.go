@@ -56,6 +56,14 @@ func (c *Config) Local() bool { return c.Bucket == "" }
 
 // Load reads and checks the environment; an error is one line naming the variable.
 func Load() (*Config, error) {
+	// An empty value counts as unset, so a deployment template can pass "" for "default"
+	// (SAM parameters and serverless.yml variables often do).
+	for _, kv := range os.Environ() {
+		name, value, _ := strings.Cut(kv, "=")
+		if value == "" && ours(name) {
+			os.Unsetenv(name)
+		}
+	}
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
 		return nil, errors.New("config: " + strings.TrimPrefix(err.Error(), "envconfig.Process: "))
@@ -81,6 +89,15 @@ func Load() (*Config, error) {
 		}
 	}
 	return &c, nil
+}
+
+func ours(name string) bool {
+	for _, p := range []string{"COS_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return name == "PORT" || name == "HOST"
 }
 
 // Addr is the listen address: loopback in local mode unless HOST says otherwise.

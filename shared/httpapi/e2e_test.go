@@ -26,14 +26,15 @@ import (
 )
 
 type env struct {
-	api   *apiclient.Client
-	url   string
-	store *localcos.Server
+	api     *apiclient.Client
+	url     string
+	store   *localcos.Server
+	handler http.Handler
 }
 
 // setup runs the whole stack for real: the API handler, the upload service, the COS
 // client signing with temporary credentials, and the local store verifying signatures.
-func setup(t *testing.T, mutate func(*upload.Policy)) *env {
+func setup(t testing.TB, mutate func(*upload.Policy)) *env {
 	t.Helper()
 	cred := cossign.Credentials{SecretID: "AKIDtest", SecretKey: "test-secret", SessionToken: "test-token"}
 	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
@@ -55,9 +56,10 @@ func setup(t *testing.T, mutate func(*upload.Policy)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiSrv := httptest.NewServer(httpapi.New(svc, httpapi.Options{CORSOrigins: []string{"https://app.example"}}))
+	handler := httpapi.New(svc, httpapi.Options{CORSOrigins: []string{"https://app.example"}})
+	apiSrv := httptest.NewServer(handler)
 	t.Cleanup(apiSrv.Close)
-	return &env{api: &apiclient.Client{API: apiSrv.URL}, url: apiSrv.URL, store: store}
+	return &env{api: &apiclient.Client{API: apiSrv.URL}, url: apiSrv.URL, store: store, handler: handler}
 }
 
 func randomBytes(t *testing.T, n int) []byte {

@@ -419,13 +419,16 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, key, id string
 		s.fail(w, r, "NoSuchUpload", "The specified upload does not exist")
 		return
 	}
-	for i, p := range body.Parts {
-		have, ok := u.parts[p.PartNumber]
-		switch {
-		case i > 0 && p.PartNumber <= body.Parts[i-1].PartNumber:
+	for i := 1; i < len(body.Parts); i++ {
+		if body.Parts[i].PartNumber <= body.Parts[i-1].PartNumber {
 			s.mu.Unlock()
 			s.fail(w, r, "InvalidPartOrder", "parts must be in ascending order")
 			return
+		}
+	}
+	for i, p := range body.Parts {
+		have, ok := u.parts[p.PartNumber]
+		switch {
 		case !ok || have.etag != `"`+strings.Trim(p.ETag, `"`)+`"`:
 			s.mu.Unlock()
 			s.fail(w, r, "InvalidPart", fmt.Sprintf("part %d was not found or its ETag differs", p.PartNumber))

@@ -1,0 +1,82 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// clearEnv unsets everything Load reads, so the machine's environment cannot leak in.
+func clearEnv(t *testing.T) {
+	for _, k := range []string{"PORT", "HOST", "COS_BUCKET", "COS_REGION", "COS_ENDPOINT", "COS_ROLE_ARN", "STS_ENDPOINT",
+		"UPLOAD_TOKEN_SECRET", "UPLOAD_MAX_SIZE", "UPLOAD_ALLOWED_ACLS", "UPLOAD_URL_TTL", "UPLOAD_ALLOWED_TYPES", "LOCAL_COS_DIR"} {
+		t.Setenv(k, "")
+	}
+}
+
+func TestLoad(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // error prefix; "" for success
+	}{
+		{"local mode needs nothing", nil, ""},
+		{"cloud", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret}, ""},
+		{"cloud without secret", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou"}, "config: UPLOAD_TOKEN_SECRET"},
+		{"bucket without appid", map[string]string{"COS_BUCKET": "examplebucket", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret}, "config: COS_BUCKET"},
+		{"no region", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "UPLOAD_TOKEN_SECRET": secret}, "config: COS_REGION"},
+		{"malformed size", map[string]string{"UPLOAD_MAX_SIZE": "5GB"}, "config: assigning UPLOAD_MAX_SIZE"},
+		{"malformed ttl", map[string]string{"UPLOAD_URL_TTL": "an hour"}, "config: assigning UPLOAD_URL_TTL"},
+		{"bad acl", map[string]string{"UPLOAD_ALLOWED_ACLS": "public-read,everyone"}, "config: UPLOAD_ALLOWED_ACLS"},
+		{"bad role", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret, "COS_ROLE_ARN": "uploader"}, "config: COS_ROLE_ARN"},
+		{"bad sts endpoint", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret, "STS_ENDPOINT": "sts.local"}, "config: STS_ENDPOINT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := Load()
+			if (tt.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), tt.want)) {
+				t.Fatalf("Load = %v, want %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Errorf("the error must be one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestPolicyFromEnv(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("UPLOAD_MAX_SIZE", "1048576")
+	t.Setenv("UPLOAD_ALLOWED_TYPES", "image/*,Video/MP4")
+	t.Setenv("UPLOAD_URL_TTL", "15m")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxSize != 1<<20 || c.URLTTL != 15*time.Minute || strings.Join(c.AllowedTypes, ",") != "image/*,video/mp4" ||
+		c.KeyPrefix != "uploads/" || c.AllowGrants || len(c.AllowedACLs) != 0 || !c.Local() || c.Addr() != "127.0.0.1:8080" {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestBuildLocal(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("LOCAL_COS_DIR", t.TempDir())
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := c.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if app.Local == nil || !strings.HasPrefix(app.LocalURL, "http://127.0.0.1:") || app.Store.Bucket() != LocalBucket {
+		t.Fatalf("app = %+v", app)
+	}
+}
