@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -36,7 +37,11 @@ func run() error {
 	defer app.Close()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	api := httpapi.New(app.Service, httpapi.Options{CORSOrigins: cfg.CORSOrigins, Logger: logger})
-	srv := &http.Server{Addr: cfg.Addr(), Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -48,9 +53,11 @@ func run() error {
 	}()
 	if app.Local != nil {
 		fmt.Fprintf(os.Stderr, "directup local mode\n  API:         http://%s\n  local COS:   %s (bucket %s)\n  try:         go run ./scripts/upload -api http://%s FILE\n",
-			cfg.Addr(), app.LocalURL, config.LocalBucket, cfg.Addr())
+			ln.Addr(), app.LocalURL, config.LocalBucket, ln.Addr())
+	} else {
+		logger.Info("listening", "addr", ln.Addr().String(), "bucket", app.Store.Bucket(), "endpoint", app.Store.Endpoint())
 	}
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -35,6 +35,10 @@ type Tokens struct {
 	secret []byte
 }
 
+// strict refuses non-canonical base64 (stray bits in the last character), so every
+// accepted token has exactly one spelling.
+var strict = base64.RawURLEncoding.Strict()
+
 const (
 	tokenVersion  = "v1."
 	maxTokenBytes = 4096
@@ -72,11 +76,11 @@ func (t *Tokens) Verify(token string, now time.Time) (*Claims, error) {
 		return nil, invalid
 	}
 	payload, sig := token[:dot], token[dot+1:]
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := strict.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, t.mac(payload)) {
 		return nil, invalid
 	}
-	js, err := base64.RawURLEncoding.DecodeString(payload[len(tokenVersion):])
+	js, err := strict.DecodeString(payload[len(tokenVersion):])
 	if err != nil {
 		return nil, invalid
 	}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite (README's second command). Runs from a clean checkout; .ci/run
+# installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test (race detector on)"
+go test -race -count=1 ./...
+
+echo "== fuzz (bounded)"
+go test -run='^$' -fuzz='^FuzzTokenVerify$' -fuzztime=10s ./shared/upload
+
+echo "== benchmarks compile and run once"
+go test -run='^$' -bench=. -benchtime=1x ./shared/... >/dev/null
+echo "all tests passed"
