@@ -1,5 +1,8 @@
-// Command api serves directup's upload API. With no COS_BUCKET it runs in local mode:
-// the API plus an embedded COS-compatible store, no cloud account needed.
+// Command api serves directup's upload API. The same binary runs as a Tencent SCF
+// function (Go1 runtime, custom runtime or web function), as an AWS Lambda function
+// (provided.al2023, built with -tags lambda.norpc), or as a plain HTTP server. With no
+// COS_BUCKET outside a platform it runs in local mode: the API plus an embedded
+// COS-compatible store, no cloud account needed.
 package main
 
 import (
@@ -14,8 +17,12 @@ import (
 	"syscall"
 	"time"
 
+	awslambda "github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/directup/directup/shared/config"
 	"github.com/directup/directup/shared/httpapi"
+	lambdahttp "github.com/directup/directup/shared/platform/lambda"
+	"github.com/directup/directup/shared/platform/scf"
 )
 
 func main() {
@@ -25,10 +32,27 @@ func main() {
 	}
 }
 
+// platform names the runtime the process finds itself in, from its environment.
+func platform() string {
+	switch {
+	case os.Getenv("AWS_LAMBDA_RUNTIME_API") != "":
+		return "lambda"
+	case os.Getenv("_LAMBDA_SERVER_PORT") != "":
+		return "scf-go1"
+	case os.Getenv("SCF_RUNTIME_API") != "":
+		return "scf-custom"
+	}
+	return "http" // local mode, an SCF web function (scf_bootstrap), or any server
+}
+
 func run() error {
 	cfg, err := config.Load()
 	if err != nil {
 		return err
+	}
+	where := platform()
+	if cfg.Local() && (where != "http" || os.Getenv("TENCENTCLOUD_RUNENV") == "SCF") {
+		return errors.New("config: COS_BUCKET: required when running as a function")
 	}
 	app, err := cfg.Build()
 	if err != nil {
@@ -36,15 +60,30 @@ func run() error {
 	}
 	defer app.Close()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	api := httpapi.New(app.Service, httpapi.Options{CORSOrigins: cfg.CORSOrigins, Logger: logger})
+	api := httpapi.New(app.Service, httpapi.Options{CORSOrigins: cfg.CORSOrigins, BasePath: cfg.BasePath, Logger: logger})
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch where {
+	case "lambda":
+		awslambda.StartWithOptions(lambdahttp.Handler(api), awslambda.WithContext(ctx))
+		return nil
+	case "scf-go1":
+		ln, err := scf.ListenGo1()
+		if err != nil {
+			return err
+		}
+		return scf.ServeRPC(ln, scf.HTTPHandler(api))
+	case "scf-custom":
+		base := "http://" + os.Getenv("SCF_RUNTIME_API") + ":" + os.Getenv("SCF_RUNTIME_API_PORT")
+		return scf.RunCustom(ctx, base, scf.HTTPHandler(api))
+	}
+
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return err
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -43,6 +43,7 @@ type Config struct {
 
 	TokenSecret string   `envconfig:"UPLOAD_TOKEN_SECRET"`
 	CORSOrigins []string `envconfig:"API_CORS_ORIGINS" default:"*"`
+	BasePath    string   `envconfig:"API_BASE_PATH"`
 
 	// Local mode only.
 	LocalDir  string `envconfig:"LOCAL_COS_DIR"`
@@ -70,6 +71,9 @@ func Load() (*Config, error) {
 	}
 	if err := c.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if c.BasePath != "" && (!strings.HasPrefix(c.BasePath, "/") || strings.HasSuffix(c.BasePath, "/")) {
+		return nil, errors.New("config: API_BASE_PATH: must start with '/' and not end with one, like /api")
 	}
 	if c.Local() {
 		return &c, nil

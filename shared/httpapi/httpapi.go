@@ -33,7 +33,10 @@ type Options struct {
 	MaxBody int64
 	// MaxCompleteBody bounds the complete call's body (default 1 MiB).
 	MaxCompleteBody int64
-	Logger          *slog.Logger
+	// BasePath is removed from request paths ("/api" serves /api/uploads as /uploads),
+	// for gateways that forward a prefix.
+	BasePath string
+	Logger   *slog.Logger
 }
 
 // Handler is the API.
@@ -106,6 +109,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	if bp := h.opts.BasePath; bp != "" {
+		if p, ok := strings.CutPrefix(r.URL.Path, bp); ok && (p == "" || p[0] == '/') {
+			r.URL.Path, r.URL.RawPath = "/"+strings.TrimPrefix(p, "/"), ""
+		}
+	}
 	if !h.cors(w, r) {
 		return
 	}

@@ -1,0 +1,56 @@
+// Package lambda runs an http.Handler on AWS Lambda behind API Gateway REST APIs
+// (payload 1.0), HTTP APIs and Function URLs (payload 2.0), using aws-lambda-go and the
+// awslabs aws-lambda-go-api-proxy adapters rather than hand-mapping events.
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"net/http"
+)
+
+// ErrUnsupported means the event is neither payload format.
+var ErrUnsupported = errors.New("lambda: the event is not an API Gateway or Function URL event")
+
+// Handler returns a Lambda handler serving h. Both payload formats reach the same routes;
+// a non-default HTTP API stage prefix ("/prod/uploads") is removed.
+func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error) {
+	v1, v2 := httpadapter.New(h), httpadapter.NewV2(h)
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var probe struct {
+			Version    string `json:"version"`
+			HTTPMethod string `json:"httpMethod"`
+			RawPath    string `json:"rawPath"`
+		}
+		if err := json.Unmarshal(raw, &probe); err != nil {
+			return nil, ErrUnsupported
+		}
+		switch {
+		case probe.Version == "2.0" && probe.RawPath != "":
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, err
+			}
+			if st := ev.RequestContext.Stage; st != "" && st != "$default" {
+				if p, ok := strings.CutPrefix(ev.RawPath, "/"+st); ok && (p == "" || p[0] == '/') {
+					ev.RawPath = "/" + strings.TrimPrefix(p, "/")
+				}
+			}
+			return v2.ProxyWithContext(ctx, ev)
+		case probe.HTTPMethod != "":
+			// REST APIs put the resource path, without the stage, in path.
+			var ev events.APIGatewayProxyRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, err
+			}
+			return v1.ProxyWithContext(ctx, ev)
+		}
+		return nil, ErrUnsupported
+	}
+}
