@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -93,6 +94,25 @@ func Load() (*Config, error) {
 		}
 	}
 	return &c, nil
+}
+
+// Variables lists every environment variable directup reads, for checks of deployment
+// files: the settings above plus the role credentials SCF injects.
+func Variables() []string {
+	names := []string{"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Anonymous {
+				walk(f.Type)
+			} else if name := f.Tag.Get("envconfig"); name != "" {
+				names = append(names, name)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}))
+	return names
 }
 
 func ours(name string) bool {

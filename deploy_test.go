@@ -1,0 +1,148 @@
+// Checks of the deployment files against the code: handler, runtime, events, role and
+// policies, and that every environment variable they set is one directup reads.
+package deploy_test
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7"
+	"gopkg.in/yaml.v3"
+
+	"github.com/directup/directup/shared/config"
+)
+
+// lookup walks a YAML mapping tree by keys.
+func lookup(t *testing.T, n *yaml.Node, path ...string) *yaml.Node {
+	t.Helper()
+	if n.Kind == yaml.DocumentNode {
+		n = n.Content[0]
+	}
+	for _, key := range path {
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				n, found = n.Content[i+1], true
+				break
+			}
+		}
+		if !found {
+			t.Fatalf("no %q in %v", key, path)
+		}
+	}
+	return n
+}
+
+func keys(n *yaml.Node) []string {
+	var out []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, n.Content[i].Value)
+	}
+	return out
+}
+
+func parse(t *testing.T, path string) *yaml.Node {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return &doc
+}
+
+func checkVariables(t *testing.T, names []string) {
+	known := config.Variables()
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			t.Errorf("the deployment sets %s, which directup does not read", n)
+		}
+	}
+	for _, required := range []string{"COS_BUCKET", "UPLOAD_TOKEN_SECRET"} {
+		if !slices.Contains(names, required) {
+			t.Errorf("the deployment does not set %s", required)
+		}
+	}
+}
+
+func TestSAMTemplate(t *testing.T) {
+	tmpl, err := goformation.Open("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := tmpl.GetServerlessFunctionWithName("ApiFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fn.Handler == nil || *fn.Handler != "bootstrap" || fn.Runtime == nil || *fn.Runtime != "provided.al2023" ||
+		!slices.Equal(fn.Architectures, []string{"arm64"}) {
+		t.Errorf("function: handler %v runtime %v architectures %v", fn.Handler, fn.Runtime, fn.Architectures)
+	}
+	if fn.CodeUri == nil || fn.CodeUri.String == nil || *fn.CodeUri.String != "dist/lambda-arm64/" {
+		t.Errorf("CodeUri must be the lambda-arm64 build output")
+	}
+	ev, ok := fn.Events["Api"]
+	if !ok || ev.Type != "HttpApi" || ev.Properties.HttpApiEvent == nil || ev.Properties.HttpApiEvent.Path == nil ||
+		*ev.Properties.HttpApiEvent.Path != "/{proxy+}" || ev.Properties.HttpApiEvent.Method == nil || *ev.Properties.HttpApiEvent.Method != "ANY" {
+		t.Errorf("Api event %+v", ev)
+	}
+
+	// goformation resolves or drops intrinsics; read names and policies from the tree.
+	doc := parse(t, "template.yaml")
+	props := lookup(t, doc, "Resources", "ApiFunction", "Properties")
+	vars := lookup(t, props, "Environment", "Variables")
+	checkVariables(t, keys(vars))
+	if p := lookup(t, props, "Policies"); p.Kind != yaml.SequenceNode || len(p.Content) != 0 {
+		t.Errorf("the function calls no AWS API and must get no policy beyond its logs")
+	}
+	params := keys(lookup(t, doc, "Parameters"))
+	for i := 0; i+1 < len(vars.Content); i += 2 {
+		v := vars.Content[i+1]
+		if v.Tag != "!Ref" || !slices.Contains(params, v.Value) {
+			t.Errorf("%s must come from a parameter, not %s %q", vars.Content[i].Value, v.Tag, v.Value)
+		}
+	}
+	for _, secret := range []string{"UploadTokenSecret", "TencentSecretId", "TencentSecretKey"} {
+		if lookup(t, doc, "Parameters", secret, "NoEcho").Value != "true" {
+			t.Errorf("parameter %s must be NoEcho", secret)
+		}
+	}
+}
+
+func TestServerlessYML(t *testing.T) {
+	doc := parse(t, "serverless.yml")
+	if c := lookup(t, doc, "component").Value; c != "scf" {
+		t.Errorf("component %q", c)
+	}
+	in := lookup(t, doc, "inputs")
+	for key, want := range map[string]string{"runtime": "Go1", "handler": "main", "type": "event", "role": "${env:SCF_ROLE}"} {
+		if got := lookup(t, in, key).Value; got != want {
+			t.Errorf("inputs.%s = %q, want %q", key, got, want)
+		}
+	}
+	if src := lookup(t, in, "src", "src").Value; src != "./dist/scf" {
+		t.Errorf("src %q is not where scripts/build puts the SCF binary", src)
+	}
+	checkVariables(t, keys(lookup(t, in, "environment", "variables")))
+	events := lookup(t, in, "events")
+	var kinds []string
+	for _, e := range events.Content {
+		kinds = append(kinds, keys(e)...)
+	}
+	if !slices.Contains(kinds, "http") {
+		t.Errorf("events %v: want a Function URL (http) trigger", kinds)
+	}
+	http := events.Content[slices.Index(kinds, "http")]
+	if lookup(t, http, "http", "parameters", "netConfig", "enableExtranet").Value != "true" {
+		t.Errorf("the Function URL must be reachable from browsers")
+	}
+	for _, v := range keys(lookup(t, in, "environment", "variables")) {
+		if strings.HasPrefix(v, "TENCENTCLOUD_") {
+			t.Errorf("%s must come from the execution role, not the file", v)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+// Command bucket-setup prepares a COS bucket for directup with the official COS SDK:
+//
+//   - a CORS rule browsers need to PUT parts and read their ETag (ETag and
+//     x-cos-hash-crc64ecma exposed), for the given origins;
+//   - a lifecycle rule that aborts multipart uploads left incomplete after N days, so
+//     abandoned parts stop costing storage.
+//
+// With -print-policy it prints the least-privilege CAM policy for the function's role
+// instead. Credentials: TENCENTCLOUD_SECRETID / TENCENTCLOUD_SECRETKEY (/ _SESSIONTOKEN).
+// Note: COS replaces a bucket's whole CORS and lifecycle configuration on each call.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	cos "github.com/tencentyun/cos-go-sdk-v5"
+)
+
+type options struct {
+	bucket, region, endpoint string
+	origins                  []string
+	prefix                   string
+	abortDays                int
+}
+
+func main() {
+	var o options
+	origins := flag.String("origins", "*", "comma list of web origins allowed to upload")
+	flag.StringVar(&o.bucket, "bucket", os.Getenv("COS_BUCKET"), "bucket with APPID (default $COS_BUCKET)")
+	flag.StringVar(&o.region, "region", os.Getenv("COS_REGION"), "region (default $COS_REGION)")
+	flag.StringVar(&o.endpoint, "endpoint", "", "endpoint override")
+	flag.StringVar(&o.prefix, "prefix", "uploads/", "key prefix uploads use (UPLOAD_KEY_PREFIX)")
+	flag.IntVar(&o.abortDays, "abort-days", 3, "abort multipart uploads left incomplete this many days")
+	printPolicy := flag.Bool("print-policy", false, "print the function role's least-privilege CAM policy and exit")
+	flag.Parse()
+	o.origins = strings.Split(*origins, ",")
+	if *printPolicy {
+		js, err := policy(o)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println(js)
+		return
+	}
+	base := o.endpoint
+	if base == "" {
+		base = "https://" + o.bucket + ".cos." + o.region + ".myqcloud.com"
+	}
+	u, err := url.Parse(base)
+	if err != nil || o.bucket == "" {
+		fail(errors.New("set -bucket and -region (or -endpoint)"))
+	}
+	client := cos.NewClient(&cos.BaseURL{BucketURL: u}, &http.Client{Transport: &cos.AuthorizationTransport{
+		SecretID: os.Getenv("TENCENTCLOUD_SECRETID"), SecretKey: os.Getenv("TENCENTCLOUD_SECRETKEY"),
+		SessionToken: os.Getenv("TENCENTCLOUD_SESSIONTOKEN")}})
+	if err := setup(context.Background(), client, o); err != nil {
+		fail(err)
+	}
+	fmt.Printf("bucket %s: CORS for %s with ETag exposed; incomplete uploads under %q aborted after %d days\n",
+		o.bucket, strings.Join(o.origins, ","), o.prefix, o.abortDays)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bucket-setup:", err)
+	os.Exit(1)
+}
+
+func setup(ctx context.Context, c *cos.Client, o options) error {
+	if _, err := c.Bucket.PutCORS(ctx, &cos.BucketPutCORSOptions{Rules: []cos.BucketCORSRule{{
+		ID:             "directup",
+		AllowedOrigins: o.origins,
+		AllowedMethods: []string{"PUT", "POST", "GET", "DELETE", "HEAD"},
+		AllowedHeaders: []string{"*"},
+		ExposeHeaders:  []string{"ETag", "x-cos-hash-crc64ecma", "x-cos-request-id"},
+		MaxAgeSeconds:  600,
+	}}}); err != nil {
+		return fmt.Errorf("CORS: %w", err)
+	}
+	if _, err := c.Bucket.PutLifecycle(ctx, &cos.BucketPutLifecycleOptions{Rules: []cos.BucketLifecycleRule{{
+		ID: "directup-abort-incomplete", Status: "Enabled", Filter: &cos.BucketLifecycleFilter{Prefix: o.prefix},
+		AbortIncompleteMultipartUpload: &cos.BucketLifecycleAbortIncompleteMultipartUpload{DaysAfterInitiation: o.abortDays},
+	}}}); err != nil {
+		return fmt.Errorf("lifecycle: %w", err)
+	}
+	return nil
+}
+
+// policy is the CAM policy the function's role needs: the five multipart actions on the
+// upload prefix of one bucket, nothing else.
+func policy(o options) (string, error) {
+	i := strings.LastIndexByte(o.bucket, '-')
+	if i < 0 || o.region == "" {
+		return "", errors.New("set -bucket (name-appid) and -region")
+	}
+	appid := o.bucket[i+1:]
+	doc := map[string]any{
+		"version": "2.0",
+		"statement": []map[string]any{{
+			"effect": "allow",
+			"action": []string{"name/cos:InitiateMultipartUpload", "name/cos:UploadPart", "name/cos:ListParts",
+				"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload"},
+			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/" + o.prefix + "*"},
+		}},
+	}
+	js, err := json.MarshalIndent(doc, "", "  ")
+	return string(js), err
+}
