@@ -49,7 +49,7 @@ func main() {
 		if *only != "" && !strings.Contains(","+*only+",", ","+t.name+",") {
 			continue
 		}
-		zipPath, size, err := build(*out, t)
+		zipPath, size, err := build(".", *out, t)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "build:", t.name+":", err)
 			os.Exit(1)
@@ -58,16 +58,22 @@ func main() {
 	}
 }
 
-func build(out string, t target) (string, int64, error) {
+// build compiles the target from the module at root into out.
+func build(root, out string, t target) (string, int64, error) {
 	dir := filepath.Join(out, t.name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", 0, err
 	}
-	args := []string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", filepath.Join(dir, t.binary)}
+	abs, err := filepath.Abs(filepath.Join(dir, t.binary))
+	if err != nil {
+		return "", 0, err
+	}
+	args := []string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", abs}
 	if t.tags != "" {
 		args = append(args, "-tags", t.tags)
 	}
 	cmd := exec.Command("go", append(args, "./functions/api")...)
+	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+t.goarch, "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
