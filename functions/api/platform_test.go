@@ -387,3 +387,38 @@ func TestSCFCustomRuntime(t *testing.T) {
 		t.Errorf("bad event answered %q", a)
 	}
 }
+
+// TestSCFWebFunction runs the binary as scf_bootstrap does (plain HTTP) and uploads
+// through it; without COS_BUCKET a function must refuse to start rather than go local.
+func TestSCFWebFunction(t *testing.T) {
+	b := newBackend(t)
+	bin := buildFunction(t, "main")
+	port := freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(baseEnv(), append(b.env(true), "TENCENTCLOUD_RUNENV=SCF", "HOST=127.0.0.1", "PORT="+port)...)
+	start(t, cmd)
+	api := &apiclient.Client{API: "http://127.0.0.1:" + port}
+	data := make([]byte, 1500)
+	rand.Read(data)
+	size := int64(len(data))
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var done *upload.Completed
+		if _, done, err = api.Upload(context.Background(), &upload.InitiateRequest{Filename: "w.bin", ContentType: "application/octet-stream", Size: &size}, bytes.NewReader(data), nil); err == nil {
+			if done.Size != size {
+				t.Fatalf("completed %+v", done)
+			}
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	refuse := exec.Command(bin)
+	refuse.Env = append(baseEnv(), "TENCENTCLOUD_RUNENV=SCF", "PORT="+freePort(t))
+	out, err := refuse.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "COS_BUCKET") {
+		t.Fatalf("a function without COS_BUCKET started: %v %s", err, out)
+	}
+}

@@ -53,7 +53,9 @@ func main() {
 		fmt.Printf("size\t%-24s\t%.2f MB\n", f, float64(st.Size())/1e6)
 	}
 	report("SCF Go1 (net/rpc)", measure(*runs, func() time.Duration { return scfColdStart(filepath.Join(*dist, "scf/main"), env) }))
-	report("Lambda (emulator)", measure(*runs, func() time.Duration { return lambdaColdStart(*rie, filepath.Join(*dist, "lambda-amd64/bootstrap"), env) }))
+	report("Lambda (emulator)", measure(*runs, func() time.Duration {
+		return lambdaColdStart(*rie, filepath.Join(*dist, "lambda-amd64/bootstrap"), env)
+	}))
 }
 
 func check(err error) {
