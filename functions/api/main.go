@@ -60,7 +60,7 @@ func run() error {
 	}
 	defer app.Close()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	api := httpapi.New(app.Service, httpapi.Options{CORSOrigins: cfg.CORSOrigins, BasePath: cfg.BasePath, Logger: logger})
+	api := httpapi.New(app.Service, httpapi.Options{CORSOrigins: cfg.CORSOrigins, BasePath: cfg.BasePath, Auth: app.Auth, Logger: logger})
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

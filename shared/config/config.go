@@ -19,6 +19,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
@@ -51,6 +52,7 @@ type Config struct {
 	LocalAddr string `envconfig:"LOCAL_COS_ADDR" default:"127.0.0.1:0"`
 
 	upload.Policy
+	auth.Settings
 }
 
 // Local reports whether no bucket is configured: the embedded store is used.
@@ -71,6 +73,9 @@ func Load() (*Config, error) {
 		return nil, errors.New("config: " + strings.TrimPrefix(err.Error(), "envconfig.Process: "))
 	}
 	if err := c.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Settings.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if c.BasePath != "" && (!strings.HasPrefix(c.BasePath, "/") || strings.HasSuffix(c.BasePath, "/")) {
@@ -116,7 +121,7 @@ func Variables() []string {
 }
 
 func ours(name string) bool {
-	for _, p := range []string{"COS_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_"} {
+	for _, p := range []string{"COS_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_", "AUTH_"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
@@ -136,6 +141,7 @@ func (c *Config) Addr() string {
 // App is a wired service, with the local store when one runs.
 type App struct {
 	Service  *upload.Service
+	Auth     *auth.Authenticator
 	Store    *cos.Client
 	Local    *localcos.Server // nil outside local mode
 	LocalURL string
@@ -174,7 +180,11 @@ func (c *Config) Build() (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Service: svc, Store: store}, nil
+	authn, err := auth.New(c.Settings)
+	if err != nil {
+		return nil, err
+	}
+	return &App{Service: svc, Auth: authn, Store: store}, nil
 }
 
 // LocalBucket is the bucket name local mode pretends to serve.
@@ -223,7 +233,13 @@ func (c *Config) buildLocal(httpClient *http.Client) (*App, error) {
 		cleanup()
 		return nil, err
 	}
-	return &App{Service: svc, Store: store, Local: srv, LocalURL: endpoint, close: func() {
+	authn, err := auth.New(c.Settings)
+	if err != nil {
+		hs.Close()
+		cleanup()
+		return nil, err
+	}
+	return &App{Service: svc, Auth: authn, Store: store, Local: srv, LocalURL: endpoint, close: func() {
 		hs.Shutdown(context.Background())
 		cleanup()
 	}}, nil

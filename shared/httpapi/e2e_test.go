@@ -36,7 +36,16 @@ type env struct {
 // client signing with temporary credentials, and the local store verifying signatures.
 func setup(t testing.TB, mutate func(*upload.Policy)) *env {
 	t.Helper()
-	cred := cossign.Credentials{SecretID: "AKIDtest", SecretKey: "test-secret", SessionToken: "test-token"}
+	return setupWith(t, mutate, httpapi.Options{CORSOrigins: []string{"https://app.example"}})
+}
+
+var storeCred = cossign.Credentials{SecretID: "AKIDtest", SecretKey: "test-secret-key-value", SessionToken: "test-session-token-value"}
+
+const tokenSecret = "0123456789abcdef0123456789abcdef"
+
+func setupWith(t testing.TB, mutate func(*upload.Policy), opts httpapi.Options) *env {
+	t.Helper()
+	cred := storeCred
 	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
 	if err != nil {
 		t.Fatal(err)
@@ -52,11 +61,11 @@ func setup(t testing.TB, mutate func(*upload.Policy)) *env {
 	if mutate != nil {
 		mutate(&policy)
 	}
-	svc, err := upload.NewService(client, policy, []byte("0123456789abcdef0123456789abcdef"))
+	svc, err := upload.NewService(client, policy, []byte(tokenSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler := httpapi.New(svc, httpapi.Options{CORSOrigins: []string{"https://app.example"}})
+	handler := httpapi.New(svc, opts)
 	apiSrv := httptest.NewServer(handler)
 	t.Cleanup(apiSrv.Close)
 	return &env{api: &apiclient.Client{API: apiSrv.URL}, url: apiSrv.URL, store: store, handler: handler}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -36,7 +37,9 @@ type Options struct {
 	// BasePath is removed from request paths ("/api" serves /api/uploads as /uploads),
 	// for gateways that forward a prefix.
 	BasePath string
-	Logger   *slog.Logger
+	// Auth identifies callers; nil means anonymous callers (AUTH_MODE=none).
+	Auth   *auth.Authenticator
+	Logger *slog.Logger
 }
 
 // Handler is the API.
@@ -118,9 +121,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
+	if h.opts.Auth != nil && strings.HasPrefix(r.URL.Path, "/uploads") {
+		sub, err := h.opts.Auth.Subject(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			h.fail(sw, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Field: "Authorization", Message: err.Error()})
+			h.logRequest(r, sw, start)
+			return
+		}
+		r = r.WithContext(upload.WithCaller(r.Context(), sub))
+	}
 	h.mux.ServeHTTP(sw, r)
-	h.log.Info("request", "requestId", id, "method", r.Method, "path", r.URL.Path,
-		"status", sw.status, "error", sw.code, "ms", time.Since(start).Milliseconds())
+	h.logRequest(r, sw, start)
+}
+
+func (h *Handler) logRequest(r *http.Request, sw *statusWriter, start time.Time) {
+	h.log.Info("request", "requestId", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
+		"caller", upload.Caller(r.Context()), "status", sw.status, "error", sw.code, "ms", time.Since(start).Milliseconds())
 }
 
 // cors applies the origin allow-list; it answers preflights itself (false: done).

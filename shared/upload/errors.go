@@ -44,6 +44,8 @@ const (
 	CodeTokenInvalid      = "token_invalid"
 	CodeTokenExpired      = "token_expired"
 	CodeTokenMismatch     = "token_mismatch"
+	CodeCallerMismatch    = "caller_mismatch"
+	CodeUnauthenticated   = "unauthenticated"
 	CodeNotFound          = "not_found"
 	CodeMethodNotAllowed  = "method_not_allowed"
 	CodeUploadNotFound    = "upload_not_found"

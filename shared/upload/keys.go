@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -17,14 +18,23 @@ const maxFilenameBytes = 120
 
 var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// generateKey builds "<prefix><random>/<sanitised filename>". 15 random bytes (120 bits)
-// make the key unguessable; the filename keeps the object recognisable.
-func generateKey(random io.Reader, prefix, filename string) (string, error) {
+// DefaultKeyTemplate is the key of an upload when UPLOAD_KEY_TEMPLATE is unset.
+const DefaultKeyTemplate = "{prefix}{random}/{filename}"
+
+// generateKey expands a key template: {prefix}, {sub} (the caller, sanitised), {date}
+// (UTC, 2006/01/02), {random} (15 random bytes, 120 bits: the key is unguessable) and
+// {filename} (sanitised).
+func generateKey(random io.Reader, template, prefix, subject, filename string, now time.Time) (string, error) {
 	var b [15]byte
 	if _, err := io.ReadFull(random, b[:]); err != nil {
 		return "", err
 	}
-	return prefix + keyEncoding.EncodeToString(b[:]) + "/" + SanitizeFilename(filename), nil
+	sub := "anonymous"
+	if subject != "" {
+		sub = SanitizeFilename(subject)
+	}
+	return strings.NewReplacer("{prefix}", prefix, "{sub}", sub, "{date}", now.UTC().Format("2006/01/02"),
+		"{random}", keyEncoding.EncodeToString(b[:]), "{filename}", SanitizeFilename(filename)).Replace(template), nil
 }
 
 // SanitizeFilename keeps a filename's letters, digits, '.', '-' and '_' (any script), turns

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSanitizeFilename(t *testing.T) {
@@ -31,13 +32,37 @@ func TestSanitizeFilename(t *testing.T) {
 }
 
 func TestGenerateKey(t *testing.T) {
-	a, err := generateKey(bytes.NewReader(bytes.Repeat([]byte{1}, 15)), "uploads/", "a b.txt")
-	if err != nil || a != "uploads/aeaqcaibaeaqcaibaeaqcaib/a-b.txt" {
-		t.Fatalf("generateKey = %q, %v", a, err)
+	now := time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
+	tests := []struct{ template, subject, want string }{
+		{DefaultKeyTemplate, "", "uploads/aeaqcaibaeaqcaibaeaqcaib/a-b.txt"},
+		{"uploads/{sub}/{date}/{random}/{filename}", "auth0|42", "uploads/auth0-42/2026/11/25/aeaqcaibaeaqcaibaeaqcaib/a-b.txt"},
+		{"uploads/{sub}/{random}/{filename}", "", "uploads/anonymous/aeaqcaibaeaqcaibaeaqcaib/a-b.txt"},
+		{"uploads/{sub}/{random}/{filename}", "../../x", "uploads/x/aeaqcaibaeaqcaibaeaqcaib/a-b.txt"},
 	}
-	if _, err := generateKey(bytes.NewReader(nil), "uploads/", "x"); err == nil {
+	for _, tt := range tests {
+		got, err := generateKey(bytes.NewReader(bytes.Repeat([]byte{1}, 15)), tt.template, "uploads/", tt.subject, "a b.txt", now)
+		if err != nil || got != tt.want {
+			t.Errorf("generateKey(%q, %q) = %q, %v; want %q", tt.template, tt.subject, got, err, tt.want)
+		}
+	}
+	if _, err := generateKey(bytes.NewReader(nil), DefaultKeyTemplate, "uploads/", "", "x", now); err == nil {
 		t.Fatal("a failing random source must fail key generation")
 	}
+}
+
+func FuzzGenerateKey(f *testing.F) {
+	f.Add("auth0|42", "My File (1).PDF")
+	f.Add("", "../../etc/passwd")
+	f.Add("a/b", "\u202e.exe")
+	f.Fuzz(func(t *testing.T, subject, filename string) {
+		key, err := generateKey(bytes.NewReader(make([]byte, 15)), "uploads/{sub}/{date}/{random}/{filename}", "uploads/", subject, filename, time.Unix(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := checkKey(key); e != nil || !strings.HasPrefix(key, "uploads/") || strings.Count(key, "/") != 6 {
+			t.Fatalf("subject %q filename %q gave key %q (%v)", subject, filename, key, e)
+		}
+	})
 }
 
 func TestCheckKey(t *testing.T) {

@@ -11,8 +11,10 @@ import (
 // Policy is the deployer's rule set. Field tags name the environment variables that set
 // it (read with envconfig by the functions); defaults are the safe choice.
 type Policy struct {
-	// KeyPrefix is prepended to every generated key; client keys must start with it.
+	// KeyPrefix starts every key: generated keys through the template, client keys by rule.
 	KeyPrefix string `envconfig:"UPLOAD_KEY_PREFIX" default:"uploads/"`
+	// KeyTemplate shapes generated keys; see generateKey for its placeholders.
+	KeyTemplate string `envconfig:"UPLOAD_KEY_TEMPLATE" default:"{prefix}{random}/{filename}"`
 	// MaxSize is the largest object a client may declare, in bytes (default 5 GiB).
 	MaxSize int64 `envconfig:"UPLOAD_MAX_SIZE" default:"5368709120"`
 	// AllowedTypes lists permitted content types; "image/*" and "*/*" are wildcards.
@@ -40,7 +42,7 @@ type Policy struct {
 // DefaultPolicy is the policy with every default applied.
 func DefaultPolicy() Policy {
 	return Policy{
-		KeyPrefix: "uploads/", MaxSize: 5 << 30, AllowedTypes: []string{"*/*"},
+		KeyPrefix: "uploads/", KeyTemplate: DefaultKeyTemplate, MaxSize: 5 << 30, AllowedTypes: []string{"*/*"},
 		AllowedStorageClasses: []string{"STANDARD"}, URLTTL: time.Hour, TokenTTL: 24 * time.Hour,
 		DefaultPartSize: 8 << 20, PartBatch: 100,
 	}
@@ -60,6 +62,13 @@ func (p *Policy) Validate() error {
 		if err := checkKey(p.KeyPrefix + "x"); err != nil {
 			return fmt.Errorf("UPLOAD_KEY_PREFIX: %s", err.Message)
 		}
+	}
+	if !strings.Contains(p.KeyTemplate, "{random}") || !strings.Contains(p.KeyTemplate, "{filename}") {
+		return fmt.Errorf("UPLOAD_KEY_TEMPLATE: must contain {random} and {filename}")
+	}
+	sample, _ := generateKey(strings.NewReader(strings.Repeat("x", 15)), p.KeyTemplate, p.KeyPrefix, "user", "file.bin", time.Unix(0, 0))
+	if err := checkKey(sample); err != nil || !strings.HasPrefix(sample, p.KeyPrefix) {
+		return fmt.Errorf("UPLOAD_KEY_TEMPLATE: must give keys under UPLOAD_KEY_PREFIX with no empty, '.' or '..' segments (gives %q)", sample)
 	}
 	if p.MaxSize < 0 || p.MaxSize > MaxTotalSize {
 		return fmt.Errorf("UPLOAD_MAX_SIZE: must be between 0 and %d bytes", MaxTotalSize)

@@ -69,7 +69,7 @@ var (
 
 // object checks a request against the COS rules and the policy and returns the object to
 // initiate and its part plan. Nothing reaches the store before this passes.
-func (p *Policy) object(req *InitiateRequest, random func(prefix, filename string) (string, error)) (*Object, Plan, error) {
+func (p *Policy) object(req *InitiateRequest, generate func(filename string) (string, error)) (*Object, Plan, error) {
 	var obj Object
 	switch {
 	case req.Key != "" && req.Filename != "":
@@ -180,7 +180,7 @@ func (p *Policy) object(req *InitiateRequest, random func(prefix, filename strin
 	obj.ForbidOverwrite = req.ForbidOverwrite || p.ForbidOverwrite
 
 	if obj.Key == "" {
-		if obj.Key, err = random(p.KeyPrefix, req.Filename); err != nil {
+		if obj.Key, err = generate(req.Filename); err != nil {
 			return nil, Plan{}, err
 		}
 	}

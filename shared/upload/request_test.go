@@ -10,8 +10,8 @@ import (
 
 func i64(n int64) *int64 { return &n }
 
-func fixedKey(prefix, filename string) (string, error) {
-	return prefix + "RANDOM/" + SanitizeFilename(filename), nil
+func fixedKey(filename string) (string, error) {
+	return "uploads/RANDOM/" + SanitizeFilename(filename), nil
 }
 
 func TestObjectMapsEveryField(t *testing.T) {
@@ -190,6 +190,10 @@ func TestPolicyValidate(t *testing.T) {
 		{"part size", func(p *Policy) { p.DefaultPartSize = 1 }, "UPLOAD_PART_SIZE"},
 		{"prefix traversal", func(p *Policy) { p.KeyPrefix = "../" }, "UPLOAD_KEY_PREFIX"},
 		{"max size", func(p *Policy) { p.MaxSize = MaxTotalSize + 1 }, "UPLOAD_MAX_SIZE"},
+		{"template without random", func(p *Policy) { p.KeyTemplate = "{prefix}{sub}/{filename}" }, "UPLOAD_KEY_TEMPLATE"},
+		{"template outside prefix", func(p *Policy) { p.KeyTemplate = "other/{random}/{filename}" }, "UPLOAD_KEY_TEMPLATE"},
+		{"template with empty segment", func(p *Policy) { p.KeyTemplate = "{prefix}/{random}/{filename}" }, "UPLOAD_KEY_TEMPLATE"},
+		{"template with subject and date", func(p *Policy) { p.KeyTemplate = "uploads/{sub}/{date}/{random}/{filename}" }, ""},
 	}
 	for _, tt := range tests {
 		p := DefaultPolicy()

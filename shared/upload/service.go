@@ -73,8 +73,9 @@ type PartURLs struct {
 
 // Initiate checks req, starts a multipart upload and presigns the first batch of parts.
 func (s *Service) Initiate(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
-	obj, plan, err := s.policy.object(req, func(prefix, filename string) (string, error) {
-		return generateKey(s.random, prefix, filename)
+	subject := Caller(ctx)
+	obj, plan, err := s.policy.object(req, func(filename string) (string, error) {
+		return generateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, subject, filename, s.now())
 	})
 	if err != nil {
 		return nil, err
@@ -85,7 +86,7 @@ func (s *Service) Initiate(ctx context.Context, req *InitiateRequest) (*Initiate
 	}
 	claims := Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
-		Expires: s.now().Add(s.policy.TokenTTL).Unix(),
+		Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject,
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
@@ -131,8 +132,9 @@ func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []i
 	return &PartURLs{ExpiresAt: p.Expires.UTC(), Parts: p.Parts}, nil
 }
 
-// claims verifies a follow-up call's token and that it belongs to uploadID.
-func (s *Service) claims(token, uploadID string) (*Claims, error) {
+// claims verifies a follow-up call's token, that it belongs to uploadID, and that the
+// caller is the one who started the upload: a token alone is not enough.
+func (s *Service) claims(ctx context.Context, token, uploadID string) (*Claims, error) {
 	c, err := s.tokens.Verify(token, s.now())
 	if err != nil {
 		return nil, err
@@ -141,12 +143,29 @@ func (s *Service) claims(token, uploadID string) (*Claims, error) {
 		return nil, &Error{Status: http.StatusForbidden, Code: CodeTokenMismatch, Field: "X-Upload-Token",
 			Message: "the upload token belongs to another upload"}
 	}
+	if c.Subject != Caller(ctx) {
+		return nil, &Error{Status: http.StatusForbidden, Code: CodeCallerMismatch,
+			Message: "this upload was started by another caller"}
+	}
 	return c, nil
+}
+
+type callerKey struct{}
+
+// WithCaller records the authenticated caller's subject for the service.
+func WithCaller(ctx context.Context, subject string) context.Context {
+	return context.WithValue(ctx, callerKey{}, subject)
+}
+
+// Caller returns the subject WithCaller recorded ("" for anonymous callers).
+func Caller(ctx context.Context) string {
+	s, _ := ctx.Value(callerKey{}).(string)
+	return s
 }
 
 // PresignParts returns fresh URLs for the given parts of an upload.
 func (s *Service) PresignParts(ctx context.Context, token, uploadID string, numbers []int) (*PartURLs, error) {
-	c, err := s.claims(token, uploadID)
+	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +191,7 @@ func (s *Service) PresignParts(ctx context.Context, token, uploadID string, numb
 
 // ListParts returns the parts already stored, so a client can resume.
 func (s *Service) ListParts(ctx context.Context, token, uploadID string) ([]StoredPart, error) {
-	c, err := s.claims(token, uploadID)
+	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +201,7 @@ func (s *Service) ListParts(ctx context.Context, token, uploadID string) ([]Stor
 // Complete assembles the object. Every part of the plan must be named; the stored parts
 // are checked against the plan's sizes first, so the object is exactly what was declared.
 func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []CompletedPart) (*Completed, error) {
-	c, err := s.claims(token, uploadID)
+	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +274,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 
 // Abort discards an upload. Aborting an upload that is already gone succeeds.
 func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
-	c, err := s.claims(token, uploadID)
+	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return err
 	}

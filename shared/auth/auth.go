@@ -1,0 +1,164 @@
+// Package auth identifies the caller of the upload API: nobody (a gateway in front
+// authenticates), a JWT (HS256 with a shared secret, or RS256/ES256 against a JWKS URL),
+// or identity headers a trusted gateway sets. The subject it finds goes into keys and
+// binds every follow-up call of an upload to the same caller.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Modes.
+const (
+	ModeNone    = "none"
+	ModeJWT     = "jwt"
+	ModeGateway = "gateway"
+)
+
+// Settings select and tune the mode; tags name the environment variables.
+type Settings struct {
+	Mode      string `envconfig:"AUTH_MODE" default:"none"`
+	JWTSecret string `envconfig:"AUTH_JWT_SECRET"`
+	JWKSURL   string `envconfig:"AUTH_JWKS_URL"`
+	// JWTAlgorithms pins the accepted algorithms for JWKS tokens (RS256, ES256).
+	JWTAlgorithms []string `envconfig:"AUTH_JWT_ALGORITHMS" default:"RS256,ES256"`
+	Audience      string   `envconfig:"AUTH_AUDIENCE"`
+	Issuer        string   `envconfig:"AUTH_ISSUER"`
+	// GatewayHeader carries the caller's id when a trusted gateway authenticates.
+	GatewayHeader string        `envconfig:"AUTH_GATEWAY_HEADER" default:"X-Auth-Subject"`
+	Leeway        time.Duration `envconfig:"AUTH_CLOCK_LEEWAY" default:"30s"`
+}
+
+// Validate checks the settings; errors name the variable.
+func (c *Settings) Validate() error {
+	switch c.Mode {
+	case ModeNone:
+	case ModeGateway:
+		if c.GatewayHeader == "" {
+			return errors.New("AUTH_GATEWAY_HEADER: required with AUTH_MODE=gateway")
+		}
+	case ModeJWT:
+		if (c.JWTSecret == "") == (c.JWKSURL == "") {
+			return errors.New("AUTH_JWT_SECRET or AUTH_JWKS_URL: set exactly one with AUTH_MODE=jwt")
+		}
+		if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+			return errors.New("AUTH_JWT_SECRET: at least 32 characters")
+		}
+		if c.JWKSURL != "" && !strings.HasPrefix(c.JWKSURL, "https://") && !strings.HasPrefix(c.JWKSURL, "http://127.0.0.1") && !strings.HasPrefix(c.JWKSURL, "http://localhost") {
+			return errors.New("AUTH_JWKS_URL: must be https (http only for localhost)")
+		}
+		for _, a := range c.JWTAlgorithms {
+			if a != "RS256" && a != "ES256" {
+				return fmt.Errorf("AUTH_JWT_ALGORITHMS: %q is not RS256 or ES256", a)
+			}
+		}
+		if c.Audience == "" || c.Issuer == "" {
+			return errors.New("AUTH_AUDIENCE and AUTH_ISSUER: required with AUTH_MODE=jwt, so tokens minted for other services are refused")
+		}
+	default:
+		return fmt.Errorf("AUTH_MODE: %q is not none, jwt or gateway", c.Mode)
+	}
+	return nil
+}
+
+// Error is an authentication failure (401); its message is safe to show.
+type Error struct{ Message string }
+
+func (e *Error) Error() string { return e.Message }
+
+// Authenticator finds the caller of a request.
+type Authenticator struct {
+	cfg    Settings
+	parser *jwt.Parser
+
+	mu   sync.Mutex
+	jwks keyfunc.Keyfunc // fetched on first use: nothing touches the network at start
+}
+
+// New returns an authenticator for a validated config.
+func New(cfg Settings) (*Authenticator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &Authenticator{cfg: cfg}
+	if cfg.Mode == ModeJWT {
+		algs := cfg.JWTAlgorithms
+		if cfg.JWTSecret != "" {
+			algs = []string{"HS256"} // a shared secret never verifies asymmetric tokens, nor the reverse
+		}
+		a.parser = jwt.NewParser(jwt.WithValidMethods(algs), jwt.WithAudience(cfg.Audience), jwt.WithIssuer(cfg.Issuer),
+			jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.Leeway), jwt.WithIssuedAt())
+	}
+	return a, nil
+}
+
+// Mode reports the configured mode.
+func (a *Authenticator) Mode() string { return a.cfg.Mode }
+
+// Subject authenticates r and returns the caller's subject ("" in mode none).
+func (a *Authenticator) Subject(r *http.Request) (string, error) {
+	switch a.cfg.Mode {
+	case ModeGateway:
+		sub := strings.TrimSpace(r.Header.Get(a.cfg.GatewayHeader))
+		if sub == "" || len(sub) > 256 {
+			return "", &Error{"the gateway did not identify the caller (" + a.cfg.GatewayHeader + ")"}
+		}
+		return sub, nil
+	case ModeJWT:
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || raw == "" {
+			return "", &Error{"send a bearer token in the Authorization header"}
+		}
+		var claims jwt.RegisteredClaims
+		if _, err := a.parser.ParseWithClaims(raw, &claims, a.keyfunc(r.Context())); err != nil {
+			return "", &Error{"the bearer token is not valid: " + reason(err)}
+		}
+		if claims.Subject == "" || len(claims.Subject) > 256 {
+			return "", &Error{"the bearer token has no usable subject"}
+		}
+		return claims.Subject, nil
+	}
+	return "", nil
+}
+
+// reason names the failed check without echoing the token.
+func reason(err error) string {
+	for _, e := range []error{jwt.ErrTokenExpired, jwt.ErrTokenNotValidYet, jwt.ErrTokenInvalidAudience, jwt.ErrTokenInvalidIssuer,
+		jwt.ErrTokenSignatureInvalid, jwt.ErrTokenUnverifiable, jwt.ErrTokenMalformed, jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenUsedBeforeIssued} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return "verification failed"
+}
+
+func (a *Authenticator) keyfunc(ctx context.Context) jwt.Keyfunc {
+	if a.cfg.JWTSecret != "" {
+		secret := []byte(a.cfg.JWTSecret)
+		return func(*jwt.Token) (any, error) { return secret, nil }
+	}
+	return func(t *jwt.Token) (any, error) {
+		a.mu.Lock()
+		if a.jwks == nil {
+			// keyfunc caches the set, refreshes it hourly and on an unknown kid (rate limited).
+			k, err := keyfunc.NewDefaultCtx(context.Background(), []string{a.cfg.JWKSURL})
+			if err != nil {
+				a.mu.Unlock()
+				return nil, err
+			}
+			a.jwks = k
+		}
+		k := a.jwks
+		a.mu.Unlock()
+		return k.KeyfuncCtx(ctx)(t)
+	}
+}
