@@ -16,8 +16,10 @@ go vet ./...
 echo "== go test (race detector on)"
 go test -race -count=1 ./...
 
-echo "== fuzz (bounded)"
-go test -run='^$' -fuzz='^FuzzTokenVerify$' -fuzztime=10s ./shared/upload
+echo "== fuzz (bounded): token parser, request decoder and rules, key builder"
+for target in FuzzTokenVerify FuzzInitiateRequest FuzzGenerateKey; do
+  go test -run='^$' -fuzz="^${target}\$" -fuzztime=10s ./shared/upload
+done
 
 echo "== benchmarks compile and run once"
 go test -run='^$' -bench=. -benchtime=1x ./shared/... >/dev/null

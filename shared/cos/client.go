@@ -115,6 +115,8 @@ func (e *ResponseError) Error() string {
 
 func (e *ResponseError) Unwrap() error { return e.Err }
 
+func (e *ResponseError) expired() bool { return e.Code == "ExpiredToken" || e.Code == "TokenExpired" }
+
 type errorBody struct {
 	XMLName   xml.Name `xml:"Error"`
 	Code      string   `xml:"Code"`
@@ -131,6 +133,8 @@ func (e *ResponseError) retryable() bool {
 	switch e.Code {
 	case "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout":
 		return true
+	case "ExpiredToken", "TokenExpired":
+		return true // the next attempt re-reads (or re-fetches) the credentials
 	}
 	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
 }
@@ -177,6 +181,11 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, []byte, error
 		}
 		if !last.retryable() {
 			return nil, nil, last
+		}
+		if last.expired() {
+			if inv, ok := c.creds.(interface{ Invalidate() }); ok {
+				inv.Invalidate()
+			}
 		}
 	}
 	return nil, nil, last

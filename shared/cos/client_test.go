@@ -242,6 +242,8 @@ func TestFaults(t *testing.T) {
 			w.WriteHeader(200)
 			fmt.Fprint(w, "\n\n<Error><Code>InvalidPart</Code><RequestId>REQ-200</RequestId></Error>")
 		}, 1, 409, upload.CodeInvalidPart},
+		{"expired credentials, then fresh ones", 1, func(w http.ResponseWriter) { cosError(w, 400, "ExpiredToken") }, 2, 0, ""},
+		{"expired credentials forever", -1, func(w http.ResponseWriter) { cosError(w, 400, "ExpiredToken") }, 4, 503, upload.CodeCredentialsFailed},
 		{"malformed XML", -1, func(w http.ResponseWriter) { fmt.Fprint(w, "<CompleteMultipartUploadResult><ETag>") }, 1, 502, upload.CodeUpstreamError},
 	}
 	for _, tt := range tests {
@@ -294,6 +296,36 @@ func TestDeadlineIsHonoured(t *testing.T) {
 	}
 	if time.Since(start) > 2*time.Second {
 		t.Fatalf("took %v past a 300ms deadline", time.Since(start))
+	}
+}
+
+// TestSlowBody: COS sends its headers, then trickles the body; the call must end at the
+// caller's deadline, not when the body does.
+func TestSlowBody(t *testing.T) {
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		for i := 0; i < 100; i++ {
+			if _, err := w.Write([]byte(" ")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Complete(ctx, "k", "u", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}})
+	var e *upload.Error
+	if !errors.As(err, &e) || e.Status != http.StatusGatewayTimeout {
+		t.Fatalf("err = %v, want 504", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("took %v past a 400ms deadline", time.Since(start))
 	}
 }
 

@@ -245,6 +245,8 @@ func storeError(err error) error {
 		e.Status, e.Code, e.Message = http.StatusGatewayTimeout, upload.CodeUpstreamTimeout, "COS did not answer in time"
 	case re.Status == 0:
 		e.Message = "could not reach COS"
+	case re.expired():
+		e.Status, e.Code, e.Message = http.StatusServiceUnavailable, upload.CodeCredentialsFailed, "COS refused the function's credentials as expired; retry shortly"
 	case re.Code == "NoSuchUpload":
 		e.Status, e.Code, e.Message = http.StatusNotFound, upload.CodeUploadNotFound, "the upload does not exist (completed, aborted or expired)"
 	case re.Code == "FileAlreadyExists" || re.Code == "ObjectAlreadyExists" || re.Status == http.StatusConflict:

@@ -29,6 +29,14 @@ type AssumeRole struct {
 	cached Value
 }
 
+// Invalidate drops the cached credentials, so the next Retrieve asks STS again (COS
+// answered that they expired before their stated time).
+func (a *AssumeRole) Invalidate() {
+	a.mu.Lock()
+	a.cached = Value{}
+	a.mu.Unlock()
+}
+
 // Retrieve implements Provider. Concurrent callers share one STS call.
 func (a *AssumeRole) Retrieve(ctx context.Context) (Value, error) {
 	now := time.Now

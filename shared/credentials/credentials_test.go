@@ -88,6 +88,10 @@ func TestAssumeRoleCachesAndRefreshes(t *testing.T) {
 	if err != nil || v.AccessKeyID != "TMPID2" || calls.Load() != 2 {
 		t.Fatalf("refresh: %+v %v after %d calls", v, err, calls.Load())
 	}
+	ar.Invalidate() // COS said they expired early
+	if v, err := ar.Retrieve(context.Background()); err != nil || v.AccessKeyID != "TMPID3" {
+		t.Fatalf("after Invalidate: %+v %v", v, err)
+	}
 }
 
 func TestAssumeRoleError(t *testing.T) {

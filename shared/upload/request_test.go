@@ -2,10 +2,12 @@ package upload
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func i64(n int64) *int64 { return &n }
@@ -203,4 +205,58 @@ func TestPolicyValidate(t *testing.T) {
 			t.Errorf("%s: Validate = %v, want prefix %q", tt.name, err, tt.want)
 		}
 	}
+}
+
+// FuzzInitiateRequest decodes arbitrary bodies as the API does and runs the request
+// rules: nothing panics, and whatever is accepted is safe to send to COS.
+func FuzzInitiateRequest(f *testing.F) {
+	f.Add(`{"filename":"a.png","contentType":"image/png","size":10}`)
+	f.Add(`{"filename":"../../x","contentType":"text/plain; charset=utf-8","size":5368709120,"partSize":1048576,"metadata":{"A-b":"v"},"tagging":{"k":"v&=x"}}`)
+	f.Add(`{"key":"uploads/a/b","contentType":"a/b","size":0,"encryption":{"type":"cos/kms","context":{"a":"b"}},"grants":{"read":["1"]}}`)
+	f.Add(`{"filename":"x","contentType":"a/b","size":1,"cacheControl":"max-age=1\r\n","expires":"Wed, 21 Oct 2026 07:28:00 GMT"}`)
+	p := DefaultPolicy()
+	p.ClientKeys, p.AllowGrants, p.AllowedACLs = true, true, []string{"public-read", "private"}
+	p.MaxSize = MaxTotalSize
+	if err := p.Validate(); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var req InitiateRequest
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&req) != nil {
+			return
+		}
+		obj, plan, err := p.object(&req, func(filename string) (string, error) {
+			return generateKey(strings.NewReader(strings.Repeat("r", 15)), p.KeyTemplate, p.KeyPrefix, "", filename, time.Unix(0, 0))
+		})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" {
+				t.Fatalf("refusal %v is not a client error with a code", err)
+			}
+			return
+		}
+		if e := checkKey(obj.Key); e != nil || !strings.HasPrefix(obj.Key, p.KeyPrefix) {
+			t.Fatalf("accepted key %q", obj.Key)
+		}
+		for _, v := range []string{obj.ContentType, obj.CacheControl, obj.ContentDisposition, obj.ContentEncoding, obj.Expires} {
+			if headerValue("x", v, 1<<20) != nil {
+				t.Fatalf("accepted header value %q", v)
+			}
+		}
+		total := 0
+		for k, v := range obj.Metadata {
+			if !metaSuffix.MatchString(k) || k != strings.ToLower(k) || headerValue("m", v, maxMetaHeader) != nil {
+				t.Fatalf("accepted metadata %q: %q", k, v)
+			}
+			total += len("x-cos-meta-") + len(k) + len(v)
+		}
+		if total > maxMetaTotal || len(obj.Tags) > maxTags {
+			t.Fatalf("accepted %d metadata bytes, %d tags", total, len(obj.Tags))
+		}
+		if plan.PartCount < 1 || plan.PartCount > MaxParts || plan.PartSize < MinPartSize || plan.PartSize > MaxPartSize || plan.Size > p.MaxSize {
+			t.Fatalf("accepted plan %+v", plan)
+		}
+	})
 }
