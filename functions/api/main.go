@@ -20,7 +20,6 @@ import (
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/directup/directup/shared/config"
-	"github.com/directup/directup/shared/httpapi"
 	lambdahttp "github.com/directup/directup/shared/platform/lambda"
 	"github.com/directup/directup/shared/platform/scf"
 )
@@ -60,7 +59,7 @@ func run() error {
 	}
 	defer app.Close()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	api := httpapi.New(app.Service, httpapi.Options{CORSOrigins: cfg.CORSOrigins, BasePath: cfg.BasePath, Auth: app.Auth, Logger: logger})
+	api := app.Handler(cfg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -91,8 +90,8 @@ func run() error {
 		srv.Shutdown(shut)
 	}()
 	if app.Local != nil {
-		fmt.Fprintf(os.Stderr, "directup local mode\n  API:         http://%s\n  local COS:   %s (bucket %s)\n  try:         go run ./scripts/upload -api http://%s FILE\n",
-			ln.Addr(), app.LocalURL, config.LocalBucket, ln.Addr())
+		fmt.Fprintf(os.Stderr, "directup local mode\n  API:         http://%s\n  local COS:   %s (bucket %s)\n  demo page:   http://%s/\n  try:         go run ./scripts/upload -api http://%s FILE\n",
+			ln.Addr(), app.LocalURL, config.LocalBucket, ln.Addr(), ln.Addr())
 	} else {
 		logger.Info("listening", "addr", ln.Addr().String(), "bucket", app.Store.Bucket(), "endpoint", app.Store.Endpoint())
 	}

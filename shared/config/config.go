@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,11 +21,14 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/directup/directup/shared/auth"
+	"github.com/directup/directup/shared/companion"
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/web"
 )
 
 // Config is every setting. Each field names its environment variable.
@@ -46,6 +50,11 @@ type Config struct {
 	TokenSecret string   `envconfig:"UPLOAD_TOKEN_SECRET"`
 	CORSOrigins []string `envconfig:"API_CORS_ORIGINS" default:"*"`
 	BasePath    string   `envconfig:"API_BASE_PATH"`
+	// PublicURL is the API's external base URL, for the companionEndpoint of capabilities
+	// (derived from the request when unset).
+	PublicURL string `envconfig:"API_PUBLIC_URL"`
+	// CapabilityTTL is how long a capability (Uppy's companionEndpoint) stays valid.
+	CapabilityTTL time.Duration `envconfig:"API_CAPABILITY_TTL" default:"1h"`
 
 	// Local mode only.
 	LocalDir  string `envconfig:"LOCAL_COS_DIR"`
@@ -141,6 +150,7 @@ func (c *Config) Addr() string {
 // App is a wired service, with the local store when one runs.
 type App struct {
 	Service  *upload.Service
+	secret   []byte
 	Auth     *auth.Authenticator
 	Store    *cos.Client
 	Local    *localcos.Server // nil outside local mode
@@ -184,7 +194,40 @@ func (c *Config) Build() (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Service: svc, Auth: authn, Store: store}, nil
+	return &App{Service: svc, secret: []byte(c.TokenSecret), Auth: authn, Store: store}, nil
+}
+
+// Handler is the whole HTTP surface: the JSON API, Uppy's Companion S3 protocol
+// (/s3/..., /c/<capability>/s3/..., POST /capabilities), the client module
+// (/directup.js), and in local mode the demo page (/) and download links.
+func (a *App) Handler(c *Config, logger *slog.Logger) http.Handler {
+	api := httpapi.New(a.Service, httpapi.Options{CORSOrigins: c.CORSOrigins, BasePath: c.BasePath, Auth: a.Auth, Logger: logger})
+	comp := companion.New(a.Service, a.secret, a.Auth.Mode() == auth.ModeNone, c.CapabilityTTL)
+	api.Handle("/s3/", comp)
+	api.Handle("/c/", comp)
+	api.Handle("POST /capabilities", comp.MintHandler(func(r *http.Request) string {
+		if c.PublicURL != "" {
+			return strings.TrimSuffix(c.PublicURL, "/")
+		}
+		scheme := "http"
+		if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+			scheme = "https"
+		}
+		return scheme + "://" + r.Host + c.BasePath
+	}))
+	api.Handle("GET /directup.js", http.FileServerFS(web.Files))
+	if a.Local != nil {
+		api.Handle("GET /{$}", http.FileServerFS(web.Files))
+		api.Handle("GET /local/download", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, err := a.Store.PresignGet(r.Context(), r.URL.Query().Get("key"), 10*time.Minute)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			http.Redirect(w, r, u, http.StatusFound)
+		}))
+	}
+	return api
 }
 
 // LocalBucket is the bucket name local mode pretends to serve.
@@ -239,7 +282,7 @@ func (c *Config) buildLocal(httpClient *http.Client) (*App, error) {
 		cleanup()
 		return nil, err
 	}
-	return &App{Service: svc, Auth: authn, Store: store, Local: srv, LocalURL: endpoint, close: func() {
+	return &App{Service: svc, secret: secret, Auth: authn, Store: store, Local: srv, LocalURL: endpoint, close: func() {
 		hs.Shutdown(context.Background())
 		cleanup()
 	}}, nil

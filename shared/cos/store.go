@@ -116,16 +116,20 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		SecretID: cred.AccessKeyID, SecretKey: cred.SecretAccessKey, SessionToken: cred.SessionToken,
 	}, cossign.PartOptions{
 		Endpoint: c.endpoint, Host: c.host, Key: req.Key, UploadID: req.UploadID,
-		KeyTime: cossign.KeyTime(now, end), SignContentLength: true, Headers: headers,
+		KeyTime: cossign.KeyTime(now, end), SignContentLength: !req.Unpinned, Headers: headers,
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(end.Unix(), 0)}
 	for i, part := range req.Parts {
+		size := part.Size
+		if req.Unpinned {
+			size = 0 // not signed, not reported
+		}
 		out.Parts[i] = upload.PresignedPart{
-			PartNumber: part.Number, Method: http.MethodPut, URL: p.URL(part.Number, part.Size),
-			Headers: clientHeaders, Size: part.Size,
+			PartNumber: part.Number, Method: http.MethodPut, URL: p.URL(part.Number, size),
+			Headers: clientHeaders, Size: size,
 		}
 	}
 	return out, nil
@@ -261,4 +265,25 @@ func storeError(err error) error {
 		e.Message = "COS answered " + strconv.Itoa(re.Status) + " " + re.Code
 	}
 	return e
+}
+
+// PresignGet returns a URL that downloads key for ttl (local mode's demo links).
+func (c *Client) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	cred, err := c.creds.Retrieve(ctx)
+	if err != nil {
+		return "", storeError(err)
+	}
+	now := c.now()
+	q := url.Values{}
+	if cred.SessionToken != "" {
+		q.Set(cossign.TokenHeader, cred.SessionToken)
+	}
+	sig := cossign.Sign(cred.SecretAccessKey, cossign.KeyTime(now, now.Add(ttl)), cossign.Request{
+		Method: http.MethodGet, Path: "/" + key, Params: q, Headers: http.Header{"Host": {c.host}},
+	})
+	u := c.endpoint + "/" + cossign.EscapePath(key) + "?"
+	if len(q) > 0 {
+		u += q.Encode() + "&"
+	}
+	return u + sig.Query(cred.AccessKeyID), nil
 }

@@ -121,7 +121,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
-	if h.opts.Auth != nil && strings.HasPrefix(r.URL.Path, "/uploads") {
+	if h.opts.Auth != nil && (strings.HasPrefix(r.URL.Path, "/uploads") || r.URL.Path == "/capabilities") {
 		sub, err := h.opts.Auth.Subject(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", "Bearer")

@@ -73,6 +73,18 @@ type PartURLs struct {
 
 // Initiate checks req, starts a multipart upload and presigns the first batch of parts.
 func (s *Service) Initiate(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+	return s.initiate(ctx, req, false)
+}
+
+// InitiateOpen starts an upload whose size the client does not declare (the protocol
+// Uppy speaks to Companion has no size). Part URLs then cannot pin sizes; the policy's
+// MaxSize is enforced at complete instead, and parts are presigned one call at a time.
+func (s *Service) InitiateOpen(ctx context.Context, filename, contentType string) (*Initiated, error) {
+	ceiling := s.policy.MaxSize
+	return s.initiate(ctx, &InitiateRequest{Filename: filename, ContentType: contentType, Size: &ceiling}, true)
+}
+
+func (s *Service) initiate(ctx context.Context, req *InitiateRequest, open bool) (*Initiated, error) {
 	subject := Caller(ctx)
 	obj, plan, err := s.policy.object(req, func(filename string) (string, error) {
 		return generateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, subject, filename, s.now())
@@ -90,6 +102,13 @@ func (s *Service) Initiate(ctx context.Context, req *InitiateRequest) (*Initiate
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
+	}
+	if open {
+		claims.Open, claims.PartSize = true, 0
+		return &Initiated{
+			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: claims.Size, PartCount: MaxParts,
+			Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: []PresignedPart{},
+		}, nil
 	}
 	first := make([]int, min(plan.PartCount, s.policy.PartBatch))
 	for i := range first {
@@ -124,7 +143,7 @@ func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []i
 		ttl = left // a part URL never outlives the upload's token
 	}
 	p, err := s.store.Presign(ctx, &PresignRequest{
-		Key: c.Key, UploadID: c.UploadID, Parts: specs, TTL: ttl, CustomerKeyMD5: c.CustomerKeyMD5,
+		Key: c.Key, UploadID: c.UploadID, Parts: specs, TTL: ttl, CustomerKeyMD5: c.CustomerKeyMD5, Unpinned: c.Open,
 	})
 	if err != nil {
 		return nil, err
@@ -148,6 +167,16 @@ func (s *Service) claims(ctx context.Context, token, uploadID string) (*Claims, 
 			Message: "this upload was started by another caller"}
 	}
 	return c, nil
+}
+
+// Upload verifies an upload token for the calling caller and returns what it binds (the
+// Companion protocol carries the token where its clients expect an upload id).
+func (s *Service) Upload(ctx context.Context, token string) (*Claims, error) {
+	c, err := s.tokens.Verify(token, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return s.claims(ctx, token, c.UploadID)
 }
 
 type callerKey struct{}
@@ -228,7 +257,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		}
 		parts[i].ETag = `"` + etag + `"`
 	}
-	if len(parts) != plan.PartCount {
+	if !c.Open && len(parts) != plan.PartCount {
 		return nil, &Error{Status: http.StatusConflict, Code: CodeIncompleteUpload, Field: "parts",
 			Message: "name all " + strconv.Itoa(plan.PartCount) + " parts of the plan; " + strconv.Itoa(len(parts)) + " were given"}
 	}
@@ -244,8 +273,13 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		total += p.Size
 	}
 	if total > plan.Size {
-		// Someone stored more than was declared: nothing from this upload may become an object.
+		// More was stored than declared (or, for open uploads, than the policy allows):
+		// nothing from this upload may become an object.
 		s.abortQuietly(ctx, c.Key, c.UploadID)
+		if c.Open {
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeSizeTooLarge, Field: "parts",
+				Message: "the stored parts exceed this deployment's limit of " + strconv.FormatInt(plan.Size, 10) + " bytes; the upload was aborted"}
+		}
 		return nil, &Error{Status: http.StatusConflict, Code: CodeInvalidPart, Field: "parts",
 			Message: "the stored parts exceed the declared size; the upload was aborted"}
 	}
@@ -256,7 +290,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		case !ok:
 			return nil, &Error{Status: http.StatusConflict, Code: CodeIncompleteUpload, Field: field,
 				Message: "part " + strconv.Itoa(p.PartNumber) + " has not been uploaded"}
-		case sp.Size != plan.SizeOf(p.PartNumber):
+		case !c.Open && sp.Size != plan.SizeOf(p.PartNumber):
 			return nil, &Error{Status: http.StatusConflict, Code: CodeInvalidPart, Field: field,
 				Message: "part " + strconv.Itoa(p.PartNumber) + " does not have the planned size"}
 		case strings.Trim(sp.ETag, `"`) != strings.Trim(p.ETag, `"`):
@@ -268,7 +302,10 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	if err != nil {
 		return nil, err
 	}
-	done.Size = plan.Size
+	done.Size = 0
+	for _, p := range parts {
+		done.Size += have[p.PartNumber].Size
+	}
 	return done, nil
 }
 

@@ -80,6 +80,9 @@ type PresignRequest struct {
 	Parts          []PartSpec
 	TTL            time.Duration
 	CustomerKeyMD5 string // set for SSE-C uploads: parts must carry the same key
+	// Unpinned leaves part sizes out of the signatures (open uploads, whose size is
+	// unknown until complete); PartSpec sizes are then ignored.
+	Unpinned bool
 }
 
 // Presigned are part requests ready for a client.

@@ -21,10 +21,16 @@ type Claims struct {
 	Expires        int64  `json:"e"` // Unix seconds
 	Subject        string `json:"sub,omitempty"`
 	CustomerKeyMD5 string `json:"c,omitempty"` // SSE-C uploads: part URLs pin this key
+	// Open uploads (the Uppy Companion protocol) have no part plan: the client never
+	// declared a size, so Size is the policy's ceiling, enforced at complete.
+	Open bool `json:"o,omitempty"`
 }
 
 // Plan rebuilds the part plan the token carries.
 func (c *Claims) Plan() Plan {
+	if c.Open {
+		return Plan{Size: c.Size, PartCount: MaxParts}
+	}
 	p, _ := NewPlan(c.Size, c.PartSize, c.PartSize)
 	return p
 }
@@ -85,7 +91,7 @@ func (t *Tokens) Verify(token string, now time.Time) (*Claims, error) {
 		return nil, invalid
 	}
 	var c Claims
-	if err := json.Unmarshal(js, &c); err != nil || c.UploadID == "" || c.Key == "" || c.PartSize <= 0 || c.Size < 0 {
+	if err := json.Unmarshal(js, &c); err != nil || c.UploadID == "" || c.Key == "" || (c.PartSize <= 0 && !c.Open) || c.Size < 0 {
 		return nil, invalid
 	}
 	if now.Unix() >= c.Expires {

@@ -1,0 +1,279 @@
+// Package companion serves the S3 multipart protocol that Uppy's @uppy/aws-s3 speaks to a
+// Companion server (companionEndpoint), backed by the upload service and its policy, so an
+// existing Uppy frontend works by pointing companionEndpoint at directup.
+//
+// Uppy sends no Authorization header and no file size in this protocol. So:
+//   - callers are bound through a capability in the endpoint path (/c/<capability>/s3/...),
+//     an HMAC-signed, expiring grant for one subject minted by POST /capabilities for an
+//     authenticated caller; the bare /s3/... routes serve anonymous callers and exist only
+//     with AUTH_MODE=none;
+//   - uploads are "open": part URLs cannot pin sizes, and the policy's size limit is
+//     enforced at complete (an upload over it is aborted);
+//   - the upload id Uppy carries is directup's upload token, so every follow-up call is
+//     checked statelessly like the JSON API's.
+package companion
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/directup/directup/shared/upload"
+)
+
+// Handler serves the protocol.
+type Handler struct {
+	svc       *upload.Service
+	secret    []byte
+	anonymous bool // bare /s3 routes allowed (AUTH_MODE=none)
+	ttl       time.Duration
+	now       func() time.Time
+	mux       *http.ServeMux
+}
+
+// New returns the handler. secret signs capabilities (the upload-token secret serves,
+// under its own domain prefix); anonymous enables the bare /s3/ routes.
+func New(svc *upload.Service, secret []byte, anonymous bool, ttl time.Duration) *Handler {
+	h := &Handler{svc: svc, secret: secret, anonymous: anonymous, ttl: ttl, now: time.Now, mux: http.NewServeMux()}
+	for _, prefix := range []string{"/s3", "/c/{capability}/s3"} {
+		h.mux.HandleFunc("POST "+prefix+"/multipart", h.create)
+		h.mux.HandleFunc("GET "+prefix+"/multipart/{uploadId}/{partNumber}", h.signPart)
+		h.mux.HandleFunc("GET "+prefix+"/multipart/{uploadId}", h.listParts)
+		h.mux.HandleFunc("POST "+prefix+"/multipart/{uploadId}/complete", h.complete)
+		h.mux.HandleFunc("DELETE "+prefix+"/multipart/{uploadId}", h.abort)
+		h.mux.HandleFunc("GET "+prefix+"/params", h.params)
+	}
+	return h
+}
+
+// ServeHTTP implements http.Handler: the caller comes from the capability, if any.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/c/") {
+		capability, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/c/"), "/")
+		sub, err := h.verify(capability)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		r = r.WithContext(upload.WithCaller(r.Context(), sub))
+	} else if !h.anonymous {
+		fail(w, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated,
+			Message: "this deployment authenticates callers: use the companionEndpoint from POST /capabilities"})
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+const capVersion = "c1."
+
+type capability struct {
+	Subject string `json:"sub"`
+	Expires int64  `json:"e"`
+}
+
+func (h *Handler) mac(payload string) []byte {
+	m := hmac.New(sha256.New, h.secret)
+	m.Write([]byte("directup-capability:" + payload))
+	return m.Sum(nil)
+}
+
+// Mint issues a capability for subject, valid for the handler's TTL.
+func (h *Handler) Mint(subject string) (string, time.Time) {
+	exp := h.now().Add(h.ttl)
+	js, _ := json.Marshal(capability{Subject: subject, Expires: exp.Unix()})
+	payload := capVersion + base64.RawURLEncoding.EncodeToString(js)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(h.mac(payload)), exp
+}
+
+var strict = base64.RawURLEncoding.Strict()
+
+func (h *Handler) verify(c string) (string, error) {
+	bad := &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Message: "the capability in the endpoint is not valid"}
+	dot := strings.LastIndexByte(c, '.')
+	if len(c) > 2048 || !strings.HasPrefix(c, capVersion) || dot <= len(capVersion) {
+		return "", bad
+	}
+	sig, err := strict.DecodeString(c[dot+1:])
+	if err != nil || !hmac.Equal(sig, h.mac(c[:dot])) {
+		return "", bad
+	}
+	js, err := strict.DecodeString(c[len(capVersion):dot])
+	var cp capability
+	if err != nil || json.Unmarshal(js, &cp) != nil {
+		return "", bad
+	}
+	if h.now().Unix() >= cp.Expires {
+		return "", &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeTokenExpired, Message: "the capability has expired; ask for a new one"}
+	}
+	return cp.Subject, nil
+}
+
+// MintHandler answers POST /capabilities for an authenticated caller with a
+// companionEndpoint to give Uppy.
+func (h *Handler) MintHandler(base func(*http.Request) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, exp := h.Mint(upload.Caller(r.Context()))
+		writeJSON(w, http.StatusCreated, map[string]any{
+			"capability": c, "companionEndpoint": base(r) + "/c/" + c, "expiresAt": exp.UTC(),
+		})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, err error) {
+	e := upload.AsError(err)
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Field   string `json:"field,omitempty"`
+		} `json:"error"`
+	}
+	body.Error.Code, body.Error.Message, body.Error.Field = e.Code, e.Message, e.Field
+	writeJSON(w, e.Status, body)
+}
+
+func decode(r *http.Request, v any) error {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
+		return &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the body is not valid JSON"}
+	}
+	return nil
+}
+
+// upload verifies the token Uppy carries as uploadId, and the key it sends beside it.
+func (h *Handler) upload(r *http.Request) (*upload.Claims, string, error) {
+	token := r.PathValue("uploadId")
+	c, err := h.svc.Upload(r.Context(), token)
+	if err != nil {
+		return nil, "", err
+	}
+	if k := r.URL.Query().Get("key"); k != "" && k != c.Key {
+		return nil, "", &upload.Error{Status: http.StatusForbidden, Code: upload.CodeTokenMismatch, Field: "key", Message: "the key does not belong to this upload"}
+	}
+	return c, token, nil
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Filename string `json:"filename"`
+		Type     string `json:"type"`
+		// Uppy's metadata (name, type, relativePath...) is not stored: its names and
+		// values rarely fit COS's metadata rules.
+		Metadata map[string]any `json:"metadata"`
+	}
+	if err := decode(r, &req); err != nil {
+		fail(w, err)
+		return
+	}
+	if req.Type == "" {
+		req.Type = "application/octet-stream"
+	}
+	up, err := h.svc.InitiateOpen(r.Context(), req.Filename, req.Type)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"key": up.Key, "uploadId": up.Token, "bucket": up.Bucket})
+}
+
+func (h *Handler) signPart(w http.ResponseWriter, r *http.Request) {
+	c, token, err := h.upload(r)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("partNumber"))
+	if err != nil {
+		fail(w, upload.Invalid("partNumber", "partNumber must be a number"))
+		return
+	}
+	urls, err := h.svc.PresignParts(r.Context(), token, c.UploadID, []int{n})
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"url": urls.Parts[0].URL, "expires": int64(urls.ExpiresAt.Sub(h.now()).Seconds())})
+}
+
+func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
+	c, token, err := h.upload(r)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	parts, err := h.svc.ListParts(r.Context(), token, c.UploadID)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	type s3Part struct {
+		PartNumber int
+		ETag       string
+		Size       int64
+	}
+	out := make([]s3Part, len(parts))
+	for i, p := range parts {
+		out[i] = s3Part{p.PartNumber, p.ETag, p.Size}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
+	c, token, err := h.upload(r)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	var req struct {
+		Parts []struct {
+			PartNumber int
+			ETag       string
+		} `json:"parts"`
+	}
+	if err := decode(r, &req); err != nil {
+		fail(w, err)
+		return
+	}
+	parts := make([]upload.CompletedPart, len(req.Parts))
+	for i, p := range req.Parts {
+		parts[i] = upload.CompletedPart{PartNumber: p.PartNumber, ETag: p.ETag}
+	}
+	done, err := h.svc.Complete(r.Context(), token, c.UploadID, parts)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"location": done.Location, "key": done.Key, "bucket": done.Bucket})
+}
+
+func (h *Handler) abort(w http.ResponseWriter, r *http.Request) {
+	c, token, err := h.upload(r)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	if err := h.svc.Abort(r.Context(), token, c.UploadID); err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// params answers Uppy's small-file path (a POST form) with a clear refusal: directup
+// signs multipart uploads only, whose parts it can bound.
+func (h *Handler) params(w http.ResponseWriter, r *http.Request) {
+	fail(w, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidField, Field: "shouldUseMultipart",
+		Message: "directup serves multipart uploads only: set shouldUseMultipart: true in @uppy/aws-s3's options"})
+}

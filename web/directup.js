@@ -1,0 +1,327 @@
+// directup.js — browser client for the directup upload API. No dependencies.
+//
+//   import { DirectUpload } from '/directup.js'
+//   const up = new DirectUpload(file, { endpoint: 'https://api.example.com' })
+//   up.addEventListener('progress', e => bar.value = e.detail.loaded / e.detail.total)
+//   const result = await up.start()          // { bucket, key, location, etag, size, crc64 }
+//   up.pause(); up.resume(); await up.cancel()
+//
+// Parts go straight to storage through presigned URLs, several at a time, with retries
+// and backoff; URLs are refreshed before they expire; an upload interrupted by a reload
+// resumes (the session is kept in localStorage and the stored parts are listed); each part
+// is checked against the CRC-64 storage reports for it.
+
+const DEFAULTS = {
+  concurrency: 4,
+  retries: 5,
+  retryDelay: 500, // ms, doubled per attempt, with jitter
+  refreshMargin: 60, // s: URLs expiring sooner are renewed before use
+  resume: true,
+  verify: true,
+}
+
+/** Error from the API or from storage; `code` and `field` come from the API's JSON errors. */
+export class UploadError extends Error {
+  constructor(message, { status = 0, code = '', field = '', retryable = false } = {}) {
+    super(message)
+    this.name = 'UploadError'
+    Object.assign(this, { status, code, field, retryable })
+  }
+}
+
+export class DirectUpload extends EventTarget {
+  /**
+   * @param {File|Blob} file
+   * @param {object} options endpoint (API base URL, required); headers (object, or async
+   *   function returning one, e.g. for Authorization); concurrency; retries; retryDelay;
+   *   partSize; request (more initiate fields: metadata, tagging, storageClass, acl, ...);
+   *   customerKey (base64 SSE-C key); resume; verify; storage (defaults to localStorage).
+   */
+  constructor(file, options) {
+    super()
+    if (!options || !options.endpoint) throw new TypeError('DirectUpload: options.endpoint is required')
+    this.file = file
+    this.options = { ...DEFAULTS, ...options }
+    this.endpoint = options.endpoint.replace(/\/+$/, '')
+    this.state = 'idle'
+    this.session = null // { uploadId, token, key, partSize, partCount, size }
+    this.parts = new Map() // partNumber -> { size, etag, loaded, url, headers, expiresAt }
+    this.inflight = new Map() // partNumber -> XMLHttpRequest
+    this.storage = options.storage === undefined ? globalThis.localStorage : options.storage
+  }
+
+  get progress() {
+    let loaded = 0
+    for (const p of this.parts.values()) loaded += p.etag ? p.size : p.loaded
+    return { loaded, total: this.file.size }
+  }
+
+  get sessionKey() {
+    const f = this.file
+    return `directup:${this.endpoint}:${f.name}:${f.size}:${f.lastModified || 0}`
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }))
+  }
+
+  #setState(state) {
+    this.state = state
+    this.#emit('statechange', { state })
+  }
+
+  async #headers(extra = {}) {
+    const h = typeof this.options.headers === 'function' ? await this.options.headers() : this.options.headers || {}
+    return { ...h, ...extra }
+  }
+
+  async #api(method, path, body) {
+    const headers = await this.#headers(this.session ? { 'X-Upload-Token': this.session.token } : {})
+    if (body !== undefined) headers['Content-Type'] = 'application/json'
+    let res
+    try {
+      res = await fetch(this.endpoint + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    } catch (err) {
+      throw new UploadError(`could not reach the upload API: ${err.message}`, { retryable: true })
+    }
+    if (res.status === 204) return null
+    const data = await res.json().catch(() => ({}))
+    if (!res.ok) {
+      const e = data.error || {}
+      throw new UploadError(e.message || `the upload API answered ${res.status}`, {
+        status: res.status, code: e.code, field: e.field, retryable: res.status >= 500 || res.status === 429,
+      })
+    }
+    return data
+  }
+
+  #save() {
+    if (!this.options.resume || !this.storage) return
+    this.storage.setItem(this.sessionKey, JSON.stringify(this.session))
+  }
+
+  #forget() {
+    if (this.storage) this.storage.removeItem(this.sessionKey)
+  }
+
+  /** Starts (or, after a reload, resumes) the upload; resolves with the completed object. */
+  async start() {
+    if (this.state === 'uploading') throw new UploadError('already uploading')
+    this.#setState('uploading')
+    try {
+      if (!this.session) await this.#open()
+      return await this.#run()
+    } catch (err) {
+      if (this.state === 'paused' || this.state === 'cancelled') return null
+      this.#setState('failed')
+      this.#emit('error', { error: err })
+      throw err
+    }
+  }
+
+  async #open() {
+    const saved = this.options.resume && this.storage && this.storage.getItem(this.sessionKey)
+    if (saved) {
+      this.session = JSON.parse(saved)
+      try {
+        const { parts } = await this.#api('GET', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`)
+        this.#plan()
+        for (const p of parts) {
+          const part = this.parts.get(p.partNumber)
+          if (part && part.size === p.size) part.etag = p.etag // stored already: skip it
+        }
+        this.#emit('resumed', { stored: parts.length })
+        return
+      } catch (err) {
+        if (err.retryable) throw err
+        this.session = null // expired, completed or aborted elsewhere: start anew
+        this.parts.clear()
+        this.#forget()
+      }
+    }
+    const size = this.file.size
+    const req = {
+      filename: this.file.name || 'blob',
+      contentType: this.file.type || 'application/octet-stream',
+      size,
+      ...(this.options.partSize ? { partSize: this.options.partSize } : {}),
+      ...(this.options.customerKey ? { encryption: { type: 'SSE-C', customerKey: this.options.customerKey } } : {}),
+      ...(this.options.request || {}),
+    }
+    const up = await this.#api('POST', '/uploads', req)
+    this.session = { uploadId: up.uploadId, token: up.token, key: up.key, bucket: up.bucket, partSize: up.partSize, partCount: up.partCount, size }
+    this.#plan()
+    this.#store(up.parts, up.expiresAt)
+    this.#save()
+    this.#emit('initiated', { ...this.session, token: undefined })
+  }
+
+  #plan() {
+    const { partSize, partCount, size } = this.session
+    for (let n = 1; n <= partCount; n++) {
+      if (!this.parts.has(n)) this.parts.set(n, { size: n < partCount ? partSize : size - (partCount - 1) * partSize, loaded: 0 })
+    }
+  }
+
+  #store(urls, expiresAt) {
+    const exp = Date.parse(expiresAt)
+    for (const u of urls) Object.assign(this.parts.get(u.partNumber), { url: u.url, headers: u.headers || {}, expiresAt: exp })
+  }
+
+  // #urls makes sure the given parts have URLs that will not expire soon, asking in batches.
+  async #urls(numbers) {
+    const margin = this.options.refreshMargin * 1000
+    const need = numbers.filter((n) => { const p = this.parts.get(n); return !p.url || p.expiresAt - Date.now() < margin })
+    for (let i = 0; i < need.length; i += 100) {
+      const more = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`, { partNumbers: need.slice(i, i + 100) })
+      this.#store(more.parts, more.expiresAt)
+    }
+  }
+
+  async #run() {
+    const pending = [...this.parts.entries()].filter(([, p]) => !p.etag).map(([n]) => n)
+    this.#progress()
+    let failure = null
+    const worker = async () => {
+      while (pending.length && !failure && this.state === 'uploading') {
+        const n = pending.shift()
+        try {
+          await this.#putWithRetries(n)
+        } catch (err) {
+          if (this.state !== 'uploading') { pending.unshift(n); return }
+          failure = err
+        }
+      }
+    }
+    // Fetch the first URLs the workers need in one call rather than one each.
+    await this.#urls(pending.slice(0, 100))
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, pending.length) }, worker))
+    if (failure) throw failure
+    if (this.state !== 'uploading') return null
+    const parts = [...this.parts.entries()].map(([partNumber, p]) => ({ partNumber, etag: p.etag }))
+    const result = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/complete`, { parts })
+    this.#forget()
+    this.#setState('completed')
+    this.#emit('complete', result)
+    return result
+  }
+
+  async #putWithRetries(n) {
+    const part = this.parts.get(n)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#urls([n])
+        part.etag = await this.#put(n, part)
+        part.loaded = part.size
+        this.#emit('part', { partNumber: n, loaded: part.size, size: part.size, done: true })
+        this.#progress()
+        return
+      } catch (err) {
+        part.loaded = 0
+        this.#progress()
+        if (this.state !== 'uploading') throw err
+        if (!err.retryable || attempt >= this.options.retries) throw err
+        if (err.status === 403) part.url = null // maybe expired: sign again
+        const delay = this.options.retryDelay * 2 ** attempt
+        await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay / 2))
+        if (this.state !== 'uploading') throw err
+      }
+    }
+  }
+
+  #put(n, part) {
+    const start = (n - 1) * this.session.partSize
+    const blob = this.file.slice(start, start + part.size)
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest()
+      this.inflight.set(n, xhr)
+      xhr.open('PUT', part.url)
+      for (const [k, v] of Object.entries(part.headers)) xhr.setRequestHeader(k, v)
+      if (this.options.customerKey) xhr.setRequestHeader('x-cos-server-side-encryption-customer-key', this.options.customerKey)
+      xhr.upload.onprogress = (e) => {
+        part.loaded = e.loaded
+        this.#emit('part', { partNumber: n, loaded: e.loaded, size: part.size, done: false })
+        this.#progress()
+      }
+      xhr.onabort = () => { this.inflight.delete(n); reject(new UploadError('part upload stopped', { retryable: true })) }
+      xhr.onerror = () => { this.inflight.delete(n); reject(new UploadError(`part ${n}: network error`, { retryable: true })) }
+      xhr.onload = async () => {
+        this.inflight.delete(n)
+        if (xhr.status < 200 || xhr.status >= 300) {
+          reject(new UploadError(`part ${n}: storage answered ${xhr.status}`, { status: xhr.status, retryable: xhr.status >= 500 || xhr.status === 403 || xhr.status === 429 }))
+          return
+        }
+        const etag = xhr.getResponseHeader('ETag')
+        if (!etag) {
+          reject(new UploadError('storage answered without a readable ETag: the bucket\'s CORS rule must expose it (ExposeHeader ETag)', { code: 'etag_hidden' }))
+          return
+        }
+        const reported = xhr.getResponseHeader('x-cos-hash-crc64ecma')
+        if (this.options.verify && reported) {
+          const mine = crc64(new Uint8Array(await blob.arrayBuffer()))
+          if (mine !== reported) {
+            reject(new UploadError(`part ${n}: storage holds CRC-64 ${reported}, the file has ${mine}`, { code: 'integrity', retryable: true }))
+            return
+          }
+        }
+        resolve(etag)
+      }
+      xhr.send(blob)
+    })
+  }
+
+  #progress() {
+    this.#emit('progress', this.progress)
+  }
+
+  /** Stops sending; parts in flight are sent again on resume. */
+  pause() {
+    if (this.state !== 'uploading') return
+    this.#setState('paused')
+    for (const xhr of this.inflight.values()) xhr.abort()
+  }
+
+  /** Continues a paused upload. */
+  resume() {
+    if (this.state !== 'paused') return Promise.resolve(null)
+    return this.start()
+  }
+
+  /** Stops and aborts the upload: storage discards its parts. */
+  async cancel() {
+    const wasActive = this.state
+    this.#setState('cancelled')
+    for (const xhr of this.inflight.values()) xhr.abort()
+    this.#forget()
+    if (this.session && wasActive !== 'completed') await this.#api('DELETE', `/uploads/${encodeURIComponent(this.session.uploadId)}`)
+  }
+}
+
+// CRC-64/ECMA-182 as COS reports it (x-cos-hash-crc64ecma; Go's crc64.ECMA): reflected,
+// initial and final value all ones. 64-bit values are kept as two 32-bit halves.
+const TABLE_HI = new Uint32Array(256)
+const TABLE_LO = new Uint32Array(256)
+for (let i = 0; i < 256; i++) {
+  let hi = 0, lo = i
+  for (let k = 0; k < 8; k++) {
+    const bit = lo & 1
+    lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0
+    hi = hi >>> 1
+    if (bit) { hi = (hi ^ 0xC96C5795) >>> 0; lo = (lo ^ 0xD7870F42) >>> 0 }
+  }
+  TABLE_HI[i] = hi
+  TABLE_LO[i] = lo
+}
+
+/** crc64 returns the CRC-64/ECMA-182 of bytes as a decimal string. */
+export function crc64(bytes) {
+  let hi = 0xFFFFFFFF, lo = 0xFFFFFFFF
+  for (let i = 0; i < bytes.length; i++) {
+    const idx = (lo ^ bytes[i]) & 0xff
+    lo = ((lo >>> 8) | ((hi & 0xff) << 24)) ^ TABLE_LO[idx]
+    hi = (hi >>> 8) ^ TABLE_HI[idx]
+  }
+  hi = ~hi >>> 0
+  lo = ~lo >>> 0
+  return ((BigInt(hi) << 32n) | BigInt(lo)).toString()
+}

@@ -1,0 +1,216 @@
+// Uploads in a real browser (Debian Chromium through playwright-core) against local mode:
+// the client module, the demo page and Uppy. Every test checks the stored object's bytes.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import { join } from 'node:path'
+import { build } from 'esbuild'
+import { startLocal, launch, withFiles, expected, stored, sha256, fill, artifacts, root } from './helpers.mjs'
+
+let local, browser
+
+before(async () => {
+  local = await startLocal()
+  browser = await launch()
+})
+
+after(async () => {
+  await browser?.close()
+  local?.stop()
+})
+
+async function page() {
+  const context = await browser.newContext()
+  await withFiles(context)
+  const p = await context.newPage()
+  p.on('pageerror', (err) => console.error('page error:', err))
+  await p.goto(local.api + '/')
+  return p
+}
+
+/** Counts part PUTs the page sends straight to the store. */
+function countPuts(p) {
+  const seen = { puts: 0 }
+  p.on('request', (r) => { if (r.method() === 'PUT' && r.url().includes('partNumber=')) seen.puts++ })
+  return seen
+}
+
+test('client: a 52 MB file in 11 parts, in parallel, with progress', async () => {
+  const p = await page()
+  const seen = countPuts(p)
+  const size = 52 * 1024 * 1024 + 123, seed = 1
+  const out = await p.evaluate(async ({ size, seed }) => {
+    const { DirectUpload } = await import('/directup.js')
+    const up = new DirectUpload(makeFile('big.bin', size, seed), { endpoint: location.origin, partSize: 5 << 20, concurrency: 4 })
+    let events = 0, maxInflight = 0, last = 0
+    up.addEventListener('progress', (e) => { events++; last = e.detail.loaded; maxInflight = Math.max(maxInflight, up.inflight.size) })
+    const result = await up.start()
+    return { result, events, maxInflight, last, partCount: up.session.partCount }
+  }, { size, seed })
+  assert.equal(out.partCount, 11)
+  assert.equal(out.result.size, size)
+  assert.equal(out.last, size)
+  assert.ok(out.events > 11, `${out.events} progress events`)
+  assert.ok(out.maxInflight > 1, 'parts must go in parallel')
+  assert.equal(seen.puts, 11)
+  assert.equal(sha256(await stored(local.api, out.result.key)), expected(size, seed))
+  await p.context().close()
+})
+
+test('client: a tiny file', async () => {
+  const p = await page()
+  const out = await p.evaluate(async () => {
+    const { DirectUpload } = await import('/directup.js')
+    return new DirectUpload(makeFile('tiny.txt', 10, 7, 'text/plain'), { endpoint: location.origin }).start()
+  })
+  assert.equal(out.size, 10)
+  assert.equal(sha256(await stored(local.api, out.key)), expected(10, 7))
+  await p.context().close()
+})
+
+test('client: resumed after a page reload, stored parts skipped', async () => {
+  const p = await page()
+  const size = 24 * 1024 * 1024, seed = 3
+  const first = await p.evaluate(async ({ size, seed }) => {
+    const { DirectUpload } = await import('/directup.js')
+    const up = new DirectUpload(makeFile('resume.bin', size, seed), { endpoint: location.origin, partSize: 5 << 20, concurrency: 1 })
+    let done = 0
+    await new Promise((resolve) => {
+      up.addEventListener('part', (e) => { if (e.detail.done && ++done === 2) { up.pause(); resolve() } })
+      up.start()
+    })
+    return { done, uploadId: up.session.uploadId }
+  }, { size, seed })
+  assert.equal(first.done, 2)
+
+  await p.reload()
+  const seen = countPuts(p)
+  const out = await p.evaluate(async ({ size, seed }) => {
+    const { DirectUpload } = await import('/directup.js')
+    const up = new DirectUpload(makeFile('resume.bin', size, seed), { endpoint: location.origin, partSize: 5 << 20 })
+    let stored = -1
+    up.addEventListener('resumed', (e) => { stored = e.detail.stored })
+    const result = await up.start()
+    return { result, stored, uploadId: up.session.uploadId }
+  }, { size, seed })
+  assert.equal(out.uploadId, first.uploadId, 'the same upload continues')
+  assert.ok(out.stored >= 2, `${out.stored} parts found stored`)
+  assert.equal(seen.puts, 5 - out.stored, 'only the missing parts are sent')
+  assert.equal(sha256(await stored(local.api, out.result.key)), expected(size, seed))
+  await p.context().close()
+})
+
+test('client: cancel aborts the upload', async () => {
+  const p = await page()
+  const out = await p.evaluate(async () => {
+    const { DirectUpload } = await import('/directup.js')
+    const up = new DirectUpload(makeFile('cancel.bin', 20 << 20, 9), { endpoint: location.origin, partSize: 5 << 20, concurrency: 1 })
+    await new Promise((resolve) => {
+      up.addEventListener('part', (e) => { if (e.detail.done) resolve() })
+      up.start()
+    })
+    await up.cancel()
+    const res = await fetch(`/uploads/${up.session.uploadId}/parts`, { headers: { 'X-Upload-Token': up.session.token } })
+    return { state: up.state, status: res.status, body: await res.json(), saved: localStorage.length }
+  })
+  assert.equal(out.state, 'cancelled')
+  assert.equal(out.status, 404)
+  assert.equal(out.body.error.code, 'upload_not_found')
+  assert.equal(out.saved, 0, 'nothing is left to resume')
+  await p.context().close()
+})
+
+test('client: a clear error when CORS hides ETag', async () => {
+  const p = await page()
+  // The store's answers lose their Access-Control-Expose-Headers, as with a bucket whose
+  // CORS rule lacks ExposeHeader ETag.
+  await p.route('**/*partNumber=*', async (route) => {
+    const res = await route.fetch()
+    const headers = { ...res.headers() }
+    delete headers['access-control-expose-headers']
+    await route.fulfill({ response: res, headers })
+  })
+  const message = await p.evaluate(async () => {
+    const { DirectUpload } = await import('/directup.js')
+    try {
+      await new DirectUpload(makeFile('cors.bin', 1000, 5), { endpoint: location.origin }).start()
+      return 'no error'
+    } catch (err) {
+      return err.message
+    }
+  })
+  assert.match(message, /ExposeHeader ETag/)
+  await p.context().close()
+})
+
+test('demo page: drop a file, watch per-part progress, get the key and link', async () => {
+  const p = await page()
+  // Slow the upload down so the page can be seen mid-way.
+  const cdp = await p.context().newCDPSession(p)
+  await cdp.send('Network.enable')
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 16 * 1024 * 1024 })
+  const size = 30 * 1024 * 1024 + 777, seed = 11
+  await p.setInputFiles('#pick', { name: 'holiday video.mp4', mimeType: 'video/mp4', buffer: Buffer.from(fill(new Uint8Array(size), seed)) })
+  await p.waitForFunction(() => {
+    const w = parseFloat(document.querySelector('.bar > div')?.style.width || '0')
+    return w > 25 && w < 75 && document.querySelectorAll('.parts > div.done').length > 0
+  }, null, { timeout: 30000 })
+  await p.screenshot({ path: join(artifacts, 'demo-mid-upload.png'), fullPage: true })
+  const cells = await p.locator('.parts > div').count()
+  assert.equal(cells, 7)
+  const link = p.locator('.result a')
+  await link.waitFor({ timeout: 60000 })
+  const key = await p.locator('.result code').textContent()
+  assert.match(key, /^uploads\/[a-z2-7]{24}\/holiday-video\.mp4$/)
+  const res = await fetch(new URL(await link.getAttribute('href'), local.api))
+  assert.equal(sha256(new Uint8Array(await res.arrayBuffer())), expected(size, seed))
+  await p.screenshot({ path: join(artifacts, 'demo-done.png'), fullPage: true })
+  await p.context().close()
+})
+
+test('Uppy: @uppy/core + @uppy/aws-s3 through the Companion protocol', async () => {
+  // Bundle Uppy from npm and serve the page from another loopback origin (CORS for real).
+  const bundle = await build({
+    stdin: { contents: "import Uppy from '@uppy/core'; import AwsS3 from '@uppy/aws-s3'; window.Uppy = Uppy; window.AwsS3 = AwsS3;", resolveDir: join(root, 'web') },
+    bundle: true, format: 'iife', write: false, logLevel: 'silent',
+  })
+  const js = bundle.outputFiles[0].text
+  const server = createServer((req, res) => {
+    if (req.url === '/uppy.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(js); return }
+    res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><script src="/uppy.js"></script>')
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const context = await browser.newContext()
+  await withFiles(context)
+  const p = await context.newPage()
+  p.on('pageerror', (err) => console.error('page error:', err))
+  await p.goto(`http://127.0.0.1:${server.address().port}/`)
+
+  // A capability-bound endpoint, as a backend would hand one to its frontend.
+  const cap = await (await fetch(local.api + '/capabilities', { method: 'POST' })).json()
+  assert.ok(cap.companionEndpoint.startsWith(local.api + '/c/'))
+
+  const cases = [
+    { name: 'uppy-big.bin', size: 12 * 1024 * 1024 + 5, seed: 21, endpoint: local.api },
+    { name: 'uppy-tiny.txt', size: 100, seed: 22, endpoint: cap.companionEndpoint },
+  ]
+  for (const c of cases) {
+    const out = await p.evaluate(async (c) => {
+      const uppy = new window.Uppy({ autoProceed: false }).use(window.AwsS3, { companionEndpoint: c.endpoint, shouldUseMultipart: true })
+      let body = null
+      uppy.on('upload-success', (file, resp) => { body = resp.body })
+      uppy.addFile({ name: c.name, type: 'application/octet-stream', data: makeFile(c.name, c.size, c.seed) })
+      const result = await uppy.upload()
+      return { body, failed: result.failed.map((f) => String(f.error)) }
+    }, c)
+    assert.deepEqual(out.failed, [])
+    assert.equal(sha256(await stored(local.api, out.body.key)), expected(c.size, c.seed), c.name)
+  }
+
+  // Uppy's small-file path gets a clear refusal that names the fix.
+  const params = await fetch(local.api + '/s3/params?filename=a&type=text/plain')
+  assert.equal(params.status, 400)
+  assert.match((await params.json()).error.message, /shouldUseMultipart: true/)
+  await context.close()
+  server.close()
+})
