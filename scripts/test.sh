@@ -21,6 +21,15 @@ for target in FuzzTokenVerify FuzzInitiateRequest FuzzGenerateKey; do
   go test -run='^$' -fuzz="^${target}\$" -fuzztime=10s ./shared/upload
 done
 
+echo "== browser tests (Debian chromium + playwright-core)"
+if command -v chromium >/dev/null && [ -d web/node_modules ]; then
+  (cd web && npm test)
+elif [ -n "${CI:-}" ]; then
+  echo "chromium or web/node_modules missing: .ci/run installs them"; exit 1
+else
+  echo "skipped: install Debian's chromium and run 'npm ci' in web/ to run them"
+fi
+
 echo "== benchmarks compile and run once"
 go test -run='^$' -bench=. -benchtime=1x ./shared/... >/dev/null
 echo "all tests passed"
