@@ -20,6 +20,7 @@ import (
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/directup/directup/shared/config"
+	"github.com/directup/directup/shared/platform"
 	lambdahttp "github.com/directup/directup/shared/platform/lambda"
 	"github.com/directup/directup/shared/platform/scf"
 )
@@ -31,26 +32,13 @@ func main() {
 	}
 }
 
-// platform names the runtime the process finds itself in, from its environment.
-func platform() string {
-	switch {
-	case os.Getenv("AWS_LAMBDA_RUNTIME_API") != "":
-		return "lambda"
-	case os.Getenv("_LAMBDA_SERVER_PORT") != "":
-		return "scf-go1"
-	case os.Getenv("SCF_RUNTIME_API") != "":
-		return "scf-custom"
-	}
-	return "http" // local mode, an SCF web function (scf_bootstrap), or any server
-}
-
 func run() error {
 	cfg, err := config.Load()
 	if err != nil {
 		return err
 	}
-	where := platform()
-	if cfg.Local() && (where != "http" || os.Getenv("TENCENTCLOUD_RUNENV") == "SCF") {
+	where := platform.Detect()
+	if cfg.Local() && (where != platform.HTTP || os.Getenv("TENCENTCLOUD_RUNENV") == "SCF") {
 		return errors.New("config: COS_BUCKET: required when running as a function")
 	}
 	app, err := cfg.Build()
@@ -64,18 +52,17 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch where {
-	case "lambda":
+	case platform.Lambda:
 		awslambda.StartWithOptions(lambdahttp.Handler(api), awslambda.WithContext(ctx))
 		return nil
-	case "scf-go1":
+	case platform.SCFGo1:
 		ln, err := scf.ListenGo1()
 		if err != nil {
 			return err
 		}
 		return scf.ServeRPC(ln, scf.HTTPHandler(api))
-	case "scf-custom":
-		base := "http://" + os.Getenv("SCF_RUNTIME_API") + ":" + os.Getenv("SCF_RUNTIME_API_PORT")
-		return scf.RunCustom(ctx, base, scf.HTTPHandler(api))
+	case platform.SCFCustom:
+		return scf.RunCustom(ctx, platform.CustomRuntimeAPI(), scf.HTTPHandler(api))
 	}
 
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}

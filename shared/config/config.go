@@ -56,6 +56,10 @@ type Config struct {
 	// CapabilityTTL is how long a capability (Uppy's companionEndpoint) stays valid.
 	CapabilityTTL time.Duration `envconfig:"API_CAPABILITY_TTL" default:"1h"`
 
+	// Queue function: callbacks are signed with this secret and may go to these hosts.
+	QueueCallbackSecret string   `envconfig:"QUEUE_CALLBACK_SECRET"`
+	QueueCallbackHosts  []string `envconfig:"QUEUE_CALLBACK_ALLOWED_HOSTS"`
+
 	// Local mode only.
 	LocalDir  string `envconfig:"LOCAL_COS_DIR"`
 	LocalAddr string `envconfig:"LOCAL_COS_ADDR" default:"127.0.0.1:0"`
@@ -130,7 +134,7 @@ func Variables() []string {
 }
 
 func ours(name string) bool {
-	for _, p := range []string{"COS_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_", "AUTH_"} {
+	for _, p := range []string{"COS_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_", "AUTH_", "QUEUE_"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}

@@ -287,3 +287,33 @@ func (c *Client) PresignGet(ctx context.Context, key string, ttl time.Duration) 
 	}
 	return u + sig.Query(cred.AccessKeyID), nil
 }
+
+// PutMarker stores a small object only if none exists at key (x-cos-forbid-overwrite), and
+// reports whether this call created it. Queue idempotency markers use it: of two
+// deliveries of one message, exactly one wins. Needs cos:PutObject on the marker prefix.
+func (c *Client) PutMarker(ctx context.Context, key string, body []byte) (bool, error) {
+	_, _, err := c.do(ctx, call{method: http.MethodPut, key: key, body: body, header: http.Header{
+		"Content-Type": {"application/json"}, "X-Cos-Forbid-Overwrite": {"true"},
+	}})
+	var re *ResponseError
+	if errors.As(err, &re) && (re.Code == "FileAlreadyExists" || re.Status == http.StatusConflict) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeError(err)
+	}
+	return true, nil
+}
+
+// GetMarker reads a marker; ok is false when there is none. Needs cos:GetObject.
+func (c *Client) GetMarker(ctx context.Context, key string) ([]byte, bool, error) {
+	_, body, err := c.do(ctx, call{method: http.MethodGet, key: key})
+	var re *ResponseError
+	if errors.As(err, &re) && (re.Code == "NoSuchKey" || re.Status == http.StatusNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, storeError(err)
+	}
+	return body, true, nil
+}

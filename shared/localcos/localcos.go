@@ -188,6 +188,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.abort(w, r, key, q.Get("uploadId"))
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		s.get(w, r, key)
+	case r.Method == http.MethodPut:
+		s.put(w, r, key)
 	default:
 		s.fail(w, r, "MethodNotAllowed", "operation not supported by the local store")
 	}
@@ -513,6 +515,44 @@ func (s *Server) assemble(key, id string, header http.Header, parts []xmlPart) (
 		return nil, err
 	}
 	return meta, os.Rename(out.Name(), path)
+}
+
+// put stores a whole object (PUT Object), honouring x-cos-forbid-overwrite. The check and
+// the write happen under the store's lock, so of two racing writers exactly one wins.
+func (s *Server) put(w http.ResponseWriter, r *http.Request, key string) {
+	if r.ContentLength < 0 || r.ContentLength > maxPartSize {
+		s.fail(w, r, "MissingContentLength", "Content-Length is required (at most 5 GB)")
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil || int64(len(body)) != r.ContentLength {
+		s.fail(w, r, "InvalidArgument", "the body was shorter than Content-Length")
+		return
+	}
+	saved := http.Header{}
+	for k, vs := range r.Header {
+		if savedHeader(k) {
+			saved[k] = vs
+		}
+	}
+	sum := md5.Sum(body)
+	meta := &objectMeta{Key: key, Header: saved, Size: int64(len(body)), ETag: `"` + hex.EncodeToString(sum[:]) + `"`,
+		CRC64: strconv.FormatUint(crc64.Checksum(body, crcTable), 10)}
+	js, _ := json.Marshal(meta)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if forbids(saved) && s.exists(key) {
+		s.fail(w, r, "FileAlreadyExists", "The object already exists and x-cos-forbid-overwrite is true")
+		return
+	}
+	path := s.ObjectPath(key)
+	if err := os.WriteFile(path+".json", js, 0o644); err != nil || os.WriteFile(path, body, 0o644) != nil {
+		s.fail(w, r, "InternalError", "could not store the object")
+		return
+	}
+	w.Header().Set("ETag", meta.ETag)
+	w.Header().Set("x-cos-hash-crc64ecma", meta.CRC64)
+	w.WriteHeader(http.StatusOK)
 }
 
 func (s *Server) abort(w http.ResponseWriter, r *http.Request, key, id string) {

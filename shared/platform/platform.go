@@ -1,0 +1,31 @@
+// Package platform tells which serverless runtime the process was started by, from the
+// environment it finds; the adapters live in its subpackages (scf, lambda).
+package platform
+
+import "os"
+
+// Runtimes.
+const (
+	Lambda    = "lambda"     // AWS_LAMBDA_RUNTIME_API: provided.al2023 custom runtime
+	SCFGo1    = "scf-go1"    // _LAMBDA_SERVER_PORT: SCF's Go1 net/rpc runtime
+	SCFCustom = "scf-custom" // SCF_RUNTIME_API: SCF's custom runtime
+	HTTP      = "http"       // none: a plain server (local mode, an SCF web function)
+)
+
+// Detect returns the runtime. Lambda is checked first: on AWS only its variable is set.
+func Detect() string {
+	switch {
+	case os.Getenv("AWS_LAMBDA_RUNTIME_API") != "":
+		return Lambda
+	case os.Getenv("_LAMBDA_SERVER_PORT") != "":
+		return SCFGo1
+	case os.Getenv("SCF_RUNTIME_API") != "":
+		return SCFCustom
+	}
+	return HTTP
+}
+
+// CustomRuntimeAPI is the base URL of SCF's custom runtime API.
+func CustomRuntimeAPI() string {
+	return "http://" + os.Getenv("SCF_RUNTIME_API") + ":" + os.Getenv("SCF_RUNTIME_API_PORT")
+}

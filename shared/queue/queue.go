@@ -1,0 +1,224 @@
+// Package queue processes upload requests that arrive as queue messages (CMQ, CKafka,
+// SQS): initiate, complete or abort, through the same service and policy as the HTTP API.
+// Delivery is at least once, so every message is idempotent by its requestId (the
+// platform's message id when the sender gives none): the first delivery to finish writes
+// a marker object with x-cos-forbid-overwrite, and redeliveries answer from it instead of
+// acting again. Results go to the message's callbackUrl (signed) and to one log line.
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/directup/directup/shared/upload"
+)
+
+// Markers keep the outcome of each processed message (cos.Client implements it).
+type Markers interface {
+	PutMarker(ctx context.Context, key string, body []byte) (created bool, err error)
+	GetMarker(ctx context.Context, key string) (body []byte, ok bool, err error)
+}
+
+// Message is a queue message's body.
+type Message struct {
+	Action      string `json:"action"` // initiate, complete, abort
+	RequestID   string `json:"requestId,omitempty"`
+	CallbackURL string `json:"callbackUrl,omitempty"`
+	// Subject, when set, is the caller the upload is bound to (back ends acting for a user).
+	Subject string `json:"subject,omitempty"`
+	upload.InitiateRequest
+	// complete and abort:
+	UploadID string                 `json:"uploadId,omitempty"`
+	Token    string                 `json:"token,omitempty"`
+	Parts    []upload.CompletedPart `json:"parts,omitempty"`
+}
+
+// Result is what a message produced; it is the callback's body.
+type Result struct {
+	RequestID string            `json:"requestId"`
+	Action    string            `json:"action"`
+	Status    string            `json:"status"` // ok, error
+	Duplicate bool              `json:"duplicate,omitempty"`
+	Initiated *upload.Initiated `json:"initiated,omitempty"`
+	Completed *upload.Completed `json:"completed,omitempty"`
+	Error     *ErrorBody        `json:"error,omitempty"`
+}
+
+// ErrorBody mirrors the HTTP API's error object.
+type ErrorBody struct {
+	Status  int    `json:"status"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// Processor handles messages.
+type Processor struct {
+	svc       *upload.Service
+	markers   Markers
+	prefix    string // marker keys: <prefix>.directup/requests/<sha256>
+	callbacks *Callbacks
+	log       *slog.Logger
+}
+
+// New returns a processor. prefix is the policy's key prefix (the role may write there).
+func New(svc *upload.Service, markers Markers, prefix string, callbacks *Callbacks, log *slog.Logger) *Processor {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Processor{svc: svc, markers: markers, prefix: prefix, callbacks: callbacks, log: log}
+}
+
+// Outcome tells the platform adapter what to do with the message.
+type Outcome int
+
+const (
+	// Done: processed, or refused for good (bad JSON, policy): do not deliver again.
+	Done Outcome = iota
+	// Retry: a transient failure (storage, callback delivery): deliver again later.
+	Retry
+)
+
+// Handle processes one message. fallbackID (the platform's message id) is the idempotency
+// key when the message names no requestId.
+func (p *Processor) Handle(ctx context.Context, body []byte, fallbackID string) (Result, Outcome) {
+	start := time.Now()
+	var msg Message
+	res, outcome := p.handle(ctx, body, fallbackID, &msg)
+	callback := "none"
+	if msg.CallbackURL != "" && outcome == Done {
+		callback = "delivered"
+		if err := p.callbacks.Send(ctx, msg.CallbackURL, &res); err != nil {
+			callback = "failed: " + err.Error()
+			var refused *RefusedError
+			if !errors.As(err, &refused) {
+				// The result is kept in its marker: a redelivery sends the callback again.
+				outcome = Retry
+			}
+		}
+	}
+	attrs := []any{"requestId", res.RequestID, "action", res.Action, "status", res.Status, "duplicate", res.Duplicate,
+		"callback", callback, "retry", outcome == Retry, "ms", time.Since(start).Milliseconds()}
+	if res.Error != nil {
+		attrs = append(attrs, "code", res.Error.Code, "field", res.Error.Field, "error", res.Error.Message)
+	}
+	if res.Initiated != nil {
+		attrs = append(attrs, "key", res.Initiated.Key, "uploadId", res.Initiated.UploadID)
+	}
+	if res.Completed != nil {
+		attrs = append(attrs, "key", res.Completed.Key, "size", res.Completed.Size)
+	}
+	p.log.Info("queue message", attrs...)
+	return res, outcome
+}
+
+func failure(res Result, err error) (Result, Outcome) {
+	e := upload.AsError(err)
+	res.Status = "error"
+	res.Error = &ErrorBody{Status: e.Status, Code: e.Code, Message: e.Message, Field: e.Field}
+	if e.Status >= 500 || e.Status == http.StatusTooManyRequests {
+		return res, Retry
+	}
+	return res, Done // poison: the same message will fail the same way
+}
+
+func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, msg *Message) (Result, Outcome) {
+	res := Result{RequestID: fallbackID}
+	if err := json.Unmarshal(body, msg); err != nil {
+		*msg = Message{}
+		return failure(res, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the message is not a JSON object: " + err.Error()})
+	}
+	if msg.RequestID == "" {
+		msg.RequestID = fallbackID
+	}
+	res.RequestID, res.Action = msg.RequestID, msg.Action
+	if len(msg.RequestID) > 256 {
+		return failure(res, upload.Invalid("requestId", "requestId must be at most 256 bytes"))
+	}
+	if msg.CallbackURL != "" {
+		if err := p.callbacks.Check(msg.CallbackURL); err != nil {
+			bad := msg.CallbackURL
+			msg.CallbackURL = "" // never call an address the policy refuses
+			res, out := failure(res, err)
+			p.log.Warn("queue message refused callback", "requestId", res.RequestID, "callbackUrl", bad)
+			return res, out
+		}
+	}
+	switch msg.Action {
+	case "initiate", "complete", "abort":
+	default:
+		return failure(res, upload.Invalid("action", "action must be initiate, complete or abort"))
+	}
+	ctx = upload.WithCaller(ctx, msg.Subject)
+
+	// At-least-once delivery: answer a redelivery from its marker.
+	marker := p.prefix + ".directup/requests/" + hexSum(msg.Action+"\x00"+msg.RequestID)
+	if prev, ok, err := p.markers.GetMarker(ctx, marker); err != nil {
+		return failure(res, err)
+	} else if ok {
+		var done Result
+		if json.Unmarshal(prev, &done) == nil {
+			done.Duplicate = true
+			return done, Done
+		}
+	}
+
+	switch msg.Action {
+	case "initiate":
+		up, err := p.svc.Initiate(ctx, &msg.InitiateRequest)
+		if err != nil {
+			return failure(res, err)
+		}
+		res.Status, res.Initiated = "ok", up
+	case "complete":
+		done, err := p.svc.Complete(ctx, msg.Token, msg.UploadID, msg.Parts)
+		if err != nil {
+			return failure(res, err)
+		}
+		res.Status, res.Completed = "ok", done
+	case "abort":
+		if err := p.svc.Abort(ctx, msg.Token, msg.UploadID); err != nil {
+			return failure(res, err)
+		}
+		res.Status = "ok"
+	}
+
+	js, _ := json.Marshal(res)
+	created, err := p.markers.PutMarker(ctx, marker, js)
+	if err != nil {
+		// The outcome stands (the caller gets it); a later redelivery may act again,
+		// which only initiate would notice: undo ours so no orphan is left.
+		if res.Initiated != nil {
+			p.svc.Abort(context.WithoutCancel(ctx), res.Initiated.Token, res.Initiated.UploadID)
+		}
+		return failure(res, err)
+	}
+	if !created {
+		// Another delivery of this message finished first: keep its upload, drop ours.
+		if res.Initiated != nil {
+			p.svc.Abort(context.WithoutCancel(ctx), res.Initiated.Token, res.Initiated.UploadID)
+		}
+		prev, ok, err := p.markers.GetMarker(ctx, marker)
+		if err != nil || !ok {
+			return failure(res, errors.Join(err, errors.New("queue: the marker vanished")))
+		}
+		var done Result
+		if err := json.Unmarshal(prev, &done); err != nil {
+			return failure(res, err)
+		}
+		done.Duplicate = true
+		return done, Done
+	}
+	return res, Done
+}
+
+func hexSum(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,255 @@
+package queue_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/directup/directup/shared/apiclient"
+	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/cos/cossign"
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/queue"
+	"github.com/directup/directup/shared/upload"
+)
+
+const callbackSecret = "callback-secret-0123456789"
+
+type env struct {
+	proc     *queue.Processor
+	store    *localcos.Server
+	receiver *receiver
+}
+
+// receiver is a callback endpoint that checks every signature, as a user's would.
+type receiver struct {
+	mu      sync.Mutex
+	results []queue.Result
+	fail    atomic.Int32 // calls still to answer with status
+	status  atomic.Int32
+	srv     *httptest.Server
+	t       *testing.T
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{t: t}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		sig := req.Header.Get(queue.SignatureHeader)
+		ts, v1, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",v1=")
+		m := hmac.New(sha256.New, []byte(callbackSecret))
+		m.Write([]byte(ts + "."))
+		m.Write(body)
+		sec, _ := strconv.ParseInt(ts, 10, 64)
+		if !hmac.Equal([]byte(hex.EncodeToString(m.Sum(nil))), []byte(v1)) || time.Since(time.Unix(sec, 0)) > time.Minute {
+			t.Errorf("callback with a bad signature %q", sig)
+			w.WriteHeader(401)
+			return
+		}
+		if r.fail.Load() > 0 {
+			r.fail.Add(-1)
+			w.WriteHeader(int(r.status.Load()))
+			return
+		}
+		var res queue.Result
+		json.Unmarshal(body, &res)
+		r.mu.Lock()
+		r.results = append(r.results, res)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) last() queue.Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.results) == 0 {
+		r.t.Fatal("no callback arrived")
+	}
+	return r.results[len(r.results)-1]
+}
+
+func setup(t *testing.T, endpoint string) *env {
+	cred := cossign.Credentials{SecretID: "AKIDq", SecretKey: "queue-secret", SessionToken: "queue-token"}
+	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(store)
+	t.Cleanup(srv.Close)
+	if endpoint == "" {
+		endpoint = srv.URL
+	}
+	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: endpoint},
+		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
+	client.BaseDelay, client.MaxDelay = time.Millisecond, time.Millisecond
+	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte(strings.Repeat("t", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := newReceiver(t)
+	return &env{proc: queue.New(svc, client, "uploads/", &queue.Callbacks{Secret: []byte(callbackSecret)}, nil), store: store, receiver: rcv}
+}
+
+func (e *env) msg(fields string) []byte {
+	return []byte(`{"callbackUrl":"` + e.receiver.srv.URL + `/hook",` + fields + `}`)
+}
+
+func TestInitiateIsIdempotent(t *testing.T) {
+	e := setup(t, "")
+	ctx := context.Background()
+	body := e.msg(`"action":"initiate","requestId":"job-1","filename":"a.mp4","contentType":"video/mp4","size":20000000`)
+	first, out := e.proc.Handle(ctx, body, "sqs:m1")
+	if out != queue.Done || first.Status != "ok" || first.Initiated == nil || first.Duplicate {
+		t.Fatalf("first delivery: %+v %v", first, out)
+	}
+	if cb := e.receiver.last(); cb.Initiated == nil || cb.Initiated.UploadID != first.Initiated.UploadID || cb.RequestID != "job-1" {
+		t.Fatalf("callback %+v", cb)
+	}
+	again, out := e.proc.Handle(ctx, body, "sqs:m1-redelivered")
+	if out != queue.Done || !again.Duplicate || again.Initiated.UploadID != first.Initiated.UploadID {
+		t.Fatalf("redelivery: %+v", again)
+	}
+	if n := e.store.Uploads(); n != 1 {
+		t.Fatalf("%d multipart uploads for one message", n)
+	}
+}
+
+func TestConcurrentRedeliveries(t *testing.T) {
+	e := setup(t, "")
+	body := e.msg(`"action":"initiate","filename":"a.bin","contentType":"application/octet-stream","size":100`)
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, out := e.proc.Handle(context.Background(), body, "cmq:topic:msg-7") // no requestId: the message id serves
+			if out != queue.Done || res.Initiated == nil {
+				t.Errorf("delivery %d: %+v", i, res)
+				return
+			}
+			ids[i] = res.Initiated.UploadID
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("deliveries saw different uploads: %v", ids)
+		}
+	}
+	if n := e.store.Uploads(); n != 1 {
+		t.Fatalf("%d multipart uploads left for one message", n)
+	}
+}
+
+func TestCompleteAndAbortMessages(t *testing.T) {
+	e := setup(t, "")
+	ctx := context.Background()
+	res, _ := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"r1","filename":"a.txt","contentType":"text/plain","size":5`), "m1")
+	up := res.Initiated
+	etag, err := (&apiclient.Client{}).PutPart(ctx, up.Parts[0], []byte("hello"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete := e.msg(fmt.Sprintf(`"action":"complete","requestId":"r2","uploadId":%q,"token":%q,"parts":[{"partNumber":1,"etag":%q}]`, up.UploadID, up.Token, etag))
+	done, out := e.proc.Handle(ctx, complete, "m2")
+	if out != queue.Done || done.Status != "ok" || done.Completed.Size != 5 {
+		t.Fatalf("complete: %+v", done)
+	}
+	again, _ := e.proc.Handle(ctx, complete, "m2")
+	if !again.Duplicate || again.Status != "ok" {
+		t.Fatalf("a redelivered complete must answer from its marker, not NoSuchUpload: %+v", again)
+	}
+
+	res, _ = e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"r3","filename":"b.txt","contentType":"text/plain","size":5`), "m3")
+	abort := e.msg(fmt.Sprintf(`"action":"abort","requestId":"r4","uploadId":%q,"token":%q`, res.Initiated.UploadID, res.Initiated.Token))
+	if r, out := e.proc.Handle(ctx, abort, "m4"); out != queue.Done || r.Status != "ok" || e.store.Uploads() != 0 {
+		t.Fatalf("abort: %+v, %d uploads", r, e.store.Uploads())
+	}
+}
+
+func TestPoisonMessages(t *testing.T) {
+	e := setup(t, "")
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		body []byte
+		code string
+	}{
+		{"not JSON", []byte(`{"action":`), upload.CodeInvalidJSON},
+		{"unknown action", e.msg(`"action":"delete"`), upload.CodeInvalidField},
+		{"policy violation", e.msg(`"action":"initiate","filename":"a","contentType":"text/plain","size":1,"acl":"public-read"`), upload.CodePolicyDenied},
+		{"forged token", e.msg(`"action":"complete","uploadId":"u","token":"v1.x.y","parts":[]`), upload.CodeTokenInvalid},
+		{"callback to a plain-http host", []byte(`{"action":"initiate","callbackUrl":"http://example.com/hook","filename":"a","contentType":"text/plain","size":1}`), upload.CodeInvalidField},
+	}
+	for _, tt := range tests {
+		res, out := e.proc.Handle(ctx, tt.body, "poison-"+tt.name)
+		if out != queue.Done || res.Status != "error" || res.Error.Code != tt.code {
+			t.Errorf("%s: %+v %v, want a final %s", tt.name, res.Error, out, tt.code)
+		}
+	}
+	if e.store.Uploads() != 0 {
+		t.Error("a poison message created an upload")
+	}
+	if cb := e.receiver.last(); cb.Status != "error" {
+		t.Errorf("the policy violation must be reported to the callback: %+v", cb)
+	}
+}
+
+func TestCallbackFailures(t *testing.T) {
+	e := setup(t, "")
+	ctx := context.Background()
+	body := e.msg(`"action":"initiate","requestId":"cb-1","filename":"a","contentType":"text/plain","size":1`)
+	e.receiver.status.Store(503)
+	e.receiver.fail.Store(3) // every attempt of the first delivery
+	first, out := e.proc.Handle(ctx, body, "m")
+	if out != queue.Retry {
+		t.Fatalf("an undelivered callback must ask for redelivery: %+v", first)
+	}
+	again, out := e.proc.Handle(ctx, body, "m")
+	if out != queue.Done || !again.Duplicate || again.Initiated.UploadID != first.Initiated.UploadID || e.receiver.last().RequestID != "cb-1" {
+		t.Fatalf("redelivery: %+v %v", again, out)
+	}
+	e.receiver.status.Store(400)
+	e.receiver.fail.Store(1)
+	if _, out := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"cb-2","filename":"a","contentType":"text/plain","size":1`), "n"); out != queue.Done {
+		t.Fatal("a receiver that refuses (4xx) must not cause endless redelivery")
+	}
+}
+
+func TestStorageFailureIsRetried(t *testing.T) {
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(503)
+		fmt.Fprint(w, "<Error><Code>SlowDown</Code></Error>")
+	}))
+	defer dead.Close()
+	e := setup(t, dead.URL)
+	res, out := e.proc.Handle(context.Background(), e.msg(`"action":"initiate","filename":"a","contentType":"text/plain","size":1`), "m")
+	if out != queue.Retry || res.Error == nil || res.Error.Status != 503 {
+		t.Fatalf("%+v %v", res, out)
+	}
+}
+
+func TestCallbackSignature(t *testing.T) {
+	got := queue.Sign([]byte("k"), []byte(`{"a":1}`), time.Unix(1700000000, 0))
+	m := hmac.New(sha256.New, []byte("k"))
+	m.Write([]byte(`1700000000.{"a":1}`))
+	if got != "t=1700000000,v1="+hex.EncodeToString(m.Sum(nil)) {
+		t.Fatalf("Sign = %s", got)
+	}
+}
