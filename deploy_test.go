@@ -106,10 +106,56 @@ func TestSAMTemplate(t *testing.T) {
 			t.Errorf("%s must come from a parameter, not %s %q", vars.Content[i].Value, v.Tag, v.Value)
 		}
 	}
-	for _, secret := range []string{"UploadTokenSecret", "TencentSecretId", "TencentSecretKey"} {
+	queue := lookup(t, doc, "Resources", "QueueFunction", "Properties")
+	for key, want := range map[string]string{"Handler": "bootstrap", "Runtime": "provided.al2023", "CodeUri": "dist/lambda-queue-arm64/"} {
+		if got := lookup(t, queue, key).Value; got != want {
+			t.Errorf("QueueFunction %s = %q, want %q", key, got, want)
+		}
+	}
+	checkVariables(t, keys(lookup(t, queue, "Environment", "Variables")))
+	sqs := lookup(t, queue, "Events", "Requests")
+	if lookup(t, sqs, "Type").Value != "SQS" {
+		t.Error("the queue function needs an SQS event")
+	}
+	// goformation drops FunctionResponseTypes: read it from the tree.
+	if rt := lookup(t, sqs, "Properties", "FunctionResponseTypes"); len(rt.Content) != 1 || rt.Content[0].Value != "ReportBatchItemFailures" {
+		t.Error("the SQS event must report batch item failures, or one failed message redelivers the batch")
+	}
+	if q := lookup(t, sqs, "Properties", "Queue"); q.Tag != "!GetAtt" || q.Value != "UploadRequests.Arn" {
+		t.Errorf("SQS event queue %s %q", q.Tag, q.Value)
+	}
+	if n := lookup(t, doc, "Resources", "UploadRequests", "Properties", "RedrivePolicy", "maxReceiveCount").Value; n != "5" {
+		t.Errorf("maxReceiveCount %s", n)
+	}
+	for _, secret := range []string{"UploadTokenSecret", "TencentSecretId", "TencentSecretKey", "QueueCallbackSecret"} {
 		if lookup(t, doc, "Parameters", secret, "NoEcho").Value != "true" {
 			t.Errorf("parameter %s must be NoEcho", secret)
 		}
+	}
+}
+
+func TestQueueServerlessYML(t *testing.T) {
+	doc := parse(t, "functions/queue/serverless.yml")
+	in := lookup(t, doc, "inputs")
+	for key, want := range map[string]string{"runtime": "Go1", "handler": "main", "role": "${env:SCF_ROLE}"} {
+		if got := lookup(t, in, key).Value; got != want {
+			t.Errorf("inputs.%s = %q, want %q", key, got, want)
+		}
+	}
+	if src := lookup(t, in, "src", "src").Value; src != "../../dist/scf-queue" {
+		t.Errorf("src %q is not where scripts/build puts the queue binary", src)
+	}
+	vars := keys(lookup(t, in, "environment", "variables"))
+	checkVariables(t, vars)
+	if !slices.Contains(vars, "QUEUE_CALLBACK_SECRET") {
+		t.Error("the queue function signs callbacks: QUEUE_CALLBACK_SECRET must be set")
+	}
+	var kinds []string
+	for _, e := range lookup(t, in, "events").Content {
+		kinds = append(kinds, keys(e)...)
+	}
+	if !slices.Contains(kinds, "cmq") || !slices.Contains(kinds, "ckafka") {
+		t.Errorf("events %v: want cmq and ckafka triggers", kinds)
 	}
 }
 

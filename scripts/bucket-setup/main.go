@@ -93,8 +93,8 @@ func setup(ctx context.Context, c *cos.Client, o options) error {
 	return nil
 }
 
-// policy is the CAM policy the function's role needs: the five multipart actions on the
-// upload prefix of one bucket, nothing else.
+// policy is the CAM policy the functions' role needs: the five multipart actions on the
+// upload prefix of one bucket, and reading and writing the queue function's markers.
 func policy(o options) (string, error) {
 	i := strings.LastIndexByte(o.bucket, '-')
 	if i < 0 || o.region == "" {
@@ -108,6 +108,11 @@ func policy(o options) (string, error) {
 			"action": []string{"name/cos:InitiateMultipartUpload", "name/cos:UploadPart", "name/cos:ListParts",
 				"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload"},
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/" + o.prefix + "*"},
+		}, {
+			// The queue function's idempotency markers (x-cos-forbid-overwrite objects).
+			"effect":   "allow",
+			"action":   []string{"name/cos:PutObject", "name/cos:GetObject"},
+			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/" + o.prefix + ".directup/*"},
 		}},
 	}
 	js, err := json.MarshalIndent(doc, "", "  ")

@@ -5,6 +5,8 @@
 //	dist/scf-web/{main,scf_bootstrap} + .zip        SCF web function (listens on 0.0.0.0:9000)
 //	dist/lambda-arm64/bootstrap + .zip              Lambda provided.al2023, arm64 (-tags lambda.norpc)
 //	dist/lambda-amd64/bootstrap + .zip              Lambda provided.al2023, x86_64
+//	dist/scf-queue/main + .zip                      the queue function for SCF (Go1)
+//	dist/lambda-queue-arm64/bootstrap + .zip        the queue function for Lambda (SQS), arm64
 //
 // Run: go run ./scripts/build [-out dist] [-only scf,lambda-arm64].
 package main
@@ -23,19 +25,21 @@ import (
 )
 
 type target struct {
-	name, goarch, binary string
-	tags                 string
-	extra                map[string]string // more files in the zip
+	name, pkg, goarch, binary string
+	tags                      string
+	extra                     map[string]string // more files in the zip
 }
 
 // scfBootstrap starts the binary as an SCF web function: plain HTTP on 0.0.0.0:9000.
 const scfBootstrap = "#!/bin/bash\nexport HOST=0.0.0.0 PORT=9000\nexec ./main\n"
 
 var targets = []target{
-	{name: "scf", goarch: "amd64", binary: "main"},
-	{name: "scf-web", goarch: "amd64", binary: "main", extra: map[string]string{"scf_bootstrap": scfBootstrap}},
-	{name: "lambda-arm64", goarch: "arm64", binary: "bootstrap", tags: "lambda.norpc"},
-	{name: "lambda-amd64", goarch: "amd64", binary: "bootstrap", tags: "lambda.norpc"},
+	{name: "scf", pkg: "./functions/api", goarch: "amd64", binary: "main"},
+	{name: "scf-web", pkg: "./functions/api", goarch: "amd64", binary: "main", extra: map[string]string{"scf_bootstrap": scfBootstrap}},
+	{name: "lambda-arm64", pkg: "./functions/api", goarch: "arm64", binary: "bootstrap", tags: "lambda.norpc"},
+	{name: "lambda-amd64", pkg: "./functions/api", goarch: "amd64", binary: "bootstrap", tags: "lambda.norpc"},
+	{name: "scf-queue", pkg: "./functions/queue", goarch: "amd64", binary: "main"},
+	{name: "lambda-queue-arm64", pkg: "./functions/queue", goarch: "arm64", binary: "bootstrap", tags: "lambda.norpc"},
 }
 
 // epoch is the timestamp of every zip entry, so equal inputs give equal zips.
@@ -72,7 +76,7 @@ func build(root, out string, t target) (string, int64, error) {
 	if t.tags != "" {
 		args = append(args, "-tags", t.tags)
 	}
-	cmd := exec.Command("go", append(args, "./functions/api")...)
+	cmd := exec.Command("go", append(args, t.pkg)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+t.goarch, "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
