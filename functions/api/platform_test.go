@@ -163,24 +163,42 @@ func TestSCFCustomRuntime(t *testing.T) {
 	events := make(chan []byte)
 	answers := make(chan string)
 	ready := make(chan struct{}, 1)
+	done := make(chan struct{})
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		switch r.URL.Path {
 		case "/runtime/init/ready":
-			ready <- struct{}{}
+			select {
+			case ready <- struct{}{}:
+			default:
+			}
 		case "/runtime/invocation/next":
-			ev := <-events
+			var ev []byte
+			select {
+			case ev = <-events:
+			case <-done: // the test is over: let the server close
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
 			w.Header().Set("request_id", "custom-1")
 			w.Header().Set("time_limit_in_ms", "10000")
 			w.Header().Set("memory_limit_in_mb", "128")
 			w.Write(ev)
-		case "/runtime/invocation/response":
-			answers <- "ok " + string(body)
-		case "/runtime/invocation/error":
-			answers <- "error " + string(body)
+		case "/runtime/invocation/response", "/runtime/invocation/error":
+			kind := "ok "
+			if strings.HasSuffix(r.URL.Path, "error") {
+				kind = "error "
+			}
+			select {
+			case answers <- kind + string(body):
+			case <-done:
+			}
 		}
 	}))
-	defer api.Close()
+	// Cleanups run last-registered first: the function stops, then the long poll is
+	// released, then the server closes.
+	t.Cleanup(api.Close)
+	t.Cleanup(func() { close(done) })
 	host, port, _ := net.SplitHostPort(strings.TrimPrefix(api.URL, "http://"))
 	cmd := exec.Command(bin)
 	cmd.Env = append(functest.BaseEnv(), append(b.Env(true), "SCF_RUNTIME_API="+host, "SCF_RUNTIME_API_PORT="+port, "TENCENTCLOUD_RUNENV=SCF")...)
