@@ -39,7 +39,7 @@ func run() error {
 	}
 	where := platform.Detect()
 	if cfg.Local() && (where != platform.HTTP || os.Getenv("TENCENTCLOUD_RUNENV") == "SCF") {
-		return errors.New("config: COS_BUCKET: required when running as a function")
+		return errors.New("config: COS_BUCKET (or S3_BUCKET): required when running as a function")
 	}
 	app, err := cfg.Build()
 	if err != nil {
@@ -80,7 +80,7 @@ func run() error {
 		fmt.Fprintf(os.Stderr, "directup local mode\n  API:         http://%s\n  local COS:   %s (bucket %s)\n  demo page:   http://%s/\n  try:         go run ./scripts/upload -api http://%s FILE\n",
 			ln.Addr(), app.LocalURL, config.LocalBucket, ln.Addr(), ln.Addr())
 	} else {
-		logger.Info("listening", "addr", ln.Addr().String(), "bucket", app.Store.Bucket(), "endpoint", app.Store.Endpoint())
+		logger.Info("listening", "addr", ln.Addr().String(), "bucket", app.Store.Bucket())
 	}
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -37,9 +37,15 @@ type httpAnswer struct {
 // sends one HTTP event (built by mk) and returns the integrated response.
 func uploadFlow(t *testing.T, b *functest.Backend, invoke func(method, path, token, body string) httpAnswer) {
 	t.Helper()
-	data := make([]byte, 2<<20+99)
+	uploadFlowTo(t, 1<<20, func(key string) []byte { got, _ := os.ReadFile(b.Store.ObjectPath(key)); return got }, invoke)
+}
+
+// uploadFlowTo is uploadFlow with any storage: stored returns an object's bytes.
+func uploadFlowTo(t *testing.T, partSize int, stored func(key string) []byte, invoke func(method, path, token, body string) httpAnswer) {
+	t.Helper()
+	data := make([]byte, 2*partSize+99)
 	rand.Read(data)
-	ans := invoke("POST", "/uploads", "", fmt.Sprintf(`{"filename":"clip.bin","contentType":"application/octet-stream","size":%d,"partSize":1048576}`, len(data)))
+	ans := invoke("POST", "/uploads", "", fmt.Sprintf(`{"filename":"clip.bin","contentType":"application/octet-stream","size":%d,"partSize":%d}`, len(data), partSize))
 	if ans.StatusCode != 201 {
 		t.Fatalf("initiate: %+v", ans)
 	}
@@ -66,9 +72,8 @@ func uploadFlow(t *testing.T, b *functest.Backend, invoke func(method, path, tok
 	if ans.StatusCode != 200 || !strings.Contains(ans.Body, fmt.Sprintf(`"size":%d`, len(data))) {
 		t.Fatalf("complete: %+v", ans)
 	}
-	got, err := os.ReadFile(b.Store.ObjectPath(up.Key))
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("stored object differs (%v)", err)
+	if got := stored(up.Key); !bytes.Equal(got, data) {
+		t.Fatalf("stored object differs (%d bytes)", len(got))
 	}
 	ans = invoke("POST", "/uploads", "", `{"filename":"a","contentType":"text/plain","size":1,"acl":"public-read"}`)
 	if ans.StatusCode != 403 || !strings.Contains(ans.Body, `"code":"policy_denied"`) || !strings.Contains(ans.Body, `"field":"acl"`) {
@@ -112,6 +117,26 @@ func TestLambdaUnderEmulator(t *testing.T) {
 	t.Run("REST API v1", func(t *testing.T) { uploadFlow(t, b, v1) })
 	t.Run("HTTP API v2 with a stage", func(t *testing.T) { uploadFlow(t, b, v2("prod")) })
 	t.Run("Function URL v2", func(t *testing.T) { uploadFlow(t, b, v2("$default")) })
+}
+
+// TestLambdaWithS3 runs the Lambda build against a real S3 server (versitygw), signing
+// with the role's AWS_* credentials, as template.yaml deploys it with S3Bucket set.
+func TestLambdaWithS3(t *testing.T) {
+	endpoint := functest.Versitygw(t, "directup-test")
+	fn := functest.StartEmulator(t, functest.Build(t, "bootstrap", "lambda.norpc"), []string{
+		"S3_BUCKET=directup-test", "S3_REGION=us-east-1", "S3_ENDPOINT=" + endpoint, "UPLOAD_TOKEN_SECRET=" + strings.Repeat("k", 32),
+		"AWS_ACCESS_KEY_ID=" + functest.S3Creds[0], "AWS_SECRET_ACCESS_KEY=" + functest.S3Creds[1]})
+	invoke := func(method, path, token, body string) httpAnswer {
+		h := map[string]string{"content-type": "application/json"}
+		if token != "" {
+			h["x-upload-token"] = token
+		}
+		var ans httpAnswer
+		fn.Invoke(map[string]any{"version": "2.0", "routeKey": "$default", "rawPath": path, "headers": h, "body": body,
+			"requestContext": map[string]any{"stage": "$default", "http": map[string]any{"method": method, "path": path}}}, &ans)
+		return ans
+	}
+	uploadFlowTo(t, 5<<20, func(key string) []byte { return functest.S3Do(t, endpoint, "GET", "/directup-test/"+key).Body }, invoke)
 }
 
 // TestSCFGo1 runs the binary as SCF's Go1 runtime would and drives it over net/rpc.

@@ -34,7 +34,7 @@ func run() error {
 		return err
 	}
 	if cfg.Local() {
-		return errors.New("config: COS_BUCKET: required by the queue function")
+		return errors.New("config: COS_BUCKET (or S3_BUCKET): required by the queue function")
 	}
 	app, err := cfg.Build()
 	if err != nil {

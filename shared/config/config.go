@@ -27,6 +27,7 @@ import (
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/s3"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/web"
 )
@@ -40,6 +41,11 @@ type Config struct {
 	Bucket   string `envconfig:"COS_BUCKET"`
 	Region   string `envconfig:"COS_REGION"`
 	Endpoint string `envconfig:"COS_ENDPOINT"`
+
+	// Amazon S3 instead of COS (signed with the Lambda role's AWS_* credentials).
+	S3Bucket   string `envconfig:"S3_BUCKET"`
+	S3Region   string `envconfig:"S3_REGION"`
+	S3Endpoint string `envconfig:"S3_ENDPOINT"`
 
 	// Optional AssumeRole: the role whose keys sign COS requests.
 	RoleARN         string        `envconfig:"COS_ROLE_ARN"`
@@ -69,7 +75,7 @@ type Config struct {
 }
 
 // Local reports whether no bucket is configured: the embedded store is used.
-func (c *Config) Local() bool { return c.Bucket == "" }
+func (c *Config) Local() bool { return c.Bucket == "" && c.S3Bucket == "" }
 
 // Load reads and checks the environment; an error is one line naming the variable.
 func Load() (*Config, error) {
@@ -97,8 +103,17 @@ func Load() (*Config, error) {
 	if c.Local() {
 		return &c, nil
 	}
-	if err := (cos.Config{Bucket: c.Bucket, Region: c.Region, Endpoint: c.Endpoint}).Validate(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+	switch {
+	case c.Bucket != "" && c.S3Bucket != "":
+		return nil, errors.New("config: COS_BUCKET and S3_BUCKET: set one storage, not both")
+	case c.S3Bucket != "":
+		if _, err := s3.New(s3.Config{Bucket: c.S3Bucket, Region: c.S3Region, Endpoint: c.S3Endpoint}, nil, nil); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+	default:
+		if err := (cos.Config{Bucket: c.Bucket, Region: c.Region, Endpoint: c.Endpoint}).Validate(); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
 	}
 	if len(c.TokenSecret) < 32 {
 		return nil, errors.New("config: UPLOAD_TOKEN_SECRET: required, at least 32 characters (e.g. openssl rand -hex 32)")
@@ -117,7 +132,8 @@ func Load() (*Config, error) {
 // Variables lists every environment variable directup reads, for checks of deployment
 // files: the settings above plus the role credentials SCF injects.
 func Variables() []string {
-	names := []string{"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"}
+	names := []string{"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN",
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 	var walk func(t reflect.Type)
 	walk = func(t reflect.Type) {
 		for i := 0; i < t.NumField(); i++ {
@@ -134,7 +150,7 @@ func Variables() []string {
 }
 
 func ours(name string) bool {
-	for _, p := range []string{"COS_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_", "AUTH_", "QUEUE_"} {
+	for _, p := range []string{"COS_", "S3_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_", "AUTH_", "QUEUE_"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
@@ -156,10 +172,18 @@ type App struct {
 	Service  *upload.Service
 	secret   []byte
 	Auth     *auth.Authenticator
-	Store    *cos.Client
+	Store    Storage
 	Local    *localcos.Server // nil outside local mode
 	LocalURL string
 	close    func()
+}
+
+// Storage is a store the service drives that can also keep the queue function's markers
+// (the COS and S3 clients).
+type Storage interface {
+	upload.Store
+	PutMarker(ctx context.Context, key string, body []byte) (bool, error)
+	GetMarker(ctx context.Context, key string) ([]byte, bool, error)
 }
 
 // Close stops the local store, if any.
@@ -176,19 +200,20 @@ func (c *Config) Build() (*App, error) {
 	if c.Local() {
 		return c.buildLocal(httpClient)
 	}
-	var creds credentials.Provider = credentials.SCFRole()
-	if c.RoleARN != "" {
-		ar := &credentials.AssumeRole{Base: creds, RoleARN: c.RoleARN, SessionName: c.RoleSessionName,
-			Duration: c.RoleDuration, Region: c.Region}
-		if c.STSEndpoint != "" {
-			u, _ := url.Parse(c.STSEndpoint)
-			ar.Endpoint, ar.Scheme = u.Host, strings.ToUpper(u.Scheme)
+	var store Storage
+	if c.S3Bucket != "" {
+		aws := &credentials.Env{IDVar: "AWS_ACCESS_KEY_ID", KeyVar: "AWS_SECRET_ACCESS_KEY", TokenVar: "AWS_SESSION_TOKEN"}
+		s3c, err := s3.New(s3.Config{Bucket: c.S3Bucket, Region: c.S3Region, Endpoint: c.S3Endpoint}, aws, httpClient)
+		if err != nil {
+			return nil, err
 		}
-		creds = ar
-	}
-	store, err := cos.New(cos.Config{Bucket: c.Bucket, Region: c.Region, Endpoint: c.Endpoint}, creds, httpClient)
-	if err != nil {
-		return nil, err
+		store = s3c
+	} else {
+		cosc, err := c.cosStore(httpClient)
+		if err != nil {
+			return nil, err
+		}
+		store = cosc
 	}
 	svc, err := upload.NewService(store, c.Policy, []byte(c.TokenSecret))
 	if err != nil {
@@ -199,6 +224,20 @@ func (c *Config) Build() (*App, error) {
 		return nil, err
 	}
 	return &App{Service: svc, secret: []byte(c.TokenSecret), Auth: authn, Store: store}, nil
+}
+
+func (c *Config) cosStore(httpClient *http.Client) (*cos.Client, error) {
+	var creds credentials.Provider = credentials.SCFRole()
+	if c.RoleARN != "" {
+		ar := &credentials.AssumeRole{Base: creds, RoleARN: c.RoleARN, SessionName: c.RoleSessionName,
+			Duration: c.RoleDuration, Region: c.Region}
+		if c.STSEndpoint != "" {
+			u, _ := url.Parse(c.STSEndpoint)
+			ar.Endpoint, ar.Scheme = u.Host, strings.ToUpper(u.Scheme)
+		}
+		creds = ar
+	}
+	return cos.New(cos.Config{Bucket: c.Bucket, Region: c.Region, Endpoint: c.Endpoint}, creds, httpClient)
 }
 
 // Handler is the whole HTTP surface: the JSON API, Uppy's Companion S3 protocol
@@ -223,7 +262,7 @@ func (a *App) Handler(c *Config, logger *slog.Logger) http.Handler {
 	if a.Local != nil {
 		api.Handle("GET /{$}", http.FileServerFS(web.Files))
 		api.Handle("GET /local/download", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, err := a.Store.PresignGet(r.Context(), r.URL.Query().Get("key"), 10*time.Minute)
+			u, err := a.Store.(*cos.Client).PresignGet(r.Context(), r.URL.Query().Get("key"), 10*time.Minute)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return

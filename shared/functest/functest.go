@@ -6,6 +6,7 @@ package functest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -19,6 +20,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/localcos"
@@ -229,4 +233,64 @@ func (g *Go1) Invoke(payload []byte, env string) WireInvokeResponse {
 		g.t.Fatalf("Invoke: %v", err)
 	}
 	return resp
+}
+
+// S3Creds are the keys of the S3 server Versitygw starts.
+var S3Creds = [2]string{"directupkey", "directupsecret"}
+
+// Versitygw starts a real S3 server (versitygw with its posix backend) on loopback with
+// one bucket and returns its endpoint; $VERSITYGW_BIN or PATH; in CI its absence fails
+// the test.
+func Versitygw(t testing.TB, bucket string) string {
+	bin := os.Getenv("VERSITYGW_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("versitygw"); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("versitygw is not installed; .ci/run installs it")
+			}
+			t.Skip("versitygw not installed (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)")
+		}
+	}
+	port := FreePort(t)
+	cmd := exec.Command(bin, "--port", "127.0.0.1:"+port, "--access", S3Creds[0], "--secret", S3Creds[1],
+		"--region", "us-east-1", "--cors-allow-origin", "*", "posix", t.TempDir())
+	Start(t, cmd)
+	endpoint := "http://127.0.0.1:" + port
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			c.Close()
+			if code := S3Do(t, endpoint, http.MethodPut, "/"+bucket).StatusCode; code != 200 {
+				t.Fatalf("CreateBucket %s: %d", bucket, code)
+			}
+			return endpoint
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("versitygw did not start")
+		}
+	}
+}
+
+// S3Do sends a signed request without body to the S3 server and returns the answer with
+// its body read.
+func S3Do(t testing.TB, endpoint, method, path string) *Answer {
+	req, _ := http.NewRequest(method, endpoint+path, nil)
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	creds := aws.Credentials{AccessKeyID: S3Creds[0], SecretAccessKey: S3Creds[1]}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &Answer{StatusCode: resp.StatusCode, Body: body}
+}
+
+// Answer is a response with its body.
+type Answer struct {
+	StatusCode int
+	Body       []byte
 }

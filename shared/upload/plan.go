@@ -23,6 +23,11 @@ type Plan struct {
 // 10,000 parts, no smaller than defaultPartSize and rounded up to whole MiB. An explicit
 // partSize that cannot fit is refused, never silently changed.
 func NewPlan(size, partSize, defaultPartSize int64) (Plan, error) {
+	return newPlan(size, partSize, defaultPartSize, MinPartSize)
+}
+
+// newPlan is NewPlan for a store whose smallest non-last part is minPart (S3: 5 MiB).
+func newPlan(size, partSize, defaultPartSize, minPart int64) (Plan, error) {
 	if size < 0 {
 		return Plan{}, Invalid("size", "size must not be negative")
 	}
@@ -32,10 +37,10 @@ func NewPlan(size, partSize, defaultPartSize int64) (Plan, error) {
 	}
 	if partSize == 0 {
 		partSize = max(defaultPartSize, ceilDiv(size, MaxParts))
-		partSize = min(ceilDiv(partSize, MinPartSize)*MinPartSize, MaxPartSize)
+		partSize = min(ceilDiv(max(partSize, minPart), MinPartSize)*MinPartSize, MaxPartSize)
 	} else {
-		if partSize < MinPartSize || partSize > MaxPartSize {
-			return Plan{}, Invalid("partSize", "partSize must be between %d (1 MiB) and %d (5 GiB) bytes", MinPartSize, MaxPartSize)
+		if partSize < minPart || partSize > MaxPartSize {
+			return Plan{}, Invalid("partSize", "partSize must be between %d (%d MiB) and %d (5 GiB) bytes", minPart, minPart>>20, MaxPartSize)
 		}
 		if ceilDiv(size, partSize) > MaxParts {
 			return Plan{}, Invalid("partSize", "partSize %d would need %d parts; at most %d are allowed (use at least %d)",

@@ -70,6 +70,11 @@ var (
 // object checks a request against the COS rules and the policy and returns the object to
 // initiate and its part plan. Nothing reaches the store before this passes.
 func (p *Policy) object(req *InitiateRequest, generate func(filename string) (string, error)) (*Object, Plan, error) {
+	return p.objectFor(req, generate, MinPartSize)
+}
+
+// objectFor is object for a store whose smallest non-last part is minPart.
+func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) (string, error), minPart int64) (*Object, Plan, error) {
 	var obj Object
 	switch {
 	case req.Key != "" && req.Filename != "":
@@ -93,7 +98,7 @@ func (p *Policy) object(req *InitiateRequest, generate func(filename string) (st
 		return nil, Plan{}, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeSizeTooLarge, Field: "size",
 			Message: "size exceeds this deployment's limit of " + strconv.FormatInt(p.MaxSize, 10) + " bytes"}
 	}
-	plan, err := NewPlan(*req.Size, req.PartSize, p.DefaultPartSize)
+	plan, err := newPlan(*req.Size, req.PartSize, p.DefaultPartSize, minPart)
 	if err != nil {
 		return nil, Plan{}, err
 	}

@@ -86,9 +86,13 @@ func (s *Service) InitiateOpen(ctx context.Context, filename, contentType string
 
 func (s *Service) initiate(ctx context.Context, req *InitiateRequest, open bool) (*Initiated, error) {
 	subject := Caller(ctx)
-	obj, plan, err := s.policy.object(req, func(filename string) (string, error) {
+	minPart := MinPartSize
+	if m, ok := s.store.(interface{ MinPartSize() int64 }); ok {
+		minPart = m.MinPartSize()
+	}
+	obj, plan, err := s.policy.objectFor(req, func(filename string) (string, error) {
 		return generateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, subject, filename, s.now())
-	})
+	}, minPart)
 	if err != nil {
 		return nil, err
 	}

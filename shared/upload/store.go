@@ -24,6 +24,9 @@ type Store interface {
 	Abort(ctx context.Context, key, uploadID string) error
 }
 
+// A Store whose parts must be larger than COS's 1 MiB (S3: 5 MiB) also implements
+// MinPartSize() int64; the service then plans parts no smaller.
+
 // Object is a validated initiate request in storage-neutral terms.
 type Object struct {
 	Key                string

@@ -1,0 +1,158 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/directup/directup/shared/apiclient"
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/upload"
+)
+
+var testCreds = credentials.Static{AccessKeyID: functest.S3Creds[0], SecretAccessKey: functest.S3Creds[1]}
+
+// versitygw starts a real S3 server with one bucket and returns a client of it.
+func versitygw(t *testing.T) *Client {
+	c, err := New(Config{Bucket: "uploads-test", Region: "us-east-1", Endpoint: functest.Versitygw(t, "uploads-test")}, testCreds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// getObject downloads a whole object (the client's own calls read at most 8 MB).
+func (c *Client) getObject(t *testing.T, key string) []byte {
+	req, _ := http.NewRequest(http.MethodGet, c.objectURL(key, nil).String(), nil)
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	v4.NewSigner().SignHTTP(context.Background(), awsCreds(credentials.Value(testCreds)), req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return body
+}
+
+func TestAgainstVersitygw(t *testing.T) {
+	c := versitygw(t)
+	svc, err := upload.NewService(c, upload.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	api := &apiclient.Client{}
+
+	t.Run("multipart upload with every S3 equivalent", func(t *testing.T) {
+		data := make([]byte, 11<<20+77)
+		rand.Read(data)
+		size := int64(len(data))
+		up, err := svc.Initiate(ctx, &upload.InitiateRequest{Filename: "a b+c.bin", ContentType: "application/octet-stream", Size: &size,
+			PartSize: 5 << 20, CacheControl: "max-age=60", Metadata: map[string]string{"project": "42"}, Tagging: map[string]string{"team": "media"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []upload.CompletedPart
+		for _, p := range up.Parts {
+			off := int64(p.PartNumber-1) * up.PartSize
+			etag, err := api.PutPart(ctx, p, data[off:off+p.Size], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts = append(parts, upload.CompletedPart{PartNumber: p.PartNumber, ETag: etag})
+		}
+		stored, err := svc.ListParts(ctx, up.Token, up.UploadID)
+		if err != nil || len(stored) != 3 {
+			t.Fatalf("ListParts %+v %v", stored, err)
+		}
+		done, err := svc.Complete(ctx, up.Token, up.UploadID, parts)
+		if err != nil || done.Size != size {
+			t.Fatalf("Complete %+v %v", done, err)
+		}
+		if got := c.getObject(t, up.Key); !bytes.Equal(got, data) {
+			t.Fatalf("stored object differs (%d bytes)", len(got))
+		}
+	})
+
+	t.Run("part sizes are pinned", func(t *testing.T) {
+		size := int64(10)
+		up, err := svc.Initiate(ctx, &upload.InitiateRequest{Filename: "p", ContentType: "text/plain", Size: &size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.PutPart(ctx, up.Parts[0], make([]byte, 11), nil); err == nil {
+			t.Error("11 bytes into a 10-byte part must be refused")
+		}
+		if _, err := api.PutPart(ctx, up.Parts[0], make([]byte, 10), nil); err != nil {
+			t.Errorf("the planned size must pass: %v", err)
+		}
+		if err := svc.Abort(ctx, up.Token, up.UploadID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.ListParts(ctx, up.Token, up.UploadID); upload.AsError(err).Code != upload.CodeUploadNotFound {
+			t.Errorf("after abort: %v", err)
+		}
+	})
+
+	t.Run("options without an S3 equivalent are refused", func(t *testing.T) {
+		p := upload.DefaultPolicy()
+		p.AllowGrants = true
+		p.AllowedStorageClasses = []string{"MAZ_STANDARD"}
+		svc2, _ := upload.NewService(c, p, []byte(strings.Repeat("s", 32)))
+		size := int64(1)
+		for name, req := range map[string]*upload.InitiateRequest{
+			"storageClass":    {Filename: "a", ContentType: "text/plain", Size: &size, StorageClass: "MAZ_STANDARD"},
+			"grants":          {Filename: "a", ContentType: "text/plain", Size: &size, Grants: &upload.GrantsRequest{Read: []string{"1"}}},
+			"forbidOverwrite": {Filename: "a", ContentType: "text/plain", Size: &size, ForbidOverwrite: true},
+		} {
+			_, err := svc2.Initiate(ctx, req)
+			var e *upload.Error
+			if !errors.As(err, &e) || e.Status != 400 || e.Field != name {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	})
+
+	t.Run("markers", func(t *testing.T) {
+		created, err := c.PutMarker(ctx, "uploads/.directup/requests/x", []byte(`{"a":1}`))
+		if err != nil || !created {
+			t.Fatalf("first marker: %v %v", created, err)
+		}
+		body, ok, err := c.GetMarker(ctx, "uploads/.directup/requests/x")
+		if err != nil || !ok || string(body) != `{"a":1}` {
+			t.Fatalf("GetMarker %q %v %v", body, ok, err)
+		}
+		if created, err := c.PutMarker(ctx, "uploads/.directup/requests/x", []byte(`{"a":2}`)); err != nil || created {
+			t.Errorf("a second marker must lose (If-None-Match: *): %v %v", created, err)
+		}
+		if _, ok, _ := c.GetMarker(ctx, "uploads/.directup/requests/none"); ok {
+			t.Error("a missing marker reads as present")
+		}
+	})
+}
+
+func TestInitiateHeaders(t *testing.T) {
+	h, err := InitiateHeaders(&upload.Object{ContentType: "video/mp4", Metadata: map[string]string{"a": "1"}, StorageClass: "ARCHIVE", ACL: "public-read",
+		Tags: map[string]string{"k": "v w"}, Encryption: &upload.Encryption{Type: upload.SSEKMS, KMSKeyID: "key", Context: "e30="}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Content-Type": "video/mp4", "X-Amz-Meta-A": "1", "X-Amz-Storage-Class": "GLACIER", "X-Amz-Acl": "public-read",
+		"X-Amz-Tagging": "k=v+w", "X-Amz-Server-Side-Encryption": "aws:kms", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id": "key",
+		"X-Amz-Server-Side-Encryption-Context": "e30="}
+	for k, v := range want {
+		if h.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, h.Get(k), v)
+		}
+	}
+}
