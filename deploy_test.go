@@ -96,10 +96,8 @@ func TestSAMTemplate(t *testing.T) {
 	props := lookup(t, doc, "Resources", "ApiFunction", "Properties")
 	vars := lookup(t, props, "Environment", "Variables")
 	checkVariables(t, keys(vars))
-	if p := lookup(t, props, "Policies"); p.Kind != yaml.SequenceNode || len(p.Content) != 0 {
-		t.Errorf("the function calls no AWS API and must get no policy beyond its logs")
-	}
-	params := keys(lookup(t, doc, "Parameters"))
+	checkPolicies(t, doc, props)
+	params := append(keys(lookup(t, doc, "Parameters")), "AWS::Region")
 	for i := 0; i+1 < len(vars.Content); i += 2 {
 		v := vars.Content[i+1]
 		if v.Tag != "!Ref" || !slices.Contains(params, v.Value) {
@@ -107,6 +105,7 @@ func TestSAMTemplate(t *testing.T) {
 		}
 	}
 	queue := lookup(t, doc, "Resources", "QueueFunction", "Properties")
+	checkPolicies(t, doc, queue)
 	for key, want := range map[string]string{"Handler": "bootstrap", "Runtime": "provided.al2023", "CodeUri": "dist/lambda-queue-arm64/"} {
 		if got := lookup(t, queue, key).Value; got != want {
 			t.Errorf("QueueFunction %s = %q, want %q", key, got, want)
@@ -131,6 +130,35 @@ func TestSAMTemplate(t *testing.T) {
 		if lookup(t, doc, "Parameters", secret, "NoEcho").Value != "true" {
 			t.Errorf("parameter %s must be NoEcho", secret)
 		}
+	}
+}
+
+// checkPolicies: a function gets the S3 upload policy only when S3 is used, and that
+// policy holds exactly the multipart actions on the prefix (and reading markers).
+func checkPolicies(t *testing.T, doc *yaml.Node, props *yaml.Node) {
+	t.Helper()
+	p := lookup(t, props, "Policies")
+	if len(p.Content) != 1 || p.Content[0].Tag != "!If" || p.Content[0].Content[0].Value != "UseS3" ||
+		p.Content[0].Content[1].Value != "UploadPolicy" || p.Content[0].Content[2].Value != "AWS::NoValue" {
+		t.Errorf("Policies must be [!If [UseS3, !Ref UploadPolicy, !Ref AWS::NoValue]]")
+	}
+	stmts := lookup(t, doc, "Resources", "UploadPolicy", "Properties", "PolicyDocument", "Statement")
+	var actions []string
+	for _, st := range stmts.Content {
+		a := lookup(t, st, "Action")
+		if a.Kind == yaml.ScalarNode {
+			actions = append(actions, a.Value)
+		}
+		for _, n := range a.Content {
+			actions = append(actions, n.Value)
+		}
+		if r := lookup(t, st, "Resource").Value; !strings.HasPrefix(r, "arn:aws:s3:::${S3Bucket}/${UploadKeyPrefix}") {
+			t.Errorf("resource %q is wider than the upload prefix", r)
+		}
+	}
+	slices.Sort(actions)
+	if want := []string{"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"}; !slices.Equal(actions, want) {
+		t.Errorf("actions %v, want %v", actions, want)
 	}
 }
 
