@@ -375,7 +375,7 @@ func TestPresignNeverOutlivesCredentials(t *testing.T) {
 		t.Errorf("part = %+v", p.Parts[1])
 	}
 	creds.Expires = now.Add(30 * time.Second)
-	c.creds = creds
+	c.Creds = creds
 	var e *upload.Error
 	if _, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "a", UploadID: "U", TTL: time.Hour}); !errors.As(err, &e) || e.Status != 503 {
 		t.Errorf("credentials about to expire: err = %v, want 503", err)

@@ -1,0 +1,375 @@
+// Package multipart is the client half COS and S3 share: their multipart calls are the same
+// REST requests with the same XML (InitiateMultipartUpload, ListParts, Complete, Abort),
+// differing in addresses, signatures and header names. A Dialect says how; this package
+// sends, retries within the caller's deadline, parses, and maps failures to upload.Error.
+package multipart
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/upload"
+)
+
+// Call is one request.
+type Call struct {
+	Method string
+	Key    string
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+	// ErrorIn200 makes a 200 answer whose body is an <Error> an error (Complete: COS and
+	// S3 send keep-alive whitespace, then the outcome).
+	ErrorIn200 bool
+}
+
+// Dialect is what one service does its own way.
+type Dialect struct {
+	Name            string // "COS", "S3": in error messages
+	RequestIDHeader string // x-cos-request-id, x-amz-request-id
+	CRCHeader       string // the whole-object CRC answered on complete, if any
+	// URL addresses an object (and its query).
+	URL func(key string, q url.Values) string
+	// Sign adds the request's signature with cred at now.
+	Sign func(req *http.Request, call *Call, cred credentials.Value, now time.Time) error
+	// Conditional makes a PUT fail when the object exists (markers).
+	Conditional http.Header
+}
+
+// Client sends a dialect's requests.
+type Client struct {
+	Dialect
+	Creds credentials.Provider
+	HTTP  *http.Client
+	Now   func() time.Time
+
+	// Retries for 5xx, SlowDown, resets, timeouts and expired credentials.
+	MaxAttempts    int
+	BaseDelay      time.Duration
+	MaxDelay       time.Duration
+	AttemptTimeout time.Duration
+}
+
+// New returns a client with the default retry policy.
+func New(d Dialect, creds credentials.Provider, httpClient *http.Client) *Client {
+	if httpClient == nil {
+		httpClient = &http.Client{}
+	}
+	return &Client{Dialect: d, Creds: creds, HTTP: httpClient, Now: time.Now,
+		MaxAttempts: 4, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second, AttemptTimeout: 15 * time.Second}
+}
+
+// ResponseError is an error answer, or a transport failure (Status 0).
+type ResponseError struct {
+	Status    int
+	Code      string
+	Message   string
+	RequestID string
+	Err       error
+}
+
+func (e *ResponseError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%d %s: %s (request id %s)", e.Status, e.Code, e.Message, e.RequestID)
+}
+
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// Expired reports the service calling the credentials expired.
+func (e *ResponseError) Expired() bool { return e.Code == "ExpiredToken" || e.Code == "TokenExpired" }
+
+func (e *ResponseError) retryable() bool {
+	if e.Err != nil {
+		return !errors.Is(e.Err, context.Canceled)
+	}
+	switch e.Code {
+	case "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout":
+		return true
+	}
+	return e.Expired() || e.Status >= 500 || e.Status == http.StatusTooManyRequests
+}
+
+// maxResponse bounds what is read of an answer (ListParts pages are far smaller).
+const maxResponse = 8 << 20
+
+// Do sends c, retrying transient faults with full-jitter backoff while the deadline allows.
+func (c *Client) Do(ctx context.Context, call Call) (*http.Response, []byte, error) {
+	var last *ResponseError
+	for attempt := 0; attempt < max(1, c.MaxAttempts); attempt++ {
+		if attempt > 0 {
+			ceiling := min(c.MaxDelay, c.BaseDelay<<(attempt-1))
+			delay := time.Duration(rand.Int64N(int64(ceiling) + 1))
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay+50*time.Millisecond {
+				break // no time left for another try: report what we have
+			}
+			select {
+			case <-ctx.Done():
+				return nil, nil, &ResponseError{Err: ctx.Err(), RequestID: last.RequestID}
+			case <-time.After(delay):
+			}
+		}
+		resp, body, err := c.once(ctx, &call)
+		if err == nil {
+			return resp, body, nil
+		}
+		if !errors.As(err, &last) {
+			return nil, nil, err // credentials or request building: no retry
+		}
+		if ctx.Err() != nil {
+			return nil, nil, &ResponseError{Err: ctx.Err(), RequestID: last.RequestID}
+		}
+		if !last.retryable() {
+			return nil, nil, last
+		}
+		if last.Expired() {
+			if inv, ok := c.Creds.(interface{ Invalidate() }); ok {
+				inv.Invalidate() // the next attempt fetches fresh credentials
+			}
+		}
+	}
+	return nil, nil, last
+}
+
+func (c *Client) once(ctx context.Context, call *Call) (*http.Response, []byte, error) {
+	cred, err := c.Creds.Retrieve(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.AttemptTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.AttemptTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, call.Method, c.URL(call.Key, call.Query), bytes.NewReader(call.Body))
+	if err != nil {
+		return nil, nil, err
+	}
+	req.ContentLength = int64(len(call.Body))
+	if len(call.Body) == 0 {
+		req.Body = http.NoBody
+	}
+	for k, v := range call.Header {
+		req.Header[k] = v
+	}
+	if err := c.Sign(req, call, cred, c.Now()); err != nil {
+		return nil, nil, err
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, nil, &ResponseError{Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	rid := resp.Header.Get(c.RequestIDHeader)
+	if err != nil {
+		return nil, nil, &ResponseError{Status: resp.StatusCode, RequestID: rid, Err: err}
+	}
+	if resp.StatusCode >= 300 || (call.ErrorIn200 && isErrorBody(body)) {
+		e := &ResponseError{Status: resp.StatusCode, RequestID: rid}
+		var eb struct{ Code, Message, RequestId string }
+		if xml.Unmarshal(body, &eb) == nil {
+			e.Code, e.Message = eb.Code, eb.Message
+			if eb.RequestId != "" {
+				e.RequestID = eb.RequestId
+			}
+		}
+		if e.Code == "" {
+			e.Code = http.StatusText(resp.StatusCode)
+		}
+		return nil, nil, e
+	}
+	return resp, body, nil
+}
+
+// isErrorBody spots the 200-with-<Error> answer: whitespace, maybe a prolog, then <Error>.
+func isErrorBody(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	if bytes.HasPrefix(b, []byte("<?xml")) {
+		if i := bytes.Index(b, []byte("?>")); i >= 0 {
+			b = bytes.TrimLeft(b[i+2:], " \t\r\n")
+		}
+	}
+	return bytes.HasPrefix(b, []byte("<Error>")) || bytes.HasPrefix(b, []byte("<Error "))
+}
+
+func (c *Client) malformed(what string, err error) error {
+	return &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: c.Name + " answered " + what + " with malformed XML", Err: err}
+}
+
+// Initiate sends POST /<key>?uploads with the dialect's headers.
+func (c *Client) Initiate(ctx context.Context, key string, header http.Header) (string, error) {
+	_, body, err := c.Do(ctx, Call{Method: http.MethodPost, Key: key, Query: url.Values{"uploads": {""}}, Header: header})
+	if err != nil {
+		return "", c.Error(err)
+	}
+	var r struct {
+		UploadID string `xml:"UploadId"`
+	}
+	if err := xml.Unmarshal(body, &r); err != nil || r.UploadID == "" {
+		return "", &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: c.Name + " answered initiate without an UploadId"}
+	}
+	return r.UploadID, nil
+}
+
+// ListParts follows every page.
+func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]upload.StoredPart, error) {
+	var out []upload.StoredPart
+	marker := ""
+	for page := 0; page <= upload.MaxParts; page++ {
+		q := url.Values{"uploadId": {uploadID}, "max-parts": {"1000"}}
+		if marker != "" {
+			q.Set("part-number-marker", marker)
+		}
+		_, body, err := c.Do(ctx, Call{Method: http.MethodGet, Key: key, Query: q})
+		if err != nil {
+			return nil, c.Error(err)
+		}
+		var r struct {
+			IsTruncated          bool
+			NextPartNumberMarker string
+			Part                 []struct {
+				PartNumber int
+				ETag       string
+				Size       int64
+			}
+		}
+		if err := xml.Unmarshal(body, &r); err != nil {
+			return nil, c.malformed("ListParts", err)
+		}
+		for _, p := range r.Part {
+			out = append(out, upload.StoredPart{PartNumber: p.PartNumber, ETag: p.ETag, Size: p.Size})
+		}
+		if !r.IsTruncated {
+			return out, nil
+		}
+		if r.NextPartNumberMarker == "" || r.NextPartNumberMarker == marker {
+			return nil, &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: c.Name + " ListParts paging did not advance"}
+		}
+		marker = r.NextPartNumberMarker
+	}
+	return out, nil
+}
+
+// Complete assembles the parts; the body is always parsed (a 200 may carry an <Error>).
+func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upload.CompletedPart) (*upload.Completed, error) {
+	type part struct {
+		PartNumber int
+		ETag       string
+	}
+	var cb struct {
+		XMLName xml.Name `xml:"CompleteMultipartUpload"`
+		Part    []part
+	}
+	for _, p := range parts {
+		cb.Part = append(cb.Part, part{p.PartNumber, p.ETag})
+	}
+	body, _ := xml.Marshal(cb)
+	resp, rb, err := c.Do(ctx, Call{Method: http.MethodPost, Key: key, Query: url.Values{"uploadId": {uploadID}},
+		Header: http.Header{"Content-Type": {"application/xml"}}, Body: body, ErrorIn200: true})
+	if err != nil {
+		return nil, c.Error(err)
+	}
+	var r struct{ Location, ETag string }
+	if err := xml.Unmarshal(rb, &r); err != nil {
+		e := c.malformed("complete", err).(*upload.Error)
+		e.UpstreamRequestID = resp.Header.Get(c.RequestIDHeader)
+		return nil, e
+	}
+	done := &upload.Completed{Key: key, Location: r.Location, ETag: r.ETag}
+	if c.CRCHeader != "" {
+		done.CRC64 = resp.Header.Get(c.CRCHeader)
+	}
+	return done, nil
+}
+
+// Abort discards an upload.
+func (c *Client) Abort(ctx context.Context, key, uploadID string) error {
+	if _, _, err := c.Do(ctx, Call{Method: http.MethodDelete, Key: key, Query: url.Values{"uploadId": {uploadID}}}); err != nil {
+		return c.Error(err)
+	}
+	return nil
+}
+
+// PutMarker stores a small object only if none exists at key and reports whether this
+// call created it: of two deliveries of one queue message, exactly one wins.
+func (c *Client) PutMarker(ctx context.Context, key string, body []byte) (bool, error) {
+	h := http.Header{"Content-Type": {"application/json"}}
+	for k, v := range c.Conditional {
+		h[k] = v
+	}
+	_, _, err := c.Do(ctx, Call{Method: http.MethodPut, Key: key, Body: body, Header: h})
+	var re *ResponseError
+	if errors.As(err, &re) && (re.Code == "FileAlreadyExists" || re.Status == http.StatusConflict || re.Status == http.StatusPreconditionFailed) {
+		return false, nil
+	}
+	if err != nil {
+		return false, c.Error(err)
+	}
+	return true, nil
+}
+
+// GetMarker reads a marker; ok is false when there is none.
+func (c *Client) GetMarker(ctx context.Context, key string) ([]byte, bool, error) {
+	_, body, err := c.Do(ctx, Call{Method: http.MethodGet, Key: key})
+	var re *ResponseError
+	if errors.As(err, &re) && (re.Code == "NoSuchKey" || re.Status == http.StatusNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, c.Error(err)
+	}
+	return body, true, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// Error maps failures to the service's errors, keeping the service's request id and
+// never the request (it would carry a signature).
+func (c *Client) Error(err error) error {
+	if errors.Is(err, credentials.ErrMissing) {
+		return &upload.Error{Status: http.StatusServiceUnavailable, Code: upload.CodeCredentialsFailed, Message: "no signing credentials are available", Err: err}
+	}
+	var re *ResponseError
+	if !errors.As(err, &re) {
+		return &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeCredentialsFailed, Message: "could not obtain signing credentials", Err: err}
+	}
+	n := c.Name
+	e := &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, UpstreamRequestID: re.RequestID, Err: err}
+	switch {
+	case re.Status == 0 && isTimeout(re.Err):
+		e.Status, e.Code, e.Message = http.StatusGatewayTimeout, upload.CodeUpstreamTimeout, n+" did not answer in time"
+	case re.Status == 0:
+		e.Message = "could not reach " + n
+	case re.Expired():
+		e.Status, e.Code, e.Message = http.StatusServiceUnavailable, upload.CodeCredentialsFailed, n+" refused the function's credentials as expired; retry shortly"
+	case re.Code == "NoSuchUpload":
+		e.Status, e.Code, e.Message = http.StatusNotFound, upload.CodeUploadNotFound, "the upload does not exist (completed, aborted or expired)"
+	case re.Code == "FileAlreadyExists" || re.Code == "ObjectAlreadyExists" || re.Status == http.StatusConflict || re.Status == http.StatusPreconditionFailed:
+		e.Status, e.Code, e.Message = http.StatusConflict, upload.CodeObjectExists, "an object with this key exists and overwriting is forbidden"
+	case re.Code == "EntityTooSmall" || re.Code == "InvalidPart" || re.Code == "InvalidPartOrder":
+		e.Status, e.Code, e.Message = http.StatusConflict, upload.CodeInvalidPart, n+" refused the parts: "+re.Code
+	case re.Code == "SlowDown" || re.Status == http.StatusServiceUnavailable:
+		e.Status, e.Code, e.Message = http.StatusServiceUnavailable, upload.CodeUpstreamBusy, n+" is busy; retry later"
+	case re.Status == http.StatusForbidden || re.Status == http.StatusUnauthorized:
+		e.Code, e.Message = upload.CodeUpstreamDenied, n+" refused the function's credentials: "+re.Code
+	default:
+		e.Message = n + " answered " + strconv.Itoa(re.Status) + " " + re.Code
+	}
+	return e
+}
