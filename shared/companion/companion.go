@@ -96,7 +96,7 @@ var strict = base64.RawURLEncoding.Strict()
 func (h *Handler) verify(c string) (string, error) {
 	bad := &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Message: "the capability in the endpoint is not valid"}
 	dot := strings.LastIndexByte(c, '.')
-	if len(c) > 2048 || !strings.HasPrefix(c, capVersion) || dot <= len(capVersion) {
+	if len(c) > 2048 || !strings.HasPrefix(c, capVersion) || dot <= len(capVersion) || !upload.Canonical(c) {
 		return "", bad
 	}
 	sig, err := strict.DecodeString(c[dot+1:])

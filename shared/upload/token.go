@@ -41,6 +41,19 @@ type Tokens struct {
 	secret []byte
 }
 
+// Canonical reports whether s holds only base64url characters and dots. The decoder
+// skips CR and LF even in strict mode, so without this check one token would have
+// other spellings.
+func Canonical(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // strict refuses non-canonical base64 (stray bits in the last character), so every
 // accepted token has exactly one spelling.
 var strict = base64.RawURLEncoding.Strict()
@@ -74,7 +87,7 @@ func (t *Tokens) Verify(token string, now time.Time) (*Claims, error) {
 		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeTokenMissing, Field: "X-Upload-Token",
 			Message: "send the token from the initiate answer in the X-Upload-Token header"}
 	}
-	if len(token) > maxTokenBytes || !strings.HasPrefix(token, tokenVersion) {
+	if len(token) > maxTokenBytes || !strings.HasPrefix(token, tokenVersion) || !Canonical(token) {
 		return nil, invalid
 	}
 	dot := strings.LastIndexByte(token, '.')
