@@ -2,8 +2,6 @@ package s3
 
 import (
 	"context"
-	"encoding/xml"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -92,27 +90,17 @@ func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, erro
 	if err != nil {
 		return "", err
 	}
-	_, body, err := c.do(ctx, call{method: http.MethodPost, key: obj.Key, query: url.Values{"uploads": {""}}, header: h})
-	if err != nil {
-		return "", storeError(err)
-	}
-	var r struct {
-		UploadID string `xml:"UploadId"`
-	}
-	if err := xml.Unmarshal(body, &r); err != nil || r.UploadID == "" {
-		return "", &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: "S3 answered initiate without an UploadId"}
-	}
-	return r.UploadID, nil
+	return c.Client.Initiate(ctx, obj.Key, h)
 }
 
 // Presign implements upload.Store with SigV4 query signing: host and (pinned uploads)
 // content-length are signed; one signer per call, since it caches keys by key id.
 func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
-	cred, err := c.creds.Retrieve(ctx)
+	cred, err := c.Creds.Retrieve(ctx)
 	if err != nil {
-		return nil, storeError(err)
+		return nil, c.Error(err)
 	}
-	now := c.now()
+	now := c.Now()
 	ttl := min(req.TTL, 7*24*time.Hour) // SigV4's limit
 	if !cred.Expires.IsZero() && cred.Expires.Before(now.Add(ttl)) {
 		ttl = cred.Expires.Sub(now)
@@ -131,7 +119,7 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(now.Add(ttl).Unix(), 0)}
 	for i, part := range req.Parts {
 		q := url.Values{"partNumber": {strconv.Itoa(part.Number)}, "uploadId": {req.UploadID}, "X-Amz-Expires": {expires}}
-		r, _ := http.NewRequestWithContext(ctx, http.MethodPut, c.objectURL(req.Key, q).String(), nil)
+		r, _ := http.NewRequestWithContext(ctx, http.MethodPut, c.url(req.Key, q), nil)
 		size := part.Size
 		if req.Unpinned {
 			size = 0
@@ -149,107 +137,15 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	return out, nil
 }
 
-// ListParts implements upload.Store, following every page.
-func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]upload.StoredPart, error) {
-	var out []upload.StoredPart
-	marker := ""
-	for page := 0; page <= upload.MaxParts; page++ {
-		q := url.Values{"uploadId": {uploadID}, "max-parts": {"1000"}}
-		if marker != "" {
-			q.Set("part-number-marker", marker)
-		}
-		_, body, err := c.do(ctx, call{method: http.MethodGet, key: key, query: q})
-		if err != nil {
-			return nil, storeError(err)
-		}
-		var r struct {
-			IsTruncated          bool
-			NextPartNumberMarker string
-			Part                 []struct {
-				PartNumber int
-				ETag       string
-				Size       int64
-			}
-		}
-		if err := xml.Unmarshal(body, &r); err != nil {
-			return nil, &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: "S3 answered ListParts with malformed XML", Err: err}
-		}
-		for _, p := range r.Part {
-			out = append(out, upload.StoredPart{PartNumber: p.PartNumber, ETag: p.ETag, Size: p.Size})
-		}
-		if !r.IsTruncated {
-			return out, nil
-		}
-		if r.NextPartNumberMarker == "" || r.NextPartNumberMarker == marker {
-			return nil, &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: "S3 ListParts paging did not advance"}
-		}
-		marker = r.NextPartNumberMarker
-	}
-	return out, nil
-}
-
-// Complete implements upload.Store; S3, like COS, may answer 200 with an <Error> body.
+// Complete implements upload.Store.
 func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upload.CompletedPart) (*upload.Completed, error) {
-	type xmlPart struct {
-		PartNumber int
-		ETag       string
-	}
-	var cb struct {
-		XMLName xml.Name  `xml:"CompleteMultipartUpload"`
-		Part    []xmlPart `xml:"Part"`
-	}
-	for _, p := range parts {
-		cb.Part = append(cb.Part, xmlPart{p.PartNumber, p.ETag})
-	}
-	body, _ := xml.Marshal(cb)
-	resp, rb, err := c.do(ctx, call{method: http.MethodPost, key: key, query: url.Values{"uploadId": {uploadID}},
-		header: http.Header{"Content-Type": {"application/xml"}}, body: body, errorIn200: true})
+	done, err := c.Client.Complete(ctx, key, uploadID, parts)
 	if err != nil {
-		return nil, storeError(err)
+		return nil, err
 	}
-	var r struct{ Location, ETag string }
-	if err := xml.Unmarshal(rb, &r); err != nil {
-		return nil, &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError,
-			Message: "S3 answered complete with malformed XML", UpstreamRequestID: resp.Header.Get("x-amz-request-id"), Err: err}
+	done.Bucket = c.bucket
+	if done.Location == "" {
+		done.Location = c.url(key, nil)
 	}
-	loc := r.Location
-	if loc == "" {
-		loc = c.objectURL(key, nil).String()
-	}
-	return &upload.Completed{Bucket: c.bucket, Key: key, Location: loc, ETag: r.ETag}, nil
-}
-
-// Abort implements upload.Store.
-func (c *Client) Abort(ctx context.Context, key, uploadID string) error {
-	if _, _, err := c.do(ctx, call{method: http.MethodDelete, key: key, query: url.Values{"uploadId": {uploadID}}}); err != nil {
-		return storeError(err)
-	}
-	return nil
-}
-
-// PutMarker stores a marker only if none exists (If-None-Match: *, S3's conditional write).
-func (c *Client) PutMarker(ctx context.Context, key string, body []byte) (bool, error) {
-	_, _, err := c.do(ctx, call{method: http.MethodPut, key: key, body: body,
-		header: http.Header{"Content-Type": {"application/json"}, "If-None-Match": {"*"}}})
-	var re *responseError
-	if errors.As(err, &re) && (re.Status == http.StatusPreconditionFailed || re.Status == http.StatusConflict) {
-		return false, nil
-	}
-	if err != nil {
-		return false, storeError(err)
-	}
-	return true, nil
-}
-
-// GetMarker reads a marker; ok is false when there is none.
-func (c *Client) GetMarker(ctx context.Context, key string) ([]byte, bool, error) {
-	_, body, err := c.do(ctx, call{method: http.MethodGet, key: key})
-	var re *responseError
-	if errors.As(err, &re) && (re.Code == "NoSuchKey" || re.Status == http.StatusNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, storeError(err)
-	}
-	return body, true, nil
+	return done, nil
 }
