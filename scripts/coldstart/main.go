@@ -56,6 +56,45 @@ func main() {
 	report("Lambda (emulator)", measure(*runs, func() time.Duration {
 		return lambdaColdStart(*rie, filepath.Join(*dist, "lambda-amd64/bootstrap"), env)
 	}))
+	fmt.Printf("peak RSS\t%-24s\t%.1f MB\n", "SCF Go1, 1,000 initiates", peakRSS(filepath.Join(*dist, "scf/main"), env, 1000))
+}
+
+// peakRSS runs the SCF build, sends n initiate invokes, and reads the process's high-water
+// resident set (VmHWM, Linux).
+func peakRSS(bin string, env []string, n int) float64 {
+	port := freePort()
+	cmd := exec.Command(bin)
+	cmd.Env = append(env, "_LAMBDA_SERVER_PORT="+port)
+	check(cmd.Start())
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var c *rpc.Client
+	for start := time.Now(); ; time.Sleep(time.Millisecond) {
+		var err error
+		if c, err = rpc.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			check(err)
+		}
+	}
+	defer c.Close()
+	for i := 0; i < n; i++ {
+		dl := time.Now().Add(10 * time.Second)
+		var resp scf.InvokeResponse
+		check(c.Call("Function.Invoke", &scf.InvokeRequest{Payload: event(), Deadline: scf.InvokeRequest_Timestamp{Seconds: dl.Unix()}}, &resp))
+		if resp.Error != nil {
+			check(fmt.Errorf("invoke %d: %s", i, resp.Error.Message))
+		}
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	check(err)
+	for _, line := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 func check(err error) {
