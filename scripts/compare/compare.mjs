@@ -1,0 +1,108 @@
+// Side by side: directup and Uppy Companion (@uppy/companion) speaking the same Companion
+// S3 protocol, both pointed at the same S3 server (versitygw). Each upload is create +
+// sign one part + PUT it to S3 + complete; printed: throughput, latency per call, ratios.
+//
+//   (cd scripts/compare && npm ci) && node scripts/compare/compare.mjs [uploads] [concurrency]
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createServer } from 'node:net'
+import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..')
+const uploads = Number(process.argv[2] || 400)
+const concurrency = Number(process.argv[3] || 16)
+const KEY = 'comparekey', SECRET = 'comparesecret', BUCKET = 'compare'
+const procs = []
+process.on('exit', () => procs.forEach((p) => p.kill()))
+
+const port = () => new Promise((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)) }) })
+
+function run(cmd, args, env) {
+  const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let log = ''
+  p.stderr.on('data', (b) => { log += b })
+  p.on('exit', (code) => { if (code) console.error(`${cmd} exited ${code}:\n${log.slice(-2000)}`) })
+  procs.push(p)
+  return p
+}
+
+async function waitFor(url) {
+  for (let i = 0; i < 300; i++) {
+    try { await fetch(url); return } catch { await new Promise((r) => setTimeout(r, 100)) }
+  }
+  throw new Error('not up: ' + url)
+}
+
+const s3Port = await port()
+const s3 = `http://127.0.0.1:${s3Port}`
+run(process.env.VERSITYGW_BIN || 'versitygw', ['--port', `127.0.0.1:${s3Port}`, '--access', KEY, '--secret', SECRET, '--region', 'us-east-1', 'posix', mkdtempSync(join(tmpdir(), 'compare-s3-'))])
+await waitFor(s3)
+await new S3Client({ endpoint: s3, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } }).send(new CreateBucketCommand({ Bucket: BUCKET }))
+
+const bin = join(mkdtempSync(join(tmpdir(), 'compare-bin-')), 'api')
+execFileSync('go', ['build', '-o', bin, './functions/api'], { cwd: root, stdio: 'inherit' })
+const dPort = await port()
+run(bin, [], { HOST: '127.0.0.1', PORT: String(dPort), S3_BUCKET: BUCKET, S3_REGION: 'us-east-1', S3_ENDPOINT: s3,
+  AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, UPLOAD_TOKEN_SECRET: 'x'.repeat(32) })
+const cPort = await port()
+run(join(here, 'node_modules', '.bin', 'companion'), [], { COMPANION_PORT: String(cPort), COMPANION_DOMAIN: `127.0.0.1:${cPort}`,
+  COMPANION_PROTOCOL: 'http', COMPANION_SECRET: 'x'.repeat(32), COMPANION_DATADIR: mkdtempSync(join(tmpdir(), 'compare-companion-')),
+  COMPANION_AWS_KEY: KEY, COMPANION_AWS_SECRET: SECRET, COMPANION_AWS_BUCKET: BUCKET, COMPANION_AWS_REGION: 'us-east-1',
+  COMPANION_AWS_ENDPOINT: s3, COMPANION_AWS_FORCE_PATH_STYLE: 'true', COMPANION_CLIENT_ORIGINS: 'true', COMPANION_UPLOAD_URLS: 'http://127.0.0.1.*', NODE_ENV: 'production' })
+const servers = { directup: `http://127.0.0.1:${dPort}`, companion: `http://127.0.0.1:${cPort}` }
+await waitFor(servers.directup + '/healthz')
+await waitFor(servers.companion + '/')
+
+async function timed(lat, name, f) {
+  const t = performance.now()
+  const out = await f()
+  lat[name].push(performance.now() - t)
+  return out
+}
+
+async function ok(res) {
+  if (!res.ok) throw new Error(`${res.url}: ${res.status} ${await res.text()}`)
+  return res.json()
+}
+
+async function bench(base, n) {
+  const lat = { create: [], sign: [], complete: [] }
+  let next = 0
+  const body = new Uint8Array(1024)
+  const start = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) {
+      const i = next++
+      const { key, uploadId } = await timed(lat, 'create', async () => ok(await fetch(base + '/s3/multipart', {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: `f${i}.bin`, type: 'application/octet-stream', metadata: {} }) })))
+      const q = new URLSearchParams({ key })
+      const { url } = await timed(lat, 'sign', async () => ok(await fetch(`${base}/s3/multipart/${encodeURIComponent(uploadId)}/1?${q}`)))
+      const put = await fetch(url, { method: 'PUT', body })
+      if (!put.ok) throw new Error(`PUT ${put.status} ${await put.text()}`)
+      const etag = put.headers.get('etag')
+      await timed(lat, 'complete', async () => ok(await fetch(`${base}/s3/multipart/${encodeURIComponent(uploadId)}/complete?${q}`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parts: [{ PartNumber: 1, ETag: etag }] }) })))
+    }
+  }))
+  return { seconds: (performance.now() - start) / 1000, lat }
+}
+
+const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(s.length * p))] }
+const results = {}
+for (const [name, base] of Object.entries(servers)) {
+  await bench(base, Math.min(50, uploads)) // warm up
+  results[name] = await bench(base, uploads)
+}
+console.log(`${uploads} uploads, concurrency ${concurrency}, same versitygw S3 server`)
+for (const [name, r] of Object.entries(results)) {
+  console.log(`  ${name.padEnd(9)} ${(uploads / r.seconds).toFixed(0).padStart(5)} uploads/s` +
+    Object.entries(r.lat).map(([k, v]) => `  ${k} p50 ${pct(v, 0.5).toFixed(2)} ms p99 ${pct(v, 0.99).toFixed(2)} ms`).join(''))
+}
+const d = results.directup, c = results.companion
+console.log(`  ratio (companion / directup): throughput x${(c.seconds / d.seconds).toFixed(2)} in directup's favour;` +
+  Object.keys(d.lat).map((k) => ` ${k} p50 x${(pct(c.lat[k], 0.5) / pct(d.lat[k], 0.5)).toFixed(2)}`).join(','))
+process.exit(0)
