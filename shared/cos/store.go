@@ -121,19 +121,6 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	return out, nil
 }
 
-// Complete implements upload.Store.
-func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upload.CompletedPart) (*upload.Completed, error) {
-	done, err := c.Client.Complete(ctx, key, uploadID, parts)
-	if err != nil {
-		return nil, err
-	}
-	done.Bucket = c.bucket
-	if done.Location == "" {
-		done.Location = c.endpoint + "/" + cossign.EscapePath(key)
-	}
-	return done, nil
-}
-
 // PresignGet returns a URL that downloads key for ttl (local mode's demo links).
 func (c *Client) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
 	cred, err := c.Creds.Retrieve(ctx)

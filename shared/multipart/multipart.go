@@ -37,6 +37,7 @@ type Call struct {
 // Dialect is what one service does its own way.
 type Dialect struct {
 	Name            string // "COS", "S3": in error messages
+	Bucket          string
 	RequestIDHeader string // x-cos-request-id, x-amz-request-id
 	CRCHeader       string // the whole-object CRC answered on complete, if any
 	// URL addresses an object (and its query).
@@ -288,7 +289,10 @@ func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upl
 		e.UpstreamRequestID = resp.Header.Get(c.RequestIDHeader)
 		return nil, e
 	}
-	done := &upload.Completed{Key: key, Location: r.Location, ETag: r.ETag}
+	done := &upload.Completed{Bucket: c.Bucket, Key: key, Location: r.Location, ETag: r.ETag}
+	if done.Location == "" {
+		done.Location = c.URL(key, nil)
+	}
 	if c.CRCHeader != "" {
 		done.CRC64 = resp.Header.Get(c.CRCHeader)
 	}

@@ -136,16 +136,3 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	}
 	return out, nil
 }
-
-// Complete implements upload.Store.
-func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upload.CompletedPart) (*upload.Completed, error) {
-	done, err := c.Client.Complete(ctx, key, uploadID, parts)
-	if err != nil {
-		return nil, err
-	}
-	done.Bucket = c.bucket
-	if done.Location == "" {
-		done.Location = c.url(key, nil)
-	}
-	return done, nil
-}
