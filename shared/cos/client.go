@@ -77,9 +77,6 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 	return c, nil
 }
 
-// SetClock replaces time.Now (tests).
-func (c *Client) SetClock(now func() time.Time) { c.Now = now }
-
 // Endpoint returns the base URL requests go to.
 func (c *Client) Endpoint() string { return c.endpoint }
 

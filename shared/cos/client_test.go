@@ -352,7 +352,7 @@ func TestPresignNeverOutlivesCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetClock(func() time.Time { return now })
+	c.Now = func() time.Time { return now }
 	p, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "a b", UploadID: "U", TTL: time.Hour,
 		Parts: []upload.PartSpec{{Number: 1, Size: 5 << 20}, {Number: 2, Size: 7}}, CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="})
 	if err != nil {

@@ -65,9 +65,6 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 	return c, nil
 }
 
-// SetClock replaces time.Now (tests).
-func (c *Client) SetClock(now func() time.Time) { c.Now = now }
-
 // Bucket implements upload.Store.
 func (c *Client) Bucket() string { return c.bucket }
 

@@ -43,14 +43,6 @@ type HTTPResponse struct {
 // ErrNotHTTP means the payload is not an HTTP trigger event.
 var ErrNotHTTP = errors.New("scf: the event is not an API Gateway or Function URL event")
 
-// IsHTTPEvent tells an HTTP trigger event from others (queue messages) cheaply.
-func IsHTTPEvent(payload []byte) bool {
-	var probe struct {
-		HTTPMethod string `json:"httpMethod"`
-	}
-	return json.Unmarshal(payload, &probe) == nil && probe.HTTPMethod != ""
-}
-
 // HTTPHandler turns HTTP trigger events into requests of h and its answers into
 // integrated responses.
 func HTTPHandler(h http.Handler) Handler {
