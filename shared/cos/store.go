@@ -107,15 +107,18 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	if err != nil {
 		return nil, err
 	}
-	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(end.Unix(), 0)}
+	parts := make([]cossign.Part, len(req.Parts))
 	for i, part := range req.Parts {
-		size := part.Size
+		parts[i] = cossign.Part{Number: part.Number, Size: part.Size}
 		if req.Unpinned {
-			size = 0 // not signed, not reported
+			parts[i].Size = 0 // not signed, not reported
 		}
+	}
+	urls := p.URLs(parts)
+	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(end.Unix(), 0)}
+	for i, part := range parts {
 		out.Parts[i] = upload.PresignedPart{
-			PartNumber: part.Number, Method: http.MethodPut, URL: p.URL(part.Number, size),
-			Headers: clientHeaders, Size: size,
+			PartNumber: part.Number, Method: http.MethodPut, URL: urls[i], Headers: clientHeaders, Size: part.Size,
 		}
 	}
 	return out, nil

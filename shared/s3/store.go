@@ -117,17 +117,24 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableHeaderHoisting = true })
 	expires := strconv.FormatInt(int64(ttl/time.Second), 10)
 	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(now.Add(ttl).Unix(), 0)}
+	// One request serves every part: PresignHTTP clones it, and only the query and the
+	// signed length change between parts.
+	r, err := http.NewRequestWithContext(ctx, http.MethodPut, c.url(req.Key, nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range clientHeaders {
+		r.Header.Set(k, v)
+	}
+	query := url.Values{"uploadId": {req.UploadID}, "X-Amz-Expires": {expires}}
 	for i, part := range req.Parts {
-		q := url.Values{"partNumber": {strconv.Itoa(part.Number)}, "uploadId": {req.UploadID}, "X-Amz-Expires": {expires}}
-		r, _ := http.NewRequestWithContext(ctx, http.MethodPut, c.url(req.Key, q), nil)
+		query.Set("partNumber", strconv.Itoa(part.Number))
+		r.URL.RawQuery = query.Encode()
 		size := part.Size
 		if req.Unpinned {
 			size = 0
 		}
 		r.ContentLength = size // signed when > 0
-		for k, v := range clientHeaders {
-			r.Header.Set(k, v)
-		}
 		u, _, err := signer.PresignHTTP(ctx, awsCreds(cred), r, "UNSIGNED-PAYLOAD", "s3", c.region, now)
 		if err != nil {
 			return nil, err

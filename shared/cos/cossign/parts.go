@@ -14,21 +14,32 @@ import (
 
 // PartPresigner signs UploadPart URLs (PUT /<key>?partNumber=N&uploadId=ID) for one upload.
 //
-// Everything that does not change between parts (sign key, path, upload id, token, fixed
-// headers) is encoded once, so each URL costs two SHA-1 passes and one allocation. The
-// generic Sign costs about ten times that; signing 10,000 parts is the hot path of an
-// initiate. The output is byte-identical to Sign and to the SDK (tests check both).
+// Signing 10,000 parts is the hot path of an initiate, and a session token (hundreds of
+// bytes) sits inside every string that is hashed, so the work per URL is kept close to the
+// SHA-1 blocks themselves: everything that does not change between parts is encoded once,
+// the HttpString stays assembled with only its digits rewritten, one HMAC is reused (its
+// Reset restores the keyed state instead of rehashing the key), and URLs made together
+// share one allocation. BenchmarkPartPresigner10000 measures it against the SDK; the output
+// is byte-identical to Sign and to the SDK (tests check both).
 type PartPresigner struct {
-	urlPrefix  string // "<endpoint>/<escaped key>?partNumber="
-	urlMiddle  string // "&uploadId=...[&x-cos-security-token=...]&q-sign-algorithm=...&q-signature="
-	strPrefix  []byte // "put\n<path>\npartnumber="
-	strMiddle  []byte // "&uploadid=...[&x-cos-security-token=...]\ncontent-length="
-	strSuffix  []byte // "&host=...[&x-cos-...]\n"
-	stsPrefix  []byte // "sha1\n<keyTime>\n"
-	signLength bool
-	mac        hash.Hash
-	sum        hash.Hash
-	scratch    [2*sha1.Size + 2*20]byte // digest, then two decimal numbers: kept here so they do not escape per call
+	urlPrefix string // "<endpoint>/<escaped key>?partNumber="
+	urlMiddle string // "&uploadId=...[&x-cos-security-token=...]&q-sign-algorithm=...&q-signature="
+
+	// The HttpString is "put\n/<key>\npartnumber=<n><middle>[<size>]<suffix>".
+	prefix, middle, suffix string
+	signLength             bool
+	str                    []byte // the HttpString of the last part signed
+	nAt, nLen, lAt, lLen   int    // where its part number and size digits sit
+
+	mac     hash.Hash // HMAC-SHA1 keyed with the sign key
+	sts     []byte    // the StringToSign: "sha1\n<keyTime>\n<hex digest of str>\n"
+	scratch [sha1.Size]byte
+}
+
+// Part is one part to presign: its number and, when sizes are signed, its exact size.
+type Part struct {
+	Number int
+	Size   int64
 }
 
 // PartOptions describe the URLs a PartPresigner makes.
@@ -77,53 +88,80 @@ func NewPartPresigner(cred Credentials, o PartOptions) (*PartPresigner, error) {
 	p := &PartPresigner{
 		urlPrefix:  o.Endpoint + "/" + EscapePath(o.Key) + "?partNumber=",
 		urlMiddle:  query + "&" + sig.Query(cred.SecretID),
-		stsPrefix:  []byte("sha1\n" + o.KeyTime + "\n"),
+		prefix:     "put\n/" + o.Key + "\npartnumber=",
+		middle:     paramRest + "\n",
+		suffix:     headerRest + "\n",
 		signLength: o.SignContentLength,
-		mac:        hmac.New(sha1.New, SignKey(cred.SecretKey, o.KeyTime)),
-		sum:        sha1.New(),
+		nLen:       -1,
 	}
-	// The HttpString is "put\n/<key>\npartnumber=<n><params>\n[content-length=<size>&]<headers>\n".
-	middle, suffix := paramRest+"\n", headerRest+"\n"
 	if o.SignContentLength {
-		middle += "content-length="
-		suffix = "&" + suffix
+		p.middle += "content-length="
+		p.suffix = "&" + p.suffix
 	}
-	p.strPrefix = []byte("put\n/" + o.Key + "\npartnumber=")
-	p.strMiddle, p.strSuffix = []byte(middle), []byte(suffix)
+
+	p.mac = hmac.New(sha1.New, SignKey(cred.SecretKey, o.KeyTime))
+	p.sts = append([]byte("sha1\n"+o.KeyTime+"\n"), make([]byte, 2*sha1.Size+1)...)
+	p.sts[len(p.sts)-1] = '\n'
 	return p, nil
 }
 
-// URL returns the presigned URL for one part of the given size. A PartPresigner is not
-// safe for concurrent use: it reuses its hash states.
-func (p *PartPresigner) URL(partNumber int, size int64) string {
-	digest := p.scratch[:2*sha1.Size]
-	n := strconv.AppendInt(p.scratch[2*sha1.Size:2*sha1.Size], int64(partNumber), 10)
+// sign writes the hex signature of one part into sig.
+func (p *PartPresigner) sign(n []byte, size int64, sig []byte) {
+	var lb [20]byte
 	var l []byte
 	if p.signLength {
-		l = strconv.AppendInt(p.scratch[2*sha1.Size+20:2*sha1.Size+20], size, 10)
+		l = strconv.AppendInt(lb[:0], size, 10)
 	}
-
-	p.sum.Reset()
-	p.sum.Write(p.strPrefix)
-	p.sum.Write(n)
-	p.sum.Write(p.strMiddle)
-	p.sum.Write(l)
-	p.sum.Write(p.strSuffix)
-	hex.Encode(digest, p.sum.Sum(digest[sha1.Size:sha1.Size])) // hex fills the slice from the front
-
+	if len(n) == p.nLen && len(l) == p.lLen {
+		copy(p.str[p.nAt:], n)
+		copy(p.str[p.lAt:], l)
+	} else {
+		p.str = append(append(p.str[:0], p.prefix...), n...)
+		p.nAt, p.nLen = len(p.prefix), len(n)
+		p.str = append(append(p.str, p.middle...), l...)
+		p.lAt, p.lLen = len(p.str)-len(l), len(l)
+		p.str = append(p.str, p.suffix...)
+	}
+	sum := sha1.Sum(p.str)
+	hex.Encode(p.sts[len(p.sts)-1-2*sha1.Size:], sum[:])
 	p.mac.Reset()
-	p.mac.Write(p.stsPrefix)
-	p.mac.Write(digest)
-	p.mac.Write(newline)
-	hex.Encode(digest, p.mac.Sum(digest[sha1.Size:sha1.Size]))
-
-	var b strings.Builder
-	b.Grow(len(p.urlPrefix) + len(n) + len(p.urlMiddle) + len(digest))
-	b.WriteString(p.urlPrefix)
-	b.Write(n)
-	b.WriteString(p.urlMiddle)
-	b.Write(digest)
-	return b.String()
+	p.mac.Write(p.sts)
+	hex.Encode(sig, p.mac.Sum(p.scratch[:0]))
 }
 
-var newline = []byte{'\n'}
+// URL returns the presigned URL for one part of the given size. A PartPresigner is not
+// safe for concurrent use: it reuses its buffers.
+func (p *PartPresigner) URL(partNumber int, size int64) string {
+	return p.URLs([]Part{{partNumber, size}})[0]
+}
+
+// URLs presigns many parts at once. The URLs share one backing string (one allocation
+// instead of one per part; they are used and dropped together, as a response).
+func (p *PartPresigner) URLs(parts []Part) []string {
+	fixed := len(p.urlPrefix) + len(p.urlMiddle) + 2*sha1.Size
+	var nb [20]byte
+	total := 0
+	for _, part := range parts {
+		total += fixed + len(strconv.AppendInt(nb[:0], int64(part.Number), 10))
+	}
+	var b strings.Builder
+	b.Grow(total)
+	var sig [2 * sha1.Size]byte
+	for _, part := range parts {
+		n := strconv.AppendInt(nb[:0], int64(part.Number), 10)
+		p.sign(n, part.Size, sig[:])
+		b.WriteString(p.urlPrefix)
+		b.Write(n)
+		b.WriteString(p.urlMiddle)
+		b.Write(sig[:])
+	}
+	all := b.String()
+	out := make([]string, len(parts))
+	at := 0
+	for i, part := range parts {
+		end := at + fixed + len(strconv.AppendInt(nb[:0], int64(part.Number), 10))
+		out[i] = all[at:end]
+		at = end
+	}
+	return out
+}
