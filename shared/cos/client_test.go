@@ -200,7 +200,7 @@ func TestOtherCallsMatchSDK(t *testing.T) {
 	if err != nil || len(parts) != 2 || parts[1] != (upload.StoredPart{PartNumber: 2, ETag: `"b"`, Size: 3}) {
 		t.Fatalf("ListParts = %+v, %v", parts, err)
 	}
-	done, err := c.Complete(ctx, "dir/a b+c.bin", "UP/1", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}, {PartNumber: 2, ETag: `"b"`}})
+	done, err := c.Complete(ctx, "dir/a b+c.bin", "UP/1", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}, {PartNumber: 2, ETag: `"b"`}}, upload.CompleteOptions{})
 	if err != nil || done.CRC64 != "12345" || done.ETag != `"x-2"` || done.Location != "b.cos/k" {
 		t.Fatalf("Complete = %+v, %v", done, err)
 	}
@@ -258,7 +258,7 @@ func TestFaults(t *testing.T) {
 				w.Header().Set("x-cos-hash-crc64ecma", "1")
 				fmt.Fprint(w, "<CompleteMultipartUploadResult><ETag>\"e\"</ETag></CompleteMultipartUploadResult>")
 			})
-			_, err := c.Complete(context.Background(), "k", "u", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}})
+			_, err := c.Complete(context.Background(), "k", "u", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}}, upload.CompleteOptions{})
 			if calls.Load() != tt.wantCalls {
 				t.Errorf("calls = %d, want %d", calls.Load(), tt.wantCalls)
 			}
@@ -319,7 +319,7 @@ func TestSlowBody(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.Complete(ctx, "k", "u", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}})
+	_, err := c.Complete(ctx, "k", "u", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}}, upload.CompleteOptions{})
 	var e *upload.Error
 	if !errors.As(err, &e) || e.Status != http.StatusGatewayTimeout {
 		t.Fatalf("err = %v, want 504", err)

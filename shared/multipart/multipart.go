@@ -46,6 +46,9 @@ type Dialect struct {
 	Sign func(req *http.Request, call *Call, cred credentials.Value, now time.Time) error
 	// Conditional makes a PUT fail when the object exists (markers).
 	Conditional http.Header
+	// CompleteConditional sends Conditional on Complete when the upload forbids overwrite:
+	// S3 checks If-None-Match there; COS took x-cos-forbid-overwrite at initiate.
+	CompleteConditional bool
 }
 
 // Client sends a dialect's requests.
@@ -97,7 +100,8 @@ func (e *ResponseError) retryable() bool {
 		return !errors.Is(e.Err, context.Canceled)
 	}
 	switch e.Code {
-	case "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout":
+	case "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout",
+		"ConditionalRequestConflict": // S3: a concurrent conditional write; AWS says retry
 		return true
 	}
 	return e.Expired() || e.Status >= 500 || e.Status == http.StatusTooManyRequests
@@ -265,7 +269,7 @@ func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]upload.
 }
 
 // Complete assembles the parts; the body is always parsed (a 200 may carry an <Error>).
-func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upload.CompletedPart) (*upload.Completed, error) {
+func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upload.CompletedPart, opts upload.CompleteOptions) (*upload.Completed, error) {
 	type part struct {
 		PartNumber int
 		ETag       string
@@ -278,8 +282,14 @@ func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upl
 		cb.Part = append(cb.Part, part{p.PartNumber, p.ETag})
 	}
 	body, _ := xml.Marshal(cb)
+	h := http.Header{"Content-Type": {"application/xml"}}
+	if opts.ForbidOverwrite && c.CompleteConditional {
+		for k, v := range c.Conditional {
+			h[k] = v
+		}
+	}
 	resp, rb, err := c.Do(ctx, Call{Method: http.MethodPost, Key: key, Query: url.Values{"uploadId": {uploadID}},
-		Header: http.Header{"Content-Type": {"application/xml"}}, Body: body, ErrorIn200: true})
+		Header: h, Body: body, ErrorIn200: true})
 	if err != nil {
 		return nil, c.Error(err)
 	}

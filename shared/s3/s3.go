@@ -60,7 +60,7 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 	}
 	c.Client = multipart.New(multipart.Dialect{
 		Name: "S3", Bucket: cfg.Bucket, RequestIDHeader: "x-amz-request-id", URL: c.url, Sign: c.sign,
-		Conditional: http.Header{"If-None-Match": {"*"}},
+		Conditional: http.Header{"If-None-Match": {"*"}}, CompleteConditional: true,
 	}, creds, httpClient)
 	return c, nil
 }

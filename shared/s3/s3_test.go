@@ -95,13 +95,88 @@ func TestAgainstVersitygw(t *testing.T) {
 		for name, req := range map[string]*upload.InitiateRequest{
 			"storageClass":    {Filename: "a", ContentType: "text/plain", Size: &size, StorageClass: "MAZ_STANDARD"},
 			"grants":          {Filename: "a", ContentType: "text/plain", Size: &size, Grants: &upload.GrantsRequest{Read: []string{"1"}}},
-			"forbidOverwrite": {Filename: "a", ContentType: "text/plain", Size: &size, ForbidOverwrite: true},
 		} {
 			_, err := svc2.Initiate(ctx, req)
 			var e *upload.Error
 			if !errors.As(err, &e) || e.Status != 400 || e.Field != name {
 				t.Errorf("%s: %v", name, err)
 			}
+		}
+	})
+
+	// S3 has no forbid-overwrite at initiate: the token carries it to complete, which
+	// sends If-None-Match: *. Two uploads racing for one key leave exactly one object.
+	t.Run("forbidOverwrite is checked at complete", func(t *testing.T) {
+		p := upload.DefaultPolicy()
+		p.ClientKeys = true
+		svc2, _ := upload.NewService(c, p, []byte(strings.Repeat("s", 32)))
+		put := func(key string, forbid bool, body string) (*upload.Initiated, []upload.CompletedPart) {
+			t.Helper()
+			size := int64(len(body))
+			up, err := svc2.Initiate(ctx, &upload.InitiateRequest{Key: key, ContentType: "text/plain", Size: &size, ForbidOverwrite: forbid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			etag, err := api.PutPart(ctx, up.Parts[0], []byte(body), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return up, []upload.CompletedPart{{PartNumber: 1, ETag: etag}}
+		}
+		stored := func(key string) string {
+			return string(functest.S3Do(t, c.base, http.MethodGet, c.pathPrefix+"/"+escapePath(key)).Body)
+		}
+
+		a, aParts := put("uploads/race.txt", true, "first")
+		b, bParts := put("uploads/race.txt", true, "second")
+		if _, err := svc2.Complete(ctx, a.Token, a.UploadID, aParts); err != nil {
+			t.Fatalf("the first complete on a free key: %v", err)
+		}
+		_, err := svc2.Complete(ctx, b.Token, b.UploadID, bParts)
+		if e := upload.AsError(err); e == nil || e.Code != upload.CodeObjectExists || e.Status != http.StatusConflict {
+			t.Fatalf("the second complete must fail with object_exists, got %v", err)
+		}
+		if got := stored("uploads/race.txt"); got != "first" {
+			t.Errorf("the object was replaced: %q", got)
+		}
+		if err := svc2.Abort(ctx, b.Token, b.UploadID); err != nil {
+			t.Errorf("the losing upload can still be aborted: %v", err)
+		}
+
+		// Without the flag the same key is overwritten, as S3 does by default.
+		c2, c2Parts := put("uploads/race.txt", false, "third")
+		if _, err := svc2.Complete(ctx, c2.Token, c2.UploadID, c2Parts); err != nil {
+			t.Fatal(err)
+		}
+		if got := stored("uploads/race.txt"); got != "third" {
+			t.Errorf("an upload without forbidOverwrite must replace the object: %q", got)
+		}
+
+		// Concurrent completes: exactly one wins.
+		const n = 4
+		ups := make([]*upload.Initiated, n)
+		partsOf := make([][]upload.CompletedPart, n)
+		for i := range ups {
+			ups[i], partsOf[i] = put("uploads/race2.txt", true, "writer "+string(rune('a'+i)))
+		}
+		errs := make(chan error, n)
+		for i := range ups {
+			go func() {
+				_, err := svc2.Complete(ctx, ups[i].Token, ups[i].UploadID, partsOf[i])
+				errs <- err
+			}()
+		}
+		won := 0
+		for range n {
+			switch err := <-errs; {
+			case err == nil:
+				won++
+			case upload.AsError(err).Code != upload.CodeObjectExists:
+				t.Errorf("a losing complete: %v", err)
+			}
+		}
+		if got := stored("uploads/race2.txt"); won != 1 || !strings.HasPrefix(got, "writer ") {
+			t.Errorf("%d completes won, object %q", won, got)
 		}
 	})
 

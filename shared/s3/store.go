@@ -52,9 +52,6 @@ func InitiateHeaders(obj *upload.Object) (http.Header, error) {
 	if len(obj.Tags) > 0 {
 		set("X-Amz-Tagging", upload.EncodeTags(obj.Tags, url.QueryEscape))
 	}
-	if obj.ForbidOverwrite {
-		return nil, refuse("forbidOverwrite", "the S3 store does not support forbidOverwrite")
-	}
 	if obj.ACL != "" && obj.ACL != "default" {
 		set("X-Amz-Acl", obj.ACL) // the other COS object ACLs are S3's canned ACLs by the same names
 	}

@@ -102,7 +102,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, open bool)
 	}
 	claims := Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
-		Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject,
+		Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
@@ -302,7 +302,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 				Message: "part " + strconv.Itoa(p.PartNumber) + " was stored with another ETag; upload it again or send its current ETag"}
 		}
 	}
-	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts)
+	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ type Store interface {
 	// ListParts returns every part stored so far (all pages), ascending.
 	ListParts(ctx context.Context, key, uploadID string) ([]StoredPart, error)
 	// Complete assembles the object from the given parts, ascending.
-	Complete(ctx context.Context, key, uploadID string, parts []CompletedPart) (*Completed, error)
+	Complete(ctx context.Context, key, uploadID string, parts []CompletedPart, opts CompleteOptions) (*Completed, error)
 	// Abort discards the upload and its parts.
 	Abort(ctx context.Context, key, uploadID string) error
 }
@@ -115,6 +115,13 @@ type StoredPart struct {
 type CompletedPart struct {
 	PartNumber int    `json:"partNumber"`
 	ETag       string `json:"etag"`
+}
+
+// CompleteOptions carry what the initiate asked of the complete.
+type CompleteOptions struct {
+	// ForbidOverwrite fails the complete when the key already holds an object. COS fixes
+	// this at initiate (x-cos-forbid-overwrite); S3 checks it only here (If-None-Match: *).
+	ForbidOverwrite bool
 }
 
 // Completed describes the assembled object.

@@ -24,6 +24,9 @@ type Claims struct {
 	// Open uploads (the Uppy Companion protocol) have no part plan: the client never
 	// declared a size, so Size is the policy's ceiling, enforced at complete.
 	Open bool `json:"o,omitempty"`
+	// ForbidOverwrite: the complete must not replace an existing object (stores that
+	// check it at complete, S3, need it then; COS took it at initiate).
+	ForbidOverwrite bool `json:"n,omitempty"`
 }
 
 // Plan rebuilds the part plan the token carries.
