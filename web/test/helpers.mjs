@@ -2,7 +2,8 @@
 // driven by playwright-core, and deterministic file contents both sides can rebuild.
 import { spawn, execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
+import { createServer as createNetServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,21 +15,73 @@ export const artifacts = join(root, 'web', 'test', 'artifacts')
 /** Builds functions/api and starts it in local mode; resolves with its URLs. */
 export async function startLocal(env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'directup-browser-'))
+  return startAPI({ LOCAL_COS_DIR: join(dir, 'store'), ...env }, dir)
+}
+
+/**
+ * Builds functions/api and starts it as a plain HTTP server with the given settings (none
+ * inherited from this shell); resolves once it listens, with its URL.
+ */
+export async function startAPI(env, dir = mkdtempSync(join(tmpdir(), 'directup-browser-'))) {
   const bin = join(dir, 'api')
   execFileSync('go', ['build', '-o', bin, './functions/api'], { cwd: root, stdio: 'inherit' })
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(COS_|UPLOAD_|AUTH_|API_|TENCENTCLOUD_|AWS_LAMBDA|SCF_)/.test(k) && k !== '_LAMBDA_SERVER_PORT'))
-  const proc = spawn(bin, [], { env: { ...clean, PORT: '0', LOCAL_COS_DIR: join(dir, 'store'), ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(COS_|S3_|AWS_|UPLOAD_|AUTH_|API_|QUEUE_|LOCAL_COS_|TENCENTCLOUD_|SCF_)/.test(k) && k !== '_LAMBDA_SERVER_PORT'))
+  const proc = spawn(bin, [], { env: { ...clean, PORT: '0', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let log = ''
   const api = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('local mode did not start:\n' + log)), 30000)
+    const timer = setTimeout(() => reject(new Error('the API did not start:\n' + log)), 30000)
     proc.stderr.on('data', (b) => {
       log += b
-      const m = log.match(/API:\s+(\S+)/)
-      if (m) { clearTimeout(timer); resolve(m[1]) }
+      // Local mode prints "API: <url>"; otherwise the JSON log line "listening" has the address.
+      const m = log.match(/API:\s+(\S+)/) || log.match(/"msg":"listening","addr":"([^"]+)"/)
+      if (m) { clearTimeout(timer); resolve(m[1].startsWith('http') ? m[1] : 'http://' + m[1]) }
     })
-    proc.on('exit', (code) => reject(new Error(`local mode exited ${code}:\n${log}`)))
+    proc.on('exit', (code) => reject(new Error(`the API exited ${code}:\n${log}`)))
   })
   return { api, stop: () => proc.kill('SIGTERM'), log: () => log }
+}
+
+export const s3Keys = { id: 'directupkey', secret: 'directupsecret' }
+
+/** The versitygw binary (a real S3 server, installed by .ci/run), or null; CI requires it. */
+export function versitygwBin() {
+  const bin = process.env.VERSITYGW_BIN || 'versitygw'
+  try {
+    execFileSync(bin, ['--version'], { stdio: 'ignore' })
+    return bin
+  } catch {
+    if (process.env.CI) throw new Error('versitygw is not installed; .ci/run installs it')
+    return null
+  }
+}
+
+/**
+ * Starts versitygw on a temporary directory with one bucket. Its posix backend keeps each
+ * object as a file, so stored bytes are read straight from disk.
+ */
+export async function startVersitygw(bucket) {
+  const bin = versitygwBin()
+  const dir = mkdtempSync(join(tmpdir(), 'directup-s3-'))
+  mkdirSync(join(dir, bucket)) // a directory in the posix root is a bucket
+  const port = await new Promise((resolve) => {
+    const srv = createNetServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)) })
+  })
+  const proc = spawn(bin, ['--port', `127.0.0.1:${port}`, '--access', s3Keys.id, '--secret', s3Keys.secret,
+    '--region', 'us-east-1', '--cors-allow-origin', '*', 'posix', dir], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let log = ''
+  proc.stderr.on('data', (b) => { log += b })
+  for (const deadline = Date.now() + 20000; ; await new Promise((r) => setTimeout(r, 50))) {
+    const up = await new Promise((resolve) => {
+      const c = connect(port, '127.0.0.1', () => { c.end(); resolve(true) }).on('error', () => resolve(false))
+    })
+    if (up) break
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error('versitygw did not start:\n' + log)
+  }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stored: (key) => new Uint8Array(readFileSync(join(dir, bucket, key))),
+    stop: () => proc.kill('SIGTERM'),
+  }
 }
 
 /** Launches Debian's Chromium headless with the flags this machine needs. */

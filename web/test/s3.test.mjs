@@ -1,0 +1,104 @@
+// The browser against Amazon S3's protocol: the API runs with the S3 store (S3_BUCKET) in
+// front of versitygw, a real S3 server, and Chromium PUTs the parts straight to it through
+// SigV4-presigned URLs (cross-origin, so CORS and the exposed ETag are exercised for real).
+// Each test reads the stored object back from versitygw's disk and compares its bytes.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import { join } from 'node:path'
+import { build } from 'esbuild'
+import { startAPI, startVersitygw, versitygwBin, s3Keys, launch, withFiles, expected, sha256, root } from './helpers.mjs'
+
+const bucket = 'uploads-test'
+let s3, api, browser
+
+const skip = !versitygwBin() && 'versitygw not installed (.ci/run installs it)'
+
+before(async () => {
+  if (skip) return
+  s3 = await startVersitygw(bucket)
+  api = await startAPI({
+    S3_BUCKET: bucket, S3_REGION: 'us-east-1', S3_ENDPOINT: s3.endpoint,
+    AWS_ACCESS_KEY_ID: s3Keys.id, AWS_SECRET_ACCESS_KEY: s3Keys.secret,
+    UPLOAD_TOKEN_SECRET: 'x'.repeat(32), UPLOAD_FORBID_OVERWRITE: 'true', UPLOAD_CLIENT_KEYS: 'true',
+  })
+  browser = await launch()
+})
+
+after(async () => {
+  await browser?.close()
+  api?.stop()
+  s3?.stop()
+})
+
+test('S3: directup.js uploads 3 parts in parallel straight to S3; a second upload onto the key is refused', { skip }, async () => {
+  const context = await browser.newContext()
+  await withFiles(context)
+  const p = await context.newPage()
+  p.on('pageerror', (err) => console.error('page error:', err))
+  const toS3 = []
+  p.on('request', (r) => { if (r.method() === 'PUT' && r.url().startsWith(s3.endpoint)) toS3.push(r.url()) })
+  await p.goto(api.api + '/directup.js') // any page of the API's origin can import the module
+
+  const size = 12 * 1024 * 1024 + 77, seed = 31
+  const run = (seed) => p.evaluate(async ({ size, seed }) => {
+    const { DirectUpload } = await import('/directup.js')
+    const up = new DirectUpload(makeFile('s3.bin', size, seed), {
+      endpoint: location.origin, partSize: 5 << 20, concurrency: 3, request: { key: 'uploads/browser/s3.bin', filename: undefined }, // a fixed key instead of a generated one
+    })
+    let last = 0
+    up.addEventListener('progress', (e) => { last = e.detail.loaded })
+    try {
+      return { result: await up.start(), last, partCount: up.session.partCount }
+    } catch (err) {
+      return { error: { code: err.code, message: String(err.message) } }
+    }
+  }, { size, seed })
+
+  const out = await run(seed)
+  assert.equal(out.error, undefined, JSON.stringify(out.error))
+  assert.equal(out.partCount, 3)
+  assert.equal(out.last, size)
+  assert.equal(toS3.length, 3, 'each part goes straight to S3')
+  assert.ok(toS3.every((u) => u.includes('X-Amz-Signature=')), 'SigV4-presigned')
+  assert.equal(out.result.key, 'uploads/browser/s3.bin')
+  assert.equal(sha256(s3.stored(out.result.key)), expected(size, seed))
+
+  // UPLOAD_FORBID_OVERWRITE: S3 checks it when completing (If-None-Match: *).
+  const again = await run(seed + 1)
+  assert.equal(again.error?.code, 'object_exists', JSON.stringify(again))
+  assert.equal(sha256(s3.stored('uploads/browser/s3.bin')), expected(size, seed), 'the first object stays')
+  await context.close()
+})
+
+test('S3: Uppy (@uppy/aws-s3, Companion protocol) from another origin', { skip }, async () => {
+  const bundle = await build({
+    stdin: { contents: "import Uppy from '@uppy/core'; import AwsS3 from '@uppy/aws-s3'; window.Uppy = Uppy; window.AwsS3 = AwsS3;", resolveDir: join(root, 'web') },
+    bundle: true, format: 'iife', write: false, logLevel: 'silent',
+  })
+  const js = bundle.outputFiles[0].text
+  const server = createServer((req, res) => {
+    if (req.url === '/uppy.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(js); return }
+    res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><script src="/uppy.js"></script>')
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const context = await browser.newContext()
+  await withFiles(context)
+  const p = await context.newPage()
+  p.on('pageerror', (err) => console.error('page error:', err))
+  await p.goto(`http://127.0.0.1:${server.address().port}/`)
+
+  const c = { name: 'uppy-s3.bin', size: 11 * 1024 * 1024 + 3, seed: 32, endpoint: api.api }
+  const out = await p.evaluate(async (c) => {
+    const uppy = new window.Uppy({ autoProceed: false }).use(window.AwsS3, { companionEndpoint: c.endpoint, shouldUseMultipart: true })
+    let body = null
+    uppy.on('upload-success', (file, resp) => { body = resp.body })
+    uppy.addFile({ name: c.name, type: 'application/octet-stream', data: makeFile(c.name, c.size, c.seed) })
+    const result = await uppy.upload()
+    return { body, failed: result.failed.map((f) => String(f.error)) }
+  }, c)
+  assert.deepEqual(out.failed, [])
+  assert.equal(sha256(s3.stored(out.body.key)), expected(c.size, c.seed))
+  await context.close()
+  server.close()
+})
