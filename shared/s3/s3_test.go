@@ -93,8 +93,8 @@ func TestAgainstVersitygw(t *testing.T) {
 		svc2, _ := upload.NewService(c, p, []byte(strings.Repeat("s", 32)))
 		size := int64(1)
 		for name, req := range map[string]*upload.InitiateRequest{
-			"storageClass":    {Filename: "a", ContentType: "text/plain", Size: &size, StorageClass: "MAZ_STANDARD"},
-			"grants":          {Filename: "a", ContentType: "text/plain", Size: &size, Grants: &upload.GrantsRequest{Read: []string{"1"}}},
+			"storageClass": {Filename: "a", ContentType: "text/plain", Size: &size, StorageClass: "MAZ_STANDARD"},
+			"grants":       {Filename: "a", ContentType: "text/plain", Size: &size, Grants: &upload.GrantsRequest{Read: []string{"1"}}},
 		} {
 			_, err := svc2.Initiate(ctx, req)
 			var e *upload.Error
