@@ -2,10 +2,8 @@
 // the client module, the demo page and Uppy. Every test checks the stored object's bytes.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
 import { join } from 'node:path'
-import { build } from 'esbuild'
-import { startLocal, launch, withFiles, expected, stored, sha256, fill, artifacts, root } from './helpers.mjs'
+import { startLocal, launch, withFiles, expected, stored, sha256, fill, artifacts, uppyPage, uppyUpload } from './helpers.mjs'
 
 let local, browser
 
@@ -169,22 +167,7 @@ test('demo page: drop a file, watch per-part progress, get the key and link', as
 })
 
 test('Uppy: @uppy/core + @uppy/aws-s3 through the Companion protocol', async () => {
-  // Bundle Uppy from npm and serve the page from another loopback origin (CORS for real).
-  const bundle = await build({
-    stdin: { contents: "import Uppy from '@uppy/core'; import AwsS3 from '@uppy/aws-s3'; window.Uppy = Uppy; window.AwsS3 = AwsS3;", resolveDir: join(root, 'web') },
-    bundle: true, format: 'iife', write: false, logLevel: 'silent',
-  })
-  const js = bundle.outputFiles[0].text
-  const server = createServer((req, res) => {
-    if (req.url === '/uppy.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(js); return }
-    res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><script src="/uppy.js"></script>')
-  })
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const context = await browser.newContext()
-  await withFiles(context)
-  const p = await context.newPage()
-  p.on('pageerror', (err) => console.error('page error:', err))
-  await p.goto(`http://127.0.0.1:${server.address().port}/`)
+  const { page: p, close } = await uppyPage(browser)
 
   // A capability-bound endpoint, as a backend would hand one to its frontend.
   const cap = await (await fetch(local.api + '/capabilities', { method: 'POST' })).json()
@@ -195,14 +178,7 @@ test('Uppy: @uppy/core + @uppy/aws-s3 through the Companion protocol', async () 
     { name: 'uppy-tiny.txt', size: 100, seed: 22, endpoint: cap.companionEndpoint },
   ]
   for (const c of cases) {
-    const out = await p.evaluate(async (c) => {
-      const uppy = new window.Uppy({ autoProceed: false }).use(window.AwsS3, { companionEndpoint: c.endpoint, shouldUseMultipart: true })
-      let body = null
-      uppy.on('upload-success', (file, resp) => { body = resp.body })
-      uppy.addFile({ name: c.name, type: 'application/octet-stream', data: makeFile(c.name, c.size, c.seed) })
-      const result = await uppy.upload()
-      return { body, failed: result.failed.map((f) => String(f.error)) }
-    }, c)
+    const out = await uppyUpload(p, c)
     assert.deepEqual(out.failed, [])
     assert.equal(sha256(await stored(local.api, out.body.key)), expected(c.size, c.seed), c.name)
   }
@@ -211,6 +187,5 @@ test('Uppy: @uppy/core + @uppy/aws-s3 through the Companion protocol', async () 
   const params = await fetch(local.api + '/s3/params?filename=a&type=text/plain')
   assert.equal(params.status, 400)
   assert.match((await params.json()).error.message, /shouldUseMultipart: true/)
-  await context.close()
-  server.close()
+  await close()
 })

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { createServer } from 'node:http'
+import { build } from 'esbuild'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const artifacts = join(root, 'web', 'test', 'artifacts')
@@ -129,4 +131,40 @@ export async function withFiles(context) {
     window.makeFile = (name, size, seed, type = 'application/octet-stream') =>
       new File([fill(new Uint8Array(size), seed)], name, { type, lastModified: 1700000000000 });
   `)
+}
+
+/**
+ * Opens a page on its own loopback origin (so calls to the API are cross-origin, CORS for
+ * real) with @uppy/core and @uppy/aws-s3 from npm, bundled by esbuild, as window.Uppy and
+ * window.AwsS3. close() ends the context and the server.
+ */
+export async function uppyPage(browser) {
+  const bundle = await build({
+    stdin: { contents: "import Uppy from '@uppy/core'; import AwsS3 from '@uppy/aws-s3'; window.Uppy = Uppy; window.AwsS3 = AwsS3;", resolveDir: join(root, 'web') },
+    bundle: true, format: 'iife', write: false, logLevel: 'silent',
+  })
+  const js = bundle.outputFiles[0].text
+  const server = createServer((req, res) => {
+    if (req.url === '/uppy.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(js); return }
+    res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><script src="/uppy.js"></script>')
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const context = await browser.newContext()
+  await withFiles(context)
+  const page = await context.newPage()
+  page.on('pageerror', (err) => console.error('page error:', err))
+  await page.goto(`http://127.0.0.1:${server.address().port}/`)
+  return { page, close: async () => { await context.close(); server.close() } }
+}
+
+/** Uploads one generated file with Uppy (multipart, Companion protocol at c.endpoint). */
+export function uppyUpload(page, c) {
+  return page.evaluate(async (c) => {
+    const uppy = new window.Uppy({ autoProceed: false }).use(window.AwsS3, { companionEndpoint: c.endpoint, shouldUseMultipart: true })
+    let body = null
+    uppy.on('upload-success', (file, resp) => { body = resp.body })
+    uppy.addFile({ name: c.name, type: 'application/octet-stream', data: makeFile(c.name, c.size, c.seed) })
+    const result = await uppy.upload()
+    return { body, failed: result.failed.map((f) => String(f.error)) }
+  }, c)
 }

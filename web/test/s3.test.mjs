@@ -4,10 +4,7 @@
 // Each test reads the stored object back from versitygw's disk and compares its bytes.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
-import { join } from 'node:path'
-import { build } from 'esbuild'
-import { startAPI, startVersitygw, versitygwBin, s3Keys, launch, withFiles, expected, sha256, root } from './helpers.mjs'
+import { startAPI, startVersitygw, versitygwBin, s3Keys, launch, withFiles, expected, sha256, uppyPage, uppyUpload } from './helpers.mjs'
 
 const bucket = 'uploads-test'
 let s3, api, browser
@@ -72,33 +69,10 @@ test('S3: directup.js uploads 3 parts in parallel straight to S3; a second uploa
 })
 
 test('S3: Uppy (@uppy/aws-s3, Companion protocol) from another origin', { skip }, async () => {
-  const bundle = await build({
-    stdin: { contents: "import Uppy from '@uppy/core'; import AwsS3 from '@uppy/aws-s3'; window.Uppy = Uppy; window.AwsS3 = AwsS3;", resolveDir: join(root, 'web') },
-    bundle: true, format: 'iife', write: false, logLevel: 'silent',
-  })
-  const js = bundle.outputFiles[0].text
-  const server = createServer((req, res) => {
-    if (req.url === '/uppy.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(js); return }
-    res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><script src="/uppy.js"></script>')
-  })
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const context = await browser.newContext()
-  await withFiles(context)
-  const p = await context.newPage()
-  p.on('pageerror', (err) => console.error('page error:', err))
-  await p.goto(`http://127.0.0.1:${server.address().port}/`)
-
+  const { page, close } = await uppyPage(browser)
   const c = { name: 'uppy-s3.bin', size: 11 * 1024 * 1024 + 3, seed: 32, endpoint: api.api }
-  const out = await p.evaluate(async (c) => {
-    const uppy = new window.Uppy({ autoProceed: false }).use(window.AwsS3, { companionEndpoint: c.endpoint, shouldUseMultipart: true })
-    let body = null
-    uppy.on('upload-success', (file, resp) => { body = resp.body })
-    uppy.addFile({ name: c.name, type: 'application/octet-stream', data: makeFile(c.name, c.size, c.seed) })
-    const result = await uppy.upload()
-    return { body, failed: result.failed.map((f) => String(f.error)) }
-  }, c)
+  const out = await uppyUpload(page, c)
   assert.deepEqual(out.failed, [])
   assert.equal(sha256(s3.stored(out.body.key)), expected(c.size, c.seed))
-  await context.close()
-  server.close()
+  await close()
 })
