@@ -88,6 +88,17 @@ func TestPartPresignerVector(t *testing.T) {
 	if got := p.URL(1, 0); got != want {
 		t.Errorf("URL =\n%s\nwant\n%s", got, want)
 	}
+
+	// A batch across every digit-width boundary slices its shared text at the right places.
+	parts := []Part{{9, 0}, {10, 0}, {99, 0}, {100, 0}, {999, 0}, {1000, 0}, {9999, 0}, {10000, 0}, {1, 0}}
+	for i, got := range p.URLs(parts) {
+		if one := p.URL(parts[i].Number, 0); got != one {
+			t.Errorf("URLs[%d] = %s\nURL(%d) = %s", i, got, parts[i].Number, one)
+		}
+	}
+	if got := p.URLs(parts)[8]; got != want {
+		t.Errorf("the last URL of a batch differs from the vector: %s", got)
+	}
 }
 
 func TestEscape(t *testing.T) {

@@ -30,6 +30,8 @@ type PartPresigner struct {
 	signLength             bool
 	str                    []byte // the HttpString of the last part signed
 	nAt, nLen, lAt, lLen   int    // where its part number and size digits sit
+	size                   int64  // the size of the last part signed, formatted in sizeDigits
+	sizeDigits             []byte // (parts but the last usually share one size)
 
 	mac     hash.Hash // HMAC-SHA1 keyed with the sign key
 	sts     []byte    // the StringToSign: "sha1\n<keyTime>\n<hex digest of str>\n"
@@ -93,6 +95,7 @@ func NewPartPresigner(cred Credentials, o PartOptions) (*PartPresigner, error) {
 		suffix:     headerRest + "\n",
 		signLength: o.SignContentLength,
 		nLen:       -1,
+		size:       -1,
 	}
 	if o.SignContentLength {
 		p.middle += "content-length="
@@ -107,10 +110,12 @@ func NewPartPresigner(cred Credentials, o PartOptions) (*PartPresigner, error) {
 
 // sign writes the hex signature of one part into sig.
 func (p *PartPresigner) sign(n []byte, size int64, sig []byte) {
-	var lb [20]byte
 	var l []byte
 	if p.signLength {
-		l = strconv.AppendInt(lb[:0], size, 10)
+		if size != p.size {
+			p.size, p.sizeDigits = size, strconv.AppendInt(p.sizeDigits[:0], size, 10)
+		}
+		l = p.sizeDigits
 	}
 	if len(n) == p.nLen && len(l) == p.lLen {
 		copy(p.str[p.nAt:], n)
@@ -139,13 +144,13 @@ func (p *PartPresigner) URL(partNumber int, size int64) string {
 // instead of one per part; they are used and dropped together, as a response).
 func (p *PartPresigner) URLs(parts []Part) []string {
 	fixed := len(p.urlPrefix) + len(p.urlMiddle) + 2*sha1.Size
-	var nb [20]byte
 	total := 0
 	for _, part := range parts {
-		total += fixed + len(strconv.AppendInt(nb[:0], int64(part.Number), 10))
+		total += fixed + decimalLen(part.Number)
 	}
 	var b strings.Builder
 	b.Grow(total)
+	var nb [20]byte
 	var sig [2 * sha1.Size]byte
 	for _, part := range parts {
 		n := strconv.AppendInt(nb[:0], int64(part.Number), 10)
@@ -159,9 +164,18 @@ func (p *PartPresigner) URLs(parts []Part) []string {
 	out := make([]string, len(parts))
 	at := 0
 	for i, part := range parts {
-		end := at + fixed + len(strconv.AppendInt(nb[:0], int64(part.Number), 10))
+		end := at + fixed + decimalLen(part.Number)
 		out[i] = all[at:end]
 		at = end
 	}
 	return out
+}
+
+// decimalLen is the length of n in decimal (n >= 0), without formatting it.
+func decimalLen(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
 }
