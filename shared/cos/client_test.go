@@ -244,6 +244,9 @@ func TestFaults(t *testing.T) {
 		}, 1, 409, upload.CodeInvalidPart},
 		{"expired credentials, then fresh ones", 1, func(w http.ResponseWriter) { cosError(w, 400, "ExpiredToken") }, 2, 0, ""},
 		{"expired credentials forever", -1, func(w http.ResponseWriter) { cosError(w, 400, "ExpiredToken") }, 4, 503, upload.CodeCredentialsFailed},
+		// S3's answer to a conditional write racing another (the shared client serves both).
+		{"409 ConditionalRequestConflict then success", 1, func(w http.ResponseWriter) { cosError(w, 409, "ConditionalRequestConflict") }, 2, 0, ""},
+		{"412 PreconditionFailed: the object exists", -1, func(w http.ResponseWriter) { cosError(w, 412, "PreconditionFailed") }, 1, 409, upload.CodeObjectExists},
 		{"malformed XML", -1, func(w http.ResponseWriter) { fmt.Fprint(w, "<CompleteMultipartUploadResult><ETag>") }, 1, 502, upload.CodeUpstreamError},
 	}
 	for _, tt := range tests {
