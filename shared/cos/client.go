@@ -8,10 +8,11 @@ package cos
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,13 +107,8 @@ func (c *Client) sign(req *http.Request, call *multipart.Call, cred credentials.
 
 // encodeQuery writes parameters sorted by name; valueless ones ("uploads") stay bare.
 func encodeQuery(q url.Values) string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		for _, v := range q[k] {
 			if b.Len() > 0 {
 				b.WriteByte('&')

@@ -4,11 +4,11 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"mime"
 	"net/http"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -263,13 +263,8 @@ func tags(in map[string]string) (map[string]string, error) {
 // EncodeTags renders tags as COS's x-cos-tagging wants them: key=value pairs, each part
 // URL-encoded, joined by '&', sorted so the header is deterministic.
 func EncodeTags(tags map[string]string, escape func(string) string) string {
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(tags)) {
 		if i > 0 {
 			b.WriteByte('&')
 		}

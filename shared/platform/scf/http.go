@@ -6,10 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -151,12 +152,7 @@ func (r *recorder) response() HTTPResponse {
 	if out.StatusCode == 0 {
 		out.StatusCode = http.StatusOK
 	}
-	keys := make([]string, 0, len(r.header))
-	for k := range r.header {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.header)) {
 		out.Headers[k] = strings.Join(r.header[k], ", ")
 	}
 	if textual(r.header.Get("Content-Type")) {
