@@ -1,15 +1,14 @@
 package cossign
 
 import (
-	"crypto/hmac"
 	"crypto/sha1"
-	"encoding/hex"
 	"errors"
-	"hash"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // PartPresigner signs UploadPart URLs (PUT /<key>?partNumber=N&uploadId=ID) for one upload.
@@ -17,10 +16,11 @@ import (
 // Signing 10,000 parts is the hot path of an initiate, and a session token (hundreds of
 // bytes) sits inside every string that is hashed, so the work per URL is kept close to the
 // SHA-1 blocks themselves: everything that does not change between parts is encoded once,
-// the HttpString stays assembled with only its digits rewritten, one HMAC is reused (its
-// Reset restores the keyed state instead of rehashing the key), and URLs made together
-// share one allocation. BenchmarkPartPresigner10000 measures it against the SDK; the output
-// is byte-identical to Sign and to the SDK (tests check both).
+// the HttpString stays assembled (and padded) with only its digits rewritten, the HMAC
+// starts from its saved keyed states, the block function is fed whole padded blocks
+// (blockHasher), part numbers come from a table, and URLs made together share one
+// allocation. BenchmarkPartPresigner10000 measures it against the SDK; the output is
+// byte-identical to Sign and to the SDK (tests check both).
 type PartPresigner struct {
 	urlPrefix string // "<endpoint>/<escaped key>?partNumber="
 	urlMiddle string // "&uploadId=...[&x-cos-security-token=...]&q-sign-algorithm=...&q-signature="
@@ -28,14 +28,18 @@ type PartPresigner struct {
 	// The HttpString is "put\n/<key>\npartnumber=<n><middle>[<size>]<suffix>".
 	prefix, middle, suffix string
 	signLength             bool
-	str                    []byte // the HttpString of the last part signed
+	str                    []byte // the HttpString of the last part signed, SHA-1 padded
 	nAt, nLen, lAt, lLen   int    // where its part number and size digits sit
 	size                   int64  // the size of the last part signed, formatted in sizeDigits
 	sizeDigits             []byte // (parts but the last usually share one size)
 
-	mac     hash.Hash // HMAC-SHA1 keyed with the sign key
-	sts     []byte    // the StringToSign: "sha1\n<keyTime>\n<hex digest of str>\n"
-	scratch [sha1.Size]byte
+	h            *blockHasher
+	inner, outer []byte // HMAC-SHA1 states after the sign key's inner and outer pads
+	sts          []byte // the StringToSign "sha1\n<keyTime>\n<hex digest of str>\n", padded
+	hexAt        int    // where its hex digest sits
+	mac          []byte // the inner HMAC digest, padded for the outer hash
+	sum          [sha1.Size]byte
+	sums         [][sha1.Size]byte // URLs' signatures, reused between calls
 }
 
 // Part is one part to presign: its number and, when sizes are signed, its exact size.
@@ -102,14 +106,20 @@ func NewPartPresigner(cred Credentials, o PartOptions) (*PartPresigner, error) {
 		p.suffix = "&" + p.suffix
 	}
 
-	p.mac = hmac.New(sha1.New, SignKey(cred.SecretKey, o.KeyTime))
+	// Every hashed message below is kept with its SHA-1 padding (see blockHasher); the HMAC
+	// messages follow a 64-byte key block, hence the "+ sha1.BlockSize" in their lengths.
+	p.h = newBlockHasher()
+	p.inner, p.outer = hmacStates(p.h, SignKey(cred.SecretKey, o.KeyTime))
 	p.sts = append([]byte("sha1\n"+o.KeyTime+"\n"), make([]byte, 2*sha1.Size+1)...)
+	p.hexAt = len(p.sts) - 1 - 2*sha1.Size
 	p.sts[len(p.sts)-1] = '\n'
+	p.sts = appendPadding(p.sts, sha1.BlockSize+len(p.sts))
+	p.mac = appendPadding(make([]byte, sha1.Size), sha1.BlockSize+sha1.Size)
 	return p, nil
 }
 
-// sign writes the hex signature of one part into sig.
-func (p *PartPresigner) sign(n []byte, size int64, sig []byte) {
+// sign writes the signature (the HMAC digest, before hex) of one part into sum.
+func (p *PartPresigner) sign(n []byte, size int64, sum *[sha1.Size]byte) {
 	var l []byte
 	if p.signLength {
 		if size != p.size {
@@ -126,12 +136,13 @@ func (p *PartPresigner) sign(n []byte, size int64, sig []byte) {
 		p.str = append(append(p.str, p.middle...), l...)
 		p.lAt, p.lLen = len(p.str)-len(l), len(l)
 		p.str = append(p.str, p.suffix...)
+		p.str = appendPadding(p.str, len(p.str))
 	}
-	sum := sha1.Sum(p.str)
-	hex.Encode(p.sts[len(p.sts)-1-2*sha1.Size:], sum[:])
-	p.mac.Reset()
-	p.mac.Write(p.sts)
-	hex.Encode(sig, p.mac.Sum(p.scratch[:0]))
+	// HMAC-SHA1(signKey, StringToSign) with StringToSign carrying hex(SHA-1(HttpString)).
+	p.h.sum(nil, p.str, p.sum[:])
+	hexDigest((*[2 * sha1.Size]byte)(p.sts[p.hexAt:]), &p.sum)
+	p.h.sum(p.inner, p.sts, p.mac)
+	p.h.sum(p.outer, p.mac, sum[:])
 }
 
 // URL returns the presigned URL for one part of the given size. A PartPresigner is not
@@ -146,17 +157,22 @@ func (p *PartPresigner) URLs(parts []Part) []string {
 	fixed := len(p.urlPrefix) + len(p.urlMiddle) + 2*sha1.Size
 	total := 0
 	for _, part := range parts {
-		total += fixed + decimalLen(part.Number)
+		total += fixed + len(partNumber(part.Number, nil))
+	}
+	// Sign everything first, then write the text: hashing interleaved with writing 8 MB of
+	// fresh URL text ran 0.5-1.5 ms slower per 10,000 parts in alternating benchmark runs.
+	p.sums = slices.Grow(p.sums[:0], len(parts))[:len(parts)]
+	var nb [20]byte
+	for i, part := range parts {
+		p.sign(partNumber(part.Number, nb[:0]), part.Size, &p.sums[i])
 	}
 	var b strings.Builder
 	b.Grow(total)
-	var nb [20]byte
 	var sig [2 * sha1.Size]byte
-	for _, part := range parts {
-		n := strconv.AppendInt(nb[:0], int64(part.Number), 10)
-		p.sign(n, part.Size, sig[:])
+	for i, part := range parts {
+		hexDigest(&sig, &p.sums[i])
 		b.WriteString(p.urlPrefix)
-		b.Write(n)
+		b.Write(partNumber(part.Number, nb[:0]))
 		b.WriteString(p.urlMiddle)
 		b.Write(sig[:])
 	}
@@ -164,18 +180,35 @@ func (p *PartPresigner) URLs(parts []Part) []string {
 	out := make([]string, len(parts))
 	at := 0
 	for i, part := range parts {
-		end := at + fixed + decimalLen(part.Number)
+		end := at + fixed + len(partNumber(part.Number, nil))
 		out[i] = all[at:end]
 		at = end
 	}
 	return out
 }
 
-// decimalLen is the length of n in decimal (n >= 0), without formatting it.
-func decimalLen(n int) int {
-	d := 1
-	for ; n >= 10; n /= 10 {
-		d++
+// partNumber returns n in decimal: from a table for the part numbers COS and S3 allow
+// (1..10,000), otherwise formatted into buf. Every part number is written twice per URL
+// (signed, then into the URL), and formatting them was 7% of presigning 10,000 parts.
+func partNumber(n int, buf []byte) []byte {
+	if n < 1 || n > maxPartNumber {
+		return strconv.AppendInt(buf, int64(n), 10)
 	}
-	return d
+	partDigitsOnce.Do(func() {
+		var text []byte
+		for i := 1; i <= maxPartNumber; i++ {
+			text = strconv.AppendInt(text, int64(i), 10)
+			partDigitsEnd[i] = uint32(len(text))
+		}
+		partDigits = text
+	})
+	return partDigits[partDigitsEnd[n-1]:partDigitsEnd[n]:partDigitsEnd[n]]
 }
+
+const maxPartNumber = 10000
+
+var (
+	partDigitsOnce sync.Once
+	partDigits     []byte                    // "123...910000"
+	partDigitsEnd  [maxPartNumber + 1]uint32 // where each number's digits end
+)
