@@ -33,10 +33,22 @@ func TestBlockHasherMatchesStdlib(t *testing.T) {
 	}
 }
 
-func TestPartNumber(t *testing.T) {
-	for _, n := range []int{-1, 0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 10001, 123456} {
-		if got, want := string(partNumber(n, nil)), strconv.Itoa(n); got != want {
-			t.Errorf("partNumber(%d) = %q, want %q", n, got, want)
+func TestDecimal(t *testing.T) {
+	// Runs across every carry and digit-width change, jumps, and numbers out of range.
+	runs := [][]int{{1, 2, 3}, {8, 9, 10, 11}, {98, 99, 100, 101}, {999, 1000}, {9999, 10000, 10001},
+		{5, 4, 5, 7, 8}, {-2, -1, 0, 1, 2}, {0, 1}, {19, 20, 29, 30, 199, 200}}
+	for _, run := range runs {
+		var d decimal
+		for _, n := range run {
+			if got, want := string(d.of(n)), strconv.Itoa(n); got != want {
+				t.Errorf("run %v: of(%d) = %q, want %q", run, n, got, want)
+			}
+		}
+	}
+	var d decimal
+	for n := 1; n <= 100000; n++ {
+		if got := d.of(n); string(got) != strconv.Itoa(n) {
+			t.Fatalf("counting up: of(%d) = %q", n, got)
 		}
 	}
 }
