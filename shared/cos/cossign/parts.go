@@ -200,26 +200,25 @@ func decimalLen(n int) int {
 // the URL) and formatting them was 7% of presigning 10,000 parts; a batch is usually
 // consecutive, so the next number is counted up in place instead of formatted.
 type decimal struct {
-	n   int
-	s   []byte // the digits of n, in buf
-	buf [20]byte
+	n, len int // the number and how many digits of buf hold it
+	buf    [20]byte
 }
 
 func (d *decimal) of(n int) []byte {
 	if d.n < 1 || n != d.n+1 {
-		d.n, d.s = n, strconv.AppendInt(d.buf[:0], int64(n), 10)
-		return d.s
+		d.n, d.len = n, len(strconv.AppendInt(d.buf[:0], int64(n), 10))
+		return d.buf[:d.len]
 	}
 	d.n = n
-	i := len(d.s) - 1
-	for ; i >= 0 && d.s[i] == '9'; i-- {
-		d.s[i] = '0'
+	i := d.len - 1
+	for ; i >= 0 && d.buf[i] == '9'; i-- {
+		d.buf[i] = '0'
 	}
 	if i >= 0 {
-		d.s[i]++
+		d.buf[i]++
 	} else { // 9...9 became 0...0: one digit more, "10...0"
-		d.s = d.buf[:len(d.s)+1]
-		d.s[0], d.s[len(d.s)-1] = '1', '0'
+		d.buf[0], d.buf[d.len] = '1', '0'
+		d.len++
 	}
-	return d.s
+	return d.buf[:d.len]
 }
