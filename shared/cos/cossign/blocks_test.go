@@ -3,6 +3,7 @@ package cossign
 import (
 	"crypto/hmac"
 	"crypto/sha1"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,7 +37,8 @@ func TestBlockHasherMatchesStdlib(t *testing.T) {
 func TestDecimal(t *testing.T) {
 	// Runs across every carry and digit-width change, jumps, and numbers out of range.
 	runs := [][]int{{1, 2, 3}, {8, 9, 10, 11}, {98, 99, 100, 101}, {999, 1000}, {9999, 10000, 10001},
-		{5, 4, 5, 7, 8}, {-2, -1, 0, 1, 2}, {0, 1}, {19, 20, 29, 30, 199, 200}}
+		{5, 4, 5, 7, 8}, {-2, -1, 0, 1, 2}, {0, 1}, {19, 20, 29, 30, 199, 200},
+		{math.MaxInt - 1, math.MaxInt, math.MinInt}}
 	for _, run := range runs {
 		var d decimal
 		for _, n := range run {

@@ -17,9 +17,9 @@ import (
 // SHA-1 blocks themselves: everything that does not change between parts is encoded once,
 // the HttpString stays assembled (and padded) with only its digits rewritten, the HMAC
 // starts from its saved keyed states, the block function is fed whole padded blocks
-// (blockHasher), consecutive part numbers are counted rather than formatted, and URLs made together share one
-// allocation. BenchmarkPartPresigner10000 measures it against the SDK; the output is
-// byte-identical to Sign and to the SDK (tests check both).
+// (blockHasher), consecutive part numbers are counted rather than formatted, and URLs made
+// together share one allocation. BenchmarkPartPresigner10000 measures it against the SDK;
+// the output is byte-identical to Sign and to the SDK (tests check both).
 type PartPresigner struct {
 	urlPrefix string // "<endpoint>/<escaped key>?partNumber="
 	urlMiddle string // "&uploadId=...[&x-cos-security-token=...]&q-sign-algorithm=...&q-signature="
@@ -205,7 +205,7 @@ type decimal struct {
 }
 
 func (d *decimal) of(n int) []byte {
-	if d.n < 1 || n != d.n+1 {
+	if n < 2 || n != d.n+1 { // (n < 2 also catches d.n+1 overflowing)
 		d.n, d.len = n, len(strconv.AppendInt(d.buf[:0], int64(n), 10))
 		return d.buf[:d.len]
 	}
