@@ -78,12 +78,13 @@ func hmacStates(h *blockHasher, key []byte) (inner, outer []byte) {
 
 func init() {
 	// The digest is read from crypto/sha1's marshaled state; refuse to sign anything if a
-	// Go release ever lays that state out differently.
+	// Go release ever lays that state out differently (or SHA-1 is refused outright, as
+	// with GODEBUG=fips140=only: COS signatures cannot be made without it).
 	msg := []byte("directup checks the marshaled SHA-1 state once at start")
 	var got [sha1.Size]byte
 	newBlockHasher().sum(nil, appendPadding(append([]byte(nil), msg...), len(msg)), got[:])
 	if got != sha1.Sum(msg) {
-		panic("cossign: crypto/sha1's marshaled state layout changed; blockHasher must follow")
+		panic("cossign: SHA-1 from crypto/sha1's saved state disagrees with sha1.Sum (its state layout changed, or SHA-1 is disabled)")
 	}
 }
 
