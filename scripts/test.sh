@@ -10,11 +10,20 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
-echo "== go vet"
+echo "== go vet (amd64, and arm64 where parts are signed without the SHA-1 assembly)"
 go vet ./...
+GOARCH=arm64 go vet ./...
+
+echo "== generated assembly is what its generator writes"
+generated=$(mktemp)
+(cd shared/cos/cossign && go run sha1x2_gen.go -o "$generated")
+cmp "$generated" shared/cos/cossign/sha1x2_amd64.s || { echo "run go generate in shared/cos/cossign"; exit 1; }
+rm -f "$generated"
 
 echo "== go test (race detector on)"
 go test -race -count=1 ./...
+echo "== COS signer without the SHA-1 assembly (what arm64 and older CPUs run)"
+go test -count=1 -tags purego ./shared/cos/...
 
 echo "== fuzz (bounded): token parser, request decoder and rules, key builder"
 # Bounded by executions, not seconds: Go 1.26's fuzz coordinator can report a spurious

@@ -16,9 +16,9 @@ import (
 // block function, and the digest is read off the marshaled state (h0..h4, big-endian,
 // right after the 4-byte magic: the format crypto/sha1 keeps stable so saved states load
 // in later Go versions). init checks that reading against sha1.Sum, and the tests check
-// every signature against the official SDK. The compression itself stays the standard
-// library's; nothing here is hand-written crypto beyond SHA-1's padding rule and HMAC's
-// two keyed states (RFC 2104).
+// every signature against the official SDK. This is the path for one part at a time, and
+// for every part where the CPU lacks the SHA extensions; with them, parts are hashed two at
+// once by blockX2 (sha1x2_gen.go says why).
 type blockHasher struct {
 	d     hash.Hash
 	load  encoding.BinaryUnmarshaler
@@ -103,5 +103,23 @@ func hexDigest(dst *[2 * sha1.Size]byte, sum *[sha1.Size]byte) {
 	for i, b := range sum {
 		p := hexPairs[b]
 		dst[2*i], dst[2*i+1] = p[0], p[1]
+	}
+}
+
+// sha1IV is SHA-1's initial state.
+var sha1IV = [5]uint32{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0}
+
+// stateWords returns h0..h4 of a marshaled crypto/sha1 state.
+func stateWords(st []byte) (h [5]uint32) {
+	for i := range h {
+		h[i] = binary.BigEndian.Uint32(st[stateMagic+4*i:])
+	}
+	return h
+}
+
+// putWords writes a state as its digest: h0..h4 big-endian.
+func putWords(dst *[sha1.Size]byte, h *[5]uint32) {
+	for i, w := range h {
+		binary.BigEndian.PutUint32(dst[4*i:], w)
 	}
 }

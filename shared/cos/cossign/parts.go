@@ -16,8 +16,9 @@ import (
 // bytes) sits inside every string that is hashed, so the work per URL is kept close to the
 // SHA-1 blocks themselves: everything that does not change between parts is encoded once,
 // the HttpString stays assembled (and padded) with only its digits rewritten, the HMAC
-// starts from its saved keyed states, the block function is fed whole padded blocks
-// (blockHasher), consecutive part numbers are counted rather than formatted, and URLs made
+// starts from its saved keyed states, whole padded blocks go straight to a block function
+// (two parts at once with the CPU's SHA extensions, blockX2; else crypto/sha1's, through
+// blockHasher), consecutive part numbers are counted rather than formatted, and URLs made
 // together share one allocation. BenchmarkPartPresigner10000 measures it against the SDK;
 // the output is byte-identical to Sign and to the SDK (tests check both).
 type PartPresigner struct {
@@ -39,6 +40,12 @@ type PartPresigner struct {
 	mac          []byte // the inner HMAC digest, padded for the outer hash
 	sum          [sha1.Size]byte
 	sums         [][sha1.Size]byte // URLs' signatures, reused between calls
+
+	// Two parts at once (signPair, with blockX2): a second HttpString laid out like str,
+	// a second StringToSign and MAC, the HMAC states as words, a second size's digits.
+	str2, sts2, mac2 []byte
+	innerW, outerW   [5]uint32
+	size2Digits      [20]byte
 }
 
 // Part is one part to presign: its number and, when sizes are signed, its exact size.
@@ -114,34 +121,106 @@ func NewPartPresigner(cred Credentials, o PartOptions) (*PartPresigner, error) {
 	p.sts[len(p.sts)-1] = '\n'
 	p.sts = appendPadding(p.sts, sha1.BlockSize+len(p.sts))
 	p.mac = appendPadding(make([]byte, sha1.Size), sha1.BlockSize+sha1.Size)
+	p.sts2, p.mac2 = slices.Clone(p.sts), slices.Clone(p.mac)
+	p.innerW, p.outerW = stateWords(p.inner), stateWords(p.outer)
 	return p, nil
+}
+
+// sizeText returns the digits of a part size to sign (none when sizes are not signed).
+func (p *PartPresigner) sizeText(size int64) []byte {
+	if !p.signLength {
+		return nil
+	}
+	if size != p.size {
+		p.size, p.sizeDigits = size, strconv.AppendInt(p.sizeDigits[:0], size, 10)
+	}
+	return p.sizeDigits
+}
+
+// layout puts a part's number and size digits into the HttpString, laying it out again
+// (and its padding) only when their widths change.
+func (p *PartPresigner) layout(n, l []byte) {
+	if len(n) == p.nLen && len(l) == p.lLen {
+		copy(p.str[p.nAt:], n)
+		copy(p.str[p.lAt:], l)
+		return
+	}
+	p.str = append(append(p.str[:0], p.prefix...), n...)
+	p.nAt, p.nLen = len(p.prefix), len(n)
+	p.str = append(append(p.str, p.middle...), l...)
+	p.lAt, p.lLen = len(p.str)-len(l), len(l)
+	p.str = append(p.str, p.suffix...)
+	p.str = appendPadding(p.str, len(p.str))
+	p.str2 = p.str2[:0] // laid out anew on the next pair
 }
 
 // sign writes the signature (the HMAC digest, before hex) of one part into sum.
 func (p *PartPresigner) sign(n []byte, size int64, sum *[sha1.Size]byte) {
-	var l []byte
-	if p.signLength {
-		if size != p.size {
-			p.size, p.sizeDigits = size, strconv.AppendInt(p.sizeDigits[:0], size, 10)
-		}
-		l = p.sizeDigits
-	}
-	if len(n) == p.nLen && len(l) == p.lLen {
-		copy(p.str[p.nAt:], n)
-		copy(p.str[p.lAt:], l)
-	} else {
-		p.str = append(append(p.str[:0], p.prefix...), n...)
-		p.nAt, p.nLen = len(p.prefix), len(n)
-		p.str = append(append(p.str, p.middle...), l...)
-		p.lAt, p.lLen = len(p.str)-len(l), len(l)
-		p.str = append(p.str, p.suffix...)
-		p.str = appendPadding(p.str, len(p.str))
-	}
+	p.layout(n, p.sizeText(size))
 	// HMAC-SHA1(signKey, StringToSign) with StringToSign carrying hex(SHA-1(HttpString)).
 	p.h.sum(nil, p.str, p.sum[:])
 	hexDigest((*[2 * sha1.Size]byte)(p.sts[p.hexAt:]), &p.sum)
 	p.h.sum(p.inner, p.sts, p.mac)
 	p.h.sum(p.outer, p.mac, sum[:])
+}
+
+// signPair signs two parts at once with blockX2, the same three hashes as sign. Both
+// HttpStrings must have the same length, so it reports false, signing nothing, when the
+// parts' digits differ in width (9 and 10, or a shorter last part).
+func (p *PartPresigner) signPair(n0, n1 []byte, size0, size1 int64, sum0, sum1 *[sha1.Size]byte) bool {
+	l0 := p.sizeText(size0)
+	l1 := l0
+	if p.signLength && size1 != size0 {
+		l1 = strconv.AppendInt(p.size2Digits[:0], size1, 10)
+	}
+	if len(n1) != len(n0) || len(l1) != len(l0) {
+		return false
+	}
+	p.layout(n0, l0)
+	if len(p.str2) == 0 {
+		p.str2 = append(p.str2, p.str...)
+	}
+	copy(p.str2[p.nAt:], n1)
+	copy(p.str2[p.lAt:], l1)
+
+	h0, h1 := sha1IV, sha1IV
+	blockX2(&h0, &h1, &p.str[0], &p.str2[0], len(p.str)/sha1.BlockSize)
+	putWords(&p.sum, &h0)
+	hexDigest((*[2 * sha1.Size]byte)(p.sts[p.hexAt:]), &p.sum)
+	putWords(&p.sum, &h1)
+	hexDigest((*[2 * sha1.Size]byte)(p.sts2[p.hexAt:]), &p.sum)
+
+	h0, h1 = p.innerW, p.innerW
+	blockX2(&h0, &h1, &p.sts[0], &p.sts2[0], len(p.sts)/sha1.BlockSize)
+	putWords((*[sha1.Size]byte)(p.mac), &h0)
+	putWords((*[sha1.Size]byte)(p.mac2), &h1)
+
+	h0, h1 = p.outerW, p.outerW
+	blockX2(&h0, &h1, &p.mac[0], &p.mac2[0], len(p.mac)/sha1.BlockSize)
+	putWords(sum0, &h0)
+	putWords(sum1, &h1)
+	return true
+}
+
+// signAll signs parts into p.sums, two at a time where the CPU allows (haveX2).
+func (p *PartPresigner) signAll(parts []Part) {
+	p.sums = slices.Grow(p.sums[:0], len(parts))[:len(parts)]
+	var num decimal
+	var first [20]byte
+	i := 0
+	if haveX2 {
+		for ; i+1 < len(parts); i += 2 {
+			n0 := first[:copy(first[:], num.of(parts[i].Number))]
+			n1 := num.of(parts[i+1].Number)
+			if !p.signPair(n0, n1, parts[i].Size, parts[i+1].Size, &p.sums[i], &p.sums[i+1]) {
+				p.sign(n0, parts[i].Size, &p.sums[i])
+				p.sign(n1, parts[i+1].Size, &p.sums[i+1])
+			}
+		}
+	}
+	for ; i < len(parts); i++ {
+		p.sign(num.of(parts[i].Number), parts[i].Size, &p.sums[i])
+	}
 }
 
 // URL returns the presigned URL for one part of the given size. A PartPresigner is not
@@ -160,15 +239,11 @@ func (p *PartPresigner) URLs(parts []Part) []string {
 	}
 	// Sign everything first, then write the text: hashing interleaved with writing 8 MB of
 	// fresh URL text ran 0.5-1.5 ms slower per 10,000 parts in alternating benchmark runs.
-	p.sums = slices.Grow(p.sums[:0], len(parts))[:len(parts)]
-	var num decimal
-	for i, part := range parts {
-		p.sign(num.of(part.Number), part.Size, &p.sums[i])
-	}
+	p.signAll(parts)
 	var b strings.Builder
 	b.Grow(total)
 	var sig [2 * sha1.Size]byte
-	num = decimal{}
+	var num decimal
 	for i, part := range parts {
 		hexDigest(&sig, &p.sums[i])
 		b.WriteString(p.urlPrefix)
