@@ -22,7 +22,7 @@ rm -f "$generated"
 
 echo "== go test (race detector on)"
 go test -race -count=1 ./...
-echo "== COS signer without the SHA-1 assembly (what arm64 and older CPUs run)"
+echo "== COS signer built without assembly (-tags purego: sha1x2_other.go, the path of arm64)"
 go test -count=1 -tags purego ./shared/cos/...
 
 echo "== fuzz (bounded): token parser, request decoder and rules, key builder"
