@@ -106,6 +106,17 @@ func hexDigest(dst *[2 * sha1.Size]byte, sum *[sha1.Size]byte) {
 	}
 }
 
+// hashX2 runs blockX2 over two padded messages, which must be the same whole number of
+// blocks: checked here, so the assembly never reads past either slice.
+func hashX2(h0, h1 *[5]uint32, m0, m1 []byte) {
+	if len(m0) != len(m1) || len(m0)%sha1.BlockSize != 0 {
+		panic("cossign: hashX2 needs two messages of the same whole blocks")
+	}
+	if len(m0) > 0 {
+		blockX2(h0, h1, &m0[0], &m1[0], len(m0)/sha1.BlockSize)
+	}
+}
+
 // sha1IV is SHA-1's initial state.
 var sha1IV = [5]uint32{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0}
 

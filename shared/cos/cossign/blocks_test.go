@@ -80,7 +80,7 @@ func TestBlockX2MatchesStdlib(t *testing.T) {
 		}
 		p0, p1 := appendPadding(slices.Clone(m0), n), appendPadding(slices.Clone(m1), n)
 		h0, h1 := sha1IV, sha1IV
-		blockX2(&h0, &h1, &p0[0], &p1[0], len(p0)/sha1.BlockSize)
+		hashX2(&h0, &h1, p0, p1)
 		var d0, d1 [sha1.Size]byte
 		putWords(&d0, &h0)
 		putWords(&d1, &h1)
@@ -93,12 +93,27 @@ func TestBlockX2MatchesStdlib(t *testing.T) {
 	inner, _ := hmacStates(newBlockHasher(), key)
 	msg := appendPadding([]byte("sha1\n1480932292;1481012292\n"), sha1.BlockSize+27)
 	h0, h1 := stateWords(inner), stateWords(inner)
-	blockX2(&h0, &h1, &msg[0], &msg[0], len(msg)/sha1.BlockSize)
+	hashX2(&h0, &h1, msg, msg)
 	var want [sha1.Size]byte
 	newBlockHasher().sum(inner, msg, want[:])
 	var got [sha1.Size]byte
 	if putWords(&got, &h0); got != want || h0 != h1 {
 		t.Fatalf("from a saved state: got %x, want %x", got, want)
+	}
+}
+
+// hashX2 refuses messages the assembly would read past.
+func TestHashX2Refuses(t *testing.T) {
+	for _, m := range [][2]int{{64, 128}, {63, 63}, {128, 64}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("hashX2 of %d and %d bytes did not panic", m[0], m[1])
+				}
+			}()
+			h0, h1 := sha1IV, sha1IV
+			hashX2(&h0, &h1, make([]byte, m[0]), make([]byte, m[1]))
+		}()
 	}
 }
 
@@ -110,7 +125,7 @@ func BenchmarkBlockX2(b *testing.B) {
 	b.Run("two-streams", func(b *testing.B) {
 		for b.Loop() {
 			h0, h1 := sha1IV, sha1IV
-			blockX2(&h0, &h1, &m0[0], &m1[0], 12)
+			hashX2(&h0, &h1, m0, m1)
 		}
 	})
 	b.Run("crypto-sha1-twice", func(b *testing.B) {

@@ -184,19 +184,19 @@ func (p *PartPresigner) signPair(n0, n1 []byte, size0, size1 int64, sum0, sum1 *
 	copy(p.str2[p.lAt:], l1)
 
 	h0, h1 := sha1IV, sha1IV
-	blockX2(&h0, &h1, &p.str[0], &p.str2[0], len(p.str)/sha1.BlockSize)
+	hashX2(&h0, &h1, p.str, p.str2)
 	putWords(&p.sum, &h0)
 	hexDigest((*[2 * sha1.Size]byte)(p.sts[p.hexAt:]), &p.sum)
 	putWords(&p.sum, &h1)
 	hexDigest((*[2 * sha1.Size]byte)(p.sts2[p.hexAt:]), &p.sum)
 
 	h0, h1 = p.innerW, p.innerW
-	blockX2(&h0, &h1, &p.sts[0], &p.sts2[0], len(p.sts)/sha1.BlockSize)
+	hashX2(&h0, &h1, p.sts, p.sts2)
 	putWords((*[sha1.Size]byte)(p.mac), &h0)
 	putWords((*[sha1.Size]byte)(p.mac2), &h1)
 
 	h0, h1 = p.outerW, p.outerW
-	blockX2(&h0, &h1, &p.mac[0], &p.mac2[0], len(p.mac)/sha1.BlockSize)
+	hashX2(&h0, &h1, p.mac, p.mac2)
 	putWords(sum0, &h0)
 	putWords(sum1, &h1)
 	return true
