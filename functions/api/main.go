@@ -20,6 +20,7 @@ import (
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/directup/directup/shared/config"
+	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/platform"
 	lambdahttp "github.com/directup/directup/shared/platform/lambda"
 	"github.com/directup/directup/shared/platform/scf"
@@ -65,7 +66,7 @@ func run() error {
 		return scf.RunCustom(ctx, platform.CustomRuntimeAPI(), scf.HTTPHandler(api))
 	}
 
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpapi.NewServer(api, cfg.RequestTimeout)
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return err

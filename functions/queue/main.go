@@ -41,7 +41,7 @@ func run() error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	proc := queue.New(app.Service, app.Store, cfg.KeyPrefix,
+	proc := queue.New(app.Service, app.Store, cfg.KeyPrefix, []byte(cfg.TokenSecret),
 		&queue.Callbacks{Secret: []byte(cfg.QueueCallbackSecret), AllowedHosts: cfg.QueueCallbackHosts}, logger)
 	handle := func(ctx context.Context, body []byte, id string) bool {
 		_, outcome := proc.Handle(ctx, body, id)

@@ -104,30 +104,58 @@ func New(cfg Settings) (*Authenticator, error) {
 // Mode reports the configured mode.
 func (a *Authenticator) Mode() string { return a.cfg.Mode }
 
+// Identity is an authenticated caller.
+type Identity struct {
+	Subject string
+	// Expires is when the credential that proved it stops being valid (a JWT's exp);
+	// zero when it does not say (gateway identity). Grants minted for the caller, such
+	// as Uppy capabilities, end no later.
+	Expires time.Time
+}
+
 // Subject authenticates r and returns the caller's subject ("" in mode none).
 func (a *Authenticator) Subject(r *http.Request) (string, error) {
+	id, err := a.Identify(r)
+	return id.Subject, err
+}
+
+// Identify authenticates r and returns the caller (zero in mode none).
+func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 	switch a.cfg.Mode {
 	case ModeGateway:
 		sub := strings.TrimSpace(r.Header.Get(a.cfg.GatewayHeader))
 		if sub == "" || len(sub) > 256 {
-			return "", &Error{"the gateway did not identify the caller (" + a.cfg.GatewayHeader + ")"}
+			return Identity{}, &Error{"the gateway did not identify the caller (" + a.cfg.GatewayHeader + ")"}
 		}
-		return sub, nil
+		return Identity{Subject: sub}, nil
 	case ModeJWT:
 		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || raw == "" {
-			return "", &Error{"send a bearer token in the Authorization header"}
+			return Identity{}, &Error{"send a bearer token in the Authorization header"}
 		}
 		var claims jwt.RegisteredClaims
 		if _, err := a.parser.ParseWithClaims(raw, &claims, a.keyfunc(r.Context())); err != nil {
-			return "", &Error{"the bearer token is not valid: " + reason(err)}
+			return Identity{}, &Error{"the bearer token is not valid: " + reason(err)}
 		}
 		if claims.Subject == "" || len(claims.Subject) > 256 {
-			return "", &Error{"the bearer token has no usable subject"}
+			return Identity{}, &Error{"the bearer token has no usable subject"}
 		}
-		return claims.Subject, nil
+		return Identity{Subject: claims.Subject, Expires: claims.ExpiresAt.Time}, nil // exp is required
 	}
-	return "", nil
+	return Identity{}, nil
+}
+
+type identityKey struct{}
+
+// WithIdentity records the authenticated caller in ctx.
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// FromContext returns the caller WithIdentity recorded (zero if none).
+func FromContext(ctx context.Context) Identity {
+	id, _ := ctx.Value(identityKey{}).(Identity)
+	return id
 }
 
 // reason names the failed check without echoing the token.

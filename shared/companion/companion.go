@@ -7,8 +7,11 @@
 //     an HMAC-signed, expiring grant for one subject minted by POST /capabilities for an
 //     authenticated caller; the bare /s3/... routes serve anonymous callers and exist only
 //     with AUTH_MODE=none;
-//   - uploads are "open": part URLs cannot pin sizes, and the policy's size limit is
-//     enforced at complete (an upload over it is aborted);
+//   - the frontend declares each file's size in Uppy's metadata (metadata.size), and the
+//     upload is planned like the JSON API's: Uppy's own part size, every part URL pinned
+//     to its exact size, so no route stores more than the policy allows. Uploads without a
+//     size ("open": part sizes not pinned, the limit enforced only at complete) exist only
+//     behind Options.OpenUploads;
 //   - the upload id Uppy carries is directup's upload token, so every follow-up call is
 //     checked statelessly like the JSON API's.
 package companion
@@ -18,29 +21,44 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/auth"
+	"github.com/directup/directup/shared/httpapi"
+	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
 )
 
-// Handler serves the protocol.
-type Handler struct {
-	svc       *upload.Service
-	secret    []byte
-	anonymous bool // bare /s3 routes allowed (AUTH_MODE=none)
-	ttl       time.Duration
-	now       func() time.Time
-	mux       *http.ServeMux
+// Options configure the handler.
+type Options struct {
+	// Secret signs capabilities (the upload-token secret serves, under its own domain prefix).
+	Secret []byte
+	// Anonymous enables the bare /s3/ routes (AUTH_MODE=none).
+	Anonymous bool
+	// TTL bounds a capability's life (and the minting caller's credential bounds it too).
+	TTL time.Duration
+	// OpenUploads lets a create without metadata.size start an upload whose part URLs do
+	// not pin sizes (API_COMPANION_OPEN_UPLOADS): until complete refuses it, such an
+	// upload can hold up to 10,000 parts of up to 5 GiB each.
+	OpenUploads bool
 }
 
-// New returns the handler. secret signs capabilities (the upload-token secret serves,
-// under its own domain prefix); anonymous enables the bare /s3/ routes.
-func New(svc *upload.Service, secret []byte, anonymous bool, ttl time.Duration) *Handler {
-	h := &Handler{svc: svc, secret: secret, anonymous: anonymous, ttl: ttl, now: time.Now, mux: http.NewServeMux()}
+// Handler serves the protocol.
+type Handler struct {
+	svc  *upload.Service
+	opts Options
+	now  func() time.Time
+	mux  *http.ServeMux
+}
+
+// New returns the handler.
+func New(svc *upload.Service, opts Options) *Handler {
+	h := &Handler{svc: svc, opts: opts, now: time.Now, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/s3", "/c/{capability}/s3"} {
 		h.mux.HandleFunc("POST "+prefix+"/multipart", h.create)
 		h.mux.HandleFunc("GET "+prefix+"/multipart/{uploadId}/{partNumber}", h.signPart)
@@ -61,8 +79,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(w, err)
 			return
 		}
-		r = r.WithContext(upload.WithCaller(r.Context(), sub))
-	} else if !h.anonymous {
+		r = httpapi.WithCaller(r, sub) // the request log names the capability's caller
+	} else if !h.opts.Anonymous {
 		fail(w, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated,
 			Message: "this deployment authenticates callers: use the companionEndpoint from POST /capabilities"})
 		return
@@ -78,14 +96,18 @@ type capability struct {
 }
 
 func (h *Handler) mac(payload string) []byte {
-	m := hmac.New(sha256.New, h.secret)
+	m := hmac.New(sha256.New, h.opts.Secret)
 	m.Write([]byte("directup-capability:" + payload))
 	return m.Sum(nil)
 }
 
-// Mint issues a capability for subject, valid for the handler's TTL.
-func (h *Handler) Mint(subject string) (string, time.Time) {
-	exp := h.now().Add(h.ttl)
+// Mint issues a capability for subject, valid for the handler's TTL but never beyond
+// notAfter (the minting caller's own credential; zero: no such bound).
+func (h *Handler) Mint(subject string, notAfter time.Time) (string, time.Time) {
+	exp := h.now().Add(h.opts.TTL)
+	if !notAfter.IsZero() && notAfter.Before(exp) {
+		exp = notAfter
+	}
 	js, _ := json.Marshal(capability{Subject: subject, Expires: exp.Unix()})
 	payload := capVersion + base64.RawURLEncoding.EncodeToString(js)
 	return payload + "." + base64.RawURLEncoding.EncodeToString(h.mac(payload)), exp
@@ -118,7 +140,7 @@ func (h *Handler) verify(c string) (string, error) {
 // companionEndpoint to give Uppy.
 func (h *Handler) MintHandler(base func(*http.Request) string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, exp := h.Mint(upload.Caller(r.Context()))
+		c, exp := h.Mint(upload.Caller(r.Context()), auth.FromContext(r.Context()).Expires)
 		writeJSON(w, http.StatusCreated, map[string]any{
 			"capability": c, "companionEndpoint": base(r) + "/c/" + c, "expiresAt": exp.UTC(),
 		})
@@ -145,9 +167,15 @@ func fail(w http.ResponseWriter, err error) {
 	writeJSON(w, e.Status, body)
 }
 
+// decode reads a body of at most 1 MiB, as strictly as the JSON API (no repeated or
+// case-variant member names).
 func decode(r *http.Request, v any) error {
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
-		return &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the body is not valid JSON"}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	if err != nil || len(body) > 1<<20 {
+		return &upload.Error{Status: http.StatusRequestEntityTooLarge, Code: upload.CodeBodyTooLarge, Message: "the request body is too large"}
+	}
+	if err := strictjson.Unmarshal(body, v); err != nil {
+		return httpapi.JSONError(err)
 	}
 	return nil
 }
@@ -170,7 +198,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		Filename string `json:"filename"`
 		Type     string `json:"type"`
 		// Uppy's metadata (name, type, relativePath...) is not stored: its names and
-		// values rarely fit COS's metadata rules.
+		// values rarely fit COS's metadata rules. Only size and partSize are read.
 		Metadata map[string]any `json:"metadata"`
 	}
 	if err := decode(r, &req); err != nil {
@@ -180,12 +208,72 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	if req.Type == "" {
 		req.Type = "application/octet-stream"
 	}
-	up, err := h.svc.InitiateOpen(r.Context(), req.Filename, req.Type)
+	size, err := metaInt(req.Metadata, "size")
 	if err != nil {
 		fail(w, err)
 		return
 	}
+	var up *upload.Initiated
+	switch {
+	case size >= 0:
+		partSize, err := metaInt(req.Metadata, "partSize")
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		if partSize < 0 {
+			partSize = UppyPartSize(size)
+		}
+		up, err = h.svc.InitiatePlanned(r.Context(), &upload.InitiateRequest{
+			Filename: req.Filename, ContentType: req.Type, Size: &size, PartSize: partSize})
+		if err != nil {
+			fail(w, err)
+			return
+		}
+	case h.opts.OpenUploads:
+		if up, err = h.svc.InitiateOpen(r.Context(), req.Filename, req.Type); err != nil {
+			fail(w, err)
+			return
+		}
+	default:
+		fail(w, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeMissingField, Field: "metadata.size",
+			Message: "declare the file's size in Uppy's metadata, so every part is pinned: " +
+				"uppy.on('file-added', (f) => uppy.setFileMeta(f.id, { size: f.size }))"})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"key": up.Key, "uploadId": up.Token, "bucket": up.Bucket})
+}
+
+// UppyPartSize is the part size @uppy/aws-s3 cuts a file of size bytes into when its
+// getChunkSize option is not set: 5 MiB, or more for files that would need over 10,000.
+func UppyPartSize(size int64) int64 {
+	return max(5<<20, (size+upload.MaxParts-1)/upload.MaxParts)
+}
+
+// metaInt reads a whole number Uppy's metadata carries as a JSON number or a decimal
+// string; -1 when absent.
+func metaInt(meta map[string]any, name string) (int64, error) {
+	v, ok := meta[name]
+	if !ok || v == nil {
+		return -1, nil
+	}
+	var n int64
+	var err error
+	switch v := v.(type) {
+	case float64:
+		n = int64(v)
+		if float64(n) != v {
+			err = errors.New("not whole")
+		}
+	case string:
+		n, err = strconv.ParseInt(v, 10, 64)
+	default:
+		err = errors.New("not a number")
+	}
+	if err != nil || n < 0 || n > upload.MaxTotalSize {
+		return 0, upload.Invalid("metadata."+name, "metadata.%s must be a whole number of bytes", name)
+	}
+	return n, nil
 }
 
 func (h *Handler) signPart(w http.ResponseWriter, r *http.Request) {

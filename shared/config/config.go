@@ -59,8 +59,14 @@ type Config struct {
 	// PublicURL is the API's external base URL, for the companionEndpoint of capabilities
 	// (derived from the request when unset).
 	PublicURL string `envconfig:"API_PUBLIC_URL"`
-	// CapabilityTTL is how long a capability (Uppy's companionEndpoint) stays valid.
+	// CapabilityTTL is how long a capability (Uppy's companionEndpoint) stays valid, at
+	// most (never beyond the minting caller's JWT).
 	CapabilityTTL time.Duration `envconfig:"API_CAPABILITY_TTL" default:"1h"`
+	// CompanionOpenUploads lets Uppy start uploads without declaring a size: their part
+	// URLs pin no size, so the size limit is enforced only at complete.
+	CompanionOpenUploads bool `envconfig:"API_COMPANION_OPEN_UPLOADS" default:"false"`
+	// RequestTimeout bounds one API request, storage retries included.
+	RequestTimeout time.Duration `envconfig:"API_REQUEST_TIMEOUT" default:"15s"`
 
 	// Queue function: callbacks are signed with this secret and may go to these hosts.
 	QueueCallbackSecret string   `envconfig:"QUEUE_CALLBACK_SECRET"`
@@ -96,6 +102,12 @@ func Load() (*Config, error) {
 	}
 	if err := c.Settings.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if c.CapabilityTTL < time.Minute || c.CapabilityTTL > 24*time.Hour {
+		return nil, errors.New("config: API_CAPABILITY_TTL: must be between 1m and 24h")
+	}
+	if c.RequestTimeout < time.Second || c.RequestTimeout > 15*time.Minute {
+		return nil, errors.New("config: API_REQUEST_TIMEOUT: must be between 1s and 15m")
 	}
 	if c.BasePath != "" && (!strings.HasPrefix(c.BasePath, "/") || strings.HasSuffix(c.BasePath, "/")) {
 		return nil, errors.New("config: API_BASE_PATH: must start with '/' and not end with one, like /api")
@@ -244,10 +256,13 @@ func (c *Config) cosStore(httpClient *http.Client) (*cos.Client, error) {
 // (/s3/..., /c/<capability>/s3/..., POST /capabilities), the client module
 // (/directup.js), and in local mode the demo page (/) and download links.
 func (a *App) Handler(c *Config, logger *slog.Logger) http.Handler {
-	api := httpapi.New(a.Service, httpapi.Options{CORSOrigins: c.CORSOrigins, BasePath: c.BasePath, Auth: a.Auth, Logger: logger})
-	comp := companion.New(a.Service, a.secret, a.Auth.Mode() == auth.ModeNone, c.CapabilityTTL)
-	api.Handle("/s3/", comp)
-	api.Handle("/c/", comp)
+	api := httpapi.New(a.Service, httpapi.Options{CORSOrigins: c.CORSOrigins, BasePath: c.BasePath, Auth: a.Auth,
+		RequestTimeout: c.RequestTimeout, Logger: logger})
+	comp := companion.New(a.Service, companion.Options{Secret: a.secret, Anonymous: a.Auth.Mode() == auth.ModeNone,
+		TTL: c.CapabilityTTL, OpenUploads: c.CompanionOpenUploads})
+	// Uppy sends no Authorization header: its routes check their capability themselves.
+	api.HandlePublic("/s3/", comp)
+	api.HandlePublic("/c/", comp)
 	api.Handle("POST /capabilities", comp.MintHandler(func(r *http.Request) string {
 		if c.PublicURL != "" {
 			return strings.TrimSuffix(c.PublicURL, "/")
@@ -258,9 +273,10 @@ func (a *App) Handler(c *Config, logger *slog.Logger) http.Handler {
 		}
 		return scheme + "://" + r.Host + c.BasePath
 	}))
-	api.Handle("GET /directup.js", http.FileServerFS(web.Files))
+	api.HandlePublic("GET /directup.js", http.FileServerFS(web.Files))
 	if a.Local != nil {
-		api.Handle("GET /{$}", http.FileServerFS(web.Files))
+		api.HandlePublic("GET /{$}", http.FileServerFS(web.Files))
+		// Behind AUTH_MODE like /uploads: a key alone does not open an object.
 		api.Handle("GET /local/download", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			u, err := a.Store.(*cos.Client).PresignGet(r.Context(), r.URL.Query().Get("key"), 10*time.Minute)
 			if err != nil {

@@ -4,9 +4,9 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/auth"
+	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -37,17 +38,22 @@ type Options struct {
 	// BasePath is removed from request paths ("/api" serves /api/uploads as /uploads),
 	// for gateways that forward a prefix.
 	BasePath string
-	// Auth identifies callers; nil means anonymous callers (AUTH_MODE=none).
-	Auth   *auth.Authenticator
-	Logger *slog.Logger
+	// Auth identifies callers; nil means anonymous callers (AUTH_MODE=none). Every route
+	// but those added with HandlePublic is behind it.
+	Auth *auth.Authenticator
+	// RequestTimeout bounds one request, storage retries included (default 15 s, the
+	// functions' own timeout); a platform's earlier deadline wins.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 // Handler is the API.
 type Handler struct {
-	svc  *upload.Service
-	opts Options
-	mux  *http.ServeMux
-	log  *slog.Logger
+	svc    *upload.Service
+	opts   Options
+	mux    *http.ServeMux
+	public *http.ServeMux // routes served without authentication (matched, never served)
+	log    *slog.Logger
 }
 
 // New returns the API for svc.
@@ -61,13 +67,16 @@ func New(svc *upload.Service, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	h := &Handler{svc: svc, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 15 * time.Second
+	}
+	h := &Handler{svc: svc, opts: opts, mux: http.NewServeMux(), public: http.NewServeMux(), log: opts.Logger}
 	h.mux.HandleFunc("/uploads", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.initiate}))
 	h.mux.HandleFunc("/uploads/{uploadId}/parts", h.methods(map[string]http.HandlerFunc{
 		http.MethodPost: h.presignParts, http.MethodGet: h.listParts}))
 	h.mux.HandleFunc("/uploads/{uploadId}/complete", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.complete}))
 	h.mux.HandleFunc("/uploads/{uploadId}", h.methods(map[string]http.HandlerFunc{http.MethodDelete: h.abort}))
-	h.mux.HandleFunc("/healthz", h.methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
+	h.HandlePublic("/healthz", h.methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}}))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -76,10 +85,31 @@ func New(svc *upload.Service, opts Options) *Handler {
 	return h
 }
 
-// Handle adds a route (the demo page and client script in local mode).
+// Handle adds a route behind authentication.
 func (h *Handler) Handle(pattern string, handler http.Handler) { h.mux.Handle(pattern, handler) }
 
+// HandlePublic adds a route served without authentication: the client script, the demo
+// page, and routes that authenticate their callers themselves (Uppy's capabilities).
+func (h *Handler) HandlePublic(pattern string, handler http.Handler) {
+	h.mux.Handle(pattern, handler)
+	h.public.Handle(pattern, handler)
+}
+
 type ctxKey struct{}
+
+// record is what the request log says of a request; handlers below fill in the caller.
+type record struct{ caller string }
+
+type recordKey struct{}
+
+// WithCaller records the caller for the service and for the request log: handlers that
+// identify callers themselves (capabilities) call it.
+func WithCaller(r *http.Request, subject string) *http.Request {
+	if rec, ok := r.Context().Value(recordKey{}).(*record); ok {
+		rec.caller = subject
+	}
+	return r.WithContext(upload.WithCaller(r.Context(), subject))
+}
 
 // RequestID returns the id of the request being served.
 func RequestID(ctx context.Context) string {
@@ -111,7 +141,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = hex.EncodeToString(b[:])
 	}
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.RequestTimeout)
+	defer cancel()
+	rec := &record{}
+	r = r.WithContext(context.WithValue(context.WithValue(ctx, ctxKey{}, id), recordKey{}, rec))
 	if bp := h.opts.BasePath; bp != "" {
 		if p, ok := strings.CutPrefix(r.URL.Path, bp); ok && (p == "" || p[0] == '/') {
 			r.URL.Path, r.URL.RawPath = "/"+strings.TrimPrefix(p, "/"), ""
@@ -121,23 +154,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
-	if h.opts.Auth != nil && (strings.HasPrefix(r.URL.Path, "/uploads") || r.URL.Path == "/capabilities") {
-		sub, err := h.opts.Auth.Subject(r)
+	if _, public := h.public.Handler(r); h.opts.Auth != nil && public == "" {
+		id, err := h.opts.Auth.Identify(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			h.fail(sw, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Field: "Authorization", Message: err.Error()})
-			h.logRequest(r, sw, start)
+			h.logRequest(r, rec, sw, start)
 			return
 		}
-		r = r.WithContext(upload.WithCaller(r.Context(), sub))
+		r = WithCaller(r.WithContext(auth.WithIdentity(r.Context(), id)), id.Subject)
 	}
 	h.mux.ServeHTTP(sw, r)
-	h.logRequest(r, sw, start)
+	h.logRequest(r, rec, sw, start)
 }
 
-func (h *Handler) logRequest(r *http.Request, sw *statusWriter, start time.Time) {
-	h.log.Info("request", "requestId", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
-		"caller", upload.Caller(r.Context()), "status", sw.status, "error", sw.code, "ms", time.Since(start).Milliseconds())
+func (h *Handler) logRequest(r *http.Request, rec *record, sw *statusWriter, start time.Time) {
+	h.log.Info("request", "requestId", RequestID(r.Context()), "method", r.Method, "path", RedactPath(r.URL.Path),
+		"caller", rec.caller, "status", sw.status, "error", sw.code, "ms", time.Since(start).Milliseconds())
+}
+
+// RedactPath replaces every credential in a path (capabilities "c1.…" and upload tokens
+// "v1.…", which Uppy's routes carry in the path) by its kind and a short fingerprint, so
+// log lines can be correlated but never replayed.
+func RedactPath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if len(s) > 16 && (strings.HasPrefix(s, "c1.") || strings.HasPrefix(s, "v1.")) {
+			segs[i] = Fingerprint(s)
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// Fingerprint names a credential in logs: its kind and 8 hex digits of its SHA-256.
+func Fingerprint(credential string) string {
+	sum := sha256.Sum256([]byte(credential))
+	return credential[:3] + "<redacted:" + hex.EncodeToString(sum[:4]) + ">"
 }
 
 // cors applies the origin allow-list; it answers preflights itself (false: done).
@@ -242,23 +294,25 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 		}
 		return &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "could not read the body"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if dec.More() {
-		return &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the body must hold one JSON object"}
+	if err := strictjson.Unmarshal(body, v); err != nil {
+		return JSONError(err)
 	}
 	return nil
 }
 
-// jsonError names the field at fault where encoding/json tells it.
-func jsonError(err error) error {
+// JSONError maps a strictjson.Unmarshal error to the API's error, naming the field at
+// fault where the decoder tells it.
+func JSONError(err error) *upload.Error {
 	e := &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the body is not valid JSON"}
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
+	var strict *strictjson.Error
 	switch {
+	case errors.As(err, &strict):
+		e.Message, e.Field = strict.Message, strict.Field
+		if strict.Field != "" {
+			e.Code = upload.CodeInvalidField
+		}
 	case errors.As(err, &te):
 		e.Code, e.Field = upload.CodeInvalidField, te.Field
 		e.Message = te.Field + " must be a " + te.Type.String() + ", not a JSON " + te.Value
@@ -335,4 +389,19 @@ func (h *Handler) abort(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// NewServer returns the plain HTTP server for h (local mode, web functions, containers),
+// with every timeout set: slow headers, slow bodies (bodies are at most 1 MiB) and idle
+// keep-alives are dropped instead of held, and an answer may take the request deadline
+// plus time to write it.
+func NewServer(h http.Handler, requestTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      requestTimeout + 30*time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/directup/directup/shared/upload"
@@ -49,7 +50,48 @@ func (c *Callbacks) Check(raw string) error {
 	if len(c.AllowedHosts) > 0 && !slices.Contains(c.AllowedHosts, host) {
 		return upload.Denied("callbackUrl", "callback host %s is not allowed", host)
 	}
+	if ip := net.ParseIP(host); ip != nil && !c.addressAllowed(ip) {
+		return upload.Denied("callbackUrl", "callbacks may not go to %s (link-local, private or unspecified); list it in QUEUE_CALLBACK_ALLOWED_HOSTS to allow a private one", host)
+	}
 	return nil
+}
+
+// addressAllowed is the rule for every address a callback connects to: never link-local
+// (the cloud metadata service lives there), multicast or unspecified; private ranges only
+// when the deployer pinned the callback hosts; loopback is allowed (local receivers).
+func (c *Callbacks) addressAllowed(ip net.IP) bool {
+	switch {
+	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsInterfaceLocalMulticast(), ip.IsMulticast(), ip.IsUnspecified():
+		return false
+	case ip.IsPrivate():
+		return len(c.AllowedHosts) > 0
+	}
+	return true
+}
+
+// client is the HTTP client callbacks go through. It never follows a redirect: a 3xx
+// would carry the body (an upload token, part URLs) and its signature to a host nobody
+// checked; it is answered as a refusal instead. The default client also checks every
+// address it dials, so a host name resolving to a metadata or private address is refused.
+func (c *Callbacks) client() *http.Client {
+	var client http.Client
+	if c.Client != nil {
+		client = *c.Client
+	} else {
+		dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+			host, _, _ := net.SplitHostPort(address)
+			if ip := net.ParseIP(host); ip == nil || !c.addressAllowed(ip) {
+				return fmt.Errorf("callback: address %s is not allowed", host)
+			}
+			return nil
+		}}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.Proxy = nil // a proxy would dial for us, unchecked
+		transport.DialContext = dialer.DialContext
+		client = http.Client{Timeout: 10 * time.Second, Transport: transport}
+	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &client
 }
 
 // Sign returns the signature header value for body at time t.
@@ -76,10 +118,7 @@ func (c *Callbacks) Send(ctx context.Context, target string, res *Result) error 
 	if attempts <= 0 {
 		attempts = 3
 	}
-	client := c.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
+	client := c.client()
 	now := c.Now
 	if now == nil {
 		now = time.Now

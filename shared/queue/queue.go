@@ -3,11 +3,15 @@
 // Delivery is at least once, so every message is idempotent by its requestId (the
 // platform's message id when the sender gives none): the first delivery to finish writes
 // a marker object with x-cos-forbid-overwrite, and redeliveries answer from it instead of
-// acting again. Results go to the message's callbackUrl (signed) and to one log line.
+// acting again. A marker is bound to the message it answers (a digest of its whole
+// content, subject included) and authenticated with an HMAC, so neither another message
+// reusing a requestId nor an object somebody else wrote there is ever taken as a result.
+// Results go to the message's callbackUrl (signed) and to one log line.
 package queue
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +20,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -63,16 +68,19 @@ type Processor struct {
 	svc       *upload.Service
 	markers   Markers
 	prefix    string // marker keys: <prefix>.directup/requests/<sha256>
+	secret    []byte // authenticates markers
 	callbacks *Callbacks
 	log       *slog.Logger
 }
 
-// New returns a processor. prefix is the policy's key prefix (the role may write there).
-func New(svc *upload.Service, markers Markers, prefix string, callbacks *Callbacks, log *slog.Logger) *Processor {
+// New returns a processor. prefix is the policy's key prefix (the role may write there);
+// secret (the upload-token secret serves, under its own domain prefix) authenticates
+// the markers this processor writes.
+func New(svc *upload.Service, markers Markers, prefix string, secret []byte, callbacks *Callbacks, log *slog.Logger) *Processor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Processor{svc: svc, markers: markers, prefix: prefix, callbacks: callbacks, log: log}
+	return &Processor{svc: svc, markers: markers, prefix: prefix, secret: secret, callbacks: callbacks, log: log}
 }
 
 // Outcome tells the platform adapter what to do with the message.
@@ -130,8 +138,12 @@ func failure(res Result, err error) (Result, Outcome) {
 
 func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, msg *Message) (Result, Outcome) {
 	res := Result{RequestID: fallbackID}
-	if err := json.Unmarshal(body, msg); err != nil {
+	if err := strictjson.Unmarshal(body, msg); err != nil {
 		*msg = Message{}
+		var strict *strictjson.Error
+		if errors.As(err, &strict) && strict.Field != "" {
+			return failure(res, upload.Invalid(strict.Field, "%s", strict.Message))
+		}
 		return failure(res, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the message is not a JSON object: " + err.Error()})
 	}
 	if msg.RequestID == "" {
@@ -158,15 +170,12 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 	ctx = upload.WithCaller(ctx, msg.Subject)
 
 	// At-least-once delivery: answer a redelivery from its marker.
-	marker := p.prefix + ".directup/requests/" + hexSum(msg.Action+"\x00"+msg.RequestID)
+	marker := upload.RecordKey(p.prefix, "requests/"+hexSum(msg.Action+"\x00"+msg.RequestID))
+	binding := p.binding(msg)
 	if prev, ok, err := p.markers.GetMarker(ctx, marker); err != nil {
 		return failure(res, err)
 	} else if ok {
-		var done Result
-		if json.Unmarshal(prev, &done) == nil {
-			done.Duplicate = true
-			return done, Done
-		}
+		return p.answerFrom(res, marker, binding, prev)
 	}
 
 	switch msg.Action {
@@ -189,8 +198,7 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 		res.Status = "ok"
 	}
 
-	js, _ := json.Marshal(res)
-	created, err := p.markers.PutMarker(ctx, marker, js)
+	created, err := p.markers.PutMarker(ctx, marker, p.seal(marker, binding, &res))
 	if err != nil {
 		// The outcome stands (the caller gets it); a later redelivery may act again,
 		// which only initiate would notice: undo ours so no orphan is left.
@@ -200,7 +208,8 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 		return failure(res, err)
 	}
 	if !created {
-		// Another delivery of this message finished first: keep its upload, drop ours.
+		// Another delivery finished first (or another message took this requestId): keep
+		// its upload, drop ours, and answer as its marker says.
 		if res.Initiated != nil {
 			p.svc.Abort(context.WithoutCancel(ctx), res.Initiated.Token, res.Initiated.UploadID)
 		}
@@ -208,14 +217,68 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 		if err != nil || !ok {
 			return failure(res, errors.Join(err, errors.New("queue: the marker vanished")))
 		}
-		var done Result
-		if err := json.Unmarshal(prev, &done); err != nil {
-			return failure(res, err)
-		}
-		done.Duplicate = true
-		return done, Done
+		return p.answerFrom(Result{RequestID: res.RequestID, Action: res.Action}, marker, binding, prev)
 	}
 	return res, Done
+}
+
+// Codes of the queue's own refusals.
+const (
+	// CodeRequestConflict: the requestId was used by another message (other content or
+	// another subject); its result is not this message's to see.
+	CodeRequestConflict = "request_conflict"
+	// CodeMarkerInvalid: the marker at this requestId was not written by directup.
+	CodeMarkerInvalid = "marker_invalid"
+)
+
+// marker is what a marker object holds: the result, the digest of the message it
+// answers, and an HMAC over both and the marker's own key.
+type marker struct {
+	Binding string          `json:"binding"`
+	Result  json.RawMessage `json:"result"`
+	MAC     string          `json:"mac"`
+}
+
+// binding digests everything the message asks for, its subject included, so the same
+// requestId with other content is told apart from a redelivery.
+func (p *Processor) binding(msg *Message) string {
+	js, _ := json.Marshal(msg) // plain fields and maps: always marshals, map keys sorted
+	return hexSum(string(js))
+}
+
+func (p *Processor) mac(key, binding string, result []byte) string {
+	m := hmac.New(sha256.New, p.secret)
+	m.Write([]byte("directup-marker:" + key + "\n" + binding + "\n"))
+	m.Write(result)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (p *Processor) seal(key, binding string, res *Result) []byte {
+	rj, _ := json.Marshal(res)
+	js, _ := json.Marshal(marker{Binding: binding, Result: rj, MAC: p.mac(key, binding, rj)})
+	return js
+}
+
+// answerFrom answers a message from the marker at key: its result if the marker is
+// authentic and answers this very message, a refusal otherwise. Neither is retried.
+func (p *Processor) answerFrom(res Result, key, binding string, body []byte) (Result, Outcome) {
+	var m marker
+	if json.Unmarshal(body, &m) != nil || !hmac.Equal([]byte(m.MAC), []byte(p.mac(key, binding, m.Result))) {
+		if m.Binding == "" || !hmac.Equal([]byte(m.MAC), []byte(p.mac(key, m.Binding, m.Result))) {
+			p.log.Error("queue marker not written by directup", "requestId", res.RequestID, "marker", key)
+			res, _ = failure(res, &upload.Error{Status: http.StatusInternalServerError, Code: CodeMarkerInvalid,
+				Message: "the record of this requestId was not written by directup; it is not trusted (see the function's log)"})
+			return res, Done
+		}
+		return failure(res, &upload.Error{Status: http.StatusConflict, Code: CodeRequestConflict, Field: "requestId",
+			Message: "this requestId was already used by another message (other content or another subject); use a new requestId"})
+	}
+	var done Result
+	if err := json.Unmarshal(m.Result, &done); err != nil {
+		return failure(res, err)
+	}
+	done.Duplicate = true
+	return done, Done
 }
 
 func hexSum(s string) string {

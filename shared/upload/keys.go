@@ -2,6 +2,7 @@ package upload
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"io"
 	"net/http"
@@ -21,20 +22,79 @@ var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPad
 // DefaultKeyTemplate is the key of an upload when UPLOAD_KEY_TEMPLATE is unset.
 const DefaultKeyTemplate = "{prefix}{random}/{filename}"
 
-// generateKey expands a key template: {prefix}, {sub} (the caller, sanitised), {date}
-// (UTC, 2006/01/02), {random} (15 random bytes, 120 bits: the key is unguessable) and
-// {filename} (sanitised).
+// generateKey expands a key template: {prefix}, {sub} (the caller, see SubjectSegment),
+// {date} (UTC, 2006/01/02), {random} (15 random bytes, 120 bits: the key is unguessable)
+// and {filename} (sanitised).
 func generateKey(random io.Reader, template, prefix, subject, filename string, now time.Time) (string, error) {
 	var b [15]byte
 	if _, err := io.ReadFull(random, b[:]); err != nil {
 		return "", err
 	}
-	sub := "anonymous"
-	if subject != "" {
-		sub = SanitizeFilename(subject)
-	}
-	return strings.NewReplacer("{prefix}", prefix, "{sub}", sub, "{date}", now.UTC().Format("2006/01/02"),
+	return strings.NewReplacer("{prefix}", prefix, "{sub}", SubjectSegment(subject), "{date}", now.UTC().Format("2006/01/02"),
 		"{random}", keyEncoding.EncodeToString(b[:]), "{filename}", SanitizeFilename(filename)).Replace(template), nil
+}
+
+// maxSubjectSegment bounds an escaped subject; longer ones are hashed.
+const maxSubjectSegment = 128
+
+// SubjectSegment turns a caller's subject into one key segment, injectively: distinct
+// subjects always get distinct segments, so no caller can write into another's folder.
+// Letters and digits of any script, '-', '_' and inner '.' stay as they are (ordinary ids
+// stay readable); every other byte becomes "~XX" (uppercase hex), so the segment decodes
+// back to the subject. An empty subject is "anonymous", and the subject "anonymous"
+// itself is escaped ("~61nonymous"). A segment that would exceed 128 bytes is "~h"
+// followed by the subject's SHA-256 in base32: "~h" is never an escape, so it cannot
+// meet a short subject's segment.
+func SubjectSegment(subject string) string {
+	switch subject {
+	case "":
+		return "anonymous"
+	case "anonymous":
+		return "~61nonymous"
+	}
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(subject); {
+		r, size := utf8.DecodeRuneInString(subject[i:])
+		plain := r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' ||
+			r == '.' && i > 0 && i+size < len(subject))
+		if plain {
+			b.WriteString(subject[i : i+size])
+		} else {
+			for _, c := range []byte(subject[i : i+size]) {
+				b.WriteByte('~')
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&15])
+			}
+		}
+		i += size
+		if b.Len() > maxSubjectSegment {
+			sum := sha256.Sum256([]byte(subject))
+			return "~h" + keyEncoding.EncodeToString(sum[:])
+		}
+	}
+	return b.String()
+}
+
+// reservedDir is the folder, under the key prefix, where directup keeps its own records
+// (the queue function's idempotency markers). No upload may ever write there.
+const reservedDir = ".directup"
+
+// RecordKey is the key of one of directup's own records under prefix.
+func RecordKey(prefix, name string) string { return prefix + reservedDir + "/" + name }
+
+// reserved reports a key inside directup's records: under prefix's record folder, or with
+// a ".directup" segment anywhere (whatever the prefix of the deployment that writes them).
+func reserved(prefix, key string) bool {
+	if strings.HasPrefix(key, RecordKey(prefix, "")) {
+		return true
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == reservedDir {
+			return true
+		}
+	}
+	return false
 }
 
 // SanitizeFilename keeps a filename's letters, digits, '.', '-' and '_' (any script), turns

@@ -66,8 +66,11 @@ func (p *Policy) Validate() error {
 	if !strings.Contains(p.KeyTemplate, "{random}") || !strings.Contains(p.KeyTemplate, "{filename}") {
 		return fmt.Errorf("UPLOAD_KEY_TEMPLATE: must contain {random} and {filename}")
 	}
+	if reserved("", p.KeyPrefix+"x") {
+		return fmt.Errorf("UPLOAD_KEY_PREFIX: must not contain a %s segment (directup keeps its records there)", reservedDir)
+	}
 	sample, _ := generateKey(strings.NewReader(strings.Repeat("x", 15)), p.KeyTemplate, p.KeyPrefix, "user", "file.bin", time.Unix(0, 0))
-	if err := checkKey(sample); err != nil || !strings.HasPrefix(sample, p.KeyPrefix) {
+	if err := checkKey(sample); err != nil || !strings.HasPrefix(sample, p.KeyPrefix) || reserved(p.KeyPrefix, sample) {
 		return fmt.Errorf("UPLOAD_KEY_TEMPLATE: must give keys under UPLOAD_KEY_PREFIX with no empty, '.' or '..' segments (gives %q)", sample)
 	}
 	if p.MaxSize < 0 || p.MaxSize > MaxTotalSize {
@@ -109,12 +112,35 @@ func (p *Policy) Validate() error {
 	return nil
 }
 
-func (p *Policy) typeAllowed(contentType string) bool {
+// scriptableTypes are media types a browser runs script in when it shows them inline.
+// Every XML type (+xml) is one too: an XHTML element inside any XML document runs.
+var scriptableTypes = []string{"text/html", "text/xml", "application/xml", "text/xsl",
+	"text/javascript", "application/javascript", "application/x-javascript", "text/x-javascript",
+	"application/ecmascript", "text/ecmascript", "multipart/x-mixed-replace"}
+
+// Scriptable reports whether a browser would run script in an object of this media type
+// (lowercase, no parameters) served inline: HTML, SVG and every other XML type, scripts.
+func Scriptable(mediaType string) bool {
+	return slices.Contains(scriptableTypes, mediaType) || strings.HasSuffix(mediaType, "+xml")
+}
+
+// mediaType is a content type's lowercase type/subtype, without parameters.
+func mediaType(contentType string) string {
 	mt := strings.ToLower(contentType)
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
-		mt = strings.TrimSpace(mt[:i])
+		mt = mt[:i]
 	}
+	return strings.TrimSpace(mt)
+}
+
+// typeAllowed matches a content type against the allow-list. Wildcards never admit a
+// scriptable type (image/* does not admit image/svg+xml): those must be listed by name.
+func (p *Policy) typeAllowed(contentType string) bool {
+	mt := mediaType(contentType)
 	for _, pattern := range p.AllowedTypes {
+		if strings.Contains(pattern, "*") && Scriptable(mt) {
+			continue
+		}
 		if ok, _ := path.Match(pattern, mt); ok {
 			return true
 		}

@@ -132,6 +132,11 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		}
 		*h.out = h.in
 	}
+	if Scriptable(mediaType(obj.ContentType)) && obj.ContentDisposition == "" {
+		// Served inline from the bucket's domain, it would run script there: a browser
+		// downloads it instead unless the client asked for a disposition itself.
+		obj.ContentDisposition = "attachment"
+	}
 	if req.Expires != "" {
 		if _, err := http.ParseTime(req.Expires); err != nil {
 			return nil, Plan{}, Invalid("expires", "expires must be an HTTP date like %q", "Wed, 21 Oct 2026 07:28:00 GMT")
@@ -188,6 +193,9 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		if obj.Key, err = generate(req.Filename); err != nil {
 			return nil, Plan{}, err
 		}
+	}
+	if reserved(p.KeyPrefix, obj.Key) {
+		return nil, Plan{}, Denied("key", "keys under %s/ are reserved for directup's own records", reservedDir)
 	}
 	return &obj, plan, nil
 }

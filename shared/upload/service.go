@@ -73,18 +73,32 @@ type PartURLs struct {
 
 // Initiate checks req, starts a multipart upload and presigns the first batch of parts.
 func (s *Service) Initiate(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
-	return s.initiate(ctx, req, false)
+	return s.initiate(ctx, req, initiateFirstBatch)
 }
 
-// InitiateOpen starts an upload whose size the client does not declare (the protocol
-// Uppy speaks to Companion has no size). Part URLs then cannot pin sizes; the policy's
-// MaxSize is enforced at complete instead, and parts are presigned one call at a time.
+// InitiatePlanned is Initiate without part URLs, for clients that ask for each part's
+// URL when they send it (Uppy): the plan and its pinned sizes are the same.
+func (s *Service) InitiatePlanned(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+	return s.initiate(ctx, req, initiateNoURLs)
+}
+
+// InitiateOpen starts an upload whose size the client does not declare. Part URLs then
+// cannot pin sizes: the policy's MaxSize is enforced only at complete, and until then the
+// upload's parts can hold more. Only a deployer's explicit setting reaches this.
 func (s *Service) InitiateOpen(ctx context.Context, filename, contentType string) (*Initiated, error) {
 	ceiling := s.policy.MaxSize
-	return s.initiate(ctx, &InitiateRequest{Filename: filename, ContentType: contentType, Size: &ceiling}, true)
+	return s.initiate(ctx, &InitiateRequest{Filename: filename, ContentType: contentType, Size: &ceiling}, initiateOpen)
 }
 
-func (s *Service) initiate(ctx context.Context, req *InitiateRequest, open bool) (*Initiated, error) {
+type initiateMode int
+
+const (
+	initiateFirstBatch initiateMode = iota // pinned plan, first batch of URLs
+	initiateNoURLs                         // pinned plan, URLs asked for later
+	initiateOpen                           // no plan: sizes not pinned
+)
+
+func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initiateMode) (*Initiated, error) {
 	subject := Caller(ctx)
 	minPart := MinPartSize
 	if m, ok := s.store.(interface{ MinPartSize() int64 }); ok {
@@ -107,11 +121,18 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, open bool)
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
 	}
-	if open {
+	switch mode {
+	case initiateOpen:
 		claims.Open, claims.PartSize = true, 0
 		return &Initiated{
 			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: claims.Size, PartCount: MaxParts,
 			Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: []PresignedPart{},
+		}, nil
+	case initiateNoURLs:
+		return &Initiated{
+			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
+			PartCount: plan.PartCount, Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(),
+			Parts: []PresignedPart{},
 		}, nil
 	}
 	first := make([]int, min(plan.PartCount, s.policy.PartBatch))
