@@ -131,7 +131,9 @@ func TestAnonymousUpload(t *testing.T) {
 func TestOpenUploadsOnlyWhenAllowed(t *testing.T) {
 	// The default: a create without a size is refused, naming the frontend's fix.
 	e := setup(t, true, 1<<30)
-	var out struct{ Error struct{ Code, Field, Message string } }
+	var out struct {
+		Error struct{ Code, Field, Message string }
+	}
 	if s := call(t, "POST", e.url+"/s3/multipart", map[string]any{"filename": "a", "type": "text/plain", "metadata": map[string]any{}}, &out); s != 400 ||
 		out.Error.Code != upload.CodeMissingField || out.Error.Field != "metadata.size" || !strings.Contains(out.Error.Message, "setFileMeta") {
 		t.Fatalf("create without a size: %d %+v", s, out)

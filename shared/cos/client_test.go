@@ -17,7 +17,9 @@ import (
 
 	sdk "github.com/tencentyun/cos-go-sdk-v5"
 
+	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -402,5 +404,42 @@ func TestConfigValidate(t *testing.T) {
 		if (tt.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), tt.want)) {
 			t.Errorf("%+v: %v, want %q", tt.cfg, err, tt.want)
 		}
+	}
+}
+
+// TestLostInitiateAnswerLeavesNoOrphan: COS carries out the first initiate but its answer
+// is lost; the retry creates a second upload. The one nobody learned of is aborted.
+func TestLostInitiateAnswerLeavesNoOrphan(t *testing.T) {
+	cred := cossign.Credentials{SecretID: testCreds.AccessKeyID, SecretKey: testCreds.SecretAccessKey, SessionToken: testCreds.SessionToken}
+	store, err := localcos.New(t.TempDir(), "examplebucket-1250000000", cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var initiates atomic.Int32
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Query().Has("uploads") && r.URL.Path == "/uploads/k" && initiates.Add(1) == 1 {
+			store.ServeHTTP(httptest.NewRecorder(), r) // done, and the answer never arrives
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		store.ServeHTTP(w, r)
+	})
+	// An upload on another key, in the same moment, is not touched.
+	keep, err := c.Initiate(context.Background(), &upload.Object{Key: "uploads/other", ContentType: "a/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Initiate(context.Background(), &upload.Object{Key: "uploads/k", ContentType: "a/b"})
+	if err != nil || initiates.Load() != 2 || store.Uploads() != 2 {
+		t.Fatalf("initiate: %q %v after %d initiates, %d uploads", id, err, initiates.Load(), store.Uploads())
+	}
+	uploads, err := c.ListUploads(context.Background(), "uploads/")
+	ids := map[string]bool{}
+	for _, u := range uploads {
+		ids[u.UploadID] = true
+	}
+	if err != nil || len(uploads) != 2 || !ids[keep] || !ids[id] {
+		t.Fatalf("uploads left: %+v %v; want only %s and %s", uploads, err, keep, id)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/cos"
@@ -158,6 +159,39 @@ func TestAbort(t *testing.T) {
 	}
 	if _, err := e.api.PutPart(ctx, up.Parts[1], data[1<<20:2<<20], nil); err == nil || !strings.Contains(err.Error(), "NoSuchUpload") {
 		t.Errorf("part after abort: %v", err)
+	}
+}
+
+// TestAbortAfterComplete: a client that cancels after its upload was completed learns
+// that an object is stored (409 upload_completed), not that nothing was.
+func TestAbortAfterComplete(t *testing.T) {
+	e := setup(t, func(p *upload.Policy) { p.ClientKeys = true })
+	ctx := context.Background()
+	up, _, err := e.api.Upload(ctx, &upload.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5)}, strings.NewReader("hello"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := apiError(t, e.api.Abort(ctx, up)); a.Status != http.StatusConflict || a.Code != upload.CodeUploadCompleted {
+		t.Fatalf("abort after complete: %v", a)
+	}
+	// An object that was there before an aborted upload does not make it "completed".
+	req := &upload.InitiateRequest{Key: "uploads/kept.txt", ContentType: "text/plain", Size: size(5)}
+	if _, _, err := e.api.Upload(ctx, req, strings.NewReader("first"), nil); err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.api.Initiate(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(e.store.ObjectPath("uploads/kept.txt"), hourAgo, hourAgo); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.api.Abort(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.api.Abort(ctx, second); err != nil {
+		t.Fatalf("aborting an aborted upload over an older object: %v", err)
 	}
 }
 
@@ -322,7 +356,7 @@ func TestTokens(t *testing.T) {
 // TestBadInput: each hostile or malformed request gets its documented error and
 // nothing reaches the store.
 func TestBadInput(t *testing.T) {
-	e := setup(t, func(p *upload.Policy) { p.MaxSize = 1 << 30 })
+	e := setup(t, func(p *upload.Policy) { p.MaxSize = 1 << 30; p.ClientKeys = true; p.AllowedTypes = []string{"image/*", "text/*", "a/b"} })
 	ctx := context.Background()
 	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(3 << 20), PartSize: 1 << 20})
 	if err != nil {
@@ -360,6 +394,19 @@ func TestBadInput(t *testing.T) {
 		{"10,001 parts", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", jsonBody(t, map[string]any{"parts": tenThousandOne}), up.Token, 400, upload.CodeInvalidField, "parts"},
 		{"complete missing a part", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"etag":"a"}]}`), up.Token, 409, upload.CodeIncompleteUpload, "parts"},
 		{"complete with bad etag", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"etag":"</ETag><x>"}]}`), up.Token, 400, upload.CodeInvalidField, "parts[0].etag"},
+		// A WAF in front and the function must read the same request.
+		{"duplicate field", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","contentType":"text/html","size":1}`), "", 400, upload.CodeInvalidField, "contentType"},
+		{"case-variant duplicate", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"SIZE":1073741824}`), "", 400, upload.CodeInvalidField, "SIZE"},
+		{"case-variant field", "POST", "/uploads", "application/json", js(`{"filename":"a","ContentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "ContentType"},
+		{"nested case variant", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"encryption":{"type":"AES256","Type":"SSE-C"}}`), "", 400, upload.CodeInvalidField, "encryption.Type"},
+		{"duplicate map member", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"tagging":{"t":"1","t":"2"}}`), "", 400, upload.CodeInvalidField, "tagging.t"},
+		{"duplicate part field", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"PartNumber":2,"etag":"a"}]}`), up.Token, 400, upload.CodeInvalidField, "parts.PartNumber"},
+		// The queue's records are nobody's to write, whatever the prefix.
+		{"key in the records folder", "POST", "/uploads", "application/json", js(`{"key":"uploads/.directup/requests/0123","contentType":"a/b","size":1}`), "", 403, upload.CodePolicyDenied, "key"},
+		{"key with a records segment", "POST", "/uploads", "application/json", js(`{"key":"uploads/x/.directup/y","contentType":"a/b","size":1}`), "", 403, upload.CodePolicyDenied, "key"},
+		// Wildcards never admit a type a browser runs script in.
+		{"svg through image/*", "POST", "/uploads", "application/json", js(`{"filename":"a.svg","contentType":"image/svg+xml","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
+		{"html through text/*", "POST", "/uploads", "application/json", js(`{"filename":"a.html","contentType":"text/html; charset=utf-8","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
 		{"unknown route", "GET", "/nope", "", nil, "", 404, upload.CodeNotFound, ""},
 		{"wrong method", "PUT", "/uploads", "", nil, "", 405, upload.CodeMethodNotAllowed, ""},
 	}

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,7 +168,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	key := strings.TrimPrefix(r.URL.Path, "/")
 	if key == "" {
-		s.fail(w, r, "MethodNotAllowed", "bucket operations are not supported by the local store")
+		if r.Method == http.MethodGet && r.URL.Query().Has("uploads") {
+			s.listUploads(w, r.URL.Query().Get("prefix"))
+			return
+		}
+		s.fail(w, r, "MethodNotAllowed", "this bucket operation is not supported by the local store")
 		return
 	}
 	if len(key) > 850 {
@@ -586,7 +591,7 @@ func (s *Server) Object(key string) (header http.Header, etag, crc string, size 
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
-	header, etag, crc, size, err := s.Object(key)
+	header, etag, crc, _, err := s.Object(key)
 	if err != nil {
 		s.fail(w, r, "NoSuchKey", "The specified key does not exist")
 		return
@@ -604,11 +609,40 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	w.Header().Set("ETag", etag)
 	w.Header().Set("x-cos-hash-crc64ecma", crc)
-	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-	if r.Method == http.MethodHead {
-		return
+	modified := time.Time{}
+	if fi, err := f.Stat(); err == nil {
+		modified = fi.ModTime()
 	}
-	io.Copy(w, f)
+	// Last-Modified, HEAD, Range and conditional GETs as COS answers them.
+	http.ServeContent(w, r, "", modified, f)
+}
+
+// listUploads answers ListMultipartUploads (GET /?uploads&prefix=), oldest first.
+func (s *Server) listUploads(w http.ResponseWriter, prefix string) {
+	type xmlUpload struct {
+		Key          string
+		UploadID     string `xml:"UploadId"`
+		StorageClass string
+		Initiated    string
+	}
+	var out struct {
+		XMLName     xml.Name `xml:"ListMultipartUploadsResult"`
+		Bucket      string
+		Prefix      string
+		IsTruncated bool
+		Upload      []xmlUpload
+	}
+	out.Bucket, out.Prefix = s.bucket, prefix
+	s.mu.Lock()
+	for id, u := range s.uploads {
+		if strings.HasPrefix(u.key, prefix) {
+			out.Upload = append(out.Upload, xmlUpload{Key: u.key, UploadID: id, StorageClass: "STANDARD",
+				Initiated: u.created.UTC().Format("2006-01-02T15:04:05.000Z")})
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out.Upload, func(a, b xmlUpload) int { return strings.Compare(a.Initiated+a.UploadID, b.Initiated+b.UploadID) })
+	writeXML(w, out)
 }
 
 func writeXML(w http.ResponseWriter, v any) {

@@ -112,6 +112,22 @@ const maxResponse = 8 << 20
 
 // Do sends c, retrying transient faults with full-jitter backoff while the deadline allows.
 func (c *Client) Do(ctx context.Context, call Call) (*http.Response, []byte, error) {
+	return c.do(ctx, call, nil)
+}
+
+// mayHaveLanded reports a failed attempt whose request may have been carried out all the
+// same: the connection was made but the answer was lost (a timeout, a reset). A refused
+// dial, or an answer, says the request did nothing the caller does not know about.
+func mayHaveLanded(e *ResponseError) bool {
+	if e.Status != 0 || e.Err == nil {
+		return false
+	}
+	var op *net.OpError
+	return !(errors.As(e.Err, &op) && op.Op == "dial")
+}
+
+// do is Do; lost, when not nil, is set if an attempt may have landed unanswered.
+func (c *Client) do(ctx context.Context, call Call, lost *bool) (*http.Response, []byte, error) {
 	var last *ResponseError
 	for attempt := 0; attempt < max(1, c.MaxAttempts); attempt++ {
 		if attempt > 0 {
@@ -132,6 +148,9 @@ func (c *Client) Do(ctx context.Context, call Call) (*http.Response, []byte, err
 		}
 		if !errors.As(err, &last) {
 			return nil, nil, err // credentials or request building: no retry
+		}
+		if lost != nil && mayHaveLanded(last) {
+			*lost = true
 		}
 		if ctx.Err() != nil {
 			return nil, nil, &ResponseError{Err: ctx.Err(), RequestID: last.RequestID}
@@ -214,9 +233,14 @@ func (c *Client) malformed(what string, err error) error {
 	return &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: c.Name + " answered " + what + " with malformed XML", Err: err}
 }
 
-// Initiate sends POST /<key>?uploads with the dialect's headers.
+// Initiate sends POST /<key>?uploads with the dialect's headers. Initiate is not
+// idempotent: when an attempt's answer was lost and a retry succeeded, the store may hold
+// a second upload nobody knows the id of, so the uploads on the key since the first
+// attempt are listed and every one but the answered one is aborted.
 func (c *Client) Initiate(ctx context.Context, key string, header http.Header) (string, error) {
-	_, body, err := c.Do(ctx, Call{Method: http.MethodPost, Key: key, Query: url.Values{"uploads": {""}}, Header: header})
+	start := c.Now()
+	var lost bool
+	_, body, err := c.do(ctx, Call{Method: http.MethodPost, Key: key, Query: url.Values{"uploads": {""}}, Header: header}, &lost)
 	if err != nil {
 		return "", c.Error(err)
 	}
@@ -226,7 +250,65 @@ func (c *Client) Initiate(ctx context.Context, key string, header http.Header) (
 	if err := xml.Unmarshal(body, &r); err != nil || r.UploadID == "" {
 		return "", &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: c.Name + " answered initiate without an UploadId"}
 	}
+	if lost {
+		c.abortOrphans(ctx, key, r.UploadID, start.Add(-orphanSkew))
+	}
 	return r.UploadID, nil
+}
+
+// orphanSkew allows for the store's clock running behind the function's.
+const orphanSkew = time.Minute
+
+// Upload is an upload in progress, as ListMultipartUploads answers it.
+type Upload struct {
+	Key       string
+	UploadID  string `xml:"UploadId"`
+	Initiated time.Time
+}
+
+// ListUploads lists the uploads in progress on keys starting with prefix (first 1,000).
+func (c *Client) ListUploads(ctx context.Context, prefix string) ([]Upload, error) {
+	_, body, err := c.Do(ctx, Call{Method: http.MethodGet, Query: url.Values{"uploads": {""}, "prefix": {prefix}}})
+	if err != nil {
+		return nil, c.Error(err)
+	}
+	var r struct {
+		Upload []Upload
+	}
+	if err := xml.Unmarshal(body, &r); err != nil {
+		return nil, c.malformed("ListMultipartUploads", err)
+	}
+	return r.Upload, nil
+}
+
+// abortOrphans aborts the uploads on exactly key initiated since `since`, but keep.
+// Best effort, on its own short deadline: the caller already has its upload.
+func (c *Client) abortOrphans(ctx context.Context, key, keep string, since time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	uploads, err := c.ListUploads(ctx, key)
+	if err != nil {
+		return
+	}
+	for _, u := range uploads {
+		if u.Key == key && u.UploadID != keep && !u.Initiated.Before(since) {
+			c.Abort(ctx, key, u.UploadID)
+		}
+	}
+}
+
+// Stat reports whether an object exists at key and when it was last written.
+func (c *Client) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
+	resp, _, err := c.Do(ctx, Call{Method: http.MethodHead, Key: key})
+	var re *ResponseError
+	if errors.As(err, &re) && re.Status == http.StatusNotFound {
+		return upload.ObjectInfo{}, nil
+	}
+	if err != nil {
+		return upload.ObjectInfo{}, c.Error(err)
+	}
+	modified, _ := http.ParseTime(resp.Header.Get("Last-Modified"))
+	return upload.ObjectInfo{Exists: true, LastModified: modified, ETag: resp.Header.Get("ETag")}, nil
 }
 
 // ListParts follows every page.

@@ -49,6 +49,7 @@ const (
 	CodeNotFound          = "not_found"
 	CodeMethodNotAllowed  = "method_not_allowed"
 	CodeUploadNotFound    = "upload_not_found"
+	CodeUploadCompleted   = "upload_completed"
 	CodeObjectExists      = "object_exists"
 	CodeIncompleteUpload  = "incomplete_upload"
 	CodeInvalidPart       = "invalid_part"

@@ -116,7 +116,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 	}
 	claims := Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
-		Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
+		Issued: s.now().Unix(), Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
@@ -334,15 +334,27 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	return done, nil
 }
 
-// Abort discards an upload. Aborting an upload that is already gone succeeds.
+// Abort discards an upload. Aborting an upload that is already gone (aborted, expired)
+// succeeds; one that was completed is refused with upload_completed, so a client that
+// cancelled is never told nothing was stored when an object was.
 func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return err
 	}
 	err = s.store.Abort(ctx, c.Key, c.UploadID)
-	if e := AsError(err); err != nil && e.Code == CodeUploadNotFound {
-		return nil
+	if e := AsError(err); err == nil || e.Code != CodeUploadNotFound {
+		return err
 	}
-	return err
+	info, err := s.store.Stat(ctx, c.Key)
+	if err != nil {
+		return err
+	}
+	// An object older than the upload was there before it (forbidOverwrite kept it, or
+	// the upload never completed): the upload itself is simply gone.
+	if info.Exists && (c.Issued == 0 || !info.LastModified.Before(time.Unix(c.Issued, 0).Add(-time.Second))) {
+		return &Error{Status: http.StatusConflict, Code: CodeUploadCompleted,
+			Message: "the upload was completed: the object " + c.Key + " is stored; delete it to undo"}
+	}
+	return nil
 }

@@ -22,6 +22,15 @@ type Store interface {
 	Complete(ctx context.Context, key, uploadID string, parts []CompletedPart, opts CompleteOptions) (*Completed, error)
 	// Abort discards the upload and its parts.
 	Abort(ctx context.Context, key, uploadID string) error
+	// Stat tells whether an object exists at key (to tell a completed upload from a gone one).
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	Exists       bool
+	LastModified time.Time
+	ETag         string
 }
 
 // A Store whose parts must be larger than COS's 1 MiB (S3: 5 MiB) also implements

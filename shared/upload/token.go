@@ -18,7 +18,8 @@ type Claims struct {
 	UploadID       string `json:"u"`
 	Size           int64  `json:"s"`
 	PartSize       int64  `json:"p"`
-	Expires        int64  `json:"e"` // Unix seconds
+	Issued         int64  `json:"i,omitempty"` // Unix seconds; 0 in tokens issued before it was added
+	Expires        int64  `json:"e"`           // Unix seconds
 	Subject        string `json:"sub,omitempty"`
 	CustomerKeyMD5 string `json:"c,omitempty"` // SSE-C uploads: part URLs pin this key
 	// Open uploads (the Uppy Companion protocol) have no part plan: the client never
