@@ -152,12 +152,17 @@ func checkPolicies(t *testing.T, doc *yaml.Node, props *yaml.Node) {
 		for _, n := range a.Content {
 			actions = append(actions, n.Value)
 		}
-		if r := lookup(t, st, "Resource").Value; !strings.HasPrefix(r, "arn:aws:s3:::${S3Bucket}/${UploadKeyPrefix}") {
+		r := lookup(t, st, "Resource").Value
+		if a.Value == "s3:ListBucketMultipartUploads" {
+			if r != "arn:aws:s3:::${S3Bucket}" {
+				t.Errorf("the bucket-level action is on %q", r)
+			}
+		} else if !strings.HasPrefix(r, "arn:aws:s3:::${S3Bucket}/${UploadKeyPrefix}") {
 			t.Errorf("resource %q is wider than the upload prefix", r)
 		}
 	}
 	slices.Sort(actions)
-	if want := []string{"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"}; !slices.Equal(actions, want) {
+	if want := []string{"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject"}; !slices.Equal(actions, want) {
 		t.Errorf("actions %v, want %v", actions, want)
 	}
 }

@@ -93,8 +93,10 @@ func setup(ctx context.Context, c *cos.Client, o options) error {
 	return nil
 }
 
-// policy is the CAM policy the functions' role needs: the five multipart actions on the
-// upload prefix of one bucket, and reading and writing the queue function's markers.
+// policy is the CAM policy the functions' role needs: the five multipart actions and
+// HeadObject (abort tells a completed upload from a gone one) on the upload prefix of one
+// bucket, ListMultipartUploads on the bucket (an initiate whose answer was lost finds its
+// orphan), and reading and writing the queue function's markers.
 func policy(o options) (string, error) {
 	i := strings.LastIndexByte(o.bucket, '-')
 	if i < 0 || o.region == "" {
@@ -106,8 +108,13 @@ func policy(o options) (string, error) {
 		"statement": []map[string]any{{
 			"effect": "allow",
 			"action": []string{"name/cos:InitiateMultipartUpload", "name/cos:UploadPart", "name/cos:ListParts",
-				"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload"},
+				"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload", "name/cos:HeadObject"},
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/" + o.prefix + "*"},
+		}, {
+			// A bucket-level action: its resource is the bucket's.
+			"effect":   "allow",
+			"action":   []string{"name/cos:ListMultipartUploads"},
+			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/*"},
 		}, {
 			// The queue function's idempotency markers (x-cos-forbid-overwrite objects).
 			"effect":   "allow",

@@ -30,6 +30,7 @@ const callbackSecret = "callback-secret-0123456789"
 
 type env struct {
 	proc     *queue.Processor
+	storeURL string
 	store    *localcos.Server
 	receiver *receiver
 }
@@ -102,7 +103,7 @@ func setup(t *testing.T, endpoint string) *env {
 		t.Fatal(err)
 	}
 	rcv := newReceiver(t)
-	return &env{proc: queue.New(svc, client, "uploads/", []byte("marker-secret-0123456789abcdef0123"), &queue.Callbacks{Secret: []byte(callbackSecret)}, nil), store: store, receiver: rcv}
+	return &env{proc: queue.New(svc, client, "uploads/", []byte("marker-secret-0123456789abcdef0123"), &queue.Callbacks{Secret: []byte(callbackSecret)}, nil), storeURL: srv.URL, store: store, receiver: rcv}
 }
 
 func (e *env) msg(fields string) []byte {
@@ -251,5 +252,120 @@ func TestCallbackSignature(t *testing.T) {
 	m.Write([]byte(`1700000000.{"a":1}`))
 	if got != "t=1700000000,v1="+hex.EncodeToString(m.Sum(nil)) {
 		t.Fatalf("Sign = %s", got)
+	}
+}
+
+// A marker directup did not write (here: put straight into the bucket, as client keys
+// could before the records folder was reserved) is never answered from: the attacker's
+// upload id and part URL never reach the callback.
+func TestForgedMarkerIsNotTrusted(t *testing.T) {
+	e := setup(t, "")
+	ctx := context.Background()
+	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: e.storeURL},
+		credentials.Static{AccessKeyID: "AKIDq", SecretAccessKey: "queue-secret", SessionToken: "queue-token"}, nil)
+	sum := sha256.Sum256([]byte("initiate\x00job-forged"))
+	key := "uploads/.directup/requests/" + hex.EncodeToString(sum[:])
+	forged := `{"requestId":"job-forged","action":"initiate","status":"ok","initiated":{"uploadId":"fake","token":"v1.fake.sig","parts":[{"partNumber":1,"url":"https://attacker.example/put"}]}}`
+	for i, body := range []string{forged, `{"binding":"00","result":` + forged + `,"mac":"00"}`} {
+		if i == 1 {
+			// The second form: the marker layout with a MAC nobody could compute.
+			key = "uploads/.directup/requests/" + hexOf("initiate\x00job-forged-2")
+		}
+		if created, err := client.PutMarker(ctx, key, []byte(body)); err != nil || !created {
+			t.Fatal(err)
+		}
+		id := []string{"job-forged", "job-forged-2"}[i]
+		res, out := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"`+id+`","filename":"a","contentType":"text/plain","size":1`), "m")
+		if out != queue.Done || res.Status != "error" || res.Error.Code != queue.CodeMarkerInvalid || res.Duplicate || res.Initiated != nil {
+			t.Fatalf("forged marker %d: %+v %v", i, res, out)
+		}
+		if cb := e.receiver.last(); cb.Initiated != nil || cb.Error == nil || cb.Error.Code != queue.CodeMarkerInvalid {
+			t.Fatalf("callback after a forged marker: %+v", cb)
+		}
+	}
+	if e.store.Uploads() != 0 {
+		t.Fatal("a message answered by a forged marker still created an upload")
+	}
+}
+
+func hexOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// A requestId reused by another subject, or with other content, is a conflict told to
+// that message's own callback, never the first message's result.
+func TestRequestIdIsBoundToItsMessage(t *testing.T) {
+	e := setup(t, "")
+	ctx := context.Background()
+	first, _ := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"job-9","subject":"alice","filename":"a.txt","contentType":"text/plain","size":5`), "m1")
+	if first.Status != "ok" {
+		t.Fatalf("first: %+v", first)
+	}
+	for name, body := range map[string]string{
+		"another subject": `"action":"initiate","requestId":"job-9","subject":"bob","filename":"a.txt","contentType":"text/plain","size":5`,
+		"other content":   `"action":"initiate","requestId":"job-9","subject":"alice","filename":"b.txt","contentType":"text/plain","size":5`,
+	} {
+		res, out := e.proc.Handle(ctx, e.msg(body), "m2")
+		if out != queue.Done || res.Status != "error" || res.Error.Code != queue.CodeRequestConflict || res.Initiated != nil {
+			t.Fatalf("%s: %+v %v", name, res, out)
+		}
+		if cb := e.receiver.last(); cb.Initiated != nil || cb.Error == nil || cb.Error.Code != queue.CodeRequestConflict {
+			t.Fatalf("%s: callback %+v", name, cb)
+		}
+	}
+	again, _ := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"job-9","subject":"alice","filename":"a.txt","contentType":"text/plain","size":5`), "m1")
+	if !again.Duplicate || again.Initiated.UploadID != first.Initiated.UploadID {
+		t.Fatalf("the true redelivery: %+v", again)
+	}
+	if e.store.Uploads() != 1 {
+		t.Fatalf("%d uploads", e.store.Uploads())
+	}
+}
+
+// A callback receiver's redirect is never followed: the body (an upload token, part
+// URLs) and its signature go nowhere else.
+func TestCallbackRedirectIsNotFollowed(t *testing.T) {
+	e := setup(t, "")
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	for _, status := range []int{301, 302, 307, 308} {
+		redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+"/stolen", status)
+		}))
+		body := []byte(`{"callbackUrl":"` + redirect.URL + `/hook","action":"initiate","filename":"a","contentType":"text/plain","size":1}`)
+		res, out := e.proc.Handle(context.Background(), body, "m-"+strconv.Itoa(status))
+		redirect.Close()
+		if out != queue.Done || res.Status != "ok" {
+			t.Fatalf("%d: %+v %v", status, res, out)
+		}
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("a redirect was followed %d times", n)
+	}
+}
+
+func TestCallbackAddresses(t *testing.T) {
+	open := &queue.Callbacks{Secret: []byte("s")}
+	pinned := &queue.Callbacks{Secret: []byte("s"), AllowedHosts: []string{"10.0.0.7"}}
+	tests := []struct {
+		c   *queue.Callbacks
+		url string
+		ok  bool
+	}{
+		{open, "https://hooks.example/x", true},
+		{open, "http://127.0.0.1:9/x", true},
+		{open, "https://169.254.169.254/latest/meta-data", false},
+		{open, "https://[fe80::1]/x", false},
+		{open, "https://10.0.0.7/x", false},
+		{open, "https://0.0.0.0/x", false},
+		{pinned, "https://10.0.0.7/x", true},
+		{open, "http://hooks.example/x", false},
+	}
+	for _, tt := range tests {
+		if err := tt.c.Check(tt.url); (err == nil) != tt.ok {
+			t.Errorf("Check(%s) = %v, want ok=%v", tt.url, err, tt.ok)
+		}
 	}
 }

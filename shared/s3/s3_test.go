@@ -66,6 +66,34 @@ func TestAgainstVersitygw(t *testing.T) {
 		}
 	})
 
+	t.Run("abort after complete is upload_completed; uploads on a key are listed", func(t *testing.T) {
+		size := int64(3)
+		up, err := svc.Initiate(ctx, &upload.InitiateRequest{Filename: "done.txt", ContentType: "text/plain", Size: &size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := c.ListUploads(ctx, up.Key)
+		if err != nil || len(listed) != 1 || listed[0].UploadID != up.UploadID || listed[0].Key != up.Key || listed[0].Initiated.IsZero() {
+			t.Fatalf("ListUploads(%s) = %+v, %v", up.Key, listed, err)
+		}
+		etag, err := api.PutPart(ctx, up.Parts[0], []byte("abc"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Complete(ctx, up.Token, up.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}}); err != nil {
+			t.Fatal(err)
+		}
+		if info, err := c.Stat(ctx, up.Key); err != nil || !info.Exists || info.LastModified.IsZero() {
+			t.Fatalf("Stat = %+v, %v", info, err)
+		}
+		if e := upload.AsError(svc.Abort(ctx, up.Token, up.UploadID)); e.Code != upload.CodeUploadCompleted {
+			t.Fatalf("abort after complete: %v", e)
+		}
+		if info, err := c.Stat(ctx, up.Key+"-none"); err != nil || info.Exists {
+			t.Fatalf("Stat of nothing = %+v, %v", info, err)
+		}
+	})
+
 	t.Run("part sizes are pinned", func(t *testing.T) {
 		size := int64(10)
 		up, err := svc.Initiate(ctx, &upload.InitiateRequest{Filename: "p", ContentType: "text/plain", Size: &size})
