@@ -9,7 +9,8 @@ import (
 // clearEnv unsets everything Load reads, so the machine's environment cannot leak in.
 func clearEnv(t *testing.T) {
 	for _, k := range []string{"PORT", "HOST", "COS_BUCKET", "COS_REGION", "COS_ENDPOINT", "COS_ROLE_ARN", "STS_ENDPOINT",
-		"UPLOAD_TOKEN_SECRET", "UPLOAD_MAX_SIZE", "UPLOAD_ALLOWED_ACLS", "UPLOAD_URL_TTL", "UPLOAD_ALLOWED_TYPES", "LOCAL_COS_DIR"} {
+		"UPLOAD_TOKEN_SECRET", "UPLOAD_MAX_SIZE", "UPLOAD_ALLOWED_ACLS", "UPLOAD_URL_TTL", "UPLOAD_ALLOWED_TYPES", "LOCAL_COS_DIR",
+		"API_CAPABILITY_TTL", "API_REQUEST_TIMEOUT", "API_COMPANION_OPEN_UPLOADS", "AUTH_MODE", "AUTH_JWT_SECRET", "AUTH_AUDIENCE", "AUTH_ISSUER"} {
 		t.Setenv(k, "")
 	}
 }
@@ -30,6 +31,10 @@ func TestLoad(t *testing.T) {
 		{"malformed ttl", map[string]string{"UPLOAD_URL_TTL": "an hour"}, "config: assigning UPLOAD_URL_TTL"},
 		{"bad acl", map[string]string{"UPLOAD_ALLOWED_ACLS": "public-read,everyone"}, "config: UPLOAD_ALLOWED_ACLS"},
 		{"bad role", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret, "COS_ROLE_ARN": "uploader"}, "config: COS_ROLE_ARN"},
+		{"capability ttl of ten years", map[string]string{"API_CAPABILITY_TTL": "87600h"}, "config: API_CAPABILITY_TTL"},
+		{"capability ttl of zero", map[string]string{"API_CAPABILITY_TTL": "0s"}, "config: API_CAPABILITY_TTL"},
+		{"negative capability ttl", map[string]string{"API_CAPABILITY_TTL": "-1h"}, "config: API_CAPABILITY_TTL"},
+		{"request timeout of zero", map[string]string{"API_REQUEST_TIMEOUT": "0s"}, "config: API_REQUEST_TIMEOUT"},
 		{"bad sts endpoint", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret, "STS_ENDPOINT": "sts.local"}, "config: STS_ENDPOINT"},
 	}
 	for _, tt := range tests {

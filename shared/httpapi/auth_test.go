@@ -129,6 +129,9 @@ func TestNoLeaks(t *testing.T) {
 			t.Errorf("the %s appears in an API answer outside the part URLs", name)
 		}
 	}
+	if strings.Contains(logs.String(), up.Token) {
+		t.Error("an upload token appears in the logs")
+	}
 	if strings.Contains(logs.String(), "q-signature") || strings.Contains(answers.String(), "q-signature") {
 		t.Error("a signature appears outside the part URLs")
 	}

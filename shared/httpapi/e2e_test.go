@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc64"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -465,5 +467,53 @@ func TestCORS(t *testing.T) {
 		if got != tt.allow || resp.StatusCode != http.StatusNoContent {
 			t.Errorf("origin %s: %d %v, want allowed=%v", tt.origin, resp.StatusCode, resp.Header, tt.allow)
 		}
+	}
+}
+
+// A hung store answers 504 within the request deadline, not after every attempt's own
+// timeout (4 x 15 s); the plain server drops slow bodies and idle connections.
+func TestDeadlines(t *testing.T) {
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer hung.Close()
+	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: hung.URL}, credentials.Static{
+		AccessKeyID: storeCred.SecretID, SecretAccessKey: storeCred.SecretKey, SessionToken: storeCred.SessionToken}, nil)
+	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte(tokenSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpapi.New(svc, httpapi.Options{RequestTimeout: 700 * time.Millisecond}))
+	defer srv.Close()
+	start := time.Now()
+	_, err = (&apiclient.Client{API: srv.URL}).Initiate(context.Background(), &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(1)})
+	if a := apiError(t, err); a.Status != http.StatusGatewayTimeout || a.Code != upload.CodeUpstreamTimeout || time.Since(start) > 3*time.Second {
+		t.Fatalf("hung store: %v after %v", a, time.Since(start))
+	}
+
+	s := httpapi.NewServer(http.NotFoundHandler(), 15*time.Second)
+	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.WriteTimeout <= 15*time.Second || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
+		t.Fatalf("server timeouts %+v", s)
+	}
+	// The same server with a short read timeout: a body that trickles in is cut off.
+	s.ReadTimeout, s.ReadHeaderTimeout = 300*time.Millisecond, 300*time.Millisecond
+	ln := httptest.NewUnstartedServer(s.Handler)
+	ln.Config = s
+	ln.Start()
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /uploads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	start = time.Now()
+	io.ReadAll(conn) // the server answers or hangs up; either way the connection ends
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("a slow body held the connection for %v", time.Since(start))
 	}
 }

@@ -1,0 +1,149 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const testJWTSecret = "jwt-secret-0123456789abcdef-0123456789"
+
+func jwtFor(t *testing.T, sub string, exp time.Time) string {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "aud": "directup", "iss": "https://idp.example",
+		"exp": exp.Unix()}).SignedString([]byte(testJWTSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// localJWTApp is the whole HTTP surface of local mode with AUTH_MODE=jwt, logging to logs.
+func localJWTApp(t *testing.T, logs io.Writer) string {
+	clearEnv(t)
+	t.Setenv("LOCAL_COS_DIR", t.TempDir())
+	t.Setenv("AUTH_MODE", "jwt")
+	t.Setenv("AUTH_JWT_SECRET", testJWTSecret)
+	t.Setenv("AUTH_AUDIENCE", "directup")
+	t.Setenv("AUTH_ISSUER", "https://idp.example")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := c.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	srv := httptest.NewServer(app.Handler(c, slog.New(slog.NewJSONHandler(logs, nil))))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func do(t *testing.T, method, u, bearer string, body any, out any) int {
+	var r io.Reader
+	if body != nil {
+		js, _ := json.Marshal(body)
+		r = bytes.NewReader(js)
+	}
+	req, _ := http.NewRequest(method, u, r)
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+// The access log names the capability's caller and never holds a capability or an
+// upload token (Uppy's routes carry both in the path); capabilities end with the JWT.
+func TestUppyRoutesInTheLog(t *testing.T) {
+	logs := &syncBuffer{}
+	api := localJWTApp(t, logs)
+	exp := time.Now().Add(5 * time.Second).Truncate(time.Second)
+	var capability struct {
+		Capability, CompanionEndpoint string
+		ExpiresAt                     time.Time
+	}
+	if s := do(t, "POST", api+"/capabilities", jwtFor(t, "alice", exp), nil, &capability); s != 201 || !capability.ExpiresAt.Equal(exp) {
+		t.Fatalf("capability: %d %+v; want it to end with the JWT at %v", s, capability, exp)
+	}
+	var created struct{ Key, UploadID string }
+	if s := do(t, "POST", capability.CompanionEndpoint+"/s3/multipart", "", map[string]any{"filename": "a.txt", "type": "text/plain", "metadata": map[string]any{"size": 5}}, &created); s != 200 {
+		t.Fatalf("create: %d", s)
+	}
+	q := "?key=" + url.QueryEscape(created.Key)
+	if s := do(t, "GET", capability.CompanionEndpoint+"/s3/multipart/"+url.PathEscape(created.UploadID)+"/1"+q, "", nil, nil); s != 200 {
+		t.Fatalf("sign: %d", s)
+	}
+	text := logs.String()
+	for name, secret := range map[string]string{"capability": capability.Capability, "upload token": created.UploadID} {
+		if strings.Contains(text, secret) || strings.Contains(text, secret[:40]) {
+			t.Errorf("the %s appears in the log", name)
+		}
+	}
+	var lines int
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		var l struct{ Msg, Path, Caller string }
+		json.Unmarshal([]byte(line), &l)
+		if l.Msg == "request" && strings.HasPrefix(l.Path, "/c/") {
+			lines++
+			if l.Caller != "alice" || !strings.HasPrefix(l.Path, "/c/c1.<redacted:") || !strings.Contains(l.Path, "/multipart") {
+				t.Errorf("log line %s", line)
+			}
+		}
+	}
+	if lines != 2 || !strings.Contains(text, "/multipart/v1.<redacted:") {
+		t.Fatalf("%d capability lines in %s", lines, text)
+	}
+}
+
+// Local mode's download links are behind AUTH_MODE like /uploads.
+func TestLocalDownloadIsAuthenticated(t *testing.T) {
+	api := localJWTApp(t, io.Discard)
+	if s := do(t, "GET", api+"/local/download?key=uploads/x", "", nil, nil); s != http.StatusUnauthorized {
+		t.Fatalf("without a JWT: %d", s)
+	}
+	if s := do(t, "GET", api+"/local/download?key=uploads/x", jwtFor(t, "alice", time.Now().Add(time.Hour)), nil, nil); s != http.StatusFound {
+		t.Fatalf("with a JWT: %d", s)
+	}
+	for _, public := range []string{"/healthz", "/directup.js", "/"} {
+		if s := do(t, "GET", api+public, "", nil, nil); s != 200 {
+			t.Errorf("%s without a JWT: %d", public, s)
+		}
+	}
+}
