@@ -358,7 +358,11 @@ func TestTokens(t *testing.T) {
 // TestBadInput: each hostile or malformed request gets its documented error and
 // nothing reaches the store.
 func TestBadInput(t *testing.T) {
-	e := setup(t, func(p *upload.Policy) { p.MaxSize = 1 << 30; p.ClientKeys = true; p.AllowedTypes = []string{"image/*", "text/*", "a/b"} })
+	e := setup(t, func(p *upload.Policy) {
+		p.MaxSize = 1 << 30
+		p.ClientKeys = true
+		p.AllowedTypes = []string{"image/*", "text/*", "a/b"}
+	})
 	ctx := context.Background()
 	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(3 << 20), PartSize: 1 << 20})
 	if err != nil {
