@@ -78,7 +78,7 @@ async function bench(base, n) {
     while (next < n) {
       const i = next++
       const { key, uploadId } = await timed(lat, 'create', async () => ok(await fetch(base + '/s3/multipart', {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: `f${i}.bin`, type: 'application/octet-stream', metadata: {} }) })))
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: `f${i}.bin`, type: 'application/octet-stream', metadata: { size: body.length } }) })))
       const q = new URLSearchParams({ key })
       const { url } = await timed(lat, 'sign', async () => ok(await fetch(`${base}/s3/multipart/${encodeURIComponent(uploadId)}/1?${q}`)))
       const put = await fetch(url, { method: 'PUT', body })

@@ -183,6 +183,11 @@ test('Uppy: @uppy/core + @uppy/aws-s3 through the Companion protocol', async () 
     assert.equal(sha256(await stored(local.api, out.body.key)), expected(c.size, c.seed), c.name)
   }
 
+  // Without the size in its metadata, Uppy's upload is refused by default: an upload
+  // whose part URLs pin no size exists only behind API_COMPANION_OPEN_UPLOADS.
+  const refused = await uppyUpload(p, { name: 'uppy-undeclared.bin', size: 6 * 1024 * 1024, seed: 23, endpoint: local.api, declareSize: false })
+  assert.equal(refused.failed.length, 1, 'an undeclared size must be refused')
+
   // Uppy's small-file path gets a clear refusal that names the fix.
   const params = await fetch(local.api + '/s3/params?filename=a&type=text/plain')
   assert.equal(params.status, 400)

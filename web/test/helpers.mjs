@@ -161,6 +161,8 @@ export async function uppyPage(browser) {
 export function uppyUpload(page, c) {
   return page.evaluate(async (c) => {
     const uppy = new window.Uppy({ autoProceed: false }).use(window.AwsS3, { companionEndpoint: c.endpoint, shouldUseMultipart: true })
+    // README's one line: the size in Uppy's metadata, so directup pins every part URL.
+    if (c.declareSize !== false) uppy.on('file-added', (f) => uppy.setFileMeta(f.id, { size: f.size }))
     let body = null
     uppy.on('upload-success', (file, resp) => { body = resp.body })
     uppy.addFile({ name: c.name, type: 'application/octet-stream', data: makeFile(c.name, c.size, c.seed) })
