@@ -314,7 +314,8 @@ func (c *Config) buildLocal(httpClient *http.Client) (*App, error) {
 		cleanup()
 		return nil, fmt.Errorf("config: LOCAL_COS_ADDR: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// Parts are large and may come slowly: no read timeout, but idle connections end.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 	go hs.Serve(ln)
 	endpoint := "http://" + ln.Addr().String()
 	store, err := cos.New(cos.Config{Bucket: LocalBucket, Endpoint: endpoint}, credentials.Static{

@@ -76,9 +76,9 @@ func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, erro
 // Presign implements upload.Store. URLs sign host and content-length, so each part
 // can only be uploaded with its planned size, and never outlive the credentials.
 func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
-	cred, err := c.Creds.Retrieve(ctx)
+	cred, err := c.Credentials(ctx)
 	if err != nil {
-		return nil, c.Error(err)
+		return nil, err
 	}
 	now := c.Now()
 	end := now.Add(req.TTL)
@@ -126,9 +126,9 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 
 // PresignGet returns a URL that downloads key for ttl (local mode's demo links).
 func (c *Client) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
-	cred, err := c.Creds.Retrieve(ctx)
+	cred, err := c.Credentials(ctx)
 	if err != nil {
-		return "", c.Error(err)
+		return "", err
 	}
 	now := c.Now()
 	q := url.Values{}

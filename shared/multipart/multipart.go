@@ -170,7 +170,7 @@ func (c *Client) do(ctx context.Context, call Call, lost *bool) (*http.Response,
 func (c *Client) once(ctx context.Context, call *Call) (*http.Response, []byte, error) {
 	cred, err := c.Creds.Retrieve(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &credentialsError{err}
 	}
 	if c.AttemptTimeout > 0 {
 		var cancel context.CancelFunc
@@ -435,15 +435,35 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
+// Credentials retrieves the signing credentials, failures mapped like Error's.
+func (c *Client) Credentials(ctx context.Context) (credentials.Value, error) {
+	v, err := c.Creds.Retrieve(ctx)
+	if err != nil {
+		return v, c.Error(&credentialsError{err})
+	}
+	return v, nil
+}
+
+// credentialsError is a failure to obtain signing credentials (not to sign or send).
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string { return "credentials: " + e.err.Error() }
+func (e *credentialsError) Unwrap() error { return e.err }
+
 // Error maps failures to the service's errors, keeping the service's request id and
 // never the request (it would carry a signature).
 func (c *Client) Error(err error) error {
 	if errors.Is(err, credentials.ErrMissing) {
 		return &upload.Error{Status: http.StatusServiceUnavailable, Code: upload.CodeCredentialsFailed, Message: "no signing credentials are available", Err: err}
 	}
+	var ce *credentialsError
+	if errors.As(err, &ce) {
+		return &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeCredentialsFailed, Message: "could not obtain signing credentials", Err: err}
+	}
 	var re *ResponseError
 	if !errors.As(err, &re) {
-		return &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeCredentialsFailed, Message: "could not obtain signing credentials", Err: err}
+		// Building or signing the request failed: the function's fault, not the credentials'.
+		return &upload.Error{Status: http.StatusInternalServerError, Code: upload.CodeInternal, Message: "could not sign the " + c.Name + " request", Err: err}
 	}
 	n := c.Name
 	e := &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, UpstreamRequestID: re.RequestID, Err: err}

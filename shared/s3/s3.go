@@ -1,10 +1,12 @@
 // Package s3 is directup's Amazon S3 store: the same multipart calls as the COS store,
 // signed with AWS Signature V4 (aws-sdk-go-v2's signer alone: the SDK's presign client
-// costs ~18x more per part URL, measured in FACTS.md), path-style or virtual-hosted.
+// costs ~18x more per part URL, measured when this store was written), path-style or
+// virtual-hosted.
 //
 // Permissions the role needs on arn:aws:s3:::<bucket>/<prefix>*: s3:PutObject (initiate,
-// upload part, complete), s3:AbortMultipartUpload, s3:ListMultipartUploadParts; and
-// s3:GetObject for the queue function's markers.
+// upload part, complete), s3:AbortMultipartUpload, s3:ListMultipartUploadParts,
+// s3:GetObject (HEAD at abort, the queue function's markers); and on the bucket
+// s3:ListBucketMultipartUploads (orphan clean-up after a lost initiate answer).
 package s3
 
 import (

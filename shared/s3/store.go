@@ -93,9 +93,9 @@ func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, erro
 // Presign implements upload.Store with SigV4 query signing: host and (pinned uploads)
 // content-length are signed; one signer per call, since it caches keys by key id.
 func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
-	cred, err := c.Creds.Retrieve(ctx)
+	cred, err := c.Credentials(ctx)
 	if err != nil {
-		return nil, c.Error(err)
+		return nil, err
 	}
 	now := c.Now()
 	ttl := min(req.TTL, 7*24*time.Hour) // SigV4's limit

@@ -2,7 +2,7 @@ package upload
 
 import "net/http"
 
-// COS multipart limits (FACTS.md): parts 1..10000, each 1 MiB..5 GiB but the last.
+// COS multipart limits (COS API documentation): parts 1..10000, each 1 MiB..5 GiB but the last.
 const (
 	MinPartSize  int64 = 1 << 20
 	MaxPartSize  int64 = 5 << 30

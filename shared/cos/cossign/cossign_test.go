@@ -18,7 +18,7 @@ var (
 	vecEnd   = time.Unix(1481012292, 0)
 )
 
-// The FACTS.md vectors, computed by the official SDK and recomputed independently.
+// Known-answer vectors of the COS signature, computed by the official SDK and recomputed independently.
 func TestVectors(t *testing.T) {
 	kt := KeyTime(vecStart, vecEnd)
 	if kt != "1480932292;1481012292" {
