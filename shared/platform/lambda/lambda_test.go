@@ -6,6 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -45,4 +49,50 @@ func TestHandler(t *testing.T) {
 	if _, err := h(context.Background(), json.RawMessage(`{"Records":[]}`)); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("sqs event: %v", err)
 	}
+}
+
+// aws-lambda-go's own fixtures: its SQS event is processed; the other shapes the queue
+// function could be wired to by mistake are refused, never acknowledged.
+func TestSQSHandlerFixtures(t *testing.T) {
+	dir := filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
+	var bodies []string
+	h := SQSHandler(func(_ context.Context, body []byte, id string) bool {
+		bodies = append(bodies, id)
+		return false
+	})
+	for _, tt := range []struct {
+		file string
+		ok   bool
+	}{
+		{"sqs-event.json", true},
+		{"apigw-request.json", false},
+		{"apigw-v2-request-no-authorizer.json", false},
+		{"lambda-urls-request.json", false},
+		{"s3-event.json", false},
+		{"sns-event.json", false},
+	} {
+		raw, err := os.ReadFile(filepath.Join(dir, tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev events.SQSEvent
+		json.Unmarshal(raw, &ev) // as aws-lambda-go decodes it for the handler
+		bodies = nil
+		resp, err := h(context.Background(), ev)
+		if tt.ok && (err != nil || len(bodies) != len(ev.Records) || resp.BatchItemFailures == nil) {
+			t.Errorf("%s: %v, %d of %d records", tt.file, err, len(bodies), len(ev.Records))
+		}
+		if !tt.ok && (!errors.Is(err, ErrNotSQS) || len(bodies) != 0) {
+			t.Errorf("%s: %v, %d records processed; want ErrNotSQS", tt.file, err, len(bodies))
+		}
+	}
+}
+
+// moduleDir is where the go command keeps a dependency's source.
+func moduleDir(t *testing.T, module string) string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
+	if err != nil || len(out) == 0 {
+		t.Fatalf("go list -m %s: %v", module, err)
+	}
+	return strings.TrimSpace(string(out))
 }
