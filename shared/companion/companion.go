@@ -167,14 +167,14 @@ func fail(w http.ResponseWriter, err error) {
 	writeJSON(w, e.Status, body)
 }
 
-// decode reads a body of at most 1 MiB, as strictly as the JSON API (no repeated or
-// case-variant member names).
+// decode reads a body of at most 1 MiB without repeated or case-variant member names, as
+// the JSON API does; members Uppy may add in other versions are ignored.
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
 	if err != nil || len(body) > 1<<20 {
 		return &upload.Error{Status: http.StatusRequestEntityTooLarge, Code: upload.CodeBodyTooLarge, Message: "the request body is too large"}
 	}
-	if err := strictjson.Unmarshal(body, v); err != nil {
+	if err := strictjson.UnmarshalAllowUnknown(body, v); err != nil {
 		return httpapi.JSONError(err)
 	}
 	return nil

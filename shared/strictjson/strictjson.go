@@ -31,7 +31,13 @@ const maxDepth = 32
 // Unmarshal checks data against v's type as above, then decodes it into v with unknown
 // members refused and exactly one JSON value allowed. Syntax and type errors are
 // encoding/json's own (*json.SyntaxError, *json.UnmarshalTypeError, "unknown field").
-func Unmarshal(data []byte, v any) error {
+func Unmarshal(data []byte, v any) error { return unmarshal(data, v, true) }
+
+// UnmarshalAllowUnknown is Unmarshal for protocols whose clients may add members (Uppy's):
+// unknown members are ignored, repeated and case-variant ones still refused.
+func UnmarshalAllowUnknown(data []byte, v any) error { return unmarshal(data, v, false) }
+
+func unmarshal(data []byte, v any, refuseUnknown bool) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := walk(dec, reflect.TypeOf(v), "", 0); err != nil {
 		var e *Error
@@ -41,7 +47,9 @@ func Unmarshal(data []byte, v any) error {
 		// A syntax error: let the real decoder report it in its own words below.
 	}
 	dec = json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+	if refuseUnknown {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
