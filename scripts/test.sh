@@ -42,11 +42,11 @@ go test -race -count=1 ./...
 echo "== COS signer built without assembly (-tags purego: sha1x2_other.go, the path of arm64)"
 go test -count=1 -tags purego ./shared/cos/...
 
-echo "== fuzz (bounded): token parser, request decoder and rules, key builder"
+echo "== fuzz (bounded): token parser, request decoder and rules, key builder, subject segments"
 # Bounded by executions, not seconds: Go 1.26's fuzz coordinator can report a spurious
 # "context deadline exceeded" when a -fuzztime duration ends mid-run (golang/go#75804,
 # fixed in 1.27); a count has no deadline to race. 80,000 runs are about 10 s here.
-for target in FuzzTokenVerify FuzzInitiateRequest FuzzGenerateKey; do
+for target in FuzzTokenVerify FuzzInitiateRequest FuzzGenerateKey FuzzSubjectSegment; do
   go test -run='^$' -fuzz="^${target}\$" -fuzztime=80000x ./shared/upload
 done
 
