@@ -2,7 +2,10 @@
 // environment it finds; the adapters live in its subpackages (scf, lambda).
 package platform
 
-import "os"
+import (
+	"encoding/json"
+	"os"
+)
 
 // Runtimes.
 const (
@@ -28,4 +31,13 @@ func Detect() string {
 // CustomRuntimeAPI is the base URL of SCF's custom runtime API.
 func CustomRuntimeAPI() string {
 	return "http://" + os.Getenv("SCF_RUNTIME_API") + ":" + os.Getenv("SCF_RUNTIME_API_PORT")
+}
+
+// BadBase64Body is the JSON answer (400, the API's error shape and invalid_json code) to
+// an event whose body is marked base64 but is not: the client's fault, not an invocation
+// error the gateway would turn into a 5xx.
+func BadBase64Body(requestID string) string {
+	js, _ := json.Marshal(map[string]any{"error": map[string]string{"code": "invalid_json",
+		"message": "the body is marked base64 (isBase64Encoded) but is not valid base64", "requestId": requestID}})
+	return string(js)
 }

@@ -5,6 +5,7 @@ package lambda
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -12,8 +13,17 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/directup/directup/shared/platform"
+
 	"net/http"
 )
+
+var jsonType = map[string]string{"Content-Type": "application/json; charset=utf-8"}
+
+func isBase64(s string) bool {
+	_, err := base64.StdEncoding.DecodeString(s)
+	return err == nil
+}
 
 // ErrUnsupported means the event is neither payload format.
 var ErrUnsupported = errors.New("lambda: the event is not an API Gateway or Function URL event")
@@ -37,6 +47,10 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, err
 			}
+			if ev.IsBase64Encoded && !isBase64(ev.Body) {
+				return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest, Headers: jsonType,
+					Body: platform.BadBase64Body(ev.RequestContext.RequestID)}, nil
+			}
 			if st := ev.RequestContext.Stage; st != "" && st != "$default" {
 				if p, ok := strings.CutPrefix(ev.RawPath, "/"+st); ok && (p == "" || p[0] == '/') {
 					ev.RawPath = "/" + strings.TrimPrefix(p, "/")
@@ -48,6 +62,10 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 			var ev events.APIGatewayProxyRequest
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, err
+			}
+			if ev.IsBase64Encoded && !isBase64(ev.Body) {
+				return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest, Headers: jsonType,
+					Body: platform.BadBase64Body(ev.RequestContext.RequestID)}, nil
 			}
 			return v1.ProxyWithContext(ctx, ev)
 		}

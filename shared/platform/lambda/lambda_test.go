@@ -96,3 +96,26 @@ func moduleDir(t *testing.T, module string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// A body marked base64 that is not is the client's fault: 400, not an invocation error.
+func TestBadBase64Body(t *testing.T) {
+	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("the handler must not run") }))
+	for _, event := range []string{
+		`{"httpMethod":"POST","path":"/uploads","isBase64Encoded":true,"body":"%%%","requestContext":{"requestId":"rid-1"}}`,
+		`{"version":"2.0","rawPath":"/uploads","isBase64Encoded":true,"body":"%%%","requestContext":{"requestId":"rid-1","http":{"method":"POST"}}}`,
+	} {
+		out, err := h(context.Background(), json.RawMessage(event))
+		if err != nil {
+			t.Fatalf("an invocation error: %v", err)
+		}
+		js, _ := json.Marshal(out)
+		var resp struct {
+			StatusCode int
+			Body       string
+		}
+		json.Unmarshal(js, &resp)
+		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"code":"invalid_json"`) || !strings.Contains(resp.Body, "rid-1") {
+			t.Errorf("%s: %s", event, js)
+		}
+	}
+}

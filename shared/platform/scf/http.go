@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/directup/directup/shared/platform"
 )
 
 // HTTPEvent is an API Gateway trigger event; a Function URL event is the same shape
@@ -41,6 +43,8 @@ type HTTPResponse struct {
 	Body            string            `json:"body"`
 }
 
+var errBadBase64 = errors.New("scf: isBase64Encoded body is not base64")
+
 // ErrNotHTTP means the payload is not an HTTP trigger event.
 var ErrNotHTTP = errors.New("scf: the event is not an API Gateway or Function URL event")
 
@@ -53,6 +57,14 @@ func HTTPHandler(h http.Handler) Handler {
 			return nil, ErrNotHTTP
 		}
 		req, err := ev.Request(ctx)
+		if errors.Is(err, errBadBase64) {
+			id := ""
+			if inv, ok := FromContext(ctx); ok {
+				id = inv.RequestID
+			}
+			return json.Marshal(HTTPResponse{StatusCode: http.StatusBadRequest,
+				Headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}, Body: platform.BadBase64Body(id)})
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +81,7 @@ func (ev *HTTPEvent) Request(ctx context.Context) (*http.Request, error) {
 	if ev.IsBase64Encoded {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			return nil, errors.New("scf: isBase64Encoded body is not base64")
+			return nil, errBadBase64
 		}
 	}
 	path := ev.Path

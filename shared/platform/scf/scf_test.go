@@ -157,3 +157,16 @@ func TestHTTPEvents(t *testing.T) {
 		t.Errorf("queue event: %v", err)
 	}
 }
+
+// A body marked base64 that is not is the client's fault: 400, not an invocation error.
+func TestBadBase64Body(t *testing.T) {
+	h := HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("the handler must not run") }))
+	out, err := h(context.Background(), []byte(`{"httpMethod":"POST","path":"/uploads","isBase64Encoded":true,"body":"%%%"}`))
+	if err != nil {
+		t.Fatalf("an invocation error: %v", err)
+	}
+	var resp HTTPResponse
+	if json.Unmarshal(out, &resp) != nil || resp.StatusCode != 400 || !strings.Contains(resp.Body, `"code":"invalid_json"`) {
+		t.Fatalf("%s", out)
+	}
+}
