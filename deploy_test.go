@@ -96,6 +96,9 @@ func TestSAMTemplate(t *testing.T) {
 	props := lookup(t, doc, "Resources", "ApiFunction", "Properties")
 	vars := lookup(t, props, "Environment", "Variables")
 	checkVariables(t, keys(vars))
+	if !slices.Contains(keys(vars), "API_PUBLIC_URL") {
+		t.Error("template.yaml must let the deployer set API_PUBLIC_URL")
+	}
 	checkPolicies(t, doc, props)
 	params := append(keys(lookup(t, doc, "Parameters")), "AWS::Region")
 	for i := 0; i+1 < len(vars.Content); i += 2 {
@@ -207,6 +210,9 @@ func TestServerlessYML(t *testing.T) {
 		t.Errorf("src %q is not where scripts/build puts the SCF binary", src)
 	}
 	checkVariables(t, keys(lookup(t, in, "environment", "variables")))
+	if !slices.Contains(keys(lookup(t, in, "environment", "variables")), "API_PUBLIC_URL") {
+		t.Error("serverless.yml must let the deployer set API_PUBLIC_URL")
+	}
 	events := lookup(t, in, "events")
 	var kinds []string
 	for _, e := range events.Content {

@@ -81,6 +81,21 @@ func uploadFlowTo(t *testing.T, partSize int, stored func(key string) []byte, in
 	}
 }
 
+// companionThrough mints a capability through invoke and checks the companionEndpoint it
+// answers is want (the stage put back), then creates an Uppy upload through it.
+func companionThrough(t *testing.T, want string, invoke func(method, path, token, body string) httpAnswer) {
+	t.Helper()
+	ans := invoke("POST", "/capabilities", "", "")
+	var cp struct{ CompanionEndpoint string }
+	if ans.StatusCode != 201 || json.Unmarshal([]byte(ans.Body), &cp) != nil || !strings.HasPrefix(cp.CompanionEndpoint, want+"/c/c1.") {
+		t.Fatalf("capability: %+v; want an endpoint under %s/c/", ans, want)
+	}
+	rel := strings.TrimPrefix(cp.CompanionEndpoint, want) // the path the door puts its stage before
+	if ans := invoke("POST", rel+"/s3/multipart", "", `{"filename":"a.txt","type":"text/plain","metadata":{"size":1}}`); ans.StatusCode != 200 {
+		t.Fatalf("Uppy create through %s: %+v", cp.CompanionEndpoint, ans)
+	}
+}
+
 // TestLambdaUnderEmulator runs the lambda.norpc build under the real Runtime Interface
 // Emulator and sends API Gateway REST (v1) and HTTP API / Function URL (v2) events.
 func TestLambdaUnderEmulator(t *testing.T) {
@@ -91,13 +106,17 @@ func TestLambdaUnderEmulator(t *testing.T) {
 		fn.Invoke(event, &ans)
 		return ans
 	}
+	const restHost, httpHost, urlHost = "abc123.execute-api.us-east-1.amazonaws.com", "def456.execute-api.us-east-1.amazonaws.com", "ghi789.lambda-url.us-east-1.on.aws"
 	v1 := func(method, path, token, body string) httpAnswer {
-		h := map[string]string{"Content-Type": "application/json"}
+		// As aws-lambda-go's apigw-request.json: Host and X-Forwarded-Proto headers, the
+		// route without the stage in path, the called path in requestContext.path.
+		h := map[string]string{"Content-Type": "application/json", "Host": restHost, "X-Forwarded-Proto": "https"}
 		if token != "" {
 			h["X-Upload-Token"] = token
 		}
 		return raw(map[string]any{"httpMethod": method, "path": path, "resource": "/{proxy+}", "headers": h, "body": body,
-			"isBase64Encoded": false, "requestContext": map[string]any{"stage": "prod", "requestId": "req-v1", "httpMethod": method}})
+			"isBase64Encoded": false, "requestContext": map[string]any{"stage": "testStage", "requestId": "req-v1", "httpMethod": method,
+				"domainName": restHost, "path": "/testStage" + path}})
 	}
 	v2 := func(stage string) func(method, path, token, body string) httpAnswer {
 		return func(method, path, token, body string) httpAnswer {
@@ -105,18 +124,28 @@ func TestLambdaUnderEmulator(t *testing.T) {
 			if token != "" {
 				h["x-upload-token"] = token
 			}
-			full := path
+			full, domain := path, urlHost // a Function URL event as the issue met it: no host header
 			if stage != "$default" {
-				full = "/" + stage + path
+				full, domain = "/"+stage+path, httpHost
+				h["host"], h["x-forwarded-proto"] = httpHost, "https"
 			}
 			return raw(map[string]any{"version": "2.0", "routeKey": "$default", "rawPath": full, "headers": h, "body": body,
-				"isBase64Encoded": false, "requestContext": map[string]any{"stage": stage, "requestId": "req-v2",
+				"isBase64Encoded": false, "requestContext": map[string]any{"stage": stage, "requestId": "req-v2", "domainName": domain,
 					"http": map[string]any{"method": method, "path": full, "sourceIp": "203.0.113.9"}}})
 		}
 	}
-	t.Run("REST API v1", func(t *testing.T) { uploadFlow(t, b, v1) })
-	t.Run("HTTP API v2 with a stage", func(t *testing.T) { uploadFlow(t, b, v2("prod")) })
-	t.Run("Function URL v2", func(t *testing.T) { uploadFlow(t, b, v2("$default")) })
+	t.Run("REST API v1", func(t *testing.T) {
+		uploadFlow(t, b, v1)
+		companionThrough(t, "https://"+restHost+"/testStage", v1)
+	})
+	t.Run("HTTP API v2 with a stage", func(t *testing.T) {
+		uploadFlow(t, b, v2("prod"))
+		companionThrough(t, "https://"+httpHost+"/prod", v2("prod"))
+	})
+	t.Run("Function URL v2", func(t *testing.T) {
+		uploadFlow(t, b, v2("$default"))
+		companionThrough(t, "https://"+urlHost, v2("$default"))
+	})
 }
 
 // TestLambdaWithS3 runs the Lambda build against a real S3 server (versitygw), signing
@@ -151,7 +180,7 @@ func TestSCFGo1(t *testing.T) {
 		"TENCENTCLOUD_SECRETKEY": functest.StoreCred.SecretKey, "TENCENTCLOUD_SESSIONTOKEN": functest.StoreCred.SessionToken})
 	call := fn.Invoke
 	invoke := func(method, path, token, body string) httpAnswer {
-		h := map[string]string{"content-type": "application/json"}
+		h := map[string]string{"content-type": "application/json", "host": "service-abc123-1250000000.gz.apigw.tencentcs.com"}
 		if token != "" {
 			h["x-upload-token"] = token
 		}
@@ -169,6 +198,7 @@ func TestSCFGo1(t *testing.T) {
 		return ans
 	}
 	uploadFlow(t, b, invoke)
+	companionThrough(t, "https://service-abc123-1250000000.gz.apigw.tencentcs.com/release", invoke)
 
 	// Errors of the invocation itself come back as the protocol's Error.
 	resp := call([]byte(`{"Records":[]}`), "")

@@ -140,9 +140,15 @@ func (h *Handler) verify(c string) (string, error) {
 // companionEndpoint to give Uppy.
 func (h *Handler) MintHandler(base func(*http.Request) string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		endpoint := base(r)
+		if endpoint == "" {
+			fail(w, &upload.Error{Status: http.StatusInternalServerError, Code: upload.CodeInternal,
+				Message: "the request does not tell the API's public address: set API_PUBLIC_URL"})
+			return
+		}
 		c, exp := h.Mint(upload.Caller(r.Context()), auth.FromContext(r.Context()).Expires)
 		writeJSON(w, http.StatusCreated, map[string]any{
-			"capability": c, "companionEndpoint": base(r) + "/c/" + c, "expiresAt": exp.UTC(),
+			"capability": c, "companionEndpoint": endpoint + "/c/" + c, "expiresAt": exp.UTC(),
 		})
 	}
 }

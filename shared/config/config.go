@@ -27,6 +27,7 @@ import (
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/platform"
 	"github.com/directup/directup/shared/s3"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/web"
@@ -266,6 +267,12 @@ func (a *App) Handler(c *Config, logger *slog.Logger) http.Handler {
 	api.Handle("POST /capabilities", comp.MintHandler(func(r *http.Request) string {
 		if c.PublicURL != "" {
 			return strings.TrimSuffix(c.PublicURL, "/")
+		}
+		if base := platform.PublicURL(r.Context()); base != "" {
+			return base + c.BasePath // the gateway's stage put back, then the fixed prefix
+		}
+		if r.Host == "" {
+			return "" // nothing tells the public address: API_PUBLIC_URL must
 		}
 		scheme := "http"
 		if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {

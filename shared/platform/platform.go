@@ -3,8 +3,10 @@
 package platform
 
 import (
+	"context"
 	"encoding/json"
 	"os"
+	"strings"
 )
 
 // Runtimes.
@@ -40,4 +42,33 @@ func BadBase64Body(requestID string) string {
 	js, _ := json.Marshal(map[string]any{"error": map[string]string{"code": "invalid_json",
 		"message": "the body is marked base64 (isBase64Encoded) but is not valid base64", "requestId": requestID}})
 	return string(js)
+}
+
+type publicURLKey struct{}
+
+// WithPublicURL records the API's external base URL as an event shows it: scheme, host
+// and the stage prefix an adapter removed from the path ("https://abc.execute-api.
+// us-east-1.amazonaws.com/prod"). URLs the function hands out (Uppy's companionEndpoint)
+// are built on it, so they work behind any stage.
+func WithPublicURL(ctx context.Context, base string) context.Context {
+	return context.WithValue(ctx, publicURLKey{}, base)
+}
+
+// PublicURL returns what WithPublicURL recorded ("" if nothing did).
+func PublicURL(ctx context.Context) string {
+	s, _ := ctx.Value(publicURLKey{}).(string)
+	return s
+}
+
+// BaseURL puts an external base URL together: https unless the gateway forwarded another
+// scheme, the host, and the path prefix (a stage) clients put before every route.
+func BaseURL(forwardedProto, host, prefix string) string {
+	if host == "" {
+		return ""
+	}
+	scheme := "https" // every gateway and function URL serves https
+	if forwardedProto == "http" {
+		scheme = "http"
+	}
+	return scheme + "://" + host + strings.TrimSuffix(prefix, "/")
 }

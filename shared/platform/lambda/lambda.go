@@ -25,6 +25,34 @@ func isBase64(s string) bool {
 	return err == nil
 }
 
+// header reads a header of an event whatever its case (REST events keep the client's,
+// payload 2.0 lowercases them), or def.
+func header(h map[string]string, name, def string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) && v != "" {
+			return v
+		}
+	}
+	return def
+}
+
+// restPublicURL is a REST API's external base URL. Its events carry the route's path
+// without the stage and, in requestContext.path, the path the client called: what
+// precedes the route there is the prefix (the stage, or a custom domain's base path).
+// Fixtures that repeat the route in both name the stage only by requestContext.stage,
+// which the default execute-api domain puts first.
+func restPublicURL(ev *events.APIGatewayProxyRequest) string {
+	rc := ev.RequestContext
+	host := header(ev.Headers, "host", rc.DomainName)
+	prefix := ""
+	if p, ok := strings.CutSuffix(rc.Path, ev.Path); ok && rc.Path != ev.Path {
+		prefix = p
+	} else if rc.Stage != "" && strings.Contains(host, ".execute-api.") {
+		prefix = "/" + rc.Stage
+	}
+	return platform.BaseURL(header(ev.Headers, "x-forwarded-proto", ""), host, prefix)
+}
+
 // ErrUnsupported means the event is neither payload format.
 var ErrUnsupported = errors.New("lambda: the event is not an API Gateway or Function URL event")
 
@@ -51,11 +79,15 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 				return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest, Headers: jsonType,
 					Body: platform.BadBase64Body(ev.RequestContext.RequestID)}, nil
 			}
+			prefix := ""
 			if st := ev.RequestContext.Stage; st != "" && st != "$default" {
 				if p, ok := strings.CutPrefix(ev.RawPath, "/"+st); ok && (p == "" || p[0] == '/') {
 					ev.RawPath = "/" + strings.TrimPrefix(p, "/")
+					prefix = "/" + st
 				}
 			}
+			host := header(ev.Headers, "host", ev.RequestContext.DomainName)
+			ctx = platform.WithPublicURL(ctx, platform.BaseURL(header(ev.Headers, "x-forwarded-proto", ""), host, prefix))
 			return v2.ProxyWithContext(ctx, ev)
 		case probe.HTTPMethod != "":
 			// REST APIs put the resource path, without the stage, in path.
@@ -67,6 +99,7 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 				return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest, Headers: jsonType,
 					Body: platform.BadBase64Body(ev.RequestContext.RequestID)}, nil
 			}
+			ctx = platform.WithPublicURL(ctx, restPublicURL(&ev))
 			return v1.ProxyWithContext(ctx, ev)
 		}
 		return nil, ErrUnsupported

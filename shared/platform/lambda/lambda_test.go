@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/directup/directup/shared/platform"
 )
 
 func TestHandler(t *testing.T) {
@@ -117,5 +119,34 @@ func TestBadBase64Body(t *testing.T) {
 		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"code":"invalid_json"`) || !strings.Contains(resp.Body, "rid-1") {
 			t.Errorf("%s: %s", event, js)
 		}
+	}
+}
+
+// The public base URL each of aws-lambda-go's own fixtures gives, and a custom domain
+// with a base path mapping.
+func TestPublicURL(t *testing.T) {
+	dir := filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
+	var got string
+	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = platform.PublicURL(r.Context())
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	for file, want := range map[string]string{
+		"apigw-request.json":                  "https://gy415nuibc.execute-api.us-east-1.amazonaws.com/testStage", // its Host header
+		"apigw-v2-request-no-authorizer.json": "https://aaaaaaaaaa.execute-api.us-west-2.amazonaws.com",
+		"lambda-urls-request.json":            "https://<url-id>.lambda-url.us-west-2.on.aws",
+	} {
+		raw, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = "(not called)"
+		if _, err := h(context.Background(), raw); err != nil || got != want {
+			t.Errorf("%s: %q %v, want %q", file, got, err, want)
+		}
+	}
+	custom := `{"httpMethod":"GET","path":"/healthz","headers":{"Host":"api.example.com"},"requestContext":{"stage":"prod","path":"/uploads-api/healthz","domainName":"api.example.com"}}`
+	if _, err := h(context.Background(), json.RawMessage(custom)); err != nil || got != "https://api.example.com/uploads-api" {
+		t.Errorf("custom domain: %q %v", got, err)
 	}
 }

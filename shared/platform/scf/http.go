@@ -88,9 +88,11 @@ func (ev *HTTPEvent) Request(ctx context.Context) (*http.Request, error) {
 	if path == "" {
 		path = "/"
 	}
+	stagePrefix := ""
 	if rc := ev.RequestContext; rc != nil && rc.Stage != "" {
 		if p, ok := strings.CutPrefix(path, "/"+rc.Stage); ok && (p == "" || p[0] == '/') {
 			path = "/" + strings.TrimPrefix(p, "/")
+			stagePrefix = "/" + rc.Stage
 		}
 	}
 	q := url.Values{}
@@ -134,7 +136,19 @@ func (ev *HTTPEvent) Request(ctx context.Context) (*http.Request, error) {
 	if inv, ok := FromContext(ctx); ok && req.Header.Get("X-Request-Id") == "" {
 		req.Header.Set("X-Request-Id", inv.RequestID)
 	}
-	return req, nil
+	if rc := ev.RequestContext; rc != nil && rc.Stage != "" && stagePrefix == "" && gatewayDomain(req.Host) {
+		// The gateway's own domain serves every stage under /<stage>; a custom domain
+		// maps its paths to a stage without one.
+		stagePrefix = "/" + rc.Stage
+	}
+	base := platform.BaseURL(req.Header.Get("X-Forwarded-Proto"), req.Host, stagePrefix)
+	return req.WithContext(platform.WithPublicURL(req.Context(), base)), nil
+}
+
+// gatewayDomain reports a Tencent API Gateway service's default domain.
+func gatewayDomain(host string) bool {
+	host, _, _ = strings.Cut(host, ":")
+	return strings.HasSuffix(host, ".apigw.tencentcs.com") || strings.HasSuffix(host, ".apigateway.myqcloud.com")
 }
 
 // recorder collects a handler's answer in memory (an invocation answers in one piece).
