@@ -15,6 +15,8 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/directup/directup/shared/platform"
 )
 
 // Modes.
@@ -34,8 +36,13 @@ type Settings struct {
 	Audience      string   `envconfig:"AUTH_AUDIENCE"`
 	Issuer        string   `envconfig:"AUTH_ISSUER"`
 	// GatewayHeader carries the caller's id when a trusted gateway authenticates.
-	GatewayHeader string        `envconfig:"AUTH_GATEWAY_HEADER" default:"X-Auth-Subject"`
-	Leeway        time.Duration `envconfig:"AUTH_CLOCK_LEEWAY" default:"30s"`
+	GatewayHeader string `envconfig:"AUTH_GATEWAY_HEADER" default:"X-Auth-Subject"`
+	// GatewayClaim, when set, takes the caller from the gateway's verified authorizer
+	// context in the event instead of a header: "sub" for a JWT or Cognito authorizer,
+	// "principalId" for a REST Lambda authorizer, a context key for an HTTP API Lambda
+	// authorizer, "userArn" for IAM.
+	GatewayClaim string        `envconfig:"AUTH_GATEWAY_CLAIM"`
+	Leeway       time.Duration `envconfig:"AUTH_CLOCK_LEEWAY" default:"30s"`
 }
 
 // Validate checks the settings; errors name the variable.
@@ -43,8 +50,8 @@ func (c *Settings) Validate() error {
 	switch c.Mode {
 	case ModeNone:
 	case ModeGateway:
-		if c.GatewayHeader == "" {
-			return errors.New("AUTH_GATEWAY_HEADER: required with AUTH_MODE=gateway")
+		if c.GatewayHeader == "" && c.GatewayClaim == "" {
+			return errors.New("AUTH_GATEWAY_HEADER or AUTH_GATEWAY_CLAIM: required with AUTH_MODE=gateway")
 		}
 	case ModeJWT:
 		if (c.JWTSecret == "") == (c.JWKSURL == "") {
@@ -123,6 +130,16 @@ func (a *Authenticator) Subject(r *http.Request) (string, error) {
 func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 	switch a.cfg.Mode {
 	case ModeGateway:
+		if claim := a.cfg.GatewayClaim; claim != "" {
+			// From the event the gateway built after verifying the caller: headers, which
+			// a client could send itself, are not read at all.
+			claims, _ := platform.Authorizer(r.Context())
+			sub := strings.TrimSpace(claims[claim])
+			if sub == "" || len(sub) > 256 {
+				return Identity{}, &Error{"the gateway's authorizer did not identify the caller (" + claim + ")"}
+			}
+			return Identity{Subject: sub}, nil
+		}
 		sub := strings.TrimSpace(r.Header.Get(a.cfg.GatewayHeader))
 		if sub == "" || len(sub) > 256 {
 			return Identity{}, &Error{"the gateway did not identify the caller (" + a.cfg.GatewayHeader + ")"}

@@ -72,3 +72,19 @@ func BaseURL(forwardedProto, host, prefix string) string {
 	}
 	return scheme + "://" + host + strings.TrimSuffix(prefix, "/")
 }
+
+type authorizerKey struct{}
+
+// WithAuthorizer records what the gateway's authorizer verified about the caller, flat:
+// a JWT authorizer's claims, a Lambda authorizer's context, IAM's identity (userArn ...).
+// Adapters fill it from the event only, never from anything a client sends.
+func WithAuthorizer(ctx context.Context, claims map[string]string) context.Context {
+	return context.WithValue(ctx, authorizerKey{}, claims)
+}
+
+// Authorizer returns what WithAuthorizer recorded; ok is false when the event carried no
+// authorizer context.
+func Authorizer(ctx context.Context) (claims map[string]string, ok bool) {
+	claims, ok = ctx.Value(authorizerKey{}).(map[string]string)
+	return claims, ok && len(claims) > 0
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -53,6 +54,62 @@ func restPublicURL(ev *events.APIGatewayProxyRequest) string {
 	return platform.BaseURL(header(ev.Headers, "x-forwarded-proto", ""), host, prefix)
 }
 
+// v2Authorizer flattens an HTTP API's authorizer context: a JWT authorizer's claims, a
+// Lambda authorizer's context, or IAM's identity.
+func v2Authorizer(a *events.APIGatewayV2HTTPRequestContextAuthorizerDescription) map[string]string {
+	out := map[string]string{}
+	if a == nil {
+		return out
+	}
+	if a.JWT != nil {
+		for k, v := range a.JWT.Claims {
+			out[k] = v
+		}
+	}
+	flatten(out, a.Lambda)
+	if iam := a.IAM; iam != nil {
+		for k, v := range map[string]string{"userArn": iam.UserARN, "userId": iam.UserID, "accountId": iam.AccountID,
+			"callerId": iam.CallerID, "cognitoIdentityId": iam.CognitoIdentity.IdentityID} {
+			if v != "" {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// restAuthorizer flattens a REST API's authorizer context (a Lambda authorizer's
+// principalId and context, a Cognito authorizer's claims) and its IAM identity.
+func restAuthorizer(rc *events.APIGatewayProxyRequestContext) map[string]string {
+	out := map[string]string{}
+	if claims, ok := rc.Authorizer["claims"].(map[string]any); ok {
+		flatten(out, claims)
+	}
+	flatten(out, rc.Authorizer)
+	for k, v := range map[string]string{"userArn": rc.Identity.UserArn, "cognitoIdentityId": rc.Identity.CognitoIdentityID} {
+		if v != "" && rc.Identity.UserArn != "" { // set by IAM authorization only
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// flatten copies the scalar values of m as strings (JSON numbers without exponent).
+func flatten(out map[string]string, m map[string]any) {
+	for k, v := range m {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case float64:
+			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
+		case bool:
+			out[k] = strconv.FormatBool(v)
+		case json.Number:
+			out[k] = v.String()
+		}
+	}
+}
+
 // ErrUnsupported means the event is neither payload format.
 var ErrUnsupported = errors.New("lambda: the event is not an API Gateway or Function URL event")
 
@@ -86,6 +143,7 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 					prefix = "/" + st
 				}
 			}
+			ctx = platform.WithAuthorizer(ctx, v2Authorizer(ev.RequestContext.Authorizer))
 			host := header(ev.Headers, "host", ev.RequestContext.DomainName)
 			ctx = platform.WithPublicURL(ctx, platform.BaseURL(header(ev.Headers, "x-forwarded-proto", ""), host, prefix))
 			return v2.ProxyWithContext(ctx, ev)
@@ -100,6 +158,7 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 					Body: platform.BadBase64Body(ev.RequestContext.RequestID)}, nil
 			}
 			ctx = platform.WithPublicURL(ctx, restPublicURL(&ev))
+			ctx = platform.WithAuthorizer(ctx, restAuthorizer(&ev.RequestContext))
 			return v1.ProxyWithContext(ctx, ev)
 		}
 		return nil, ErrUnsupported

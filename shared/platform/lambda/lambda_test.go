@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/platform"
 )
 
@@ -148,5 +149,52 @@ func TestPublicURL(t *testing.T) {
 	custom := `{"httpMethod":"GET","path":"/healthz","headers":{"Host":"api.example.com"},"requestContext":{"stage":"prod","path":"/uploads-api/healthz","domainName":"api.example.com"}}`
 	if _, err := h(context.Background(), json.RawMessage(custom)); err != nil || got != "https://api.example.com/uploads-api" {
 		t.Errorf("custom domain: %q %v", got, err)
+	}
+}
+
+// The caller comes from the authorizer context of aws-lambda-go's fixtures, per claim
+// setting; a header the client sends is never read in that mode.
+func TestAuthorizerIdentity(t *testing.T) {
+	dir := filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
+	tests := []struct{ file, claim, want string }{
+		{"apigw-v2-request-jwt-authorizer.json", "claim1", "value1"},
+		{"apigw-v2-request-lambda-authorizer.json", "key", "value"},
+		{"apigw-v2-request-iam.json", "userArn", "arn:aws:iam::1234567890:user/Admin"},
+		{"apigw-request.json", "principalId", "admin"},
+		{"apigw-v2-request-no-authorizer.json", "sub", ""},
+		{"apigw-v2-request-jwt-authorizer.json", "sub", ""}, // a claim the token does not carry
+	}
+	for _, tt := range tests {
+		a, err := auth.New(auth.Settings{Mode: auth.ModeGateway, GatewayClaim: tt.claim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		var gotErr error
+		h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id, err := a.Identify(r)
+			got, gotErr = id.Subject, err
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		raw, err := os.ReadFile(filepath.Join(dir, tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A client's own identity header rides along; it must change nothing.
+		var ev map[string]any
+		json.Unmarshal(raw, &ev)
+		headers, _ := ev["headers"].(map[string]any)
+		if headers == nil {
+			headers = map[string]any{}
+			ev["headers"] = headers
+		}
+		headers["X-Auth-Subject"] = "mallory"
+		raw, _ = json.Marshal(ev)
+		if _, err := h(context.Background(), raw); err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want || (tt.want == "") != (gotErr != nil) {
+			t.Errorf("%s claim %s: %q %v, want %q", tt.file, tt.claim, got, gotErr, tt.want)
+		}
 	}
 }
