@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -119,14 +120,24 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 	v1, v2 := httpadapter.New(h), httpadapter.NewV2(h)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
-			Version    string `json:"version"`
-			HTTPMethod string `json:"httpMethod"`
-			RawPath    string `json:"rawPath"`
+			Version        string `json:"version"`
+			HTTPMethod     string `json:"httpMethod"`
+			RawPath        string `json:"rawPath"`
+			RequestContext struct {
+				ELB          json.RawMessage `json:"elb"`
+				ConnectionID string          `json:"connectionId"`
+			} `json:"requestContext"`
 		}
 		if err := json.Unmarshal(raw, &probe); err != nil {
 			return nil, ErrUnsupported
 		}
 		switch {
+		case probe.RequestContext.ELB != nil:
+			// ALB target events look like REST ones but differ in header modes, query
+			// decoding and answers: refused rather than half served.
+			return nil, fmt.Errorf("%w (an Application Load Balancer target event: put an HTTP API or a Function URL in front)", ErrUnsupported)
+		case probe.RequestContext.ConnectionID != "":
+			return nil, fmt.Errorf("%w (a WebSocket API event)", ErrUnsupported)
 		case probe.Version == "2.0" && probe.RawPath != "":
 			var ev events.APIGatewayV2HTTPRequest
 			if err := json.Unmarshal(raw, &ev); err != nil {

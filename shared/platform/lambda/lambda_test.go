@@ -198,3 +198,20 @@ func TestAuthorizerIdentity(t *testing.T) {
 		}
 	}
 }
+
+// ALB target and WebSocket events (aws-lambda-go's fixtures) are refused with the
+// unsupported-event error, never routed as REST events.
+func TestUnsupportedEvents(t *testing.T) {
+	dir := filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
+	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("routed") }))
+	for _, file := range []string{"alb-lambda-target-request-headers-only.json", "alb-lambda-target-request-multivalue-headers.json",
+		"apigw-websocket-request.json", "apigw-websocket-request-send-message.json", "apigw-websocket-request-disconnect.json", "sqs-event.json"} {
+		raw, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h(context.Background(), raw); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+}
