@@ -61,7 +61,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		return scf.ServeRPC(ln, scf.HTTPHandler(api))
+		return scf.ServeRPC(ctx, ln, scf.HTTPHandler(api))
 	case platform.SCFCustom:
 		return scf.RunCustom(ctx, platform.CustomRuntimeAPI(), scf.HTTPHandler(api))
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,6 +209,19 @@ func TestSCFGo1(t *testing.T) {
 	resp = call([]byte(`{"httpMethod":"GET","path":"/healthz"}`), "{not json")
 	if resp.Error == nil || !strings.Contains(resp.Error.Message, "Environment") {
 		t.Errorf("bad Environment: %+v", resp)
+	}
+
+	// The platform stops an instance with SIGTERM: the function stops serving and exits.
+	fn.Cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- fn.Cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Go1 function ignored SIGTERM")
 	}
 }
 

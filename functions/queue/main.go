@@ -58,7 +58,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		return scf.ServeRPC(ln, scf.QueueHandler(handle))
+		return scf.ServeRPC(ctx, ln, scf.QueueHandler(handle))
 	case platform.SCFCustom:
 		return scf.RunCustom(ctx, platform.CustomRuntimeAPI(), scf.QueueHandler(handle))
 	}

@@ -202,6 +202,7 @@ type (
 type Go1 struct {
 	t      testing.TB
 	Client *rpc.Client
+	Cmd    *exec.Cmd // the function's process
 }
 
 // StartGo1 runs bin with _LAMBDA_SERVER_PORT and connects to it.
@@ -214,7 +215,7 @@ func StartGo1(t testing.TB, bin string, env []string) *Go1 {
 		c, err := rpc.Dial("tcp", "127.0.0.1:"+port)
 		if err == nil {
 			t.Cleanup(func() { c.Close() })
-			return &Go1{t: t, Client: c}
+			return &Go1{t: t, Client: c, Cmd: cmd}
 		}
 		if time.Now().After(deadline) {
 			t.Fatal(err)

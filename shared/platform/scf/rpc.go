@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -84,6 +85,9 @@ func FromContext(ctx context.Context) (Invocation, bool) {
 // Function is the RPC service; its name is what the runtime calls ("Function.Invoke").
 type Function struct {
 	handler Handler
+	// inflight is held for reading by every invoke; shutting down takes it for writing,
+	// so it waits for the invokes in flight and lets no new one start.
+	inflight sync.RWMutex
 }
 
 // Ping answers the runtime's health check.
@@ -96,6 +100,8 @@ func (f *Function) Ping(_ *PingRequest, resp *PingResponse) error {
 // receives fresh role credentials. A panic becomes an error answer with ShouldExit, so
 // the runtime replaces the instance.
 func (f *Function) Invoke(req *InvokeRequest, resp *InvokeResponse) (err error) {
+	f.inflight.RLock()
+	defer f.inflight.RUnlock()
 	defer func() {
 		if p := recover(); p != nil {
 			*resp = InvokeResponse{Error: &InvokeResponse_Error{
@@ -163,15 +169,31 @@ func stack() []*InvokeResponse_Error_StackFrame {
 	}
 }
 
-// ServeRPC serves the Go1 runtime protocol on ln until it closes.
-func ServeRPC(ln net.Listener, h Handler) error {
+// ServeRPC serves the Go1 runtime protocol on ln until ctx ends (SIGTERM: the platform
+// is stopping the instance) or ln fails. On ctx's end it stops accepting, lets the
+// invokes in flight finish and answer, and returns nil.
+func ServeRPC(ctx context.Context, ln net.Listener, h Handler) error {
 	srv := rpc.NewServer()
-	if err := srv.RegisterName("Function", &Function{handler: h}); err != nil {
+	fn := &Function{handler: h}
+	if err := srv.RegisterName("Function", fn); err != nil {
 		return err
 	}
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			ln.Close()
+		case <-stopped:
+		}
+	}()
+	defer close(stopped)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
+			if ctx.Err() != nil {
+				fn.inflight.Lock() // every invoke in flight has answered
+				return nil
+			}
 			return err
 		}
 		go srv.ServeConn(conn)

@@ -20,7 +20,7 @@ func serve(t *testing.T, h Handler) *rpc.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go ServeRPC(ln, h)
+	go ServeRPC(context.Background(), ln, h)
 	t.Cleanup(func() { ln.Close() })
 	c, err := rpc.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -168,5 +168,53 @@ func TestBadBase64Body(t *testing.T) {
 	var resp HTTPResponse
 	if json.Unmarshal(out, &resp) != nil || resp.StatusCode != 400 || !strings.Contains(resp.Body, `"code":"invalid_json"`) {
 		t.Fatalf("%s", out)
+	}
+}
+
+// On SIGTERM (ctx's end) the server stops accepting, lets the invoke in flight answer,
+// then returns.
+func TestServeRPCDrainsOnShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- ServeRPC(ctx, ln, func(context.Context, []byte) ([]byte, error) {
+			close(entered)
+			<-release
+			return []byte(`"done"`), nil
+		})
+	}()
+	c, err := rpc.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	call := c.Go("Function.Invoke", &InvokeRequest{Payload: []byte(`{}`)}, &InvokeResponse{}, nil)
+	<-entered
+	cancel()
+	select {
+	case err := <-served:
+		t.Fatalf("returned with an invoke in flight: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		t.Error("still accepting connections after shutdown began")
+	}
+	close(release)
+	<-call.Done
+	if call.Error != nil || string(call.Reply.(*InvokeResponse).Payload) != `"done"` {
+		t.Fatalf("the invoke in flight: %v %+v", call.Error, call.Reply)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ServeRPC did not return after the last invoke")
 	}
 }
