@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/directup/directup/shared/platform"
@@ -25,6 +26,26 @@ var jsonType = map[string]string{"Content-Type": "application/json; charset=utf-
 func isBase64(s string) bool {
 	_, err := base64.StdEncoding.DecodeString(s)
 	return err == nil
+}
+
+// requestID is the platform's id for a request that did not bring an X-Request-Id of its
+// own (the API answers and logs it): the gateway's request id, else the invocation's.
+func requestID(ctx context.Context, h map[string]string, gatewayID string) string {
+	if header(h, "x-request-id", "") != "" {
+		return ""
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok && gatewayID == "" {
+		return lc.AwsRequestID
+	}
+	return gatewayID
+}
+
+func with(h map[string]string, k, v string) map[string]string {
+	if h == nil {
+		h = map[string]string{}
+	}
+	h[k] = v
+	return h
 }
 
 // header reads a header of an event whatever its case (REST events keep the client's,
@@ -154,6 +175,9 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 					prefix = "/" + st
 				}
 			}
+			if id := requestID(ctx, ev.Headers, ev.RequestContext.RequestID); id != "" {
+				ev.Headers = with(ev.Headers, "X-Request-Id", id)
+			}
 			ctx = platform.WithAuthorizer(ctx, v2Authorizer(ev.RequestContext.Authorizer))
 			host := header(ev.Headers, "host", ev.RequestContext.DomainName)
 			ctx = platform.WithPublicURL(ctx, platform.BaseURL(header(ev.Headers, "x-forwarded-proto", ""), host, prefix))
@@ -167,6 +191,12 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 			if ev.IsBase64Encoded && !isBase64(ev.Body) {
 				return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest, Headers: jsonType,
 					Body: platform.BadBase64Body(ev.RequestContext.RequestID)}, nil
+			}
+			if id := requestID(ctx, ev.Headers, ev.RequestContext.RequestID); id != "" {
+				ev.Headers = with(ev.Headers, "X-Request-Id", id)
+				if ev.MultiValueHeaders != nil { // the adapter reads these when present
+					ev.MultiValueHeaders["X-Request-Id"] = []string{id}
+				}
 			}
 			ctx = platform.WithPublicURL(ctx, restPublicURL(&ev))
 			ctx = platform.WithAuthorizer(ctx, restAuthorizer(&ev.RequestContext))

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/platform"
@@ -212,6 +213,29 @@ func TestUnsupportedEvents(t *testing.T) {
 		}
 		if _, err := h(context.Background(), raw); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("%s: %v", file, err)
+		}
+	}
+}
+
+// The API's X-Request-Id is the platform's: the gateway's request id, else the
+// invocation's; a client's own id is kept.
+func TestRequestIDs(t *testing.T) {
+	var got string
+	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("X-Request-Id")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	invocation := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "inv-1"})
+	for _, tt := range []struct{ event, want string }{
+		{`{"httpMethod":"GET","path":"/healthz","requestContext":{"requestId":"gw-1"}}`, "gw-1"},
+		{`{"httpMethod":"GET","path":"/healthz","multiValueHeaders":{"Accept":["*/*"]},"requestContext":{"requestId":"gw-2"}}`, "gw-2"},
+		{`{"version":"2.0","rawPath":"/healthz","requestContext":{"requestId":"gw-3","http":{"method":"GET"}}}`, "gw-3"},
+		{`{"version":"2.0","rawPath":"/healthz","requestContext":{"http":{"method":"GET"}}}`, "inv-1"},
+		{`{"version":"2.0","rawPath":"/healthz","headers":{"x-request-id":"mine"},"requestContext":{"requestId":"gw-4","http":{"method":"GET"}}}`, "mine"},
+	} {
+		got = ""
+		if _, err := h(invocation, json.RawMessage(tt.event)); err != nil || got != tt.want {
+			t.Errorf("%s: %q %v, want %q", tt.event, got, err, tt.want)
 		}
 	}
 }
