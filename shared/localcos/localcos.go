@@ -402,13 +402,32 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, key, id strin
 		Bucket               string
 		Key                  string
 		UploadID             string `xml:"UploadId"`
+		Initiator            principal
+		Owner                principal
+		StorageClass         string
 		PartNumberMarker     int
 		NextPartNumberMarker int
 		MaxParts             int
 		IsTruncated          bool
 		Part                 []xmlPart
-	}{Bucket: s.bucket, Key: key, UploadID: id, PartNumberMarker: marker, NextPartNumberMarker: next,
-		MaxParts: maxN, IsTruncated: truncated, Part: parts})
+	}{Bucket: s.bucket, Key: key, UploadID: id, Initiator: localPrincipal, Owner: localPrincipal, StorageClass: u.storageClass(),
+		PartNumberMarker: marker, NextPartNumberMarker: next, MaxParts: maxN, IsTruncated: truncated, Part: parts})
+}
+
+// principal is an Initiator or Owner as COS lists them.
+type principal struct {
+	ID          string
+	DisplayName string
+}
+
+// localPrincipal stands for the account of local mode's one key.
+var localPrincipal = principal{ID: "qcs::cam::uin/100000000001:uin/100000000001", DisplayName: "100000000001"}
+
+func (u *multipart) storageClass() string {
+	if c := u.header.Get("X-Cos-Storage-Class"); c != "" {
+		return c
+	}
+	return "STANDARD"
 }
 
 func (s *Server) complete(w http.ResponseWriter, r *http.Request, key, id string) {
@@ -623,6 +642,8 @@ func (s *Server) listUploads(w http.ResponseWriter, prefix string) {
 		Key          string
 		UploadID     string `xml:"UploadId"`
 		StorageClass string
+		Initiator    principal
+		Owner        principal
 		Initiated    string
 	}
 	var out struct {
@@ -636,8 +657,8 @@ func (s *Server) listUploads(w http.ResponseWriter, prefix string) {
 	s.mu.Lock()
 	for id, u := range s.uploads {
 		if strings.HasPrefix(u.key, prefix) {
-			out.Upload = append(out.Upload, xmlUpload{Key: u.key, UploadID: id, StorageClass: "STANDARD",
-				Initiated: u.created.UTC().Format("2006-01-02T15:04:05.000Z")})
+			out.Upload = append(out.Upload, xmlUpload{Key: u.key, UploadID: id, StorageClass: u.storageClass(),
+				Initiator: localPrincipal, Owner: localPrincipal, Initiated: u.created.UTC().Format("2006-01-02T15:04:05.000Z")})
 		}
 	}
 	s.mu.Unlock()
