@@ -44,11 +44,18 @@ export class DirectUpload extends EventTarget {
     this.options = { ...DEFAULTS, ...options }
     this.endpoint = options.endpoint.replace(/\/+$/, '')
     this.state = 'idle'
-    this.session = null // { uploadId, token, key, partSize, partCount, size }
-    this.parts = new Map() // partNumber -> { size, etag, loaded, url, headers, expiresAt }
+    this.session = null // { uploadId, token, key, partSize, partCount, size, partBatch }
+    this.parts = new Map() // partNumber -> { size, etag, loaded, url, headers, expiresAt, customerKeyHeader, crc64Header }
     this.inflight = new Map() // partNumber -> XMLHttpRequest
     this.storage = options.storage === undefined ? globalThis.localStorage : options.storage
   }
+
+  // One controller per start(): pause and cancel abort it, and everything that run does
+  // (API calls, part PUTs, retry sleeps) stops with it, so no worker of an old run wakes
+  // up inside a new one.
+  #controller = null
+  // The initiate in flight, which cancel() waits for so it can abort what it created.
+  #opening = null
 
   get progress() {
     let loaded = 0
@@ -75,13 +82,14 @@ export class DirectUpload extends EventTarget {
     return { ...h, ...extra }
   }
 
-  async #api(method, path, body) {
+  async #api(method, path, body, signal) {
     const headers = await this.#headers(this.session ? { 'X-Upload-Token': this.session.token } : {})
     if (body !== undefined) headers['Content-Type'] = 'application/json'
     let res
     try {
-      res = await fetch(this.endpoint + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+      res = await fetch(this.endpoint + path, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) })
     } catch (err) {
+      if (signal?.aborted) throw stopped()
       throw new UploadError(`could not reach the upload API: ${err.message}`, { retryable: true })
     }
     if (res.status === 204) return null
@@ -107,24 +115,33 @@ export class DirectUpload extends EventTarget {
   /** Starts (or, after a reload, resumes) the upload; resolves with the completed object. */
   async start() {
     if (this.state === 'uploading') throw new UploadError('already uploading')
+    if (this.state === 'cancelled' || this.state === 'completed') throw new UploadError(`the upload is ${this.state}`)
+    const controller = new AbortController()
+    this.#controller = controller
+    const { signal } = controller
     this.#setState('uploading')
     try {
-      if (!this.session) await this.#open()
-      return await this.#run()
+      if (!this.session) {
+        this.#opening = this.#open(signal)
+        try { await this.#opening } finally { this.#opening = null }
+      }
+      if (signal.aborted) return null
+      return await this.#run(signal)
     } catch (err) {
-      if (this.state === 'paused' || this.state === 'cancelled') return null
+      if (signal.aborted) return null // paused or cancelled: not a failure
       this.#setState('failed')
       this.#emit('error', { error: err })
       throw err
     }
   }
 
-  async #open() {
+  async #open(signal) {
     const saved = this.options.resume && this.storage && this.storage.getItem(this.sessionKey)
     if (saved) {
       this.session = JSON.parse(saved)
       try {
-        const { parts } = await this.#api('GET', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`)
+        const { parts, partBatch } = await this.#api('GET', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`, undefined, signal)
+        if (partBatch) this.session.partBatch = partBatch
         this.#plan()
         for (const p of parts) {
           const part = this.parts.get(p.partNumber)
@@ -133,7 +150,7 @@ export class DirectUpload extends EventTarget {
         this.#emit('resumed', { stored: parts.length })
         return
       } catch (err) {
-        if (err.retryable) throw err
+        if (err.retryable || signal.aborted) throw err
         this.session = null // expired, completed or aborted elsewhere: start anew
         this.parts.clear()
         this.#forget()
@@ -148,10 +165,14 @@ export class DirectUpload extends EventTarget {
       ...(this.options.customerKey ? { encryption: { type: 'SSE-C', customerKey: this.options.customerKey } } : {}),
       ...(this.options.request || {}),
     }
+    // Not aborted by pause or cancel: the answer names the upload, and only with it can a
+    // cancelled upload be aborted in storage (cancel() waits for it).
     const up = await this.#api('POST', '/uploads', req)
-    this.session = { uploadId: up.uploadId, token: up.token, key: up.key, bucket: up.bucket, partSize: up.partSize, partCount: up.partCount, size }
+    this.session = { uploadId: up.uploadId, token: up.token, key: up.key, bucket: up.bucket, partSize: up.partSize,
+      partCount: up.partCount, size, partBatch: up.partBatch || 100 }
     this.#plan()
     this.#store(up.parts, up.expiresAt)
+    if (this.state === 'cancelled') return // cancel() aborts it; nothing to resume
     this.#save()
     this.#emit('initiated', { ...this.session, token: undefined })
   }
@@ -165,40 +186,46 @@ export class DirectUpload extends EventTarget {
 
   #store(urls, expiresAt) {
     const exp = Date.parse(expiresAt)
-    for (const u of urls) Object.assign(this.parts.get(u.partNumber), { url: u.url, headers: u.headers || {}, expiresAt: exp })
+    for (const u of urls) {
+      Object.assign(this.parts.get(u.partNumber), { url: u.url, headers: u.headers || {}, expiresAt: exp,
+        customerKeyHeader: u.customerKeyHeader, crc64Header: u.crc64Header })
+    }
   }
 
-  // #urls makes sure the given parts have URLs that will not expire soon, asking in batches.
-  async #urls(numbers) {
+  // #urls makes sure the given parts have URLs that will not expire soon, asking in
+  // batches of the size the server says it takes.
+  async #urls(numbers, signal) {
     const margin = this.options.refreshMargin * 1000
+    const batch = this.session.partBatch || 100
     const need = numbers.filter((n) => { const p = this.parts.get(n); return !p.url || p.expiresAt - Date.now() < margin })
-    for (let i = 0; i < need.length; i += 100) {
-      const more = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`, { partNumbers: need.slice(i, i + 100) })
+    for (let i = 0; i < need.length; i += batch) {
+      const more = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`, { partNumbers: need.slice(i, i + batch) }, signal)
       this.#store(more.parts, more.expiresAt)
     }
   }
 
-  async #run() {
+  async #run(signal) {
     const pending = [...this.parts.entries()].filter(([, p]) => !p.etag).map(([n]) => n)
     this.#progress()
     let failure = null
     const worker = async () => {
-      while (pending.length && !failure && this.state === 'uploading') {
+      while (pending.length && !failure && !signal.aborted) {
         const n = pending.shift()
         try {
-          await this.#putWithRetries(n)
+          await this.#putWithRetries(n, signal)
         } catch (err) {
-          if (this.state !== 'uploading') { pending.unshift(n); return }
+          if (signal.aborted) { pending.unshift(n); return }
           failure = err
         }
       }
     }
     // Fetch the first URLs the workers need in one call rather than one each.
-    await this.#urls(pending.slice(0, 100))
+    await this.#urls(pending.slice(0, this.session.partBatch || 100), signal)
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, pending.length) }, worker))
+    if (signal.aborted) return null
     if (failure) throw failure
-    if (this.state !== 'uploading') return null
     const parts = [...this.parts.entries()].map(([partNumber, p]) => ({ partNumber, etag: p.etag }))
+    // Not aborted by a late pause: a complete cut off halfway may still have assembled the object.
     const result = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/complete`, { parts })
     this.#forget()
     this.#setState('completed')
@@ -206,12 +233,12 @@ export class DirectUpload extends EventTarget {
     return result
   }
 
-  async #putWithRetries(n) {
+  async #putWithRetries(n, signal) {
     const part = this.parts.get(n)
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#urls([n])
-        part.etag = await this.#put(n, part)
+        await this.#urls([n], signal)
+        part.etag = await this.#put(n, part, signal)
         part.loaded = part.size
         this.#emit('part', { partNumber: n, loaded: part.size, size: part.size, done: true })
         this.#progress()
@@ -219,52 +246,60 @@ export class DirectUpload extends EventTarget {
       } catch (err) {
         part.loaded = 0
         this.#progress()
-        if (this.state !== 'uploading') throw err
-        if (!err.retryable || attempt >= this.options.retries) throw err
+        if (signal.aborted || !err.retryable || attempt >= this.options.retries) throw err
         if (err.status === 403) part.url = null // maybe expired: sign again
         const delay = this.options.retryDelay * 2 ** attempt
-        await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay / 2))
-        if (this.state !== 'uploading') throw err
+        await sleep(delay / 2 + Math.random() * delay / 2, signal)
       }
     }
   }
 
-  #put(n, part) {
+  #put(n, part, signal) {
+    if (signal.aborted) return Promise.reject(stopped())
     const start = (n - 1) * this.session.partSize
     const blob = this.file.slice(start, start + part.size)
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest()
+      const onAbort = () => xhr.abort()
+      const settle = (f, v) => { signal.removeEventListener('abort', onAbort); this.inflight.delete(n); f(v) }
+      signal.addEventListener('abort', onAbort)
       this.inflight.set(n, xhr)
       xhr.open('PUT', part.url)
       for (const [k, v] of Object.entries(part.headers)) xhr.setRequestHeader(k, v)
-      if (this.options.customerKey) xhr.setRequestHeader('x-cos-server-side-encryption-customer-key', this.options.customerKey)
+      if (this.options.customerKey) {
+        if (!part.customerKeyHeader) {
+          settle(reject, new UploadError('the server named no header for the SSE-C key (customerKeyHeader)', { code: 'sse_c_unsupported' }))
+          return
+        }
+        xhr.setRequestHeader(part.customerKeyHeader, this.options.customerKey)
+      }
       xhr.upload.onprogress = (e) => {
         part.loaded = e.loaded
         this.#emit('part', { partNumber: n, loaded: e.loaded, size: part.size, done: false })
         this.#progress()
       }
-      xhr.onabort = () => { this.inflight.delete(n); reject(new UploadError('part upload stopped', { retryable: true })) }
-      xhr.onerror = () => { this.inflight.delete(n); reject(new UploadError(`part ${n}: network error`, { retryable: true })) }
+      xhr.onabort = () => settle(reject, stopped())
+      xhr.onerror = () => settle(reject, new UploadError(`part ${n}: network error`, { retryable: true }))
       xhr.onload = async () => {
-        this.inflight.delete(n)
         if (xhr.status < 200 || xhr.status >= 300) {
-          reject(new UploadError(`part ${n}: storage answered ${xhr.status}`, { status: xhr.status, retryable: xhr.status >= 500 || xhr.status === 403 || xhr.status === 429 }))
+          settle(reject, new UploadError(`part ${n}: storage answered ${xhr.status}`, { status: xhr.status, retryable: xhr.status >= 500 || xhr.status === 403 || xhr.status === 429 }))
           return
         }
         const etag = xhr.getResponseHeader('ETag')
         if (!etag) {
-          reject(new UploadError('storage answered without a readable ETag: the bucket\'s CORS rule must expose it (ExposeHeader ETag)', { code: 'etag_hidden' }))
+          settle(reject, new UploadError('storage answered without a readable ETag: the bucket\'s CORS rule must expose it (ExposeHeader ETag)', { code: 'etag_hidden' }))
           return
         }
-        const reported = xhr.getResponseHeader('x-cos-hash-crc64ecma')
+        // The store names its checksum header per part (COS: CRC-64); stores without one skip the check.
+        const reported = part.crc64Header && xhr.getResponseHeader(part.crc64Header)
         if (this.options.verify && reported) {
-          const mine = crc64(new Uint8Array(await blob.arrayBuffer()))
+          const mine = await crc64Of(blob)
           if (mine !== reported) {
-            reject(new UploadError(`part ${n}: storage holds CRC-64 ${reported}, the file has ${mine}`, { code: 'integrity', retryable: true }))
+            settle(reject, new UploadError(`part ${n}: storage holds CRC-64 ${reported}, the file has ${mine}`, { code: 'integrity', retryable: true }))
             return
           }
         }
-        resolve(etag)
+        settle(resolve, etag)
       }
       xhr.send(blob)
     })
@@ -278,7 +313,7 @@ export class DirectUpload extends EventTarget {
   pause() {
     if (this.state !== 'uploading') return
     this.#setState('paused')
-    for (const xhr of this.inflight.values()) xhr.abort()
+    this.#controller?.abort()
   }
 
   /** Continues a paused upload. */
@@ -289,12 +324,35 @@ export class DirectUpload extends EventTarget {
 
   /** Stops and aborts the upload: storage discards its parts. */
   async cancel() {
-    const wasActive = this.state
+    const was = this.state
+    if (was === 'cancelled') return
     this.#setState('cancelled')
-    for (const xhr of this.inflight.values()) xhr.abort()
+    this.#controller?.abort()
     this.#forget()
-    if (this.session && wasActive !== 'completed') await this.#api('DELETE', `/uploads/${encodeURIComponent(this.session.uploadId)}`)
+    if (this.#opening) await this.#opening.catch(() => {}) // an initiate in flight: learn what it created
+    if (this.session && was !== 'completed') {
+      try {
+        await this.#api('DELETE', `/uploads/${encodeURIComponent(this.session.uploadId)}`)
+      } finally {
+        this.#forget()
+      }
+    }
   }
+}
+
+/** The error of work that pause or cancel stopped. */
+function stopped() {
+  return new UploadError('stopped', { code: 'stopped' })
+}
+
+/** Waits ms, or rejects as soon as signal aborts. */
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) { reject(stopped()); return }
+    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    const onAbort = () => { clearTimeout(timer); reject(stopped()) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 // CRC-64/ECMA-182 as COS reports it (x-cos-hash-crc64ecma; Go's crc64.ECMA): reflected,
@@ -313,15 +371,34 @@ for (let i = 0; i < 256; i++) {
   TABLE_LO[i] = lo
 }
 
-/** crc64 returns the CRC-64/ECMA-182 of bytes as a decimal string. */
-export function crc64(bytes) {
-  let hi = 0xFFFFFFFF, lo = 0xFFFFFFFF
+// crc64Update folds bytes into a running CRC (its two 32-bit halves, before the final xor).
+function crc64Update([hi, lo], bytes) {
   for (let i = 0; i < bytes.length; i++) {
     const idx = (lo ^ bytes[i]) & 0xff
     lo = ((lo >>> 8) | ((hi & 0xff) << 24)) ^ TABLE_LO[idx]
     hi = (hi >>> 8) ^ TABLE_HI[idx]
   }
-  hi = ~hi >>> 0
-  lo = ~lo >>> 0
-  return ((BigInt(hi) << 32n) | BigInt(lo)).toString()
+  return [hi, lo]
+}
+
+function crc64Final([hi, lo]) {
+  return ((BigInt(~hi >>> 0) << 32n) | BigInt(~lo >>> 0)).toString()
+}
+
+const CRC64_INIT = [0xFFFFFFFF, 0xFFFFFFFF]
+
+/** crc64 returns the CRC-64/ECMA-182 of bytes as a decimal string. */
+export function crc64(bytes) {
+  return crc64Final(crc64Update(CRC64_INIT, bytes))
+}
+
+/** crc64Of streams a Blob through the CRC, a chunk at a time: a part is never held whole. */
+export async function crc64Of(blob) {
+  const reader = blob.stream().getReader()
+  let state = CRC64_INIT
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return crc64Final(state)
+    state = crc64Update(state, value)
+  }
 }

@@ -91,7 +91,9 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	}
 	var headers http.Header
 	var clientHeaders map[string]string
+	keyHeader := ""
 	if req.CustomerKeyMD5 != "" {
+		keyHeader = "x-cos-server-side-encryption-customer-key"
 		headers = http.Header{sseCAlgorithm: {"AES256"}, sseCKeyMD5: {req.CustomerKeyMD5}}
 		clientHeaders = map[string]string{
 			"x-cos-server-side-encryption-customer-algorithm": "AES256",
@@ -119,6 +121,7 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	for i, part := range parts {
 		out.Parts[i] = upload.PresignedPart{
 			PartNumber: part.Number, Method: http.MethodPut, URL: urls[i], Headers: clientHeaders, Size: part.Size,
+			CustomerKeyHeader: keyHeader, CRC64Header: "x-cos-hash-crc64ecma",
 		}
 	}
 	return out, nil

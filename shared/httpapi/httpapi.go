@@ -364,7 +364,8 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
 	if parts == nil {
 		parts = []upload.StoredPart{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"parts": parts})
+	// partBatch: how many URLs a client may ask for at once, for clients that resume.
+	writeJSON(w, http.StatusOK, map[string]any{"parts": parts, "partBatch": h.svc.Policy().PartBatch})
 }
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {

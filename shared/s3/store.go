@@ -107,7 +107,9 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 			Message: "signing credentials expire too soon to presign parts; retry shortly"}
 	}
 	var clientHeaders map[string]string
+	keyHeader := ""
 	if req.CustomerKeyMD5 != "" {
+		keyHeader = "x-amz-server-side-encryption-customer-key"
 		clientHeaders = map[string]string{"x-amz-server-side-encryption-customer-algorithm": "AES256",
 			"x-amz-server-side-encryption-customer-key-MD5": req.CustomerKeyMD5}
 	}
@@ -136,7 +138,8 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		if err != nil {
 			return nil, err
 		}
-		out.Parts[i] = upload.PresignedPart{PartNumber: part.Number, Method: http.MethodPut, URL: u, Headers: clientHeaders, Size: size}
+		out.Parts[i] = upload.PresignedPart{PartNumber: part.Number, Method: http.MethodPut, URL: u, Headers: clientHeaders, Size: size,
+			CustomerKeyHeader: keyHeader}
 	}
 	return out, nil
 }

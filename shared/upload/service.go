@@ -53,16 +53,18 @@ func (s *Service) Policy() Policy { return s.policy }
 
 // Initiated is the answer to an initiate request.
 type Initiated struct {
-	Bucket         string          `json:"bucket"`
-	Key            string          `json:"key"`
-	UploadID       string          `json:"uploadId"`
-	Size           int64           `json:"size"`
-	PartSize       int64           `json:"partSize"`
-	PartCount      int             `json:"partCount"`
-	Token          string          `json:"token"`
-	ExpiresAt      time.Time       `json:"expiresAt"`      // when these part URLs stop working
-	TokenExpiresAt time.Time       `json:"tokenExpiresAt"` // when follow-up calls stop being accepted
-	Parts          []PresignedPart `json:"parts"`
+	Bucket         string    `json:"bucket"`
+	Key            string    `json:"key"`
+	UploadID       string    `json:"uploadId"`
+	Size           int64     `json:"size"`
+	PartSize       int64     `json:"partSize"`
+	PartCount      int       `json:"partCount"`
+	Token          string    `json:"token"`
+	ExpiresAt      time.Time `json:"expiresAt"`      // when these part URLs stop working
+	TokenExpiresAt time.Time `json:"tokenExpiresAt"` // when follow-up calls stop being accepted
+	// PartBatch is how many part URLs one request may ask for (UPLOAD_PART_BATCH).
+	PartBatch int             `json:"partBatch,omitempty"`
+	Parts     []PresignedPart `json:"parts"`
 }
 
 // PartURLs is the answer to a request for more part URLs.
@@ -132,7 +134,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 		return &Initiated{
 			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 			PartCount: plan.PartCount, Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(),
-			Parts: []PresignedPart{},
+			PartBatch: s.policy.PartBatch, Parts: []PresignedPart{},
 		}, nil
 	}
 	first := make([]int, min(plan.PartCount, s.policy.PartBatch))
@@ -148,7 +150,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 	return &Initiated{
 		Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		PartCount: plan.PartCount, Token: s.tokens.Sign(claims), ExpiresAt: urls.ExpiresAt,
-		TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: urls.Parts,
+		TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), PartBatch: s.policy.PartBatch, Parts: urls.Parts,
 	}, nil
 }
 

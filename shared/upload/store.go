@@ -111,6 +111,12 @@ type PresignedPart struct {
 	URL        string            `json:"url"`
 	Headers    map[string]string `json:"headers"`
 	Size       int64             `json:"size"`
+	// CustomerKeyHeader names the header the client sends its SSE-C key in (the function
+	// never holds the key): clients need no storage's header names of their own.
+	CustomerKeyHeader string `json:"customerKeyHeader,omitempty"`
+	// CRC64Header names the answer header carrying the stored part's CRC-64/ECMA-182, for
+	// stores that report one (COS), so clients can check what was stored.
+	CRC64Header string `json:"crc64Header,omitempty"`
 }
 
 // StoredPart is a part the store already holds.

@@ -118,6 +118,90 @@ test('client: cancel aborts the upload', async () => {
   await p.context().close()
 })
 
+// Pause and resume while a part sleeps in its retry backoff: the old run's worker must not
+// wake up inside the new run (it used to send parts again and complete with missing ETags).
+test('client: pause and resume during a retry backoff', async () => {
+  const p = await page()
+  let puts = 0, failed = false
+  await p.route('**/*partNumber=*', async (route) => {
+    puts++
+    if (!failed) { failed = true; await route.fulfill({ status: 500, body: 'try again' }); return }
+    await new Promise((r) => setTimeout(r, 1500)) // the new run outlasts the old backoff (2-4 s)
+    await route.continue()
+  })
+  const size = 12 * 1024 * 1024 + 9, seed = 41
+  await p.evaluate(({ size, seed }) => import('/directup.js').then(({ DirectUpload }) => {
+    window.up = new DirectUpload(makeFile('backoff.bin', size, seed), { endpoint: location.origin, partSize: 5 << 20, concurrency: 1, retryDelay: 4000 })
+    window.errors = []
+    window.up.addEventListener('error', (e) => window.errors.push(String(e.detail.error.message)))
+    window.first = window.up.start()
+  }), { size, seed })
+  while (!failed) await new Promise((r) => setTimeout(r, 20))
+  await new Promise((r) => setTimeout(r, 300)) // the part now sleeps in its backoff
+  const out = await p.evaluate(async () => {
+    up.pause()
+    const result = await up.resume()
+    const first = await window.first
+    await new Promise((r) => setTimeout(r, 4500)) // past the old backoff
+    return { result, first, state: up.state, errors: window.errors }
+  })
+  assert.equal(out.first, null, 'the paused run ends quietly')
+  assert.deepEqual(out.errors, [])
+  assert.equal(out.state, 'completed')
+  assert.equal(puts, 4, 'one refused PUT, then each of the 3 parts once')
+  assert.equal(sha256(await stored(local.api, out.result.key)), expected(size, seed))
+  await p.context().close()
+})
+
+// Cancel while the initiate is in flight: what it created is aborted, nothing is saved.
+test('client: cancel during initiate leaves no upload', async () => {
+  const p = await page()
+  await p.route((url) => new URL(url).pathname === '/uploads', async (route) => {
+    const res = await route.fetch()
+    await new Promise((r) => setTimeout(r, 800))
+    await route.fulfill({ response: res })
+  })
+  const out = await p.evaluate(async () => {
+    const { DirectUpload } = await import('/directup.js')
+    const up = new DirectUpload(makeFile('early.bin', 3 << 20, 11), { endpoint: location.origin })
+    const started = up.start()
+    await new Promise((r) => setTimeout(r, 200))
+    await up.cancel()
+    const result = await started
+    const res = await fetch(`/uploads/${up.session.uploadId}/parts`, { headers: { 'X-Upload-Token': up.session.token } })
+    return { result, state: up.state, status: res.status, saved: localStorage.length }
+  })
+  assert.equal(out.result, null)
+  assert.equal(out.state, 'cancelled')
+  assert.equal(out.status, 404, 'the upload the initiate created is aborted')
+  assert.equal(out.saved, 0, 'nothing is left to resume')
+  await p.context().close()
+})
+
+// A server that takes fewer URLs per request than the client's default says so, and the
+// client asks in batches of that size (it used to ask for 100 and fail).
+test('client: the server\'s part batch is honoured', async () => {
+  const small = await startLocal({ UPLOAD_PART_BATCH: '3' })
+  try {
+    const context = await browser.newContext()
+    await withFiles(context)
+    const p = await context.newPage()
+    await p.goto(small.api + '/')
+    const size = 9 * 1024 * 1024 + 5, seed = 43
+    const out = await p.evaluate(async ({ size, seed }) => {
+      const { DirectUpload } = await import('/directup.js')
+      const up = new DirectUpload(makeFile('batch.bin', size, seed), { endpoint: location.origin, partSize: 1 << 20, concurrency: 2 })
+      try { return { result: await up.start(), partBatch: up.session.partBatch } } catch (err) { return { error: String(err.message) } }
+    }, { size, seed })
+    assert.equal(out.error, undefined, out.error)
+    assert.equal(out.partBatch, 3)
+    assert.equal(sha256(await stored(small.api, out.result.key)), expected(size, seed))
+    await context.close()
+  } finally {
+    small.stop()
+  }
+})
+
 test('client: a clear error when CORS hides ETag', async () => {
   const p = await page()
   // The store's answers lose their Access-Control-Expose-Headers, as with a bucket whose
