@@ -199,7 +199,9 @@ export class DirectUpload extends EventTarget {
     const batch = this.session.partBatch || 100
     const need = numbers.filter((n) => { const p = this.parts.get(n); return !p.url || p.expiresAt - Date.now() < margin })
     for (let i = 0; i < need.length; i += batch) {
-      const more = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`, { partNumbers: need.slice(i, i + batch) }, signal)
+      // The SSE-C key goes along: stores whose URLs sign it (S3) need it again.
+      const body = { partNumbers: need.slice(i, i + batch), ...(this.options.customerKey ? { customerKey: this.options.customerKey } : {}) }
+      const more = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`, body, signal)
       this.#store(more.parts, more.expiresAt)
     }
   }

@@ -293,7 +293,7 @@ func (h *Handler) signPart(w http.ResponseWriter, r *http.Request) {
 		fail(w, upload.Invalid("partNumber", "partNumber must be a number"))
 		return
 	}
-	urls, err := h.svc.PresignParts(r.Context(), token, c.UploadID, []int{n})
+	urls, err := h.svc.PresignParts(r.Context(), token, c.UploadID, []int{n}, "")
 	if err != nil {
 		fail(w, err)
 		return

@@ -342,12 +342,14 @@ func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		PartNumbers []int `json:"partNumbers"`
+		// CustomerKey: the SSE-C key again, for stores that sign it into part URLs (S3).
+		CustomerKey string `json:"customerKey,omitempty"`
 	}
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.svc.PresignParts(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers)
+	out, err := h.svc.PresignParts(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers, req.CustomerKey)
 	if err != nil {
 		h.fail(w, r, err)
 		return

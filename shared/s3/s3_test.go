@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -91,6 +93,37 @@ func TestAgainstVersitygw(t *testing.T) {
 		}
 		if info, err := c.Stat(ctx, up.Key+"-none"); err != nil || info.Exists {
 			t.Fatalf("Stat of nothing = %+v, %v", info, err)
+		}
+	})
+
+	t.Run("SSE-C: the key is signed into part URLs, never put in them", func(t *testing.T) {
+		size := int64(10)
+		key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
+		up, err := svc.Initiate(ctx, &upload.InitiateRequest{Filename: "c", ContentType: "text/plain", Size: &size,
+			Encryption: &upload.EncryptionRequest{Type: "SSE-C", CustomerKey: key}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := up.Parts[0]
+		if strings.Contains(p.URL, url.QueryEscape(key)) || strings.Contains(p.URL, key) || p.Headers[sseCKeyHeader] != "" || p.CustomerKeyHeader != sseCKeyHeader {
+			t.Fatalf("part %+v", p)
+		}
+		if _, err := api.PutPart(ctx, p, make([]byte, 10), nil); err == nil {
+			t.Fatal("a part without the key must be refused")
+		}
+		if _, err := svc.PresignParts(ctx, up.Token, up.UploadID, []int{1}, ""); upload.AsError(err).Field != "customerKey" {
+			t.Fatalf("URLs without the key: %v", err)
+		}
+		other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32))
+		if _, err := svc.PresignParts(ctx, up.Token, up.UploadID, []int{1}, other); upload.AsError(err).Field != "customerKey" {
+			t.Fatalf("URLs with another key: %v", err)
+		}
+		more, err := svc.PresignParts(ctx, up.Token, up.UploadID, []int{1}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.PutPart(ctx, more.Parts[0], make([]byte, 10), http.Header{"X-Amz-Server-Side-Encryption-Customer-Key": {key}}); err != nil {
+			t.Fatalf("a part with the key: %v", err)
 		}
 	})
 

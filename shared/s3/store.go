@@ -90,6 +90,8 @@ func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, erro
 	return c.Client.Initiate(ctx, obj.Key, h)
 }
 
+const sseCKeyHeader = "x-amz-server-side-encryption-customer-key"
+
 // Presign implements upload.Store with SigV4 query signing: host and (pinned uploads)
 // content-length are signed; one signer per call, since it caches keys by key id.
 func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
@@ -109,7 +111,13 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	var clientHeaders map[string]string
 	keyHeader := ""
 	if req.CustomerKeyMD5 != "" {
-		keyHeader = "x-amz-server-side-encryption-customer-key"
+		// S3 refuses x-amz-* headers a presigned URL did not sign, the key's among them:
+		// the key is signed in (and sent by the client, never returned).
+		if req.CustomerKey == "" {
+			return nil, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeMissingField, Field: "customerKey",
+				Message: "S3 signs the SSE-C key into part URLs: send customerKey with the request for URLs"}
+		}
+		keyHeader = sseCKeyHeader
 		clientHeaders = map[string]string{"x-amz-server-side-encryption-customer-algorithm": "AES256",
 			"x-amz-server-side-encryption-customer-key-MD5": req.CustomerKeyMD5}
 	}
@@ -124,6 +132,9 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	}
 	for k, v := range clientHeaders {
 		r.Header.Set(k, v)
+	}
+	if keyHeader != "" {
+		r.Header.Set(keyHeader, req.CustomerKey)
 	}
 	query := url.Values{"uploadId": {req.UploadID}, "X-Amz-Expires": {expires}}
 	for i, part := range req.Parts {

@@ -6,6 +6,8 @@ package upload
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -141,7 +143,11 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 	for i := range first {
 		first[i] = i + 1
 	}
-	urls, err := s.presign(ctx, &claims, plan, first)
+	customerKey := ""
+	if obj.Encryption != nil {
+		customerKey = obj.Encryption.CustomerKey
+	}
+	urls, err := s.presign(ctx, &claims, plan, first, customerKey)
 	if err != nil {
 		// The caller will never learn this UploadId: abort it rather than leave an orphan.
 		s.abortQuietly(ctx, obj.Key, uploadID)
@@ -160,7 +166,7 @@ func (s *Service) abortQuietly(ctx context.Context, key, uploadID string) {
 	_ = s.store.Abort(ctx, key, uploadID)
 }
 
-func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []int) (*PartURLs, error) {
+func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []int, customerKey string) (*PartURLs, error) {
 	specs := make([]PartSpec, len(numbers))
 	for i, n := range numbers {
 		specs[i] = PartSpec{Number: n, Size: plan.SizeOf(n)}
@@ -170,7 +176,7 @@ func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []i
 		ttl = left // a part URL never outlives the upload's token
 	}
 	p, err := s.store.Presign(ctx, &PresignRequest{
-		Key: c.Key, UploadID: c.UploadID, Parts: specs, TTL: ttl, CustomerKeyMD5: c.CustomerKeyMD5, Unpinned: c.Open,
+		Key: c.Key, UploadID: c.UploadID, Parts: specs, TTL: ttl, CustomerKeyMD5: c.CustomerKeyMD5, CustomerKey: customerKey, Unpinned: c.Open,
 	})
 	if err != nil {
 		return nil, err
@@ -219,11 +225,20 @@ func Caller(ctx context.Context) string {
 	return s
 }
 
-// PresignParts returns fresh URLs for the given parts of an upload.
-func (s *Service) PresignParts(ctx context.Context, token, uploadID string, numbers []int) (*PartURLs, error) {
+// PresignParts returns fresh URLs for the given parts of an upload. customerKey is the
+// upload's SSE-C key, for stores that sign it into part URLs (S3); it must be the key the
+// upload was started with, and is otherwise optional.
+func (s *Service) PresignParts(ctx context.Context, token, uploadID string, numbers []int, customerKey string) (*PartURLs, error) {
 	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err
+	}
+	if customerKey != "" {
+		key, err := base64.StdEncoding.DecodeString(customerKey)
+		sum := md5.Sum(key)
+		if err != nil || c.CustomerKeyMD5 == "" || base64.StdEncoding.EncodeToString(sum[:]) != c.CustomerKeyMD5 {
+			return nil, Invalid("customerKey", "customerKey is not the SSE-C key this upload was started with")
+		}
 	}
 	plan := c.Plan()
 	if len(numbers) == 0 {
@@ -242,7 +257,7 @@ func (s *Service) PresignParts(ctx context.Context, token, uploadID string, numb
 		}
 		seen[n] = true
 	}
-	return s.presign(ctx, c, plan, numbers)
+	return s.presign(ctx, c, plan, numbers, customerKey)
 }
 
 // ListParts returns the parts already stored, so a client can resume.

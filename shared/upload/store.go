@@ -92,6 +92,10 @@ type PresignRequest struct {
 	Parts          []PartSpec
 	TTL            time.Duration
 	CustomerKeyMD5 string // set for SSE-C uploads: parts must carry the same key
+	// CustomerKey is the SSE-C key itself when the caller has it (at initiate, or sent
+	// again with a request for URLs): stores whose URLs must sign it (S3) need it; it is
+	// never put in a URL or an answer.
+	CustomerKey string
 	// Unpinned leaves part sizes out of the signatures (open uploads, whose size is
 	// unknown until complete); PartSpec sizes are then ignored.
 	Unpinned bool

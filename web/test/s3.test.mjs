@@ -68,6 +68,31 @@ test('S3: directup.js uploads 3 parts in parallel straight to S3; a second uploa
   await context.close()
 })
 
+// SSE-C through the browser on S3: the client sends its key in the header the server
+// names for this store (x-amz-...), never COS's.
+test('S3: SSE-C parts carry the key in the header the server names', { skip }, async () => {
+  const context = await browser.newContext()
+  await withFiles(context)
+  const p = await context.newPage()
+  const sent = []
+  p.on('request', (r) => { if (r.method() === 'PUT' && r.url().startsWith(s3.endpoint)) sent.push(r.headers()) })
+  await p.goto(api.api + '/directup.js')
+  const key = Buffer.alloc(32, 7).toString('base64')
+  const out = await p.evaluate(async ({ key }) => {
+    const { DirectUpload } = await import('/directup.js')
+    const up = new DirectUpload(makeFile('ssec.bin', 6 << 20, 33), { endpoint: location.origin, partSize: 5 << 20, customerKey: key })
+    try { return { result: await up.start() } } catch (err) { return { error: String(err.message) } }
+  }, { key })
+  assert.equal(out.error, undefined, out.error)
+  assert.equal(out.result.size, 6 << 20)
+  assert.equal(sent.length, 2)
+  for (const h of sent) {
+    assert.equal(h['x-amz-server-side-encryption-customer-key'], key)
+    assert.ok(!Object.keys(h).some((k) => k.startsWith('x-cos-')), 'no COS header goes to S3')
+  }
+  await context.close()
+})
+
 test('S3: Uppy (@uppy/aws-s3, Companion protocol) from another origin', { skip }, async () => {
   const { page, close } = await uppyPage(browser)
   const c = { name: 'uppy-s3.bin', size: 11 * 1024 * 1024 + 3, seed: 32, endpoint: api.api }
