@@ -225,21 +225,10 @@ func TestSignMatchesSDK(t *testing.T) {
 	}
 }
 
-// TestPartPresignerMatchesSDK compares whole part URLs with the SDK's GetPresignedURL, on
-// both signing paths: parts hashed two at a time (blockX2, where the CPU has the SHA
-// extensions) and one at a time through crypto/sha1.
+// TestPartPresignerMatchesSDK compares whole part URLs with the SDK's GetPresignedURL, one
+// at a time and in batches.
 func TestPartPresignerMatchesSDK(t *testing.T) {
-	t.Run("pairs", func(t *testing.T) {
-		if !haveX2 {
-			t.Skip("no SHA extensions on this CPU: parts are signed one at a time")
-		}
-		testPartPresignerMatchesSDK(t)
-	})
-	t.Run("one-at-a-time", func(t *testing.T) {
-		defer func(was bool) { haveX2 = was }(haveX2)
-		haveX2 = false
-		testPartPresignerMatchesSDK(t)
-	})
+	testPartPresignerMatchesSDK(t)
 }
 
 func testPartPresignerMatchesSDK(t *testing.T) {
@@ -272,9 +261,7 @@ func testPartPresignerMatchesSDK(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Three pairs, as a batch signs them: the presigner rewrites digits in place while
-		// widths hold and re-lays the string out when they change, and hashes a pair
-		// together (blockX2) only when both parts' digits have the same widths.
+		// Six parts of varied digit widths and sizes, consecutive and not, as plans have them.
 		var parts []Part
 		var wants []string
 		for j := 0; j < 6; j++ {
@@ -289,7 +276,7 @@ func testPartPresignerMatchesSDK(t *testing.T) {
 				n, size = parts[2].Number+1, parts[2].Size
 			case 4:
 				n, size = 1+r.IntN(10000), r.Int64N(5<<30)
-			case 5: // other widths: signed one at a time
+			case 5: // other widths
 				n, size = r.IntN(10), r.Int64N(1000)
 			}
 			q := url.Values{"partNumber": {strconv.Itoa(n)}, "uploadId": {uploadID}}
@@ -345,20 +332,14 @@ func BenchmarkPartPresigner10000(b *testing.B) {
 			_ = p.URLs(parts)
 		}
 	})
-	// The hashing alone (SHA-1 of each HttpString, then the HMAC): what is left once the
-	// URL text is not written, i.e. the floor of this approach on the machine.
+	// The hashing alone (SHA-1 of each HttpString, then the HMAC): the floor of this
+	// approach on the machine, without writing the URL text.
 	b.Run("signatures-only", func(b *testing.B) {
+		var sum [20]byte
 		for b.Loop() {
-			p.signAll(parts)
-		}
-	})
-	// What a CPU without the SHA extensions runs (every part alone through crypto/sha1).
-	b.Run("urls-one-at-a-time", func(b *testing.B) {
-		defer func(was bool) { haveX2 = was }(haveX2)
-		haveX2 = false
-		b.ReportAllocs()
-		for b.Loop() {
-			_ = p.URLs(parts)
+			for _, part := range parts {
+				p.sign(part.Number, part.Size, &sum)
+			}
 		}
 	})
 }
