@@ -478,12 +478,12 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, key, id string
 		}
 		s.mu.Unlock()
 	}
-	if forbids(header) && s.exists(key) {
+	meta, err := s.assemble(key, id, header, body.Parts)
+	if errors.Is(err, errExists) {
 		release(false)
 		s.fail(w, r, "FileAlreadyExists", "The object already exists and x-cos-forbid-overwrite is true")
 		return
 	}
-	meta, err := s.assemble(key, id, header, body.Parts)
 	if err != nil {
 		release(false)
 		s.fail(w, r, "InternalError", "could not assemble the object")
@@ -534,12 +534,21 @@ func (s *Server) assemble(key, id string, header http.Header, parts []xmlPart) (
 		ETag:  fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(etags.Sum(nil)), len(parts)),
 		CRC64: strconv.FormatUint(crc.Sum64(), 10)}
 	js, _ := json.Marshal(meta)
+	// Checking forbid-overwrite and publishing are one step, as in put: of two completes
+	// racing for a key that forbids overwriting, exactly one stores its object.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if forbids(header) && s.exists(key) {
+		return nil, errExists
+	}
 	path := s.ObjectPath(key)
 	if err := os.WriteFile(path+".json", js, 0o644); err != nil {
 		return nil, err
 	}
 	return meta, os.Rename(out.Name(), path)
 }
+
+var errExists = errors.New("localcos: the object exists")
 
 // put stores a whole object (PUT Object), honouring x-cos-forbid-overwrite. The check and
 // the write happen under the store's lock, so of two racing writers exactly one wins.

@@ -1,0 +1,425 @@
+// Package storetest is the conformance suite every upload.Store passes, in the shape of
+// go-cloud's blob/drivertest: a store package calls Run from its own test with a function
+// that builds the store against a real server (the COS store against the local store, the
+// S3 store against versitygw, the next store against its own), and the suite drives the
+// whole lifecycle with real bytes, its refusals and its faults through it.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/directup/directup/shared/apiclient"
+	"github.com/directup/directup/shared/upload"
+)
+
+// Options are what the suite asks of a store it builds.
+type Options struct {
+	// HTTP is the client the store must send every request through (the suite injects
+	// faults into it).
+	HTTP *http.Client
+	// CredentialsExpire, when set, is when the store's signing credentials expire.
+	CredentialsExpire time.Time
+}
+
+// Fixture is a store built for one test, and how to read what it stored.
+type Fixture struct {
+	Store upload.Store
+	// Read returns an object's bytes as the server holds them.
+	Read func(key string) ([]byte, error)
+	// MinPartSize is the store's smallest non-last part (COS 1 MiB, S3 5 MiB).
+	MinPartSize int64
+}
+
+// New builds a fresh store (a fresh bucket or prefix) for one test.
+type New func(t *testing.T, o Options) Fixture
+
+// Run runs the suite.
+func Run(t *testing.T, newStore New) {
+	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, newStore) })
+	t.Run("PinnedSizes", func(t *testing.T) { testPinnedSizes(t, newStore) })
+	t.Run("ListPartsPaging", func(t *testing.T) { testListPartsPaging(t, newStore) })
+	t.Run("AbortThenGone", func(t *testing.T) { testAbort(t, newStore) })
+	t.Run("ForbidOverwriteRace", func(t *testing.T) { testForbidOverwriteRace(t, newStore) })
+	t.Run("SSEC", func(t *testing.T) { testSSEC(t, newStore) })
+	t.Run("ExpiryClamp", func(t *testing.T) { testExpiryClamp(t, newStore) })
+	t.Run("Faults", func(t *testing.T) { testFaults(t, newStore) })
+}
+
+var ctx = context.Background()
+
+func random(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func key(t *testing.T) string {
+	return "uploads/storetest/" + strings.ReplaceAll(t.Name(), "/", "-") + "/" + fmt.Sprintf("%x", random(4)) + "/f.bin"
+}
+
+// put uploads each part's bytes through its presigned URL and returns what to complete.
+func put(t *testing.T, parts []upload.PresignedPart, data []byte, partSize int64, extra http.Header) []upload.CompletedPart {
+	t.Helper()
+	var done []upload.CompletedPart
+	for _, p := range parts {
+		off := int64(p.PartNumber-1) * partSize
+		etag, err := (&apiclient.Client{}).PutPart(ctx, p, data[off:off+p.Size], extra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, upload.CompletedPart{PartNumber: p.PartNumber, ETag: etag})
+	}
+	return done
+}
+
+func specs(size, partSize int64) []upload.PartSpec {
+	var out []upload.PartSpec
+	for n, off := 1, int64(0); off < size; n, off = n+1, off+partSize {
+		out = append(out, upload.PartSpec{Number: n, Size: min(partSize, size-off)})
+	}
+	return out
+}
+
+func code(err error) string {
+	if err == nil {
+		return ""
+	}
+	return upload.AsError(err).Code
+}
+
+func testLifecycle(t *testing.T, newStore New) {
+	f := newStore(t, Options{})
+	k := key(t)
+	data := random(int(2*f.MinPartSize + 12345))
+	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "application/octet-stream", Metadata: map[string]string{"project": "42"}})
+	if err != nil || id == "" {
+		t.Fatalf("Initiate = %q, %v", id, err)
+	}
+	if info, err := f.Store.Stat(ctx, k); err != nil || info.Exists {
+		t.Fatalf("Stat before complete = %+v, %v", info, err)
+	}
+	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: specs(int64(len(data)), f.MinPartSize), TTL: time.Hour})
+	if err != nil || len(p.Parts) != 3 || p.Expires.Before(time.Now().Add(59*time.Minute)) {
+		t.Fatalf("Presign = %+v, %v", p, err)
+	}
+	done := put(t, p.Parts, data, f.MinPartSize, nil)
+	stored, err := f.Store.ListParts(ctx, k, id)
+	if err != nil || len(stored) != 3 || stored[0].Size != f.MinPartSize || stored[2].Size != 12345 ||
+		strings.Trim(stored[1].ETag, `"`) != strings.Trim(done[1].ETag, `"`) {
+		t.Fatalf("ListParts = %+v, %v", stored, err)
+	}
+	c, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{})
+	if err != nil || c.Key != k || c.ETag == "" || c.Bucket != f.Store.Bucket() {
+		t.Fatalf("Complete = %+v, %v", c, err)
+	}
+	if got, err := f.Read(k); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored %d bytes (%v), want the %d uploaded", len(got), err, len(data))
+	}
+	if info, err := f.Store.Stat(ctx, k); err != nil || !info.Exists || info.LastModified.IsZero() {
+		t.Fatalf("Stat after complete = %+v, %v", info, err)
+	}
+	if _, err := f.Store.ListParts(ctx, k, id); code(err) != upload.CodeUploadNotFound {
+		t.Fatalf("ListParts after complete: %v", err)
+	}
+}
+
+func testPinnedSizes(t *testing.T, newStore New) {
+	f := newStore(t, Options{})
+	k := key(t)
+	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 10}}, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{9, 11, 1 << 20} {
+		if _, err := (&apiclient.Client{}).PutPart(ctx, p.Parts[0], make([]byte, n), nil); err == nil {
+			t.Errorf("%d bytes stored through a URL pinned to 10", n)
+		}
+	}
+	if _, err := (&apiclient.Client{}).PutPart(ctx, p.Parts[0], make([]byte, 10), nil); err != nil {
+		t.Errorf("the pinned size: %v", err)
+	}
+	f.Store.Abort(ctx, k, id)
+}
+
+func testListPartsPaging(t *testing.T, newStore New) {
+	f := newStore(t, Options{})
+	k := key(t)
+	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Store.Abort(ctx, k, id)
+	const n = 1003 // more than one page of 1,000
+	parts := make([]upload.PartSpec, n)
+	for i := range parts {
+		parts[i] = upload.PartSpec{Number: i + 1, Size: 1}
+	}
+	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: parts, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				if _, err := (&apiclient.Client{}).PutPart(ctx, p.Parts[i], []byte{byte(i)}, nil); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d part PUTs failed", failed.Load())
+	}
+	stored, err := f.Store.ListParts(ctx, k, id)
+	if err != nil || len(stored) != n || stored[0].PartNumber != 1 || stored[n-1].PartNumber != n {
+		t.Fatalf("ListParts: %d parts, %v", len(stored), err)
+	}
+}
+
+func testAbort(t *testing.T, newStore New) {
+	f := newStore(t, Options{})
+	k := key(t)
+	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 5}}, TTL: time.Hour})
+	done := put(t, p.Parts, []byte("hello"), 5, nil)
+	if err := f.Store.Abort(ctx, k, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.ListParts(ctx, k, id); code(err) != upload.CodeUploadNotFound {
+		t.Fatalf("ListParts after abort: %v", err)
+	}
+	if err := f.Store.Abort(ctx, k, id); code(err) != upload.CodeUploadNotFound {
+		t.Fatalf("a second abort: %v", err)
+	}
+	// S3 and COS answer NoSuchUpload; some S3-compatible servers look at the parts first.
+	if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); code(err) != upload.CodeUploadNotFound && code(err) != upload.CodeInvalidPart {
+		t.Fatalf("complete after abort: %v", err)
+	}
+	if info, err := f.Store.Stat(ctx, k); err != nil || info.Exists {
+		t.Fatalf("an aborted upload left an object: %+v, %v", info, err)
+	}
+}
+
+// Four uploads race for one key with forbid-overwrite: exactly one object, the others
+// object_exists.
+func testForbidOverwriteRace(t *testing.T, newStore New) {
+	f := newStore(t, Options{})
+	k := key(t)
+	type racer struct {
+		id   string
+		done []upload.CompletedPart
+		data []byte
+	}
+	racers := make([]racer, 4)
+	for i := range racers {
+		obj := &upload.Object{Key: k, ContentType: "text/plain", ForbidOverwrite: true}
+		id, err := f.Store.Initiate(ctx, obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := []byte(fmt.Sprintf("racer %d", i))
+		p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: int64(len(data))}}, TTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		racers[i] = racer{id, put(t, p.Parts, data, int64(len(data)), nil), data}
+	}
+	errs := make([]error, len(racers))
+	var wg sync.WaitGroup
+	for i, r := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.Store.Complete(ctx, k, r.id, r.done, upload.CompleteOptions{ForbidOverwrite: true})
+		}()
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch code(err) {
+		case "":
+			if won >= 0 {
+				t.Fatalf("racers %d and %d both completed", won, i)
+			}
+			won = i
+		case upload.CodeObjectExists:
+		default:
+			t.Fatalf("racer %d: %v", i, err)
+		}
+	}
+	if won < 0 {
+		t.Fatal("no racer completed")
+	}
+	if got, err := f.Read(k); err != nil || !bytes.Equal(got, racers[won].data) {
+		t.Fatalf("stored %q (%v), the winner wrote %q", got, err, racers[won].data)
+	}
+	for i, r := range racers {
+		if i != won {
+			f.Store.Abort(ctx, k, r.id)
+		}
+	}
+}
+
+// SSE-C: the key reaches storage at initiate; part URLs pin its MD5 (and, where the store
+// signs it, the key); a part without the key is refused; the store names the key header.
+func testSSEC(t *testing.T, newStore New) {
+	f := newStore(t, Options{})
+	k := key(t)
+	raw := random(32)
+	sum := md5.Sum(raw)
+	customerKey, keyMD5 := base64.StdEncoding.EncodeToString(raw), base64.StdEncoding.EncodeToString(sum[:])
+	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain",
+		Encryption: &upload.Encryption{Type: upload.SSEC, CustomerKey: customerKey, CustomerKeyMD5: keyMD5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 5}},
+		TTL: time.Hour, CustomerKeyMD5: keyMD5, CustomerKey: customerKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := p.Parts[0]
+	if part.CustomerKeyHeader == "" || strings.Contains(part.URL, customerKey) || strings.Contains(part.URL, base64.URLEncoding.EncodeToString(raw)) {
+		t.Fatalf("part %+v: it must name the key header and never carry the key", part)
+	}
+	for _, v := range part.Headers {
+		if v == customerKey {
+			t.Fatal("the key is in the part's headers")
+		}
+	}
+	if _, err := (&apiclient.Client{}).PutPart(ctx, part, []byte("hello"), nil); err == nil {
+		t.Fatal("a part without the customer key was stored")
+	}
+	done := put(t, p.Parts, []byte("hello"), 5, http.Header{http.CanonicalHeaderKey(part.CustomerKeyHeader): {customerKey}})
+	if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Part URLs never outlive the credentials that signed them.
+func testExpiryClamp(t *testing.T, newStore New) {
+	soon := time.Now().Add(30 * time.Minute).Truncate(time.Second)
+	f := newStore(t, Options{CredentialsExpire: soon})
+	k := key(t)
+	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Store.Abort(ctx, k, id)
+	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 5}}, TTL: 2 * time.Hour})
+	if err != nil || p.Expires.After(soon) || p.Expires.Before(soon.Add(-time.Minute)) {
+		t.Fatalf("URLs asked for 2h with credentials ending in 30m expire at %v (%v)", p.Expires, err)
+	}
+}
+
+// faults answers the next matching requests itself, and passes the rest on.
+type faults struct {
+	mu     sync.Mutex
+	armed  []fault
+	passed atomic.Int32
+	base   http.RoundTripper
+}
+
+type fault struct {
+	match  func(*http.Request) bool
+	answer func() (*http.Response, error)
+}
+
+func (f *faults) arm(n int, match func(*http.Request) bool, answer func() (*http.Response, error)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := 0; i < n; i++ {
+		f.armed = append(f.armed, fault{match, answer})
+	}
+}
+
+func (f *faults) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	for i, a := range f.armed {
+		if a.match(r) {
+			f.armed = append(f.armed[:i], f.armed[i+1:]...)
+			f.mu.Unlock()
+			if r.Body != nil {
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+			}
+			return a.answer()
+		}
+	}
+	f.mu.Unlock()
+	f.passed.Add(1)
+	return f.base.RoundTrip(r)
+}
+
+func xmlAnswer(status int, body string) func() (*http.Response, error) {
+	return func() (*http.Response, error) {
+		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/xml"}},
+			Body: io.NopCloser(strings.NewReader(body))}, nil
+	}
+}
+
+func isInitiate(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Query().Has("uploads") }
+func isComplete(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Query().Has("uploadId") }
+
+// Transient faults are retried (5xx, SlowDown, a reset, a 200 whose body is an Error);
+// refusals are not, and map to stable codes.
+func testFaults(t *testing.T, newStore New) {
+	inj := &faults{base: http.DefaultTransport}
+	f := newStore(t, Options{HTTP: &http.Client{Transport: inj}})
+	k := key(t)
+
+	inj.arm(1, isInitiate, xmlAnswer(503, "<Error><Code>SlowDown</Code><Message>slow</Message></Error>"))
+	inj.arm(1, isInitiate, xmlAnswer(500, "<Error><Code>InternalError</Code><Message>oops</Message></Error>"))
+	inj.arm(1, isInitiate, func() (*http.Response, error) { return nil, errors.New("connection reset by peer") })
+	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	if err != nil {
+		t.Fatalf("initiate after three transient faults: %v", err)
+	}
+	p, _ := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 5}}, TTL: time.Hour})
+	done := put(t, p.Parts, []byte("hello"), 5, nil)
+	inj.arm(1, isComplete, xmlAnswer(200, "\n\n<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code><Message>try again</Message></Error>"))
+	if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); err != nil {
+		t.Fatalf("complete after a 200 with an Error body: %v", err)
+	}
+	if got, err := f.Read(k); err != nil || string(got) != "hello" {
+		t.Fatalf("stored %q, %v", got, err)
+	}
+
+	before := inj.passed.Load()
+	inj.arm(1, isInitiate, xmlAnswer(403, "<Error><Code>AccessDenied</Code><Message>no</Message><RequestId>req-403</RequestId></Error>"))
+	_, err = f.Store.Initiate(ctx, &upload.Object{Key: k + "-2", ContentType: "text/plain"})
+	if e := upload.AsError(err); e.Code != upload.CodeUpstreamDenied || e.UpstreamRequestID != "req-403" || inj.passed.Load() != before {
+		t.Fatalf("a refusal: %v (retried: %v)", err, inj.passed.Load() != before)
+	}
+	inj.arm(10, isInitiate, xmlAnswer(503, "<Error><Code>SlowDown</Code></Error>"))
+	short, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := f.Store.Initiate(short, &upload.Object{Key: k + "-3", ContentType: "text/plain"}); code(err) != upload.CodeUpstreamBusy {
+		t.Fatalf("SlowDown to the end: %v", err)
+	}
+}
