@@ -383,8 +383,12 @@ func xmlAnswer(status int, body string) func() (*http.Response, error) {
 	}
 }
 
-func isInitiate(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Query().Has("uploads") }
-func isComplete(r *http.Request) bool { return r.Method == http.MethodPost && r.URL.Query().Has("uploadId") }
+func isInitiate(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Query().Has("uploads")
+}
+func isComplete(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Query().Has("uploadId")
+}
 
 // Transient faults are retried (5xx, SlowDown, a reset, a 200 whose body is an Error);
 // refusals are not, and map to stable codes.
