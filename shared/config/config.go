@@ -285,7 +285,12 @@ func (a *App) Handler(c *Config, logger *slog.Logger) http.Handler {
 		api.HandlePublic("GET /{$}", http.FileServerFS(web.Files))
 		// Behind AUTH_MODE like /uploads: a key alone does not open an object.
 		api.Handle("GET /local/download", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, err := a.Store.(*cos.Client).PresignGet(r.Context(), r.URL.Query().Get("key"), 10*time.Minute)
+			dl, ok := a.Store.(upload.Downloader)
+			if !ok {
+				http.Error(w, "this store cannot hand out download links", http.StatusNotImplemented)
+				return
+			}
+			u, err := dl.PresignGet(r.Context(), r.URL.Query().Get("key"), 10*time.Minute)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return

@@ -11,7 +11,10 @@ import (
 	"github.com/directup/directup/shared/upload"
 )
 
-var _ upload.Store = (*Client)(nil)
+var (
+	_ upload.Store      = (*Client)(nil)
+	_ upload.Downloader = (*Client)(nil)
+)
 
 // Bucket implements upload.Store.
 func (c *Client) Bucket() string { return c.bucket }

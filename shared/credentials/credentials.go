@@ -23,6 +23,12 @@ type Provider interface {
 	Retrieve(ctx context.Context) (Value, error)
 }
 
+// Invalidator is a provider that caches credentials and can drop them, so the next
+// Retrieve fetches fresh ones (after storage called them expired early).
+type Invalidator interface {
+	Invalidate()
+}
+
 // ErrMissing means the environment holds no credentials.
 var ErrMissing = errors.New("credentials: none in the environment")
 

@@ -159,7 +159,7 @@ func (c *Client) do(ctx context.Context, call Call, lost *bool) (*http.Response,
 			return nil, nil, last
 		}
 		if last.Expired() {
-			if inv, ok := c.Creds.(interface{ Invalidate() }); ok {
+			if inv, ok := c.Creds.(credentials.Invalidator); ok {
 				inv.Invalidate() // the next attempt fetches fresh credentials
 			}
 		}

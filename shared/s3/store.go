@@ -15,6 +15,11 @@ import (
 // MinPartSize is S3's smallest non-last part, 5 MiB (COS takes 1 MiB).
 func (c *Client) MinPartSize() int64 { return 5 << 20 }
 
+var (
+	_ upload.Store        = (*Client)(nil)
+	_ upload.MinPartSizer = (*Client)(nil)
+)
+
 // storageClasses maps COS classes to their S3 equivalents; the others have none.
 var storageClasses = map[string]string{
 	"STANDARD": "STANDARD", "STANDARD_IA": "STANDARD_IA", "INTELLIGENT_TIERING": "INTELLIGENT_TIERING",

@@ -105,7 +105,7 @@ const (
 func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initiateMode) (*Initiated, error) {
 	subject := Caller(ctx)
 	minPart := MinPartSize
-	if m, ok := s.store.(interface{ MinPartSize() int64 }); ok {
+	if m, ok := s.store.(MinPartSizer); ok {
 		minPart = m.MinPartSize()
 	}
 	obj, plan, err := s.policy.objectFor(req, func(filename string) (string, error) {

@@ -33,8 +33,18 @@ type ObjectInfo struct {
 	ETag         string
 }
 
-// A Store whose parts must be larger than COS's 1 MiB (S3: 5 MiB) also implements
-// MinPartSize() int64; the service then plans parts no smaller.
+// Optional abilities a Store may also have, each its own interface (as tusd's stores do).
+
+// MinPartSizer is a store whose smallest non-last part is larger than COS's 1 MiB (S3:
+// 5 MiB); the service then plans parts no smaller.
+type MinPartSizer interface {
+	MinPartSize() int64
+}
+
+// Downloader is a store that can hand out a download link (local mode's demo page).
+type Downloader interface {
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
 
 // Object is a validated initiate request in storage-neutral terms.
 type Object struct {
