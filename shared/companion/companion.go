@@ -17,10 +17,6 @@
 package companion
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -30,6 +26,7 @@ import (
 
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/httpapi"
+	"github.com/directup/directup/shared/signed"
 	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
 )
@@ -76,29 +73,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		capability, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/c/"), "/")
 		sub, err := h.verify(capability)
 		if err != nil {
-			fail(w, err)
+			httpapi.Error(w, r, err)
 			return
 		}
 		r = httpapi.WithCaller(r, sub) // the request log names the capability's caller
 	} else if !h.opts.Anonymous {
-		fail(w, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated,
+		httpapi.Error(w, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated,
 			Message: "this deployment authenticates callers: use the companionEndpoint from POST /capabilities"})
 		return
 	}
 	h.mux.ServeHTTP(w, r)
 }
 
-const capVersion = "c1."
-
 type capability struct {
 	Subject string `json:"sub"`
 	Expires int64  `json:"e"`
 }
 
-func (h *Handler) mac(payload string) []byte {
-	m := hmac.New(sha256.New, h.opts.Secret)
-	m.Write([]byte("directup-capability:" + payload))
-	return m.Sum(nil)
+// capabilities are signed tokens of their own kind: "c1." under the domain
+// "directup-capability:", so the upload-token secret serves both and neither verifies as
+// the other.
+func (h *Handler) capabilities() *signed.Signer {
+	return signed.New(h.opts.Secret, "directup-capability:", "c1.")
 }
 
 // Mint issues a capability for subject, valid for the handler's TTL but never beyond
@@ -108,27 +104,13 @@ func (h *Handler) Mint(subject string, notAfter time.Time) (string, time.Time) {
 	if !notAfter.IsZero() && notAfter.Before(exp) {
 		exp = notAfter
 	}
-	js, _ := json.Marshal(capability{Subject: subject, Expires: exp.Unix()})
-	payload := capVersion + base64.RawURLEncoding.EncodeToString(js)
-	return payload + "." + base64.RawURLEncoding.EncodeToString(h.mac(payload)), exp
+	return h.capabilities().Sign(capability{Subject: subject, Expires: exp.Unix()}), exp
 }
 
-var strict = base64.RawURLEncoding.Strict()
-
 func (h *Handler) verify(c string) (string, error) {
-	bad := &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Message: "the capability in the endpoint is not valid"}
-	dot := strings.LastIndexByte(c, '.')
-	if len(c) > 2048 || !strings.HasPrefix(c, capVersion) || dot <= len(capVersion) || !upload.Canonical(c) {
-		return "", bad
-	}
-	sig, err := strict.DecodeString(c[dot+1:])
-	if err != nil || !hmac.Equal(sig, h.mac(c[:dot])) {
-		return "", bad
-	}
-	js, err := strict.DecodeString(c[len(capVersion):dot])
 	var cp capability
-	if err != nil || json.Unmarshal(js, &cp) != nil {
-		return "", bad
+	if err := h.capabilities().Verify(c, &cp); err != nil {
+		return "", &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Message: "the capability in the endpoint is not valid"}
 	}
 	if h.now().Unix() >= cp.Expires {
 		return "", &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeTokenExpired, Message: "the capability has expired; ask for a new one"}
@@ -142,35 +124,15 @@ func (h *Handler) MintHandler(base func(*http.Request) string) http.HandlerFunc 
 	return func(w http.ResponseWriter, r *http.Request) {
 		endpoint := base(r)
 		if endpoint == "" {
-			fail(w, &upload.Error{Status: http.StatusInternalServerError, Code: upload.CodeInternal,
+			httpapi.Error(w, r, &upload.Error{Status: http.StatusInternalServerError, Code: upload.CodeInternal,
 				Message: "the request does not tell the API's public address: set API_PUBLIC_URL"})
 			return
 		}
 		c, exp := h.Mint(upload.Caller(r.Context()), auth.FromContext(r.Context()).Expires)
-		writeJSON(w, http.StatusCreated, map[string]any{
+		httpapi.WriteJSON(w, http.StatusCreated, map[string]any{
 			"capability": c, "companionEndpoint": endpoint + "/c/" + c, "expiresAt": exp.UTC(),
 		})
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func fail(w http.ResponseWriter, err error) {
-	e := upload.AsError(err)
-	var body struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-			Field   string `json:"field,omitempty"`
-		} `json:"error"`
-	}
-	body.Error.Code, body.Error.Message, body.Error.Field = e.Code, e.Message, e.Field
-	writeJSON(w, e.Status, body)
 }
 
 // decode reads a body of at most 1 MiB without repeated or case-variant member names, as
@@ -208,7 +170,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		Metadata map[string]any `json:"metadata"`
 	}
 	if err := decode(r, &req); err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
 	if req.Type == "" {
@@ -216,7 +178,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	size, err := metaInt(req.Metadata, "size")
 	if err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
 	var up *upload.Initiated
@@ -224,7 +186,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	case size >= 0:
 		partSize, err := metaInt(req.Metadata, "partSize")
 		if err != nil {
-			fail(w, err)
+			httpapi.Error(w, r, err)
 			return
 		}
 		if partSize < 0 {
@@ -233,21 +195,21 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		up, err = h.svc.InitiatePlanned(r.Context(), &upload.InitiateRequest{
 			Filename: req.Filename, ContentType: req.Type, Size: &size, PartSize: partSize})
 		if err != nil {
-			fail(w, err)
+			httpapi.Error(w, r, err)
 			return
 		}
 	case h.opts.OpenUploads:
 		if up, err = h.svc.InitiateOpen(r.Context(), req.Filename, req.Type); err != nil {
-			fail(w, err)
+			httpapi.Error(w, r, err)
 			return
 		}
 	default:
-		fail(w, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeMissingField, Field: "metadata.size",
+		httpapi.Error(w, r, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeMissingField, Field: "metadata.size",
 			Message: "declare the file's size in Uppy's metadata, so every part is pinned: " +
 				"uppy.on('file-added', (f) => uppy.setFileMeta(f.id, { size: f.size }))"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"key": up.Key, "uploadId": up.Token, "bucket": up.Bucket})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"key": up.Key, "uploadId": up.Token, "bucket": up.Bucket})
 }
 
 // UppyPartSize is the part size @uppy/aws-s3 cuts a file of size bytes into when its
@@ -285,31 +247,31 @@ func metaInt(meta map[string]any, name string) (int64, error) {
 func (h *Handler) signPart(w http.ResponseWriter, r *http.Request) {
 	c, token, err := h.upload(r)
 	if err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
 	n, err := strconv.Atoi(r.PathValue("partNumber"))
 	if err != nil {
-		fail(w, upload.Invalid("partNumber", "partNumber must be a number"))
+		httpapi.Error(w, r, upload.Invalid("partNumber", "partNumber must be a number"))
 		return
 	}
 	urls, err := h.svc.PresignParts(r.Context(), token, c.UploadID, []int{n}, "")
 	if err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"url": urls.Parts[0].URL, "expires": int64(urls.ExpiresAt.Sub(h.now()).Seconds())})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"url": urls.Parts[0].URL, "expires": int64(urls.ExpiresAt.Sub(h.now()).Seconds())})
 }
 
 func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
 	c, token, err := h.upload(r)
 	if err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
 	parts, err := h.svc.ListParts(r.Context(), token, c.UploadID)
 	if err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
 	type s3Part struct {
@@ -321,13 +283,13 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
 	for i, p := range parts {
 		out[i] = s3Part{p.PartNumber, p.ETag, p.Size}
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 	c, token, err := h.upload(r)
 	if err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
 	var req struct {
@@ -337,7 +299,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 		} `json:"parts"`
 	}
 	if err := decode(r, &req); err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
 	parts := make([]upload.CompletedPart, len(req.Parts))
@@ -346,28 +308,28 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 	}
 	done, err := h.svc.Complete(r.Context(), token, c.UploadID, parts)
 	if err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"location": done.Location, "key": done.Key, "bucket": done.Bucket})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"location": done.Location, "key": done.Key, "bucket": done.Bucket})
 }
 
 func (h *Handler) abort(w http.ResponseWriter, r *http.Request) {
 	c, token, err := h.upload(r)
 	if err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
 	if err := h.svc.Abort(r.Context(), token, c.UploadID); err != nil {
-		fail(w, err)
+		httpapi.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{})
 }
 
 // params answers Uppy's small-file path (a POST form) with a clear refusal: directup
 // signs multipart uploads only, whose parts it can bound.
 func (h *Handler) params(w http.ResponseWriter, r *http.Request) {
-	fail(w, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidField, Field: "shouldUseMultipart",
+	httpapi.Error(w, r, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidField, Field: "shouldUseMultipart",
 		Message: "directup serves multipart uploads only: set shouldUseMultipart: true in @uppy/aws-s3's options"})
 }

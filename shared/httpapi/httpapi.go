@@ -77,7 +77,7 @@ func New(svc *upload.Service, opts Options) *Handler {
 	h.mux.HandleFunc("/uploads/{uploadId}/complete", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.complete}))
 	h.mux.HandleFunc("/uploads/{uploadId}", h.methods(map[string]http.HandlerFunc{http.MethodDelete: h.abort}))
 	h.HandlePublic("/healthz", h.methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}}))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, &upload.Error{Status: http.StatusNotFound, Code: upload.CodeNotFound, Message: "no such route: " + r.Method + " " + r.URL.Path})
@@ -98,7 +98,11 @@ func (h *Handler) HandlePublic(pattern string, handler http.Handler) {
 type ctxKey struct{}
 
 // record is what the request log says of a request; handlers below fill in the caller.
-type record struct{ caller string }
+// It also carries the logger, so Error can log failures of handlers mounted on the API.
+type record struct {
+	caller string
+	log    *slog.Logger
+}
 
 type recordKey struct{}
 
@@ -143,7 +147,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.RequestTimeout)
 	defer cancel()
-	rec := &record{}
+	rec := &record{log: h.log}
 	r = r.WithContext(context.WithValue(context.WithValue(ctx, ctxKey{}, id), recordKey{}, rec))
 	if bp := h.opts.BasePath; bp != "" {
 		if p, ok := strings.CutPrefix(r.URL.Path, bp); ok && (p == "" || p[0] == '/') {
@@ -243,7 +247,12 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) { Error(w, r, err) }
+
+// Error answers err in the API's error shape (code, message, field, request id, upstream
+// request id) with its status, and logs 5xx causes. Handlers mounted on the API (Uppy's
+// routes) answer their errors with it too.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
 	e := upload.AsError(err)
 	var body errorBody
 	body.Error.Code, body.Error.Message, body.Error.Field = e.Code, e.Message, e.Field
@@ -251,13 +260,13 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if sw, ok := w.(*statusWriter); ok {
 		sw.code = e.Code
 	}
-	if e.Status >= 500 {
+	if rec, ok := r.Context().Value(recordKey{}).(*record); ok && e.Status >= 500 {
 		// The cause is for operators; it never carries a signature or a secret (stores
 		// keep requests out of their errors).
-		h.log.Error("upstream or internal failure", "requestId", body.Error.RequestID, "code", e.Code,
+		rec.log.Error("upstream or internal failure", "requestId", body.Error.RequestID, "code", e.Code,
 			"upstreamRequestId", e.UpstreamRequestID, "cause", errString(e.Err))
 	}
-	writeJSON(w, e.Status, body)
+	WriteJSON(w, e.Status, body)
 }
 
 func errString(err error) string {
@@ -267,7 +276,8 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as JSON with status, never cached, never sniffed.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -336,7 +346,7 @@ func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, out)
+	WriteJSON(w, http.StatusCreated, out)
 }
 
 func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
@@ -354,7 +364,7 @@ func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
@@ -367,7 +377,7 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
 		parts = []upload.StoredPart{}
 	}
 	// partBatch: how many URLs a client may ask for at once, for clients that resume.
-	writeJSON(w, http.StatusOK, map[string]any{"parts": parts, "partBatch": h.svc.Policy().PartBatch})
+	WriteJSON(w, http.StatusOK, map[string]any{"parts": parts, "partBatch": h.svc.Policy().PartBatch})
 }
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
@@ -383,7 +393,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) abort(w http.ResponseWriter, r *http.Request) {
