@@ -3,19 +3,32 @@ package scf
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 )
 
+// ErrPanicked is what RunCustom returns after a handler panicked: the panic was reported
+// as the invocation's error, and the process should exit (its state can no longer be
+// trusted); the platform starts a fresh one.
+var ErrPanicked = errors.New("scf: a handler panicked")
+
 // RunCustom drives the custom runtime API at base (http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT):
-// announce readiness, then fetch, run and answer invocations one at a time. It returns
-// when the API fails; a panicking handler is reported and then exits the process, since
-// its state can no longer be trusted.
+// announce readiness, then fetch, run and answer invocations one at a time. It returns nil
+// when ctx ends (SIGTERM) between invocations, ErrPanicked after a panic was reported, or
+// the runtime API's failure.
 func RunCustom(ctx context.Context, base string, h Handler) error {
+	err := runCustom(ctx, base, h)
+	if ctx.Err() != nil && !errors.Is(err, ErrPanicked) {
+		return nil // stopped by the platform
+	}
+	return err
+}
+
+func runCustom(ctx context.Context, base string, h Handler) error {
 	client := &http.Client{}
 	post := func(path string, body []byte) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
@@ -59,7 +72,7 @@ func RunCustom(ctx context.Context, base string, h Handler) error {
 				return err
 			}
 			if panicked {
-				os.Exit(1)
+				return fmt.Errorf("%w: %v", ErrPanicked, herr)
 			}
 			continue
 		}

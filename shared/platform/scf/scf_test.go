@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/rpc"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -216,5 +218,42 @@ func TestServeRPCDrainsOnShutdown(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("ServeRPC did not return after the last invoke")
+	}
+}
+
+// A panic in the custom runtime is reported as the invocation's error, then RunCustom
+// returns ErrPanicked (the process exits in main, not in this library); ctx's end stops it
+// quietly.
+func TestRunCustomPanicAndStop(t *testing.T) {
+	var reported []string
+	var mu sync.Mutex
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/runtime/invocation/next":
+			w.Header().Set("request_id", "req-1")
+			w.Write([]byte(`{}`))
+		case "/runtime/invocation/error":
+			reported = append(reported, string(body))
+		}
+	}))
+	defer api.Close()
+	err := RunCustom(context.Background(), api.URL, func(context.Context, []byte) ([]byte, error) { panic("boom") })
+	if !errors.Is(err, ErrPanicked) || len(reported) != 1 || !strings.Contains(reported[0], "boom") {
+		t.Fatalf("RunCustom = %v, reported %q", err, reported)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	err = RunCustom(ctx, api.URL, func(context.Context, []byte) ([]byte, error) {
+		if calls++; calls == 2 {
+			cancel() // SIGTERM while serving
+		}
+		return []byte(`"ok"`), nil
+	})
+	if err != nil {
+		t.Fatalf("stopped by ctx: %v", err)
 	}
 }
