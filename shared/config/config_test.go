@@ -68,20 +68,3 @@ func TestPolicyFromEnv(t *testing.T) {
 		t.Fatalf("config = %+v", c)
 	}
 }
-
-func TestBuildLocal(t *testing.T) {
-	clearEnv(t)
-	t.Setenv("LOCAL_COS_DIR", t.TempDir())
-	c, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := c.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	if app.Local == nil || !strings.HasPrefix(app.LocalURL, "http://127.0.0.1:") || app.Store.Bucket() != LocalBucket {
-		t.Fatalf("app = %+v", app)
-	}
-}

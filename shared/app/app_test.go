@@ -1,4 +1,4 @@
-package config
+package app
 
 import (
 	"bytes"
@@ -14,7 +14,33 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/directup/directup/shared/config"
 )
+
+// clearEnv unsets every setting, so the machine's environment cannot leak in.
+func clearEnv(t *testing.T) {
+	for _, k := range config.Variables() {
+		t.Setenv(k, "")
+	}
+}
+
+func TestBuildLocal(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("LOCAL_COS_DIR", t.TempDir())
+	c, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Local == nil || !strings.HasPrefix(a.LocalURL, "http://127.0.0.1:") || a.Store.Bucket() != LocalBucket {
+		t.Fatalf("app = %+v", a)
+	}
+}
 
 const testJWTSecret = "jwt-secret-0123456789abcdef-0123456789"
 
@@ -52,16 +78,16 @@ func localJWTApp(t *testing.T, logs io.Writer) string {
 	t.Setenv("AUTH_JWT_SECRET", testJWTSecret)
 	t.Setenv("AUTH_AUDIENCE", "directup")
 	t.Setenv("AUTH_ISSUER", "https://idp.example")
-	c, err := Load()
+	c, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := c.Build()
+	a, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(app.Close)
-	srv := httptest.NewServer(app.Handler(c, slog.New(slog.NewJSONHandler(logs, nil))))
+	t.Cleanup(a.Close)
+	srv := httptest.NewServer(a.Handler(slog.New(slog.NewJSONHandler(logs, nil))))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
