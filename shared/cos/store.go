@@ -16,6 +16,10 @@ var (
 	_ upload.Downloader = (*Client)(nil)
 )
 
+// Capabilities implements upload.Store: COS takes every option of the Initiate
+// Multipart Upload document, the JSON API's own vocabulary.
+func (c *Client) Capabilities() upload.Capabilities { return upload.DefaultCapabilities() }
+
 // Bucket implements upload.Store.
 func (c *Client) Bucket() string { return c.bucket }
 

@@ -36,7 +36,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.BaseDelay, c.MaxDelay = 5*time.Millisecond, 20*time.Millisecond
-		return storetest.Fixture{Store: c, MinPartSize: 1 << 20,
+		return storetest.Fixture{Store: c,
 			Read: func(key string) ([]byte, error) { return os.ReadFile(store.ObjectPath(key)) }}
 	})
 }

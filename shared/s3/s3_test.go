@@ -148,10 +148,20 @@ func TestAgainstVersitygw(t *testing.T) {
 	})
 
 	t.Run("options without an S3 equivalent are refused", func(t *testing.T) {
-		p := upload.DefaultPolicy()
-		p.AllowGrants = true
-		p.AllowedStorageClasses = []string{"MAZ_STANDARD"}
-		svc2, _ := upload.NewService(c, p, []byte(strings.Repeat("s", 32)))
+		// A policy the store cannot keep does not start, naming the variable.
+		for variable, mutate := range map[string]func(*upload.Policy){
+			"UPLOAD_ALLOW_GRANTS":            func(p *upload.Policy) { p.AllowGrants = true },
+			"UPLOAD_ALLOWED_STORAGE_CLASSES": func(p *upload.Policy) { p.AllowedStorageClasses = []string{"MAZ_STANDARD"} },
+			"UPLOAD_PART_SIZE":               func(p *upload.Policy) { p.DefaultPartSize = 2 << 20 },
+		} {
+			p := upload.DefaultPolicy()
+			mutate(&p)
+			if _, err := upload.NewService(c, p, []byte(strings.Repeat("s", 32))); err == nil || !strings.HasPrefix(err.Error(), variable) {
+				t.Errorf("%s: %v", variable, err)
+			}
+		}
+		// Requests for them are refused before S3 is called, naming the field.
+		svc2, _ := upload.NewService(c, upload.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
 		size := int64(1)
 		for name, req := range map[string]*upload.InitiateRequest{
 			"storageClass": {Filename: "a", ContentType: "text/plain", Size: &size, StorageClass: "MAZ_STANDARD"},

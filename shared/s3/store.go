@@ -2,6 +2,8 @@ package s3
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,13 +14,17 @@ import (
 	"github.com/directup/directup/shared/upload"
 )
 
-// MinPartSize is S3's smallest non-last part, 5 MiB (COS takes 1 MiB).
-func (c *Client) MinPartSize() int64 { return 5 << 20 }
+var _ upload.Store = (*Client)(nil)
 
-var (
-	_ upload.Store        = (*Client)(nil)
-	_ upload.MinPartSizer = (*Client)(nil)
-)
+// Capabilities implements upload.Store: S3's smallest part but the last is 5 MiB (COS's
+// 1 MiB), keys take 1,024 bytes, the storage classes with an S3 equivalent, no
+// per-grantee permissions by Tencent UIN.
+func (c *Client) Capabilities() upload.Capabilities {
+	caps := upload.DefaultCapabilities()
+	caps.MinPartSize, caps.MaxKeyLength, caps.Grants = 5<<20, 1024, false
+	caps.StorageClasses = slices.Sorted(maps.Keys(storageClasses))
+	return caps
+}
 
 // storageClasses maps COS classes to their S3 equivalents; the others have none.
 var storageClasses = map[string]string{

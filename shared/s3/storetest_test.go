@@ -20,7 +20,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.BaseDelay, c.MaxDelay = 5*time.Millisecond, 20*time.Millisecond
-		return storetest.Fixture{Store: c, MinPartSize: c.MinPartSize(), Read: func(key string) ([]byte, error) {
+		return storetest.Fixture{Store: c, Read: func(key string) ([]byte, error) {
 			a := functest.S3Do(t, endpoint, http.MethodGet, c.pathPrefix+"/"+escapePath(key))
 			return a.Body, nil
 		}}

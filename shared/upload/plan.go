@@ -23,28 +23,29 @@ type Plan struct {
 // 10,000 parts, no smaller than defaultPartSize and rounded up to whole MiB. An explicit
 // partSize that cannot fit is refused, never silently changed.
 func NewPlan(size, partSize, defaultPartSize int64) (Plan, error) {
-	return newPlan(size, partSize, defaultPartSize, MinPartSize)
+	return newPlan(size, partSize, defaultPartSize, DefaultCapabilities())
 }
 
-// newPlan is NewPlan for a store whose smallest non-last part is minPart (S3: 5 MiB).
-func newPlan(size, partSize, defaultPartSize, minPart int64) (Plan, error) {
+// newPlan is NewPlan within a store's limits (S3's smallest part but the last is 5 MiB).
+func newPlan(size, partSize, defaultPartSize int64, caps Capabilities) (Plan, error) {
+	minPart, maxPart, maxParts := caps.MinPartSize, caps.MaxPartSize, int64(caps.MaxParts)
 	if size < 0 {
 		return Plan{}, Invalid("size", "size must not be negative")
 	}
-	if size > MaxTotalSize {
+	if size > maxPart*maxParts {
 		return Plan{}, newError(http.StatusRequestEntityTooLarge, CodeSizeTooLarge, "size",
-			"size %d exceeds the multipart maximum of %d bytes (10,000 parts of 5 GiB)", size, MaxTotalSize)
+			"size %d exceeds the multipart maximum of %d bytes (%d parts of %d)", size, maxPart*maxParts, maxParts, maxPart)
 	}
 	if partSize == 0 {
-		partSize = max(defaultPartSize, ceilDiv(size, MaxParts))
-		partSize = min(ceilDiv(max(partSize, minPart), MinPartSize)*MinPartSize, MaxPartSize)
+		partSize = max(defaultPartSize, ceilDiv(size, maxParts))
+		partSize = min(ceilDiv(max(partSize, minPart), MinPartSize)*MinPartSize, maxPart) // whole MiB
 	} else {
-		if partSize < minPart || partSize > MaxPartSize {
-			return Plan{}, Invalid("partSize", "partSize must be between %d (%d MiB) and %d (5 GiB) bytes", minPart, minPart>>20, MaxPartSize)
+		if partSize < minPart || partSize > maxPart {
+			return Plan{}, Invalid("partSize", "partSize must be between %d (%d MiB) and %d bytes", minPart, minPart>>20, maxPart)
 		}
-		if ceilDiv(size, partSize) > MaxParts {
+		if ceilDiv(size, partSize) > maxParts {
 			return Plan{}, Invalid("partSize", "partSize %d would need %d parts; at most %d are allowed (use at least %d)",
-				partSize, ceilDiv(size, partSize), MaxParts, ceilDiv(size, MaxParts))
+				partSize, ceilDiv(size, partSize), maxParts, ceilDiv(size, maxParts))
 		}
 	}
 	count := int(max(1, ceilDiv(size, partSize))) // an empty object is one empty part

@@ -70,11 +70,12 @@ var (
 // object checks a request against the COS rules and the policy and returns the object to
 // initiate and its part plan. Nothing reaches the store before this passes.
 func (p *Policy) object(req *InitiateRequest, generate func(filename string) (string, error)) (*Object, Plan, error) {
-	return p.objectFor(req, generate, MinPartSize)
+	return p.objectFor(req, generate, DefaultCapabilities())
 }
 
-// objectFor is object for a store whose smallest non-last part is minPart.
-func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) (string, error), minPart int64) (*Object, Plan, error) {
+// objectFor is object for a store with the given capabilities: its limits shape the
+// plan, and what it cannot honour is refused here, before it is called.
+func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) (string, error), caps Capabilities) (*Object, Plan, error) {
 	var obj Object
 	switch {
 	case req.Key != "" && req.Filename != "":
@@ -98,7 +99,7 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		return nil, Plan{}, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeSizeTooLarge, Field: "size",
 			Message: "size exceeds this deployment's limit of " + strconv.FormatInt(p.MaxSize, 10) + " bytes"}
 	}
-	plan, err := newPlan(*req.Size, req.PartSize, p.DefaultPartSize, minPart)
+	plan, err := newPlan(*req.Size, req.PartSize, p.DefaultPartSize, caps)
 	if err != nil {
 		return nil, Plan{}, err
 	}
@@ -155,6 +156,9 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		if !slices.Contains(storageClasses, c) {
 			return nil, Plan{}, Invalid("storageClass", "storageClass must be one of %s", strings.Join(storageClasses, ", "))
 		}
+		if !slices.Contains(caps.StorageClasses, c) {
+			return nil, Plan{}, Invalid("storageClass", "storage class %s is not available on this store", c)
+		}
 		if !slices.Contains(p.AllowedStorageClasses, c) {
 			return nil, Plan{}, Denied("storageClass", "storage class %s is not allowed here", c)
 		}
@@ -176,7 +180,9 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		if obj.Grants, err = grants(req.Grants); err != nil {
 			return nil, Plan{}, err
 		}
-		if !p.AllowGrants && (len(obj.Grants.Read)+len(obj.Grants.ReadACP)+len(obj.Grants.WriteACP)+len(obj.Grants.FullControl)) > 0 {
+		if n := len(obj.Grants.Read) + len(obj.Grants.ReadACP) + len(obj.Grants.WriteACP) + len(obj.Grants.FullControl); n > 0 && !caps.Grants {
+			return nil, Plan{}, Invalid("grants", "this store has no per-grantee permissions: use acl")
+		} else if n > 0 && !p.AllowGrants {
 			return nil, Plan{}, Denied("grants", "this deployment does not allow grants")
 		}
 	}
@@ -185,6 +191,15 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		if obj.Encryption, err = encryption(req.Encryption); err != nil {
 			return nil, Plan{}, err
 		}
+		if !slices.Contains(caps.Encryption, obj.Encryption.Type) {
+			return nil, Plan{}, Invalid("encryption.type", "encryption %s is not available on this store", obj.Encryption.Type)
+		}
+	}
+	if len(obj.Tags) > 0 && !caps.Tags {
+		return nil, Plan{}, Invalid("tagging", "this store keeps no tags")
+	}
+	if obj.ACL != "" && obj.ACL != "default" && !slices.Contains(caps.ACLs, obj.ACL) {
+		return nil, Plan{}, Invalid("acl", "acl %s is not available on this store", obj.ACL)
 	}
 
 	obj.ForbidOverwrite = req.ForbidOverwrite || p.ForbidOverwrite
@@ -193,6 +208,9 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		if obj.Key, err = generate(req.Filename); err != nil {
 			return nil, Plan{}, err
 		}
+	}
+	if len(obj.Key) > caps.MaxKeyLength {
+		return nil, Plan{}, Invalid("key", "the key is %d bytes; this store takes at most %d", len(obj.Key), caps.MaxKeyLength)
 	}
 	if reserved(p.KeyPrefix, obj.Key) {
 		return nil, Plan{}, Denied("key", "keys under %s/ are reserved for directup's own records", reservedDir)

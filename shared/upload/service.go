@@ -43,6 +43,12 @@ func NewService(store Store, policy Policy, tokenSecret []byte, opts ...Option) 
 	if len(tokenSecret) < 16 {
 		return nil, errors.New("UPLOAD_TOKEN_SECRET: must be at least 16 bytes (32 random bytes recommended)")
 	}
+	if store == nil {
+		return nil, errors.New("upload: a store is required")
+	}
+	if err := store.Capabilities().check(&policy); err != nil {
+		return nil, err
+	}
 	s := &Service{store: store, policy: policy, tokens: NewTokens(tokenSecret), now: time.Now, random: defaultRandom}
 	for _, o := range opts {
 		o(s)
@@ -104,13 +110,9 @@ const (
 
 func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initiateMode) (*Initiated, error) {
 	subject := Caller(ctx)
-	minPart := MinPartSize
-	if m, ok := s.store.(MinPartSizer); ok {
-		minPart = m.MinPartSize()
-	}
 	obj, plan, err := s.policy.objectFor(req, func(filename string) (string, error) {
 		return generateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, subject, filename, s.now())
-	}, minPart)
+	}, s.store.Capabilities())
 	if err != nil {
 		return nil, err
 	}

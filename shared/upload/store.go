@@ -2,6 +2,10 @@ package upload
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -24,6 +28,59 @@ type Store interface {
 	Abort(ctx context.Context, key, uploadID string) error
 	// Stat tells whether an object exists at key (to tell a completed upload from a gone one).
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// Capabilities declares what the store accepts. The service checks the policy against
+	// it at start and every request before the store sees it.
+	Capabilities() Capabilities
+}
+
+// Capabilities are a store's limits and the options it can honour, in the JSON API's
+// vocabulary (the store maps each to its own).
+type Capabilities struct {
+	MinPartSize  int64 // smallest part but the last
+	MaxPartSize  int64
+	MaxParts     int
+	MaxKeyLength int // bytes
+	// StorageClasses, ACLs (besides "default") and Encryption (SSECOS, SSEKMS, SSEC) list
+	// what the store can honour.
+	StorageClasses []string
+	ACLs           []string
+	Encryption     []string
+	Grants         bool // per-grantee permissions (x-cos-grant-*)
+	Tags           bool
+}
+
+// DefaultCapabilities are COS's: every option of the Initiate Multipart Upload document,
+// parts of 1 MiB to 5 GiB, 10,000 of them, keys of 850 bytes. Other stores declare less.
+func DefaultCapabilities() Capabilities {
+	return Capabilities{
+		MinPartSize: MinPartSize, MaxPartSize: MaxPartSize, MaxParts: MaxParts, MaxKeyLength: MaxKeyLength,
+		StorageClasses: slices.Clone(storageClasses), ACLs: slices.Clone(objectACLs[1:]),
+		Encryption: []string{SSECOS, SSEKMS, SSEC}, Grants: true, Tags: true,
+	}
+}
+
+// check refuses a policy the store cannot keep; the error names the variable.
+func (c Capabilities) check(p *Policy) error {
+	for _, sc := range p.AllowedStorageClasses {
+		if !slices.Contains(c.StorageClasses, sc) {
+			return fmt.Errorf("UPLOAD_ALLOWED_STORAGE_CLASSES: %s is not available on this store (it has %s)", sc, strings.Join(c.StorageClasses, ", "))
+		}
+	}
+	for _, a := range p.AllowedACLs {
+		if a != "default" && !slices.Contains(c.ACLs, a) {
+			return fmt.Errorf("UPLOAD_ALLOWED_ACLS: %s is not available on this store", a)
+		}
+	}
+	if p.AllowGrants && !c.Grants {
+		return errors.New("UPLOAD_ALLOW_GRANTS: this store has no per-grantee permissions; use UPLOAD_ALLOWED_ACLS")
+	}
+	if p.DefaultPartSize < c.MinPartSize || p.DefaultPartSize > c.MaxPartSize {
+		return fmt.Errorf("UPLOAD_PART_SIZE: this store takes parts of %d to %d bytes", c.MinPartSize, c.MaxPartSize)
+	}
+	if p.MaxSize > c.MaxPartSize*int64(c.MaxParts) {
+		return fmt.Errorf("UPLOAD_MAX_SIZE: this store holds objects of at most %d bytes", c.MaxPartSize*int64(c.MaxParts))
+	}
+	return nil
 }
 
 // ObjectInfo describes a stored object.
@@ -34,12 +91,6 @@ type ObjectInfo struct {
 }
 
 // Optional abilities a Store may also have, each its own interface (as tusd's stores do).
-
-// MinPartSizer is a store whose smallest non-last part is larger than COS's 1 MiB (S3:
-// 5 MiB); the service then plans parts no smaller.
-type MinPartSizer interface {
-	MinPartSize() int64
-}
 
 // Downloader is a store that can hand out a download link (local mode's demo page).
 type Downloader interface {

@@ -39,8 +39,6 @@ type Fixture struct {
 	Store upload.Store
 	// Read returns an object's bytes as the server holds them.
 	Read func(key string) ([]byte, error)
-	// MinPartSize is the store's smallest non-last part (COS 1 MiB, S3 5 MiB).
-	MinPartSize int64
 }
 
 // New builds a fresh store (a fresh bucket or prefix) for one test.
@@ -48,6 +46,7 @@ type New func(t *testing.T, o Options) Fixture
 
 // Run runs the suite.
 func Run(t *testing.T, newStore New) {
+	t.Run("Capabilities", func(t *testing.T) { testCapabilities(t, newStore) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, newStore) })
 	t.Run("PinnedSizes", func(t *testing.T) { testPinnedSizes(t, newStore) })
 	t.Run("ListPartsPaging", func(t *testing.T) { testListPartsPaging(t, newStore) })
@@ -100,10 +99,37 @@ func code(err error) string {
 	return upload.AsError(err).Code
 }
 
+// What a store declares it must honour: its limits are sane, and the real server takes
+// every storage class and ACL it lists.
+func testCapabilities(t *testing.T, newStore New) {
+	f := newStore(t, Options{})
+	caps := f.Store.Capabilities()
+	if caps.MinPartSize <= 0 || caps.MaxPartSize < caps.MinPartSize || caps.MaxParts <= 0 || caps.MaxKeyLength <= 0 || len(caps.StorageClasses) == 0 {
+		t.Fatalf("Capabilities = %+v", caps)
+	}
+	try := func(what string, obj *upload.Object) {
+		id, err := f.Store.Initiate(ctx, obj)
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			return
+		}
+		f.Store.Abort(ctx, obj.Key, id)
+	}
+	for _, c := range caps.StorageClasses {
+		try("storage class "+c, &upload.Object{Key: key(t), ContentType: "text/plain", StorageClass: c})
+	}
+	for _, a := range caps.ACLs {
+		try("acl "+a, &upload.Object{Key: key(t), ContentType: "text/plain", ACL: a})
+	}
+	long := "uploads/" + strings.Repeat("k", caps.MaxKeyLength-len("uploads/"))
+	try("a key of the longest length", &upload.Object{Key: long, ContentType: "text/plain"})
+}
+
 func testLifecycle(t *testing.T, newStore New) {
 	f := newStore(t, Options{})
+	minPart := f.Store.Capabilities().MinPartSize
 	k := key(t)
-	data := random(int(2*f.MinPartSize + 12345))
+	data := random(int(2*minPart + 12345))
 	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "application/octet-stream", Metadata: map[string]string{"project": "42"}})
 	if err != nil || id == "" {
 		t.Fatalf("Initiate = %q, %v", id, err)
@@ -111,13 +137,13 @@ func testLifecycle(t *testing.T, newStore New) {
 	if info, err := f.Store.Stat(ctx, k); err != nil || info.Exists {
 		t.Fatalf("Stat before complete = %+v, %v", info, err)
 	}
-	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: specs(int64(len(data)), f.MinPartSize), TTL: time.Hour})
+	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: specs(int64(len(data)), minPart), TTL: time.Hour})
 	if err != nil || len(p.Parts) != 3 || p.Expires.Before(time.Now().Add(59*time.Minute)) {
 		t.Fatalf("Presign = %+v, %v", p, err)
 	}
-	done := put(t, p.Parts, data, f.MinPartSize, nil)
+	done := put(t, p.Parts, data, minPart, nil)
 	stored, err := f.Store.ListParts(ctx, k, id)
-	if err != nil || len(stored) != 3 || stored[0].Size != f.MinPartSize || stored[2].Size != 12345 ||
+	if err != nil || len(stored) != 3 || stored[0].Size != minPart || stored[2].Size != 12345 ||
 		strings.Trim(stored[1].ETag, `"`) != strings.Trim(done[1].ETag, `"`) {
 		t.Fatalf("ListParts = %+v, %v", stored, err)
 	}
