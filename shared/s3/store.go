@@ -3,9 +3,9 @@ package s3
 import (
 	"context"
 	"maps"
-	"slices"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
