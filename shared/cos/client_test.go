@@ -93,8 +93,8 @@ func randomObject(r *rand.Rand) *upload.Object {
 		ForbidOverwrite:    r.IntN(2) == 0,
 		ACL:                []string{"default", "private", "public-read"}[r.IntN(3)],
 		Grants: upload.Grants{
-			Read: []string{`id="100000000001"`, `id="100000000002"`}, ReadACP: []string{`id="1"`},
-			WriteACP: []string{`id="qcs::cam::uin/1:uin/2"`}, FullControl: []string{`id="3"`},
+			Read: []string{"100000000001", "100000000002"}, ReadACP: []string{"1"},
+			WriteACP: []string{"qcs::cam::uin/1:uin/2"}, FullControl: []string{"3"},
 		},
 	}
 	switch r.IntN(4) {
@@ -168,6 +168,20 @@ func TestInitiateHeadersFromTheDocument(t *testing.T) {
 		t.Errorf("headers = %v", h)
 	}
 	for k, v := range want {
+		if h.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, h.Get(k), v)
+		}
+	}
+	// The core's neutral grants and KMS type, in COS's own form.
+	h = InitiateHeaders(&upload.Object{Key: "k", ContentType: "text/plain",
+		Grants:     upload.Grants{Read: []string{"100000000001", "100000000002"}, FullControl: []string{"qcs::cam::uin/100000000001:uin/100000000011"}},
+		Encryption: &upload.Encryption{Type: upload.SSEKMS, KMSKeyID: "key-1"}})
+	for k, v := range map[string]string{
+		"X-Cos-Grant-Read":                            `id="100000000001",id="100000000002"`,
+		"X-Cos-Grant-Full-Control":                    `id="qcs::cam::uin/100000000001:uin/100000000011"`,
+		"X-Cos-Server-Side-Encryption":                "cos/kms",
+		"X-Cos-Server-Side-Encryption-Cos-Kms-Key-Id": "key-1",
+	} {
 		if h.Get(k) != v {
 			t.Errorf("%s = %q, want %q", k, h.Get(k), v)
 		}

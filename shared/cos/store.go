@@ -49,14 +49,16 @@ func InitiateHeaders(obj *upload.Object) http.Header {
 		set("X-Cos-Forbid-Overwrite", "true")
 	}
 	set("X-Cos-Acl", obj.ACL)
-	set("X-Cos-Grant-Read", strings.Join(obj.Grants.Read, ","))
-	set("X-Cos-Grant-Read-Acp", strings.Join(obj.Grants.ReadACP, ","))
-	set("X-Cos-Grant-Write-Acp", strings.Join(obj.Grants.WriteACP, ","))
-	set("X-Cos-Grant-Full-Control", strings.Join(obj.Grants.FullControl, ","))
+	set("X-Cos-Grant-Read", grantees(obj.Grants.Read))
+	set("X-Cos-Grant-Read-Acp", grantees(obj.Grants.ReadACP))
+	set("X-Cos-Grant-Write-Acp", grantees(obj.Grants.WriteACP))
+	set("X-Cos-Grant-Full-Control", grantees(obj.Grants.FullControl))
 	if e := obj.Encryption; e != nil {
 		switch e.Type {
-		case upload.SSECOS, upload.SSEKMS:
-			set("X-Cos-Server-Side-Encryption", e.Type)
+		case upload.SSECOS:
+			set("X-Cos-Server-Side-Encryption", "AES256")
+		case upload.SSEKMS:
+			set("X-Cos-Server-Side-Encryption", "cos/kms")
 			set("X-Cos-Server-Side-Encryption-Cos-Kms-Key-Id", e.KMSKeyID)
 			set("X-Cos-Server-Side-Encryption-Context", e.Context)
 		case upload.SSEC:
@@ -66,6 +68,18 @@ func InitiateHeaders(obj *upload.Object) http.Header {
 		}
 	}
 	return h
+}
+
+// grantees writes ids as COS's grant headers take them: id="...",id="...".
+func grantees(ids []string) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`id="` + id + `"`)
+	}
+	return b.String()
 }
 
 // SSE-C headers; UploadPart must carry the same three.

@@ -321,15 +321,18 @@ func grants(in *GrantsRequest) (Grants, error) {
 			if !grantee.MatchString(id) {
 				return Grants{}, Invalid(g.field, `grantees are account UINs like "100000000001" or "qcs::cam::uin/<owner>:uin/<sub>"`)
 			}
-			*g.out = append(*g.out, `id="`+id+`"`)
+			*g.out = append(*g.out, id)
 		}
 	}
 	return out, nil
 }
 
+// encryptionTypes maps the JSON API's spellings to the neutral types.
+var encryptionTypes = map[string]string{"AES256": SSECOS, "cos/kms": SSEKMS, "SSE-C": SSEC}
+
 func encryption(in *EncryptionRequest) (*Encryption, error) {
-	out := &Encryption{Type: in.Type}
-	switch in.Type {
+	out := &Encryption{Type: encryptionTypes[in.Type]}
+	switch out.Type {
 	case SSECOS:
 		if in.KMSKeyID != "" || in.Context != nil || in.CustomerKey != "" {
 			return nil, Invalid("encryption", "AES256 (SSE-COS) takes no kmsKeyId, context or customerKey")
@@ -369,8 +372,9 @@ func encryption(in *EncryptionRequest) (*Encryption, error) {
 		out.CustomerKey = in.CustomerKey
 		out.CustomerKeyMD5 = base64.StdEncoding.EncodeToString(sum[:])
 	case "":
-		return nil, Missing("encryption.type")
-	default:
+		if in.Type == "" {
+			return nil, Missing("encryption.type")
+		}
 		return nil, Invalid("encryption.type", "encryption.type must be AES256, cos/kms or SSE-C")
 	}
 	return out, nil

@@ -40,7 +40,7 @@ func TestObjectMapsEveryField(t *testing.T) {
 		ContentDisposition: "attachment; filename=example.jpg", ContentEncoding: "gzip", Expires: "Wed, 21 Oct 2026 07:28:00 GMT",
 		Metadata: map[string]string{"example-field": "example-value"}, StorageClass: "STANDARD_IA",
 		Tags: map[string]string{"team": "a&b", "k 2": "v=2"}, ForbidOverwrite: true, ACL: "public-read",
-		Grants:     Grants{Read: []string{`id="100000000001"`, `id="100000000002"`}, FullControl: []string{`id="qcs::cam::uin/1:uin/2"`}},
+		Grants:     Grants{Read: []string{"100000000001", "100000000002"}, FullControl: []string{"qcs::cam::uin/1:uin/2"}},
 		Encryption: &Encryption{Type: SSEC, CustomerKey: key, CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="},
 	}
 	if !reflect.DeepEqual(obj, want) {
@@ -59,7 +59,7 @@ func TestObjectMapsEveryField(t *testing.T) {
 func TestKMSContext(t *testing.T) {
 	p := DefaultPolicy()
 	obj, _, err := p.object(&InitiateRequest{Filename: "a", ContentType: "text/plain", Size: i64(1),
-		Encryption: &EncryptionRequest{Type: SSEKMS, KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085", Context: map[string]string{"author": "fysntian", "company": "Tencent"}}}, fixedKey)
+		Encryption: &EncryptionRequest{Type: "cos/kms", KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085", Context: map[string]string{"author": "fysntian", "company": "Tencent"}}}, fixedKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestObjectRefusals(t *testing.T) {
 		}(), 400, CodeInvalidField, "encryption.customerKey"},
 		{"kms with customer key", DefaultPolicy(), func() *InitiateRequest {
 			r := base()
-			r.Encryption = &EncryptionRequest{Type: SSEKMS, CustomerKey: "x"}
+			r.Encryption = &EncryptionRequest{Type: "cos/kms", CustomerKey: "x"}
 			return r
 		}(), 400, CodeInvalidField, "encryption.customerKey"},
 		{"expires not a date", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Expires = "tomorrow"; return r }(), 400, CodeInvalidField, "expires"},

@@ -114,7 +114,8 @@ type Object struct {
 	Encryption         *Encryption
 }
 
-// Grants are grantee ids per permission, each already in COS's form (id="...").
+// Grants are grantee ids per permission (account UINs or qcs::cam::uin/<owner>:uin/<sub>),
+// bare: each store writes them its own way (COS: id="...").
 type Grants struct {
 	Read        []string
 	ReadACP     []string
@@ -122,11 +123,12 @@ type Grants struct {
 	FullControl []string
 }
 
-// Encryption types.
+// Encryption types, storage-neutral; the JSON API's spellings (AES256, cos/kms, SSE-C)
+// map to them, and each store to its own.
 const (
-	SSECOS = "AES256"
-	SSEKMS = "cos/kms"
-	SSEC   = "SSE-C"
+	SSECOS = "AES256" // keys the store manages (SSE-COS, SSE-S3)
+	SSEKMS = "kms"    // keys of the cloud's KMS
+	SSEC   = "SSE-C"  // the customer's key, sent with every request
 )
 
 // Encryption is the server-side encryption asked for at initiate.
