@@ -21,7 +21,7 @@ import (
 
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
-	"github.com/directup/directup/shared/multipart"
+	"github.com/directup/directup/shared/storerest"
 )
 
 // Config locates the bucket.
@@ -56,7 +56,7 @@ func (c Config) Validate() error {
 // Client talks to one bucket: the shared multipart client with COS's addresses,
 // signatures and header names.
 type Client struct {
-	*multipart.Client
+	*storerest.Client
 	bucket   string
 	endpoint string // scheme://host, no trailing slash
 	host     string
@@ -73,7 +73,7 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 	}
 	u, _ := url.Parse(endpoint)
 	c := &Client{bucket: cfg.Bucket, endpoint: endpoint, host: u.Host}
-	c.Client = multipart.New(multipart.Dialect{
+	c.Client = storerest.New(storerest.Dialect{
 		Name: "COS", Bucket: cfg.Bucket, RequestIDHeader: "x-cos-request-id", CRCHeader: "x-cos-hash-crc64ecma",
 		URL: c.url, Sign: c.sign, Conditional: http.Header{"X-Cos-Forbid-Overwrite": {"true"}},
 	}, creds, httpClient)
@@ -93,7 +93,7 @@ func (c *Client) url(key string, q url.Values) string {
 
 // sign adds the COS signature: the session token header, host, every x-cos-* and standard
 // header the SDK signs, and the length Go will send, over a window around now.
-func (c *Client) sign(req *http.Request, call *multipart.Call, cred credentials.Value, now time.Time) error {
+func (c *Client) sign(req *http.Request, call *storerest.Call, cred credentials.Value, now time.Time) error {
 	if cred.SessionToken != "" {
 		req.Header.Set(cossign.TokenHeader, cred.SessionToken)
 	}

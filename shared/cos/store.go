@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/cos/cossign"
+	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -23,50 +24,27 @@ func (c *Client) Capabilities() upload.Capabilities { return upload.DefaultCapab
 // Bucket implements upload.Store.
 func (c *Client) Bucket() string { return c.bucket }
 
+// names are COS's header names for the settings it shares with S3.
+var names = storerest.Names{Prefix: "X-Cos-", EscapeTag: cossign.Escape, KMS: "cos/kms",
+	KMSKeyID: "X-Cos-Server-Side-Encryption-Cos-Kms-Key-Id", DefaultACL: true}
+
 // InitiateHeaders renders an object's settings as the request headers of the user's
 // document (Initiate Multipart Upload): entity headers, x-cos-meta-*, storage class,
 // tagging, forbid-overwrite, ACL and grants, and SSE-COS / SSE-KMS / SSE-C.
 func InitiateHeaders(obj *upload.Object) http.Header {
-	h := http.Header{}
+	h := storerest.InitiateHeaders(obj, names)
 	set := func(name, v string) {
 		if v != "" {
 			h[name] = []string{v}
 		}
 	}
-	set("Content-Type", obj.ContentType)
-	set("Cache-Control", obj.CacheControl)
-	set("Content-Disposition", obj.ContentDisposition)
-	set("Content-Encoding", obj.ContentEncoding)
-	set("Expires", obj.Expires)
-	for k, v := range obj.Metadata {
-		set(http.CanonicalHeaderKey("x-cos-meta-"+k), v)
-	}
-	set("X-Cos-Storage-Class", obj.StorageClass)
-	if len(obj.Tags) > 0 {
-		set("X-Cos-Tagging", upload.EncodeTags(obj.Tags, cossign.Escape))
-	}
 	if obj.ForbidOverwrite {
 		set("X-Cos-Forbid-Overwrite", "true")
 	}
-	set("X-Cos-Acl", obj.ACL)
 	set("X-Cos-Grant-Read", grantees(obj.Grants.Read))
 	set("X-Cos-Grant-Read-Acp", grantees(obj.Grants.ReadACP))
 	set("X-Cos-Grant-Write-Acp", grantees(obj.Grants.WriteACP))
 	set("X-Cos-Grant-Full-Control", grantees(obj.Grants.FullControl))
-	if e := obj.Encryption; e != nil {
-		switch e.Type {
-		case upload.SSECOS:
-			set("X-Cos-Server-Side-Encryption", "AES256")
-		case upload.SSEKMS:
-			set("X-Cos-Server-Side-Encryption", "cos/kms")
-			set("X-Cos-Server-Side-Encryption-Cos-Kms-Key-Id", e.KMSKeyID)
-			set("X-Cos-Server-Side-Encryption-Context", e.Context)
-		case upload.SSEC:
-			set(sseCAlgorithm, "AES256")
-			set(sseCKey, e.CustomerKey)
-			set(sseCKeyMD5, e.CustomerKeyMD5)
-		}
-	}
 	return h
 }
 
@@ -82,13 +60,6 @@ func grantees(ids []string) string {
 	return b.String()
 }
 
-// SSE-C headers; UploadPart must carry the same three.
-const (
-	sseCAlgorithm = "X-Cos-Server-Side-Encryption-Customer-Algorithm"
-	sseCKey       = "X-Cos-Server-Side-Encryption-Customer-Key"
-	sseCKeyMD5    = "X-Cos-Server-Side-Encryption-Customer-Key-Md5"
-)
-
 // Initiate implements upload.Store: POST /<key>?uploads.
 func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, error) {
 	return c.Client.Initiate(ctx, obj.Key, InitiateHeaders(obj))
@@ -97,28 +68,20 @@ func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, erro
 // Presign implements upload.Store. URLs sign host and content-length, so each part
 // can only be uploaded with its planned size, and never outlive the credentials.
 func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
-	cred, err := c.Credentials(ctx)
+	cred, now, end, err := c.PresignWindow(ctx, req.TTL, 0)
 	if err != nil {
 		return nil, err
 	}
-	now := c.Now()
-	end := now.Add(req.TTL)
-	if !cred.Expires.IsZero() && cred.Expires.Before(end) {
-		end = cred.Expires
-	}
-	if !end.After(now.Add(time.Minute)) {
-		return nil, &upload.Error{Status: http.StatusServiceUnavailable, Code: upload.CodeCredentialsFailed,
-			Message: "signing credentials expire too soon to presign parts; retry shortly"}
-	}
+	// SSE-C: the algorithm and the key's MD5 are signed into every URL (COS takes the key
+	// itself unsigned, from the client).
 	var headers http.Header
 	var clientHeaders map[string]string
 	keyHeader := ""
 	if req.CustomerKeyMD5 != "" {
-		keyHeader = "x-cos-server-side-encryption-customer-key"
-		headers = http.Header{sseCAlgorithm: {"AES256"}, sseCKeyMD5: {req.CustomerKeyMD5}}
-		clientHeaders = map[string]string{
-			"x-cos-server-side-encryption-customer-algorithm": "AES256",
-			"x-cos-server-side-encryption-customer-key-MD5":   req.CustomerKeyMD5,
+		clientHeaders, keyHeader = storerest.SSECPartHeaders("x-cos-", req.CustomerKeyMD5)
+		headers = http.Header{}
+		for k, v := range clientHeaders {
+			headers.Set(k, v)
 		}
 	}
 	p, err := cossign.NewPartPresigner(cossign.Credentials{

@@ -25,7 +25,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/directup/directup/shared/credentials"
-	"github.com/directup/directup/shared/multipart"
+	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -39,7 +39,7 @@ type Config struct {
 // Client talks to one bucket: the shared multipart client with S3's addresses,
 // signatures and header names.
 type Client struct {
-	*multipart.Client
+	*storerest.Client
 	bucket, region string
 	base           string // scheme://host
 	pathPrefix     string // "/<bucket>" for path-style, "" for virtual-hosted
@@ -61,7 +61,7 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 		}
 		c.base, c.pathPrefix = u.Scheme+"://"+u.Host, "/"+cfg.Bucket
 	}
-	c.Client = multipart.New(multipart.Dialect{
+	c.Client = storerest.New(storerest.Dialect{
 		Name: "S3", Bucket: cfg.Bucket, RequestIDHeader: "x-amz-request-id", URL: c.url, Sign: c.sign,
 		Conditional: http.Header{"If-None-Match": {"*"}}, CompleteConditional: true,
 	}, creds, httpClient)
@@ -111,7 +111,7 @@ func awsCreds(v credentials.Value) aws.Credentials {
 
 // sign adds a SigV4 signature over the body's SHA-256; a fresh signer each time, since
 // it caches derived keys by key id and temporary credentials change.
-func (c *Client) sign(req *http.Request, call *multipart.Call, cred credentials.Value, now time.Time) error {
+func (c *Client) sign(req *http.Request, call *storerest.Call, cred credentials.Value, now time.Time) error {
 	sum := sha256.Sum256(call.Body)
 	hash := hex.EncodeToString(sum[:])
 	req.Header.Set("X-Amz-Content-Sha256", hash)

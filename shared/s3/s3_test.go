@@ -105,7 +105,7 @@ func TestAgainstVersitygw(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := up.Parts[0]
-		if strings.Contains(p.URL, url.QueryEscape(key)) || strings.Contains(p.URL, key) || p.Headers[sseCKeyHeader] != "" || p.CustomerKeyHeader != sseCKeyHeader {
+		if strings.Contains(p.URL, url.QueryEscape(key)) || strings.Contains(p.URL, key) || p.Headers["x-amz-server-side-encryption-customer-key"] != "" || p.CustomerKeyHeader != "x-amz-server-side-encryption-customer-key" {
 			t.Fatalf("part %+v", p)
 		}
 		if _, err := api.PutPart(ctx, p, make([]byte, 10), nil); err == nil {

@@ -11,6 +11,7 @@ import (
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -36,61 +37,23 @@ func refuse(field, msg string) error {
 	return &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidField, Field: field, Message: msg}
 }
 
+// names are S3's header names for the settings it shares with COS.
+var names = storerest.Names{Prefix: "X-Amz-", EscapeTag: url.QueryEscape, StorageClass: func(c string) string { return storageClasses[c] },
+	KMS: "aws:kms", KMSKeyID: "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"}
+
 // InitiateHeaders maps an object's settings to S3's CreateMultipartUpload headers, and
-// refuses clearly what S3 has no equivalent for.
+// refuses clearly what S3 has no equivalent for (the service refuses it first, from
+// Capabilities; this guards any other caller).
 func InitiateHeaders(obj *upload.Object) (http.Header, error) {
-	h := http.Header{}
-	set := func(name, v string) {
-		if v != "" {
-			h.Set(name, v)
-		}
-	}
-	set("Content-Type", obj.ContentType)
-	set("Cache-Control", obj.CacheControl)
-	set("Content-Disposition", obj.ContentDisposition)
-	set("Content-Encoding", obj.ContentEncoding)
-	set("Expires", obj.Expires)
-	for k, v := range obj.Metadata {
-		set("X-Amz-Meta-"+k, v)
-	}
-	if obj.StorageClass != "" {
-		c, ok := storageClasses[obj.StorageClass]
-		if !ok {
-			return nil, refuse("storageClass", obj.StorageClass+" has no S3 equivalent")
-		}
-		set("X-Amz-Storage-Class", c)
-	}
-	if len(obj.Tags) > 0 {
-		set("X-Amz-Tagging", upload.EncodeTags(obj.Tags, url.QueryEscape))
-	}
-	if obj.ACL != "" && obj.ACL != "default" {
-		set("X-Amz-Acl", obj.ACL) // the other COS object ACLs are S3's canned ACLs by the same names
+	if _, ok := storageClasses[obj.StorageClass]; obj.StorageClass != "" && !ok {
+		return nil, refuse("storageClass", obj.StorageClass+" has no S3 equivalent")
 	}
 	g := obj.Grants
 	if len(g.Read)+len(g.ReadACP)+len(g.WriteACP)+len(g.FullControl) > 0 {
 		return nil, refuse("grants", "S3 grants name AWS canonical users, not Tencent UINs: use acl")
 	}
-	if e := obj.Encryption; e != nil {
-		switch e.Type {
-		case upload.SSECOS:
-			set("X-Amz-Server-Side-Encryption", "AES256")
-		case upload.SSEKMS:
-			set("X-Amz-Server-Side-Encryption", "aws:kms")
-			set("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", e.KMSKeyID)
-			set("X-Amz-Server-Side-Encryption-Context", e.Context)
-		case upload.SSEC:
-			set(sseCAlgorithm, "AES256")
-			set("X-Amz-Server-Side-Encryption-Customer-Key", e.CustomerKey)
-			set(sseCKeyMD5, e.CustomerKeyMD5)
-		}
-	}
-	return h, nil
+	return storerest.InitiateHeaders(obj, names), nil // COS's object ACLs are S3's canned ACLs by the same names
 }
-
-const (
-	sseCAlgorithm = "X-Amz-Server-Side-Encryption-Customer-Algorithm"
-	sseCKeyMD5    = "X-Amz-Server-Side-Encryption-Customer-Key-Md5"
-)
 
 // Initiate implements upload.Store: CreateMultipartUpload.
 func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, error) {
@@ -101,24 +64,14 @@ func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, erro
 	return c.Client.Initiate(ctx, obj.Key, h)
 }
 
-const sseCKeyHeader = "x-amz-server-side-encryption-customer-key"
-
 // Presign implements upload.Store with SigV4 query signing: host and (pinned uploads)
 // content-length are signed; one signer per call, since it caches keys by key id.
 func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
-	cred, err := c.Credentials(ctx)
+	cred, now, end, err := c.PresignWindow(ctx, req.TTL, 7*24*time.Hour) // SigV4's limit
 	if err != nil {
 		return nil, err
 	}
-	now := c.Now()
-	ttl := min(req.TTL, 7*24*time.Hour) // SigV4's limit
-	if !cred.Expires.IsZero() && cred.Expires.Before(now.Add(ttl)) {
-		ttl = cred.Expires.Sub(now)
-	}
-	if ttl < time.Minute {
-		return nil, &upload.Error{Status: http.StatusServiceUnavailable, Code: upload.CodeCredentialsFailed,
-			Message: "signing credentials expire too soon to presign parts; retry shortly"}
-	}
+	ttl := end.Sub(now)
 	var clientHeaders map[string]string
 	keyHeader := ""
 	if req.CustomerKeyMD5 != "" {
@@ -128,9 +81,7 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 			return nil, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeMissingField, Field: "customerKey",
 				Message: "S3 signs the SSE-C key into part URLs: send customerKey with the request for URLs"}
 		}
-		keyHeader = sseCKeyHeader
-		clientHeaders = map[string]string{"x-amz-server-side-encryption-customer-algorithm": "AES256",
-			"x-amz-server-side-encryption-customer-key-MD5": req.CustomerKeyMD5}
+		clientHeaders, keyHeader = storerest.SSECPartHeaders("x-amz-", req.CustomerKeyMD5)
 	}
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableHeaderHoisting = true })
 	expires := strconv.FormatInt(int64(ttl/time.Second), 10)

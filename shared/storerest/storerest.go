@@ -1,8 +1,8 @@
-// Package multipart is the client half COS and S3 share: their multipart calls are the same
+// Package storerest is the REST client COS and S3 share: their multipart calls are the same
 // REST requests with the same XML (InitiateMultipartUpload, ListParts, Complete, Abort),
 // differing in addresses, signatures and header names. A Dialect says how; this package
 // sends, retries within the caller's deadline, parses, and maps failures to upload.Error.
-package multipart
+package storerest
 
 import (
 	"bytes"
