@@ -229,11 +229,6 @@ func TestOtherCallsMatchSDK(t *testing.T) {
 	}
 }
 
-
-
-
-
-
 func TestPresignNeverOutlivesCredentials(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	creds := testCreds
