@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -26,7 +25,6 @@ import (
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/platform"
 	"github.com/directup/directup/shared/queue"
-	"github.com/directup/directup/shared/s3"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/web"
 )
@@ -65,20 +63,9 @@ func New(c *config.Config) (*App, error) {
 	if c.Local() {
 		return buildLocal(c, httpClient)
 	}
-	var store Storage
-	if c.S3Bucket != "" {
-		aws := &credentials.Env{IDVar: "AWS_ACCESS_KEY_ID", KeyVar: "AWS_SECRET_ACCESS_KEY", TokenVar: "AWS_SESSION_TOKEN"}
-		s3c, err := s3.New(s3.Config{Bucket: c.S3Bucket, Region: c.S3Region, Endpoint: c.S3Endpoint}, aws, httpClient)
-		if err != nil {
-			return nil, err
-		}
-		store = s3c
-	} else {
-		cosc, err := cosStore(c, httpClient)
-		if err != nil {
-			return nil, err
-		}
-		store = cosc
+	store, err := openStore(c, httpClient)
+	if err != nil {
+		return nil, err
 	}
 	svc, err := upload.NewService(store, c.Policy, []byte(c.TokenSecret))
 	if err != nil {
@@ -91,18 +78,15 @@ func New(c *config.Config) (*App, error) {
 	return &App{cfg: c, Service: svc, secret: []byte(c.TokenSecret), Auth: authn, Store: store}, nil
 }
 
-func cosStore(c *config.Config, httpClient *http.Client) (*cos.Client, error) {
-	var creds credentials.Provider = credentials.SCFRole()
-	if c.RoleARN != "" {
-		ar := &credentials.AssumeRole{Base: creds, RoleARN: c.RoleARN, SessionName: c.RoleSessionName,
-			Duration: c.RoleDuration, Region: c.Region}
-		if c.STSEndpoint != "" {
-			u, _ := url.Parse(c.STSEndpoint)
-			ar.Endpoint, ar.Scheme = u.Host, strings.ToUpper(u.Scheme)
-		}
-		creds = ar
+// openStore opens the store the settings name (config allows one). A new store is one
+// case here.
+func openStore(c *config.Config, httpClient *http.Client) (Storage, error) {
+	switch {
+	case c.S3.Configured():
+		return c.S3.Open(httpClient)
+	default:
+		return c.COS.Open(httpClient)
 	}
-	return cos.New(cos.Config{Bucket: c.Bucket, Region: c.Region, Endpoint: c.Endpoint}, creds, httpClient)
 }
 
 // Handler is the whole HTTP surface: the JSON API, Uppy's Companion S3 protocol

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -26,20 +25,10 @@ type Config struct {
 	Port string `envconfig:"PORT" default:"8080"`
 	Host string `envconfig:"HOST"`
 
-	Bucket   string `envconfig:"COS_BUCKET"`
-	Region   string `envconfig:"COS_REGION"`
-	Endpoint string `envconfig:"COS_ENDPOINT"`
-
-	// Amazon S3 instead of COS (signed with the Lambda role's AWS_* credentials).
-	S3Bucket   string `envconfig:"S3_BUCKET"`
-	S3Region   string `envconfig:"S3_REGION"`
-	S3Endpoint string `envconfig:"S3_ENDPOINT"`
-
-	// Optional AssumeRole: the role whose keys sign COS requests.
-	RoleARN         string        `envconfig:"COS_ROLE_ARN"`
-	RoleSessionName string        `envconfig:"COS_ROLE_SESSION_NAME" default:"directup"`
-	RoleDuration    time.Duration `envconfig:"COS_ROLE_DURATION" default:"2h"`
-	STSEndpoint     string        `envconfig:"STS_ENDPOINT"`
+	// The stores: each store package's own settings; at most one may be configured (none:
+	// local mode).
+	COS cos.Settings
+	S3  s3.Settings
 
 	TokenSecret string   `envconfig:"UPLOAD_TOKEN_SECRET"`
 	CORSOrigins []string `envconfig:"API_CORS_ORIGINS" default:"*"`
@@ -69,7 +58,7 @@ type Config struct {
 }
 
 // Local reports whether no bucket is configured: the embedded store is used.
-func (c *Config) Local() bool { return c.Bucket == "" && c.S3Bucket == "" }
+func (c *Config) Local() bool { return !c.COS.Configured() && !c.S3.Configured() }
 
 // Load reads and checks the environment; an error is one line naming the variable.
 func Load() (*Config, error) {
@@ -103,28 +92,19 @@ func Load() (*Config, error) {
 	if c.Local() {
 		return &c, nil
 	}
-	switch {
-	case c.Bucket != "" && c.S3Bucket != "":
+	if c.COS.Configured() && c.S3.Configured() {
 		return nil, errors.New("config: COS_BUCKET and S3_BUCKET: set one storage, not both")
-	case c.S3Bucket != "":
-		if _, err := s3.New(s3.Config{Bucket: c.S3Bucket, Region: c.S3Region, Endpoint: c.S3Endpoint}, nil, nil); err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-	default:
-		if err := (cos.Config{Bucket: c.Bucket, Region: c.Region, Endpoint: c.Endpoint}).Validate(); err != nil {
+	}
+	for _, st := range []interface {
+		Configured() bool
+		Validate() error
+	}{c.COS, c.S3} {
+		if err := st.Validate(); st.Configured() && err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 	}
 	if len(c.TokenSecret) < 32 {
 		return nil, errors.New("config: UPLOAD_TOKEN_SECRET: required, at least 32 characters (e.g. openssl rand -hex 32)")
-	}
-	if c.RoleARN != "" && !strings.HasPrefix(c.RoleARN, "qcs::cam::uin/") {
-		return nil, errors.New("config: COS_ROLE_ARN: must look like qcs::cam::uin/<uin>:roleName/<name>")
-	}
-	if c.STSEndpoint != "" {
-		if u, err := url.Parse(c.STSEndpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, errors.New("config: STS_ENDPOINT: must be a URL like https://sts.tencentcloudapi.com")
-		}
 	}
 	return &c, nil
 }
@@ -138,8 +118,8 @@ func Variables() []string {
 	walk = func(t reflect.Type) {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if f.Anonymous {
-				walk(f.Type)
+			if f.Type.Kind() == reflect.Struct && f.Tag.Get("envconfig") == "" {
+				walk(f.Type) // embedded, or a store's settings
 			} else if name := f.Tag.Get("envconfig"); name != "" {
 				names = append(names, name)
 			}

@@ -1,0 +1,58 @@
+package cos
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/directup/directup/shared/credentials"
+)
+
+// Settings are the COS store's environment variables (read by config with envconfig).
+type Settings struct {
+	Bucket   string `envconfig:"COS_BUCKET"`
+	Region   string `envconfig:"COS_REGION"`
+	Endpoint string `envconfig:"COS_ENDPOINT"`
+	// Optional AssumeRole: the role whose keys sign COS requests.
+	RoleARN         string        `envconfig:"COS_ROLE_ARN"`
+	RoleSessionName string        `envconfig:"COS_ROLE_SESSION_NAME" default:"directup"`
+	RoleDuration    time.Duration `envconfig:"COS_ROLE_DURATION" default:"2h"`
+	STSEndpoint     string        `envconfig:"STS_ENDPOINT"`
+}
+
+// Configured reports whether the deployment names a COS bucket.
+func (s Settings) Configured() bool { return s.Bucket != "" }
+
+// Validate checks the settings; errors name the variable.
+func (s Settings) Validate() error {
+	if err := (Config{Bucket: s.Bucket, Region: s.Region, Endpoint: s.Endpoint}).Validate(); err != nil {
+		return err
+	}
+	if s.RoleARN != "" && !strings.HasPrefix(s.RoleARN, "qcs::cam::uin/") {
+		return errors.New("COS_ROLE_ARN: must look like qcs::cam::uin/<uin>:roleName/<name>")
+	}
+	if s.STSEndpoint != "" {
+		if u, err := url.Parse(s.STSEndpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return errors.New("STS_ENDPOINT: must be a URL like https://sts.tencentcloudapi.com")
+		}
+	}
+	return nil
+}
+
+// Open returns the store, signing with the SCF role's credentials (read per request) or,
+// with COS_ROLE_ARN, an AssumeRole'd role's.
+func (s Settings) Open(httpClient *http.Client) (*Client, error) {
+	var creds credentials.Provider = credentials.SCFRole()
+	if s.RoleARN != "" {
+		ar := &credentials.AssumeRole{Base: creds, RoleARN: s.RoleARN, SessionName: s.RoleSessionName,
+			Duration: s.RoleDuration, Region: s.Region}
+		if s.STSEndpoint != "" {
+			u, _ := url.Parse(s.STSEndpoint)
+			ar.Endpoint, ar.Scheme = u.Host, strings.ToUpper(u.Scheme)
+		}
+		creds = ar
+	}
+	return New(Config{Bucket: s.Bucket, Region: s.Region, Endpoint: s.Endpoint}, creds, httpClient)
+}
