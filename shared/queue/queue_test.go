@@ -24,6 +24,7 @@ import (
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/queue"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/webhook"
 )
 
 const callbackSecret = "callback-secret-0123456789"
@@ -49,7 +50,7 @@ func newReceiver(t *testing.T) *receiver {
 	r := &receiver{t: t}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
-		sig := req.Header.Get(queue.SignatureHeader)
+		sig := req.Header.Get(webhook.SignatureHeader)
 		ts, v1, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",v1=")
 		m := hmac.New(sha256.New, []byte(callbackSecret))
 		m.Write([]byte(ts + "."))
@@ -247,7 +248,7 @@ func TestStorageFailureIsRetried(t *testing.T) {
 }
 
 func TestCallbackSignature(t *testing.T) {
-	got := queue.Sign([]byte("k"), []byte(`{"a":1}`), time.Unix(1700000000, 0))
+	got := webhook.Sign([]byte("k"), []byte(`{"a":1}`), time.Unix(1700000000, 0))
 	m := hmac.New(sha256.New, []byte("k"))
 	m.Write([]byte(`1700000000.{"a":1}`))
 	if got != "t=1700000000,v1="+hex.EncodeToString(m.Sum(nil)) {
