@@ -21,6 +21,7 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/platform"
@@ -67,7 +68,7 @@ func New(c *config.Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := upload.NewService(store, c.Policy, []byte(c.TokenSecret))
+	svc, err := upload.NewService(store, c.Policy, []byte(c.TokenSecret), serviceOptions(c)...)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +77,15 @@ func New(c *config.Config) (*App, error) {
 		return nil, err
 	}
 	return &App{cfg: c, Service: svc, secret: []byte(c.TokenSecret), Auth: authn, Store: store}, nil
+}
+
+// serviceOptions are the service's optional parts the settings turn on.
+func serviceOptions(c *config.Config) []upload.Option {
+	var opts []upload.Option
+	if h := hook.New(c.Hook); h != nil {
+		opts = append(opts, upload.WithHook(h))
+	}
+	return opts
 }
 
 // openStore opens the store the settings name (config allows one). A new store is one
@@ -179,7 +189,7 @@ func buildLocal(c *config.Config, httpClient *http.Client) (*App, error) {
 	if len(secret) == 0 {
 		secret = []byte(randomHex(32))
 	}
-	svc, err := upload.NewService(store, c.Policy, secret)
+	svc, err := upload.NewService(store, c.Policy, secret, serviceOptions(c)...)
 	if err != nil {
 		hs.Close()
 		cleanup()

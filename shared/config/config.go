@@ -15,6 +15,7 @@ import (
 
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/s3"
 	"github.com/directup/directup/shared/upload"
 )
@@ -44,6 +45,9 @@ type Config struct {
 	CompanionOpenUploads bool `envconfig:"API_COMPANION_OPEN_UPLOADS" default:"false"`
 	// RequestTimeout bounds one API request, storage retries included.
 	RequestTimeout time.Duration `envconfig:"API_REQUEST_TIMEOUT" default:"15s"`
+
+	// The deployer's pre-create hook (HOOK_URL, HOOK_SECRET, HOOK_TIMEOUT).
+	Hook hook.Settings
 
 	// Queue function: callbacks are signed with this secret and may go to these hosts.
 	QueueCallbackSecret string   `envconfig:"QUEUE_CALLBACK_SECRET"`
@@ -85,6 +89,9 @@ func Load() (*Config, error) {
 	}
 	if c.RequestTimeout < time.Second || c.RequestTimeout > 15*time.Minute {
 		return nil, errors.New("config: API_REQUEST_TIMEOUT: must be between 1s and 15m")
+	}
+	if err := c.Hook.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	if c.BasePath != "" && (!strings.HasPrefix(c.BasePath, "/") || strings.HasSuffix(c.BasePath, "/")) {
 		return nil, errors.New("config: API_BASE_PATH: must start with '/' and not end with one, like /api")
@@ -130,7 +137,7 @@ func Variables() []string {
 }
 
 func ours(name string) bool {
-	for _, p := range []string{"COS_", "S3_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_", "AUTH_", "QUEUE_"} {
+	for _, p := range []string{"COS_", "S3_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_", "AUTH_", "QUEUE_", "HOOK_", "EVENTS_"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}

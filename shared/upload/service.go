@@ -22,6 +22,7 @@ type Service struct {
 	store  Store
 	policy Policy
 	tokens *Tokens
+	hook   Hook // nil: no pre-create hook
 	now    func() time.Time
 	random io.Reader
 }
@@ -115,6 +116,11 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 	}, s.store.Capabilities())
 	if err != nil {
 		return nil, err
+	}
+	if s.hook != nil {
+		if err := s.askHook(ctx, req, obj, plan, mode == initiateOpen); err != nil {
+			return nil, err
+		}
 	}
 	uploadID, err := s.store.Initiate(ctx, obj)
 	if err != nil {

@@ -1,0 +1,123 @@
+package upload
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Hook is the deployer's own service, asked before anything reaches storage whether an
+// upload may start, and under which key, metadata and tags (HOOK_URL; shared/hook is the
+// HTTP client). An error means the hook could not answer: the upload is refused as
+// unavailable, never let through.
+type Hook interface {
+	Create(ctx context.Context, ev *CreateEvent) (*HookDecision, error)
+}
+
+// CreateEvent is what the hook is asked about.
+type CreateEvent struct {
+	Type   string         `json:"type"` // "upload.create"
+	ID     string         `json:"id"`
+	Time   time.Time      `json:"time"`
+	Caller string         `json:"caller"`
+	Upload ProposedUpload `json:"upload"`
+}
+
+// ProposedUpload is the upload as the policy let it through.
+type ProposedUpload struct {
+	Key             string            `json:"key"`
+	Filename        string            `json:"filename,omitempty"`
+	ContentType     string            `json:"contentType"`
+	Size            int64             `json:"size"`
+	PartSize        int64             `json:"partSize,omitempty"`
+	Open            bool              `json:"open,omitempty"` // size undeclared: Size is the policy's ceiling
+	Metadata        map[string]string `json:"metadata,omitempty"`
+	Tagging         map[string]string `json:"tagging,omitempty"`
+	StorageClass    string            `json:"storageClass,omitempty"`
+	ACL             string            `json:"acl,omitempty"`
+	ForbidOverwrite bool              `json:"forbidOverwrite,omitempty"`
+	Encryption      string            `json:"encryption,omitempty"` // the type only: keys never leave
+}
+
+// HookDecision is the hook's answer. Allow is required; Key, Metadata and Tagging, when
+// set, replace the proposed ones and are checked by the policy again.
+type HookDecision struct {
+	Allow    *bool             `json:"allow"`
+	Message  string            `json:"message,omitempty"`
+	Key      string            `json:"key,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	Tagging  map[string]string `json:"tagging,omitempty"`
+}
+
+// Codes of the hook's refusals.
+const (
+	CodeHookDenied      = "hook_denied"
+	CodeHookUnavailable = "hook_unavailable"
+)
+
+// WithHook asks h before every upload starts.
+func WithHook(h Hook) Option { return func(s *Service) { s.hook = h } }
+
+func hookUnavailable(format string, args ...any) *Error {
+	e := newError(http.StatusServiceUnavailable, CodeHookUnavailable, "", format, args...)
+	return e
+}
+
+// askHook asks the hook about obj and applies its answer; what it changes is checked by
+// the policy again. Nothing has reached storage yet.
+func (s *Service) askHook(ctx context.Context, req *InitiateRequest, obj *Object, plan Plan, open bool) error {
+	var id [8]byte
+	rand.Read(id[:])
+	ev := &CreateEvent{Type: "upload.create", ID: hex.EncodeToString(id[:]), Time: s.now().UTC(), Caller: Caller(ctx),
+		Upload: ProposedUpload{Key: obj.Key, Filename: req.Filename, ContentType: obj.ContentType, Size: plan.Size,
+			Open: open, Metadata: obj.Metadata, Tagging: obj.Tags, StorageClass: obj.StorageClass, ACL: obj.ACL,
+			ForbidOverwrite: obj.ForbidOverwrite}}
+	if !open {
+		ev.Upload.PartSize = plan.PartSize
+	}
+	if obj.Encryption != nil {
+		ev.Upload.Encryption = obj.Encryption.Type
+	}
+	d, err := s.hook.Create(ctx, ev)
+	if err != nil {
+		e := hookUnavailable("the upload hook did not answer; try again later")
+		e.Err = err
+		return e
+	}
+	if d == nil || d.Allow == nil {
+		return hookUnavailable("the upload hook's answer has no allow")
+	}
+	if !*d.Allow {
+		msg := d.Message
+		if msg == "" || len(msg) > 512 || !utf8.ValidString(msg) || strings.ContainsAny(msg, "\r\n") {
+			msg = "the deployer's upload hook refused this upload"
+		}
+		return newError(http.StatusForbidden, CodeHookDenied, "", "%s", msg)
+	}
+	caps := s.store.Capabilities()
+	if d.Key != "" {
+		if e := checkKey(d.Key); e != nil || !strings.HasPrefix(d.Key, s.policy.KeyPrefix) || reserved(s.policy.KeyPrefix, d.Key) || len(d.Key) > caps.MaxKeyLength {
+			return hookUnavailable("the upload hook answered a key the policy refuses")
+		}
+		obj.Key = d.Key
+	}
+	if d.Metadata != nil {
+		m, err := metadata(d.Metadata)
+		if err != nil {
+			return hookUnavailable("the upload hook answered metadata the policy refuses: %s", AsError(err).Message)
+		}
+		obj.Metadata = m
+	}
+	if d.Tagging != nil {
+		t, err := tags(d.Tagging)
+		if err != nil || (len(t) > 0 && !caps.Tags) {
+			return hookUnavailable("the upload hook answered tags the policy refuses")
+		}
+		obj.Tags = t
+	}
+	return nil
+}
