@@ -165,7 +165,7 @@ func checkPolicies(t *testing.T, doc *yaml.Node, props *yaml.Node) {
 		}
 	}
 	slices.Sort(actions)
-	if want := []string{"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject"}; !slices.Equal(actions, want) {
+	if want := []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject"}; !slices.Equal(actions, want) {
 		t.Errorf("actions %v, want %v", actions, want)
 	}
 }

@@ -20,6 +20,7 @@ require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/clbanning/mxj v1.8.4 // indirect
+	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
 	github.com/google/go-querystring v1.0.0 // indirect
 	github.com/mitchellh/mapstructure v1.4.3 // indirect
 	github.com/mozillazg/go-httpheader v0.2.1 // indirect

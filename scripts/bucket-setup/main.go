@@ -94,7 +94,8 @@ func setup(ctx context.Context, c *cos.Client, o options) error {
 }
 
 // policy is the CAM policy the functions' role needs: the five multipart actions and
-// HeadObject (abort tells a completed upload from a gone one) on the upload prefix of one
+// HeadObject (abort tells a completed upload from a gone one), GetObject and DeleteObject
+// (content verification) on the upload prefix of one
 // bucket, ListMultipartUploads on the bucket (an initiate whose answer was lost finds its
 // orphan), and reading and writing the queue function's markers.
 func policy(o options) (string, error) {
@@ -108,7 +109,10 @@ func policy(o options) (string, error) {
 		"statement": []map[string]any{{
 			"effect": "allow",
 			"action": []string{"name/cos:InitiateMultipartUpload", "name/cos:UploadPart", "name/cos:ListParts",
-				"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload", "name/cos:HeadObject"},
+				"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload", "name/cos:HeadObject",
+				// Content verification reads a completed object's first bytes, and deletes it
+				// when they contradict its declared type.
+				"name/cos:GetObject", "name/cos:DeleteObject"},
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/" + o.prefix + "*"},
 		}, {
 			// A bucket-level action: its resource is the bucket's.

@@ -82,7 +82,7 @@ func uppyUpload(t *testing.T, endpoint string, parts [][]byte, undeclared ...boo
 		}
 		meta["size"] = size
 	}
-	if s := call(t, "POST", endpoint+"/s3/multipart", map[string]any{"filename": "abc-clip.mp4", "type": "video/mp4", "metadata": meta}, &created); s != 200 {
+	if s := call(t, "POST", endpoint+"/s3/multipart", map[string]any{"filename": "abc-clip.bin", "type": "application/octet-stream", "metadata": meta}, &created); s != 200 {
 		return s, nil
 	}
 	q := "?" + url.Values{"key": {created.Key}}.Encode()

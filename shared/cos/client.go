@@ -4,7 +4,8 @@
 // Permissions the signing credentials need on the bucket's key prefix:
 // cos:InitiateMultipartUpload, cos:UploadPart, cos:ListParts,
 // cos:CompleteMultipartUpload, cos:AbortMultipartUpload, cos:HeadObject (abort tells a
-// completed upload from a gone one); on the bucket, cos:ListMultipartUploads (orphan
+// completed upload from a gone one), cos:GetObject and cos:DeleteObject (content
+// verification); on the bucket, cos:ListMultipartUploads (orphan
 // clean-up after a lost initiate answer).
 package cos
 

@@ -97,6 +97,7 @@ func TestMultipartUploadEndToEnd(t *testing.T) {
 	e := setup(t, func(p *upload.Policy) { p.PartBatch = 2 })
 	ctx := context.Background()
 	data := randomBytes(t, 12<<20+12345)
+	copy(data, "\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom") // an MP4 as declared: content is verified at complete
 
 	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "clip.mp4", ContentType: "video/mp4",
 		Size: size(len(data)), PartSize: 5 << 20})
@@ -207,6 +208,7 @@ func TestEveryDocumentHeaderReachesStorage(t *testing.T) {
 	})
 	ctx := context.Background()
 	data := randomBytes(t, 1000)
+	copy(data, "%PDF-1.7\n") // a PDF as declared
 	for _, enc := range []*upload.EncryptionRequest{
 		{Type: "AES256"},
 		{Type: "cos/kms", KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085", Context: map[string]string{"author": "fysntian"}},
@@ -519,5 +521,34 @@ func TestDeadlines(t *testing.T) {
 	io.ReadAll(conn) // the server answers or hangs up; either way the connection ends
 	if time.Since(start) > 2*time.Second {
 		t.Fatalf("a slow body held the connection for %v", time.Since(start))
+	}
+}
+
+// An HTML page declared image/png is refused at complete and removed from the bucket; a
+// real PNG passes; with UPLOAD_VERIFY_CONTENT off the declaration is taken as it is.
+func TestContentIsVerifiedAtComplete(t *testing.T) {
+	html := []byte("<!DOCTYPE html><html><body><script>fetch('/steal?c='+document.cookie)</script></body></html>")
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), randomBytes(t, 200)...)
+	ctx := context.Background()
+	e := setup(t, nil)
+	up, _, err := e.api.Upload(ctx, &upload.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(html))}, bytes.NewReader(html), nil)
+	if a := apiError(t, err); a.Status != http.StatusUnprocessableEntity || a.Code != upload.CodeContentMismatch ||
+		!strings.Contains(a.Message, "text/html") || !strings.Contains(a.Message, "image/png") {
+		t.Fatalf("HTML declared as PNG: %v", a)
+	}
+	if _, _, _, _, err := e.store.Object(up.Key); err == nil {
+		t.Fatal("the refused object is still in the bucket")
+	}
+	if _, done, err := e.api.Upload(ctx, &upload.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(png))}, bytes.NewReader(png), nil); err != nil || done.Size != int64(len(png)) {
+		t.Fatalf("a real PNG: %v", err)
+	}
+
+	off := setup(t, func(p *upload.Policy) { p.VerifyContent = false })
+	up, _, err = off.api.Upload(ctx, &upload.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(html))}, bytes.NewReader(html), nil)
+	if err != nil {
+		t.Fatalf("verification off: %v", err)
+	}
+	if _, _, _, _, err := off.store.Object(up.Key); err != nil {
+		t.Fatal("with verification off the object must stay")
 	}
 }

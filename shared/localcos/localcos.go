@@ -193,6 +193,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.abort(w, r, key, q.Get("uploadId"))
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		s.get(w, r, key)
+	case r.Method == http.MethodDelete:
+		s.deleteObject(w, key)
 	case r.Method == http.MethodPut:
 		s.put(w, r, key)
 	default:
@@ -616,6 +618,16 @@ func (s *Server) Object(key string) (header http.Header, etag, crc string, size 
 		return nil, "", "", 0, errors.New("localcos: object file collision")
 	}
 	return m.Header, m.ETag, m.CRC64, m.Size, nil
+}
+
+// deleteObject answers DeleteObject: 204 whether or not there was one, as COS does.
+func (s *Server) deleteObject(w http.ResponseWriter, key string) {
+	s.mu.Lock()
+	path := s.ObjectPath(key)
+	os.Remove(path)
+	os.Remove(path + ".json")
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {

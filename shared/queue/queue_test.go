@@ -370,3 +370,24 @@ func TestCallbackAddresses(t *testing.T) {
 		}
 	}
 }
+
+// The queue's complete is verified like the API's: HTML declared image/png is refused and
+// removed.
+func TestCompleteVerifiesContent(t *testing.T) {
+	e := setup(t, "")
+	ctx := context.Background()
+	html := "<html><script>alert(1)</script></html>"
+	res, _ := e.proc.Handle(ctx, e.msg(fmt.Sprintf(`"action":"initiate","requestId":"v1","filename":"a.png","contentType":"image/png","size":%d`, len(html))), "m1")
+	up := res.Initiated
+	etag, err := (&apiclient.Client{}).PutPart(ctx, up.Parts[0], []byte(html), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _ := e.proc.Handle(ctx, e.msg(fmt.Sprintf(`"action":"complete","requestId":"v2","uploadId":%q,"token":%q,"parts":[{"partNumber":1,"etag":%q}]`, up.UploadID, up.Token, etag)), "m2")
+	if done.Status != "error" || done.Error.Code != upload.CodeContentMismatch {
+		t.Fatalf("complete: %+v", done)
+	}
+	if _, _, _, _, err := e.store.Object(up.Key); err == nil {
+		t.Fatal("the refused object is still in the bucket")
+	}
+}

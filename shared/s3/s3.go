@@ -5,7 +5,8 @@
 //
 // Permissions the role needs on arn:aws:s3:::<bucket>/<prefix>*: s3:PutObject (initiate,
 // upload part, complete), s3:AbortMultipartUpload, s3:ListMultipartUploadParts,
-// s3:GetObject (HEAD at abort, the queue function's markers); and on the bucket
+// s3:GetObject (HEAD at abort, content verification, the queue function's markers),
+// s3:DeleteObject (content verification); and on the bucket
 // s3:ListBucketMultipartUploads (orphan clean-up after a lost initiate answer).
 package s3
 

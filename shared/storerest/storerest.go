@@ -297,6 +297,31 @@ func (c *Client) abortOrphans(ctx context.Context, key, keep string, since time.
 	}
 }
 
+// ReadHead returns up to the first n bytes of the object at key (a ranged GET).
+func (c *Client) ReadHead(ctx context.Context, key string, n int) ([]byte, error) {
+	_, body, err := c.Do(ctx, Call{Method: http.MethodGet, Key: key, Header: http.Header{"Range": {"bytes=0-" + strconv.Itoa(n-1)}}})
+	if err != nil {
+		return nil, c.Error(err)
+	}
+	if len(body) > n { // a server that ignored the range
+		body = body[:n]
+	}
+	return body, nil
+}
+
+// Delete removes the object at key (deleting nothing is not an error).
+func (c *Client) Delete(ctx context.Context, key string) error {
+	_, _, err := c.Do(ctx, Call{Method: http.MethodDelete, Key: key})
+	var re *ResponseError
+	if errors.As(err, &re) && re.Status == http.StatusNotFound {
+		return nil
+	}
+	if err != nil {
+		return c.Error(err)
+	}
+	return nil
+}
+
 // Stat reports whether an object exists at key and when it was last written.
 func (c *Client) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
 	resp, _, err := c.Do(ctx, Call{Method: http.MethodHead, Key: key})

@@ -37,6 +37,9 @@ type Policy struct {
 	DefaultPartSize int64 `envconfig:"UPLOAD_PART_SIZE" default:"8388608"`
 	// PartBatch is how many part URLs one answer carries at most.
 	PartBatch int `envconfig:"UPLOAD_PART_BATCH" default:"100"`
+	// VerifyContent reads every completed object's first bytes and deletes it when they
+	// contradict the declared type (422 content_mismatch).
+	VerifyContent bool `envconfig:"UPLOAD_VERIFY_CONTENT" default:"true"`
 }
 
 // DefaultPolicy is the policy with every default applied.
@@ -44,7 +47,7 @@ func DefaultPolicy() Policy {
 	return Policy{
 		KeyPrefix: "uploads/", KeyTemplate: DefaultKeyTemplate, MaxSize: 5 << 30, AllowedTypes: []string{"*/*"},
 		AllowedStorageClasses: []string{"STANDARD"}, URLTTL: time.Hour, TokenTTL: 24 * time.Hour,
-		DefaultPartSize: 8 << 20, PartBatch: 100,
+		DefaultPartSize: 8 << 20, PartBatch: 100, VerifyContent: true,
 	}
 }
 

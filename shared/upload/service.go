@@ -129,6 +129,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 	claims := Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		Issued: s.now().Unix(), Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
+		ContentType: obj.ContentType,
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
@@ -355,6 +356,11 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	done.Size = 0
 	for _, p := range parts {
 		done.Size += have[p.PartNumber].Size
+	}
+	if c.ContentType != "" {
+		if err := s.verifyContent(ctx, c, c.ContentType); err != nil {
+			return nil, err
+		}
 	}
 	return done, nil
 }

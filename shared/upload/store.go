@@ -28,6 +28,10 @@ type Store interface {
 	Abort(ctx context.Context, key, uploadID string) error
 	// Stat tells whether an object exists at key (to tell a completed upload from a gone one).
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// ReadHead returns up to the first n bytes of an object (content verification).
+	ReadHead(ctx context.Context, key string, n int) ([]byte, error)
+	// Delete removes an object (one whose content contradicts its declaration).
+	Delete(ctx context.Context, key string) error
 	// Capabilities declares what the store accepts. The service checks the policy against
 	// it at start and every request before the store sees it.
 	Capabilities() Capabilities

@@ -19,6 +19,7 @@ type Claims struct {
 	Expires        int64  `json:"e"`           // Unix seconds
 	Subject        string `json:"sub,omitempty"`
 	CustomerKeyMD5 string `json:"c,omitempty"` // SSE-C uploads: part URLs pin this key
+	ContentType    string `json:"t,omitempty"` // as declared: the completed object is checked against it
 	// Open uploads (the Uppy Companion protocol) have no part plan: the client never
 	// declared a size, so Size is the policy's ceiling, enforced at complete.
 	Open bool `json:"o,omitempty"`

@@ -157,6 +157,18 @@ func testLifecycle(t *testing.T, newStore New) {
 	if info, err := f.Store.Stat(ctx, k); err != nil || !info.Exists || info.LastModified.IsZero() {
 		t.Fatalf("Stat after complete = %+v, %v", info, err)
 	}
+	if head, err := f.Store.ReadHead(ctx, k, 100); err != nil || !bytes.Equal(head, data[:100]) {
+		t.Fatalf("ReadHead(100) = %d bytes, %v", len(head), err)
+	}
+	if err := f.Store.Delete(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := f.Store.Stat(ctx, k); err != nil || info.Exists {
+		t.Fatalf("Stat after Delete = %+v, %v", info, err)
+	}
+	if err := f.Store.Delete(ctx, k); err != nil {
+		t.Fatalf("deleting nothing: %v", err)
+	}
 	if _, err := f.Store.ListParts(ctx, k, id); code(err) != upload.CodeUploadNotFound {
 		t.Fatalf("ListParts after complete: %v", err)
 	}

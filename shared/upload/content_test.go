@@ -1,0 +1,95 @@
+package upload
+
+import (
+	"archive/zip"
+	"bytes"
+	"math/rand/v2"
+	"testing"
+)
+
+func zipWith(names ...string) []byte {
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	for _, n := range names {
+		w, _ := z.Create(n)
+		w.Write([]byte("<x/>"))
+	}
+	z.Close()
+	return b.Bytes()
+}
+
+var samples = map[string][]byte{
+	"png":  append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...),
+	"jpeg": append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), make([]byte, 64)...),
+	"html": []byte("<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"),
+	"svg":  []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`),
+	"exe":  append([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"), make([]byte, 200)...),
+	"pdf":  []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
+	"text": []byte("hello, plain words\n"),
+	"csv":  []byte("name,size\na,1\nb,2\n"),
+	"json": []byte(`{"a":1,"b":[1,2]}`),
+	"random": func() []byte {
+		b := make([]byte, 512)
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	}(),
+	"docx": zipWith("[Content_Types].xml", "word/document.xml"),
+	"zip":  zipWith("a.txt"),
+}
+
+func TestContentVerdict(t *testing.T) {
+	tests := []struct {
+		allowed  []string
+		declared string
+		content  string
+		ok       bool
+	}{
+		// What the declaration says is what is there.
+		{nil, "image/png", "png", true},
+		{nil, "image/jpeg", "jpeg", true},
+		{nil, "application/pdf", "pdf", true},
+		{nil, "application/json", "json", true},
+		{nil, "text/csv", "csv", true},
+		{nil, "text/plain", "text", true},
+		{nil, "text/plain; charset=utf-8", "json", true}, // declared the broader kind
+		{nil, "application/zip", "docx", true},           // a DOCX is a ZIP
+		{nil, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx", true},
+		{nil, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "zip", true}, // detection stops at zip
+		// Rule 1: script in disguise.
+		{nil, "image/png", "html", false},
+		{nil, "image/png", "svg", false},
+		{nil, "text/plain", "html", false},
+		{nil, "application/octet-stream", "html", false},
+		{nil, "image/svg+xml", "svg", true},
+		{nil, "text/html", "html", true},
+		// Rule 5: another type than declared.
+		{nil, "application/pdf", "exe", false},
+		{nil, "image/png", "jpeg", false},
+		{nil, "image/png", "zip", false},
+		// Rule 4: a signature type with no signature.
+		{nil, "image/png", "random", false},
+		{nil, "image/png", "text", false},
+		{nil, "video/mp4", "random", false},
+		{nil, "text/csv", "random", true}, // not a signature type: held only to what is found
+		// Rule 3: a generic declaration passes...
+		{nil, "application/octet-stream", "random", true},
+		{nil, "application/octet-stream", "png", true},
+		// ...unless (rule 2) the content is a type the policy does not allow.
+		{[]string{"image/*", "application/octet-stream"}, "application/octet-stream", "pdf", false},
+		{[]string{"image/*", "application/octet-stream"}, "application/octet-stream", "png", true},
+		{[]string{"image/*"}, "image/png", "png", true},
+	}
+	for _, tt := range tests {
+		p := DefaultPolicy()
+		if tt.allowed != nil {
+			p.AllowedTypes = tt.allowed
+		}
+		detected, ok := p.ContentVerdict(tt.declared, samples[tt.content])
+		if ok != tt.ok {
+			t.Errorf("declared %s, content %s (detected %s): ok = %v, want %v", tt.declared, tt.content, detected, ok, tt.ok)
+		}
+	}
+}
