@@ -228,6 +228,34 @@ test('client: the CRC-64 check streams each part', async () => {
   await p.context().close()
 })
 
+// Content verification at complete: an HTML page declared image/png is refused and gone
+// from the bucket, a real PNG passes — through directup.js and through Uppy.
+test('content verification: HTML declared as PNG is refused and removed (client and Uppy)', async () => {
+  const html = '<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>'
+  const p = await page()
+  const out = await p.evaluate(async (html) => {
+    const { DirectUpload } = await import('/directup.js')
+    const fake = new DirectUpload(new File([html], 'cat.png', { type: 'image/png' }), { endpoint: location.origin })
+    let key
+    fake.addEventListener('initiated', (e) => { key = e.detail.key })
+    let code
+    try { await fake.start() } catch (err) { code = err.code }
+    const bytes = new Uint8Array(200).fill(7)
+    bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+    const real = await new DirectUpload(new File([bytes], 'real.png', { type: 'image/png' }), { endpoint: location.origin }).start()
+    return { code, key, real: real.key }
+  }, html)
+  assert.equal(out.code, 'content_mismatch')
+  assert.equal((await fetch(`${local.api}/local/download?key=${encodeURIComponent(out.key)}`)).status, 404, 'the refused object is gone')
+  assert.equal((await stored(local.api, out.real)).length, 200)
+  await p.context().close()
+
+  const { page: u, close } = await uppyPage(browser)
+  const refused = await uppyUpload(u, { name: 'uppy-cat.png', type: 'image/png', text: html, endpoint: local.api })
+  assert.equal(refused.failed.length, 1, 'Uppy\'s complete is refused too')
+  await close()
+})
+
 test('client: a clear error when CORS hides ETag', async () => {
   const p = await page()
   // The store's answers lose their Access-Control-Expose-Headers, as with a bucket whose

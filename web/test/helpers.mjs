@@ -165,7 +165,9 @@ export function uppyUpload(page, c) {
     if (c.declareSize !== false) uppy.on('file-added', (f) => uppy.setFileMeta(f.id, { size: f.size }))
     let body = null
     uppy.on('upload-success', (file, resp) => { body = resp.body })
-    uppy.addFile({ name: c.name, type: 'application/octet-stream', data: makeFile(c.name, c.size, c.seed) })
+    const type = c.type || 'application/octet-stream'
+    const data = c.text !== undefined ? new File([c.text], c.name, { type }) : makeFile(c.name, c.size, c.seed, type)
+    uppy.addFile({ name: c.name, type, data })
     const result = await uppy.upload()
     return { body, failed: result.failed.map((f) => String(f.error)) }
   }, c)
