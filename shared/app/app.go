@@ -21,6 +21,7 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
@@ -84,6 +85,10 @@ func serviceOptions(c *config.Config) []upload.Option {
 	var opts []upload.Option
 	if h := hook.New(c.Hook); h != nil {
 		opts = append(opts, upload.WithHook(h))
+	}
+	// Undelivered events go to the function's log, whole, as JSON lines.
+	if p := events.New(c.Events, slog.New(slog.NewJSONHandler(os.Stderr, nil))); p != nil {
+		opts = append(opts, upload.WithEvents(p))
 	}
 	return opts
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/s3"
 	"github.com/directup/directup/shared/upload"
@@ -46,8 +47,10 @@ type Config struct {
 	// RequestTimeout bounds one API request, storage retries included.
 	RequestTimeout time.Duration `envconfig:"API_REQUEST_TIMEOUT" default:"15s"`
 
-	// The deployer's pre-create hook (HOOK_URL, HOOK_SECRET, HOOK_TIMEOUT).
-	Hook hook.Settings
+	// The deployer's pre-create hook (HOOK_URL, HOOK_SECRET, HOOK_TIMEOUT) and where
+	// outcomes are told (EVENTS_URL, EVENTS_SECRET).
+	Hook   hook.Settings
+	Events events.Settings
 
 	// Queue function: callbacks are signed with this secret and may go to these hosts.
 	QueueCallbackSecret string   `envconfig:"QUEUE_CALLBACK_SECRET"`
@@ -91,6 +94,9 @@ func Load() (*Config, error) {
 		return nil, errors.New("config: API_REQUEST_TIMEOUT: must be between 1s and 15m")
 	}
 	if err := c.Hook.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Events.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if c.BasePath != "" && (!strings.HasPrefix(c.BasePath, "/") || strings.HasSuffix(c.BasePath, "/")) {

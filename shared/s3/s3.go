@@ -63,7 +63,7 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 		c.base, c.pathPrefix = u.Scheme+"://"+u.Host, "/"+cfg.Bucket
 	}
 	c.Client = storerest.New(storerest.Dialect{
-		Name: "S3", Bucket: cfg.Bucket, RequestIDHeader: "x-amz-request-id", URL: c.url, Sign: c.sign,
+		Name: "S3", Bucket: cfg.Bucket, RequestIDHeader: "x-amz-request-id", MetaPrefix: "X-Amz-Meta-", URL: c.url, Sign: c.sign,
 		Conditional: http.Header{"If-None-Match": {"*"}}, CompleteConditional: true,
 	}, creds, httpClient)
 	return c, nil

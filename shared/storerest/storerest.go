@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/directup/directup/shared/credentials"
@@ -40,6 +41,7 @@ type Dialect struct {
 	Bucket          string
 	RequestIDHeader string // x-cos-request-id, x-amz-request-id
 	CRCHeader       string // the whole-object CRC answered on complete, if any
+	MetaPrefix      string // object metadata headers: "X-Cos-Meta-", "X-Amz-Meta-"
 	// URL addresses an object (and its query).
 	URL func(key string, q url.Values) string
 	// Sign adds the request's signature with cred at now.
@@ -333,7 +335,21 @@ func (c *Client) Stat(ctx context.Context, key string) (upload.ObjectInfo, error
 		return upload.ObjectInfo{}, c.Error(err)
 	}
 	modified, _ := http.ParseTime(resp.Header.Get("Last-Modified"))
-	return upload.ObjectInfo{Exists: true, LastModified: modified, ETag: resp.Header.Get("ETag")}, nil
+	size, _ := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
+	info := upload.ObjectInfo{Exists: true, LastModified: modified, ETag: resp.Header.Get("ETag"), Size: size,
+		ContentType: resp.Header.Get("Content-Type")}
+	if c.CRCHeader != "" {
+		info.CRC64 = resp.Header.Get(c.CRCHeader)
+	}
+	for k, v := range resp.Header {
+		if suffix, ok := strings.CutPrefix(k, c.MetaPrefix); ok && c.MetaPrefix != "" && len(v) > 0 {
+			if info.Metadata == nil {
+				info.Metadata = map[string]string{}
+			}
+			info.Metadata[strings.ToLower(suffix)] = v[0]
+		}
+	}
+	return info, nil
 }
 
 // ListParts follows every page.

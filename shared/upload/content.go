@@ -80,23 +80,28 @@ func related(m *mimetype.MIME, d string) bool {
 }
 
 // verifyContent reads the completed object's first bytes and deletes it when they
-// contradict its declared type (422 content_mismatch). SSE-C objects cannot be read
-// without their key, which the function does not keep: they are not checked.
-func (s *Service) verifyContent(ctx context.Context, c *Claims, contentType string) error {
-	if !s.policy.VerifyContent || c.CustomerKeyMD5 != "" {
-		return nil
+// contradict its declared type (422 content_mismatch, told as upload.rejected); it
+// returns the detected type. SSE-C objects cannot be read without their key, which the
+// function does not keep: they are not checked (nor are uploads whose token predates the
+// declared type being kept in it).
+func (s *Service) verifyContent(ctx context.Context, c *Claims, done *Completed) (string, error) {
+	if !s.policy.VerifyContent || c.CustomerKeyMD5 != "" || c.ContentType == "" {
+		return "", nil
 	}
 	head, err := s.store.ReadHead(ctx, c.Key, headBytes)
 	if err != nil {
-		return err
+		return "", err
 	}
-	detected, ok := s.policy.ContentVerdict(contentType, head)
+	detected, ok := s.policy.ContentVerdict(c.ContentType, head)
 	if ok {
-		return nil
+		return detected, nil
 	}
 	if err := s.store.Delete(context.WithoutCancel(ctx), c.Key); err != nil {
-		return err
+		return "", err
 	}
-	return &Error{Status: http.StatusUnprocessableEntity, Code: CodeContentMismatch, Field: "contentType",
-		Message: "the stored content is " + detected + ", not the declared " + mediaType(contentType) + " (or a type this deployment allows); the object was deleted"}
+	e := &Error{Status: http.StatusUnprocessableEntity, Code: CodeContentMismatch, Field: "contentType",
+		Message: "the stored content is " + detected + ", not the declared " + mediaType(c.ContentType) + " (or a type this deployment allows); the object was deleted"}
+	s.publish(ctx, &Event{Type: EventRejected, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
+		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected, Reason: CodeContentMismatch + ": " + e.Message})
+	return detected, e
 }

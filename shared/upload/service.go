@@ -22,7 +22,8 @@ type Service struct {
 	store  Store
 	policy Policy
 	tokens *Tokens
-	hook   Hook // nil: no pre-create hook
+	hook   Hook   // nil: no pre-create hook
+	events Events // nil: outcomes are not told
 	now    func() time.Time
 	random io.Reader
 }
@@ -327,6 +328,8 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		// More was stored than declared (or, for open uploads, than the policy allows):
 		// nothing from this upload may become an object.
 		s.abortQuietly(ctx, c.Key, c.UploadID)
+		s.publish(ctx, &Event{Type: EventRejected, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, Size: total,
+			ContentType: c.ContentType, Reason: "the stored parts exceed the declared size or the policy's limit; the upload was aborted"})
 		if c.Open {
 			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeSizeTooLarge, Field: "parts",
 				Message: "the stored parts exceed this deployment's limit of " + strconv.FormatInt(plan.Size, 10) + " bytes; the upload was aborted"}
@@ -357,10 +360,17 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	for _, p := range parts {
 		done.Size += have[p.PartNumber].Size
 	}
-	if c.ContentType != "" {
-		if err := s.verifyContent(ctx, c, c.ContentType); err != nil {
-			return nil, err
+	detected, err := s.verifyContent(ctx, c, done)
+	if err != nil {
+		return nil, err
+	}
+	if s.events != nil {
+		ev := &Event{Type: EventCompleted, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
+			ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
+		if info, err := s.store.Stat(ctx, c.Key); err == nil && info.Exists {
+			ev.Metadata, ev.ContentType = info.Metadata, info.ContentType
 		}
+		s.publish(ctx, ev)
 	}
 	return done, nil
 }
@@ -374,7 +384,11 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 		return err
 	}
 	err = s.store.Abort(ctx, c.Key, c.UploadID)
-	if e := AsError(err); err == nil || e.Code != CodeUploadNotFound {
+	if err == nil {
+		s.publish(ctx, &Event{Type: EventAborted, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, ContentType: c.ContentType})
+		return nil
+	}
+	if e := AsError(err); e.Code != CodeUploadNotFound {
 		return err
 	}
 	info, err := s.store.Stat(ctx, c.Key)

@@ -92,6 +92,10 @@ type ObjectInfo struct {
 	Exists       bool
 	LastModified time.Time
 	ETag         string
+	Size         int64
+	ContentType  string
+	CRC64        string            // where the store reports one
+	Metadata     map[string]string // suffix (lowercase) -> value
 }
 
 // Optional abilities a Store may also have, each its own interface (as tusd's stores do).
