@@ -115,6 +115,22 @@ func TestSAMTemplate(t *testing.T) {
 		}
 	}
 	checkVariables(t, keys(lookup(t, queue, "Environment", "Variables")))
+	// The storage-triggered function: retried by Lambda, then to an on-failure queue;
+	// S3 may invoke it for this bucket only.
+	evf := lookup(t, doc, "Resources", "EventsFunction", "Properties")
+	for key, want := range map[string]string{"Handler": "bootstrap", "Runtime": "provided.al2023", "CodeUri": "dist/lambda-events-arm64/"} {
+		if got := lookup(t, evf, key).Value; got != want {
+			t.Errorf("EventsFunction %s = %q, want %q", key, got, want)
+		}
+	}
+	checkVariables(t, keys(lookup(t, evf, "Environment", "Variables")))
+	if lookup(t, evf, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Type").Value != "SQS" {
+		t.Error("EventsFunction needs an on-failure destination: an event Lambda gives up on must not vanish")
+	}
+	perm := lookup(t, doc, "Resources", "EventsInvokePermission", "Properties")
+	if lookup(t, perm, "Principal").Value != "s3.amazonaws.com" || lookup(t, perm, "SourceArn").Value != "arn:aws:s3:::${S3Bucket}" {
+		t.Error("only the upload bucket's notifications may invoke EventsFunction")
+	}
 	sqs := lookup(t, queue, "Events", "Requests")
 	if lookup(t, sqs, "Type").Value != "SQS" {
 		t.Error("the queue function needs an SQS event")
@@ -229,5 +245,22 @@ func TestServerlessYML(t *testing.T) {
 		if strings.HasPrefix(v, "TENCENTCLOUD_") {
 			t.Errorf("%s must come from the execution role, not the file", v)
 		}
+	}
+}
+
+func TestEventsServerlessYML(t *testing.T) {
+	doc := parse(t, "functions/events/serverless.yml")
+	in := lookup(t, doc, "inputs")
+	if src := lookup(t, in, "src", "src").Value; src != "../../dist/scf-events" {
+		t.Errorf("src %q is not where scripts/build puts the events binary", src)
+	}
+	vars := keys(lookup(t, in, "environment", "variables"))
+	checkVariables(t, vars)
+	if !slices.Contains(vars, "EVENTS_URL") || !slices.Contains(vars, "EVENTS_SECRET") {
+		t.Error("the events function tells outcomes: EVENTS_URL and EVENTS_SECRET must be set")
+	}
+	cos := lookup(t, in, "events").Content[0]
+	if lookup(t, cos, "cos", "parameters", "events").Value != "cos:ObjectCreated:*" || lookup(t, cos, "cos", "parameters", "filter", "prefix").Value != "uploads/" {
+		t.Error("the COS trigger must fire on cos:ObjectCreated:* under the upload prefix")
 	}
 }

@@ -7,6 +7,8 @@
 //	dist/lambda-amd64/bootstrap + .zip              Lambda provided.al2023, x86_64
 //	dist/scf-queue/main + .zip                      the queue function for SCF (Go1)
 //	dist/lambda-queue-arm64/bootstrap + .zip        the queue function for Lambda (SQS), arm64
+//	dist/scf-events/main + .zip                     the storage-triggered function for SCF (COS trigger)
+//	dist/lambda-events-arm64/bootstrap + .zip       the storage-triggered function for Lambda (S3 events)
 //
 // Run: go run ./scripts/build [-out dist] [-only scf,lambda-arm64].
 package main
@@ -40,6 +42,8 @@ var targets = []target{
 	{name: "lambda-amd64", pkg: "./functions/api", goarch: "amd64", binary: "bootstrap", tags: "lambda.norpc"},
 	{name: "scf-queue", pkg: "./functions/queue", goarch: "amd64", binary: "main"},
 	{name: "lambda-queue-arm64", pkg: "./functions/queue", goarch: "arm64", binary: "bootstrap", tags: "lambda.norpc"},
+	{name: "scf-events", pkg: "./functions/events", goarch: "amd64", binary: "main"},
+	{name: "lambda-events-arm64", pkg: "./functions/events", goarch: "arm64", binary: "bootstrap", tags: "lambda.norpc"},
 }
 
 // epoch is the timestamp of every zip entry, so equal inputs give equal zips.

@@ -43,12 +43,11 @@ type App struct {
 	close    func()
 }
 
-// Storage is a store the service drives that can also keep the queue function's markers
-// (the COS and S3 clients).
+// Storage is a store the service drives that also keeps directup's records (the queue
+// function's markers, untold rejections): the COS and S3 clients.
 type Storage interface {
 	upload.Store
-	PutMarker(ctx context.Context, key string, body []byte) (bool, error)
-	GetMarker(ctx context.Context, key string) ([]byte, bool, error)
+	upload.Recorder
 }
 
 // Close stops the local store, if any.

@@ -57,12 +57,9 @@ func New(s Settings, log *slog.Logger) *Publisher {
 	return &Publisher{URL: s.URL, Target: &webhook.Target{Secret: []byte(s.Secret)}, Log: log}
 }
 
-// Publish implements upload.Events; it returns Deliver's outcome for callers that retry
-// themselves (the storage-triggered function).
-func (p *Publisher) Publish(ctx context.Context, ev *upload.Event) { p.Deliver(ctx, ev) }
-
-// Deliver posts ev until the receiver answers 2xx, and logs it whole when that fails.
-func (p *Publisher) Deliver(ctx context.Context, ev *upload.Event) error {
+// Publish implements upload.Events: it posts ev until the receiver answers 2xx, and logs
+// it whole (and returns the error) when that fails.
+func (p *Publisher) Publish(ctx context.Context, ev *upload.Event) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return err

@@ -64,7 +64,7 @@ func BaseEnv() []string {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "COS_") || strings.HasPrefix(k, "UPLOAD_") || strings.HasPrefix(k, "TENCENTCLOUD_") || strings.HasPrefix(k, "QUEUE_") ||
-			strings.HasPrefix(k, "AUTH_") || strings.HasPrefix(k, "AWS_LAMBDA") || k == "_LAMBDA_SERVER_PORT" || strings.HasPrefix(k, "SCF_") {
+			strings.HasPrefix(k, "AUTH_") || strings.HasPrefix(k, "HOOK_") || strings.HasPrefix(k, "EVENTS_") || strings.HasPrefix(k, "S3_") || strings.HasPrefix(k, "AWS_LAMBDA") || k == "_LAMBDA_SERVER_PORT" || strings.HasPrefix(k, "SCF_") {
 			continue
 		}
 		out = append(out, kv)

@@ -24,11 +24,9 @@ import (
 	"github.com/directup/directup/shared/upload"
 )
 
-// Markers keep the outcome of each processed message (cos.Client implements it).
-type Markers interface {
-	PutMarker(ctx context.Context, key string, body []byte) (created bool, err error)
-	GetMarker(ctx context.Context, key string) (body []byte, ok bool, err error)
-}
+// Markers keep the outcome of each processed message: directup's records, which the COS
+// and S3 stores keep.
+type Markers = upload.Recorder
 
 // Message is a queue message's body.
 type Message struct {

@@ -116,5 +116,7 @@ func (c *Client) sign(req *http.Request, call *storerest.Call, cred credentials.
 	sum := sha256.Sum256(call.Body)
 	hash := hex.EncodeToString(sum[:])
 	req.Header.Set("X-Amz-Content-Sha256", hash)
-	return v4.NewSigner().SignHTTP(req.Context(), awsCreds(cred), req, hash, "s3", c.region, now)
+	// S3 signs the path as sent, escaped once (the SDK's S3 client sets the same option);
+	// the signer's default escapes it twice, which breaks keys with spaces or non-ASCII.
+	return v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(req.Context(), awsCreds(cred), req, hash, "s3", c.region, now)
 }

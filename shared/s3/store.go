@@ -83,7 +83,7 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		}
 		clientHeaders, keyHeader = storerest.SSECPartHeaders("x-amz-", req.CustomerKeyMD5)
 	}
-	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableHeaderHoisting = true })
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableHeaderHoisting, o.DisableURIPathEscaping = true, true })
 	expires := strconv.FormatInt(int64(ttl/time.Second), 10)
 	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(now.Add(ttl).Unix(), 0)}
 	// One request serves every part: PresignHTTP clones it, and only the query and the

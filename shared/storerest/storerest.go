@@ -342,6 +342,9 @@ func (c *Client) Stat(ctx context.Context, key string) (upload.ObjectInfo, error
 		info.CRC64 = resp.Header.Get(c.CRCHeader)
 	}
 	for k, v := range resp.Header {
+		if strings.HasSuffix(k, "-Server-Side-Encryption-Customer-Algorithm") {
+			info.CustomerKeyEncrypted = true
+		}
 		if suffix, ok := strings.CutPrefix(k, c.MetaPrefix); ok && c.MetaPrefix != "" && len(v) > 0 {
 			if info.Metadata == nil {
 				info.Metadata = map[string]string{}

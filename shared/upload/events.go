@@ -4,6 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,11 +39,12 @@ const (
 	EventAborted   = "upload.aborted"
 )
 
-// Events receives outcomes. Publish delivers (retrying as it sees fit) and never fails
-// the call it reports: an outcome it cannot deliver it must record (shared/events logs
-// it as one JSON line).
+// Events receives outcomes. Publish delivers (retrying as it sees fit); an outcome it
+// cannot deliver it must record (shared/events logs it as one JSON line) and report, so
+// the storage-triggered path can fail and be retried by its platform. The API path does
+// not fail a call it reports.
 type Events interface {
-	Publish(ctx context.Context, ev *Event)
+	Publish(ctx context.Context, ev *Event) error
 }
 
 // WithEvents tells events every outcome.
@@ -56,7 +61,16 @@ func (s *Service) publish(ctx context.Context, ev *Event) {
 	if s.events == nil {
 		return
 	}
-	ev.Time, ev.Source = s.now().UTC(), "api"
+	ev.Source = "api"
+	s.tell(ctx, ev)
+}
+
+// tell completes ev (time, caller, id) and publishes it within 5 s.
+func (s *Service) tell(ctx context.Context, ev *Event) error {
+	if s.events == nil {
+		return nil
+	}
+	ev.Time = s.now().UTC()
 	if ev.Caller == "" {
 		ev.Caller = Caller(ctx)
 	}
@@ -69,5 +83,93 @@ func (s *Service) publish(ctx context.Context, ev *Event) {
 	// of its own even if the request's deadline ends first.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	s.events.Publish(ctx, ev)
+	return s.events.Publish(ctx, ev)
+}
+
+// ObjectCreated checks an object storage reports created (the storage-triggered function)
+// as the API checks a complete — size within the policy, content against its type, a
+// contradiction deleted — and tells the outcome. It covers objects completed by any path.
+// Objects outside the key prefix and directup's own records are not uploads: ignored. An
+// error (storage, or an event that could not be delivered) asks the platform to retry.
+func (s *Service) ObjectCreated(ctx context.Context, key string) error {
+	if !strings.HasPrefix(key, s.policy.KeyPrefix) || reserved(s.policy.KeyPrefix, key) {
+		return nil
+	}
+	info, err := s.store.Stat(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !info.Exists {
+		// Deleted since: by the API's verification, or by an earlier attempt of this very
+		// event whose rejection could not be told then — its record says so.
+		return s.tellRecordedRejection(ctx, key)
+	}
+	ev := &Event{Type: EventCompleted, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
+		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: info.Metadata, Source: "storage"}
+	reject := func(reason string) error {
+		// Deleted first (what contradicts its declaration is not left in the bucket while
+		// an endpoint is down); a rejection that cannot be told is recorded, and the
+		// platform's retry, finding the object gone, tells it from the record.
+		if err := s.store.Delete(ctx, key); err != nil {
+			return err
+		}
+		ev.Type, ev.Reason = EventRejected, reason
+		err := s.tell(ctx, ev)
+		if rec, ok := s.store.(Recorder); ok && err != nil {
+			body, _ := json.Marshal(ev)
+			if _, rerr := rec.PutMarker(ctx, rejectionRecord(s.policy.KeyPrefix, key), body); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
+		return err
+	}
+	if info.Size > s.policy.MaxSize {
+		return reject("the object is larger than this deployment's limit of " + strconv.FormatInt(s.policy.MaxSize, 10) + " bytes; it was deleted")
+	}
+	if s.policy.VerifyContent && !info.CustomerKeyEncrypted {
+		head, err := s.store.ReadHead(ctx, key, headBytes)
+		if err != nil {
+			return err
+		}
+		detected, ok := s.policy.ContentVerdict(info.ContentType, head)
+		ev.DetectedType = detected
+		if !ok {
+			return reject(CodeContentMismatch + ": the stored content is " + detected + ", not the declared " + mediaType(info.ContentType) + "; the object was deleted")
+		}
+	}
+	return s.tell(ctx, ev)
+}
+
+// Recorder is a store that keeps directup's own small records under the records folder
+// (create-only writes): the queue's markers, untold rejections.
+type Recorder interface {
+	PutMarker(ctx context.Context, key string, body []byte) (created bool, err error)
+	GetMarker(ctx context.Context, key string) (body []byte, ok bool, err error)
+}
+
+func rejectionRecord(prefix, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return RecordKey(prefix, "rejected/"+hex.EncodeToString(sum[:]))
+}
+
+// tellRecordedRejection tells a rejection an earlier attempt recorded, then drops the
+// record (so a later upload to the key is not answered from it).
+func (s *Service) tellRecordedRejection(ctx context.Context, key string) error {
+	rec, ok := s.store.(Recorder)
+	if !ok || s.events == nil {
+		return nil
+	}
+	record := rejectionRecord(s.policy.KeyPrefix, key)
+	body, found, err := rec.GetMarker(ctx, record)
+	if err != nil || !found {
+		return err
+	}
+	var ev Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return nil // not ours to tell
+	}
+	if err := s.tell(ctx, &ev); err != nil {
+		return err
+	}
+	return s.store.Delete(ctx, record)
 }

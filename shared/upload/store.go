@@ -96,6 +96,8 @@ type ObjectInfo struct {
 	ContentType  string
 	CRC64        string            // where the store reports one
 	Metadata     map[string]string // suffix (lowercase) -> value
+	// CustomerKeyEncrypted: SSE-C, unreadable without the customer's key.
+	CustomerKeyEncrypted bool
 }
 
 // Optional abilities a Store may also have, each its own interface (as tusd's stores do).

@@ -26,9 +26,13 @@ type MessageFunc func(ctx context.Context, body []byte, id string) (retry bool)
 
 // door is how one platform serves.
 type door struct {
-	http  func(ctx context.Context, h http.Handler) error
-	queue func(ctx context.Context, f MessageFunc) error
+	http    func(ctx context.Context, h http.Handler) error
+	queue   func(ctx context.Context, f MessageFunc) error
+	objects func(ctx context.Context, f ObjectFunc) error
 }
+
+// ObjectFunc handles one object storage reports created; an error asks for it again.
+type ObjectFunc func(ctx context.Context, key string) error
 
 // doors are the platforms, by platform.Detect's names. Each returns when the platform
 // stops the process (SIGTERM ends ctx) or its runtime API fails.
@@ -42,12 +46,17 @@ var doors = map[string]door{
 			awslambda.StartWithOptions(lambdahttp.SQSHandler(f), awslambda.WithContext(ctx))
 			return nil
 		},
+		objects: func(ctx context.Context, f ObjectFunc) error {
+			awslambda.StartWithOptions(lambdahttp.S3Handler(f), awslambda.WithContext(ctx))
+			return nil
+		},
 	},
 	platform.SCFGo1: {
 		http: func(ctx context.Context, h http.Handler) error { return go1(ctx, scf.HTTPHandler(h)) },
 		queue: func(ctx context.Context, f MessageFunc) error {
 			return go1(ctx, scf.QueueHandler(scf.MessageFunc(f)))
 		},
+		objects: func(ctx context.Context, f ObjectFunc) error { return go1(ctx, scf.ObjectHandler(scf.ObjectFunc(f))) },
 	},
 	platform.SCFCustom: {
 		http: func(ctx context.Context, h http.Handler) error {
@@ -55,6 +64,9 @@ var doors = map[string]door{
 		},
 		queue: func(ctx context.Context, f MessageFunc) error {
 			return scf.RunCustom(ctx, platform.CustomRuntimeAPI(), scf.QueueHandler(scf.MessageFunc(f)))
+		},
+		objects: func(ctx context.Context, f ObjectFunc) error {
+			return scf.RunCustom(ctx, platform.CustomRuntimeAPI(), scf.ObjectHandler(scf.ObjectFunc(f)))
 		},
 	},
 }
@@ -102,13 +114,22 @@ func HTTP(ctx context.Context, h http.Handler, plain Plain) error {
 	return nil
 }
 
-// ErrNoPlatform means a queue function was started outside SCF and Lambda.
-var ErrNoPlatform = errors.New("the queue function runs under SCF (Go1 or custom runtime) or AWS Lambda")
+// ErrNoPlatform means a queue or events function was started outside SCF and Lambda.
+var ErrNoPlatform = errors.New("this function runs under SCF (Go1 or custom runtime) or AWS Lambda")
 
 // Queue serves f on the platform that started the process.
 func Queue(ctx context.Context, f MessageFunc) error {
 	if d, ok := doors[platform.Detect()]; ok {
 		return d.queue(ctx, f)
+	}
+	return ErrNoPlatform
+}
+
+// Objects serves f, for objects storage reports created, on the platform that started the
+// process (SCF's COS trigger, S3 event notifications on Lambda).
+func Objects(ctx context.Context, f ObjectFunc) error {
+	if d, ok := doors[platform.Detect()]; ok {
+		return d.objects(ctx, f)
 	}
 	return ErrNoPlatform
 }
