@@ -253,6 +253,10 @@ test('content verification: HTML declared as PNG is refused and removed (client 
   const { page: u, close } = await uppyPage(browser)
   const refused = await uppyUpload(u, { name: 'uppy-cat.png', type: 'image/png', text: html, endpoint: local.api })
   assert.equal(refused.failed.length, 1, 'Uppy\'s complete is refused too')
+  const pngBytes = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, ...Array(100).fill(7)]
+  const real = await uppyUpload(u, { name: 'uppy-real.png', type: 'image/png', bytes: pngBytes, endpoint: local.api })
+  assert.deepEqual(real.failed, [])
+  assert.equal((await stored(local.api, real.body.key)).length, pngBytes.length)
   await close()
 })
 
