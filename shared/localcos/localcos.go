@@ -49,8 +49,9 @@ type Server struct {
 	cred   cossign.Credentials
 	now    func() time.Time
 
-	mu      sync.Mutex
-	uploads map[string]*multipart
+	mu        sync.Mutex
+	uploads   map[string]*multipart
+	temporary map[string]credential // keys the stand-in STS minted
 
 	requests atomic.Int64
 }
@@ -85,7 +86,7 @@ func New(dir, bucket string, cred cossign.Credentials) (*Server, error) {
 			return nil, err
 		}
 	}
-	return &Server{dir: dir, bucket: bucket, cred: cred, now: time.Now, uploads: map[string]*multipart{}}, nil
+	return &Server{dir: dir, bucket: bucket, cred: cred, now: time.Now, uploads: map[string]*multipart{}, temporary: map[string]credential{}}, nil
 }
 
 // SetClock replaces time.Now (tests).
@@ -120,7 +121,7 @@ var statusOf = map[string]int{
 	"AccessDenied": 403, "SignatureDoesNotMatch": 403, "InvalidAccessKeyId": 403, "RequestTimeTooSkewed": 403,
 	"NoSuchUpload": 404, "NoSuchKey": 404, "EntityTooSmall": 400, "EntityTooLarge": 400, "InvalidPart": 400,
 	"InvalidPartOrder": 400, "InvalidArgument": 400, "MalformedXML": 400, "MissingContentLength": 411,
-	"FileAlreadyExists": 409, "MethodNotAllowed": 405, "InternalError": 500, "KeyTooLong": 400,
+	"FileAlreadyExists": 409, "MethodNotAllowed": 405, "InternalError": 500, "KeyTooLong": 400, "ExpiredToken": 400,
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code, message string) {
@@ -162,11 +163,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.requests.Add(1)
-	if code, msg := s.verify(r); code != "" {
+	code, msg, scope := s.authenticate(r)
+	if code != "" {
 		s.fail(w, r, code, msg)
 		return
 	}
 	key := strings.TrimPrefix(r.URL.Path, "/")
+	if !s.authorize(r, key, scope) {
+		s.fail(w, r, "AccessDenied", "Access Denied.")
+		return
+	}
 	if key == "" {
 		if r.Method == http.MethodGet && r.URL.Query().Has("uploads") {
 			s.listUploads(w, r.URL.Query().Get("prefix"))

@@ -1,0 +1,153 @@
+// Package campolicy writes and evaluates the CAM policies that scope temporary COS keys:
+// the inline policy directup hands Tencent STS for one upload's keys, and the evaluation
+// the local store applies to keys its stand-in STS minted (as COS does with real ones).
+package campolicy
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// Policy is a CAM policy document (version 2.0).
+type Policy struct {
+	Version   string      `json:"version"`
+	Statement []Statement `json:"statement"`
+}
+
+// Statement allows (or denies) actions on resources, under conditions.
+type Statement struct {
+	Effect    string                    `json:"effect"`
+	Action    []string                  `json:"action"`
+	Resource  []string                  `json:"resource"`
+	Condition map[string]map[string]any `json:"condition,omitempty"`
+}
+
+// Condition keys COS understands and directup pins.
+const (
+	ContentType   = "cos:content-type"
+	ContentLength = "cos:content-length"
+)
+
+// Resource names an object (or, for bucket-level actions, the key prefix they are asked
+// about) of bucket "<name>-<appid>" in region.
+func Resource(region, bucket, key string) string {
+	appid := bucket[strings.LastIndexByte(bucket, '-')+1:]
+	return "qcs::cos:" + region + ":uid/" + appid + ":" + bucket + "/" + key
+}
+
+// UploadActions are what a client SDK's upload of one object needs: the multipart calls
+// (with ListMultipartUploads, which the SDKs call first to resume) and a simple PUT.
+var UploadActions = []string{
+	"name/cos:InitiateMultipartUpload", "name/cos:ListMultipartUploads", "name/cos:ListParts",
+	"name/cos:UploadPart", "name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload",
+	"name/cos:PutObject",
+}
+
+// ForUpload is the policy of one upload's keys: exactly UploadActions on exactly key; the
+// initiate and the simple PUT must declare contentType, and no part or simple PUT may carry
+// more than size bytes. Each action is in one statement only, with all its conditions
+// (CAM allows a request any one allow statement covers).
+func ForUpload(region, bucket, key, contentType string, size int64) Policy {
+	res := []string{Resource(region, bucket, key)}
+	return Policy{Version: "2.0", Statement: []Statement{
+		{Effect: "allow", Action: []string{"name/cos:PutObject"}, Resource: res,
+			Condition: map[string]map[string]any{"string_equal": {ContentType: contentType}, "numeric_less_than_equal": {ContentLength: size}}},
+		{Effect: "allow", Action: []string{"name/cos:InitiateMultipartUpload"}, Resource: res,
+			Condition: map[string]map[string]any{"string_equal": {ContentType: contentType}}},
+		{Effect: "allow", Action: []string{"name/cos:UploadPart"}, Resource: res,
+			Condition: map[string]map[string]any{"numeric_less_than_equal": {ContentLength: size}}},
+		{Effect: "allow", Action: []string{"name/cos:ListMultipartUploads", "name/cos:ListParts",
+			"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload"}, Resource: res},
+	}}
+}
+
+// JSON renders the policy as STS takes it.
+func (p Policy) JSON() string {
+	js, _ := json.Marshal(p)
+	return string(js)
+}
+
+// Request is what one COS request asks: its action ("name/cos:UploadPart"), the resource
+// it touches, and the values its conditions may test.
+type Request struct {
+	Action   string
+	Resource string
+	Values   map[string]string // condition key -> the request's value
+}
+
+// Allows reports whether p allows r as CAM decides: some allow statement names the action,
+// a matching resource (a trailing * matches any rest) and conditions r meets, all of
+// them; and no deny statement covers r.
+func (p Policy) Allows(r Request) bool {
+	allowed := false
+	for _, st := range p.Statement {
+		if !names(st.Action, r.Action) || !matches(st.Resource, r.Resource) || !meets(st.Condition, r.Values) {
+			continue
+		}
+		if st.Effect == "deny" {
+			return false
+		}
+		allowed = true
+	}
+	return allowed
+}
+
+func names(actions []string, a string) bool {
+	for _, x := range actions {
+		if x == a || x == "name/cos:*" || x == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func matches(resources []string, r string) bool {
+	for _, x := range resources {
+		if x == r || x == "*" || (strings.HasSuffix(x, "*") && strings.HasPrefix(r, strings.TrimSuffix(x, "*"))) {
+			return true
+		}
+	}
+	return false
+}
+
+func meets(cond map[string]map[string]any, values map[string]string) bool {
+	for op, kv := range cond {
+		for k, want := range kv {
+			got, ok := values[k]
+			if !ok {
+				return false // a pinned value the request does not carry
+			}
+			switch op {
+			case "string_equal":
+				if got != toString(want) {
+					return false
+				}
+			case "numeric_less_than_equal":
+				g, err1 := strconv.ParseFloat(got, 64)
+				w, err2 := strconv.ParseFloat(toString(want), 64)
+				if err1 != nil || err2 != nil || g > w {
+					return false
+				}
+			default:
+				return false // an operator this evaluator does not know never passes
+			}
+		}
+	}
+	return true
+}
+
+func toString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case json.Number:
+		return v.String()
+	}
+	js, _ := json.Marshal(v)
+	return string(js)
+}
