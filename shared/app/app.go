@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/directup/directup/shared/companion"
 	"github.com/directup/directup/shared/config"
 	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/cos/campolicy"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/events"
@@ -181,13 +183,24 @@ func buildLocal(c *config.Config, httpClient *http.Client) (*App, error) {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 	go hs.Serve(ln)
 	endpoint := "http://" + ln.Addr().String()
-	store, err := cos.New(cos.Config{Bucket: LocalBucket, Endpoint: endpoint}, credentials.Static{
+	store, err := cos.New(cos.Config{Bucket: LocalBucket, Region: localcos.Region, Endpoint: endpoint}, credentials.Static{
 		AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken,
 	}, httpClient)
 	if err != nil {
 		hs.Close()
 		cleanup()
 		return nil, err
+	}
+	// Local mode's stand-in for Tencent STS: the embedded store mints the scoped keys and
+	// holds them to their policy as COS would.
+	store.Issuer = func(_ context.Context, policy string, ttl time.Duration) (credentials.Value, string, error) {
+		var p campolicy.Policy
+		if err := json.Unmarshal([]byte(policy), &p); err != nil {
+			return credentials.Value{}, "", err
+		}
+		k, expires := srv.MintTemporary(p, ttl)
+		return credentials.Value{AccessKeyID: k.SecretID, SecretAccessKey: k.SecretKey, SessionToken: k.SessionToken, Expires: expires},
+			"local-" + randomHex(8), nil
 	}
 	secret := []byte(c.TokenSecret)
 	if len(secret) == 0 {

@@ -2,18 +2,22 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	sdk "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/directup/directup/shared/config"
 )
@@ -170,6 +174,65 @@ func TestLocalDownloadIsAuthenticated(t *testing.T) {
 	for _, public := range []string{"/healthz", "/directup.js", "/"} {
 		if s := do(t, "GET", api+public, "", nil, nil); s != 200 {
 			t.Errorf("%s without a JWT: %d", public, s)
+		}
+	}
+}
+
+// POST /sts in local mode: keys scoped to the one key the policy chose, which the official
+// SDK uploads with, and which do nothing else; off unless UPLOAD_ALLOW_STS.
+func TestScopedKeys(t *testing.T) {
+	for _, allow := range []string{"", "true"} {
+		clearEnv(t)
+		t.Setenv("LOCAL_COS_DIR", t.TempDir())
+		t.Setenv("UPLOAD_ALLOW_STS", allow)
+		c, err := config.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		srv := httptest.NewServer(a.Handler(slog.New(slog.DiscardHandler)))
+		defer srv.Close()
+		var keys struct {
+			Credentials            struct{ TmpSecretID, TmpSecretKey, SessionToken string }
+			StartTime, ExpiredTime int64
+			Expiration, RequestID  string
+			Bucket, Region, Key    string
+			Endpoint               string
+			Error                  struct{ Code string }
+		}
+		status := do(t, "POST", srv.URL+"/sts", "", map[string]any{"filename": "cat.png", "contentType": "image/png", "size": 3 << 20}, &keys)
+		if allow == "" {
+			if status != 403 || keys.Error.Code != "policy_denied" {
+				t.Fatalf("without UPLOAD_ALLOW_STS: %d %+v", status, keys)
+			}
+			continue
+		}
+		if status != 200 || keys.Credentials.TmpSecretID == "" || keys.Credentials.SessionToken == "" || keys.ExpiredTime-keys.StartTime != 1800 ||
+			keys.Bucket != LocalBucket || keys.Region != "local" || !strings.HasPrefix(keys.Key, "uploads/") || keys.Endpoint != a.LocalURL || keys.RequestID == "" {
+			t.Fatalf("POST /sts: %d %+v", status, keys)
+		}
+		u, _ := url.Parse(keys.Endpoint)
+		sdkc := sdk.NewClient(&sdk.BaseURL{BucketURL: u}, &http.Client{Transport: &sdk.AuthorizationTransport{
+			SecretID: keys.Credentials.TmpSecretID, SecretKey: keys.Credentials.TmpSecretKey, SessionToken: keys.Credentials.SessionToken}})
+		png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 3<<20-16)...)
+		file := filepath.Join(t.TempDir(), "cat.png")
+		os.WriteFile(file, png, 0o644)
+		if _, _, err := sdkc.Object.Upload(context.Background(), keys.Key, file, &sdk.MultiUploadOptions{PartSize: 1,
+			OptIni: &sdk.InitiateMultipartUploadOptions{ObjectPutHeaderOptions: &sdk.ObjectPutHeaderOptions{ContentType: "image/png"}}}); err != nil {
+			t.Fatalf("the SDK's multipart upload with the keys: %v", err)
+		}
+		if got, err := os.ReadFile(a.Local.ObjectPath(keys.Key)); err != nil || !bytes.Equal(got, png) {
+			t.Fatal("the stored bytes differ")
+		}
+		if _, err := sdkc.Object.Put(context.Background(), "uploads/other.png", bytes.NewReader(png[:100]), nil); err == nil {
+			t.Error("the keys wrote another key")
+		}
+		if _, _, err := sdkc.Bucket.Get(context.Background(), nil); err == nil {
+			t.Error("the keys listed the bucket")
 		}
 	}
 }

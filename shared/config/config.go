@@ -116,6 +116,12 @@ func Load() (*Config, error) {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 	}
+	switch {
+	case c.AllowSTS && c.S3.Configured():
+		return nil, errors.New("config: UPLOAD_ALLOW_STS: temporary keys are for COS's client SDKs; not available with S3_BUCKET")
+	case c.AllowSTS && c.COS.RoleARN == "":
+		return nil, errors.New("config: UPLOAD_ALLOW_STS: needs COS_ROLE_ARN, the role Tencent STS narrows to each upload (AssumeRole works from the function's own role credentials)")
+	}
 	if len(c.TokenSecret) < 32 {
 		return nil, errors.New("config: UPLOAD_TOKEN_SECRET: required, at least 32 characters (e.g. openssl rand -hex 32)")
 	}

@@ -10,7 +10,8 @@ import (
 func clearEnv(t *testing.T) {
 	for _, k := range []string{"PORT", "HOST", "COS_BUCKET", "COS_REGION", "COS_ENDPOINT", "COS_ROLE_ARN", "STS_ENDPOINT",
 		"UPLOAD_TOKEN_SECRET", "UPLOAD_MAX_SIZE", "UPLOAD_ALLOWED_ACLS", "UPLOAD_URL_TTL", "UPLOAD_ALLOWED_TYPES", "LOCAL_COS_DIR",
-		"API_CAPABILITY_TTL", "API_REQUEST_TIMEOUT", "API_COMPANION_OPEN_UPLOADS", "AUTH_MODE", "AUTH_JWT_SECRET", "AUTH_AUDIENCE", "AUTH_ISSUER"} {
+		"API_CAPABILITY_TTL", "API_REQUEST_TIMEOUT", "API_COMPANION_OPEN_UPLOADS", "AUTH_MODE", "AUTH_JWT_SECRET", "AUTH_AUDIENCE", "AUTH_ISSUER",
+		"UPLOAD_ALLOW_STS", "UPLOAD_STS_TTL", "S3_BUCKET", "S3_REGION"} {
 		t.Setenv(k, "")
 	}
 }
@@ -31,6 +32,10 @@ func TestLoad(t *testing.T) {
 		{"malformed ttl", map[string]string{"UPLOAD_URL_TTL": "an hour"}, "config: assigning UPLOAD_URL_TTL"},
 		{"bad acl", map[string]string{"UPLOAD_ALLOWED_ACLS": "public-read,everyone"}, "config: UPLOAD_ALLOWED_ACLS"},
 		{"bad role", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret, "COS_ROLE_ARN": "uploader"}, "config: COS_ROLE_ARN"},
+		{"keys without a role", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret, "UPLOAD_ALLOW_STS": "true"}, "config: UPLOAD_ALLOW_STS"},
+		{"keys on S3", map[string]string{"S3_BUCKET": "uploads", "S3_REGION": "us-east-1", "UPLOAD_TOKEN_SECRET": secret, "UPLOAD_ALLOW_STS": "true"}, "config: UPLOAD_ALLOW_STS"},
+		{"keys with a role", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret, "UPLOAD_ALLOW_STS": "true", "COS_ROLE_ARN": "qcs::cam::uin/1:roleName/up"}, ""},
+		{"keys living a day", map[string]string{"UPLOAD_STS_TTL": "24h"}, "config: UPLOAD_STS_TTL"},
 		{"capability ttl of ten years", map[string]string{"API_CAPABILITY_TTL": "87600h"}, "config: API_CAPABILITY_TTL"},
 		{"capability ttl of zero", map[string]string{"API_CAPABILITY_TTL": "0s"}, "config: API_CAPABILITY_TTL"},
 		{"negative capability ttl", map[string]string{"API_CAPABILITY_TTL": "-1h"}, "config: API_CAPABILITY_TTL"},

@@ -10,6 +10,7 @@
 package cos
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -59,8 +60,14 @@ func (c Config) Validate() error {
 type Client struct {
 	*storerest.Client
 	bucket   string
+	region   string
 	endpoint string // scheme://host, no trailing slash
+	custom   bool   // the endpoint was set (COS_ENDPOINT), not derived
 	host     string
+
+	// Issuer, when set, issues one-off keys narrowed by an inline policy (Tencent STS's
+	// AssumeRole into COS_ROLE_ARN): the store can then hand clients scoped keys.
+	Issuer func(ctx context.Context, policy string, ttl time.Duration) (credentials.Value, string, error)
 }
 
 // New returns a client; it does no network I/O.
@@ -73,7 +80,7 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 		endpoint = "https://" + cfg.Bucket + ".cos." + cfg.Region + ".myqcloud.com"
 	}
 	u, _ := url.Parse(endpoint)
-	c := &Client{bucket: cfg.Bucket, endpoint: endpoint, host: u.Host}
+	c := &Client{bucket: cfg.Bucket, region: cfg.Region, endpoint: endpoint, custom: cfg.Endpoint != "", host: u.Host}
 	c.Client = storerest.New(storerest.Dialect{
 		Name: "COS", Bucket: cfg.Bucket, RequestIDHeader: "x-cos-request-id", CRCHeader: "x-cos-hash-crc64ecma", MetaPrefix: "X-Cos-Meta-",
 		URL: c.url, Sign: c.sign, Conditional: http.Header{"X-Cos-Forbid-Overwrite": {"true"}},

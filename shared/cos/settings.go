@@ -1,6 +1,7 @@
 package cos
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -45,8 +46,9 @@ func (s Settings) Validate() error {
 // with COS_ROLE_ARN, an AssumeRole'd role's.
 func (s Settings) Open(httpClient *http.Client) (*Client, error) {
 	var creds credentials.Provider = credentials.SCFRole()
+	var ar *credentials.AssumeRole
 	if s.RoleARN != "" {
-		ar := &credentials.AssumeRole{Base: creds, RoleARN: s.RoleARN, SessionName: s.RoleSessionName,
+		ar = &credentials.AssumeRole{Base: creds, RoleARN: s.RoleARN, SessionName: s.RoleSessionName,
 			Duration: s.RoleDuration, Region: s.Region}
 		if s.STSEndpoint != "" {
 			u, _ := url.Parse(s.STSEndpoint)
@@ -54,5 +56,14 @@ func (s Settings) Open(httpClient *http.Client) (*Client, error) {
 		}
 		creds = ar
 	}
-	return New(Config{Bucket: s.Bucket, Region: s.Region, Endpoint: s.Endpoint}, creds, httpClient)
+	c, err := New(Config{Bucket: s.Bucket, Region: s.Region, Endpoint: s.Endpoint}, creds, httpClient)
+	if err == nil && ar != nil {
+		// Scoped keys for clients come from the same role, narrowed per upload.
+		scoped := &credentials.AssumeRole{Base: credentials.SCFRole(), RoleARN: ar.RoleARN, SessionName: ar.SessionName,
+			Region: ar.Region, Endpoint: ar.Endpoint, Scheme: ar.Scheme}
+		c.Issuer = func(ctx context.Context, policy string, ttl time.Duration) (credentials.Value, string, error) {
+			return scoped.Scoped(ctx, policy, ttl)
+		}
+	}
+	return c, err
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/cos/campolicy"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
@@ -15,7 +16,31 @@ import (
 var (
 	_ upload.Store      = (*Client)(nil)
 	_ upload.Downloader = (*Client)(nil)
+	_ upload.KeyIssuer  = (*Client)(nil)
 )
+
+// IssueKeys implements upload.KeyIssuer through Tencent STS: AssumeRole into COS_ROLE_ARN
+// with the upload's inline policy (campolicy.ForUpload), so the keys can do exactly the
+// upload calls on exactly that key, with the declared type and size.
+func (c *Client) IssueKeys(ctx context.Context, scope upload.KeyScope) (*upload.TemporaryKeys, error) {
+	if c.Issuer == nil {
+		return nil, &upload.Error{Status: http.StatusNotImplemented, Code: upload.CodeNotAvailable,
+			Message: "temporary keys need COS_ROLE_ARN: the role STS narrows to each upload"}
+	}
+	policy := campolicy.ForUpload(c.region, c.bucket, scope.Key, scope.ContentType, scope.Size)
+	start := c.Now()
+	v, rid, err := c.Issuer(ctx, policy.JSON(), scope.TTL)
+	if err != nil {
+		return nil, &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeCredentialsFailed,
+			Message: "Tencent STS did not issue the keys", UpstreamRequestID: rid, Err: err}
+	}
+	keys := &upload.TemporaryKeys{SecretID: v.AccessKeyID, SecretKey: v.SecretAccessKey, SessionToken: v.SessionToken,
+		Start: start, Expires: v.Expires, RequestID: rid, Region: c.region}
+	if c.custom {
+		keys.Endpoint = c.endpoint
+	}
+	return keys, nil
+}
 
 // Capabilities implements upload.Store: COS takes every option of the Initiate
 // Multipart Upload document, the JSON API's own vocabulary.

@@ -3,6 +3,7 @@ package credentials
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -52,9 +53,26 @@ func (a *AssumeRole) Retrieve(ctx context.Context) (Value, error) {
 	if a.cached.AccessKeyID != "" && now().Add(refresh).Before(a.cached.Expires) {
 		return a.cached, nil
 	}
-	base, err := a.Base.Retrieve(ctx)
+	v, _, err := a.assume(ctx, "", a.Duration)
 	if err != nil {
 		return Value{}, err
+	}
+	a.cached = v
+	return v, nil
+}
+
+// Scoped asks STS for a one-off set of the role's keys narrowed by an inline policy (CAM
+// JSON) and living ttl: what a client SDK is handed for one upload. It works from the SCF
+// role's own temporary credentials, where GetFederationToken would need a permanent key.
+// Nothing is cached. It returns STS's request id too.
+func (a *AssumeRole) Scoped(ctx context.Context, policy string, ttl time.Duration) (Value, string, error) {
+	return a.assume(ctx, policy, ttl)
+}
+
+func (a *AssumeRole) assume(ctx context.Context, policy string, ttl time.Duration) (Value, string, error) {
+	base, err := a.Base.Retrieve(ctx)
+	if err != nil {
+		return Value{}, "", err
 	}
 	cpf := profile.NewClientProfile()
 	if a.Endpoint != "" {
@@ -68,21 +86,24 @@ func (a *AssumeRole) Retrieve(ctx context.Context) (Value, error) {
 	}
 	client, err := sts.NewClient(common.NewTokenCredential(base.AccessKeyID, base.SecretAccessKey, base.SessionToken), a.Region, cpf)
 	if err != nil {
-		return Value{}, fmt.Errorf("credentials: sts client: %w", err)
+		return Value{}, "", fmt.Errorf("credentials: sts client: %w", err)
 	}
 	req := sts.NewAssumeRoleRequest()
 	req.RoleArn = common.StringPtr(a.RoleARN)
 	req.RoleSessionName = common.StringPtr(a.SessionName)
-	if a.Duration > 0 {
-		req.DurationSeconds = common.Uint64Ptr(uint64(a.Duration / time.Second))
+	if ttl > 0 {
+		req.DurationSeconds = common.Uint64Ptr(uint64(ttl / time.Second))
+	}
+	if policy != "" {
+		req.Policy = common.StringPtr(url.QueryEscape(policy)) // STS takes the policy URL-encoded
 	}
 	resp, err := client.AssumeRoleWithContext(ctx, req)
 	if err != nil {
-		return Value{}, fmt.Errorf("credentials: AssumeRole %s: %w", a.RoleARN, err)
+		return Value{}, "", fmt.Errorf("credentials: AssumeRole %s: %w", a.RoleARN, err)
 	}
 	r := resp.Response
 	if r == nil || r.Credentials == nil || r.Credentials.TmpSecretId == nil || r.Credentials.TmpSecretKey == nil || r.ExpiredTime == nil {
-		return Value{}, fmt.Errorf("credentials: AssumeRole %s: incomplete answer", a.RoleARN)
+		return Value{}, "", fmt.Errorf("credentials: AssumeRole %s: incomplete answer", a.RoleARN)
 	}
 	v := Value{
 		AccessKeyID:     *r.Credentials.TmpSecretId,
@@ -92,6 +113,9 @@ func (a *AssumeRole) Retrieve(ctx context.Context) (Value, error) {
 	if r.Credentials.Token != nil {
 		v.SessionToken = *r.Credentials.Token
 	}
-	a.cached = v
-	return v, nil
+	rid := ""
+	if r.RequestId != nil {
+		rid = *r.RequestId
+	}
+	return v, rid, nil
 }

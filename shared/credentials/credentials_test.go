@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,5 +105,38 @@ func TestAssumeRoleError(t *testing.T) {
 	_, err := ar.Retrieve(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "AuthFailure.SecretIdNotFound") || strings.Contains(err.Error(), "BASEKEY") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Scoped keys: AssumeRole with the inline policy, URL-encoded as Tencent documents, and the
+// asked lifetime; never cached.
+func TestAssumeRoleScoped(t *testing.T) {
+	policy := `{"version":"2.0","statement":[{"effect":"allow","action":["name/cos:UploadPart"],"resource":["qcs::cos:ap-guangzhou:uid/1250000000:b-1250000000/uploads/k"]}]}`
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		var req struct {
+			RoleArn, RoleSessionName, Policy string
+			DurationSeconds                  int
+		}
+		json.Unmarshal(body, &req)
+		decoded, _ := url.QueryUnescape(req.Policy)
+		if r.Header.Get("X-TC-Action") != "AssumeRole" || r.Header.Get("X-TC-Version") != "2018-08-13" ||
+			req.RoleArn != "qcs::cam::uin/100:roleName/uploader" || req.DurationSeconds != 1800 || decoded != policy || req.Policy == policy {
+			t.Errorf("unexpected STS call: %v %s", r.Header, body)
+		}
+		fmt.Fprintf(w, `{"Response":{"Credentials":{"Token":"T%d","TmpSecretId":"ID%d","TmpSecretKey":"K"},"ExpiredTime":1800001800,"Expiration":"2027-01-15T08:50:00Z","RequestId":"req-%d"}}`, n, n, n)
+	}))
+	defer srv.Close()
+	ar := &AssumeRole{Base: Static{AccessKeyID: "BASEID", SecretAccessKey: "BASEKEY", SessionToken: "BASETOKEN"},
+		RoleARN: "qcs::cam::uin/100:roleName/uploader", SessionName: "directup", Region: "ap-guangzhou",
+		Endpoint: strings.TrimPrefix(srv.URL, "http://"), Scheme: "HTTP"}
+	for i := 1; i <= 2; i++ {
+		v, rid, err := ar.Scoped(context.Background(), policy, 30*time.Minute)
+		if err != nil || v.AccessKeyID != fmt.Sprintf("ID%d", i) || v.SessionToken != fmt.Sprintf("T%d", i) || rid != fmt.Sprintf("req-%d", i) ||
+			!v.Expires.Equal(time.Unix(1800001800, 0)) {
+			t.Fatalf("Scoped #%d = %+v %q %v", i, v, rid, err)
+		}
 	}
 }

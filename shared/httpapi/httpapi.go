@@ -72,6 +72,7 @@ func New(svc *upload.Service, opts Options) *Handler {
 	}
 	h := &Handler{svc: svc, opts: opts, mux: http.NewServeMux(), public: http.NewServeMux(), log: opts.Logger}
 	h.mux.HandleFunc("/uploads", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.initiate}))
+	h.mux.HandleFunc("/sts", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.keys}))
 	h.mux.HandleFunc("/uploads/{uploadId}/parts", h.methods(map[string]http.HandlerFunc{
 		http.MethodPost: h.presignParts, http.MethodGet: h.listParts}))
 	h.mux.HandleFunc("/uploads/{uploadId}/complete", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.complete}))
@@ -347,6 +348,43 @@ func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteJSON(w, http.StatusCreated, out)
+}
+
+// stsAnswer is the shape Tencent's client SDKs consume from a key server (Android's
+// SessionCredentialProvider and Flutter parse it as is; cos-js-sdk-v5's getAuthorization
+// maps it in one line), plus where to upload.
+type stsAnswer struct {
+	Credentials struct {
+		TmpSecretID  string `json:"tmpSecretId"`
+		TmpSecretKey string `json:"tmpSecretKey"`
+		SessionToken string `json:"sessionToken"`
+	} `json:"credentials"`
+	StartTime   int64  `json:"startTime"`
+	ExpiredTime int64  `json:"expiredTime"`
+	Expiration  string `json:"expiration"`
+	RequestID   string `json:"requestId"`
+	Bucket      string `json:"bucket"`
+	Region      string `json:"region"`
+	Key         string `json:"key"`
+	Endpoint    string `json:"endpoint,omitempty"`
+}
+
+func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
+	var req upload.InitiateRequest
+	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	k, err := h.svc.Keys(r.Context(), &req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var out stsAnswer
+	out.Credentials.TmpSecretID, out.Credentials.TmpSecretKey, out.Credentials.SessionToken = k.SecretID, k.SecretKey, k.SessionToken
+	out.StartTime, out.ExpiredTime, out.Expiration = k.Start.Unix(), k.Expires.Unix(), k.Expires.UTC().Format(time.RFC3339)
+	out.RequestID, out.Bucket, out.Region, out.Key, out.Endpoint = k.RequestID, k.Bucket, k.Region, k.Key, k.Endpoint
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {

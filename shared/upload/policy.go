@@ -40,6 +40,11 @@ type Policy struct {
 	// VerifyContent reads every completed object's first bytes and deletes it when they
 	// contradict the declared type (422 content_mismatch).
 	VerifyContent bool `envconfig:"UPLOAD_VERIFY_CONTENT" default:"true"`
+	// AllowSTS lets POST /sts hand clients temporary keys scoped to one upload, for the
+	// storage's own SDKs (their uploads are not part-pinned: see README).
+	AllowSTS bool `envconfig:"UPLOAD_ALLOW_STS" default:"false"`
+	// STSTTL is those keys' lifetime.
+	STSTTL time.Duration `envconfig:"UPLOAD_STS_TTL" default:"30m"`
 }
 
 // DefaultPolicy is the policy with every default applied.
@@ -47,7 +52,7 @@ func DefaultPolicy() Policy {
 	return Policy{
 		KeyPrefix: "uploads/", KeyTemplate: DefaultKeyTemplate, MaxSize: 5 << 30, AllowedTypes: []string{"*/*"},
 		AllowedStorageClasses: []string{"STANDARD"}, URLTTL: time.Hour, TokenTTL: 24 * time.Hour,
-		DefaultPartSize: 8 << 20, PartBatch: 100, VerifyContent: true,
+		DefaultPartSize: 8 << 20, PartBatch: 100, VerifyContent: true, STSTTL: 30 * time.Minute,
 	}
 }
 
@@ -108,6 +113,9 @@ func (p *Policy) Validate() error {
 	}
 	if p.DefaultPartSize < MinPartSize || p.DefaultPartSize > MaxPartSize {
 		return fmt.Errorf("UPLOAD_PART_SIZE: must be between %d and %d bytes", MinPartSize, MaxPartSize)
+	}
+	if p.STSTTL < 15*time.Minute || p.STSTTL > 12*time.Hour {
+		return fmt.Errorf("UPLOAD_STS_TTL: must be between 15m and 12h (Tencent STS's bounds)")
 	}
 	if p.PartBatch < 1 || p.PartBatch > MaxParts {
 		return fmt.Errorf("UPLOAD_PART_BATCH: must be between 1 and %d", MaxParts)
