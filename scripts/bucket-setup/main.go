@@ -29,6 +29,7 @@ type options struct {
 	origins                  []string
 	prefix                   string
 	abortDays                int
+	sts                      bool // the role also backs POST /sts: its keys' SDKs PUT small files
 }
 
 func main() {
@@ -40,6 +41,7 @@ func main() {
 	flag.StringVar(&o.prefix, "prefix", "uploads/", "key prefix uploads use (UPLOAD_KEY_PREFIX)")
 	flag.IntVar(&o.abortDays, "abort-days", 3, "abort multipart uploads left incomplete this many days")
 	printPolicy := flag.Bool("print-policy", false, "print the function role's least-privilege CAM policy and exit")
+	flag.BoolVar(&o.sts, "sts", false, "with -print-policy: the policy of a COS_ROLE_ARN role that also backs POST /sts (UPLOAD_ALLOW_STS)")
 	flag.Parse()
 	o.origins = strings.Split(*origins, ",")
 	if *printPolicy {
@@ -104,15 +106,21 @@ func policy(o options) (string, error) {
 		return "", errors.New("set -bucket (name-appid) and -region")
 	}
 	appid := o.bucket[i+1:]
+	actions := []string{"name/cos:InitiateMultipartUpload", "name/cos:UploadPart", "name/cos:ListParts",
+		"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload", "name/cos:HeadObject",
+		// Content verification reads a completed object's first bytes, and deletes it
+		// when they contradict its declared type.
+		"name/cos:GetObject", "name/cos:DeleteObject"}
+	if o.sts {
+		// Keys STS narrows from this role to one upload can do no more than the role: the
+		// SDKs' simple upload of small files is a PutObject.
+		actions = append(actions, "name/cos:PutObject")
+	}
 	doc := map[string]any{
 		"version": "2.0",
 		"statement": []map[string]any{{
 			"effect": "allow",
-			"action": []string{"name/cos:InitiateMultipartUpload", "name/cos:UploadPart", "name/cos:ListParts",
-				"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload", "name/cos:HeadObject",
-				// Content verification reads a completed object's first bytes, and deletes it
-				// when they contradict its declared type.
-				"name/cos:GetObject", "name/cos:DeleteObject"},
+			"action": actions,
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/" + o.prefix + "*"},
 		}, {
 			// A bucket-level action: its resource is the bucket's.

@@ -53,3 +53,10 @@ func TestPolicy(t *testing.T) {
 		t.Errorf("policy %s", js)
 	}
 }
+
+func TestPolicyForSTS(t *testing.T) {
+	js, err := policy(options{bucket: "examplebucket-1250000000", region: "ap-guangzhou", prefix: "uploads/", sts: true})
+	if err != nil || strings.Count(js, "name/cos:PutObject") != 2 {
+		t.Errorf("policy %s", js)
+	}
+}

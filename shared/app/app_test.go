@@ -234,5 +234,26 @@ func TestScopedKeys(t *testing.T) {
 		if _, _, err := sdkc.Bucket.Get(context.Background(), nil); err == nil {
 			t.Error("the keys listed the bucket")
 		}
+		// After the fact, the storage-triggered check: the object matches what was declared
+		// for its keys and stays.
+		if err := a.Service.ObjectCreated(context.Background(), keys.Key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(a.Local.ObjectPath(keys.Key)); err != nil {
+			t.Fatal("an object as declared was removed")
+		}
+		// Keys do not pin the total: a client stores less (or more, part by part) than it
+		// declared. The storage-triggered check removes it.
+		short, _ := sdkc.Object.Put(context.Background(), keys.Key, bytes.NewReader(png[:1<<20]),
+			&sdk.ObjectPutOptions{ObjectPutHeaderOptions: &sdk.ObjectPutHeaderOptions{ContentType: "image/png"}})
+		if short == nil || short.StatusCode != 200 {
+			t.Fatalf("a simple PUT within the keys' scope: %v", short)
+		}
+		if err := a.Service.ObjectCreated(context.Background(), keys.Key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(a.Local.ObjectPath(keys.Key)); err == nil {
+			t.Fatal("an object of another size than declared stayed")
+		}
 	}
 }

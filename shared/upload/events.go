@@ -126,6 +126,16 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	if info.Size > s.policy.MaxSize {
 		return reject("the object is larger than this deployment's limit of " + strconv.FormatInt(s.policy.MaxSize, 10) + " bytes; it was deleted")
 	}
+	d, err := s.declaredFor(ctx, key)
+	if err != nil {
+		return err
+	}
+	if d != nil && info.Size != d.Size {
+		return reject("the object holds " + strconv.FormatInt(info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted")
+	}
+	if d != nil && mediaType(info.ContentType) != mediaType(d.ContentType) {
+		return reject("the object is stored as " + mediaType(info.ContentType) + ", not the " + mediaType(d.ContentType) + " declared for its keys; it was deleted")
+	}
 	if s.policy.VerifyContent && !info.CustomerKeyEncrypted {
 		head, err := s.store.ReadHead(ctx, key, headBytes)
 		if err != nil {

@@ -2,6 +2,9 @@ package upload
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -56,10 +59,47 @@ func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKey
 			return nil, err
 		}
 	}
+	// What was declared is recorded beside the upload: with keys, the client's SDK cuts the
+	// parts, so only the storage-triggered function can hold the stored object to the
+	// declared size (and type), after the fact.
+	if rec, ok := s.store.(Recorder); ok {
+		body, _ := json.Marshal(declared{Size: plan.Size, ContentType: obj.ContentType})
+		if _, err := rec.PutMarker(ctx, declaredRecord(s.policy.KeyPrefix, obj.Key), body); err != nil {
+			return nil, err
+		}
+	}
 	keys, err := issuer.IssueKeys(ctx, KeyScope{Key: obj.Key, ContentType: obj.ContentType, Size: plan.Size, TTL: s.policy.STSTTL})
 	if err != nil {
 		return nil, err
 	}
 	keys.Bucket, keys.Key = s.store.Bucket(), obj.Key
 	return keys, nil
+}
+
+// declared is what a client declared for an upload it drives with temporary keys.
+type declared struct {
+	Size        int64  `json:"size"`
+	ContentType string `json:"contentType"`
+}
+
+func declaredRecord(prefix, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return RecordKey(prefix, "declared/"+hex.EncodeToString(sum[:]))
+}
+
+// declaredFor returns what was declared for key when temporary keys were issued for it.
+func (s *Service) declaredFor(ctx context.Context, key string) (*declared, error) {
+	rec, ok := s.store.(Recorder)
+	if !ok {
+		return nil, nil
+	}
+	body, found, err := rec.GetMarker(ctx, declaredRecord(s.policy.KeyPrefix, key))
+	if err != nil || !found {
+		return nil, err
+	}
+	var d declared
+	if json.Unmarshal(body, &d) != nil {
+		return nil, nil
+	}
+	return &d, nil
 }
