@@ -119,8 +119,8 @@ func policy(o options) (string, error) {
 	doc := map[string]any{
 		"version": "2.0",
 		"statement": []map[string]any{{
-			"effect": "allow",
-			"action": actions,
+			"effect":   "allow",
+			"action":   actions,
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/" + o.prefix + "*"},
 		}, {
 			// A bucket-level action: its resource is the bucket's.
