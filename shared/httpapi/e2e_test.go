@@ -552,3 +552,77 @@ func TestContentIsVerifiedAtComplete(t *testing.T) {
 		t.Fatal("with verification off the object must stay")
 	}
 }
+
+// The compact form: every part of the plan in one answer, each URL rebuilt from the
+// template byte for byte as the full form writes it, and an upload through them.
+func TestCompactParts(t *testing.T) {
+	e := setup(t, func(p *upload.Policy) { p.PartBatch = 2; p.MaxSize = 20 << 30 })
+	ctx := context.Background()
+	data := randomBytes(t, 3<<20+5)
+	var up struct {
+		upload.Initiated
+		CompactParts *upload.CompactParts `json:"compactParts"`
+	}
+	js, _ := json.Marshal(upload.InitiateRequest{Filename: "c.bin", ContentType: "application/octet-stream", Size: size(len(data)), PartSize: 1 << 20})
+	if err := e.api.Call(ctx, "POST", "/uploads?parts=compact", "", json.RawMessage(js), &up); err != nil {
+		t.Fatal(err)
+	}
+	c := up.CompactParts
+	if c == nil || len(c.Parts) != 4 || len(up.Parts) != 0 || !strings.Contains(c.URL, upload.PartNumberPlaceholder) || !strings.Contains(c.URL, upload.SignaturePlaceholder) {
+		t.Fatalf("compact answer %+v", up)
+	}
+	var parts []upload.CompletedPart
+	for _, p := range c.Parts {
+		pp := upload.PresignedPart{PartNumber: p.Number, Method: c.Method, URL: c.PartURL(p), Headers: c.Headers, Size: p.Size}
+		off := int64(p.Number-1) * up.PartSize
+		etag, err := e.api.PutPart(ctx, pp, data[off:off+p.Size], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, upload.CompletedPart{PartNumber: p.Number, ETag: etag})
+	}
+	// The full form of the same parts, asked for now, rebuilds identically from its own compact form.
+	full, err := e.api.Presign(ctx, &up.Initiated, []int{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, ok := upload.Compact(full.Parts)
+	if !ok {
+		t.Fatal("the full form has no template")
+	}
+	for i, p := range rebuilt.Parts {
+		if got := rebuilt.PartURL(p); got != full.Parts[i].URL {
+			t.Fatalf("part %d:\n rebuilt %s\n    full %s", p.Number, got, full.Parts[i].URL)
+		}
+	}
+	if _, err := e.api.Complete(ctx, &up.Initiated, parts); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(e.store.ObjectPath(up.Key)); !bytes.Equal(got, data) {
+		t.Fatal("the stored object differs")
+	}
+
+	// All 10,000 parts of an upload: one answer, well under a megabyte.
+	big, _ := json.Marshal(upload.InitiateRequest{Filename: "big.bin", ContentType: "application/octet-stream", Size: size(10000 << 20), PartSize: 1 << 20})
+	req, _ := http.NewRequest("POST", e.url+"/uploads?parts=compact", bytes.NewReader(big))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var all struct {
+		UploadID, Token string
+		CompactParts    *upload.CompactParts
+	}
+	if resp.StatusCode != 201 || json.Unmarshal(body, &all) != nil || all.CompactParts == nil || len(all.CompactParts.Parts) != 10000 || len(body) > 1<<20 {
+		t.Fatalf("10,000 parts: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	// And again (renewed) through POST /parts: every part when none is named.
+	var again struct{ CompactParts *upload.CompactParts }
+	if err := e.api.Call(ctx, "POST", "/uploads/"+all.UploadID+"/parts?parts=compact", all.Token, map[string]any{}, &again); err != nil ||
+		again.CompactParts == nil || len(again.CompactParts.Parts) != 10000 {
+		t.Fatalf("renewing every URL: %v", err)
+	}
+}

@@ -336,10 +336,38 @@ func JSONError(err error) *upload.Error {
 	return e
 }
 
+// compact reports a request for part URLs in the compact form (?parts=compact).
+func compact(r *http.Request) bool { return r.URL.Query().Get("parts") == "compact" }
+
+// initiatedCompact is the initiate answer with every part's URL in the compact form.
+type initiatedCompact struct {
+	*upload.Initiated
+	Parts        *struct{}            `json:"parts,omitempty"` // replaced by compactParts
+	CompactParts *upload.CompactParts `json:"compactParts"`
+}
+
+type partsCompact struct {
+	ExpiresAt    time.Time            `json:"expiresAt"`
+	CompactParts *upload.CompactParts `json:"compactParts"`
+}
+
 func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 	var req upload.InitiateRequest
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if compact(r) {
+		out, err := h.svc.InitiateAll(r.Context(), &req)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if c, ok := upload.Compact(out.Parts); ok {
+			WriteJSON(w, http.StatusCreated, initiatedCompact{Initiated: out, CompactParts: c})
+			return
+		}
+		WriteJSON(w, http.StatusCreated, out) // URLs that share no template: the full form
 		return
 	}
 	out, err := h.svc.Initiate(r.Context(), &req)
@@ -395,6 +423,19 @@ func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if compact(r) {
+		out, err := h.svc.PresignAll(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers, req.CustomerKey)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if c, ok := upload.Compact(out.Parts); ok {
+			WriteJSON(w, http.StatusOK, partsCompact{ExpiresAt: out.ExpiresAt, CompactParts: c})
+			return
+		}
+		WriteJSON(w, http.StatusOK, out)
 		return
 	}
 	out, err := h.svc.PresignParts(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers, req.CustomerKey)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/credentials"
@@ -281,6 +282,31 @@ func TestInitiateHeaders(t *testing.T) {
 	for k, v := range want {
 		if h.Get(k) != v {
 			t.Errorf("%s = %q, want %q", k, h.Get(k), v)
+		}
+	}
+}
+
+// S3's part URLs share one template too: each rebuilds byte for byte.
+func TestCompactFormOfS3URLs(t *testing.T) {
+	c, err := New(Config{Bucket: "b", Region: "us-east-1", Endpoint: "http://127.0.0.1:9"}, credentials.Static{AccessKeyID: "AKIA", SecretAccessKey: "s", SessionToken: strings.Repeat("t", 300)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []upload.PartSpec
+	for n := 1; n <= 120; n++ {
+		specs = append(specs, upload.PartSpec{Number: n, Size: 5 << 20})
+	}
+	p, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "uploads/a b/ü.bin", UploadID: "u-1", Parts: specs, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, ok := upload.Compact(p.Parts)
+	if !ok {
+		t.Fatal("S3 URLs share no template")
+	}
+	for i, part := range cp.Parts {
+		if got := cp.PartURL(part); got != p.Parts[i].URL {
+			t.Fatalf("part %d:\n rebuilt %s\n    full %s", part.Number, got, p.Parts[i].URL)
 		}
 	}
 }

@@ -88,6 +88,12 @@ func (s *Service) Initiate(ctx context.Context, req *InitiateRequest) (*Initiate
 	return s.initiate(ctx, req, initiateFirstBatch)
 }
 
+// InitiateAll is Initiate with the URLs of every part of the plan (up to 10,000), for
+// clients that take them in the compact form.
+func (s *Service) InitiateAll(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+	return s.initiate(ctx, req, initiateAllURLs)
+}
+
 // InitiatePlanned is Initiate without part URLs, for clients that ask for each part's
 // URL when they send it (Uppy): the plan and its pinned sizes are the same.
 func (s *Service) InitiatePlanned(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
@@ -106,6 +112,7 @@ type initiateMode int
 
 const (
 	initiateFirstBatch initiateMode = iota // pinned plan, first batch of URLs
+	initiateAllURLs                        // pinned plan, every part's URL
 	initiateNoURLs                         // pinned plan, URLs asked for later
 	initiateOpen                           // no plan: sizes not pinned
 )
@@ -149,7 +156,11 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 			PartBatch: s.policy.PartBatch, Parts: []PresignedPart{},
 		}, nil
 	}
-	first := make([]int, min(plan.PartCount, s.policy.PartBatch))
+	batch := s.policy.PartBatch
+	if mode == initiateAllURLs {
+		batch = MaxParts
+	}
+	first := make([]int, min(plan.PartCount, batch))
 	for i := range first {
 		first[i] = i + 1
 	}
@@ -235,10 +246,30 @@ func Caller(ctx context.Context) string {
 	return s
 }
 
+// PresignAll is PresignParts for clients that take URLs in the compact form: up to every
+// part of the plan at once (no numbers: all of them).
+func (s *Service) PresignAll(ctx context.Context, token, uploadID string, numbers []int, customerKey string) (*PartURLs, error) {
+	if len(numbers) == 0 {
+		c, err := s.claims(ctx, token, uploadID)
+		if err != nil {
+			return nil, err
+		}
+		numbers = make([]int, c.Plan().PartCount)
+		for i := range numbers {
+			numbers[i] = i + 1
+		}
+	}
+	return s.presignParts(ctx, token, uploadID, numbers, customerKey, MaxParts)
+}
+
 // PresignParts returns fresh URLs for the given parts of an upload. customerKey is the
 // upload's SSE-C key, for stores that sign it into part URLs (S3); it must be the key the
 // upload was started with, and is otherwise optional.
 func (s *Service) PresignParts(ctx context.Context, token, uploadID string, numbers []int, customerKey string) (*PartURLs, error) {
+	return s.presignParts(ctx, token, uploadID, numbers, customerKey, s.policy.PartBatch)
+}
+
+func (s *Service) presignParts(ctx context.Context, token, uploadID string, numbers []int, customerKey string, limit int) (*PartURLs, error) {
 	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err
@@ -254,8 +285,8 @@ func (s *Service) PresignParts(ctx context.Context, token, uploadID string, numb
 	if len(numbers) == 0 {
 		return nil, Missing("partNumbers")
 	}
-	if len(numbers) > s.policy.PartBatch {
-		return nil, Invalid("partNumbers", "ask for at most %d parts at a time", s.policy.PartBatch)
+	if len(numbers) > limit {
+		return nil, Invalid("partNumbers", "ask for at most %d parts at a time", limit)
 	}
 	seen := make(map[int]bool, len(numbers))
 	for _, n := range numbers {
