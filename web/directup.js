@@ -167,11 +167,13 @@ export class DirectUpload extends EventTarget {
     }
     // Not aborted by pause or cancel: the answer names the upload, and only with it can a
     // cancelled upload be aborted in storage (cancel() waits for it).
-    const up = await this.#api('POST', '/uploads', req)
+    // Every part's URL in one small answer (the compact form: a template, and per part its
+    // number, size and signature).
+    const up = await this.#api('POST', '/uploads?parts=compact', req)
     this.session = { uploadId: up.uploadId, token: up.token, key: up.key, bucket: up.bucket, partSize: up.partSize,
       partCount: up.partCount, size, partBatch: up.partBatch || 100 }
     this.#plan()
-    this.#store(up.parts, up.expiresAt)
+    this.#store(up)
     if (this.state === 'cancelled') return // cancel() aborts it; nothing to resume
     this.#save()
     this.#emit('initiated', { ...this.session, token: undefined })
@@ -184,26 +186,32 @@ export class DirectUpload extends EventTarget {
     }
   }
 
-  #store(urls, expiresAt) {
-    const exp = Date.parse(expiresAt)
-    for (const u of urls) {
+  // #store takes part URLs from an answer, in the compact form or the full one.
+  #store(answer) {
+    const exp = Date.parse(answer.expiresAt)
+    const c = answer.compactParts
+    if (c) {
+      for (const [n, , sig] of c.parts) {
+        Object.assign(this.parts.get(n), { url: c.url.replace('{partNumber}', n).replace('{signature}', sig),
+          headers: c.headers || {}, expiresAt: exp, customerKeyHeader: c.customerKeyHeader, crc64Header: c.crc64Header })
+      }
+      return
+    }
+    for (const u of answer.parts || []) {
       Object.assign(this.parts.get(u.partNumber), { url: u.url, headers: u.headers || {}, expiresAt: exp,
         customerKeyHeader: u.customerKeyHeader, crc64Header: u.crc64Header })
     }
   }
 
-  // #urls makes sure the given parts have URLs that will not expire soon, asking in
-  // batches of the size the server says it takes.
+  // #urls makes sure the given parts have URLs that will not expire soon: one request, in
+  // the compact form, for all that need one.
   async #urls(numbers, signal) {
     const margin = this.options.refreshMargin * 1000
-    const batch = this.session.partBatch || 100
     const need = numbers.filter((n) => { const p = this.parts.get(n); return !p.url || p.expiresAt - Date.now() < margin })
-    for (let i = 0; i < need.length; i += batch) {
-      // The SSE-C key goes along: stores whose URLs sign it (S3) need it again.
-      const body = { partNumbers: need.slice(i, i + batch), ...(this.options.customerKey ? { customerKey: this.options.customerKey } : {}) }
-      const more = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`, body, signal)
-      this.#store(more.parts, more.expiresAt)
-    }
+    if (!need.length) return
+    // The SSE-C key goes along: stores whose URLs sign it (S3) need it again.
+    const body = { partNumbers: need, ...(this.options.customerKey ? { customerKey: this.options.customerKey } : {}) }
+    this.#store(await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts?parts=compact`, body, signal))
   }
 
   async #run(signal) {
@@ -221,8 +229,8 @@ export class DirectUpload extends EventTarget {
         }
       }
     }
-    // Fetch the first URLs the workers need in one call rather than one each.
-    await this.#urls(pending.slice(0, this.session.partBatch || 100), signal)
+    // Fetch the URLs the workers need in one call rather than one each.
+    await this.#urls(pending, signal)
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, pending.length) }, worker))
     if (signal.aborted) return null
     if (failure) throw failure

@@ -91,6 +91,32 @@ func (c *Client) Initiate(ctx context.Context, req *upload.InitiateRequest) (*up
 	return &out, c.Call(ctx, http.MethodPost, "/uploads", "", req, &out)
 }
 
+// InitiateAll starts an upload and returns the URLs of every part: fetched in the compact
+// form (one answer of about 60 bytes a part) and rebuilt here, so Parts is the whole plan.
+func (c *Client) InitiateAll(ctx context.Context, req *upload.InitiateRequest) (*upload.Initiated, error) {
+	var out struct {
+		upload.Initiated
+		CompactParts *upload.CompactParts `json:"compactParts"`
+	}
+	if err := c.Call(ctx, http.MethodPost, "/uploads?parts=compact", "", req, &out); err != nil {
+		return nil, err
+	}
+	if out.CompactParts != nil { // else the server answered the full form
+		out.Parts = Expand(out.CompactParts)
+	}
+	return &out.Initiated, nil
+}
+
+// Expand rebuilds full part requests from the compact form.
+func Expand(c *upload.CompactParts) []upload.PresignedPart {
+	out := make([]upload.PresignedPart, len(c.Parts))
+	for i, p := range c.Parts {
+		out[i] = upload.PresignedPart{PartNumber: p.Number, Method: c.Method, URL: c.PartURL(p), Headers: c.Headers, Size: p.Size,
+			CustomerKeyHeader: c.CustomerKeyHeader, CRC64Header: c.CRC64Header}
+	}
+	return out
+}
+
 // Presign asks for URLs of more parts.
 func (c *Client) Presign(ctx context.Context, up *upload.Initiated, numbers []int) (*upload.PartURLs, error) {
 	var out upload.PartURLs
@@ -145,10 +171,10 @@ func (c *Client) PutPart(ctx context.Context, p upload.PresignedPart, data []byt
 	return etag, nil
 }
 
-// Upload sends a whole object: initiate, all parts (Concurrency at a time, asking for
-// URLs in batches), complete. On failure it aborts the upload.
+// Upload sends a whole object: initiate (with every part's URL, in the compact form),
+// all parts (Concurrency at a time), complete. On failure it aborts the upload.
 func (c *Client) Upload(ctx context.Context, req *upload.InitiateRequest, r io.ReaderAt, extra http.Header) (*upload.Initiated, *upload.Completed, error) {
-	up, err := c.Initiate(ctx, req)
+	up, err := c.InitiateAll(ctx, req)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -36,6 +36,8 @@ function countPuts(p) {
 test('client: a 52 MB file in 11 parts, in parallel, with progress', async () => {
   const p = await page()
   const seen = countPuts(p)
+  const api = []
+  p.on('request', (r) => { if (r.url().startsWith(local.api + '/uploads')) api.push(r.method() + ' ' + r.url().slice(local.api.length)) })
   const size = 52 * 1024 * 1024 + 123, seed = 1
   const out = await p.evaluate(async ({ size, seed }) => {
     const { DirectUpload } = await import('/directup.js')
@@ -51,6 +53,8 @@ test('client: a 52 MB file in 11 parts, in parallel, with progress', async () =>
   assert.ok(out.events > 11, `${out.events} progress events`)
   assert.ok(out.maxInflight > 1, 'parts must go in parallel')
   assert.equal(seen.puts, 11)
+  // Every part's URL came with the initiate, in the compact form: no request for more.
+  assert.deepEqual(api.map((a) => a.replace(/uploads\/[^/?]+/, 'uploads/ID')), ['POST /uploads?parts=compact', 'POST /uploads/ID/complete'])
   assert.equal(sha256(await stored(local.api, out.result.key)), expected(size, seed))
   await p.context().close()
 })
