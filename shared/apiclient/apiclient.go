@@ -102,19 +102,9 @@ func (c *Client) InitiateAll(ctx context.Context, req *upload.InitiateRequest) (
 		return nil, err
 	}
 	if out.CompactParts != nil { // else the server answered the full form
-		out.Parts = Expand(out.CompactParts)
+		out.Parts = out.CompactParts.Expand()
 	}
 	return &out.Initiated, nil
-}
-
-// Expand rebuilds full part requests from the compact form.
-func Expand(c *upload.CompactParts) []upload.PresignedPart {
-	out := make([]upload.PresignedPart, len(c.Parts))
-	for i, p := range c.Parts {
-		out[i] = upload.PresignedPart{PartNumber: p.Number, Method: c.Method, URL: c.PartURL(p), Headers: c.Headers, Size: p.Size,
-			CustomerKeyHeader: c.CustomerKeyHeader, CRC64Header: c.CRC64Header}
-	}
-	return out
 }
 
 // Presign asks for URLs of more parts.

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -290,6 +291,15 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
+// marshal is json.Marshal without HTML escaping (see WriteJSON), no trailing newline.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
+}
+
 // decode reads one JSON object of at most limit bytes into v, refusing unknown fields.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -339,16 +349,49 @@ func JSONError(err error) *upload.Error {
 // compact reports a request for part URLs in the compact form (?parts=compact).
 func compact(r *http.Request) bool { return r.URL.Query().Get("parts") == "compact" }
 
-// initiatedCompact is the initiate answer with every part's URL in the compact form.
+// initiatedCompact is the initiate answer with every part's URL in the compact form
+// (compactParts is spliced in by writeCompact).
 type initiatedCompact struct {
 	*upload.Initiated
-	Parts        *struct{}            `json:"parts,omitempty"` // replaced by compactParts
-	CompactParts *upload.CompactParts `json:"compactParts"`
+	Parts *struct{} `json:"parts,omitempty"` // replaced by compactParts
 }
 
 type partsCompact struct {
-	ExpiresAt    time.Time            `json:"expiresAt"`
-	CompactParts *upload.CompactParts `json:"compactParts"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// compactHead is CompactParts without its parts.
+type compactHead struct {
+	URL               string            `json:"url"`
+	Method            string            `json:"method"`
+	Headers           map[string]string `json:"headers"`
+	CustomerKeyHeader string            `json:"customerKeyHeader,omitempty"`
+	CRC64Header       string            `json:"crc64Header,omitempty"`
+}
+
+// writeCompact writes answer (a JSON object) with "compactParts" added last. The parts are
+// written by their own codec and spliced in: through encoding/json, which re-validates
+// whatever a MarshalJSON returns byte by byte, 10,000 parts cost more than signing them.
+func writeCompact(w http.ResponseWriter, r *http.Request, status int, answer any, c *upload.CompactParts) {
+	outer, err1 := marshal(answer)
+	head, err2 := marshal(compactHead{c.URL, c.Method, c.Headers, c.CustomerKeyHeader, c.CRC64Header})
+	parts, err3 := c.Parts.MarshalJSON()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		Error(w, r, err)
+		return
+	}
+	b := make([]byte, 0, len(outer)+len(head)+len(parts)+32)
+	b = append(b, outer[:len(outer)-1]...)
+	if len(outer) > 2 {
+		b = append(b, ',')
+	}
+	b = append(append(b, `"compactParts":`...), head[:len(head)-1]...)
+	b = append(append(append(b, `,"parts":`...), parts...), "}}\n"...)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(b)
 }
 
 func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
@@ -364,7 +407,7 @@ func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if c, ok := upload.Compact(out.Parts); ok {
-			WriteJSON(w, http.StatusCreated, initiatedCompact{Initiated: out, CompactParts: c})
+			writeCompact(w, r, http.StatusCreated, initiatedCompact{Initiated: out}, c)
 			return
 		}
 		WriteJSON(w, http.StatusCreated, out) // URLs that share no template: the full form
@@ -432,7 +475,7 @@ func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if c, ok := upload.Compact(out.Parts); ok {
-			WriteJSON(w, http.StatusOK, partsCompact{ExpiresAt: out.ExpiresAt, CompactParts: c})
+			writeCompact(w, r, http.StatusOK, partsCompact{ExpiresAt: out.ExpiresAt}, c)
 			return
 		}
 		WriteJSON(w, http.StatusOK, out)

@@ -44,6 +44,8 @@ type Client struct {
 	bucket, region string
 	base           string // scheme://host
 	pathPrefix     string // "/<bucket>" for path-style, "" for virtual-hosted
+	host           string // the Host header as SigV4 signs it (no default port)
+	keys           derivedKeys
 }
 
 // New returns a client; it does no network I/O.
@@ -61,6 +63,13 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 			return nil, fmt.Errorf("S3_ENDPOINT: %q is not a URL like https://host[:port]", cfg.Endpoint)
 		}
 		c.base, c.pathPrefix = u.Scheme+"://"+u.Host, "/"+cfg.Bucket
+	}
+	c.host = strings.TrimPrefix(c.base, "https://")
+	c.host = strings.TrimPrefix(c.host, "http://")
+	if strings.HasPrefix(c.base, "https://") {
+		c.host = strings.TrimSuffix(c.host, ":443")
+	} else {
+		c.host = strings.TrimSuffix(c.host, ":80")
 	}
 	c.Client = storerest.New(storerest.Dialect{
 		Name: "S3", Bucket: cfg.Bucket, RequestIDHeader: "x-amz-request-id", MetaPrefix: "X-Amz-Meta-", URL: c.url, Sign: c.sign,

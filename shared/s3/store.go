@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
+	"strings"
 	"time"
-
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
@@ -64,8 +62,9 @@ func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, erro
 	return c.Client.Initiate(ctx, obj.Key, h)
 }
 
-// Presign implements upload.Store with SigV4 query signing: host and (pinned uploads)
-// content-length are signed; one signer per call, since it caches keys by key id.
+// Presign implements upload.Store with SigV4 query signing: host, the SSE-C headers and
+// (pinned uploads) content-length are signed. partPresigner does the signing: the SDK's
+// signer, byte for byte, at a tenth of the cost for a whole plan (BenchmarkPresign10000).
 func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
 	cred, now, end, err := c.PresignWindow(ctx, req.TTL, 7*24*time.Hour) // SigV4's limit
 	if err != nil {
@@ -83,36 +82,25 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		}
 		clientHeaders, keyHeader = storerest.SSECPartHeaders("x-amz-", req.CustomerKeyMD5)
 	}
-	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableHeaderHoisting, o.DisableURIPathEscaping = true, true })
-	expires := strconv.FormatInt(int64(ttl/time.Second), 10)
 	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(now.Add(ttl).Unix(), 0)}
-	// One request serves every part: PresignHTTP clones it, and only the query and the
-	// signed length change between parts.
-	r, err := http.NewRequestWithContext(ctx, http.MethodPut, c.url(req.Key, nil), nil)
-	if err != nil {
-		return nil, err
-	}
+	signed := make(map[string]string, len(clientHeaders)+1)
 	for k, v := range clientHeaders {
-		r.Header.Set(k, v)
+		signed[strings.ToLower(k)] = v
 	}
 	if keyHeader != "" {
-		r.Header.Set(keyHeader, req.CustomerKey)
+		signed[keyHeader] = req.CustomerKey
 	}
-	query := url.Values{"uploadId": {req.UploadID}, "X-Amz-Expires": {expires}}
+	p := newPartPresigner(presignOptions{base: c.base, path: c.pathPrefix + "/" + escapePath(req.Key), host: c.host,
+		region: c.region, uploadID: req.UploadID, headers: signed, signLength: !req.Unpinned, now: now, expires: ttl,
+		accessKeyID: cred.AccessKeyID, token: cred.SessionToken,
+		signingKey: c.keys.get(cred.AccessKeyID, cred.SecretAccessKey, now.UTC().Format("20060102"), c.region)})
 	for i, part := range req.Parts {
-		query.Set("partNumber", strconv.Itoa(part.Number))
-		r.URL.RawQuery = query.Encode()
 		size := part.Size
 		if req.Unpinned {
 			size = 0
 		}
-		r.ContentLength = size // signed when > 0
-		u, _, err := signer.PresignHTTP(ctx, awsCreds(cred), r, "UNSIGNED-PAYLOAD", "s3", c.region, now)
-		if err != nil {
-			return nil, err
-		}
-		out.Parts[i] = upload.PresignedPart{PartNumber: part.Number, Method: http.MethodPut, URL: u, Headers: clientHeaders, Size: size,
-			CustomerKeyHeader: keyHeader}
+		out.Parts[i] = upload.PresignedPart{PartNumber: part.Number, Method: http.MethodPut, URL: p.url(part.Number, size), Headers: clientHeaders,
+			Size: size, CustomerKeyHeader: keyHeader}
 	}
 	return out, nil
 }
