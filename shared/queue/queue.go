@@ -36,6 +36,9 @@ type Message struct {
 	// Subject, when set, is the caller the upload is bound to (back ends acting for a user).
 	Subject string `json:"subject,omitempty"`
 	upload.InitiateRequest
+	// PartURLs "compact" (initiate): the result carries every part's URL in the compact
+	// form (compactParts) instead of the first batch in full.
+	PartURLs string `json:"partUrls,omitempty"`
 	// complete and abort:
 	UploadID string                 `json:"uploadId,omitempty"`
 	Token    string                 `json:"token,omitempty"`
@@ -49,8 +52,11 @@ type Result struct {
 	Status    string            `json:"status"` // ok, error
 	Duplicate bool              `json:"duplicate,omitempty"`
 	Initiated *upload.Initiated `json:"initiated,omitempty"`
-	Completed *upload.Completed `json:"completed,omitempty"`
-	Error     *ErrorBody        `json:"error,omitempty"`
+	// CompactParts: every part URL of the upload when the message asked for "partUrls":
+	// "compact" (initiated.parts is then empty).
+	CompactParts *upload.CompactParts `json:"compactParts,omitempty"`
+	Completed    *upload.Completed    `json:"completed,omitempty"`
+	Error        *ErrorBody           `json:"error,omitempty"`
 }
 
 // ErrorBody mirrors the HTTP API's error object.
@@ -165,6 +171,9 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 	default:
 		return failure(res, upload.Invalid("action", "action must be initiate, complete or abort"))
 	}
+	if msg.PartURLs != "" && msg.PartURLs != "compact" {
+		return failure(res, upload.Invalid("partUrls", "partUrls must be \"compact\" or absent"))
+	}
 	ctx = upload.WithCaller(ctx, msg.Subject)
 
 	// At-least-once delivery: answer a redelivery from its marker.
@@ -178,11 +187,20 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 
 	switch msg.Action {
 	case "initiate":
-		up, err := p.svc.Initiate(ctx, &msg.InitiateRequest)
+		initiate := p.svc.Initiate
+		if msg.PartURLs == "compact" {
+			initiate = p.svc.InitiateAll
+		}
+		up, err := initiate(ctx, &msg.InitiateRequest)
 		if err != nil {
 			return failure(res, err)
 		}
 		res.Status, res.Initiated = "ok", up
+		if msg.PartURLs == "compact" {
+			if c, ok := upload.Compact(up.Parts); ok {
+				res.CompactParts, up.Parts = c, []upload.PresignedPart{}
+			}
+		}
 	case "complete":
 		done, err := p.svc.Complete(ctx, msg.Token, msg.UploadID, msg.Parts)
 		if err != nil {

@@ -1,6 +1,7 @@
 package queue_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -389,5 +391,46 @@ func TestCompleteVerifiesContent(t *testing.T) {
 	}
 	if _, _, _, _, err := e.store.Object(up.Key); err == nil {
 		t.Fatal("the refused object is still in the bucket")
+	}
+}
+
+// TestCompactPartURLs: a message asking for "partUrls":"compact" gets every part's URL in
+// its result and callback (150 parts, past the 100 of a full-form answer), the same on a
+// redelivery, and the URLs take parts; another value is refused by field.
+func TestCompactPartURLs(t *testing.T) {
+	e := setup(t, "")
+	ctx := context.Background()
+	body := e.msg(`"action":"initiate","requestId":"c-1","filename":"a.bin","contentType":"application/octet-stream","size":157286400,"partSize":1048576,"partUrls":"compact"`)
+	res, out := e.proc.Handle(ctx, body, "sqs:c1")
+	if out != queue.Done || res.Status != "ok" || res.CompactParts == nil || len(res.Initiated.Parts) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	cb := e.receiver.last()
+	if cb.CompactParts == nil || len(cb.CompactParts.Parts) != 150 || len(cb.Initiated.Parts) != 0 {
+		t.Fatalf("callback has no compact parts for all 150: %+v", cb.CompactParts)
+	}
+	parts := cb.CompactParts.Expand()
+	for _, i := range []int{0, 149} {
+		p := parts[i]
+		req, _ := http.NewRequest(p.Method, p.URL, bytes.NewReader(make([]byte, p.Size)))
+		for k, v := range p.Headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == "" {
+			t.Fatalf("part %d through its compact URL: %d", p.PartNumber, resp.StatusCode)
+		}
+	}
+	again, _ := e.proc.Handle(ctx, body, "sqs:c1-again")
+	if !again.Duplicate || again.CompactParts == nil || !reflect.DeepEqual(again.CompactParts.Expand(), parts) {
+		t.Fatalf("redelivery: %+v", again)
+	}
+	bad, _ := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"c-2","filename":"a.bin","size":1,"partUrls":"all"`), "sqs:c2")
+	if bad.Status != "error" || bad.Error.Code != upload.CodeInvalidField || bad.Error.Field != "partUrls" {
+		t.Fatalf("partUrls \"all\": %+v", bad.Error)
 	}
 }

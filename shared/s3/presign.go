@@ -121,7 +121,14 @@ func (p *partPresigner) url(n int, size int64) string {
 	var sig [2 * sha256.Size]byte
 	hex.Encode(sig[:], p.mac.Sum(sum[:0]))
 	var num [20]byte
-	return v.urlHead + string(strconv.AppendInt(num[:0], int64(n), 10)) + v.urlMid + string(sig[:])
+	digits := strconv.AppendInt(num[:0], int64(n), 10)
+	var u strings.Builder // one allocation per URL
+	u.Grow(len(v.urlHead) + len(digits) + len(v.urlMid) + len(sig))
+	u.WriteString(v.urlHead)
+	u.Write(digits)
+	u.WriteString(v.urlMid)
+	u.Write(sig[:])
+	return u.String()
 }
 
 // derivedKeys caches the SigV4 signing key per credential, day and region: deriving one

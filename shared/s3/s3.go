@@ -1,7 +1,7 @@
 // Package s3 is directup's Amazon S3 store: the same multipart calls as the COS store,
-// signed with AWS Signature V4 (aws-sdk-go-v2's signer alone: the SDK's presign client
-// costs ~18x more per part URL, measured when this store was written), path-style or
-// virtual-hosted.
+// signed with AWS Signature V4 — requests with aws-sdk-go-v2's signer alone (its presign
+// client costs ~18x more per URL), part URLs with partPresigner (presign.go), which the
+// tests hold to that signer byte for byte — path-style or virtual-hosted.
 //
 // Permissions the role needs on arn:aws:s3:::<bucket>/<prefix>*: s3:PutObject (initiate,
 // upload part, complete), s3:AbortMultipartUpload, s3:ListMultipartUploadParts,
