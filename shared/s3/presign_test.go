@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,7 +80,7 @@ func TestPresignMatchesSDKSigner(t *testing.T) {
 		if req.CustomerKeyMD5 != "" {
 			h, keyHeader := storerest.SSECPartHeaders("x-amz-", req.CustomerKeyMD5)
 			for k, v := range h {
-				signed[lowerASCII(k)] = v
+				signed[strings.ToLower(k)] = v
 			}
 			signed[keyHeader] = req.CustomerKey
 		}
@@ -97,16 +98,6 @@ func TestPresignMatchesSDKSigner(t *testing.T) {
 			}
 		}
 	}
-}
-
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // TestPresignUsesTheSigner checks Client.Presign end to end (credentials, window, the
