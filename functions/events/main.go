@@ -8,14 +8,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/directup/directup/shared/app"
-	"github.com/directup/directup/shared/config"
 	"github.com/directup/directup/shared/platform/start"
 )
 
@@ -27,14 +25,7 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.Load()
-	if err != nil {
-		return err
-	}
-	if cfg.Local() {
-		return errors.New("config: COS_BUCKET (or S3_BUCKET): required by the events function")
-	}
-	a, err := app.New(cfg)
+	a, err := app.ForFunction("events")
 	if err != nil {
 		return err
 	}

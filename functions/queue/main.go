@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"syscall"
 
 	"github.com/directup/directup/shared/app"
-	"github.com/directup/directup/shared/config"
 	"github.com/directup/directup/shared/platform/start"
 	"github.com/directup/directup/shared/queue"
 )
@@ -26,14 +24,7 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.Load()
-	if err != nil {
-		return err
-	}
-	if cfg.Local() {
-		return errors.New("config: COS_BUCKET (or S3_BUCKET): required by the queue function")
-	}
-	a, err := app.New(cfg)
+	a, err := app.ForFunction("queue")
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,19 @@ func New(c *config.Config) (*App, error) {
 	return &App{cfg: c, Service: svc, secret: []byte(c.TokenSecret), Auth: authn, Store: store}, nil
 }
 
+// ForFunction loads the settings from the environment and wires the application for a
+// function that only runs against a real bucket (the queue and events functions).
+func ForFunction(name string) (*App, error) {
+	c, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	if c.Local() {
+		return nil, fmt.Errorf("config: COS_BUCKET (or S3_BUCKET): required by the %s function", name)
+	}
+	return New(c)
+}
+
 // serviceOptions are the service's optional parts the settings turn on.
 func serviceOptions(c *config.Config) []upload.Option {
 	var opts []upload.Option

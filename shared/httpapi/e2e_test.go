@@ -626,3 +626,54 @@ func TestCompactParts(t *testing.T) {
 		t.Fatalf("renewing every URL: %v", err)
 	}
 }
+
+// untemplated is a store whose part URLs share no template (each carries its own extra
+// parameter after the signature).
+type untemplated struct{ *cos.Client }
+
+func (s untemplated) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
+	out, err := s.Client.Presign(ctx, req)
+	if err == nil {
+		for i := range out.Parts {
+			out.Parts[i].URL += "&v=" + strconv.Itoa(i)
+		}
+	}
+	return out, err
+}
+
+// TestCompactFallsBackToOneBatch: where URLs share no template, ?parts=compact answers the
+// full form, and only one batch of it — never every URL of a large upload in one answer.
+func TestCompactFallsBackToOneBatch(t *testing.T) {
+	store, err := localcos.New(t.TempDir(), "local-1250000000", storeCred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosSrv := httptest.NewServer(store)
+	defer cosSrv.Close()
+	client, err := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: cosSrv.URL}, credentials.Static{
+		AccessKeyID: storeCred.SecretID, SecretAccessKey: storeCred.SecretKey, SessionToken: storeCred.SessionToken}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := upload.NewService(untemplated{client}, upload.DefaultPolicy(), []byte(tokenSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpapi.New(svc, httpapi.Options{}))
+	defer srv.Close()
+	api, ctx := &apiclient.Client{API: srv.URL}, context.Background()
+	var up upload.Initiated // 384 parts of 8 MiB
+	if err := api.Call(ctx, "POST", "/uploads?parts=compact", "", upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(3 << 30)}, &up); err != nil {
+		t.Fatal(err)
+	}
+	if up.PartCount != 384 || len(up.Parts) != 100 {
+		t.Fatalf("initiate fallback answered %d of %d full URLs, want one batch of 100", len(up.Parts), up.PartCount)
+	}
+	var more upload.PartURLs
+	if err := api.Call(ctx, "POST", "/uploads/"+up.UploadID+"/parts?parts=compact", up.Token, map[string]any{}, &more); err != nil {
+		t.Fatal(err)
+	}
+	if len(more.Parts) != 100 || !strings.Contains(more.Parts[0].URL, "&v=0") {
+		t.Fatalf("renew fallback answered %d full URLs, want one batch of 100", len(more.Parts))
+	}
+}

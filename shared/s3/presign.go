@@ -122,7 +122,7 @@ func (p *partPresigner) url(n int, size int64) string {
 	hex.Encode(sig[:], p.mac.Sum(sum[:0]))
 	var num [20]byte
 	digits := strconv.AppendInt(num[:0], int64(n), 10)
-	var u strings.Builder // one allocation per URL
+	var u strings.Builder // the URL text in one allocation
 	u.Grow(len(v.urlHead) + len(digits) + len(v.urlMid) + len(sig))
 	u.WriteString(v.urlHead)
 	u.Write(digits)

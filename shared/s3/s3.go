@@ -56,20 +56,15 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 	if cfg.Region == "" {
 		return nil, errors.New("S3_REGION: required (like us-east-1)")
 	}
-	c := &Client{bucket: cfg.Bucket, region: cfg.Region, base: "https://" + cfg.Bucket + ".s3." + cfg.Region + ".amazonaws.com"}
+	c := &Client{bucket: cfg.Bucket, region: cfg.Region, host: cfg.Bucket + ".s3." + cfg.Region + ".amazonaws.com"}
+	c.base = "https://" + c.host
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("S3_ENDPOINT: %q is not a URL like https://host[:port]", cfg.Endpoint)
 		}
 		c.base, c.pathPrefix = u.Scheme+"://"+u.Host, "/"+cfg.Bucket
-	}
-	c.host = strings.TrimPrefix(c.base, "https://")
-	c.host = strings.TrimPrefix(c.host, "http://")
-	if strings.HasPrefix(c.base, "https://") {
-		c.host = strings.TrimSuffix(c.host, ":443")
-	} else {
-		c.host = strings.TrimSuffix(c.host, ":80")
+		c.host = strings.TrimSuffix(u.Host, map[string]string{"http": ":80", "https": ":443"}[u.Scheme]) // as the signer does
 	}
 	c.Client = storerest.New(storerest.Dialect{
 		Name: "S3", Bucket: cfg.Bucket, RequestIDHeader: "x-amz-request-id", MetaPrefix: "X-Amz-Meta-", URL: c.url, Sign: c.sign,

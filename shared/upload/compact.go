@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
 )
@@ -47,9 +48,25 @@ func (l CompactPartList) MarshalJSON() ([]byte, error) {
 		}
 		b = append(strconv.AppendInt(append(b, '['), int64(p.Number), 10), ',')
 		b = append(strconv.AppendInt(b, p.Size, 10), ',')
-		b = append(strconv.AppendQuote(b, p.Signature), ']')
+		if plain(p.Signature) { // signatures are hex: no escaping
+			b = append(append(append(b, '"'), p.Signature...), '"')
+		} else {
+			q, _ := json.Marshal(p.Signature)
+			b = append(b, q...)
+		}
+		b = append(b, ']')
 	}
 	return append(b, ']'), nil
+}
+
+// plain reports a string JSON carries as it is.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // UnmarshalJSON reads [[n, size, "signature"], ...]: a direct scan of the shape
@@ -138,7 +155,7 @@ func Compact(parts []PresignedPart) (*CompactParts, bool) {
 	out.Parts[0] = CompactPart{Number: first.PartNumber, Size: first.Size, Signature: sig}
 	var num [20]byte
 	for i, p := range parts[1:] {
-		if p.Method != out.Method || p.CustomerKeyHeader != out.CustomerKeyHeader || p.CRC64Header != out.CRC64Header || !sameHeaders(p.Headers, out.Headers) {
+		if p.Method != out.Method || p.CustomerKeyHeader != out.CustomerKeyHeader || p.CRC64Header != out.CRC64Header || !maps.Equal(p.Headers, out.Headers) {
 			return nil, false
 		}
 		u, n := p.URL, strconv.AppendInt(num[:0], int64(p.PartNumber), 10)
@@ -205,22 +222,10 @@ func (c *CompactParts) part(p CompactPart, url string) PresignedPart {
 		CustomerKeyHeader: c.CustomerKeyHeader, CRC64Header: c.CRC64Header}
 }
 
-// PartURL builds one part's URL from the template.
+// PartURL builds one part's URL from the template: the two replacements any client makes
+// (the placeholders occur once: keys and query values are percent-encoded).
 func (c *CompactParts) PartURL(p CompactPart) string {
-	pre, mid, post, ok := splitTemplate(c.URL)
-	if !ok { // not a template this package made: replace what is there
-		return strings.Replace(strings.Replace(c.URL, PartNumberPlaceholder, strconv.Itoa(p.Number), 1), SignaturePlaceholder, p.Signature, 1)
-	}
-	var num [20]byte
-	n := strconv.AppendInt(num[:0], int64(p.Number), 10)
-	var b strings.Builder
-	b.Grow(len(pre) + len(n) + len(mid) + len(p.Signature) + len(post))
-	b.WriteString(pre)
-	b.Write(n)
-	b.WriteString(mid)
-	b.WriteString(p.Signature)
-	b.WriteString(post)
-	return b.String()
+	return strings.Replace(strings.Replace(c.URL, PartNumberPlaceholder, strconv.Itoa(p.Number), 1), SignaturePlaceholder, p.Signature, 1)
 }
 
 var errNoTemplate = errors.New("upload: the URL has no part number or signature to template")
@@ -262,16 +267,4 @@ func template(u string, n int) (string, string, error) {
 		return u[:start] + SignaturePlaceholder + u[start+end:], sig, nil
 	}
 	return "", "", errNoTemplate
-}
-
-func sameHeaders(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

@@ -68,6 +68,14 @@ func TestCompact(t *testing.T) {
 			t.Errorf("%s: compacted URLs that do not share a template", name)
 		}
 	}
+	// The list's own encoder is not re-validated by httpapi: any signature must come out as
+	// valid JSON.
+	odd := CompactPartList{{1, 5, "0a1b"}, {2, 0, "q\"uo\\te\x01é"}}
+	b, err := odd.MarshalJSON()
+	var back CompactPartList
+	if err != nil || !json.Valid(b) || json.Unmarshal(b, &back) != nil || !reflect.DeepEqual(back, odd) {
+		t.Fatalf("odd signatures: %s %v, back %v", b, err, back)
+	}
 	for _, bad := range []string{`[[1,2]]`, `[[1,2,"a"],`, `[["x",2,"a"]]`, `{}`} {
 		var l CompactPartList
 		if err := json.Unmarshal([]byte(bad), &l); err == nil {

@@ -249,27 +249,19 @@ func Caller(ctx context.Context) string {
 // PresignAll is PresignParts for clients that take URLs in the compact form: up to every
 // part of the plan at once (no numbers: all of them).
 func (s *Service) PresignAll(ctx context.Context, token, uploadID string, numbers []int, customerKey string) (*PartURLs, error) {
-	if len(numbers) == 0 {
-		c, err := s.claims(ctx, token, uploadID)
-		if err != nil {
-			return nil, err
-		}
-		numbers = make([]int, c.Plan().PartCount)
-		for i := range numbers {
-			numbers[i] = i + 1
-		}
-	}
-	return s.presignParts(ctx, token, uploadID, numbers, customerKey, MaxParts)
+	return s.presignParts(ctx, token, uploadID, numbers, customerKey, true)
 }
 
 // PresignParts returns fresh URLs for the given parts of an upload. customerKey is the
 // upload's SSE-C key, for stores that sign it into part URLs (S3); it must be the key the
 // upload was started with, and is otherwise optional.
 func (s *Service) PresignParts(ctx context.Context, token, uploadID string, numbers []int, customerKey string) (*PartURLs, error) {
-	return s.presignParts(ctx, token, uploadID, numbers, customerKey, s.policy.PartBatch)
+	return s.presignParts(ctx, token, uploadID, numbers, customerKey, false)
 }
 
-func (s *Service) presignParts(ctx context.Context, token, uploadID string, numbers []int, customerKey string, limit int) (*PartURLs, error) {
+// presignParts presigns the listed parts, at most a batch of them; all lifts the batch
+// limit to the plan, and no numbers then mean every part.
+func (s *Service) presignParts(ctx context.Context, token, uploadID string, numbers []int, customerKey string, all bool) (*PartURLs, error) {
 	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err
@@ -281,7 +273,17 @@ func (s *Service) presignParts(ctx context.Context, token, uploadID string, numb
 			return nil, Invalid("customerKey", "customerKey is not the SSE-C key this upload was started with")
 		}
 	}
-	plan := c.Plan()
+	plan, limit := c.Plan(), s.policy.PartBatch
+	if all {
+		limit = MaxParts
+		if len(numbers) == 0 {
+			numbers = make([]int, plan.PartCount)
+			for i := range numbers {
+				numbers[i] = i + 1
+			}
+			return s.presign(ctx, c, plan, numbers, customerKey)
+		}
+	}
 	if len(numbers) == 0 {
 		return nil, Missing("partNumbers")
 	}
