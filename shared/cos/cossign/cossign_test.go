@@ -83,7 +83,9 @@ func TestPartPresignerVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "https://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com/dir/a%20b.txt?partNumber=1&uploadId=UPLOADID&x-cos-security-token=TOKEN123&q-sign-algorithm=sha1&q-ak=AKIDEXAMPLE&q-sign-time=1480932292%3B1481012292&q-key-time=1480932292%3B1481012292&q-header-list=host&q-url-param-list=partnumber%3Buploadid%3Bx-cos-security-token&q-signature=93e98d81b3a463bd6bac33cfc2d876ca6bcc2a93"
+	// The token travels unsigned: the signature is the SDK's for the same request without
+	// it (TestPartPresignerMatchesSDK checks thousands).
+	want := "https://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com/dir/a%20b.txt?partNumber=1&uploadId=UPLOADID&x-cos-security-token=TOKEN123&q-sign-algorithm=sha1&q-ak=AKIDEXAMPLE&q-sign-time=1480932292%3B1481012292&q-key-time=1480932292%3B1481012292&q-header-list=host&q-url-param-list=partnumber%3Buploadid&q-signature=04e43dfa7714d4adb0228398d0df463f877b373a"
 	if got := p.URL(1, 0); got != want {
 		t.Errorf("URL =\n%s\nwant\n%s", got, want)
 	}
@@ -116,9 +118,15 @@ func TestPartPresignerVector(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		tpl, sigs := p.Template("{n}", "{s}"), p.Signatures(plan)
 		for i, got := range p.URLs(plan) {
 			if one := p.URL(plan[i].Number, plan[i].Size); got != one {
 				t.Fatalf("sizes signed %v: URLs[%d] = %s\nURL(%d) = %s", signLen, i, got, plan[i].Number, one)
+			}
+			// The compact form's pieces make the same URL.
+			built := strings.Replace(strings.Replace(tpl, "{n}", strconv.Itoa(plan[i].Number), 1), "{s}", sigs[i*40:(i+1)*40], 1)
+			if built != got {
+				t.Fatalf("template and signature %d: %s\nwant %s", i, built, got)
 			}
 		}
 	}
@@ -280,9 +288,6 @@ func testPartPresignerMatchesSDK(t *testing.T) {
 				n, size = r.IntN(10), r.Int64N(1000)
 			}
 			q := url.Values{"partNumber": {strconv.Itoa(n)}, "uploadId": {uploadID}}
-			if token != "" {
-				q.Set(TokenHeader, token)
-			}
 			h := http.Header{}
 			for k, v := range extra {
 				h[k] = v
@@ -297,6 +302,16 @@ func testPartPresignerMatchesSDK(t *testing.T) {
 				})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The SDK signs the request without the token; ours carries it unsigned, right
+			// after the upload id.
+			if token != "" {
+				q := want.Query()
+				want.RawQuery = strings.Replace(want.RawQuery, "&q-sign-algorithm=",
+					"&"+TokenHeader+"="+url.QueryEscape(token)+"&q-sign-algorithm=", 1)
+				if q.Has(TokenHeader) {
+					t.Fatal("the SDK signed no token here")
+				}
 			}
 			if got := p.URL(n, size); got != want.String() {
 				t.Fatalf("key %q part %d size %d:\n got %s\nwant %s", key, n, size, got, want)
@@ -330,6 +345,13 @@ func BenchmarkPartPresigner10000(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			_ = p.URLs(parts)
+		}
+	})
+	// The compact form's: the signatures alone, hex, in one string.
+	b.Run("signatures", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = p.Signatures(parts)
 		}
 	})
 	// The hashing alone (SHA-1 of each HttpString, then the HMAC): the floor of this
