@@ -167,8 +167,8 @@ export class DirectUpload extends EventTarget {
     }
     // Not aborted by pause or cancel: the answer names the upload, and only with it can a
     // cancelled upload be aborted in storage (cancel() waits for it).
-    // Every part's URL in one small answer (the compact form: a template, and per part its
-    // number, size and signature).
+    // Every part's URL in one small answer (the compact form: a template, runs of part
+    // numbers, and the signatures).
     const up = await this.#api('POST', '/uploads?parts=compact', req)
     this.session = { uploadId: up.uploadId, token: up.token, key: up.key, bucket: up.bucket, partSize: up.partSize,
       partCount: up.partCount, size, partBatch: up.partBatch || 100 }
@@ -191,9 +191,15 @@ export class DirectUpload extends EventTarget {
     const exp = Date.parse(answer.expiresAt)
     const c = answer.compactParts
     if (c) {
-      for (const [n, , sig] of c.parts) {
-        Object.assign(this.parts.get(n), { url: c.url.replace('{partNumber}', n).replace('{signature}', sig),
-          headers: c.headers || {}, expiresAt: exp, customerKeyHeader: c.customerKeyHeader, crc64Header: c.crc64Header })
+      // Runs of part numbers; the i-th part's signature is the i-th slice of signatures.
+      const w = c.signatureLength
+      let i = 0
+      for (const run of c.parts) {
+        for (let n = run.from; n < run.from + run.count; n++, i++) {
+          const sig = c.signatures.slice(i * w, (i + 1) * w)
+          Object.assign(this.parts.get(n), { url: c.url.replace('{partNumber}', () => n).replace('{signature}', () => sig),
+            headers: c.headers || {}, expiresAt: exp, customerKeyHeader: c.customerKeyHeader, crc64Header: c.crc64Header })
+        }
       }
       return
     }

@@ -131,19 +131,23 @@ func run(runs, tokenLen int, only string) error {
 	}
 
 	var compactBytes int64
-	renewCompact := func() (*upload.CompactParts, error) {
-		var out struct {
-			CompactParts *upload.CompactParts `json:"compactParts"`
-		}
+	// renewCompact fetches every URL in the compact form and decodes the answer; built also
+	// rebuilds every URL from it (what apiclient.PresignAll returns).
+	renewCompact := func(built bool) (*upload.PartURLs, error) {
 		before := wire.n.Load()
-		if err := api.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/parts?parts=compact", up.Token, map[string]any{}, &out); err != nil {
-			return nil, err
+		var out *upload.PartURLs
+		var err error
+		if built {
+			out, err = api.PresignAll(ctx, up, nil)
+		} else {
+			out = new(upload.PartURLs)
+			err = api.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/parts?parts=compact", up.Token, map[string]any{}, out)
 		}
 		compactBytes = wire.n.Load() - before
-		if out.CompactParts == nil {
-			return nil, fmt.Errorf("no compact answer")
+		if err == nil && out.CompactParts == nil {
+			err = fmt.Errorf("no compact answer")
 		}
-		return out.CompactParts, nil
+		return out, err
 	}
 	var fullBytes int64
 	full := func() ([]upload.PresignedPart, error) {
@@ -198,17 +202,23 @@ func run(runs, tokenLen int, only string) error {
 		check func() error
 	}
 	var compactGot, fullGot []upload.PresignedPart
-	var decoded *upload.CompactParts
+	var decoded *upload.PartURLs
 	var sdkGot []string
 	ms := []measure{
 		{"compact", func() error {
-			c, err := renewCompact()
+			out, err := renewCompact(true)
 			if err == nil {
-				compactGot = c.Expand()
+				compactGot = out.Parts
 			}
 			return err
 		}, func() error { return check("compact", compactGot) }},
-		{"decoded", func() (err error) { decoded, err = renewCompact(); return err }, func() error { return check("decoded", decoded.Expand()) }},
+		{"decoded", func() (err error) { decoded, err = renewCompact(false); return err }, func() error {
+			parts, err := decoded.CompactParts.Expand()
+			if err != nil {
+				return err
+			}
+			return check("decoded", parts)
+		}},
 		{"full", func() (err error) { fullGot, err = full(); return err }, func() error { return check("full", fullGot) }},
 		{"sdk", func() (err error) { sdkGot, err = sdkURLs(); return err }, func() error {
 			if len(sdkGot) != parts {

@@ -92,19 +92,40 @@ func (c *Client) Initiate(ctx context.Context, req *upload.InitiateRequest) (*up
 }
 
 // InitiateAll starts an upload and returns the URLs of every part: fetched in the compact
-// form (one answer of about 60 bytes a part) and rebuilt here, so Parts is the whole plan.
+// form (one answer of about 40 bytes a part) and rebuilt here, so Parts is the whole plan
+// (or, from a store whose URLs share no template, the first batch in full).
 func (c *Client) InitiateAll(ctx context.Context, req *upload.InitiateRequest) (*upload.Initiated, error) {
-	var out struct {
-		upload.Initiated
-		CompactParts *upload.CompactParts `json:"compactParts"`
-	}
+	var out upload.Initiated
 	if err := c.Call(ctx, http.MethodPost, "/uploads?parts=compact", "", req, &out); err != nil {
 		return nil, err
 	}
-	if out.CompactParts != nil { // else the server answered the full form
-		out.Parts = out.CompactParts.Expand()
+	return &out, expand(&out.Parts, out.CompactParts)
+}
+
+// PresignAll asks for URLs of the given parts, or of every part when numbers is empty, in
+// one request in the compact form, and rebuilds them into Parts.
+func (c *Client) PresignAll(ctx context.Context, up *upload.Initiated, numbers []int) (*upload.PartURLs, error) {
+	var out upload.PartURLs
+	body := map[string]any{}
+	if len(numbers) > 0 {
+		body["partNumbers"] = numbers
 	}
-	return &out.Initiated, nil
+	if err := c.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/parts?parts=compact", up.Token, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, expand(&out.Parts, out.CompactParts)
+}
+
+// expand puts the URLs of a compact answer into parts (a full answer has them there).
+func expand(parts *[]upload.PresignedPart, c *upload.CompactParts) error {
+	if c == nil {
+		return nil
+	}
+	all, err := c.Expand()
+	if err == nil {
+		*parts = all
+	}
+	return err
 }
 
 // Presign asks for URLs of more parts.

@@ -82,7 +82,7 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 	u, _ := url.Parse(endpoint)
 	c := &Client{bucket: cfg.Bucket, region: cfg.Region, endpoint: endpoint, custom: cfg.Endpoint != "", host: u.Host}
 	c.Client = storerest.New(storerest.Dialect{
-		Name: "COS", Bucket: cfg.Bucket, RequestIDHeader: "x-cos-request-id", CRCHeader: "x-cos-hash-crc64ecma", MetaPrefix: "X-Cos-Meta-",
+		Name: "COS", Bucket: cfg.Bucket, RequestIDHeader: "x-cos-request-id", CRCHeader: crc64Header, MetaPrefix: "X-Cos-Meta-",
 		URL: c.url, Sign: c.sign, Conditional: http.Header{"X-Cos-Forbid-Overwrite": {"true"}},
 	}, creds, httpClient)
 	return c, nil

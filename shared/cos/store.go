@@ -90,6 +90,9 @@ func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, erro
 	return c.Client.Initiate(ctx, obj.Key, InitiateHeaders(obj))
 }
 
+// crc64Header is the answer header COS reports a stored part's CRC-64 in.
+const crc64Header = "x-cos-hash-crc64ecma"
+
 // Presign implements upload.Store. URLs sign host and content-length, so each part
 // can only be uploaded with its planned size, and never outlive the credentials.
 func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
@@ -125,12 +128,23 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 			parts[i].Size = 0 // not signed, not reported
 		}
 	}
+	if req.Compact { // the template and the signatures: no URL is built
+		specs := make([]upload.PartSpec, len(parts))
+		for i, part := range parts {
+			specs[i] = upload.PartSpec{Number: part.Number, Size: part.Size}
+		}
+		return &upload.Presigned{Expires: time.Unix(end.Unix(), 0), Compact: &upload.CompactParts{
+			URL: p.Template(upload.PartNumberPlaceholder, upload.SignaturePlaceholder), Method: http.MethodPut,
+			Headers: clientHeaders, CustomerKeyHeader: keyHeader, CRC64Header: crc64Header,
+			Parts: upload.RunsOf(specs), Signatures: p.Signatures(parts), SignatureLength: cossign.SignatureLength,
+		}}, nil
+	}
 	urls := p.URLs(parts)
 	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(end.Unix(), 0)}
 	for i, part := range parts {
 		out.Parts[i] = upload.PresignedPart{
 			PartNumber: part.Number, Method: http.MethodPut, URL: urls[i], Headers: clientHeaders, Size: part.Size,
-			CustomerKeyHeader: keyHeader, CRC64Header: "x-cos-hash-crc64ecma",
+			CustomerKeyHeader: keyHeader, CRC64Header: crc64Header,
 		}
 	}
 	return out, nil

@@ -13,7 +13,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -559,43 +561,55 @@ func TestCompactParts(t *testing.T) {
 	e := setup(t, func(p *upload.Policy) { p.PartBatch = 2; p.MaxSize = 20 << 30 })
 	ctx := context.Background()
 	data := randomBytes(t, 3<<20+5)
-	var up struct {
-		upload.Initiated
-		CompactParts *upload.CompactParts `json:"compactParts"`
-	}
+	var up upload.Initiated
 	js, _ := json.Marshal(upload.InitiateRequest{Filename: "c.bin", ContentType: "application/octet-stream", Size: size(len(data)), PartSize: 1 << 20})
 	if err := e.api.Call(ctx, "POST", "/uploads?parts=compact", "", json.RawMessage(js), &up); err != nil {
 		t.Fatal(err)
 	}
 	c := up.CompactParts
-	if c == nil || len(c.Parts) != 4 || len(up.Parts) != 0 || !strings.Contains(c.URL, upload.PartNumberPlaceholder) || !strings.Contains(c.URL, upload.SignaturePlaceholder) {
+	if c == nil || c.Len() != 4 || len(up.Parts) != 0 || !reflect.DeepEqual(c.Parts, []upload.PartRun{{From: 1, Count: 3, Size: 1 << 20}, {From: 4, Count: 1, Size: 5}}) {
 		t.Fatalf("compact answer %+v", up)
 	}
+	// Each URL built with the two replacements a client makes, each part sent through it.
 	var parts []upload.CompletedPart
-	for _, p := range c.Parts {
-		pp := upload.PresignedPart{PartNumber: p.Number, Method: c.Method, URL: c.PartURL(p), Headers: c.Headers, Size: p.Size}
-		off := int64(p.Number-1) * up.PartSize
-		etag, err := e.api.PutPart(ctx, pp, data[off:off+p.Size], nil)
+	for i := range c.Len() {
+		n := i + 1
+		pp := upload.PresignedPart{PartNumber: n, Method: c.Method, URL: c.PartURL(i, n), Headers: c.Headers, Size: up.Size - 3<<20}
+		if n < 4 {
+			pp.Size = 1 << 20
+		}
+		off := int64(i) * up.PartSize
+		etag, err := e.api.PutPart(ctx, pp, data[off:off+pp.Size], nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts = append(parts, upload.CompletedPart{PartNumber: p.Number, ETag: etag})
+		parts = append(parts, upload.CompletedPart{PartNumber: n, ETag: etag})
 	}
-	// The full form of the same parts, asked for now, rebuilds identically from its own compact form.
-	full, err := e.api.Presign(ctx, &up.Initiated, []int{1, 2})
+	// The full form of the same parts, asked for now, is the compact form's expanded, but
+	// for the signing time.
+	full, err := e.api.Presign(ctx, &up, []int{1, 2}) // PartBatch is 2
 	if err != nil {
 		t.Fatal(err)
 	}
-	rebuilt, ok := upload.Compact(full.Parts)
-	if !ok {
-		t.Fatal("the full form has no template")
+	rest, err := e.api.Presign(ctx, &up, []int{3, 4})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, p := range rebuilt.Parts {
-		if got := rebuilt.PartURL(p); got != full.Parts[i].URL {
-			t.Fatalf("part %d:\n rebuilt %s\n    full %s", p.Number, got, full.Parts[i].URL)
+	full.Parts = append(full.Parts, rest.Parts...)
+	expanded, err := c.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range expanded {
+		if untimed(expanded[i].URL) != untimed(full.Parts[i].URL) {
+			t.Fatalf("part %d:\n compact %s\n    full %s", i+1, expanded[i].URL, full.Parts[i].URL)
 		}
+		expanded[i].URL = full.Parts[i].URL
 	}
-	if _, err := e.api.Complete(ctx, &up.Initiated, parts); err != nil {
+	if !reflect.DeepEqual(expanded, full.Parts) {
+		t.Fatalf("compact %+v\nfull %+v", expanded, full.Parts)
+	}
+	if _, err := e.api.Complete(ctx, &up, parts); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(e.store.ObjectPath(up.Key)); !bytes.Equal(got, data) {
@@ -612,18 +626,19 @@ func TestCompactParts(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	var all struct {
-		UploadID, Token string
-		CompactParts    *upload.CompactParts
-	}
-	if resp.StatusCode != 201 || json.Unmarshal(body, &all) != nil || all.CompactParts == nil || len(all.CompactParts.Parts) != 10000 || len(body) > 1<<20 {
+	var all upload.Initiated
+	if resp.StatusCode != 201 || json.Unmarshal(body, &all) != nil || all.CompactParts == nil || all.CompactParts.Len() != 10000 || len(body) > 1<<20 {
 		t.Fatalf("10,000 parts: %d, %d bytes", resp.StatusCode, len(body))
 	}
-	// And again (renewed) through POST /parts: every part when none is named.
-	var again struct{ CompactParts *upload.CompactParts }
-	if err := e.api.Call(ctx, "POST", "/uploads/"+all.UploadID+"/parts?parts=compact", all.Token, map[string]any{}, &again); err != nil ||
-		again.CompactParts == nil || len(again.CompactParts.Parts) != 10000 {
+	// And again (renewed) through POST /parts: every part when none is named, a few when named.
+	again, err := e.api.PresignAll(ctx, &all, nil)
+	if err != nil || again.CompactParts == nil || len(again.Parts) != 10000 || again.Parts[9999].PartNumber != 10000 {
 		t.Fatalf("renewing every URL: %v", err)
+	}
+	some, err := e.api.PresignAll(ctx, &all, []int{9, 3, 4, 10000})
+	if err != nil || len(some.Parts) != 4 || some.Parts[0].PartNumber != 9 || some.Parts[3].PartNumber != 10000 ||
+		untimed(some.Parts[1].URL) != untimed(again.Parts[2].URL) {
+		t.Fatalf("renewing four URLs: %v %+v", err, some)
 	}
 }
 
@@ -632,7 +647,9 @@ func TestCompactParts(t *testing.T) {
 type untemplated struct{ *cos.Client }
 
 func (s untemplated) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
-	out, err := s.Client.Presign(ctx, req)
+	full := *req
+	full.Compact = false // it makes only full URLs
+	out, err := s.Client.Presign(ctx, &full)
 	if err == nil {
 		for i := range out.Parts {
 			out.Parts[i].URL += "&v=" + strconv.Itoa(i)
@@ -676,4 +693,18 @@ func TestCompactFallsBackToOneBatch(t *testing.T) {
 	if len(more.Parts) != 100 || !strings.Contains(more.Parts[0].URL, "&v=0") {
 		t.Fatalf("renew fallback answered %d full URLs, want one batch of 100", len(more.Parts))
 	}
+}
+
+// untimed drops what depends on the signing time from a part URL.
+func untimed(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	q := p.Query()
+	for _, k := range []string{"q-sign-time", "q-key-time", "q-signature"} {
+		q.Del(k)
+	}
+	p.RawQuery = q.Encode()
+	return p.String()
 }

@@ -4,7 +4,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -295,15 +294,6 @@ func writeHeader(w http.ResponseWriter, status int) {
 	w.WriteHeader(status)
 }
 
-// marshal is json.Marshal without HTML escaping (see WriteJSON), no trailing newline.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(v)
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
-}
-
 // decode reads one JSON object of at most limit bytes into v, refusing unknown fields.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -353,69 +343,17 @@ func JSONError(err error) *upload.Error {
 // compact reports a request for part URLs in the compact form (?parts=compact).
 func compact(r *http.Request) bool { return r.URL.Query().Get("parts") == "compact" }
 
-// initiatedCompact is the initiate answer with every part's URL in the compact form
-// (compactParts is spliced in by writeCompact).
-type initiatedCompact struct {
-	*upload.Initiated
-	Parts *struct{} `json:"parts,omitempty"` // replaced by compactParts
-}
-
-type partsCompact struct {
-	ExpiresAt time.Time `json:"expiresAt"`
-}
-
-// compactHead is CompactParts without its parts: the shallower field hides the embedded
-// one, and is omitted (a field tagged "-" would hide nothing).
-type compactHead struct {
-	*upload.CompactParts
-	Parts *struct{} `json:"parts,omitempty"`
-}
-
-// writeCompact writes answer (a JSON object) with "compactParts" added last. The parts are
-// written by their own codec and spliced in: through encoding/json, which re-validates
-// whatever a MarshalJSON returns byte by byte, 10,000 parts cost more than signing them.
-func writeCompact(w http.ResponseWriter, r *http.Request, status int, answer any, c *upload.CompactParts) {
-	outer, err1 := marshal(answer)
-	head, err2 := marshal(compactHead{CompactParts: c})
-	parts, err3 := c.Parts.MarshalJSON()
-	if err := errors.Join(err1, err2, err3); err != nil {
-		Error(w, r, err)
-		return
-	}
-	b := make([]byte, 0, len(outer)+len(head)+len(parts)+32)
-	b = append(b, outer[:len(outer)-1]...)
-	if len(outer) > 2 {
-		b = append(b, ',')
-	}
-	b = append(append(b, `"compactParts":`...), head[:len(head)-1]...)
-	b = append(append(append(b, `,"parts":`...), parts...), "}}\n"...)
-	writeHeader(w, status)
-	w.Write(b)
-}
-
 func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 	var req upload.InitiateRequest
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	initiate := h.svc.Initiate
 	if compact(r) {
-		out, err := h.svc.InitiateAll(r.Context(), &req)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if c, ok := upload.Compact(out.Parts); ok {
-			writeCompact(w, r, http.StatusCreated, initiatedCompact{Initiated: out}, c)
-			return
-		}
-		// URLs that share no template: the full form, one batch as always (all of them could
-		// pass the platforms' 6 MB answer limit); the client asks for the rest.
-		out.Parts = out.Parts[:min(len(out.Parts), h.svc.Policy().PartBatch)]
-		WriteJSON(w, http.StatusCreated, out)
-		return
+		initiate = h.svc.InitiateAll
 	}
-	out, err := h.svc.Initiate(r.Context(), &req)
+	out, err := initiate(r.Context(), &req)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -470,21 +408,11 @@ func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	presign := h.svc.PresignParts
 	if compact(r) {
-		out, err := h.svc.PresignAll(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers, req.CustomerKey)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if c, ok := upload.Compact(out.Parts); ok {
-			writeCompact(w, r, http.StatusOK, partsCompact{ExpiresAt: out.ExpiresAt}, c)
-			return
-		}
-		out.Parts = out.Parts[:min(len(out.Parts), h.svc.Policy().PartBatch)] // as at initiate
-		WriteJSON(w, http.StatusOK, out)
-		return
+		presign = h.svc.PresignAll
 	}
-	out, err := h.svc.PresignParts(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers, req.CustomerKey)
+	out, err := presign(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers, req.CustomerKey)
 	if err != nil {
 		h.fail(w, r, err)
 		return

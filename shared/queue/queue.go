@@ -37,7 +37,7 @@ type Message struct {
 	Subject string `json:"subject,omitempty"`
 	upload.InitiateRequest
 	// PartURLs "compact" (initiate): the result carries every part's URL in the compact
-	// form (compactParts) instead of the first batch in full.
+	// form (initiated.compactParts) instead of the first batch in full.
 	PartURLs string `json:"partUrls,omitempty"`
 	// complete and abort:
 	UploadID string                 `json:"uploadId,omitempty"`
@@ -47,16 +47,15 @@ type Message struct {
 
 // Result is what a message produced; it is the callback's body.
 type Result struct {
-	RequestID string            `json:"requestId"`
-	Action    string            `json:"action"`
-	Status    string            `json:"status"` // ok, error
-	Duplicate bool              `json:"duplicate,omitempty"`
+	RequestID string `json:"requestId"`
+	Action    string `json:"action"`
+	Status    string `json:"status"` // ok, error
+	Duplicate bool   `json:"duplicate,omitempty"`
+	// Initiated carries every part's URL in compactParts when the message asked for
+	// "partUrls": "compact" (its parts are then empty).
 	Initiated *upload.Initiated `json:"initiated,omitempty"`
-	// CompactParts: every part URL of the upload when the message asked for "partUrls":
-	// "compact" (initiated.parts is then empty).
-	CompactParts *upload.CompactParts `json:"compactParts,omitempty"`
-	Completed    *upload.Completed    `json:"completed,omitempty"`
-	Error        *ErrorBody           `json:"error,omitempty"`
+	Completed *upload.Completed `json:"completed,omitempty"`
+	Error     *ErrorBody        `json:"error,omitempty"`
 }
 
 // ErrorBody mirrors the HTTP API's error object.
@@ -196,11 +195,6 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 			return failure(res, err)
 		}
 		res.Status, res.Initiated = "ok", up
-		if msg.PartURLs == "compact" {
-			if c, ok := upload.Compact(up.Parts); ok {
-				res.CompactParts, up.Parts = c, []upload.PresignedPart{}
-			}
-		}
 	case "complete":
 		done, err := p.svc.Complete(ctx, msg.Token, msg.UploadID, msg.Parts)
 		if err != nil {

@@ -402,14 +402,18 @@ func TestCompactPartURLs(t *testing.T) {
 	ctx := context.Background()
 	body := e.msg(`"action":"initiate","requestId":"c-1","filename":"a.bin","contentType":"application/octet-stream","size":157286400,"partSize":1048576,"partUrls":"compact"`)
 	res, out := e.proc.Handle(ctx, body, "sqs:c1")
-	if out != queue.Done || res.Status != "ok" || res.CompactParts == nil || len(res.Initiated.Parts) != 0 {
+	if out != queue.Done || res.Status != "ok" || res.Initiated.CompactParts == nil || len(res.Initiated.Parts) != 0 {
 		t.Fatalf("result %+v", res)
 	}
 	cb := e.receiver.last()
-	if cb.CompactParts == nil || len(cb.CompactParts.Parts) != 150 || len(cb.Initiated.Parts) != 0 {
-		t.Fatalf("callback has no compact parts for all 150: %+v", cb.CompactParts)
+	c := cb.Initiated.CompactParts
+	if c == nil || c.Len() != 150 || len(cb.Initiated.Parts) != 0 {
+		t.Fatalf("callback has no compact parts for all 150: %+v", c)
 	}
-	parts := cb.CompactParts.Expand()
+	parts, err := c.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, i := range []int{0, 149} {
 		p := parts[i]
 		req, _ := http.NewRequest(p.Method, p.URL, bytes.NewReader(make([]byte, p.Size)))
@@ -426,8 +430,11 @@ func TestCompactPartURLs(t *testing.T) {
 		}
 	}
 	again, _ := e.proc.Handle(ctx, body, "sqs:c1-again")
-	if !again.Duplicate || again.CompactParts == nil || !reflect.DeepEqual(again.CompactParts.Expand(), parts) {
+	if !again.Duplicate || again.Initiated.CompactParts == nil {
 		t.Fatalf("redelivery: %+v", again)
+	}
+	if got, err := again.Initiated.CompactParts.Expand(); err != nil || !reflect.DeepEqual(got, parts) {
+		t.Fatalf("redelivery's URLs differ: %v", err)
 	}
 	bad, _ := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"c-2","filename":"a.bin","size":1,"partUrls":"all"`), "sqs:c2")
 	if bad.Status != "error" || bad.Error.Code != upload.CodeInvalidField || bad.Error.Field != "partUrls" {

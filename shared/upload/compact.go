@@ -1,128 +1,38 @@
 package upload
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"maps"
 	"strconv"
 	"strings"
 )
 
-// CompactParts are part URLs in their compact form: what every URL of a batch shares, once
-// — a URL template with {partNumber} and {signature} in it, the method, the headers — and
-// per part only its number, size and signature. 10,000 parts take about 600 KB instead of
-// 8 MB (each full URL repeats the session token, key and upload id), so a whole upload's
-// URLs fit one answer; a client builds each URL with two string replacements.
+// CompactParts are part URLs in their compact form: what every URL shares once — a URL
+// template with {partNumber} and {signature} in it, the method, the headers — then the
+// part numbers and sizes as runs, and every signature in one string. 10,000 parts take
+// about 400 KB (their signatures) instead of 8 MB (each full URL repeats the session
+// token, key and upload id), so a whole upload's URLs fit one answer, which a JSON decoder
+// reads as one long string rather than 10,000 objects; a client builds each URL with two
+// string replacements.
 type CompactParts struct {
 	URL               string            `json:"url"`
 	Method            string            `json:"method"`
 	Headers           map[string]string `json:"headers"`
 	CustomerKeyHeader string            `json:"customerKeyHeader,omitempty"`
 	CRC64Header       string            `json:"crc64Header,omitempty"`
-	Parts             CompactPartList   `json:"parts"`
+	// Parts are the parts, in order, as runs of consecutive numbers of one size.
+	Parts []PartRun `json:"parts"`
+	// Signatures are the parts' signatures in the order of Parts, SignatureLength
+	// characters each, one after the other.
+	Signatures      string `json:"signatures"`
+	SignatureLength int    `json:"signatureLength"`
 }
 
-// CompactPart is [partNumber, size, signature] on the wire.
-type CompactPart struct {
-	Number    int
-	Size      int64
-	Signature string
-}
-
-// CompactPartList is the parts of a compact answer. It has its own JSON codec: 10,000
-// three-element arrays through encoding/json's reflection (and a MarshalJSON per element)
-// cost more than presigning them (scripts/wire measures the whole path).
-type CompactPartList []CompactPart
-
-// MarshalJSON writes [[n, size, "signature"], ...].
-func (l CompactPartList) MarshalJSON() ([]byte, error) {
-	if l == nil {
-		return []byte("[]"), nil
-	}
-	b := make([]byte, 0, len(l)*(len(l[0].Signature)+24)+2)
-	b = append(b, '[')
-	for i, p := range l {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(strconv.AppendInt(append(b, '['), int64(p.Number), 10), ',')
-		b = append(strconv.AppendInt(b, p.Size, 10), ',')
-		if plain(p.Signature) { // signatures are hex: no escaping
-			b = append(append(append(b, '"'), p.Signature...), '"')
-		} else {
-			q, _ := json.Marshal(p.Signature)
-			b = append(b, q...)
-		}
-		b = append(b, ']')
-	}
-	return append(b, ']'), nil
-}
-
-// plain reports a string JSON carries as it is.
-func plain(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// UnmarshalJSON reads [[n, size, "signature"], ...]: a direct scan of the shape
-// MarshalJSON writes, and encoding/json for anything else (spaces, escapes).
-func (l *CompactPartList) UnmarshalJSON(b []byte) error {
-	if out, ok := scanParts(b); ok {
-		*l = out
-		return nil
-	}
-	var raw [][3]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	out := make(CompactPartList, len(raw))
-	for i, a := range raw {
-		if err := errors.Join(json.Unmarshal(a[0], &out[i].Number), json.Unmarshal(a[1], &out[i].Size),
-			json.Unmarshal(a[2], &out[i].Signature)); err != nil {
-			return err
-		}
-	}
-	*l = out
-	return nil
-}
-
-// scanParts parses the compact shape exactly; ok is false at anything else.
-func scanParts(b []byte) (CompactPartList, bool) {
-	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
-		return nil, false
-	}
-	b = b[1 : len(b)-1]
-	out := make(CompactPartList, 0, bytes.Count(b, []byte{'['}))
-	for len(b) > 0 {
-		if len(out) > 0 {
-			if b[0] != ',' {
-				return nil, false
-			}
-			b = b[1:]
-		}
-		end := bytes.IndexByte(b, ']')
-		if end < 0 || b[0] != '[' {
-			return nil, false
-		}
-		num, rest, ok := bytes.Cut(b[1:end], []byte{','})
-		size, sig, ok2 := bytes.Cut(rest, []byte{','})
-		if !ok || !ok2 || len(sig) < 2 || sig[0] != '"' || sig[len(sig)-1] != '"' || bytes.ContainsAny(sig[1:len(sig)-1], "\\\"") {
-			return nil, false
-		}
-		n, err1 := strconv.Atoi(string(num))
-		sz, err2 := strconv.ParseInt(string(size), 10, 64)
-		if err1 != nil || err2 != nil {
-			return nil, false
-		}
-		out = append(out, CompactPart{Number: n, Size: sz, Signature: string(sig[1 : len(sig)-1])})
-		b = b[end+1:]
-	}
-	return out, true
+// PartRun is Count parts numbered From, From+1, ..., each Size bytes (0: not pinned).
+type PartRun struct {
+	From  int   `json:"from"`
+	Count int   `json:"count"`
+	Size  int64 `json:"size"`
 }
 
 // Template placeholders.
@@ -131,12 +41,116 @@ const (
 	SignaturePlaceholder  = "{signature}"
 )
 
+// RunsOf groups parts, in their order, into runs.
+func RunsOf(parts []PartSpec) []PartRun {
+	var out []PartRun
+	for _, p := range parts {
+		if n := len(out); n > 0 {
+			if last := &out[n-1]; last.From+last.Count == p.Number && last.Size == p.Size {
+				last.Count++
+				continue
+			}
+		}
+		out = append(out, PartRun{From: p.Number, Count: 1, Size: p.Size})
+	}
+	return out
+}
+
+// Len is how many parts there are.
+func (c *CompactParts) Len() int {
+	n := 0
+	for _, r := range c.Parts {
+		n += r.Count
+	}
+	return n
+}
+
+// Check verifies what a client relies on to build URLs: each placeholder once in the
+// template's query, the part number first, a signature for every part, runs that count up
+// from 1 or more. A client checks an answer before it slices it.
+func (c *CompactParts) Check() error {
+	if _, _, _, ok := splitTemplate(c.URL); !ok {
+		return errors.New("upload: compact parts: the url template lacks its placeholders")
+	}
+	n := 0
+	for _, r := range c.Parts {
+		if r.From < 1 || r.Count < 1 || r.Size < 0 || r.From > MaxParts || r.Count > MaxParts || n > MaxParts {
+			return errors.New("upload: compact parts: a run outside 1..10000")
+		}
+		n += r.Count
+	}
+	if c.SignatureLength < 1 || len(c.Signatures) != n*c.SignatureLength {
+		return errors.New("upload: compact parts: " + strconv.Itoa(len(c.Signatures)) + " signature characters for " +
+			strconv.Itoa(n) + " parts of " + strconv.Itoa(c.SignatureLength))
+	}
+	return nil
+}
+
+// splitTemplate cuts a template at its placeholders, which must be in the query, once
+// each, the part number first (ok is false otherwise).
+func splitTemplate(tpl string) (pre, mid, post string, ok bool) {
+	q := strings.IndexByte(tpl, '?')
+	n := strings.Index(tpl, PartNumberPlaceholder)
+	s := strings.Index(tpl, SignaturePlaceholder)
+	if q < 0 || n < q || s < n || strings.Count(tpl, PartNumberPlaceholder) != 1 || strings.Count(tpl, SignaturePlaceholder) != 1 {
+		return "", "", "", false
+	}
+	return tpl[:n], tpl[n+len(PartNumberPlaceholder) : s], tpl[s+len(SignaturePlaceholder):], true
+}
+
+// Expand rebuilds the full part requests. Every URL is a slice of one string: 10,000 URLs
+// are one allocation, not 10,000.
+func (c *CompactParts) Expand() ([]PresignedPart, error) {
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	pre, mid, post, _ := splitTemplate(c.URL)
+	count, width := c.Len(), c.SignatureLength
+	var b strings.Builder // its String does not copy
+	b.Grow(count * (len(pre) + len(mid) + len(post) + width + 5))
+	ends := make([]int, count)
+	var num [20]byte
+	i := 0
+	for _, r := range c.Parts {
+		for n := r.From; n < r.From+r.Count; n++ {
+			b.WriteString(pre)
+			b.Write(strconv.AppendInt(num[:0], int64(n), 10))
+			b.WriteString(mid)
+			b.WriteString(c.Signatures[i*width : (i+1)*width])
+			b.WriteString(post)
+			ends[i] = b.Len()
+			i++
+		}
+	}
+	all, start := b.String(), 0
+	out := make([]PresignedPart, 0, count)
+	i = 0
+	for _, r := range c.Parts {
+		for n := r.From; n < r.From+r.Count; n++ {
+			out = append(out, PresignedPart{PartNumber: n, Method: c.Method, URL: all[start:ends[i]], Headers: c.Headers,
+				Size: r.Size, CustomerKeyHeader: c.CustomerKeyHeader, CRC64Header: c.CRC64Header})
+			start = ends[i]
+			i++
+		}
+	}
+	return out, nil
+}
+
+// PartURL builds the URL of the i-th part (counted from 0 across the runs), numbered n:
+// the two replacements any client makes (the placeholders occur once: keys and query
+// values are percent-encoded).
+func (c *CompactParts) PartURL(i, n int) string {
+	sig := c.Signatures[i*c.SignatureLength : (i+1)*c.SignatureLength]
+	return strings.Replace(strings.Replace(c.URL, PartNumberPlaceholder, strconv.Itoa(n), 1), SignaturePlaceholder, sig, 1)
+}
+
 // signatureParams are the query parameters stores put a URL's signature in.
 var signatureParams = []string{"q-signature=", "X-Amz-Signature="}
 
-// Compact turns full part URLs into the compact form; ok is false when they do not share
-// one template (then the full form is answered). The template comes from the first URL;
-// every other URL is checked against it in place, without building its own.
+// Compact turns full part URLs into the compact form, for stores that make only full
+// URLs; ok is false when they do not share one template or their signatures differ in
+// length (then the full form is answered). The template comes from the first URL; every
+// other URL is checked against it in place, without building its own.
 func Compact(parts []PresignedPart) (*CompactParts, bool) {
 	if len(parts) == 0 {
 		return nil, false
@@ -151,81 +165,29 @@ func Compact(parts []PresignedPart) (*CompactParts, bool) {
 		return nil, false
 	}
 	out := CompactParts{URL: tpl, Method: first.Method, Headers: first.Headers, CustomerKeyHeader: first.CustomerKeyHeader,
-		CRC64Header: first.CRC64Header, Parts: make(CompactPartList, len(parts))}
-	out.Parts[0] = CompactPart{Number: first.PartNumber, Size: first.Size, Signature: sig}
+		CRC64Header: first.CRC64Header, SignatureLength: len(sig)}
+	specs := make([]PartSpec, len(parts))
+	var sigs strings.Builder
+	sigs.Grow(len(parts) * len(sig))
 	var num [20]byte
-	for i, p := range parts[1:] {
+	for i, p := range parts {
 		if p.Method != out.Method || p.CustomerKeyHeader != out.CustomerKeyHeader || p.CRC64Header != out.CRC64Header || !maps.Equal(p.Headers, out.Headers) {
 			return nil, false
 		}
 		u, n := p.URL, strconv.AppendInt(num[:0], int64(p.PartNumber), 10)
-		if len(u) < len(pre)+len(n)+len(mid)+len(post) || u[:len(pre)] != pre || u[len(pre):len(pre)+len(n)] != string(n) ||
+		if len(u) != len(pre)+len(n)+len(mid)+len(sig)+len(post) || u[:len(pre)] != pre || u[len(pre):len(pre)+len(n)] != string(n) ||
 			u[len(pre)+len(n):len(pre)+len(n)+len(mid)] != mid || u[len(u)-len(post):] != post {
 			return nil, false
 		}
-		sig := u[len(pre)+len(n)+len(mid) : len(u)-len(post)]
-		if sig == "" || strings.IndexByte(sig, '&') >= 0 {
+		s := u[len(pre)+len(n)+len(mid) : len(u)-len(post)]
+		if strings.IndexByte(s, '&') >= 0 {
 			return nil, false
 		}
-		out.Parts[i+1] = CompactPart{Number: p.PartNumber, Size: p.Size, Signature: sig}
+		sigs.WriteString(s)
+		specs[i] = PartSpec{Number: p.PartNumber, Size: p.Size}
 	}
+	out.Parts, out.Signatures = RunsOf(specs), sigs.String()
 	return &out, true
-}
-
-// splitTemplate cuts a template at its placeholders, which are in the query, the part
-// number first (ok is false otherwise).
-func splitTemplate(tpl string) (pre, mid, post string, ok bool) {
-	s := strings.LastIndex(tpl, SignaturePlaceholder)
-	n := strings.LastIndex(tpl, PartNumberPlaceholder)
-	if s < 0 || n < 0 || n > s {
-		return "", "", "", false
-	}
-	return tpl[:n], tpl[n+len(PartNumberPlaceholder) : s], tpl[s+len(SignaturePlaceholder):], true
-}
-
-// Expand rebuilds the full part requests. The template is cut once and every URL is a
-// slice of one string: 10,000 URLs are one allocation, not 10,000.
-func (c *CompactParts) Expand() []PresignedPart {
-	out := make([]PresignedPart, len(c.Parts))
-	pre, mid, post, ok := splitTemplate(c.URL)
-	if !ok {
-		for i, p := range c.Parts {
-			out[i] = c.part(p, c.PartURL(p))
-		}
-		return out
-	}
-	total := 0
-	for _, p := range c.Parts {
-		total += len(pre) + len(mid) + len(post) + len(p.Signature) + 20
-	}
-	var b strings.Builder // its String does not copy
-	b.Grow(total)
-	ends := make([]int, len(c.Parts))
-	var num [20]byte
-	for i, p := range c.Parts {
-		b.WriteString(pre)
-		b.Write(strconv.AppendInt(num[:0], int64(p.Number), 10))
-		b.WriteString(mid)
-		b.WriteString(p.Signature)
-		b.WriteString(post)
-		ends[i] = b.Len()
-	}
-	all, start := b.String(), 0
-	for i, p := range c.Parts {
-		out[i], start = c.part(p, all[start:ends[i]]), ends[i]
-	}
-	return out
-}
-
-func (c *CompactParts) part(p CompactPart, url string) PresignedPart {
-	return PresignedPart{PartNumber: p.Number, Method: c.Method, URL: url, Headers: c.Headers, Size: p.Size,
-		CustomerKeyHeader: c.CustomerKeyHeader, CRC64Header: c.CRC64Header}
-}
-
-// PartURL builds one part's URL from the template: the two replacements any client makes
-// (the placeholders occur once: keys and query values are percent-encoded).
-func (c *CompactParts) PartURL(p CompactPart) string {
-	return strings.Replace(strings.Replace(c.URL, PartNumberPlaceholder, strconv.Itoa(p.Number), 1), SignaturePlaceholder, p.Signature, 1)
 }
 
 var errNoTemplate = errors.New("upload: the URL has no part number or signature to template")

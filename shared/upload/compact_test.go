@@ -31,27 +31,48 @@ func TestCompact(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: no compact form", name)
 		}
-		if got := c.Expand(); !reflect.DeepEqual(got, parts) {
-			t.Fatalf("%s: Expand differs from the full form", name)
+		// Sizes grow by part here: every part is a run of its own.
+		if len(c.Parts) != len(parts) || c.SignatureLength != 40 || len(c.Signatures) != 40*len(parts) {
+			t.Fatalf("%s: %d runs, signatures %d of %d", name, len(c.Parts), len(c.Signatures), c.SignatureLength)
 		}
-		for i, p := range c.Parts {
-			if c.PartURL(p) != parts[i].URL {
-				t.Fatalf("%s: PartURL(%d) = %s", name, p.Number, c.PartURL(p))
+		if got, err := c.Expand(); err != nil || !reflect.DeepEqual(got, parts) {
+			t.Fatalf("%s: Expand differs from the full form: %v", name, err)
+		}
+		for i, p := range parts {
+			if got := c.PartURL(i, p.PartNumber); got != p.URL {
+				t.Fatalf("%s: PartURL(%d) = %s", name, p.PartNumber, got)
 			}
 		}
-		// Through JSON and back, by the fast path and by encoding/json's (spaces).
+		// Through JSON and back.
 		b, err := json.Marshal(c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var back CompactParts
-		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Expand(), parts) {
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := back.Expand(); err != nil || !reflect.DeepEqual(got, parts) {
 			t.Fatalf("%s: JSON round trip: %v", name, err)
 		}
-		var spaced CompactParts
-		if err := json.Unmarshal([]byte(strings.ReplaceAll(string(b), ",", " , ")), &spaced); err != nil || !reflect.DeepEqual(spaced.Expand(), parts) {
-			t.Fatalf("%s: JSON with spaces: %v", name, err)
-		}
+	}
+	// A plan: equal parts and a shorter last one are two runs.
+	plan := partsFor(s3, 1000)
+	for i := range plan {
+		plan[i].Size = 5 << 20
+	}
+	plan[999].Size = 7
+	c, ok := Compact(plan)
+	if !ok || !reflect.DeepEqual(c.Parts, []PartRun{{1, 999, 5 << 20}, {1000, 1, 7}}) || c.Len() != 1000 {
+		t.Fatalf("plan runs: %+v", c.Parts)
+	}
+	if got, err := c.Expand(); err != nil || !reflect.DeepEqual(got, plan) {
+		t.Fatalf("plan: Expand differs: %v", err)
+	}
+	// Parts asked for out of order and with gaps keep their order.
+	specs := []PartSpec{{7, 1}, {8, 1}, {3, 1}, {4, 2}, {5, 2}, {9, 1}}
+	if got := RunsOf(specs); !reflect.DeepEqual(got, []PartRun{{7, 2, 1}, {3, 1, 1}, {4, 2, 2}, {9, 1, 1}}) {
+		t.Fatalf("RunsOf = %+v", got)
 	}
 	mismatch := map[string]func([]PresignedPart){
 		"other key":       func(p []PresignedPart) { p[5].URL = strings.Replace(p[5].URL, "/k?", "/j?", 1) },
@@ -68,18 +89,31 @@ func TestCompact(t *testing.T) {
 			t.Errorf("%s: compacted URLs that do not share a template", name)
 		}
 	}
-	// The list's own encoder is not re-validated by httpapi: any signature must come out as
-	// valid JSON.
-	odd := CompactPartList{{1, 5, "0a1b"}, {2, 0, "q\"uo\\te\x01é"}}
-	b, err := odd.MarshalJSON()
-	var back CompactPartList
-	if err != nil || !json.Valid(b) || json.Unmarshal(b, &back) != nil || !reflect.DeepEqual(back, odd) {
-		t.Fatalf("odd signatures: %s %v, back %v", b, err, back)
+	// What a client must not slice: answers that do not add up are refused by Check.
+	good := func() *CompactParts {
+		c, _ := Compact(partsFor(s3, 3))
+		return c
 	}
-	for _, bad := range []string{`[[1,2]]`, `[[1,2,"a"],`, `[["x",2,"a"]]`, `{}`} {
-		var l CompactPartList
-		if err := json.Unmarshal([]byte(bad), &l); err == nil {
-			t.Errorf("%s: decoded as %v", bad, l)
+	broken := map[string]func(*CompactParts){
+		"signatures short":        func(c *CompactParts) { c.Signatures = c.Signatures[1:] },
+		"no signature length":     func(c *CompactParts) { c.SignatureLength = 0 },
+		"run from 0":              func(c *CompactParts) { c.Parts[0].From = 0 },
+		"empty run":               func(c *CompactParts) { c.Parts[1].Count = 0 },
+		"negative size":           func(c *CompactParts) { c.Parts[1].Size = -1 },
+		"no number placeholder":   func(c *CompactParts) { c.URL = strings.Replace(c.URL, PartNumberPlaceholder, "1", 1) },
+		"placeholder twice":       func(c *CompactParts) { c.URL += "&x=" + SignaturePlaceholder },
+		"placeholders swapped":    func(c *CompactParts) { c.URL = "http://h/k?s=" + SignaturePlaceholder + "&n=" + PartNumberPlaceholder },
+		"placeholder in the path": func(c *CompactParts) { c.URL = "http://h/" + PartNumberPlaceholder + "?s=" + SignaturePlaceholder },
+		"run past the part limit": func(c *CompactParts) { c.Parts[0].Count = MaxParts + 1 },
+	}
+	if err := good().Check(); err != nil {
+		t.Fatal(err)
+	}
+	for name, spoil := range broken {
+		c := good()
+		spoil(c)
+		if _, err := c.Expand(); err == nil {
+			t.Errorf("%s: expanded", name)
 		}
 	}
 }

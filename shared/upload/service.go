@@ -75,12 +75,16 @@ type Initiated struct {
 	// PartBatch is how many part URLs one request may ask for (UPLOAD_PART_BATCH).
 	PartBatch int             `json:"partBatch,omitempty"`
 	Parts     []PresignedPart `json:"parts"`
+	// CompactParts: every part's URL in the compact form, for InitiateAll (Parts is then
+	// empty, unless the store's URLs share no template).
+	CompactParts *CompactParts `json:"compactParts,omitempty"`
 }
 
 // PartURLs is the answer to a request for more part URLs.
 type PartURLs struct {
-	ExpiresAt time.Time       `json:"expiresAt"`
-	Parts     []PresignedPart `json:"parts"`
+	ExpiresAt    time.Time       `json:"expiresAt"`
+	Parts        []PresignedPart `json:"parts"`
+	CompactParts *CompactParts   `json:"compactParts,omitempty"` // from PresignAll, as in Initiated
 }
 
 // Initiate checks req, starts a multipart upload and presigns the first batch of parts.
@@ -168,7 +172,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 	if obj.Encryption != nil {
 		customerKey = obj.Encryption.CustomerKey
 	}
-	urls, err := s.presign(ctx, &claims, plan, first, customerKey)
+	urls, err := s.presign(ctx, &claims, plan, first, customerKey, mode == initiateAllURLs)
 	if err != nil {
 		// The caller will never learn this UploadId: abort it rather than leave an orphan.
 		s.abortQuietly(ctx, obj.Key, uploadID)
@@ -178,6 +182,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 		Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		PartCount: plan.PartCount, Token: s.tokens.Sign(claims), ExpiresAt: urls.ExpiresAt,
 		TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), PartBatch: s.policy.PartBatch, Parts: urls.Parts,
+		CompactParts: urls.CompactParts,
 	}, nil
 }
 
@@ -187,7 +192,10 @@ func (s *Service) abortQuietly(ctx context.Context, key, uploadID string) {
 	_ = s.store.Abort(ctx, key, uploadID)
 }
 
-func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []int, customerKey string) (*PartURLs, error) {
+// presign presigns the numbered parts; compact answers them in the compact form, or, where
+// a store's URLs share no template, the first batch of them in full (all of them could
+// pass the platforms' 6 MB answer limit; the client asks for the rest).
+func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []int, customerKey string, compact bool) (*PartURLs, error) {
 	specs := make([]PartSpec, len(numbers))
 	for i, n := range numbers {
 		specs[i] = PartSpec{Number: n, Size: plan.SizeOf(n)}
@@ -198,11 +206,27 @@ func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []i
 	}
 	p, err := s.store.Presign(ctx, &PresignRequest{
 		Key: c.Key, UploadID: c.UploadID, Parts: specs, TTL: ttl, CustomerKeyMD5: c.CustomerKeyMD5, CustomerKey: customerKey, Unpinned: c.Open,
+		Compact: compact,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &PartURLs{ExpiresAt: p.Expires.UTC(), Parts: p.Parts}, nil
+	out := &PartURLs{ExpiresAt: p.Expires.UTC(), Parts: p.Parts}
+	switch {
+	case p.Compact != nil && compact:
+		out.Parts, out.CompactParts = []PresignedPart{}, p.Compact
+	case p.Compact != nil: // not asked for
+		if out.Parts, err = p.Compact.Expand(); err != nil {
+			return nil, err
+		}
+	case compact:
+		if cp, ok := Compact(p.Parts); ok {
+			out.Parts, out.CompactParts = []PresignedPart{}, cp
+		} else {
+			out.Parts = out.Parts[:min(len(out.Parts), s.policy.PartBatch)]
+		}
+	}
+	return out, nil
 }
 
 // claims verifies a follow-up call's token, that it belongs to uploadID, and that the
@@ -281,7 +305,7 @@ func (s *Service) presignParts(ctx context.Context, token, uploadID string, numb
 			for i := range numbers {
 				numbers[i] = i + 1
 			}
-			return s.presign(ctx, c, plan, numbers, customerKey)
+			return s.presign(ctx, c, plan, numbers, customerKey, true)
 		}
 	}
 	if len(numbers) == 0 {
@@ -300,7 +324,7 @@ func (s *Service) presignParts(ctx context.Context, token, uploadID string, numb
 		}
 		seen[n] = true
 	}
-	return s.presign(ctx, c, plan, numbers, customerKey)
+	return s.presign(ctx, c, plan, numbers, customerKey, all)
 }
 
 // ListParts returns the parts already stored, so a client can resume.

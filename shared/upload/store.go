@@ -172,11 +172,16 @@ type PresignRequest struct {
 	// Unpinned leaves part sizes out of the signatures (open uploads, whose size is
 	// unknown until complete); PartSpec sizes are then ignored.
 	Unpinned bool
+	// Compact asks for the compact form: a store that can make it without building each
+	// URL answers Compact instead of Parts (the service compacts full URLs otherwise).
+	Compact bool
 }
 
-// Presigned are part requests ready for a client.
+// Presigned are part requests ready for a client: Parts, or Compact when it was asked
+// for and the store makes it.
 type Presigned struct {
 	Parts   []PresignedPart
+	Compact *CompactParts
 	Expires time.Time
 }
 

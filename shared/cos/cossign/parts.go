@@ -123,7 +123,10 @@ func (p *PartPresigner) Template(numberAt, signatureAt string) string {
 	return p.urlPrefix + numberAt + p.urlMiddle + signatureAt
 }
 
-// Signatures returns the signatures of parts (hex, 40 characters each) one after the
+// SignatureLength is the length of a signature in hex.
+const SignatureLength = 2 * sha1.Size
+
+// Signatures returns the signatures of parts (hex, SignatureLength characters each) one after the
 // other, as the URLs of Template carry them.
 func (p *PartPresigner) Signatures(parts []Part) string {
 	b := make([]byte, len(parts)*2*sha1.Size)
