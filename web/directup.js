@@ -191,20 +191,20 @@ export class DirectUpload extends EventTarget {
     const exp = Date.parse(answer.expiresAt)
     const c = answer.compactParts
     if (c) {
-      // Runs of part numbers; the i-th part's signature is the i-th slice of signatures.
+      // Runs of part numbers; the i-th part's signature is the i-th slice of signatures. Each
+      // URL is built when its part is sent (#url).
       const w = c.signatureLength
       let i = 0
       for (const run of c.parts) {
         for (let n = run.from; n < run.from + run.count; n++, i++) {
-          const sig = c.signatures.slice(i * w, (i + 1) * w)
-          Object.assign(this.parts.get(n), { url: c.url.replace('{partNumber}', () => n).replace('{signature}', () => sig),
+          Object.assign(this.parts.get(n), { url: null, template: c.url, signature: c.signatures.slice(i * w, (i + 1) * w),
             headers: c.headers || {}, expiresAt: exp, customerKeyHeader: c.customerKeyHeader, crc64Header: c.crc64Header })
         }
       }
       return
     }
     for (const u of answer.parts || []) {
-      Object.assign(this.parts.get(u.partNumber), { url: u.url, headers: u.headers || {}, expiresAt: exp,
+      Object.assign(this.parts.get(u.partNumber), { url: u.url, signature: null, headers: u.headers || {}, expiresAt: exp,
         customerKeyHeader: u.customerKeyHeader, crc64Header: u.crc64Header })
     }
   }
@@ -213,7 +213,7 @@ export class DirectUpload extends EventTarget {
   // the compact form, for all that need one.
   async #urls(numbers, signal) {
     const margin = this.options.refreshMargin * 1000
-    const need = numbers.filter((n) => { const p = this.parts.get(n); return !p.url || p.expiresAt - Date.now() < margin })
+    const need = numbers.filter((n) => { const p = this.parts.get(n); return !(p.url || p.signature) || p.expiresAt - Date.now() < margin })
     if (!need.length) return
     // The SSE-C key goes along: stores whose URLs sign it (S3) need it again.
     const body = { partNumbers: need, ...(this.options.customerKey ? { customerKey: this.options.customerKey } : {}) }
@@ -263,11 +263,17 @@ export class DirectUpload extends EventTarget {
         part.loaded = 0
         this.#progress()
         if (signal.aborted || !err.retryable || attempt >= this.options.retries) throw err
-        if (err.status === 403) part.url = null // maybe expired: sign again
+        if (err.status === 403) part.url = part.signature = null // maybe expired: sign again
         const delay = this.options.retryDelay * 2 ** attempt
         await sleep(delay / 2 + Math.random() * delay / 2, signal)
       }
     }
+  }
+
+  // #url is a part's URL: as answered, or its template with the number and signature put in
+  // (functions as replacements: a "$" in them is not a pattern).
+  #url(n, part) {
+    return part.url || part.template.replace('{partNumber}', () => n).replace('{signature}', () => part.signature)
   }
 
   #put(n, part, signal) {
@@ -280,7 +286,7 @@ export class DirectUpload extends EventTarget {
       const settle = (f, v) => { signal.removeEventListener('abort', onAbort); this.inflight.delete(n); f(v) }
       signal.addEventListener('abort', onAbort)
       this.inflight.set(n, xhr)
-      xhr.open('PUT', part.url)
+      xhr.open('PUT', this.#url(n, part))
       for (const [k, v] of Object.entries(part.headers)) xhr.setRequestHeader(k, v)
       if (this.options.customerKey) {
         if (!part.customerKeyHeader) {

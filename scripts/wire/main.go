@@ -122,8 +122,11 @@ func run(runs, tokenLen int, only string) error {
 	if err != nil {
 		return err
 	}
-	if len(up.Parts) != parts {
-		return fmt.Errorf("compact initiate gave %d URLs, want %d", len(up.Parts), parts)
+	if up.CompactParts == nil {
+		return fmt.Errorf("the initiate answered no compact form")
+	}
+	if up.Parts, err = up.CompactParts.Expand(); err != nil || len(up.Parts) != parts {
+		return fmt.Errorf("compact initiate gave %d URLs, want %d (%v)", len(up.Parts), parts, err)
 	}
 	allNumbers := make([]int, parts)
 	for i := range allNumbers {
@@ -131,21 +134,17 @@ func run(runs, tokenLen int, only string) error {
 	}
 
 	var compactBytes int64
-	// renewCompact fetches every URL in the compact form and decodes the answer; built also
-	// rebuilds every URL from it (what apiclient.PresignAll returns).
+	// renewCompact fetches every URL in the compact form as the Go client does (decoded and
+	// checked; each URL is built when its part is sent); built also builds every URL now.
 	renewCompact := func(built bool) (*upload.PartURLs, error) {
 		before := wire.n.Load()
-		var out *upload.PartURLs
-		var err error
-		if built {
-			out, err = api.PresignAll(ctx, up, nil)
-		} else {
-			out = new(upload.PartURLs)
-			err = api.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/parts?parts=compact", up.Token, map[string]any{}, out)
-		}
+		out, err := api.PresignAll(ctx, up, nil)
 		compactBytes = wire.n.Load() - before
 		if err == nil && out.CompactParts == nil {
 			err = fmt.Errorf("no compact answer")
+		}
+		if err == nil && built {
+			out.Parts, err = out.CompactParts.Expand()
 		}
 		return out, err
 	}

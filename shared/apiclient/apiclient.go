@@ -91,19 +91,22 @@ func (c *Client) Initiate(ctx context.Context, req *upload.InitiateRequest) (*up
 	return &out, c.Call(ctx, http.MethodPost, "/uploads", "", req, &out)
 }
 
-// InitiateAll starts an upload and returns the URLs of every part: fetched in the compact
-// form (one answer of about 40 bytes a part) and rebuilt here, so Parts is the whole plan
-// (or, from a store whose URLs share no template, the first batch in full).
+// InitiateAll starts an upload with the URL of every part, in the compact form
+// (up.CompactParts; about 40 bytes a part): Resume builds each URL as it sends the part.
+// From a store whose URLs share no template, up.Parts holds the first batch in full instead.
 func (c *Client) InitiateAll(ctx context.Context, req *upload.InitiateRequest) (*upload.Initiated, error) {
 	var out upload.Initiated
 	if err := c.Call(ctx, http.MethodPost, "/uploads?parts=compact", "", req, &out); err != nil {
 		return nil, err
 	}
-	return &out, expand(&out.Parts, out.CompactParts)
+	if out.CompactParts != nil {
+		return &out, out.CompactParts.Check()
+	}
+	return &out, nil
 }
 
 // PresignAll asks for URLs of the given parts, or of every part when numbers is empty, in
-// one request in the compact form, and rebuilds them into Parts.
+// one request in the compact form (CompactParts.Expand builds them all).
 func (c *Client) PresignAll(ctx context.Context, up *upload.Initiated, numbers []int) (*upload.PartURLs, error) {
 	var out upload.PartURLs
 	body := map[string]any{}
@@ -113,19 +116,10 @@ func (c *Client) PresignAll(ctx context.Context, up *upload.Initiated, numbers [
 	if err := c.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/parts?parts=compact", up.Token, body, &out); err != nil {
 		return nil, err
 	}
-	return &out, expand(&out.Parts, out.CompactParts)
-}
-
-// expand puts the URLs of a compact answer into parts (a full answer has them there).
-func expand(parts *[]upload.PresignedPart, c *upload.CompactParts) error {
-	if c == nil {
-		return nil
+	if out.CompactParts != nil {
+		return &out, out.CompactParts.Check()
 	}
-	all, err := c.Expand()
-	if err == nil {
-		*parts = all
-	}
-	return err
+	return &out, nil
 }
 
 // Presign asks for URLs of more parts.
@@ -215,16 +209,29 @@ func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt
 	for _, p := range up.Parts {
 		known[p.PartNumber] = p
 	}
+	compact := func(int) (upload.PresignedPart, bool) { return upload.PresignedPart{}, false }
+	if up.CompactParts != nil {
+		compact = up.CompactParts.Lookup()
+	}
+	part := func(n int) (upload.PresignedPart, bool) {
+		if p, ok := known[n]; ok {
+			return p, true
+		}
+		return compact(n)
+	}
 	workers := c.Concurrency
 	if workers <= 0 {
 		workers = 4
 	}
 	batch := max(1, len(up.Parts))
+	if up.CompactParts != nil {
+		batch = up.PartCount
+	}
 	for start := 0; start < len(todo); start += batch {
 		nums := todo[start:min(start+batch, len(todo))]
 		var missing []int
 		for _, n := range nums {
-			if _, ok := known[n]; !ok {
+			if _, ok := part(n); !ok {
 				missing = append(missing, n)
 			}
 		}
@@ -237,7 +244,7 @@ func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt
 				known[p.PartNumber] = p
 			}
 		}
-		if err := c.putAll(ctx, up.PartSize, nums, known, r, extra, etags, workers); err != nil {
+		if err := c.putAll(ctx, up.PartSize, nums, part, r, extra, etags, workers); err != nil {
 			return nil, err
 		}
 	}
@@ -248,7 +255,7 @@ func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt
 	return c.Complete(ctx, up, parts)
 }
 
-func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, known map[int]upload.PresignedPart, r io.ReaderAt, extra http.Header, etags []string, workers int) error {
+func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, part func(int) (upload.PresignedPart, bool), r io.ReaderAt, extra http.Header, etags []string, workers int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan int)
@@ -260,7 +267,7 @@ func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, known m
 		go func() {
 			defer wg.Done()
 			for n := range work {
-				p := known[n]
+				p, _ := part(n)
 				data := make([]byte, p.Size)
 				_, err := r.ReadAt(data, int64(n-1)*partSize)
 				if err == io.EOF && int64(len(data)) == p.Size {

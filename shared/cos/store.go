@@ -136,7 +136,7 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		return &upload.Presigned{Expires: time.Unix(end.Unix(), 0), Compact: &upload.CompactParts{
 			URL: p.Template(upload.PartNumberPlaceholder, upload.SignaturePlaceholder), Method: http.MethodPut,
 			Headers: clientHeaders, CustomerKeyHeader: keyHeader, CRC64Header: crc64Header,
-			Parts: upload.RunsOf(specs), Signatures: p.Signatures(parts), SignatureLength: cossign.SignatureLength,
+			Parts: upload.RunsOf(specs), Signatures: upload.Signatures(p.Signatures(parts)), SignatureLength: cossign.SignatureLength,
 		}}, nil
 	}
 	urls := p.URLs(parts)

@@ -56,6 +56,17 @@ func TestCompact(t *testing.T) {
 			t.Fatalf("%s: JSON round trip: %v", name, err)
 		}
 	}
+	// Signatures with escapes (any store's) decode by encoding/json's way.
+	odd := CompactParts{URL: "h/k?n=" + PartNumberPlaceholder + "&s=" + SignaturePlaceholder, Parts: []PartRun{{1, 2, 0}},
+		Signatures: "a\"\\é\x01", SignatureLength: 3}
+	b, err := json.Marshal(&odd)
+	var back CompactParts
+	if err != nil || json.Unmarshal(b, &back) != nil || back.Signatures != odd.Signatures {
+		t.Fatalf("odd signatures: %s -> %q (%v)", b, back.Signatures, err)
+	}
+	if err := json.Unmarshal([]byte(`{"signatures":7}`), &back); err == nil {
+		t.Fatal("a number decoded as signatures")
+	}
 	// A plan: equal parts and a shorter last one are two runs.
 	plan := partsFor(s3, 1000)
 	for i := range plan {
