@@ -116,7 +116,11 @@ func TestNoLeaks(t *testing.T) {
 	forged.Token += "x"
 	c.ListParts(ctx, &forged)
 	c.ListParts(ctx, up)
-	c.PutPart(ctx, up.Parts[0], data[:10], nil)
+	first, ok := up.CompactParts.Lookup()(1)
+	if !ok {
+		t.Fatal("no part 1 in the compact answer")
+	}
+	c.PutPart(ctx, first, data[:10], nil)
 
 	secrets := map[string]string{
 		"store secret key": storeCred.SecretKey, "session token": storeCred.SessionToken, "token secret": tokenSecret, "SSE-C key": key64,

@@ -632,13 +632,25 @@ func TestCompactParts(t *testing.T) {
 	}
 	// And again (renewed) through POST /parts: every part when none is named, a few when named.
 	again, err := e.api.PresignAll(ctx, &all, nil)
-	if err != nil || again.CompactParts == nil || len(again.Parts) != 10000 || again.Parts[9999].PartNumber != 10000 {
+	if err != nil || again.CompactParts == nil || again.CompactParts.Len() != 10000 {
 		t.Fatalf("renewing every URL: %v", err)
 	}
+	renewed, _ := again.CompactParts.Expand()
 	some, err := e.api.PresignAll(ctx, &all, []int{9, 3, 4, 10000})
-	if err != nil || len(some.Parts) != 4 || some.Parts[0].PartNumber != 9 || some.Parts[3].PartNumber != 10000 ||
-		untimed(some.Parts[1].URL) != untimed(again.Parts[2].URL) {
-		t.Fatalf("renewing four URLs: %v %+v", err, some)
+	if err != nil || some.CompactParts == nil {
+		t.Fatalf("renewing four URLs: %v", err)
+	}
+	four, _ := some.CompactParts.Expand()
+	if len(four) != 4 || four[0].PartNumber != 9 || four[3].PartNumber != 10000 || untimed(four[1].URL) != untimed(renewed[2].URL) {
+		t.Fatalf("renewing four URLs: %+v", four)
+	}
+	// What a client that builds each URL as it sends the part gets is the same.
+	part := some.CompactParts.Lookup()
+	if p, ok := part(4); !ok || !reflect.DeepEqual(p, four[2]) {
+		t.Fatalf("Lookup(4) = %+v", p)
+	}
+	if _, ok := part(5); ok {
+		t.Fatal("Lookup found a part the answer does not have")
 	}
 }
 
