@@ -67,7 +67,7 @@ func (c *Client) Call(ctx context.Context, method, path, token string, in, out a
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := readAll(resp)
 	if err != nil {
 		return err
 	}
@@ -296,4 +296,17 @@ func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, part fu
 	close(work)
 	wg.Wait()
 	return first
+}
+
+// readAll reads an answer into one buffer of its declared length (a compact answer is
+// 400 KB; io.ReadAll would grow and copy its buffer a dozen times).
+func readAll(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength <= 0 || resp.ContentLength > 64<<20 {
+		return io.ReadAll(resp.Body)
+	}
+	b := make([]byte, resp.ContentLength)
+	if _, err := io.ReadFull(resp.Body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }

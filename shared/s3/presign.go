@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/directup/directup/shared/upload"
 )
 
 // partPresigner makes SigV4 query-signed UploadPart URLs for one upload, byte-identical
@@ -100,12 +102,17 @@ func newPartPresigner(o presignOptions) *partPresigner {
 	return p
 }
 
-// url signs one part of the given size.
-func (p *partPresigner) url(n int, size int64) string {
-	v := &p.noLen
+// variantOf is the layout of a part of the given size.
+func (p *partPresigner) variantOf(size int64) *variant {
 	if p.signLength && size > 0 { // the signer signs no content-length of 0
-		v = &p.withLen
+		return &p.withLen
 	}
+	return &p.noLen
+}
+
+// sign writes the hex signature of one part into sig.
+func (p *partPresigner) sign(n int, size int64, sig *[2 * sha256.Size]byte) {
+	v := p.variantOf(size)
 	b := strconv.AppendInt(append(p.buf[:0], v.canonHead...), int64(n), 10)
 	b = append(b, v.canonMid...)
 	if v == &p.withLen {
@@ -118,8 +125,14 @@ func (p *partPresigner) url(n int, size int64) string {
 	p.mac.Reset()
 	p.mac.Write(p.sts)
 	var sum [sha256.Size]byte
-	var sig [2 * sha256.Size]byte
 	hex.Encode(sig[:], p.mac.Sum(sum[:0]))
+}
+
+// url signs one part of the given size.
+func (p *partPresigner) url(n int, size int64) string {
+	v := p.variantOf(size)
+	var sig [2 * sha256.Size]byte
+	p.sign(n, size, &sig)
 	var num [20]byte
 	digits := strconv.AppendInt(num[:0], int64(n), 10)
 	var u strings.Builder // the URL text in one allocation
@@ -129,6 +142,29 @@ func (p *partPresigner) url(n int, size int64) string {
 	u.WriteString(v.urlMid)
 	u.Write(sig[:])
 	return u.String()
+}
+
+// template is the URL of every part of the given size with numberAt and signatureAt where
+// a part's number and signature go.
+func (p *partPresigner) template(size int64, numberAt, signatureAt string) string {
+	v := p.variantOf(size)
+	return v.urlHead + numberAt + v.urlMid + signatureAt
+}
+
+// signatures returns the hex signatures of parts one after the other; ok is false when
+// the parts do not share one layout (an empty part among others: no template fits all).
+func (p *partPresigner) signatures(parts []upload.PartSpec) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(parts) * 2 * sha256.Size)
+	var sig [2 * sha256.Size]byte
+	for _, part := range parts {
+		if p.variantOf(part.Size) != p.variantOf(parts[0].Size) {
+			return "", false
+		}
+		p.sign(part.Number, part.Size, &sig)
+		b.Write(sig[:])
+	}
+	return b.String(), true
 }
 
 // derivedKeys caches the SigV4 signing key per credential, day and region: deriving one

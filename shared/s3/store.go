@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"crypto/sha256"
 	"maps"
 	"net/http"
 	"net/url"
@@ -82,7 +83,7 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		}
 		clientHeaders, keyHeader = storerest.SSECPartHeaders("x-amz-", req.CustomerKeyMD5)
 	}
-	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(now.Add(ttl).Unix(), 0)}
+	expires := time.Unix(now.Add(ttl).Unix(), 0)
 	signed := make(map[string]string, len(clientHeaders)+1)
 	for k, v := range clientHeaders {
 		signed[strings.ToLower(k)] = v
@@ -94,13 +95,26 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		region: c.region, uploadID: req.UploadID, headers: signed, signLength: !req.Unpinned, now: now, expires: ttl,
 		accessKeyID: cred.AccessKeyID, token: cred.SessionToken,
 		signingKey: c.keys.get(cred.AccessKeyID, cred.SecretAccessKey, now.UTC().Format("20060102"), c.region)})
-	for i, part := range req.Parts {
-		size := part.Size
-		if req.Unpinned {
-			size = 0
+	parts := req.Parts
+	if req.Unpinned {
+		parts = make([]upload.PartSpec, len(req.Parts))
+		for i, part := range req.Parts {
+			parts[i] = upload.PartSpec{Number: part.Number} // no size signed, none reported
 		}
-		out.Parts[i] = upload.PresignedPart{PartNumber: part.Number, Method: http.MethodPut, URL: p.url(part.Number, size), Headers: clientHeaders,
-			Size: size, CustomerKeyHeader: keyHeader}
+	}
+	if req.Compact && len(parts) > 0 { // the template and the signatures: no URL is built
+		if sigs, ok := p.signatures(parts); ok {
+			return &upload.Presigned{Expires: expires, Compact: &upload.CompactParts{
+				URL: p.template(parts[0].Size, upload.PartNumberPlaceholder, upload.SignaturePlaceholder), Method: http.MethodPut,
+				Headers: clientHeaders, CustomerKeyHeader: keyHeader, Parts: upload.RunsOf(parts),
+				Signatures: upload.Signatures(sigs), SignatureLength: 2 * sha256.Size,
+			}}, nil
+		}
+	}
+	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(parts)), Expires: expires}
+	for i, part := range parts {
+		out.Parts[i] = upload.PresignedPart{PartNumber: part.Number, Method: http.MethodPut, URL: p.url(part.Number, part.Size),
+			Headers: clientHeaders, Size: part.Size, CustomerKeyHeader: keyHeader}
 	}
 	return out, nil
 }

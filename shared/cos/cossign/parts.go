@@ -129,13 +129,16 @@ const SignatureLength = 2 * sha1.Size
 // Signatures returns the signatures of parts (hex, SignatureLength characters each) one after the
 // other, as the URLs of Template carry them.
 func (p *PartPresigner) Signatures(parts []Part) string {
-	b := make([]byte, len(parts)*2*sha1.Size)
+	var b strings.Builder
+	b.Grow(len(parts) * SignatureLength)
 	var sum [sha1.Size]byte
-	for i, part := range parts {
+	var sig [SignatureLength]byte
+	for _, part := range parts {
 		p.sign(part.Number, part.Size, &sum)
-		hex.Encode(b[i*2*sha1.Size:], sum[:])
+		hex.Encode(sig[:], sum[:])
+		b.Write(sig[:])
 	}
-	return string(b)
+	return b.String()
 }
 
 // URL returns the presigned URL for one part of the given size. A PartPresigner is not
