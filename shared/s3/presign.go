@@ -3,6 +3,7 @@ package s3
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"hash"
 	"net/url"
@@ -27,14 +28,23 @@ type partPresigner struct {
 	signLength     bool
 	stsHead        string // the string to sign up to the digest
 	mac            hash.Hash
+	digest         hash.Hash // the canonical request's, restored to a variant's headState
+	sum            [sha256.Size]byte
 	buf, sts       []byte
 }
 
 // variant is one layout: the URL is urlHead + n + urlMid + signature; the canonical
 // request is canonHead + n + canonMid + [size + canonLen] + canonTail.
+//
+// SigV4 sorts the query, so the part number comes after the session token: the canonical
+// request's first several hundred bytes are the same for every part. Their whole 64-byte
+// blocks are hashed once; each part restores that SHA-256 state (the standard library's
+// own, through its BinaryMarshaler, as crypto/hmac keeps its pads) and hashes only the rest.
 type variant struct {
 	urlHead, urlMid                          string
 	canonHead, canonMid, canonLen, canonTail string
+	headState                                []byte // SHA-256 state after canonHead[:headHashed]
+	headHashed                               int
 }
 
 // presignOptions are the upload-wide inputs.
@@ -95,11 +105,21 @@ func newPartPresigner(o presignOptions) *partPresigner {
 		return v
 	}
 	p := &partPresigner{signLength: o.signLength, stsHead: "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n",
-		mac: hmac.New(sha256.New, o.signingKey), noLen: layout(false)}
+		mac: hmac.New(sha256.New, o.signingKey), noLen: layout(false), digest: sha256.New()}
+	p.noLen.hashHead()
 	if o.signLength {
 		p.withLen = layout(true)
+		p.withLen.hashHead()
 	}
 	return p
+}
+
+// hashHead hashes the whole blocks of canonHead once.
+func (v *variant) hashHead() {
+	h := sha256.New()
+	v.headHashed = len(v.canonHead) / sha256.BlockSize * sha256.BlockSize
+	h.Write([]byte(v.canonHead[:v.headHashed]))
+	v.headState, _ = h.(encoding.BinaryMarshaler).MarshalBinary()
 }
 
 // variantOf is the layout of a part of the given size.
@@ -113,19 +133,21 @@ func (p *partPresigner) variantOf(size int64) *variant {
 // sign writes the hex signature of one part into sig.
 func (p *partPresigner) sign(n int, size int64, sig *[2 * sha256.Size]byte) {
 	v := p.variantOf(size)
-	b := strconv.AppendInt(append(p.buf[:0], v.canonHead...), int64(n), 10)
+	b := strconv.AppendInt(append(p.buf[:0], v.canonHead[v.headHashed:]...), int64(n), 10)
 	b = append(b, v.canonMid...)
 	if v == &p.withLen {
 		b = append(strconv.AppendInt(b, size, 10), v.canonLen...)
 	}
 	b = append(b, v.canonTail...)
 	p.buf = b
-	digest := sha256.Sum256(b)
-	p.sts = hex.AppendEncode(append(p.sts[:0], p.stsHead...), digest[:])
+	if err := p.digest.(encoding.BinaryUnmarshaler).UnmarshalBinary(v.headState); err != nil {
+		panic(err) // a state the same package marshalled
+	}
+	p.digest.Write(b)
+	p.sts = hex.AppendEncode(append(p.sts[:0], p.stsHead...), p.digest.Sum(p.sum[:0]))
 	p.mac.Reset()
 	p.mac.Write(p.sts)
-	var sum [sha256.Size]byte
-	hex.Encode(sig[:], p.mac.Sum(sum[:0]))
+	hex.Encode(sig[:], p.mac.Sum(p.sum[:0])) // the digest in p.sum was used above
 }
 
 // url signs one part of the given size.
