@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -265,44 +264,6 @@ func TestPresignNeverOutlivesCredentials(t *testing.T) {
 	var e *upload.Error
 	if _, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "a", UploadID: "U", TTL: time.Hour}); !errors.As(err, &e) || e.Status != 503 {
 		t.Errorf("credentials about to expire: err = %v, want 503", err)
-	}
-}
-
-// The compact form the store makes without building URLs expands, byte for byte, into the
-// full form of the same parts signed at the same moment: pinned and unpinned sizes, SSE-C,
-// a plan's runs and parts asked for out of order.
-func TestCompactPresignIsTheFullForm(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	c, err := New(Config{Bucket: "examplebucket-1250000000", Region: "ap-guangzhou"}, testCreds, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Now = func() time.Time { return now }
-	plan := make([]upload.PartSpec, 1000)
-	for i := range plan {
-		plan[i] = upload.PartSpec{Number: i + 1, Size: 8 << 20}
-	}
-	plan[999].Size = 12345
-	picked := []upload.PartSpec{{Number: 9, Size: 5}, {Number: 10, Size: 5}, {Number: 2, Size: 5}, {Number: 11, Size: 3}}
-	for name, req := range map[string]upload.PresignRequest{
-		"plan":     {Key: "dir/a b {partNumber}.mp4", UploadID: "U/1", TTL: time.Hour, Parts: plan},
-		"picked":   {Key: "k", UploadID: "U", TTL: time.Hour, Parts: picked},
-		"sse-c":    {Key: "k", UploadID: "U", TTL: time.Hour, Parts: picked, CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="},
-		"unpinned": {Key: "k", UploadID: "U", TTL: time.Hour, Parts: picked, Unpinned: true},
-	} {
-		full, err := c.Presign(context.Background(), &req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Compact = true
-		compact, err := c.Presign(context.Background(), &req)
-		if err != nil || compact.Compact == nil || compact.Parts != nil || !compact.Expires.Equal(full.Expires) {
-			t.Fatalf("%s: compact presign: %v %+v", name, err, compact)
-		}
-		got, err := compact.Compact.Expand()
-		if err != nil || !reflect.DeepEqual(got, full.Parts) {
-			t.Fatalf("%s: the compact form differs from the full one: %v", name, err)
-		}
 	}
 }
 

@@ -36,6 +36,9 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.BaseDelay, c.MaxDelay = 5*time.Millisecond, 20*time.Millisecond
+		if o.Now != nil {
+			c.Now = o.Now
+		}
 		return storetest.Fixture{Store: c,
 			Read: func(key string) ([]byte, error) { return os.ReadFile(store.ObjectPath(key)) }}
 	})

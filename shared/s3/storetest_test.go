@@ -20,6 +20,9 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.BaseDelay, c.MaxDelay = 5*time.Millisecond, 20*time.Millisecond
+		if o.Now != nil {
+			c.Now = o.Now
+		}
 		return storetest.Fixture{Store: c, Read: func(key string) ([]byte, error) {
 			a := functest.S3Do(t, endpoint, http.MethodGet, c.pathPrefix+"/"+escapePath(key))
 			return a.Body, nil

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,9 @@ type Options struct {
 	HTTP *http.Client
 	// CredentialsExpire, when set, is when the store's signing credentials expire.
 	CredentialsExpire time.Time
+	// Now, when set, is the store's clock: the suite stops it to compare what two calls
+	// sign.
+	Now func() time.Time
 }
 
 // Fixture is a store built for one test, and how to read what it stored.
@@ -55,6 +59,7 @@ func Run(t *testing.T, newStore New) {
 	t.Run("ForbidOverwriteRace", func(t *testing.T) { testForbidOverwriteRace(t, newStore) })
 	t.Run("SSEC", func(t *testing.T) { testSSEC(t, newStore) })
 	t.Run("ExpiryClamp", func(t *testing.T) { testExpiryClamp(t, newStore) })
+	t.Run("CompactForm", func(t *testing.T) { testCompactForm(t, newStore) })
 	t.Run("Faults", func(t *testing.T) { testFaults(t, newStore) })
 }
 
@@ -490,5 +495,93 @@ func testFaults(t *testing.T, newStore New) {
 	defer cancel()
 	if _, err := f.Store.Initiate(short, &upload.Object{Key: k + "-3", ContentType: "text/plain"}); code(err) != upload.CodeUpstreamBusy {
 		t.Fatalf("SlowDown to the end: %v", err)
+	}
+}
+
+// The compact form a store makes (or the service makes from its full URLs) rebuilds, byte
+// for byte, the full form signed at the same moment — a plan with a shorter last part, parts
+// asked for out of order, unpinned sizes, SSE-C — and the server takes parts through it.
+func testCompactForm(t *testing.T, newStore New) {
+	now := time.Now().Truncate(time.Second)
+	f := newStore(t, Options{Now: func() time.Time { return now }})
+	minPart := f.Store.Capabilities().MinPartSize
+	raw := random(32)
+	sum := md5.Sum(raw)
+	customerKey, keyMD5 := base64.StdEncoding.EncodeToString(raw), base64.StdEncoding.EncodeToString(sum[:])
+	data := random(int(2*minPart + 7))
+	cases := []struct {
+		name  string
+		enc   *upload.Encryption
+		req   upload.PresignRequest
+		extra http.Header
+	}{
+		{name: "plan", req: upload.PresignRequest{Parts: specs(int64(len(data)), minPart)}},
+		{name: "out of order", req: upload.PresignRequest{Parts: []upload.PartSpec{{Number: 3, Size: 7}, {Number: 1, Size: minPart}, {Number: 2, Size: minPart}}}},
+		{name: "unpinned", req: upload.PresignRequest{Parts: specs(int64(len(data)), minPart), Unpinned: true}},
+		{name: "SSE-C", enc: &upload.Encryption{Type: upload.SSEC, CustomerKey: customerKey, CustomerKeyMD5: keyMD5},
+			req: upload.PresignRequest{Parts: specs(int64(len(data)), minPart), CustomerKeyMD5: keyMD5, CustomerKey: customerKey}},
+	}
+	for _, c := range cases {
+		k := key(t) + "/" + upload.PartNumberPlaceholder + " " + upload.SignaturePlaceholder // escaped in the template's path
+		id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "application/octet-stream", Encryption: c.enc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := c.req
+		req.Key, req.UploadID, req.TTL = k, id, time.Hour
+		full, err := f.Store.Presign(ctx, &req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		req.Compact = true
+		p, err := f.Store.Presign(ctx, &req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		compact := p.Compact
+		if compact == nil { // a store that makes only full URLs: the service compacts them
+			var ok bool
+			if compact, ok = upload.Compact(p.Parts); !ok {
+				t.Fatalf("%s: the store's URLs share no template", c.name)
+			}
+		} else if p.Parts != nil || !p.Expires.Equal(full.Expires) {
+			t.Fatalf("%s: the compact answer also has %d full parts, or expires at %v, not %v", c.name, len(p.Parts), p.Expires, full.Expires)
+		}
+		parts, err := compact.Expand()
+		if err != nil || len(parts) != len(full.Parts) {
+			t.Fatalf("%s: %d parts expanded (%v), want %d", c.name, len(parts), err, len(full.Parts))
+		}
+		for i := range parts {
+			if !reflect.DeepEqual(parts[i], full.Parts[i]) {
+				t.Fatalf("%s: part %d\ncompact %+v\n   full %+v", c.name, i, parts[i], full.Parts[i])
+			}
+		}
+		// Each URL built as a client builds it, sent with the part's bytes.
+		part := compact.Lookup()
+		var extra http.Header
+		if c.enc != nil {
+			extra = http.Header{http.CanonicalHeaderKey(parts[0].CustomerKeyHeader): {customerKey}}
+		}
+		var done []upload.CompletedPart
+		for n := 1; n <= 3; n++ {
+			pp, ok := part(n)
+			if !ok {
+				t.Fatalf("%s: no part %d", c.name, n)
+			}
+			body := data[int64(n-1)*minPart : min(int64(n)*minPart, int64(len(data)))]
+			etag, err := (&apiclient.Client{}).PutPart(ctx, pp, body, extra)
+			if err != nil {
+				t.Fatalf("%s: part %d through its compact URL: %v", c.name, n, err)
+			}
+			done = append(done, upload.CompletedPart{PartNumber: n, ETag: etag})
+		}
+		if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if c.enc == nil {
+			if got, err := f.Read(k); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s: stored %d bytes (%v), want the %d sent", c.name, len(got), err, len(data))
+			}
+		}
 	}
 }
