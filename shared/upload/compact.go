@@ -103,10 +103,12 @@ func (c *CompactParts) Check() error {
 	}
 	n := 0
 	for _, r := range c.Parts {
-		if r.From < 1 || r.Count < 1 || r.Size < 0 || r.From > MaxParts || r.Count > MaxParts || n > MaxParts {
-			return errors.New("upload: compact parts: a run outside 1..10000")
+		if r.From < 1 || r.From > MaxParts || r.Count < 1 || r.Count > MaxParts || r.From+r.Count-1 > MaxParts || r.Size < 0 {
+			return errors.New("upload: compact parts: a run outside parts 1..10000")
 		}
-		n += r.Count
+		if n += r.Count; n > MaxParts {
+			return errors.New("upload: compact parts: more than 10000 parts")
+		}
 	}
 	if c.SignatureLength < 1 || len(c.Signatures) != n*c.SignatureLength {
 		return errors.New("upload: compact parts: " + strconv.Itoa(len(c.Signatures)) + " signature characters for " +
