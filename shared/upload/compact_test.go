@@ -116,6 +116,8 @@ func TestCompact(t *testing.T) {
 		"placeholders swapped":    func(c *CompactParts) { c.URL = "http://h/k?s=" + SignaturePlaceholder + "&n=" + PartNumberPlaceholder },
 		"placeholder in the path": func(c *CompactParts) { c.URL = "http://h/" + PartNumberPlaceholder + "?s=" + SignaturePlaceholder },
 		"run past the part limit": func(c *CompactParts) { c.Parts[0].Count = MaxParts + 1 },
+		"run ending past 10000":   func(c *CompactParts) { c.Parts = []PartRun{{MaxParts, 2, 0}, c.Parts[2]} },
+		"huge from":               func(c *CompactParts) { c.Parts[0].From = 1 << 62 },
 	}
 	if err := good().Check(); err != nil {
 		t.Fatal(err)
