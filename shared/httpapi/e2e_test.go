@@ -563,6 +563,17 @@ func TestCompactParts(t *testing.T) {
 	data := randomBytes(t, 3<<20+5)
 	var up upload.Initiated
 	js, _ := json.Marshal(upload.InitiateRequest{Filename: "c.bin", ContentType: "application/octet-stream", Size: size(len(data)), PartSize: 1 << 20})
+	// Another form than compact is refused by field, before anything is started.
+	for _, q := range []string{"?parts=all", "?parts=", "?parts=compact&parts=compact"} {
+		var apiErr *apiclient.Error
+		if err := e.api.Call(ctx, "POST", "/uploads"+q, "", json.RawMessage(js), &up); !errors.As(err, &apiErr) ||
+			apiErr.Status != 400 || apiErr.Code != upload.CodeInvalidField || apiErr.Field != "parts" {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if n := e.store.Uploads(); n != 0 {
+		t.Fatalf("a refused request started %d uploads", n)
+	}
 	if err := e.api.Call(ctx, "POST", "/uploads?parts=compact", "", json.RawMessage(js), &up); err != nil {
 		t.Fatal(err)
 	}

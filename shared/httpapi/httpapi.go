@@ -350,8 +350,18 @@ func JSONError(err error) *upload.Error {
 	return e
 }
 
-// compact reports a request for part URLs in the compact form (?parts=compact).
-func compact(r *http.Request) bool { return r.URL.Query().Get("parts") == "compact" }
+// compact reports a request for part URLs in the compact form (?parts=compact); any other
+// value of parts is refused rather than answered in a form the client did not ask for.
+func compact(r *http.Request) (bool, error) {
+	q := r.URL.Query()
+	if !q.Has("parts") {
+		return false, nil
+	}
+	if v := q["parts"]; len(v) != 1 || v[0] != "compact" {
+		return false, upload.Invalid("parts", "parts must be \"compact\" or absent")
+	}
+	return true, nil
+}
 
 func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 	var req upload.InitiateRequest
@@ -360,7 +370,12 @@ func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	initiate := h.svc.Initiate
-	if compact(r) {
+	c, err := compact(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if c {
 		initiate = h.svc.InitiateAll
 	}
 	out, err := initiate(r.Context(), &req)
@@ -419,7 +434,12 @@ func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	presign := h.svc.PresignParts
-	if compact(r) {
+	c, err := compact(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if c {
 		presign = h.svc.PresignAll
 	}
 	out, err := presign(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers, req.CustomerKey)
