@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/upload"
@@ -20,10 +21,16 @@ type Callbacks struct {
 	Attempts     int      // default 3
 	Client       *http.Client
 	Now          func() time.Time
+
+	once sync.Once
+	t    *webhook.Target // one for all callbacks: its connections are kept
 }
 
 func (c *Callbacks) target() *webhook.Target {
-	return &webhook.Target{Secret: c.Secret, AllowedHosts: c.AllowedHosts, Client: c.Client, Now: c.Now}
+	c.once.Do(func() {
+		c.t = &webhook.Target{Secret: c.Secret, AllowedHosts: c.AllowedHosts, Client: c.Client, Now: c.Now}
+	})
+	return c.t
 }
 
 // Check refuses callback URLs the settings do not allow (400 or 403, never retried).

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -69,6 +70,9 @@ type Target struct {
 	// either way.
 	Client *http.Client
 	Now    func() time.Time
+
+	once sync.Once
+	hc   *http.Client // built once: connections are kept between posts
 }
 
 // Refusals of Check: a URL that is not one webhooks may use at all (ErrInvalidURL), or a
@@ -111,28 +115,34 @@ func (t *Target) addressAllowed(ip net.IP) bool {
 	return true
 }
 
-func (t *Target) client(timeout time.Duration) *http.Client {
-	var client http.Client
-	if t.Client != nil {
-		client = *t.Client
-	} else {
-		dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
-			host, _, _ := net.SplitHostPort(address)
-			if ip := net.ParseIP(host); ip == nil || !t.addressAllowed(ip) {
-				return fmt.Errorf("%w: %s", ErrAddress, host)
-			}
-			return nil
-		}}
-		transport := http.DefaultTransport.(*http.Transport).Clone()
-		transport.Proxy = nil // a proxy would dial for us, unchecked
-		transport.DialContext = dialer.DialContext
-		client = http.Client{Transport: transport}
-	}
-	client.Timeout = timeout
-	// A 3xx would carry the body and its signature to a host nobody checked: it is
-	// answered as it is, and callers treat it as a refusal.
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &client
+// client is the one client of the target, made on first use: its transport keeps
+// connections (a hook is asked at every initiate; a new TLS handshake each time would cost
+// more than the question), its dialer checks every address, and it never follows a
+// redirect. Timeouts come from each post's context.
+func (t *Target) client() *http.Client {
+	t.once.Do(func() {
+		var client http.Client
+		if t.Client != nil {
+			client = *t.Client
+		} else {
+			dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+				host, _, _ := net.SplitHostPort(address)
+				if ip := net.ParseIP(host); ip == nil || !t.addressAllowed(ip) {
+					return fmt.Errorf("%w: %s", ErrAddress, host)
+				}
+				return nil
+			}}
+			transport := http.DefaultTransport.(*http.Transport).Clone()
+			transport.Proxy = nil // a proxy would dial for us, unchecked
+			transport.DialContext = dialer.DialContext
+			client = http.Client{Transport: transport}
+		}
+		// A 3xx would carry the body and its signature to a host nobody checked: it is
+		// answered as it is, and callers treat it as a refusal.
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		t.hc = &client
+	})
+	return t.hc
 }
 
 // Answer is what an endpoint answered (its body read up to 64 KiB).
@@ -153,13 +163,15 @@ func (t *Target) Post(ctx context.Context, target string, body []byte, timeout t
 	if t.Now != nil {
 		now = t.Now
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout) // the answer's body is read within it too
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(SignatureHeader, Sign(t.Secret, body, now()))
-	resp, err := t.client(timeout).Do(req)
+	resp, err := t.client().Do(req)
 	if err != nil {
 		return nil, err
 	}
