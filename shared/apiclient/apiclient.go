@@ -99,10 +99,7 @@ func (c *Client) InitiateAll(ctx context.Context, req *upload.InitiateRequest) (
 	if err := c.Call(ctx, http.MethodPost, "/uploads?parts=compact", "", req, &out); err != nil {
 		return nil, err
 	}
-	if out.CompactParts != nil {
-		return &out, out.CompactParts.Check()
-	}
-	return &out, nil
+	return &out, check(out.CompactParts)
 }
 
 // PresignAll asks for URLs of the given parts, or of every part when numbers is empty, in
@@ -116,10 +113,16 @@ func (c *Client) PresignAll(ctx context.Context, up *upload.Initiated, numbers [
 	if err := c.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/parts?parts=compact", up.Token, body, &out); err != nil {
 		return nil, err
 	}
-	if out.CompactParts != nil {
-		return &out, out.CompactParts.Check()
+	return &out, check(out.CompactParts)
+}
+
+// check refuses a compact answer a client could not build URLs from (a full-form answer,
+// without one, passes).
+func check(c *upload.CompactParts) error {
+	if c == nil {
+		return nil
 	}
-	return &out, nil
+	return c.Check()
 }
 
 // Presign asks for URLs of more parts.

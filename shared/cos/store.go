@@ -124,19 +124,12 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	parts := make([]cossign.Part, len(req.Parts))
 	for i, part := range req.Parts {
 		parts[i] = cossign.Part{Number: part.Number, Size: part.Size}
-		if req.Unpinned {
-			parts[i].Size = 0 // not signed, not reported
-		}
 	}
 	if req.Compact { // the template and the signatures: no URL is built
-		specs := make([]upload.PartSpec, len(parts))
-		for i, part := range parts {
-			specs[i] = upload.PartSpec{Number: part.Number, Size: part.Size}
-		}
 		return &upload.Presigned{Expires: time.Unix(end.Unix(), 0), Compact: &upload.CompactParts{
 			URL: p.Template(upload.PartNumberPlaceholder, upload.SignaturePlaceholder), Method: http.MethodPut,
 			Headers: clientHeaders, CustomerKeyHeader: keyHeader, CRC64Header: crc64Header,
-			Parts: upload.RunsOf(specs), Signatures: upload.Signatures(p.Signatures(parts)), SignatureLength: cossign.SignatureLength,
+			Parts: upload.RunsOf(req.Parts), Signatures: upload.Signatures(p.Signatures(parts)), SignatureLength: cossign.SignatureLength,
 		}}, nil
 	}
 	urls := p.URLs(parts)

@@ -96,12 +96,6 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		accessKeyID: cred.AccessKeyID, token: cred.SessionToken,
 		signingKey: c.keys.get(cred.AccessKeyID, cred.SecretAccessKey, now.UTC().Format("20060102"), c.region)})
 	parts := req.Parts
-	if req.Unpinned {
-		parts = make([]upload.PartSpec, len(req.Parts))
-		for i, part := range req.Parts {
-			parts[i] = upload.PartSpec{Number: part.Number} // no size signed, none reported
-		}
-	}
 	if req.Compact && len(parts) > 0 { // the template and the signatures: no URL is built
 		if sigs, ok := p.signatures(parts); ok {
 			return &upload.Presigned{Expires: expires, Compact: &upload.CompactParts{

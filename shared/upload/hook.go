@@ -63,8 +63,7 @@ const (
 func WithHook(h Hook) Option { return func(s *Service) { s.hook = h } }
 
 func hookUnavailable(format string, args ...any) *Error {
-	e := newError(http.StatusServiceUnavailable, CodeHookUnavailable, "", format, args...)
-	return e
+	return newError(http.StatusServiceUnavailable, CodeHookUnavailable, "", format, args...)
 }
 
 // askHook asks the hook about obj and applies its answer; what it changes is checked by

@@ -198,7 +198,10 @@ func (s *Service) abortQuietly(ctx context.Context, key, uploadID string) {
 func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []int, customerKey string, compact bool) (*PartURLs, error) {
 	specs := make([]PartSpec, len(numbers))
 	for i, n := range numbers {
-		specs[i] = PartSpec{Number: n, Size: plan.SizeOf(n)}
+		specs[i] = PartSpec{Number: n}
+		if !c.Open { // an open upload's sizes are neither signed nor reported
+			specs[i].Size = plan.SizeOf(n)
+		}
 	}
 	ttl := s.policy.URLTTL
 	if left := time.Unix(c.Expires, 0).Sub(s.now()); left < ttl {
@@ -213,12 +216,8 @@ func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []i
 	}
 	out := &PartURLs{ExpiresAt: p.Expires.UTC(), Parts: p.Parts}
 	switch {
-	case p.Compact != nil && compact:
+	case p.Compact != nil:
 		out.Parts, out.CompactParts = []PresignedPart{}, p.Compact
-	case p.Compact != nil: // not asked for
-		if out.Parts, err = p.Compact.Expand(); err != nil {
-			return nil, err
-		}
 	case compact:
 		if cp, ok := Compact(p.Parts); ok {
 			out.Parts, out.CompactParts = []PresignedPart{}, cp

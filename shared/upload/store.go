@@ -170,10 +170,11 @@ type PresignRequest struct {
 	// never put in a URL or an answer.
 	CustomerKey string
 	// Unpinned leaves part sizes out of the signatures (open uploads, whose size is
-	// unknown until complete); PartSpec sizes are then ignored.
+	// unknown until complete); PartSpec sizes are then 0.
 	Unpinned bool
 	// Compact asks for the compact form: a store that can make it without building each
 	// URL answers Compact instead of Parts (the service compacts full URLs otherwise).
+	// Unasked, a store answers Parts.
 	Compact bool
 }
 
