@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/companion"
-	"github.com/directup/directup/shared/cos"
-	"github.com/directup/directup/shared/cos/cossign"
-	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/upload"
 )
@@ -29,15 +27,8 @@ type env struct {
 }
 
 func setup(t *testing.T, anonymous bool, maxSize int64, open ...bool) *env {
-	cred := cossign.Credentials{SecretID: "AKIDc", SecretKey: "k", SessionToken: "t"}
-	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss := httptest.NewServer(store)
-	t.Cleanup(ss.Close)
-	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: ss.URL},
-		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
+	backend := functest.NewBackend(t)
+	store, client := backend.Store, backend.Client(t)
 	p := upload.DefaultPolicy()
 	p.MaxSize = maxSize
 	p.KeyTemplate = "uploads/{sub}/{random}/{filename}"

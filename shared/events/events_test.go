@@ -15,10 +15,8 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/apiclient"
-	"github.com/directup/directup/shared/cos"
-	"github.com/directup/directup/shared/cos/cossign"
-	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/upload"
@@ -69,15 +67,8 @@ func (r *receiver) unique() map[string]upload.Event {
 }
 
 func setup(t *testing.T, rcv *receiver, logs io.Writer) (*apiclient.Client, *localcos.Server) {
-	cred := cossign.Credentials{SecretID: "AKIDev", SecretKey: "events-store-secret", SessionToken: "events-token"}
-	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storeSrv := httptest.NewServer(store)
-	t.Cleanup(storeSrv.Close)
-	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: storeSrv.URL},
-		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
+	backend := functest.NewBackend(t)
+	store, client := backend.Store, backend.Client(t)
 	pub := events.New(events.Settings{URL: rcv.srv.URL, Secret: secret}, slog.New(slog.NewJSONHandler(logs, nil)))
 	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte(strings.Repeat("t", 32)), upload.WithEvents(pub))
 	if err != nil {

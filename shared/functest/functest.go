@@ -24,7 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
+	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/localcos"
 )
 
@@ -46,6 +48,17 @@ func NewBackend(t testing.TB) *Backend {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return &Backend{Store: s, URL: srv.URL}
+}
+
+// Client is a COS store client for this store, signing with StoreCred as a function's
+// role would.
+func (b *Backend) Client(t testing.TB) *cos.Client {
+	c, err := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: b.URL}, credentials.Static{
+		AccessKeyID: StoreCred.SecretID, SecretAccessKey: StoreCred.SecretKey, SessionToken: StoreCred.SessionToken}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // Env is a function's configuration for this store; withCreds adds the role credentials

@@ -16,8 +16,7 @@ import (
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/companion"
 	"github.com/directup/directup/shared/cos"
-	"github.com/directup/directup/shared/cos/cossign"
-	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
@@ -51,15 +50,8 @@ func setup(t *testing.T, h http.HandlerFunc, timeout time.Duration) *env {
 		h(w, r)
 	}))
 	t.Cleanup(hookSrv.Close)
-	cred := cossign.Credentials{SecretID: "AKIDhook", SecretKey: "hook-store-secret", SessionToken: "hook-token"}
-	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storeSrv := httptest.NewServer(store)
-	t.Cleanup(storeSrv.Close)
-	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: storeSrv.URL},
-		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
+	backend := functest.NewBackend(t)
+	store, client := backend.Store, backend.Client(t)
 	p := upload.DefaultPolicy()
 	p.KeyTemplate = "uploads/{sub}/{random}/{filename}"
 	hk := hook.New(hook.Settings{URL: hookSrv.URL, Secret: secret, Timeout: timeout})
