@@ -29,9 +29,13 @@ func clearEnv(t *testing.T) {
 	}
 }
 
-func TestBuildLocal(t *testing.T) {
+// localApp wires local mode from the environment the test sets, plus env.
+func localApp(t *testing.T, env map[string]string) *App {
 	clearEnv(t)
 	t.Setenv("LOCAL_COS_DIR", t.TempDir())
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
 	c, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +44,12 @@ func TestBuildLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	t.Cleanup(a.Close)
+	return a
+}
+
+func TestBuildLocal(t *testing.T) {
+	a := localApp(t, nil)
 	if a.Local == nil || !strings.HasPrefix(a.LocalURL, "http://127.0.0.1:") || a.Store.Bucket() != LocalBucket {
 		t.Fatalf("app = %+v", a)
 	}
@@ -76,21 +85,8 @@ func (w *syncBuffer) String() string {
 
 // localJWTApp is the whole HTTP surface of local mode with AUTH_MODE=jwt, logging to logs.
 func localJWTApp(t *testing.T, logs io.Writer) string {
-	clearEnv(t)
-	t.Setenv("LOCAL_COS_DIR", t.TempDir())
-	t.Setenv("AUTH_MODE", "jwt")
-	t.Setenv("AUTH_JWT_SECRET", testJWTSecret)
-	t.Setenv("AUTH_AUDIENCE", "directup")
-	t.Setenv("AUTH_ISSUER", "https://idp.example")
-	c, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
+	a := localApp(t, map[string]string{"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": testJWTSecret,
+		"AUTH_AUDIENCE": "directup", "AUTH_ISSUER": "https://idp.example"})
 	srv := httptest.NewServer(a.Handler(slog.New(slog.NewJSONHandler(logs, nil))))
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -182,18 +178,7 @@ func TestLocalDownloadIsAuthenticated(t *testing.T) {
 // SDK uploads with, and which do nothing else; off unless UPLOAD_ALLOW_STS.
 func TestScopedKeys(t *testing.T) {
 	for _, allow := range []string{"", "true"} {
-		clearEnv(t)
-		t.Setenv("LOCAL_COS_DIR", t.TempDir())
-		t.Setenv("UPLOAD_ALLOW_STS", allow)
-		c, err := config.Load()
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := New(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
+		a := localApp(t, map[string]string{"UPLOAD_ALLOW_STS": allow})
 		srv := httptest.NewServer(a.Handler(slog.New(slog.DiscardHandler)))
 		defer srv.Close()
 		var keys struct {
