@@ -83,7 +83,7 @@ func New(svc *upload.Service, opts Options) *Handler {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}}))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, &upload.Error{Status: http.StatusNotFound, Code: upload.CodeNotFound, Message: "no such route: " + r.Method + " " + r.URL.Path})
+		Error(w, r, &upload.Error{Status: http.StatusNotFound, Code: upload.CodeNotFound, Message: "no such route: " + r.Method + " " + r.URL.Path})
 	})
 	return h
 }
@@ -165,7 +165,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id, err := h.opts.Auth.Identify(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", "Bearer")
-			h.fail(sw, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Field: "Authorization", Message: err.Error()})
+			Error(sw, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Field: "Authorization", Message: err.Error()})
 			h.logRequest(r, rec, sw, start)
 			return
 		}
@@ -235,7 +235,7 @@ func (h *Handler) methods(m map[string]http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		h.fail(w, r, &upload.Error{Status: http.StatusMethodNotAllowed, Code: upload.CodeMethodNotAllowed,
+		Error(w, r, &upload.Error{Status: http.StatusMethodNotAllowed, Code: upload.CodeMethodNotAllowed,
 			Message: r.Method + " is not allowed here; use " + strings.Join(allow, " or ")})
 	}
 }
@@ -249,8 +249,6 @@ type errorBody struct {
 		UpstreamRequestID string `json:"upstreamRequestId,omitempty"`
 	} `json:"error"`
 }
-
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) { Error(w, r, err) }
 
 // Error answers err in the API's error shape (code, message, field, request id, upstream
 // request id) with its status, and logs 5xx causes. Handlers mounted on the API (Uppy's
@@ -366,13 +364,13 @@ func compact(r *http.Request) (bool, error) {
 func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 	var req upload.InitiateRequest
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	initiate := h.svc.Initiate
 	c, err := compact(r)
 	if err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	if c {
@@ -380,7 +378,7 @@ func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := initiate(r.Context(), &req)
 	if err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	WriteJSON(w, http.StatusCreated, out)
@@ -408,12 +406,12 @@ type stsAnswer struct {
 func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
 	var req upload.InitiateRequest
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	k, err := h.svc.Keys(r.Context(), &req)
 	if err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	var out stsAnswer
@@ -430,13 +428,13 @@ func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
 		CustomerKey string `json:"customerKey,omitempty"`
 	}
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	presign := h.svc.PresignParts
 	c, err := compact(r)
 	if err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	if c {
@@ -444,7 +442,7 @@ func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := presign(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.PartNumbers, req.CustomerKey)
 	if err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, out)
@@ -453,7 +451,7 @@ func (h *Handler) presignParts(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
 	parts, err := h.svc.ListParts(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"))
 	if err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	if parts == nil {
@@ -468,12 +466,12 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 		Parts []upload.CompletedPart `json:"parts"`
 	}
 	if err := decode(w, r, h.opts.MaxCompleteBody, &req); err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	out, err := h.svc.Complete(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.Parts)
 	if err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, out)
@@ -481,7 +479,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) abort(w http.ResponseWriter, r *http.Request) {
 	if err := h.svc.Abort(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId")); err != nil {
-		h.fail(w, r, err)
+		Error(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
