@@ -84,14 +84,15 @@ func put(t *testing.T, c *storerest.Client, key, contentType, body string) {
 
 // check asserts what the function made of the objects: the HTML declared as PNG deleted
 // and told as rejected, the PNG told as completed, the rest untouched and untold.
-func check(t *testing.T, r *receiver, exists func(key string) bool) {
+func check(t *testing.T, r *receiver, stat func(key string) upload.ObjectInfo) {
 	t.Helper()
+	exists := func(key string) bool { return stat(key).Exists }
 	got := r.byKey()
 	if ev := got["uploads/a/cat.png"]; ev.Type != upload.EventRejected || ev.DetectedType != "text/html" || ev.Source != "storage" {
 		t.Errorf("HTML declared as PNG: %+v", ev)
 	}
 	if ev := got["uploads/b/real photo.png"]; ev.Type != upload.EventCompleted || ev.DetectedType != "image/png" || ev.Size != int64(len(png)) ||
-		ev.ID != upload.EventID(upload.EventCompleted, ev.Bucket, ev.Key, ev.ETag) {
+		ev.ID != upload.EventID(upload.EventCompleted, ev.Bucket, ev.Key, upload.ObjectVersion(ev.ETag, stat(ev.Key).LastModified)) {
 		t.Errorf("a real PNG: %+v", ev)
 	}
 	if len(got) != 2 {
@@ -140,7 +141,13 @@ func TestCOSTriggerOverGo1(t *testing.T) {
 	if resp := fn.Invoke(event, ""); resp.Error != nil {
 		t.Fatalf("the retry: %+v", resp.Error)
 	}
-	check(t, r, func(key string) bool { _, _, _, _, err := b.Store.Object(key); return err == nil })
+	check(t, r, func(key string) upload.ObjectInfo {
+		info, err := c.Stat(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info
+	})
 	if resp := fn.Invoke([]byte(`{"Records":[{"CMQ":{"msgBody":"x"}}]}`), ""); resp.Error == nil || !strings.Contains(resp.Error.Message, "COS") {
 		t.Errorf("another kind of event: %+v", resp)
 	}
@@ -187,9 +194,12 @@ func TestS3EventUnderEmulator(t *testing.T) {
 	if out.ErrorMessage != "" {
 		t.Fatalf("invoke: %s", out.ErrorMessage)
 	}
-	check(t, r, func(key string) bool {
+	check(t, r, func(key string) upload.ObjectInfo {
 		info, err := c.Stat(context.Background(), key)
-		return err == nil && info.Exists
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info
 	})
 }
 

@@ -206,7 +206,7 @@ func TestQuotaHook(t *testing.T) {
 	if res.StatusCode != 403 || !strings.Contains(string(body), upload.CodeHookDenied) {
 		t.Fatalf("Uppy past the quota: %d %s", res.StatusCode, body)
 	}
-	proc := queue.New(e.svc, e.client, "uploads/", []byte(strings.Repeat("m", 32)), &queue.Callbacks{}, nil)
+	proc := queue.New(e.svc, e.svc.Records(), &queue.Callbacks{}, nil)
 	out, outcome := proc.Handle(ctx, []byte(`{"action":"initiate","filename":"q.bin","contentType":"application/octet-stream","size":4194304}`), "m1")
 	if outcome != queue.Done || out.Error == nil || out.Error.Code != upload.CodeHookDenied {
 		t.Fatalf("a queue message past the quota: %+v", out)

@@ -192,5 +192,5 @@ func (s *Server) authorize(r *http.Request, key string, scope *campolicy.Policy)
 	if r.ContentLength >= 0 && (r.Method == http.MethodPut || r.Method == http.MethodPost) {
 		values[campolicy.ContentLength] = strconv.FormatInt(r.ContentLength, 10)
 	}
-	return scope.Allows(campolicy.Request{Action: "name/cos:" + action, Resource: campolicy.Resource(Region, s.bucket, key), Values: values})
+	return scope.Allows(campolicy.Request{Action: "name/cos:" + action, Resource: campolicy.RequestResource(Region, s.bucket, key), Values: values})
 }

@@ -16,6 +16,7 @@ import (
 	sdk "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/directup/directup/shared/cos/campolicy"
+	"github.com/directup/directup/shared/upload"
 )
 
 // The official SDK's ordinary helpers work against the local store, as newcomers use
@@ -78,7 +79,12 @@ func TestTemporaryKeysAreScoped(t *testing.T) {
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	u, _ := url.Parse(ts.URL)
-	scope := campolicy.ForUpload(Region, "local-1250000000", "uploads/abc/cat.png", "image/png", 3<<20)
+	pol := upload.DefaultPolicy()
+	key, err := pol.AdmitKey("uploads/abc/cat.png", upload.DefaultCapabilities())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := campolicy.ForUpload(Region, "local-1250000000", key, "image/png", 3<<20)
 	tmp, _ := s.MintTemporary(scope, time.Hour)
 	c := sdk.NewClient(&sdk.BaseURL{BucketURL: u}, &http.Client{Transport: &sdk.AuthorizationTransport{
 		SecretID: tmp.SecretID, SecretKey: tmp.SecretKey, SessionToken: tmp.SessionToken}})

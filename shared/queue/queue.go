@@ -2,16 +2,15 @@
 // SQS): initiate, complete or abort, through the same service and policy as the HTTP API.
 // Delivery is at least once, so every message is idempotent by its requestId (the
 // platform's message id when the sender gives none): the first delivery to finish writes
-// a marker object with x-cos-forbid-overwrite, and redeliveries answer from it instead of
-// acting again. A marker is bound to the message it answers (a digest of its whole
-// content, subject included) and authenticated with an HMAC, so neither another message
+// a marker (a create-only record, shared/records), and redeliveries answer from it instead
+// of acting again. A marker is bound to the message it answers (a digest of its whole
+// content, subject included) and sealed like every record, so neither another message
 // reusing a requestId nor an object somebody else wrote there is ever taken as a result.
 // Results go to the message's callbackUrl (signed) and to one log line.
 package queue
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,13 +19,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
 )
-
-// Markers keep the outcome of each processed message: directup's records, which the COS
-// and S3 stores keep.
-type Markers = upload.Recorder
 
 // Message is a queue message's body.
 type Message struct {
@@ -69,21 +65,17 @@ type ErrorBody struct {
 // Processor handles messages.
 type Processor struct {
 	svc       *upload.Service
-	markers   Markers
-	prefix    string // marker keys: <prefix>.directup/requests/<sha256>
-	secret    []byte // authenticates markers
+	markers   *records.Book // kind records.Request, subject action and requestId
 	callbacks *Callbacks
 	log       *slog.Logger
 }
 
-// New returns a processor. prefix is the policy's key prefix (the role may write there);
-// secret (the upload-token secret serves, under its own domain prefix) authenticates
-// the markers this processor writes.
-func New(svc *upload.Service, markers Markers, prefix string, secret []byte, callbacks *Callbacks, log *slog.Logger) *Processor {
+// New returns a processor keeping its markers in markers (the service's Records).
+func New(svc *upload.Service, markers *records.Book, callbacks *Callbacks, log *slog.Logger) *Processor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Processor{svc: svc, markers: markers, prefix: prefix, secret: secret, callbacks: callbacks, log: log}
+	return &Processor{svc: svc, markers: markers, callbacks: callbacks, log: log}
 }
 
 // Outcome tells the platform adapter what to do with the message.
@@ -176,12 +168,18 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 	ctx = upload.WithCaller(ctx, msg.Subject)
 
 	// At-least-once delivery: answer a redelivery from its marker.
-	marker := upload.RecordKey(p.prefix, "requests/"+hexSum(msg.Action+"\x00"+msg.RequestID))
+	if p.markers == nil {
+		return failure(res, errors.New("queue: the store keeps no records"))
+	}
+	subject := msg.Action + "\x00" + msg.RequestID
 	binding := p.binding(msg)
-	if prev, ok, err := p.markers.GetMarker(ctx, marker); err != nil {
+	var prev marker
+	if ok, err := p.markers.Get(ctx, records.Request, subject, &prev); errors.Is(err, records.ErrForged) {
+		return p.forged(res, err)
+	} else if err != nil {
 		return failure(res, err)
 	} else if ok {
-		return p.answerFrom(res, marker, binding, prev)
+		return p.answerFrom(res, binding, &prev)
 	}
 
 	switch msg.Action {
@@ -208,7 +206,8 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 		res.Status = "ok"
 	}
 
-	created, err := p.markers.PutMarker(ctx, marker, p.seal(marker, binding, &res))
+	rj, _ := json.Marshal(&res)
+	created, err := p.markers.Create(ctx, records.Request, subject, &marker{Binding: binding, Result: rj})
 	if err != nil {
 		// The outcome stands (the caller gets it); a later redelivery may act again,
 		// which only initiate would notice: undo ours so no orphan is left.
@@ -223,11 +222,15 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 		if res.Initiated != nil {
 			p.svc.Abort(context.WithoutCancel(ctx), res.Initiated.Token, res.Initiated.UploadID)
 		}
-		prev, ok, err := p.markers.GetMarker(ctx, marker)
-		if err != nil || !ok {
-			return failure(res, errors.Join(err, errors.New("queue: the marker vanished")))
+		first := Result{RequestID: res.RequestID, Action: res.Action}
+		ok, err := p.markers.Get(ctx, records.Request, subject, &prev)
+		if errors.Is(err, records.ErrForged) {
+			return p.forged(first, err)
 		}
-		return p.answerFrom(Result{RequestID: res.RequestID, Action: res.Action}, marker, binding, prev)
+		if err != nil || !ok {
+			return failure(first, errors.Join(err, errors.New("queue: the marker vanished")))
+		}
+		return p.answerFrom(first, binding, &prev)
 	}
 	return res, Done
 }
@@ -241,12 +244,11 @@ const (
 	CodeMarkerInvalid = "marker_invalid"
 )
 
-// marker is what a marker object holds: the result, the digest of the message it
-// answers, and an HMAC over both and the marker's own key.
+// marker is what a marker record holds: the result and the digest of the message it
+// answers (the record's seal covers both and the requestId).
 type marker struct {
 	Binding string          `json:"binding"`
 	Result  json.RawMessage `json:"result"`
-	MAC     string          `json:"mac"`
 }
 
 // binding digests everything the message asks for, its subject included, so the same
@@ -256,30 +258,19 @@ func (p *Processor) binding(msg *Message) string {
 	return hexSum(string(js))
 }
 
-func (p *Processor) mac(key, binding string, result []byte) string {
-	m := hmac.New(sha256.New, p.secret)
-	m.Write([]byte("directup-marker:" + key + "\n" + binding + "\n"))
-	m.Write(result)
-	return hex.EncodeToString(m.Sum(nil))
+// forged refuses a message whose marker was not written by directup: never acted on,
+// never retried, logged as an error.
+func (p *Processor) forged(res Result, err error) (Result, Outcome) {
+	p.log.Error("queue marker not written by directup", "requestId", res.RequestID, "error", err.Error())
+	res, _ = failure(res, &upload.Error{Status: http.StatusInternalServerError, Code: CodeMarkerInvalid,
+		Message: "the record of this requestId was not written by directup; it is not trusted (see the function's log)"})
+	return res, Done
 }
 
-func (p *Processor) seal(key, binding string, res *Result) []byte {
-	rj, _ := json.Marshal(res)
-	js, _ := json.Marshal(marker{Binding: binding, Result: rj, MAC: p.mac(key, binding, rj)})
-	return js
-}
-
-// answerFrom answers a message from the marker at key: its result if the marker is
-// authentic and answers this very message, a refusal otherwise. Neither is retried.
-func (p *Processor) answerFrom(res Result, key, binding string, body []byte) (Result, Outcome) {
-	var m marker
-	if json.Unmarshal(body, &m) != nil || !hmac.Equal([]byte(m.MAC), []byte(p.mac(key, binding, m.Result))) {
-		if m.Binding == "" || !hmac.Equal([]byte(m.MAC), []byte(p.mac(key, m.Binding, m.Result))) {
-			p.log.Error("queue marker not written by directup", "requestId", res.RequestID, "marker", key)
-			res, _ = failure(res, &upload.Error{Status: http.StatusInternalServerError, Code: CodeMarkerInvalid,
-				Message: "the record of this requestId was not written by directup; it is not trusted (see the function's log)"})
-			return res, Done
-		}
+// answerFrom answers a message from an authentic marker: its result if it answers this
+// very message, a refusal otherwise. Neither is retried.
+func (p *Processor) answerFrom(res Result, binding string, m *marker) (Result, Outcome) {
+	if m.Binding != binding {
 		return failure(res, &upload.Error{Status: http.StatusConflict, Code: CodeRequestConflict, Field: "requestId",
 			Message: "this requestId was already used by another message (other content or another subject); use a new requestId"})
 	}

@@ -106,7 +106,7 @@ func setup(t *testing.T, endpoint string) *env {
 		t.Fatal(err)
 	}
 	rcv := newReceiver(t)
-	return &env{proc: queue.New(svc, client, "uploads/", []byte("marker-secret-0123456789abcdef0123"), &queue.Callbacks{Secret: []byte(callbackSecret)}, nil), storeURL: srv.URL, store: store, receiver: rcv}
+	return &env{proc: queue.New(svc, svc.Records(), &queue.Callbacks{Secret: []byte(callbackSecret)}, nil), storeURL: srv.URL, store: store, receiver: rcv}
 }
 
 func (e *env) msg(fields string) []byte {

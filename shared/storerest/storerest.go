@@ -461,6 +461,16 @@ func (c *Client) PutMarker(ctx context.Context, key string, body []byte) (bool, 
 	return true, nil
 }
 
+// PutRecord stores a small object at key, replacing any there (records a later writer
+// may supersede: declarations).
+func (c *Client) PutRecord(ctx context.Context, key string, body []byte) error {
+	_, _, err := c.Do(ctx, Call{Method: http.MethodPut, Key: key, Body: body, Header: http.Header{"Content-Type": {"application/json"}}})
+	if err != nil {
+		return c.Error(err)
+	}
+	return nil
+}
+
 // GetMarker reads a marker; ok is false when there is none.
 func (c *Client) GetMarker(ctx context.Context, key string) ([]byte, bool, error) {
 	_, body, err := c.Do(ctx, Call{Method: http.MethodGet, Key: key})

@@ -4,16 +4,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/directup/directup/shared/records"
 )
 
 // Event is an upload's outcome, told to the deployer's application (EVENTS_URL; shared/events
 // delivers them). Every delivery of one outcome carries the same ID, derived from the
-// stored object, so receivers deduplicate on it.
+// stored object's write, so receivers deduplicate on it.
 type Event struct {
 	Type         string            `json:"type"` // upload.completed, upload.rejected, upload.aborted
 	ID           string            `json:"id"`
@@ -29,7 +31,10 @@ type Event struct {
 	DetectedType string            `json:"detectedType,omitempty"`
 	Metadata     map[string]string `json:"metadata,omitempty"`
 	Reason       string            `json:"reason,omitempty"` // upload.rejected: why
-	Source       string            `json:"source"`           // "api", or "storage" (the storage-triggered function)
+	// RemovalPending (upload.rejected): the object could not be removed yet; directup
+	// removes it at the next call for the upload or the storage-triggered function's check.
+	RemovalPending bool   `json:"removalPending,omitempty"`
+	Source         string `json:"source"` // "api", or "storage" (the storage-triggered function)
 }
 
 // Event types.
@@ -50,11 +55,74 @@ type Events interface {
 // WithEvents tells events every outcome.
 func WithEvents(e Events) Option { return func(s *Service) { s.events = e } }
 
-// EventID names one outcome of one stored object: the same bucket, key and ETag (or, for
-// outcomes without an object, upload id) always give the same id.
+// EventID names one outcome of one write: the same kind, bucket, key and version always
+// give the same id. The version of a stored object is its ETag and modification time
+// (two uploads of the same bytes to one key differ in time); an outcome without an
+// object (an abort, an upload refused before it became one) uses its upload id.
 func EventID(kind, bucket, key, version string) string {
 	sum := sha256.Sum256([]byte(kind + "\x00" + bucket + "\x00" + key + "\x00" + version))
 	return hex.EncodeToString(sum[:16])
+}
+
+// ObjectVersion is the version EventID takes for a stored object: its ETag and
+// modification time.
+func ObjectVersion(etag string, modified time.Time) string {
+	return strings.Trim(etag, `"`) + "@" + strconv.FormatInt(modified.Unix(), 10)
+}
+
+// WriteMetadata is the metadata (x-cos-meta-directup-upload, x-amz-meta-...) in which an
+// upload through the API names its write with a random value, also signed into its token:
+// the API and the storage-triggered function both know it, so the events of two uploads of
+// the same bytes to one key get different ids, and both paths the same id for one write.
+// Clients cannot send metadata starting with "directup-".
+const WriteMetadata = "directup-upload"
+
+const (
+	reservedMetaPrefix = "directup-"
+	// writeMetaBytes is what WriteMetadata takes of COS's 4 KB of metadata headers.
+	writeMetaBytes = 64
+)
+
+// newWrite is a fresh value for WriteMetadata (120 random bits).
+func (s *Service) newWrite() (string, error) {
+	var b [15]byte
+	if _, err := io.ReadFull(s.random, b[:]); err != nil {
+		return "", err
+	}
+	return keyEncoding.EncodeToString(b[:]), nil
+}
+
+// identify sets ev's id from what names the write: its WriteMetadata value (write; the
+// API knows it from the token, the storage function from the object), else the fingerprint
+// of the temporary keys that wrote it (keys), else its modification time; then the ETag.
+// Outcomes without an object use the upload id.
+func identify(ev *Event, write, keys string, modified time.Time) {
+	switch {
+	case ev.ETag != "" && write != "":
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, "w:"+write+"@"+strings.Trim(ev.ETag, `"`))
+	case ev.ETag != "" && keys != "":
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, "k:"+keys+"@"+ObjectVersion(ev.ETag, modified))
+	case ev.ETag != "" && !modified.IsZero():
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, ObjectVersion(ev.ETag, modified))
+	case ev.ETag != "":
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, strings.Trim(ev.ETag, `"`)+"@"+ev.UploadID)
+	default:
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, ev.UploadID)
+	}
+}
+
+// userMetadata is an object's metadata without directup's own.
+func userMetadata(m map[string]string) map[string]string {
+	if _, ok := m[WriteMetadata]; !ok {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if !strings.HasPrefix(k, reservedMetaPrefix) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func (s *Service) publish(ctx context.Context, ev *Event) {
@@ -65,7 +133,8 @@ func (s *Service) publish(ctx context.Context, ev *Event) {
 	s.tell(ctx, ev)
 }
 
-// tell completes ev (time, caller, id) and publishes it within 5 s.
+// tell completes ev (time, caller, and the id if identify did not set it) and publishes
+// it within 5 s.
 func (s *Service) tell(ctx context.Context, ev *Event) error {
 	if s.events == nil {
 		return nil
@@ -74,11 +143,9 @@ func (s *Service) tell(ctx context.Context, ev *Event) error {
 	if ev.Caller == "" {
 		ev.Caller = Caller(ctx)
 	}
-	version := ev.ETag
-	if version == "" {
-		version = ev.UploadID
+	if ev.ID == "" {
+		identify(ev, "", "", time.Time{})
 	}
-	ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, version)
 	// Told while the caller waits (a function may be frozen once it answers), within 5 s
 	// of its own even if the request's deadline ends first.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -99,25 +166,34 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	rej, err := s.rejectionFor(ctx, key)
+	if err != nil {
+		return err
+	}
 	if !info.Exists {
 		// Deleted since: by the API's verification, or by an earlier attempt of this very
 		// event whose rejection could not be told then — its record says so.
-		return s.tellRecordedRejection(ctx, key)
+		return s.finishRecordedRejection(ctx, key, rej, info)
+	}
+	if rej != nil && rej.Remove && rej.Event.ETag == info.ETag {
+		// The API rejected this very object but could not remove it: finish that.
+		return s.finishRecordedRejection(ctx, key, rej, info)
 	}
 	ev := &Event{Type: EventCompleted, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
-		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: info.Metadata, Source: "storage"}
+		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
+	write, keys := info.Metadata[WriteMetadata], ""
 	reject := func(reason string) error {
 		// Deleted first (what contradicts its declaration is not left in the bucket while
 		// an endpoint is down); a rejection that cannot be told is recorded, and the
 		// platform's retry, finding the object gone, tells it from the record.
-		if err := s.store.Delete(ctx, key); err != nil {
+		if err := s.removeObject(ctx, key); err != nil {
 			return err
 		}
 		ev.Type, ev.Reason = EventRejected, reason
+		identify(ev, write, keys, info.LastModified)
 		err := s.tell(ctx, ev)
-		if rec, ok := s.store.(Recorder); ok && err != nil {
-			body, _ := json.Marshal(ev)
-			if _, rerr := rec.PutMarker(ctx, rejectionRecord(s.policy.KeyPrefix, key), body); rerr != nil {
+		if s.records != nil && err != nil {
+			if rerr := s.records.Put(ctx, records.Rejected, key, &rejection{Event: *ev}); rerr != nil {
 				return errors.Join(err, rerr)
 			}
 		}
@@ -126,15 +202,23 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	if info.Size > s.policy.MaxSize {
 		return reject("the object is larger than this deployment's limit of " + strconv.FormatInt(s.policy.MaxSize, 10) + " bytes; it was deleted")
 	}
-	d, err := s.declaredFor(ctx, key)
+	d, err := s.declaredFor(ctx, key, info.LastModified)
 	if err != nil {
 		return err
 	}
-	if d != nil && info.Size != d.Size {
-		return reject("the object holds " + strconv.FormatInt(info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted")
-	}
-	if d != nil && mediaType(info.ContentType) != mediaType(d.ContentType) {
-		return reject("the object is stored as " + mediaType(info.ContentType) + ", not the " + mediaType(d.ContentType) + " declared for its keys; it was deleted")
+	if d != nil {
+		if d.Keys != "" {
+			write, keys = "", d.Keys // written with those keys: its metadata is the client's to set
+		}
+		if d.Caller != "" {
+			ev.Caller = d.Caller // who declared it, the only caller the bucket can name
+		}
+		if !d.Open && info.Size != d.Size {
+			return reject("the object holds " + strconv.FormatInt(info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for it; it was deleted")
+		}
+		if mediaType(info.ContentType) != mediaType(d.ContentType) {
+			return reject("the object is stored as " + mediaType(info.ContentType) + ", not the " + mediaType(d.ContentType) + " declared for it; it was deleted")
+		}
 	}
 	if s.policy.VerifyContent && !info.CustomerKeyEncrypted {
 		head, err := s.store.ReadHead(ctx, key, headBytes)
@@ -147,39 +231,75 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 			return reject(CodeContentMismatch + ": the stored content is " + detected + ", not the declared " + mediaType(info.ContentType) + "; the object was deleted")
 		}
 	}
+	identify(ev, write, keys, info.LastModified)
 	return s.tell(ctx, ev)
 }
 
-// Recorder is a store that keeps directup's own small records under the records folder
-// (create-only writes): the queue's markers, untold rejections.
-type Recorder interface {
-	PutMarker(ctx context.Context, key string, body []byte) (created bool, err error)
-	GetMarker(ctx context.Context, key string) (body []byte, ok bool, err error)
+// rejection is the record of a rejected object: its event (untold until Told), and Remove
+// while the object itself could not be deleted yet.
+type rejection struct {
+	Event  Event `json:"event"`
+	Told   bool  `json:"told,omitempty"`
+	Remove bool  `json:"remove,omitempty"`
 }
 
-func rejectionRecord(prefix, key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return RecordKey(prefix, "rejected/"+hex.EncodeToString(sum[:]))
+// rejectionFor reads the rejection recorded for key; a forged record is logged and
+// ignored (never told, never acted on).
+func (s *Service) rejectionFor(ctx context.Context, key string) (*rejection, error) {
+	if s.records == nil {
+		return nil, nil
+	}
+	var r rejection
+	found, err := s.records.Get(ctx, records.Rejected, key, &r)
+	if errors.Is(err, records.ErrForged) {
+		s.log.Error("record not written by directup: ignored", "kind", records.Rejected, "key", key, "error", err.Error())
+		return nil, nil
+	}
+	if err != nil || !found || r.Event.Key != key {
+		return nil, err
+	}
+	return &r, nil
 }
 
-// tellRecordedRejection tells a rejection an earlier attempt recorded, then drops the
-// record (so a later upload to the key is not answered from it).
-func (s *Service) tellRecordedRejection(ctx context.Context, key string) error {
-	rec, ok := s.store.(Recorder)
-	if !ok || s.events == nil {
+// finishRecordedRejection does what a recorded rejection still needs — remove the object
+// it rejected (only that very object: the same ETag), tell it — then drops the record,
+// so a later upload to the key is not answered from it.
+func (s *Service) finishRecordedRejection(ctx context.Context, key string, r *rejection, info ObjectInfo) error {
+	if r == nil {
 		return nil
 	}
-	record := rejectionRecord(s.policy.KeyPrefix, key)
-	body, found, err := rec.GetMarker(ctx, record)
-	if err != nil || !found {
-		return err
+	if r.Remove && info.Exists && info.ETag == r.Event.ETag {
+		if err := s.removeObject(ctx, key); err != nil {
+			return err
+		}
 	}
-	var ev Event
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil // not ours to tell
+	if !r.Told {
+		ev := r.Event
+		ev.RemovalPending = false
+		if err := s.tell(ctx, &ev); err != nil {
+			return err
+		}
 	}
-	if err := s.tell(ctx, &ev); err != nil {
-		return err
+	return s.records.Delete(ctx, records.Rejected, key)
+}
+
+// removeObject deletes an object that contradicts its declaration, retried with backoff
+// (200 ms, 800 ms) within 10 s of its own: what was rejected must not stay.
+func (s *Service) removeObject(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var err error
+	for i, wait := range []time.Duration{0, 200 * time.Millisecond, 800 * time.Millisecond} {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			case <-time.After(wait):
+			}
+		}
+		if err = s.store.Delete(ctx, key); err == nil {
+			return nil
+		}
 	}
-	return s.store.Delete(ctx, record)
+	return err
 }

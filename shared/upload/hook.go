@@ -99,7 +99,7 @@ func (s *Service) askHook(ctx context.Context, req *InitiateRequest, obj *Object
 	}
 	caps := s.store.Capabilities()
 	if d.Key != "" {
-		if e := checkKey(d.Key); e != nil || !strings.HasPrefix(d.Key, s.policy.KeyPrefix) || reserved(s.policy.KeyPrefix, d.Key) || len(d.Key) > caps.MaxKeyLength {
+		if _, err := s.policy.AdmitKey(d.Key, caps); err != nil {
 			return hookUnavailable("the upload hook answered a key the policy refuses")
 		}
 		obj.Key = d.Key

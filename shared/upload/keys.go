@@ -5,11 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/directup/directup/shared/records"
 )
 
 // MaxKeyLength is COS's limit on an object key, in UTF-8 bytes.
@@ -77,16 +78,13 @@ func SubjectSegment(subject string) string {
 }
 
 // reservedDir is the folder, under the key prefix, where directup keeps its own records
-// (the queue function's idempotency markers). No upload may ever write there.
-const reservedDir = ".directup"
-
-// RecordKey is the key of one of directup's own records under prefix.
-func RecordKey(prefix, name string) string { return prefix + reservedDir + "/" + name }
+// (shared/records). No upload may ever write there.
+const reservedDir = records.Dir
 
 // reserved reports a key inside directup's records: under prefix's record folder, or with
 // a ".directup" segment anywhere (whatever the prefix of the deployment that writes them).
 func reserved(prefix, key string) bool {
-	if strings.HasPrefix(key, RecordKey(prefix, "")) {
+	if strings.HasPrefix(key, prefix+reservedDir+"/") {
 		return true
 	}
 	for _, seg := range strings.Split(key, "/") {
@@ -135,8 +133,15 @@ func SanitizeFilename(name string) string {
 	return s
 }
 
-// checkKey enforces the rules for client-chosen keys: valid UTF-8 within COS's length,
-// no control or invisible format characters, no backslash, no empty, "." or ".." segment.
+// policyMeta are what CAM and COS bucket policies read as more than one key in a
+// resource: the wildcards (a "*" anywhere matches any run of characters, "?" one) and
+// policy variables ("${uin}", "${cos:...}"). A key holding one, copied into the resource
+// of temporary keys, would grant every key it matches.
+var policyMeta = []string{"*", "?", "${"}
+
+// checkKey is the one rule for the syntax of every key directup signs for or grants: valid
+// UTF-8 within COS's length, no control or invisible format characters, no backslash, no
+// empty, "." or ".." segment, and no policy metacharacter (policyMeta).
 func checkKey(key string) *Error {
 	bad := func(format string, args ...any) *Error { return Invalid("key", format, args...) }
 	switch {
@@ -151,6 +156,11 @@ func checkKey(key string) *Error {
 	case strings.ContainsRune(key, '\\'):
 		return bad("key must not contain a backslash")
 	}
+	for _, m := range policyMeta {
+		if strings.Contains(key, m) {
+			return bad("key must not contain %q: access policies read it as a pattern", m)
+		}
+	}
 	for _, r := range key {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
 			return bad("key must not contain control or invisible characters")
@@ -164,17 +174,39 @@ func checkKey(key string) *Error {
 	return nil
 }
 
-// clientKey checks a client-named key against the policy.
+// ObjectKey is a key that passed the policy's key rule (Policy.AdmitKey): the only kind
+// of key from which anything granting access is built — the resource of temporary keys'
+// CAM policy among them — so an unchecked string cannot reach one.
+type ObjectKey struct{ key string }
+
+// String returns the key.
+func (k ObjectKey) String() string { return k.key }
+
+// AdmitKey is the one rule every key of an upload passes, whoever chose it (the template,
+// the client, the pre-create hook): checkKey's syntax, under the key prefix, outside
+// directup's records, within the store's length.
+func (p *Policy) AdmitKey(key string, caps Capabilities) (ObjectKey, error) {
+	if err := checkKey(key); err != nil {
+		return ObjectKey{}, err
+	}
+	switch {
+	case !strings.HasPrefix(key, p.KeyPrefix):
+		return ObjectKey{}, Denied("key", "key must start with %s", p.KeyPrefix)
+	case reserved(p.KeyPrefix, key):
+		return ObjectKey{}, Denied("key", "keys under %s/ are reserved for directup's own records", reservedDir)
+	case caps.MaxKeyLength > 0 && len(key) > caps.MaxKeyLength:
+		return ObjectKey{}, Invalid("key", "the key is %d bytes; this store takes at most %d", len(key), caps.MaxKeyLength)
+	}
+	return ObjectKey{key}, nil
+}
+
+// clientKey checks a client-named key against the policy (objectFor then admits it).
 func (p *Policy) clientKey(key string) (string, *Error) {
 	if !p.ClientKeys {
 		return "", Denied("key", "this deployment does not let clients name keys; send filename instead")
 	}
 	if err := checkKey(key); err != nil {
 		return "", err
-	}
-	if !strings.HasPrefix(key, p.KeyPrefix) {
-		return "", &Error{Status: http.StatusForbidden, Code: CodePolicyDenied, Field: "key",
-			Message: "key must start with " + p.KeyPrefix}
 	}
 	return key, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
+
+	"github.com/directup/directup/shared/records"
 )
 
 // KeyIssuer is a store that can hand a client temporary keys scoped to one upload — the
@@ -18,7 +20,7 @@ type KeyIssuer interface {
 
 // KeyScope is what one set of keys may do.
 type KeyScope struct {
-	Key         string
+	Key         ObjectKey // admitted by the policy's key rule: never a pattern
 	ContentType string
 	Size        int64 // no request may carry more
 	TTL         time.Duration
@@ -48,9 +50,10 @@ func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKey
 	if !ok {
 		return nil, &Error{Status: http.StatusNotImplemented, Code: CodeNotAvailable, Message: "this store cannot issue temporary keys"}
 	}
+	caps := s.store.Capabilities()
 	obj, plan, err := s.policy.objectFor(req, func(filename string) (string, error) {
 		return generateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, Caller(ctx), filename, s.now())
-	}, s.store.Capabilities())
+	}, caps)
 	if err != nil {
 		return nil, err
 	}
@@ -59,47 +62,86 @@ func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKey
 			return nil, err
 		}
 	}
-	// What was declared is recorded beside the upload: with keys, the client's SDK cuts the
-	// parts, so only the storage-triggered function can hold the stored object to the
-	// declared size (and type), after the fact.
-	if rec, ok := s.store.(Recorder); ok {
-		body, _ := json.Marshal(declared{Size: plan.Size, ContentType: obj.ContentType})
-		if _, err := rec.PutMarker(ctx, declaredRecord(s.policy.KeyPrefix, obj.Key), body); err != nil {
-			return nil, err
-		}
-	}
-	keys, err := issuer.IssueKeys(ctx, KeyScope{Key: obj.Key, ContentType: obj.ContentType, Size: plan.Size, TTL: s.policy.STSTTL})
+	// The CAM resource is built from the admitted key only (no wildcard, no variable).
+	key, err := s.policy.AdmitKey(obj.Key, caps)
 	if err != nil {
 		return nil, err
+	}
+	keys, err := issuer.IssueKeys(ctx, KeyScope{Key: key, ContentType: obj.ContentType, Size: plan.Size, TTL: s.policy.STSTTL})
+	if err != nil {
+		return nil, err // nothing was recorded: a failed request leaves no trace in the bucket
+	}
+	// What was declared is recorded beside the upload once the keys exist: with keys, the
+	// client's SDK cuts the parts, so only the storage-triggered function can hold the
+	// stored object to the declared size and type, after the fact. The declaration is the
+	// caller's and its keys': it holds only for an object written while they were valid,
+	// and a later declaration for the key (new keys, or an upload through the API)
+	// replaces it. Keys whose declaration could not be kept are not handed out.
+	if s.records != nil {
+		sum := sha256.Sum256([]byte(keys.SecretID))
+		d := declared{Size: plan.Size, ContentType: obj.ContentType, Caller: Caller(ctx), Keys: hex.EncodeToString(sum[:8]),
+			NotBefore: keys.Start.Unix(), NotAfter: keys.Expires.Unix()}
+		if err := s.records.Put(ctx, records.Declared, obj.Key, &d); err != nil {
+			return nil, err
+		}
 	}
 	keys.Bucket, keys.Key = s.store.Bucket(), obj.Key
 	return keys, nil
 }
 
-// declared is what a client declared for an upload it drives with temporary keys.
+// declared is what a caller declared for an object key: for temporary keys (Keys names
+// their fingerprint) or for an upload through the API (UploadID).
 type declared struct {
 	Size        int64  `json:"size"`
+	Open        bool   `json:"open,omitempty"` // an open upload's: Size is only the ceiling
 	ContentType string `json:"contentType"`
+	Caller      string `json:"caller"`
+	Keys        string `json:"keys,omitempty"`     // first 8 bytes of SHA-256(SecretId), hex
+	UploadID    string `json:"uploadId,omitempty"` // an API upload's
+	// The declaration holds for an object last modified in [NotBefore, NotAfter] (Unix
+	// seconds; a minute of clock skew either side): while its keys were valid, or while
+	// the API upload ran.
+	NotBefore int64 `json:"notBefore"`
+	NotAfter  int64 `json:"notAfter"`
 }
 
-func declaredRecord(prefix, key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return RecordKey(prefix, "declared/"+hex.EncodeToString(sum[:]))
+// holds reports whether d describes an object last modified at t.
+func (d *declared) holds(t time.Time) bool {
+	const skew = 60
+	return !t.IsZero() && t.Unix() >= d.NotBefore-skew && t.Unix() <= d.NotAfter+skew
 }
 
-// declaredFor returns what was declared for key when temporary keys were issued for it.
-func (s *Service) declaredFor(ctx context.Context, key string) (*declared, error) {
-	rec, ok := s.store.(Recorder)
-	if !ok {
+// declaredFor returns what was declared for key, if anything holds for an object last
+// modified at modified. A forged declaration is logged and ignored.
+func (s *Service) declaredFor(ctx context.Context, key string, modified time.Time) (*declared, error) {
+	if s.records == nil {
 		return nil, nil
-	}
-	body, found, err := rec.GetMarker(ctx, declaredRecord(s.policy.KeyPrefix, key))
-	if err != nil || !found {
-		return nil, err
 	}
 	var d declared
-	if json.Unmarshal(body, &d) != nil {
+	found, err := s.records.Get(ctx, records.Declared, key, &d)
+	if errors.Is(err, records.ErrForged) {
+		s.log.Error("record not written by directup: ignored", "kind", records.Declared, "key", key, "error", err.Error())
 		return nil, nil
 	}
+	if err != nil || !found || !d.holds(modified) {
+		return nil, err
+	}
 	return &d, nil
+}
+
+// declareAPIUpload records, before an API upload completes, what its token declares, so
+// that a declaration made earlier for other keys on the same key (another caller's,
+// perhaps) is not held against this upload's object. Only deployments that hand out
+// keys keep declarations.
+func (s *Service) declareAPIUpload(ctx context.Context, c *Claims) error {
+	if s.records == nil || !s.policy.AllowSTS {
+		return nil
+	}
+	issued := c.Issued
+	if issued == 0 {
+		issued = s.now().Unix()
+	}
+	d := declared{Size: c.Size, Open: c.Open, ContentType: c.ContentType, Caller: c.Subject, UploadID: c.UploadID,
+		NotBefore: issued, NotAfter: s.now().Add(time.Minute).Unix()}
+	return s.records.Put(ctx, records.Declared, c.Key, &d)
 }

@@ -10,11 +10,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/directup/directup/shared/records"
 )
 
 // Service runs uploads for one bucket under one policy.
@@ -24,8 +28,11 @@ type Service struct {
 	tokens *Tokens
 	hook   Hook   // nil: no pre-create hook
 	events Events // nil: outcomes are not told
-	now    func() time.Time
-	random io.Reader
+	// records keeps directup's own records in the bucket (nil: the store keeps none).
+	records *records.Book
+	log     *slog.Logger
+	now     func() time.Time
+	random  io.Reader
 }
 
 // Option adjusts a Service; tests use them to pin the clock and randomness.
@@ -36,6 +43,9 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // WithRandom replaces crypto/rand for key generation.
 func WithRandom(r io.Reader) Option { return func(s *Service) { s.random = r } }
+
+// WithLog sets where the service logs what it refuses to act on (a forged record).
+func WithLog(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // NewService checks the policy and returns a service.
 func NewService(store Store, policy Policy, tokenSecret []byte, opts ...Option) (*Service, error) {
@@ -51,12 +61,19 @@ func NewService(store Store, policy Policy, tokenSecret []byte, opts ...Option) 
 	if err := store.Capabilities().check(&policy); err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, policy: policy, tokens: NewTokens(tokenSecret), now: time.Now, random: defaultRandom}
+	s := &Service{store: store, policy: policy, tokens: NewTokens(tokenSecret), now: time.Now, random: defaultRandom, log: slog.Default()}
+	if rs, ok := store.(records.Store); ok {
+		s.records = records.New(rs, policy.KeyPrefix, tokenSecret)
+	}
 	for _, o := range opts {
 		o(s)
 	}
 	return s, nil
 }
+
+// Records is the book of directup's records in the bucket (nil when the store keeps
+// none); the queue keeps its markers there too.
+func (s *Service) Records() *records.Book { return s.records }
 
 // Policy returns the policy in force.
 func (s *Service) Policy() Policy { return s.policy }
@@ -134,6 +151,15 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 			return nil, err
 		}
 	}
+	write, err := s.newWrite()
+	if err != nil {
+		return nil, err
+	}
+	obj.Metadata = maps.Clone(obj.Metadata)
+	if obj.Metadata == nil {
+		obj.Metadata = map[string]string{}
+	}
+	obj.Metadata[WriteMetadata] = write
 	uploadID, err := s.store.Initiate(ctx, obj)
 	if err != nil {
 		return nil, err
@@ -141,7 +167,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 	claims := Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		Issued: s.now().Unix(), Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
-		ContentType: obj.ContentType,
+		ContentType: obj.ContentType, Write: write,
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
@@ -408,7 +434,20 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 				Message: "part " + strconv.Itoa(p.PartNumber) + " was stored with another ETag; upload it again or send its current ETag"}
 		}
 	}
+	if err := s.declareAPIUpload(ctx, c); err != nil {
+		return nil, err
+	}
 	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
+	if e := AsError(err); err != nil && e.Code == CodeUploadNotFound {
+		// Completed before, then rejected, but not removed then: finish the removal.
+		if handled, ferr := s.finishRejection(ctx, c); handled {
+			if ferr != nil {
+				return nil, ferr
+			}
+			return nil, &Error{Status: http.StatusUnprocessableEntity, Code: CodeContentMismatch, Field: "contentType",
+				Message: "this upload's object contradicted its declared type; it was deleted"}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -423,9 +462,11 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	if s.events != nil {
 		ev := &Event{Type: EventCompleted, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
 			ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
+		modified := time.Time{}
 		if info, err := s.store.Stat(ctx, c.Key); err == nil && info.Exists {
-			ev.Metadata, ev.ContentType = info.Metadata, info.ContentType
+			ev.Metadata, ev.ContentType, modified = userMetadata(info.Metadata), info.ContentType, info.LastModified
 		}
+		identify(ev, c.Write, "", modified)
 		s.publish(ctx, ev)
 	}
 	return done, nil
@@ -446,6 +487,9 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	}
 	if e := AsError(err); e.Code != CodeUploadNotFound {
 		return err
+	}
+	if handled, err := s.finishRejection(ctx, c); handled {
+		return err // the object was rejected: nothing is stored once it is removed
 	}
 	info, err := s.store.Stat(ctx, c.Key)
 	if err != nil {

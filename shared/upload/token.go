@@ -26,6 +26,9 @@ type Claims struct {
 	// ForbidOverwrite: the complete must not replace an existing object (stores that
 	// check it at complete, S3, need it then; COS took it at initiate).
 	ForbidOverwrite bool `json:"n,omitempty"`
+	// Write names this upload's write of the object (WriteMetadata): events of two
+	// uploads of the same bytes to one key are told apart by it.
+	Write string `json:"w,omitempty"`
 }
 
 // Plan rebuilds the part plan the token carries.

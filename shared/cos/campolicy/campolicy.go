@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/directup/directup/shared/upload"
 )
 
 // Policy is a CAM policy document (version 2.0).
@@ -29,9 +31,16 @@ const (
 	ContentLength = "cos:content-length"
 )
 
-// Resource names an object (or, for bucket-level actions, the key prefix they are asked
-// about) of bucket "<name>-<appid>" in region.
-func Resource(region, bucket, key string) string {
+// Resource names an object of bucket "<name>-<appid>" in region, for a policy to grant:
+// only from an admitted key (upload.ObjectKey), which holds no wildcard or policy variable,
+// so the resource names that one object and nothing else.
+func Resource(region, bucket string, key upload.ObjectKey) string {
+	return RequestResource(region, bucket, key.String())
+}
+
+// RequestResource names the object (or, for bucket-level actions, the key prefix) a
+// request touches, for evaluating it (Allows). Never put one in a policy.
+func RequestResource(region, bucket, key string) string {
 	appid := bucket[strings.LastIndexByte(bucket, '-')+1:]
 	return "qcs::cos:" + region + ":uid/" + appid + ":" + bucket + "/" + key
 }
@@ -48,7 +57,7 @@ var UploadActions = []string{
 // initiate and the simple PUT must declare contentType, and no part or simple PUT may carry
 // more than size bytes. Each action is in one statement only, with all its conditions
 // (CAM allows a request any one allow statement covers).
-func ForUpload(region, bucket, key, contentType string, size int64) Policy {
+func ForUpload(region, bucket string, key upload.ObjectKey, contentType string, size int64) Policy {
 	res := []string{Resource(region, bucket, key)}
 	return Policy{Version: "2.0", Statement: []Statement{
 		{Effect: "allow", Action: []string{"name/cos:PutObject"}, Resource: res,
@@ -77,7 +86,7 @@ type Request struct {
 }
 
 // Allows reports whether p allows r as CAM decides: some allow statement names the action,
-// a matching resource (a trailing * matches any rest) and conditions r meets, all of
+// a matching resource (a * anywhere matches any run of characters) and conditions r meets, all of
 // them; and no deny statement covers r.
 func (p Policy) Allows(r Request) bool {
 	allowed := false
@@ -104,11 +113,33 @@ func names(actions []string, a string) bool {
 
 func matches(resources []string, r string) bool {
 	for _, x := range resources {
-		if x == r || x == "*" || (strings.HasSuffix(x, "*") && strings.HasPrefix(r, strings.TrimSuffix(x, "*"))) {
+		if glob(x, r) {
 			return true
 		}
 	}
 	return false
+}
+
+// glob matches r against a CAM resource pattern as CAM does: a "*" anywhere matches any
+// run of characters (none included); everything else matches itself.
+func glob(pattern, r string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == r
+	}
+	if !strings.HasPrefix(r, parts[0]) {
+		return false
+	}
+	r = r[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(r, p)
+		if i < 0 {
+			return false
+		}
+		r = r[i+len(p):]
+	}
+	return strings.HasSuffix(r, last)
 }
 
 func meets(cond map[string]map[string]any, values map[string]string) bool {

@@ -1,11 +1,26 @@
 package campolicy
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/directup/directup/shared/upload"
+)
+
+// admitted is key through the default policy's key rule, as the service passes it.
+func admitted(t *testing.T, key string) upload.ObjectKey {
+	t.Helper()
+	p := upload.DefaultPolicy()
+	k, err := p.AdmitKey(key, upload.DefaultCapabilities())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
 
 func TestForUpload(t *testing.T) {
-	p := ForUpload("ap-guangzhou", "examplebucket-1250000000", "uploads/abc/cat.png", "image/png", 1000)
-	res := Resource("ap-guangzhou", "examplebucket-1250000000", "uploads/abc/cat.png")
-	other := Resource("ap-guangzhou", "examplebucket-1250000000", "uploads/abc/dog.png")
+	p := ForUpload("ap-guangzhou", "examplebucket-1250000000", admitted(t, "uploads/abc/cat.png"), "image/png", 1000)
+	res := RequestResource("ap-guangzhou", "examplebucket-1250000000", "uploads/abc/cat.png")
+	other := RequestResource("ap-guangzhou", "examplebucket-1250000000", "uploads/abc/dog.png")
 	tests := []struct {
 		name string
 		r    Request
@@ -23,7 +38,7 @@ func TestForUpload(t *testing.T) {
 		{"complete", Request{"name/cos:CompleteMultipartUpload", res, nil}, true},
 		{"another key", Request{"name/cos:UploadPart", other, map[string]string{ContentLength: "1"}}, false},
 		{"read the object", Request{"name/cos:GetObject", res, nil}, false},
-		{"list the bucket", Request{"name/cos:GetBucket", Resource("ap-guangzhou", "examplebucket-1250000000", ""), nil}, false},
+		{"list the bucket", Request{"name/cos:GetBucket", RequestResource("ap-guangzhou", "examplebucket-1250000000", ""), nil}, false},
 		{"delete it", Request{"name/cos:DeleteObject", res, nil}, false},
 	}
 	for _, tt := range tests {

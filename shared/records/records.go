@@ -1,0 +1,140 @@
+// Package records is the one way directup keeps its own small records in the bucket — the
+// queue's idempotency markers, what a client declared for temporary keys, rejections not
+// yet told, removals not yet done — under "<prefix>.directup/<kind>/<sha256(subject)>".
+//
+// Anyone who may write under the prefix can write an object there (a client with
+// temporary keys, another deployment, a misconfigured role), so every record is sealed:
+// an HMAC-SHA256, keyed from the deployment's secret, over its kind, the subject it
+// describes and its body. Get refuses a record that fails (ErrForged) — the caller never
+// acts on it or tells it — and a record moved to another subject's or kind's path fails
+// too, since both are inside the MAC.
+package records
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Store keeps small objects: the COS and S3 clients (and the local store through them).
+type Store interface {
+	// PutMarker writes body at key only if no object is there, and reports whether this
+	// call created it (of two racing writers exactly one wins).
+	PutMarker(ctx context.Context, key string, body []byte) (created bool, err error)
+	// PutRecord writes body at key, replacing what is there.
+	PutRecord(ctx context.Context, key string, body []byte) error
+	// GetMarker reads the object at key; ok is false when there is none.
+	GetMarker(ctx context.Context, key string) (body []byte, ok bool, err error)
+	// Delete removes the object at key (none there is not an error).
+	Delete(ctx context.Context, key string) error
+}
+
+// Kind names what a record is about; each kind has its own folder.
+type Kind string
+
+// The kinds directup keeps.
+const (
+	Request  Kind = "requests" // a processed queue message's result (subject: action and requestId)
+	Declared Kind = "declared" // what was declared for an object key's upload (subject: the key)
+	Rejected Kind = "rejected" // a rejection of an object key not yet told or not yet removed
+)
+
+// Dir is the folder, under the key prefix, where the records live. No upload may write there.
+const Dir = ".directup"
+
+// ErrForged: the object at a record's path was not sealed by this deployment for that
+// kind and subject.
+var ErrForged = errors.New("records: a record there was not written by directup")
+
+// Book reads and writes the records of one deployment.
+type Book struct {
+	store  Store
+	prefix string
+	key    []byte
+}
+
+// New returns the book of records under prefix, sealed with a key derived from secret
+// (the upload-token secret serves: the derivation gives records a key of their own).
+func New(store Store, prefix string, secret []byte) *Book {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("directup records v1"))
+	return &Book{store: store, prefix: prefix, key: m.Sum(nil)}
+}
+
+// Path is the object key of the record of kind about subject.
+func (b *Book) Path(kind Kind, subject string) string {
+	sum := sha256.Sum256([]byte(subject))
+	return b.prefix + Dir + "/" + string(kind) + "/" + hex.EncodeToString(sum[:])
+}
+
+// sealed is a record as stored.
+type sealed struct {
+	Kind    Kind            `json:"kind"`
+	Subject string          `json:"subject"`
+	Body    json.RawMessage `json:"body"`
+	MAC     string          `json:"mac"`
+}
+
+func (b *Book) mac(kind Kind, subject string, body []byte) string {
+	m := hmac.New(sha256.New, b.key)
+	// Lengths first: no kind, subject and body can be re-cut into another triple.
+	fmt.Fprintf(m, "%d:%s\n%d:%s\n", len(kind), kind, len(subject), subject)
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (b *Book) seal(kind Kind, subject string, v any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(sealed{Kind: kind, Subject: subject, Body: body, MAC: b.mac(kind, subject, body)})
+}
+
+// Create writes the record of kind about subject unless one is there already, and reports
+// whether this call wrote it.
+func (b *Book) Create(ctx context.Context, kind Kind, subject string, v any) (created bool, err error) {
+	js, err := b.seal(kind, subject, v)
+	if err != nil {
+		return false, err
+	}
+	return b.store.PutMarker(ctx, b.Path(kind, subject), js)
+}
+
+// Put writes the record of kind about subject, replacing any earlier one.
+func (b *Book) Put(ctx context.Context, kind Kind, subject string, v any) error {
+	js, err := b.seal(kind, subject, v)
+	if err != nil {
+		return err
+	}
+	return b.store.PutRecord(ctx, b.Path(kind, subject), js)
+}
+
+// Get reads the record of kind about subject into v. found is false when there is none;
+// a record that is not this deployment's seal over exactly this kind and subject is
+// ErrForged (wrapped with its path), and v is left alone.
+func (b *Book) Get(ctx context.Context, kind Kind, subject string, v any) (found bool, err error) {
+	path := b.Path(kind, subject)
+	raw, ok, err := b.store.GetMarker(ctx, path)
+	if err != nil || !ok {
+		return false, err
+	}
+	var s sealed
+	if json.Unmarshal(raw, &s) != nil || s.Kind != kind || s.Subject != subject ||
+		!hmac.Equal([]byte(s.MAC), []byte(b.mac(kind, subject, s.Body))) {
+		return true, fmt.Errorf("%w (%s)", ErrForged, path)
+	}
+	if err := json.Unmarshal(s.Body, v); err != nil {
+		return true, fmt.Errorf("%w (%s): %v", ErrForged, path, err)
+	}
+	return true, nil
+}
+
+// Delete removes the record of kind about subject.
+func (b *Book) Delete(ctx context.Context, kind Kind, subject string) error {
+	return b.store.Delete(ctx, b.Path(kind, subject))
+}
