@@ -13,8 +13,10 @@ import (
 )
 
 // Callbacks posts results to callback URLs, signed and checked as webhooks are (see the
-// webhook package): https (http to loopback), never a link-local or (unless the hosts are
-// pinned) private address, redirects never followed.
+// webhook package): https (http to loopback), never a special-purpose address (IANA
+// registries: link-local and metadata services, 100.64.0.0/10, …) but loopback, nor a
+// private one unless the hosts are pinned, redirects never followed. Send's errors name
+// the URL without its query or userinfo (webhook.Redact).
 type Callbacks struct {
 	Secret       []byte
 	AllowedHosts []string // empty: any host (https only, http for loopback)

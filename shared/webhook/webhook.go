@@ -1,9 +1,11 @@
 // Package webhook posts signed JSON to the deployer's own endpoints — the queue function's
 // callbacks, the pre-create hook, completion events — one way for all of them:
 // "X-Directup-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>",
-// https only (http to loopback), redirects never followed, and no connection to a
-// link-local, multicast or unspecified address (nor a private one unless the deployer
-// pinned the hosts).
+// https only (http to loopback), redirects never followed, and no connection to an
+// address of the IANA special-purpose registries (link-local and the cloud metadata
+// services, shared address space, documentation, benchmarking, reserved, multicast,
+// unspecified, 6to4, Teredo…) but loopback, nor to a private one unless the deployer
+// pinned the hosts. Errors never carry a URL's query or userinfo.
 package webhook
 
 import (
@@ -17,12 +19,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"code.dny.dev/ssrf"
 )
 
 // SignatureHeader carries the signature: "t=<unix seconds>,v1=<hex>", v1 being
@@ -64,7 +70,7 @@ func Verify(secret, body []byte, header string, now time.Time, maxAge time.Durat
 type Target struct {
 	Secret []byte
 	// AllowedHosts, if set, are the only hosts allowed; setting it also allows private
-	// addresses (never link-local).
+	// addresses (RFC 1918, fc00::/7; never any other special-purpose range).
 	AllowedHosts []string
 	// Client, if set, replaces the default client (tests); redirects are never followed
 	// either way.
@@ -89,30 +95,53 @@ func (t *Target) Check(raw string) error {
 		return fmt.Errorf("%w: not an absolute URL", ErrInvalidURL)
 	}
 	host := u.Hostname()
-	loopback := host == "localhost" || net.ParseIP(host).IsLoopback()
+	ip, ipErr := netip.ParseAddr(host)
+	loopback := host == "localhost" || (ipErr == nil && ip.Unmap().IsLoopback())
 	if u.Scheme != "https" && !(u.Scheme == "http" && loopback) {
 		return fmt.Errorf("%w: it must use https (http only to loopback)", ErrInvalidURL)
 	}
 	if len(t.AllowedHosts) > 0 && !slices.Contains(t.AllowedHosts, host) {
 		return fmt.Errorf("%w: host %s is not allowed", ErrAddress, host)
 	}
-	if ip := net.ParseIP(host); ip != nil && !t.addressAllowed(ip) {
-		return fmt.Errorf("%w: %s is link-local, private or unspecified", ErrAddress, host)
+	if ipErr == nil && !t.addressAllowed(ip) {
+		if ip.Unmap().IsPrivate() {
+			return fmt.Errorf("%w: %s is private (allowed only when the hosts are pinned)", ErrAddress, host)
+		}
+		return fmt.Errorf("%w: %s is a special-purpose address", ErrAddress, host)
 	}
 	return nil
 }
 
-// addressAllowed is the rule for every address connected to: never link-local (the cloud
-// metadata service lives there), multicast or unspecified; private ranges only when the
-// hosts are pinned; loopback is allowed (local receivers).
-func (t *Target) addressAllowed(ip net.IP) bool {
-	switch {
-	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsInterfaceLocalMulticast(), ip.IsMulticast(), ip.IsUnspecified():
+// guardian holds the IANA special-purpose registries (IPv4 and IPv6, generated from
+// them by code.dny.dev/ssrf): only its address check is used, never its port or network
+// rules.
+var guardian = ssrf.New()
+
+// addressAllowed is the rule for every address connected to (names are resolved and each
+// address dialled is checked again): loopback is allowed (local receivers); private
+// ranges (RFC 1918, fc00::/7) only when the hosts are pinned; every other address of the
+// IANA special-purpose registries is refused — link-local (the cloud metadata services),
+// 100.64.0.0/10 (shared address space; Alibaba Cloud's metadata is 100.100.100.200),
+// 192.0.0.0/24, 198.18.0.0/15, documentation, 240.0.0.0/4 and broadcast, multicast,
+// unspecified, and in IPv6 anything outside 2000::/3 and the registry's ranges inside it
+// (Teredo 2001::/32, 6to4 2002::/16, documentation…). An IPv4-mapped address
+// (::ffff:a.b.c.d) is dialled as its IPv4 address and judged as it; a NAT64 address
+// (64:ff9b::/96) is allowed only when the IPv4 address it embeds is a public one.
+func (t *Target) addressAllowed(ip netip.Addr) bool {
+	if !ip.IsValid() || ip.Zone() != "" { // a zone only means something for link-local
 		return false
+	}
+	ip = ip.Unmap()
+	switch {
+	case ip.IsLoopback():
+		return true
 	case ip.IsPrivate():
 		return len(t.AllowedHosts) > 0
+	case ssrf.IPv6NAT64Prefix.Contains(ip):
+		b := ip.As16()
+		return guardian.SafeAddr(netip.AddrFrom4([4]byte(b[12:]))) == nil
 	}
-	return true
+	return guardian.SafeAddr(ip) == nil
 }
 
 // client is the one client of the target, made on first use: its transport keeps
@@ -126,9 +155,9 @@ func (t *Target) client() *http.Client {
 			client = *t.Client
 		} else {
 			dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
-				host, _, _ := net.SplitHostPort(address)
-				if ip := net.ParseIP(host); ip == nil || !t.addressAllowed(ip) {
-					return fmt.Errorf("%w: %s", ErrAddress, host)
+				ap, err := netip.ParseAddrPort(address)
+				if err != nil || !t.addressAllowed(ap.Addr()) {
+					return fmt.Errorf("%w: %s", ErrAddress, address)
 				}
 				return nil
 			}}
@@ -151,8 +180,14 @@ type Answer struct {
 	Body   []byte
 }
 
-// Post sends body, signed, to target once, within timeout (0: 10 s).
+// Post sends body, signed, to target once, within timeout (0: 10 s). Its errors name the
+// URL as Redact does, never with its query or userinfo.
 func (t *Target) Post(ctx context.Context, target string, body []byte, timeout time.Duration) (*Answer, error) {
+	a, err := t.post(ctx, target, body, timeout)
+	return a, redactError(err, target)
+}
+
+func (t *Target) post(ctx context.Context, target string, body []byte, timeout time.Duration) (*Answer, error) {
 	if err := t.Check(target); err != nil {
 		return nil, err
 	}
@@ -167,7 +202,7 @@ func (t *Target) Post(ctx context.Context, target string, body []byte, timeout t
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: not a URL a request can be made to", ErrInvalidURL)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(SignatureHeader, Sign(t.Secret, body, now()))
@@ -179,6 +214,67 @@ func (t *Target) Post(ctx context.Context, target string, body []byte, timeout t
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return &Answer{Status: resp.StatusCode, Body: b}, err
 }
+
+// Redact returns raw as scheme://host/path: without its userinfo, query and fragment,
+// where deployers put tokens (HOOK_URL=https://h/hook?token=…). It is how webhook errors
+// name URLs; callers log URLs through it too.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(invalid URL)"
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
+// redactError rewrites the URL net/http's *url.Error carries (the whole request URL) to
+// Redact's form; the error still unwraps to the same causes (errors.Is and As work, a
+// *url.Error is still one). Should any other part of the message quote the URL's query
+// or userinfo, the message is scrubbed too.
+func redactError(err error, target string) error {
+	if err == nil {
+		return nil
+	}
+	safe := Redact(target)
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.URL != safe {
+		if error(ue) == err {
+			err = &url.Error{Op: ue.Op, URL: safe, Err: ue.Err}
+		} else {
+			ue.URL = safe // nested: made by this post alone, so changed in place
+		}
+	}
+	// The forms a URL's secrets take when quoted: the URL itself, "?query", "#fragment",
+	// "userinfo@" (never a bare value: a short one would garble the whole message).
+	pairs := []string{target, safe}
+	if u, perr := url.Parse(target); perr == nil {
+		if u.RawQuery != "" {
+			pairs = append(pairs, "?"+u.RawQuery, "?[redacted]")
+		}
+		if u.Fragment != "" {
+			pairs = append(pairs, "#"+u.EscapedFragment(), "#[redacted]")
+		}
+		if u.User != nil {
+			pairs = append(pairs, u.User.String()+"@", "[redacted]@")
+		}
+	}
+	msg := err.Error()
+	for i := 0; i < len(pairs); i += 2 {
+		if pairs[i] != "" && strings.Contains(msg, pairs[i]) {
+			return &scrubbedError{err: err, r: strings.NewReplacer(pairs...)}
+		}
+	}
+	return err
+}
+
+// scrubbedError is an error whose message had to lose parts of a URL.
+type scrubbedError struct {
+	err error
+	r   *strings.Replacer
+}
+
+func (e *scrubbedError) Error() string { return e.r.Replace(e.err.Error()) }
+
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // RefusedError means the endpoint answered 3xx (never followed) or 4xx other than 429:
 // delivering again would not help.
