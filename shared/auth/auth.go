@@ -5,7 +5,9 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -146,11 +148,11 @@ func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 		}
 		return Identity{Subject: sub}, nil
 	case ModeJWT:
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || raw == "" {
+		raw, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
 			return Identity{}, &Error{"send a bearer token in the Authorization header"}
 		}
-		var claims jwt.RegisteredClaims
+		var claims strictClaims
 		if _, err := a.parser.ParseWithClaims(raw, &claims, a.keyfunc(r.Context())); err != nil {
 			return Identity{}, &Error{"the bearer token is not valid: " + reason(err)}
 		}
@@ -160,6 +162,52 @@ func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 		return Identity{Subject: claims.Subject, Expires: claims.ExpiresAt.Time}, nil // exp is required
 	}
 	return Identity{}, nil
+}
+
+// bearer returns the token of an Authorization header "Bearer <token>": the scheme is
+// case-insensitive and may be followed by several spaces (RFC 7235: auth-scheme 1*SP
+// token68).
+func bearer(header string) (string, bool) {
+	scheme, rest, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	raw := strings.TrimRight(strings.TrimLeft(rest, " "), " \t")
+	return raw, raw != "" && !strings.ContainsAny(raw, " \t")
+}
+
+// Refusals the parser does not make itself.
+var (
+	// errCritical: a token whose header has "crit" lists extensions the recipient must
+	// understand (RFC 7515 §4.1.11); directup understands none, so any crit, well formed
+	// or not, refuses the token.
+	errCritical = errors.New("the token has critical header extensions (crit), none of which is supported")
+	// errNumericDate: exp, nbf and iat are NumericDates, JSON numbers (RFC 7519 §2); the
+	// parser would also take a string holding a number ("exp":"9999999999").
+	errNumericDate = errors.New("exp, nbf and iat must be JSON numbers")
+)
+
+// strictClaims are the registered claims, refusing a time claim that is not a JSON number.
+type strictClaims struct{ jwt.RegisteredClaims }
+
+func (c *strictClaims) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if v, ok := fields[name]; ok && !isJSONNumber(v) {
+			return errNumericDate
+		}
+	}
+	return json.Unmarshal(b, &c.RegisteredClaims)
+}
+
+// isJSONNumber reports whether v (one JSON value) is a number: not a string, null,
+// boolean, array or object.
+func isJSONNumber(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) > 0 && (v[0] == '-' || ('0' <= v[0] && v[0] <= '9'))
 }
 
 type identityKey struct{}
@@ -177,7 +225,7 @@ func FromContext(ctx context.Context) Identity {
 
 // reason names the failed check without echoing the token.
 func reason(err error) string {
-	for _, e := range []error{jwt.ErrTokenExpired, jwt.ErrTokenNotValidYet, jwt.ErrTokenInvalidAudience, jwt.ErrTokenInvalidIssuer,
+	for _, e := range []error{errCritical, errNumericDate, jwt.ErrTokenExpired, jwt.ErrTokenNotValidYet, jwt.ErrTokenInvalidAudience, jwt.ErrTokenInvalidIssuer,
 		jwt.ErrTokenSignatureInvalid, jwt.ErrTokenUnverifiable, jwt.ErrTokenMalformed, jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenUsedBeforeIssued} {
 		if errors.Is(err, e) {
 			return e.Error()
@@ -186,7 +234,19 @@ func reason(err error) string {
 	return "verification failed"
 }
 
+// keyfunc finds the key of a token, and refuses first a token whose header the parser
+// accepts but directup must not (crit): before any key is looked up or fetched.
 func (a *Authenticator) keyfunc(ctx context.Context) jwt.Keyfunc {
+	find := a.key(ctx)
+	return func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCritical
+		}
+		return find(t)
+	}
+}
+
+func (a *Authenticator) key(ctx context.Context) jwt.Keyfunc {
 	if a.cfg.JWTSecret != "" {
 		secret := []byte(a.cfg.JWTSecret)
 		return func(*jwt.Token) (any, error) { return secret, nil }

@@ -9,9 +9,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,9 +36,16 @@ func claims(mod func(jwt.MapClaims)) jwt.MapClaims {
 }
 
 func sign(t *testing.T, method jwt.SigningMethod, key any, kid string, c jwt.MapClaims) string {
+	return signHeader(t, method, key, map[string]any{"kid": kid}, c)
+}
+
+// signHeader signs c with header fields added (an empty kid is left out).
+func signHeader(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, c jwt.MapClaims) string {
 	tok := jwt.NewWithClaims(method, c)
-	if kid != "" {
-		tok.Header["kid"] = kid
+	for k, v := range header {
+		if k != "kid" || v != "" {
+			tok.Header[k] = v
+		}
 	}
 	s, err := tok.SignedString(key)
 	if err != nil {
@@ -89,9 +98,9 @@ func TestSharedSecret(t *testing.T) {
 	}
 }
 
-func TestJWKS(t *testing.T) {
-	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// jwksServer serves the public keys of rsaKey (kid r1) and ecKey (kid e1) as a JWKS,
+// counting its fetches.
+func jwksServer(t *testing.T, rsaKey *rsa.PrivateKey, ecKey *ecdsa.PrivateKey) (*httptest.Server, *atomic.Int32) {
 	var fetches atomic.Int32
 	jwks, _ := json.Marshal(map[string]any{"keys": []map[string]string{
 		{"kty": "RSA", "kid": "r1", "alg": "RS256", "use": "sig", "n": b64(rsaKey.N.Bytes()), "e": b64(big.NewInt(int64(rsaKey.E)).Bytes())},
@@ -102,7 +111,14 @@ func TestJWKS(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(jwks)
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv, &fetches
+}
+
+func TestJWKS(t *testing.T) {
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	srv, fetches := jwksServer(t, rsaKey, ecKey)
 	a, err := New(Settings{Mode: ModeJWT, JWKSURL: srv.URL, JWTAlgorithms: []string{"RS256", "ES256"}, Audience: "directup", Issuer: "https://idp.example"})
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +189,89 @@ func TestSettingsValidate(t *testing.T) {
 		err := tt.s.Validate()
 		if (tt.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), tt.want)) {
 			t.Errorf("%+v: %v, want %q", tt.s, err, tt.want)
+		}
+	}
+}
+
+// Tokens the JWT libraries take but the RFCs refuse, and Authorization headers they
+// refuse but RFC 7235 takes: each with a shared secret (HS256) and a JWKS (RS256). A
+// refusal is an *Error (401) that does not echo the token.
+func TestTokenStrictness(t *testing.T) {
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	srv, _ := jwksServer(t, rsaKey, ecKey)
+	shared, err := New(Settings{Mode: ModeJWT, JWTSecret: secret, Audience: "directup", Issuer: "https://idp.example", Leeway: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := New(Settings{Mode: ModeJWT, JWKSURL: srv.URL, JWTAlgorithms: []string{"RS256", "ES256"}, Audience: "directup", Issuer: "https://idp.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	str := func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+	tests := []struct {
+		name   string
+		scheme string // the Authorization header up to the token
+		header map[string]any
+		claims func(jwt.MapClaims)
+		ok     bool
+	}{
+		{"valid", "Bearer ", nil, nil, true},
+		{"crit naming an unknown extension", "Bearer ", map[string]any{"crit": []string{"http://example.com/ext"}, "http://example.com/ext": true}, nil, false},
+		{"crit naming a registered parameter", "Bearer ", map[string]any{"crit": []string{"exp"}}, nil, false},
+		{"crit b64 (RFC 7797)", "Bearer ", map[string]any{"crit": []string{"b64"}, "b64": true}, nil, false},
+		{"crit empty", "Bearer ", map[string]any{"crit": []string{}}, nil, false},
+		{"crit a string", "Bearer ", map[string]any{"crit": "exp"}, nil, false},
+		{"crit a number", "Bearer ", map[string]any{"crit": 5}, nil, false},
+		{"crit null", "Bearer ", map[string]any{"crit": nil}, nil, false},
+		{"exp a string", "Bearer ", nil, func(c jwt.MapClaims) { c["exp"] = "9999999999" }, false},
+		{"exp a string, valid time", "Bearer ", nil, func(c jwt.MapClaims) { c["exp"] = str(now.Add(time.Hour)) }, false},
+		{"nbf a string", "Bearer ", nil, func(c jwt.MapClaims) { c["nbf"] = str(now.Add(-time.Minute)) }, false},
+		{"iat a string", "Bearer ", nil, func(c jwt.MapClaims) { c["iat"] = str(now) }, false},
+		{"exp null", "Bearer ", nil, func(c jwt.MapClaims) { c["exp"] = nil }, false},
+		{"nbf an object", "Bearer ", nil, func(c jwt.MapClaims) { c["nbf"] = map[string]int{"n": 1} }, false},
+		{"exp a fraction", "Bearer ", nil, func(c jwt.MapClaims) { c["exp"] = float64(now.Add(time.Hour).Unix()) + 0.5 }, true},
+		{"scheme lowercase", "bearer ", nil, nil, true},
+		{"scheme uppercase", "BEARER ", nil, nil, true},
+		{"scheme mixed case", "bEaReR ", nil, nil, true},
+		{"several spaces", "Bearer   ", nil, nil, true},
+		{"lowercase, several spaces", "bearer  ", nil, nil, true},
+		{"no space", "Bearer", nil, nil, false},
+		{"tab (not SP)", "Bearer\t", nil, nil, false},
+		{"other scheme", "Token ", nil, nil, false},
+	}
+	for _, mode := range []struct {
+		name   string
+		a      *Authenticator
+		method jwt.SigningMethod
+		key    any
+		kid    string
+	}{{"HS256", shared, jwt.SigningMethodHS256, []byte(secret), ""}, {"RS256 JWKS", jwks, jwt.SigningMethodRS256, rsaKey, "r1"}} {
+		for _, tt := range tests {
+			t.Run(mode.name+"/"+tt.name, func(t *testing.T) {
+				header := map[string]any{"kid": mode.kid}
+				for k, v := range tt.header {
+					header[k] = v
+				}
+				token := signHeader(t, mode.method, mode.key, header, claims(tt.claims))
+				id, err := mode.a.Identify(request("Authorization", tt.scheme+token))
+				if tt.ok {
+					if err != nil || id.Subject != "user-42" {
+						t.Fatalf("Identify = %+v, %v; want user-42", id, err)
+					}
+					return
+				}
+				var e *Error
+				if err == nil || !errors.As(err, &e) || id.Subject != "" {
+					t.Fatalf("Identify = %+v, %v; want an *Error (401)", id, err)
+				}
+				for _, part := range strings.Split(token, ".") {
+					if strings.Contains(err.Error(), part) {
+						t.Errorf("the error echoes the token: %v", err)
+					}
+				}
+			})
 		}
 	}
 }
