@@ -1,8 +1,7 @@
 package upload
 
 import (
-	"context"
-	"net/http"
+	"bytes"
 	"slices"
 
 	"github.com/gabriel-vasile/mimetype"
@@ -26,28 +25,41 @@ var signatureTypes = []string{
 	"application/vnd.microsoft.portable-executable", "application/x-elf",
 }
 
-// generic declarations say nothing about the content.
-var genericTypes = []string{"application/octet-stream", "binary/octet-stream", "application/binary"}
+// generic declarations say nothing about the content (the unknown types are admitted only
+// when listed by name, and then stored as attachments).
+var genericTypes = []string{"application/octet-stream", "binary/octet-stream", "application/binary",
+	"application/unknown", "unknown/unknown"}
 
 // ContentVerdict compares an object's first bytes with its declared type under policy p:
 // it returns the detected media type and whether the content is acceptable. The rules,
 // in order (each is a row of TestContentVerdict):
-//  1. content a browser runs script in (HTML, SVG, XML, JavaScript) passes only when declared
-//     as exactly that type;
-//  2. a detected type the policy does not allow fails (wildcards never admit scriptable types);
-//  3. a generic declaration (application/octet-stream) passes;
-//  4. content detection could not place (unknown binary, or plain text) fails only a
+//  1. content a browser may run script in — what detection finds to be HTML, SVG, XML or
+//     JavaScript, or what sniffScriptable finds (a browser's sniffing patterns, binary bytes
+//     or not; markers anywhere in content detection could not place) — passes only when
+//     declared as exactly that type and that type is allowed (by name: see typeAllowed);
+//  2. a declared type a browser sniffs or runs script in (scriptableType) that the policy
+//     does not allow by name fails;
+//  3. a detected type the policy does not allow fails (wildcards never admit scriptable types);
+//  4. a generic declaration (application/octet-stream, application/unknown) passes;
+//  5. content detection could not place (unknown binary, or plain text) fails only a
 //     declaration of a signature type (PNG, JPEG, PDF, MP4, ...);
-//  5. otherwise the detected type must be the declared one, an alias, or one of them an
+//  6. otherwise the detected type must be the declared one, an alias, or one of them an
 //     ancestor of the other in detection's tree (a DOCX is a ZIP; an XLS is OLE storage).
 func (p *Policy) ContentVerdict(declared string, head []byte) (detected string, ok bool) {
 	d := mediaType(declared)
 	m := mimetype.Detect(head)
 	detected = mediaType(m.String())
 	unplaced := detected == "application/octet-stream" || detected == "text/plain"
+	if !Scriptable(detected) {
+		if s := sniffScriptable(head, unplaced); s != "" {
+			detected = s
+		}
+	}
 	switch {
 	case Scriptable(detected):
-		return detected, d == detected
+		return detected, d == detected && p.typeAllowed(declared)
+	case scriptableType(declared) && !p.typeAllowed(declared):
+		return detected, false
 	case !unplaced && !p.typeAllowed(detected):
 		return detected, false
 	case slices.Contains(genericTypes, d):
@@ -56,6 +68,99 @@ func (p *Policy) ContentVerdict(declared string, head []byte) (detected string, 
 		return detected, !slices.Contains(signatureTypes, d)
 	}
 	return detected, related(m, d)
+}
+
+// htmlTags are the tags of the WHATWG MIME Sniffing standard's scriptable patterns for
+// HTML ("identifying a resource with an unknown MIME type"): after leading whitespace,
+// "<" and the tag, ASCII case-insensitive, then a tag-terminating byte (space or ">").
+var htmlTags = []string{"!doctype html", "html", "head", "script", "iframe", "h1", "div", "font",
+	"table", "a", "style", "title", "b", "body", "br", "p", "!--"}
+
+// markers, found anywhere in the head, make content detection could not place scriptable.
+var markers = []struct{ marker, mediaType string }{
+	{"<svg", "image/svg+xml"},
+	{"<html", "text/html"},
+	{"<script", "text/html"},
+	{"http://www.w3.org/1999/xhtml", "application/xhtml+xml"},
+}
+
+// sniffScriptable returns the scriptable media type a browser may find in head, or "".
+// After a byte order mark (UTF-8, or UTF-16 decoded), the standard's patterns: an HTML tag
+// pattern gives text/html, "<?xml" an XML type (image/svg+xml or application/xhtml+xml
+// when an SVG or XHTML marker follows, else text/xml). Unlike the standard (and content
+// detection), binary bytes later in the head do not matter. With anywhere set (content
+// detection could not place the bytes) the head is also searched for markers — <svg,
+// <html, <script, the XHTML namespace — at any offset, with and without its NUL bytes.
+func sniffScriptable(head []byte, anywhere bool) string {
+	text := lowerASCII(withoutBOM(head))
+	s := bytes.TrimLeft(text, "\t\n\f\r ")
+	for _, tag := range htmlTags {
+		if len(s) > len(tag)+1 && s[0] == '<' && bytes.HasPrefix(s[1:], []byte(tag)) && (s[len(tag)+1] == ' ' || s[len(tag)+1] == '>') {
+			return "text/html"
+		}
+	}
+	if bytes.HasPrefix(s, []byte("<?xml")) {
+		if t := firstMarker(s, markers[0], markers[3]); t != "" {
+			return t
+		}
+		return "text/xml"
+	}
+	if !anywhere {
+		return ""
+	}
+	for _, h := range [][]byte{text, bytes.ReplaceAll(text, []byte{0}, nil)} {
+		if t := firstMarker(h, markers...); t != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+// firstMarker returns the media type of the marker found first in s, or "".
+func firstMarker(s []byte, of ...struct{ marker, mediaType string }) string {
+	at, t := -1, ""
+	for _, m := range of {
+		if i := bytes.Index(s, []byte(m.marker)); i >= 0 && (at < 0 || i < at) {
+			at, t = i, m.mediaType
+		}
+	}
+	return t
+}
+
+// withoutBOM strips a UTF-8 byte order mark, or decodes UTF-16 after its mark (code units
+// beyond ASCII become 0xFF, which no pattern holds).
+func withoutBOM(b []byte) []byte {
+	switch {
+	case bytes.HasPrefix(b, []byte("\xef\xbb\xbf")):
+		return b[3:]
+	case bytes.HasPrefix(b, []byte("\xff\xfe")), bytes.HasPrefix(b, []byte("\xfe\xff")):
+		le := b[0] == 0xff
+		out := make([]byte, 0, len(b)/2)
+		for i := 2; i+1 < len(b); i += 2 {
+			u := uint16(b[i])<<8 | uint16(b[i+1])
+			if le {
+				u = uint16(b[i+1])<<8 | uint16(b[i])
+			}
+			if u >= 0x80 {
+				u = 0xff
+			}
+			out = append(out, byte(u))
+		}
+		return out
+	}
+	return b
+}
+
+// lowerASCII is a copy of b with ASCII letters lowercased, every other byte kept.
+func lowerASCII(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // related reports whether the detected type m and the declared type d are the same, an
@@ -77,31 +182,4 @@ func related(m *mimetype.MIME, d string) bool {
 		}
 	}
 	return false
-}
-
-// verifyContent reads the completed object's first bytes and deletes it when they
-// contradict its declared type (422 content_mismatch, told as upload.rejected); it
-// returns the detected type. SSE-C objects cannot be read without their key, which the
-// function does not keep: they are not checked (nor are uploads whose token predates the
-// declared type being kept in it).
-func (s *Service) verifyContent(ctx context.Context, c *Claims, done *Completed) (string, error) {
-	if !s.policy.VerifyContent || c.CustomerKeyMD5 != "" || c.ContentType == "" {
-		return "", nil
-	}
-	head, err := s.store.ReadHead(ctx, c.Key, headBytes)
-	if err != nil {
-		return "", err
-	}
-	detected, ok := s.policy.ContentVerdict(c.ContentType, head)
-	if ok {
-		return detected, nil
-	}
-	if err := s.store.Delete(context.WithoutCancel(ctx), c.Key); err != nil {
-		return "", err
-	}
-	e := &Error{Status: http.StatusUnprocessableEntity, Code: CodeContentMismatch, Field: "contentType",
-		Message: "the stored content is " + detected + ", not the declared " + mediaType(c.ContentType) + " (or a type this deployment allows); the object was deleted"}
-	s.publish(ctx, &Event{Type: EventRejected, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
-		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected, Reason: CodeContentMismatch + ": " + e.Message})
-	return detected, e
 }

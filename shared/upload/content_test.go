@@ -36,8 +36,9 @@ var samples = map[string][]byte{
 		}
 		return b
 	}(),
-	"docx": zipWith("[Content_Types].xml", "word/document.xml"),
-	"zip":  zipWith("a.txt"),
+	"docx":     zipWith("[Content_Types].xml", "word/document.xml"),
+	"html+nul": []byte("<html><body><script>alert(document.cookie)</script></body></html>\x00"), // detection: octet-stream
+	"zip":      zipWith("a.txt"),
 }
 
 func TestContentVerdict(t *testing.T) {
@@ -63,21 +64,31 @@ func TestContentVerdict(t *testing.T) {
 		{nil, "image/png", "svg", false},
 		{nil, "text/plain", "html", false},
 		{nil, "application/octet-stream", "html", false},
-		{nil, "image/svg+xml", "svg", true},
-		{nil, "text/html", "html", true},
-		// Rule 5: another type than declared.
+		{nil, "application/octet-stream", "html+nul", false}, // found by sniffScriptable, not by detection
+		{nil, "application/unknown", "html+nul", false},
+		{[]string{"application/unknown"}, "application/unknown", "html+nul", false},
+		{[]string{"text/html"}, "text/html", "html+nul", true},
+		{[]string{"image/svg+xml"}, "image/svg+xml", "svg", true}, // declared as exactly that, allowed by name
+		{[]string{"text/html"}, "text/html", "html", true},
+		{nil, "image/svg+xml", "svg", false}, // a wildcard (the default */*) never admits it
+		{nil, "text/html", "html", false},
+		// Rule 2: a declared type a browser sniffs, not listed by name.
+		{nil, "application/unknown", "random", false},
+		{nil, "*/*", "random", false},
+		{[]string{"application/unknown"}, "application/unknown", "random", true}, // listed: a generic declaration (rule 4)
+		// Rule 6: another type than declared.
 		{nil, "application/pdf", "exe", false},
 		{nil, "image/png", "jpeg", false},
 		{nil, "image/png", "zip", false},
-		// Rule 4: a signature type with no signature.
+		// Rule 5: a signature type with no signature.
 		{nil, "image/png", "random", false},
 		{nil, "image/png", "text", false},
 		{nil, "video/mp4", "random", false},
 		{nil, "text/csv", "random", true}, // not a signature type: held only to what is found
-		// Rule 3: a generic declaration passes...
+		// Rule 4: a generic declaration passes...
 		{nil, "application/octet-stream", "random", true},
 		{nil, "application/octet-stream", "png", true},
-		// ...unless (rule 2) the content is a type the policy does not allow.
+		// ...unless (rule 3) the content is a type the policy does not allow.
 		{[]string{"image/*", "application/octet-stream"}, "application/octet-stream", "pdf", false},
 		{[]string{"image/*", "application/octet-stream"}, "application/octet-stream", "png", true},
 		{[]string{"image/*"}, "image/png", "png", true},

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"fmt"
+	"mime"
 	"path"
 	"slices"
 	"strings"
@@ -129,10 +130,51 @@ var scriptableTypes = []string{"text/html", "text/xml", "application/xml", "text
 	"text/javascript", "application/javascript", "application/x-javascript", "text/x-javascript",
 	"application/ecmascript", "text/ecmascript", "multipart/x-mixed-replace"}
 
-// Scriptable reports whether a browser would run script in an object of this media type
-// (lowercase, no parameters) served inline: HTML, SVG and every other XML type, scripts.
+// sniffedTypes are declarations a browser takes for no type at all: it sniffs the bytes
+// (WHATWG MIME Sniffing) and runs what it finds to be HTML or XML.
+var sniffedTypes = []string{"unknown/unknown", "application/unknown", "*/*"}
+
+// Scriptable reports whether a browser may run script in an object of this media type
+// (lowercase, no parameters) served inline: HTML, SVG and every other XML type, scripts,
+// and the types a browser sniffs — unknown/unknown, application/unknown, */*, no type,
+// and anything that is not one plain type/subtype (a wildcard, a glob, no subtype).
+// It is the one definition the policy (typeAllowed, the forced attachment) and content
+// verification (ContentVerdict) share.
 func Scriptable(mediaType string) bool {
-	return slices.Contains(scriptableTypes, mediaType) || strings.HasSuffix(mediaType, "+xml")
+	return slices.Contains(scriptableTypes, mediaType) || strings.HasSuffix(mediaType, "+xml") ||
+		slices.Contains(sniffedTypes, mediaType) || !plainType(mediaType)
+}
+
+// scriptableType is Scriptable for a whole Content-Type value, parameters included: a
+// value that names no single type exactly (see namedType) counts as sniffed.
+func scriptableType(contentType string) bool {
+	return Scriptable(namedType(contentType))
+}
+
+// namedType is the media type a Content-Type value names exactly, or "" when it names
+// none: it does not parse (a list, repeated or malformed parameters, where a browser may
+// read another type than mime.ParseMediaType does) or holds a wildcard anywhere.
+func namedType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || strings.Contains(contentType, "*") || !plainType(mt) {
+		return ""
+	}
+	return mt
+}
+
+// plainType reports whether mt is type/subtype, both HTTP tokens without glob characters.
+func plainType(mt string) bool {
+	t, s, ok := strings.Cut(mt, "/")
+	return ok && token(t) && token(s)
+}
+
+func token(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // mediaType is a content type's lowercase type/subtype, without parameters.
@@ -144,14 +186,16 @@ func mediaType(contentType string) string {
 	return strings.TrimSpace(mt)
 }
 
-// typeAllowed matches a content type against the allow-list. Wildcards never admit a
-// scriptable type (image/* does not admit image/svg+xml): those must be listed by name.
+// typeAllowed matches a content type against the allow-list. A scriptable type
+// (scriptableType: HTML, SVG, XML, scripts, and every type a browser sniffs) is admitted
+// only when listed by its exact name: no pattern with glob characters (image/* or the
+// default */*) admits it, and a value that names no type exactly is never admitted.
 func (p *Policy) typeAllowed(contentType string) bool {
+	if mt := namedType(contentType); Scriptable(mt) {
+		return mt != "" && slices.Contains(p.AllowedTypes, mt)
+	}
 	mt := mediaType(contentType)
 	for _, pattern := range p.AllowedTypes {
-		if strings.Contains(pattern, "*") && Scriptable(mt) {
-			continue
-		}
 		if ok, _ := path.Match(pattern, mt); ok {
 			return true
 		}

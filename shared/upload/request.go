@@ -114,6 +114,9 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		return nil, Plan{}, Invalid("contentType", "contentType is not a media type like image/png")
 	}
 	if !p.typeAllowed(req.ContentType) {
+		if scriptableType(req.ContentType) {
+			return nil, Plan{}, Denied("contentType", "content type %q is not allowed here (a type a browser may run script in or sniffs is admitted only when UPLOAD_ALLOWED_TYPES lists it by name)", req.ContentType)
+		}
 		return nil, Plan{}, Denied("contentType", "content type %q is not allowed here", req.ContentType)
 	}
 	obj.ContentType = req.ContentType
@@ -133,9 +136,10 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		}
 		*h.out = h.in
 	}
-	if Scriptable(mediaType(obj.ContentType)) && obj.ContentDisposition == "" {
-		// Served inline from the bucket's domain, it would run script there: a browser
-		// downloads it instead unless the client asked for a disposition itself.
+	if scriptableType(obj.ContentType) && obj.ContentDisposition == "" {
+		// Served inline from the bucket's domain, it would run script there (or be sniffed
+		// and then run): a browser downloads it instead unless the client asked for a
+		// disposition itself.
 		obj.ContentDisposition = "attachment"
 	}
 	if req.Expires != "" {
@@ -209,11 +213,8 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 			return nil, Plan{}, err
 		}
 	}
-	if len(obj.Key) > caps.MaxKeyLength {
-		return nil, Plan{}, Invalid("key", "the key is %d bytes; this store takes at most %d", len(obj.Key), caps.MaxKeyLength)
-	}
-	if reserved(p.KeyPrefix, obj.Key) {
-		return nil, Plan{}, Denied("key", "keys under %s/ are reserved for directup's own records", reservedDir)
+	if _, err := p.AdmitKey(obj.Key, caps); err != nil {
+		return nil, Plan{}, err
 	}
 	return &obj, plan, nil
 }
@@ -248,6 +249,9 @@ func metadata(in map[string]string) (map[string]string, error) {
 			return nil, Invalid(field, "metadata names may hold only letters, digits and '-' (no '_')")
 		}
 		suffix := strings.ToLower(k)
+		if strings.HasPrefix(suffix, reservedMetaPrefix) {
+			return nil, Denied(field, "metadata names starting with %q are directup's own", reservedMetaPrefix)
+		}
 		if _, dup := out[suffix]; dup {
 			return nil, Invalid(field, "metadata name %q repeats another one ignoring case", k)
 		}
@@ -261,8 +265,8 @@ func metadata(in map[string]string) (map[string]string, error) {
 		total += size
 		out[suffix] = v
 	}
-	if total > maxMetaTotal {
-		return nil, Invalid("metadata", "metadata headers may be at most %d bytes in all", maxMetaTotal)
+	if total > maxMetaTotal-writeMetaBytes {
+		return nil, Invalid("metadata", "metadata headers may be at most %d bytes in all", maxMetaTotal-writeMetaBytes)
 	}
 	return out, nil
 }
