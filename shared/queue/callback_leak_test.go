@@ -74,3 +74,27 @@ func TestCallbackURLSecretsAreNotLeaked(t *testing.T) {
 		})
 	}
 }
+
+// A callbackUrl the policy refuses (a metadata address) is logged without its query or
+// userinfo.
+func TestRefusedCallbackURLIsRedacted(t *testing.T) {
+	backend := functest.NewBackend(t)
+	client := backend.Client(t)
+	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte(strings.Repeat("t", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	proc := queue.New(svc, svc.Records(), &queue.Callbacks{Secret: []byte(callbackSecret)}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	msg, _ := json.Marshal(map[string]any{"callbackUrl": "https://user:pass@169.254.169.254/x?token=s3cr3t", "action": "initiate",
+		"requestId": "refused", "filename": "a", "contentType": "text/plain", "size": 1})
+	res, _ := proc.Handle(context.Background(), msg, "m")
+	if res.Error == nil || !strings.Contains(logs.String(), "refused callback") {
+		t.Fatalf("%+v %s", res, logs.String())
+	}
+	for _, leak := range []string{"s3cr3t", "?token", "user:", "pass@"} {
+		if strings.Contains(logs.String(), leak) {
+			t.Errorf("%q leaks in %s", leak, logs.String())
+		}
+	}
+}

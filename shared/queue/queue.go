@@ -22,6 +22,7 @@ import (
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/webhook"
 )
 
 // Message is a queue message's body.
@@ -153,7 +154,7 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 			bad := msg.CallbackURL
 			msg.CallbackURL = "" // never call an address the policy refuses
 			res, out := failure(res, err)
-			p.log.Warn("queue message refused callback", "requestId", res.RequestID, "callbackUrl", bad)
+			p.log.Warn("queue message refused callback", "requestId", res.RequestID, "callbackUrl", webhook.Redact(bad))
 			return res, out
 		}
 	}

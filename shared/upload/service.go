@@ -398,7 +398,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 
 	stored, err := s.store.ListParts(ctx, c.Key, c.UploadID)
 	if err != nil {
-		return nil, err
+		return nil, s.completeFailed(ctx, c, err)
 	}
 	var total int64
 	have := make(map[int]StoredPart, len(stored))
@@ -438,18 +438,8 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		return nil, err
 	}
 	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
-	if e := AsError(err); err != nil && e.Code == CodeUploadNotFound {
-		// Completed before, then rejected, but not removed then: finish the removal.
-		if handled, ferr := s.finishRejection(ctx, c); handled {
-			if ferr != nil {
-				return nil, ferr
-			}
-			return nil, &Error{Status: http.StatusUnprocessableEntity, Code: CodeContentMismatch, Field: "contentType",
-				Message: "this upload's object contradicted its declared type; it was deleted"}
-		}
-	}
 	if err != nil {
-		return nil, err
+		return nil, s.completeFailed(ctx, c, err)
 	}
 	done.Size = 0
 	for _, p := range parts {
@@ -470,6 +460,24 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		s.publish(ctx, ev)
 	}
 	return done, nil
+}
+
+// completeFailed is err, unless the upload is gone because an earlier complete stored its
+// object, rejected it and could not remove it then: that removal is finished now, and the
+// answer is the rejection again.
+func (s *Service) completeFailed(ctx context.Context, c *Claims, err error) error {
+	if AsError(err).Code != CodeUploadNotFound {
+		return err
+	}
+	handled, ferr := s.finishRejection(ctx, c)
+	switch {
+	case !handled:
+		return err
+	case ferr != nil:
+		return ferr
+	}
+	return &Error{Status: http.StatusUnprocessableEntity, Code: CodeContentMismatch, Field: "contentType",
+		Message: "this upload's object contradicted its declared type; it was deleted"}
 }
 
 // Abort discards an upload. Aborting an upload that is already gone (aborted, expired)

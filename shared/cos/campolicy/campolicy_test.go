@@ -51,3 +51,38 @@ func TestForUpload(t *testing.T) {
 		t.Error("a deny statement must win")
 	}
 }
+
+// The local store's CAM stand-in reads resources as CAM does: a "*" anywhere matches any
+// run of characters, so keys minted from a pattern would be caught granting too much.
+func TestResourceWildcards(t *testing.T) {
+	const bucket = "examplebucket-1250000000"
+	res := func(key string) string { return RequestResource("ap-guangzhou", bucket, key) }
+	tests := []struct {
+		pattern, key string
+		ok           bool
+	}{
+		{res("uploads/a.png"), "uploads/a.png", true},
+		{res("uploads/a.png"), "uploads/a.pngx", false},
+		{res("uploads/*"), "uploads/bob/payroll.pdf", true},
+		{res("uploads/*"), "uploads/.directup/declared/x", true},
+		{res("uploads/*/avatar.png"), "uploads/bob/avatar.png", true},
+		{res("uploads/*/avatar.png"), "uploads/bob/x/avatar.png", true},
+		{res("uploads/*/avatar.png"), "uploads/bob/avatar.jpg", false},
+		{res("uploads/a*b*c"), "uploads/abc", true},
+		{res("uploads/a*b*c"), "uploads/ab", false},
+		{res("uploads/a*b*b"), "uploads/ab", false},
+		{res("*"), "anything", true},
+		{"qcs::cos:ap-guangzhou:uid/1250000000:" + bucket + "/*", "uploads/x", true},
+		{res("other/*"), "uploads/x", false},
+	}
+	for _, tt := range tests {
+		p := Policy{Version: "2.0", Statement: []Statement{{Effect: "allow", Action: []string{"name/cos:PutObject"}, Resource: []string{tt.pattern}}}}
+		r := Request{Action: "name/cos:PutObject", Resource: res(tt.key)}
+		if tt.pattern == "*" {
+			r.Resource = tt.key
+		}
+		if got := p.Allows(r); got != tt.ok {
+			t.Errorf("%s against %s: %v, want %v", tt.key, tt.pattern, got, tt.ok)
+		}
+	}
+}

@@ -1,0 +1,443 @@
+package upload_test
+
+// Reproductions of the holes an outside attack found in the newest surfaces (temporary
+// keys, records in the bucket, content verification, events). Each failed on the code
+// before its fix.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/cos/campolicy"
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/storerest"
+	"github.com/directup/directup/shared/upload"
+)
+
+const holesSecret = "holes-secret-0123456789abcdef0123"
+
+// told keeps every event the service tells.
+type told struct {
+	mu     sync.Mutex
+	events []upload.Event
+}
+
+func (t *told) Publish(_ context.Context, ev *upload.Event) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.events = append(t.events, *ev)
+	return nil
+}
+
+func (t *told) all() []upload.Event {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]upload.Event(nil), t.events...)
+}
+
+// flakyStore is the COS client of a local store whose Delete fails while failDeletes > 0,
+// and whose temporary keys come from the local store's STS stand-in (or fail).
+type flakyStore struct {
+	*cos.Client
+	failDeletes atomic.Int32
+	deletes     atomic.Int32
+}
+
+func (f *flakyStore) Delete(ctx context.Context, key string) error {
+	f.deletes.Add(1)
+	if f.failDeletes.Add(-1) >= 0 {
+		return &upload.Error{Status: 503, Code: upload.CodeUpstreamBusy, Message: "delete refused (test)"}
+	}
+	return f.Client.Delete(ctx, key)
+}
+
+type holesEnv struct {
+	b     *functest.Backend
+	store *flakyStore
+	svc   *upload.Service
+	told  *told
+	log   *bytes.Buffer
+}
+
+func newHolesEnv(t *testing.T, policy func(*upload.Policy), stsFails bool) *holesEnv {
+	t.Helper()
+	b := functest.NewBackend(t)
+	c := b.Client(t)
+	c.BaseDelay, c.MaxDelay = time.Millisecond, time.Millisecond
+	c.Issuer = func(_ context.Context, policy string, ttl time.Duration) (credentials.Value, string, error) {
+		if stsFails {
+			return credentials.Value{}, "sts-req-1", errors.New("STS is down (test)")
+		}
+		var p campolicy.Policy
+		if err := json.Unmarshal([]byte(policy), &p); err != nil {
+			return credentials.Value{}, "", err
+		}
+		k, exp := b.Store.MintTemporary(p, ttl)
+		return credentials.Value{AccessKeyID: k.SecretID, SecretAccessKey: k.SecretKey, SessionToken: k.SessionToken, Expires: exp}, "sts-req-1", nil
+	}
+	p := upload.DefaultPolicy()
+	p.ClientKeys, p.AllowSTS = true, true
+	if policy != nil {
+		policy(&p)
+	}
+	store := &flakyStore{Client: c}
+	tl := &told{}
+	var log bytes.Buffer
+	svc, err := upload.NewService(store, p, []byte(holesSecret), upload.WithEvents(tl),
+		upload.WithLog(slog.New(slog.NewJSONHandler(&log, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &holesEnv{b: b, store: store, svc: svc, told: tl, log: &log}
+}
+
+// upload runs a whole upload of data to key through the service, as a client does.
+func (e *holesEnv) upload(t *testing.T, ctx context.Context, key, contentType string, data []byte) (*upload.Initiated, *upload.Completed, error) {
+	t.Helper()
+	size := int64(len(data))
+	up, err := e.svc.Initiate(ctx, &upload.InitiateRequest{Key: key, ContentType: contentType, Size: &size})
+	if err != nil {
+		return nil, nil, err
+	}
+	req, _ := http.NewRequest(http.MethodPut, up.Parts[0].URL, bytes.NewReader(data))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("part PUT: %d", resp.StatusCode)
+	}
+	done, err := e.svc.Complete(ctx, up.Token, up.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: resp.Header.Get("ETag")}})
+	return up, done, err
+}
+
+func (e *holesEnv) exists(t *testing.T, key string) bool {
+	t.Helper()
+	info, err := e.store.Stat(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Exists
+}
+
+// recordsIn lists directup's records in the local store.
+func (e *holesEnv) recordsIn(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	root := filepath.Dir(e.b.Store.ObjectPath("uploads/.directup/x"))
+	filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			out = append(out, path)
+		}
+		return nil
+	})
+	return out
+}
+
+func errCode(err error) (code, field string) {
+	var e *upload.Error
+	if errors.As(err, &e) {
+		return e.Code, e.Field
+	}
+	return "", ""
+}
+
+// Item 1: a key holding a CAM wildcard or policy variable — from the client or the hook —
+// never reaches a presigned URL, a CAM resource or a record; the request is refused before
+// anything reaches storage.
+func TestKeysNeverCarryPolicyPatterns(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	ctx := context.Background()
+	size := int64(100)
+	for _, key := range []string{"uploads/*", "uploads/alice/*.png", "uploads/a*b.png", "uploads/${uin}/x.png",
+		"uploads/${cos:prefix}", "uploads/a?.png", "uploads/*/.directup/x"} {
+		before := e.b.Store.Requests()
+		for route, call := range map[string]func() error{
+			"POST /sts": func() error {
+				_, err := e.svc.Keys(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+				return err
+			},
+			"POST /uploads": func() error {
+				_, err := e.svc.Initiate(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+				return err
+			},
+		} {
+			if code, field := errCode(call()); code != upload.CodeInvalidField || field != "key" {
+				t.Errorf("%s with key %q: %s %s, want invalid_field key", route, key, code, field)
+			}
+		}
+		if n := e.b.Store.Requests() - before; n != 0 {
+			t.Errorf("key %q: %d requests reached storage", key, n)
+		}
+	}
+	if recs := e.recordsIn(t); len(recs) != 0 {
+		t.Errorf("records written for refused keys: %v", recs)
+	}
+}
+
+// hookKey is a pre-create hook that rewrites every key.
+type hookKey string
+
+func (h hookKey) Create(context.Context, *upload.CreateEvent) (*upload.HookDecision, error) {
+	yes := true
+	return &upload.HookDecision{Allow: &yes, Key: string(h)}, nil
+}
+
+func TestHookKeysNeverCarryPolicyPatterns(t *testing.T) {
+	for _, key := range []string{"uploads/*", "uploads/bob/*", "uploads/${uin}", "uploads/a?"} {
+		b := functest.NewBackend(t)
+		p := upload.DefaultPolicy()
+		p.AllowSTS = true
+		c := b.Client(t)
+		c.Issuer = func(context.Context, string, time.Duration) (credentials.Value, string, error) {
+			t.Errorf("hook key %q reached STS", key)
+			return credentials.Value{}, "", errors.New("no")
+		}
+		svc, err := upload.NewService(c, p, []byte(holesSecret), upload.WithHook(hookKey(key)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := int64(100)
+		_, err = svc.Keys(context.Background(), &upload.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
+		if code, _ := errCode(err); code != upload.CodeHookUnavailable {
+			t.Errorf("/sts with hook key %q: %v", key, err)
+		}
+		_, err = svc.Initiate(context.Background(), &upload.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
+		if code, _ := errCode(err); code != upload.CodeHookUnavailable {
+			t.Errorf("initiate with hook key %q: %v", key, err)
+		}
+		if b.Store.Requests() != 0 {
+			t.Errorf("hook key %q reached storage", key)
+		}
+	}
+}
+
+// Item 3: a declaration is written only once the keys exist.
+func TestDeclarationOnlyOnceKeysExist(t *testing.T) {
+	e := newHolesEnv(t, nil, true)
+	size := int64(1)
+	_, err := e.svc.Keys(context.Background(), &upload.InitiateRequest{Key: "uploads/alice/avatar2.png", ContentType: "image/png", Size: &size})
+	if code, _ := errCode(err); code != upload.CodeCredentialsFailed {
+		t.Fatalf("STS down: %v", err)
+	}
+	if recs := e.recordsIn(t); len(recs) != 0 {
+		t.Fatalf("a failed /sts left records: %v", recs)
+	}
+}
+
+// Item 3: Mallory's declaration for Alice's key is not held against Alice's later honest
+// upload (through the API), and a later declaration replaces an earlier one.
+func TestDeclarationDoesNotPoisonAKey(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	key := "uploads/alice/avatar2.png"
+	mallory := upload.WithCaller(context.Background(), "mallory")
+	alice := upload.WithCaller(context.Background(), "alice")
+	one := int64(1)
+	if _, err := e.svc.Keys(mallory, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.upload(t, alice, key, "image/png", png56); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists(t, key) {
+		t.Fatal("Alice's honest upload was deleted by Mallory's declaration")
+	}
+	evs := e.told.all()
+	if last := evs[len(evs)-1]; last.Type != upload.EventCompleted || last.Source != "storage" {
+		t.Fatalf("the storage check told %+v", last)
+	}
+
+	// Keys declared again by the rightful writer replace Mallory's declaration.
+	key2 := "uploads/alice/avatar3.png"
+	if _, err := e.svc.Keys(mallory, &upload.InitiateRequest{Key: key2, ContentType: "image/png", Size: &one}); err != nil {
+		t.Fatal(err)
+	}
+	n := int64(len(png56))
+	if _, err := e.svc.Keys(alice, &upload.InitiateRequest{Key: key2, ContentType: "image/png", Size: &n}); err != nil {
+		t.Fatalf("Alice's own declaration after Mallory's: %v", err)
+	}
+	put(t, e.store.Client, key2, "image/png", png56)
+	if err := e.svc.ObjectCreated(context.Background(), key2); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists(t, key2) {
+		t.Fatal("the rightful writer's later declaration did not win")
+	}
+}
+
+// Item 4: records not sealed by this deployment are never acted on or told, and are logged.
+func TestForgedRecordsAreNeverActedOn(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	ctx := context.Background()
+	book := records.New(e.store.Client, "uploads/", []byte("another deployment's secret-0123"))
+
+	// A rejection planted for an object that never existed: nothing is told.
+	ghost := "uploads/bob/payroll.pdf"
+	raw, _ := json.Marshal(map[string]any{"type": upload.EventCompleted, "bucket": "local-1250000000", "key": ghost, "size": 1, "source": "storage"})
+	sum := book.Path(records.Rejected, ghost)
+	put(t, e.store.Client, sum, "application/json", raw)
+	// And one sealed by another secret, in the record format itself.
+	ghost2 := "uploads/bob/salary.pdf"
+	if err := book.Put(ctx, records.Rejected, ghost2, map[string]any{"event": map[string]any{"type": upload.EventCompleted, "key": ghost2}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{ghost, ghost2} {
+		if err := e.svc.ObjectCreated(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if evs := e.told.all(); len(evs) != 0 {
+		t.Fatalf("forged records were told: %+v", evs)
+	}
+
+	// A declaration planted for an honest object does not remove it.
+	honest := "uploads/carol/photo.png"
+	if _, _, err := e.upload(t, ctx, honest, "image/png", png56); err != nil {
+		t.Fatal(err)
+	}
+	if err := book.Put(ctx, records.Declared, honest, map[string]any{"size": 1, "contentType": "image/png", "notBefore": 0, "notAfter": 1 << 40}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(ctx, honest); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists(t, honest) {
+		t.Fatal("a forged declaration removed an honest object")
+	}
+	if n := strings.Count(e.log.String(), "record not written by directup"); n < 3 || !strings.Contains(e.log.String(), `"level":"ERROR"`) {
+		t.Fatalf("forged records must be logged as errors (%d): %s", n, e.log.String())
+	}
+}
+
+// Item 5: a contradiction whose removal fails never ends as a stored object nobody hears
+// of: the delete is retried, the answer and the event say so, and a later call finishes it.
+func TestRejectedObjectIsRemovedEventually(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	ctx := context.Background()
+	html := []byte("<html><script>alert(1)</script></html>")
+	key := "uploads/mallory/cat.png"
+
+	e.store.failDeletes.Store(2) // the first attempt and one retry fail: the third removes it
+	if _, _, err := e.upload(t, ctx, key, "image/png", html); !strings.Contains(err.Error(), "deleted") {
+		t.Fatalf("a removal retried: %v", err)
+	}
+	if e.exists(t, key) || e.store.deletes.Load() != 3 {
+		t.Fatalf("the delete is retried (%d attempts)", e.store.deletes.Load())
+	}
+
+	e.store.failDeletes.Store(1 << 20)
+	up, _, err := e.upload(t, ctx, key, "image/png", html)
+	if code, _ := errCode(err); code != upload.CodeContentMismatch || !strings.Contains(err.Error(), "could not be removed") {
+		t.Fatalf("complete when the delete keeps failing: %v", err)
+	}
+	evs := e.told.all()
+	if last := evs[len(evs)-1]; last.Type != upload.EventRejected || !last.RemovalPending {
+		t.Fatalf("the rejection must be told with its state: %+v", last)
+	}
+	if !e.exists(t, key) {
+		t.Fatal("the test store should have kept the object")
+	}
+	// The client retries complete once storage is back: it is removed, and the answer
+	// still says content_mismatch (not 404).
+	e.store.failDeletes.Store(0)
+	_, err = e.svc.Complete(ctx, up.Token, up.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: "x"}})
+	if code, _ := errCode(err); code != upload.CodeContentMismatch {
+		t.Fatalf("retried complete: %v", err)
+	}
+	if e.exists(t, key) {
+		t.Fatal("the retried complete left the rejected object")
+	}
+
+	// The storage-triggered function finishes it as well; abort after it answers 204.
+	e.store.failDeletes.Store(1 << 20)
+	up, _, _ = e.upload(t, ctx, key, "image/png", html)
+	e.store.failDeletes.Store(0)
+	if err := e.svc.ObjectCreated(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(t, key) {
+		t.Fatal("the storage-triggered check left the rejected object")
+	}
+	if err := e.svc.Abort(ctx, up.Token, up.UploadID); err != nil {
+		t.Fatalf("abort after the removal: %v", err)
+	}
+	// The object at the key was never told as completed.
+	for _, ev := range e.told.all() {
+		if ev.Type == upload.EventCompleted && ev.Key == key {
+			t.Fatalf("a rejected object was told as completed: %+v", ev)
+		}
+	}
+}
+
+// Item 6: two uploads of the same bytes to one key are two outcomes with two ids; the
+// storage-triggered function names each write as the API did.
+func TestEventIDsTellWritesApart(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	key := "uploads/shared/report.png"
+	alice := upload.WithCaller(context.Background(), "alice")
+	bob := upload.WithCaller(context.Background(), "bob")
+	if _, _, err := e.upload(t, alice, key, "image/png", png56); err != nil {
+		t.Fatal(err)
+	}
+	first := e.told.all()[0]
+	if _, _, err := e.upload(t, bob, key, "image/png", png56); err != nil {
+		t.Fatal(err)
+	}
+	second := e.told.all()[1]
+	if first.ID == second.ID || first.ETag != second.ETag {
+		t.Fatalf("two uploads share an id: %s (%s) and %s (%s)", first.ID, first.Caller, second.ID, second.Caller)
+	}
+	if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if storage := e.told.all()[2]; storage.ID != second.ID || storage.Source != "storage" {
+		t.Fatalf("the storage function's id %s, the API's %s", storage.ID, second.ID)
+	}
+	if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.told.all()[3]; again.ID != second.ID {
+		t.Fatal("a redelivery of one outcome must keep its id")
+	}
+	for _, ev := range e.told.all() {
+		if _, ok := ev.Metadata[upload.WriteMetadata]; ok {
+			t.Fatalf("directup's own metadata in an event: %+v", ev.Metadata)
+		}
+	}
+	// Clients cannot set directup's metadata themselves.
+	size := int64(10)
+	_, err := e.svc.Initiate(alice, &upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: &size,
+		Metadata: map[string]string{"Directup-Upload": "x"}})
+	if code, field := errCode(err); code != upload.CodePolicyDenied || field != "metadata.Directup-Upload" {
+		t.Fatalf("client metadata directup-upload: %v", err)
+	}
+}
+
+// png56 is a 56-byte PNG head: detected as image/png.
+var png56 = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"), make([]byte, 23)...)
+
+func put(t *testing.T, c *cos.Client, key, contentType string, body []byte) {
+	t.Helper()
+	if _, _, err := c.Do(context.Background(), storerest.Call{Method: http.MethodPut, Key: key, Body: body,
+		Header: http.Header{"Content-Type": {contentType}}}); err != nil {
+		t.Fatal(err)
+	}
+}
