@@ -414,6 +414,17 @@ func TestBadInput(t *testing.T) {
 		// The queue's records are nobody's to write, whatever the prefix.
 		{"key in the records folder", "POST", "/uploads", "application/json", js(`{"key":"uploads/.directup/requests/0123","contentType":"a/b","size":1}`), "", 403, upload.CodePolicyDenied, "key"},
 		{"key with a records segment", "POST", "/uploads", "application/json", js(`{"key":"uploads/x/.directup/y","contentType":"a/b","size":1}`), "", 403, upload.CodePolicyDenied, "key"},
+		// No key is a pattern: what CAM reads as a wildcard or variable never reaches a
+		// signature, a policy or a record.
+		{"key with a wildcard", "POST", "/uploads", "application/json", js(`{"key":"uploads/*","contentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "key"},
+		{"key with an inner wildcard", "POST", "/uploads", "application/json", js(`{"key":"uploads/alice/*.png","contentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "key"},
+		{"key with a policy variable", "POST", "/uploads", "application/json", js(`{"key":"uploads/${uin}/a","contentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "key"},
+		{"key with a ?", "POST", "/uploads", "application/json", js(`{"key":"uploads/a?.png","contentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "key"},
+		// directup's own metadata is not the client's to set.
+		{"metadata directup-upload", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"metadata":{"directup-upload":"x"}}`), "", 403, upload.CodePolicyDenied, "metadata.directup-upload"},
+		// Types browsers sniff are scriptable: never through a wildcard.
+		{"unknown/unknown", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"unknown/unknown","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
+		{"application/unknown", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"application/unknown","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
 		// Wildcards never admit a type a browser runs script in.
 		{"svg through image/*", "POST", "/uploads", "application/json", js(`{"filename":"a.svg","contentType":"image/svg+xml","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
 		{"html through text/*", "POST", "/uploads", "application/json", js(`{"filename":"a.html","contentType":"text/html; charset=utf-8","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
