@@ -441,3 +441,36 @@ func put(t *testing.T, c *cos.Client, key, contentType string, body []byte) {
 		t.Fatal(err)
 	}
 }
+
+// A declaration holds only for an object written while its keys were valid: one made for
+// keys long expired is not held against a later object at the key.
+func TestDeclarationHoldsOnlyWhileItsKeysWereValid(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	ctx := context.Background()
+	key := "uploads/alice/old.png"
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret)) // this deployment's own seal
+	past := time.Now().Add(-48 * time.Hour).Unix()
+	if err := book.Put(ctx, records.Declared, key, map[string]any{"size": 1, "contentType": "image/png", "caller": "mallory",
+		"keys": "0011223344556677", "notBefore": past, "notAfter": past + 1800}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, e.store.Client, key, "image/png", png56)
+	if err := e.svc.ObjectCreated(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists(t, key) {
+		t.Fatal("an expired declaration removed a later object")
+	}
+	// The same declaration, valid now, is held to.
+	now := time.Now().Unix()
+	if err := book.Put(ctx, records.Declared, key, map[string]any{"size": 1, "contentType": "image/png", "caller": "mallory",
+		"keys": "0011223344556677", "notBefore": now - 60, "notAfter": now + 1800}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(t, key) {
+		t.Fatal("an object of another size than its keys declared stayed")
+	}
+}
