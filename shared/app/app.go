@@ -149,22 +149,100 @@ func (a *App) Handler(logger *slog.Logger) http.Handler {
 	api.HandlePublic("GET /directup.js", http.FileServerFS(web.Files))
 	if a.Local != nil {
 		api.HandlePublic("GET /{$}", http.FileServerFS(web.Files))
-		// Behind AUTH_MODE like /uploads: a key alone does not open an object.
-		api.Handle("GET /local/download", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			dl, ok := a.Store.(upload.Downloader)
-			if !ok {
-				http.Error(w, "this store cannot hand out download links", http.StatusNotImplemented)
-				return
-			}
-			u, err := dl.PresignGet(r.Context(), r.URL.Query().Get("key"), 10*time.Minute)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			http.Redirect(w, r, u, http.StatusFound)
-		}))
+		// Behind AUTH_MODE like /uploads, and a key alone does not open an object: the
+		// caller shows the upload that stored it.
+		api.Handle("GET /local/download", http.HandlerFunc(a.localDownload))
 	}
 	return api
+}
+
+// localDownload answers local mode's download links (GET /local/download?key=…): a
+// presigned GET of an object the caller uploaded, never of directup's records. The caller
+// shows the upload with its upload token (X-Upload-Token, or ?token= in a plain link),
+// verified for the calling caller as on every follow-up call; the key must be the token's,
+// the upload must be over, and the object at the key must be no older than the upload and
+// of its declared size. Refusals are the API's JSON errors.
+func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	key := q.Get("key")
+	if key == "" {
+		httpapi.Error(w, r, upload.Missing("key"))
+		return
+	}
+	if isRecord(a.cfg.KeyPrefix, key) {
+		httpapi.Error(w, r, upload.Denied("key", "directup's own records are never handed out"))
+		return
+	}
+	token := r.Header.Get(httpapi.TokenHeader)
+	if token == "" {
+		token = q.Get("token")
+	}
+	c, err := a.Service.Upload(r.Context(), token) // signature, expiry, and the caller
+	if err != nil {
+		httpapi.Error(w, r, err)
+		return
+	}
+	if c.Key != key {
+		httpapi.Error(w, r, &upload.Error{Status: http.StatusForbidden, Code: upload.CodeTokenMismatch, Field: "key",
+			Message: "the upload token belongs to an upload of another key"})
+		return
+	}
+	if c.Issued == 0 {
+		httpapi.Error(w, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeTokenInvalid, Field: httpapi.TokenHeader,
+			Message: "this upload token predates download links; upload the file again"})
+		return
+	}
+	// An upload still in progress has stored nothing at its key yet: what is there is
+	// someone else's.
+	if _, err := a.Service.ListParts(r.Context(), token, c.UploadID); err == nil {
+		httpapi.Error(w, r, &upload.Error{Status: http.StatusConflict, Code: upload.CodeIncompleteUpload,
+			Message: "this upload is not completed"})
+		return
+	} else if upload.AsError(err).Code != upload.CodeUploadNotFound {
+		httpapi.Error(w, r, err)
+		return
+	}
+	info, err := a.Store.Stat(r.Context(), key)
+	if err != nil {
+		httpapi.Error(w, r, err)
+		return
+	}
+	sized := info.Size == c.Size
+	if c.Open { // no declared size: the policy's ceiling
+		sized = info.Size <= c.Size
+	}
+	if !info.Exists || !sized || info.LastModified.Before(time.Unix(c.Issued, 0).Add(-time.Second)) {
+		httpapi.Error(w, r, &upload.Error{Status: http.StatusNotFound, Code: upload.CodeNotFound, Field: "key",
+			Message: "no object this upload stored is at " + key})
+		return
+	}
+	dl, ok := a.Store.(upload.Downloader)
+	if !ok {
+		httpapi.Error(w, r, &upload.Error{Status: http.StatusNotImplemented, Code: upload.CodeNotAvailable,
+			Message: "this store cannot hand out download links"})
+		return
+	}
+	u, err := dl.PresignGet(r.Context(), key, 10*time.Minute)
+	if err != nil {
+		httpapi.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// isRecord reports a key inside directup's records: under the prefix's record folder, or
+// with a ".directup" segment anywhere (in any case).
+func isRecord(prefix, key string) bool {
+	if strings.HasPrefix(key, prefix+".directup/") {
+		return true
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if strings.EqualFold(seg, ".directup") {
+			return true
+		}
+	}
+	return false
 }
 
 // LocalBucket is the bucket name local mode pretends to serve.

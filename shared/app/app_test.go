@@ -158,19 +158,292 @@ func TestUppyRoutesInTheLog(t *testing.T) {
 	}
 }
 
-// Local mode's download links are behind AUTH_MODE like /uploads.
+// Local mode's download links are behind AUTH_MODE like /uploads, and a JWT alone opens
+// nothing: the caller shows the upload (its token).
 func TestLocalDownloadIsAuthenticated(t *testing.T) {
 	api := localJWTApp(t, io.Discard)
-	if s := do(t, "GET", api+"/local/download?key=uploads/x", "", nil, nil); s != http.StatusUnauthorized {
-		t.Fatalf("without a JWT: %d", s)
+	if s, code, _ := download(t, api, "", "uploads/x", "", ""); s != http.StatusUnauthorized || code != "unauthenticated" {
+		t.Fatalf("without a JWT: %d %s", s, code)
 	}
-	if s := do(t, "GET", api+"/local/download?key=uploads/x", jwtFor(t, "alice", time.Now().Add(time.Hour)), nil, nil); s != http.StatusFound {
-		t.Fatalf("with a JWT: %d", s)
+	if s, code, _ := download(t, api, jwtFor(t, "alice", time.Now().Add(time.Hour)), "uploads/x", "", ""); s != http.StatusUnauthorized || code != "token_missing" {
+		t.Fatalf("with a JWT but no upload token: %d %s", s, code)
 	}
 	for _, public := range []string{"/healthz", "/directup.js", "/"} {
 		if s := do(t, "GET", api+public, "", nil, nil); s != 200 {
 			t.Errorf("%s without a JWT: %d", public, s)
 		}
+	}
+}
+
+// call is do with an upload token and the raw answer's headers.
+func call(t *testing.T, method, u, bearer, token string, body any, out any) (int, http.Header) {
+	t.Helper()
+	js, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, u, bytes.NewReader(js))
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if token != "" {
+		req.Header.Set("X-Upload-Token", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode, resp.Header
+}
+
+// uploadAs stores content under a generated key through the API as the caller the bearer
+// JWT names ("": anonymous); complete false leaves the upload in progress.
+func uploadAs(t *testing.T, api, bearer, filename string, content []byte, complete bool) (key, token string) {
+	t.Helper()
+	var up struct {
+		Key, UploadID, Token string
+		Parts                []struct{ URL string }
+	}
+	if s, _ := call(t, "POST", api+"/uploads", bearer, "", map[string]any{"filename": filename, "contentType": "text/plain", "size": len(content)}, &up); s != 201 || len(up.Parts) != 1 {
+		t.Fatalf("initiate: %d %+v", s, up)
+	}
+	if !complete {
+		return up.Key, up.Token
+	}
+	req, _ := http.NewRequest("PUT", up.Parts[0].URL, bytes.NewReader(content))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("part: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	parts := []map[string]any{{"partNumber": 1, "etag": resp.Header.Get("ETag")}}
+	if s, _ := call(t, "POST", api+"/uploads/"+url.PathEscape(up.UploadID)+"/complete", bearer, up.Token, map[string]any{"parts": parts}, nil); s != 200 {
+		t.Fatalf("complete: %d", s)
+	}
+	return up.Key, up.Token
+}
+
+// download asks for a download link of key; the upload token goes in X-Upload-Token
+// (header) or the token query parameter (query). It answers the status, the error code
+// and the link.
+func download(t *testing.T, api, bearer, key, header, query string) (status int, code, location string) {
+	t.Helper()
+	q := url.Values{"key": {key}}
+	if query != "" {
+		q.Set("token", query)
+	}
+	req, _ := http.NewRequest("GET", api+"/local/download?"+q.Encode(), nil)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if header != "" {
+		req.Header.Set("X-Upload-Token", header)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct{ Error struct{ Code string } }
+	if resp.StatusCode != http.StatusFound {
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("GET /local/download refused with %d as %q, not the API's JSON error", resp.StatusCode, ct)
+		}
+		json.NewDecoder(resp.Body).Decode(&e)
+	}
+	return resp.StatusCode, e.Error.Code, resp.Header.Get("Location")
+}
+
+func fetchLink(t *testing.T, link string) []byte {
+	t.Helper()
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("the link answered %d: %s", resp.StatusCode, b)
+	}
+	return b
+}
+
+func jwtLocal(t *testing.T) (*App, string) {
+	a := localApp(t, map[string]string{"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": testJWTSecret,
+		"AUTH_AUDIENCE": "directup", "AUTH_ISSUER": "https://idp.example"})
+	srv := httptest.NewServer(a.Handler(slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	return a, srv.URL
+}
+
+// A download link opens only an object the caller uploaded, shown by the upload's token:
+// not another caller's object, whatever token or key is sent.
+func TestLocalDownloadOwnObjectsOnly(t *testing.T) {
+	a, api := jwtLocal(t)
+	alice, bob := jwtFor(t, "alice", time.Now().Add(time.Hour)), jwtFor(t, "bob", time.Now().Add(time.Hour))
+	keyA, tokA := uploadAs(t, api, alice, "a.txt", []byte("alice's secret\n"), true)
+	keyB, tokB := uploadAs(t, api, bob, "b.txt", []byte("bob's\n"), true)
+
+	for name, how := range map[string][2]string{"header": {tokA, ""}, "query": {"", tokA}} {
+		s, code, link := download(t, api, alice, keyA, how[0], how[1])
+		if s != http.StatusFound {
+			t.Fatalf("alice, her own object, token in the %s: %d %s", name, s, code)
+		}
+		if got := fetchLink(t, link); string(got) != "alice's secret\n" {
+			t.Fatalf("alice's link gave %q", got)
+		}
+	}
+	if s, _, link := download(t, api, bob, keyB, tokB, ""); s != http.StatusFound || string(fetchLink(t, link)) != "bob's\n" {
+		t.Fatalf("bob, his own object: %d", s)
+	}
+
+	for _, c := range []struct {
+		name, key, token string
+		status           int
+		code             string
+	}{
+		{"bob, alice's key alone", keyA, "", 401, "token_missing"},
+		{"bob, alice's key with alice's token", keyA, tokA, 403, "caller_mismatch"},
+		{"bob, alice's key with his own token", keyA, tokB, 403, "token_mismatch"},
+		{"bob, a forged token", keyA, "v1.eyJrIjoidXBsb2Fkcy94In0.AAAA", 401, "token_invalid"},
+	} {
+		if s, code, _ := download(t, api, bob, c.key, c.token, ""); s != c.status || code != c.code {
+			t.Errorf("%s: %d %s; want %d %s", c.name, s, code, c.status, c.code)
+		}
+		if s, code, _ := download(t, api, bob, c.key, "", c.token); c.token != "" && (s != c.status || code != c.code) {
+			t.Errorf("%s (token in the query): %d %s; want %d %s", c.name, s, code, c.status, c.code)
+		}
+	}
+
+	// An upload still in progress shows no object: what is at its key is not its own.
+	keyP, tokP := uploadAs(t, api, alice, "p.txt", []byte("pending"), false)
+	if s, code, _ := download(t, api, alice, keyP, tokP, ""); s != http.StatusConflict || code != "incomplete_upload" {
+		t.Errorf("an upload in progress: %d %s", s, code)
+	}
+	// The object the upload stored is gone: nothing to hand out.
+	if err := a.Store.Delete(context.Background(), keyB); err != nil {
+		t.Fatal(err)
+	}
+	if s, code, _ := download(t, api, bob, keyB, tokB, ""); s != http.StatusNotFound || code != "not_found" {
+		t.Errorf("a deleted object: %d %s", s, code)
+	}
+}
+
+// directup's records are never handed out, whoever asks and whatever token comes along.
+func TestLocalDownloadNeverRecords(t *testing.T) {
+	a, api := jwtLocal(t)
+	alice := jwtFor(t, "alice", time.Now().Add(time.Hour))
+	_, tokA := uploadAs(t, api, alice, "a.txt", []byte("alice\n"), true)
+	record := "uploads/.directup/requests/0123abcd"
+	marker, ok := a.Store.(interface {
+		PutMarker(ctx context.Context, key string, body []byte) (bool, error)
+	})
+	if !ok {
+		t.Fatal("the local store keeps no records")
+	}
+	if _, err := marker.PutMarker(context.Background(), record, []byte(`{"secret":"record"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{record, "uploads/.directup/declared/x", ".directup/requests/x", "uploads/a/.directup/b", "uploads/.DIRECTUP/x"} {
+		for _, token := range []string{"", tokA} {
+			if s, code, _ := download(t, api, alice, key, token, ""); s != http.StatusForbidden || code != "policy_denied" {
+				t.Errorf("%s (token %t): %d %s", key, token != "", s, code)
+			}
+		}
+	}
+	if s, code, _ := download(t, api, "", record, "", ""); s != http.StatusUnauthorized || code != "unauthenticated" {
+		t.Errorf("a record without a JWT: %d %s", s, code)
+	}
+}
+
+// With client keys two callers can start uploads on one key: a token shows only the object
+// its own upload stored there — not one written while it was in progress, one of another
+// size, or one older than the upload.
+func TestLocalDownloadSameKeyOtherCaller(t *testing.T) {
+	a := localApp(t, map[string]string{"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": testJWTSecret,
+		"AUTH_AUDIENCE": "directup", "AUTH_ISSUER": "https://idp.example", "UPLOAD_CLIENT_KEYS": "true"})
+	srv := httptest.NewServer(a.Handler(slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	api := srv.URL
+	alice, bob := jwtFor(t, "alice", time.Now().Add(time.Hour)), jwtFor(t, "bob", time.Now().Add(time.Hour))
+	start := func(bearer, key string, size int) (uploadID, token string) {
+		var up struct{ UploadID, Token string }
+		if s, _ := call(t, "POST", api+"/uploads", bearer, "", map[string]any{"key": key, "contentType": "text/plain", "size": size}, &up); s != 201 {
+			t.Fatalf("initiate %s: %d", key, s)
+		}
+		return up.UploadID, up.Token
+	}
+	cancel := func(bearer, uploadID, token string) {
+		if s, _ := call(t, "DELETE", api+"/uploads/"+url.PathEscape(uploadID), bearer, token, nil, nil); s != http.StatusNoContent {
+			t.Fatalf("abort: %d", s)
+		}
+	}
+	put := func(bearer, key string, content string) {
+		var up struct {
+			UploadID, Token string
+			Parts           []struct{ URL string }
+		}
+		if s, _ := call(t, "POST", api+"/uploads", bearer, "", map[string]any{"key": key, "contentType": "text/plain", "size": len(content)}, &up); s != 201 {
+			t.Fatalf("initiate %s: %d", key, s)
+		}
+		req, _ := http.NewRequest("PUT", up.Parts[0].URL, strings.NewReader(content))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("part: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		parts := []map[string]any{{"partNumber": 1, "etag": resp.Header.Get("ETag")}}
+		if s, _ := call(t, "POST", api+"/uploads/"+url.PathEscape(up.UploadID)+"/complete", bearer, up.Token, map[string]any{"parts": parts}, nil); s != 200 {
+			t.Fatalf("complete: %d", s)
+		}
+	}
+
+	// Bob's upload is in progress when alice stores an object of the same size there.
+	_, pending := start(bob, "uploads/shared/a.txt", 6)
+	put(alice, "uploads/shared/a.txt", "alice\n")
+	if s, code, _ := download(t, api, bob, "uploads/shared/a.txt", pending, ""); s != http.StatusConflict || code != "incomplete_upload" {
+		t.Errorf("bob's upload in progress, alice's object at its key: %d %s", s, code)
+	}
+
+	// Bob declared another size and gave up; alice's object came later.
+	id, other := start(bob, "uploads/shared/b.txt", 3)
+	cancel(bob, id, other)
+	put(alice, "uploads/shared/b.txt", "alice\n")
+	if s, code, _ := download(t, api, bob, "uploads/shared/b.txt", other, ""); s != http.StatusNotFound || code != "not_found" {
+		t.Errorf("bob's abandoned upload of 3 bytes, alice's object of 6 at its key: %d %s", s, code)
+	}
+
+	// Alice's object was there before bob's upload started.
+	put(alice, "uploads/shared/c.txt", "alice\n")
+	time.Sleep(2100 * time.Millisecond) // the store's times are whole seconds
+	id, late := start(bob, "uploads/shared/c.txt", 6)
+	cancel(bob, id, late)
+	if s, code, _ := download(t, api, bob, "uploads/shared/c.txt", late, ""); s != http.StatusNotFound || code != "not_found" {
+		t.Errorf("bob's later upload of the same size, alice's older object at its key: %d %s", s, code)
+	}
+	if s, _, _ := download(t, api, alice, "uploads/shared/c.txt", late, ""); s != http.StatusForbidden {
+		t.Errorf("alice with bob's token: %d", s)
+	}
+}
+
+// With AUTH_MODE=none (the demo page) the link still needs the upload's token: a key
+// alone opens nothing.
+func TestLocalDownloadAnonymous(t *testing.T) {
+	a := localApp(t, nil)
+	srv := httptest.NewServer(a.Handler(slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	key, token := uploadAs(t, srv.URL, "", "hello.txt", []byte("hello\n"), true)
+	if s, code, _ := download(t, srv.URL, "", key, "", ""); s != http.StatusUnauthorized || code != "token_missing" {
+		t.Errorf("a key alone: %d %s", s, code)
+	}
+	if s, _, link := download(t, srv.URL, "", key, "", token); s != http.StatusFound || string(fetchLink(t, link)) != "hello\n" {
+		t.Errorf("the demo page's link: %d", s)
+	}
+	if s, code, _ := download(t, srv.URL, "", "", "", token); s != http.StatusBadRequest || code != "missing_field" {
+		t.Errorf("no key: %d %s", s, code)
 	}
 }
 

@@ -1,0 +1,367 @@
+package upload_test
+
+// Tests of the README's "Security model" that live in the service: each fails when the
+// line keeping its guarantee is removed or weakened (see /tmp/security-table.md).
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/upload"
+)
+
+// rig is the service over the real local store, with the COS client it drives.
+type rig struct {
+	svc    *upload.Service
+	store  *cos.Client
+	local  *localcos.Server
+	events *recordedEvents
+}
+
+type recordedEvents struct {
+	mu  sync.Mutex
+	all []upload.Event
+}
+
+func (r *recordedEvents) Publish(_ context.Context, ev *upload.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.all = append(r.all, *ev)
+	return nil
+}
+
+func (r *recordedEvents) types() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, ev := range r.all {
+		out = append(out, ev.Type)
+	}
+	return out
+}
+
+func newRig(t *testing.T, mutate func(*upload.Policy), opts ...upload.Option) *rig {
+	t.Helper()
+	b := functest.NewBackend(t)
+	r := &rig{store: b.Client(t), local: b.Store, events: &recordedEvents{}}
+	p := upload.DefaultPolicy()
+	if mutate != nil {
+		mutate(&p)
+	}
+	svc, err := upload.NewService(r.store, p, []byte("0123456789abcdef0123456789abcdef"), append(opts, upload.WithEvents(r.events))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.svc = svc
+	return r
+}
+
+var bg = context.Background()
+
+// send PUTs data through a presigned part and returns the ETag the store answered.
+func send(t *testing.T, part upload.PresignedPart, data []byte) (string, int) {
+	t.Helper()
+	req, _ := http.NewRequest(part.Method, part.URL, bytes.NewReader(data))
+	for k, v := range part.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("ETag"), resp.StatusCode
+}
+
+// sideload stores data as part n of an upload through a URL the store signs for exactly
+// len(data) bytes, outside the upload's plan: how "more bytes than declared were somehow
+// stored" (another signer, the store's own keys, temporary keys) looks to the service.
+func (r *rig) sideload(t *testing.T, key, uploadID string, n int, data []byte) string {
+	t.Helper()
+	p, err := r.store.Presign(bg, &upload.PresignRequest{Key: key, UploadID: uploadID, TTL: time.Hour,
+		Parts: []upload.PartSpec{{Number: n, Size: int64(len(data))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag, status := send(t, p.Parts[0], data)
+	if status != 200 {
+		t.Fatalf("sideloading part %d: %d", n, status)
+	}
+	return etag
+}
+
+func (r *rig) initiate(t *testing.T, size, partSize int64) *upload.Initiated {
+	t.Helper()
+	req := &upload.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size}
+	if partSize > 0 {
+		req.PartSize = partSize
+	}
+	in, err := r.svc.Initiate(bg, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func wantError(t *testing.T, what string, err error, status int, code, field string) {
+	t.Helper()
+	e := upload.AsError(err)
+	if err == nil || e.Status != status || e.Code != code || (field != "" && e.Field != field) {
+		t.Fatalf("%s: %v; want %d %s (field %q)", what, err, status, code, field)
+	}
+}
+
+// gone reports that the upload was aborted and no object was made from it.
+func (r *rig) gone(t *testing.T, in *upload.Initiated) {
+	t.Helper()
+	if _, err := r.store.ListParts(bg, in.Key, in.UploadID); upload.AsError(err).Code != upload.CodeUploadNotFound {
+		t.Errorf("the upload is still there (ListParts: %v); it must be aborted", err)
+	}
+	if info, err := r.store.Stat(bg, in.Key); err != nil || info.Exists {
+		t.Errorf("an object was made (%v, %+v)", err, info)
+	}
+}
+
+// "Nobody stores more than the declared size ... if more bytes than declared were somehow
+// stored, the upload is aborted": the boundary of Complete's total check, exactly at the
+// declared size (completes) and one byte over it (aborted, told as rejected).
+func TestGuaranteeCompleteAtTheDeclaredSize(t *testing.T) {
+	r := newRig(t, nil)
+	exact := r.initiate(t, 6, 0)
+	etag, _ := send(t, exact.Parts[0], []byte("exact\n"))
+	done, err := r.svc.Complete(bg, exact.Token, exact.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
+	if err != nil || done.Size != 6 {
+		t.Fatalf("exactly the declared 6 bytes: %v %+v", err, done)
+	}
+
+	over := r.initiate(t, 6, 0)
+	etag, _ = send(t, over.Parts[0], []byte("exact\n"))
+	r.sideload(t, over.Key, over.UploadID, 2, []byte("+")) // 7 bytes stored, 6 declared
+	_, err = r.svc.Complete(bg, over.Token, over.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
+	wantError(t, "one byte over the declared size", err, http.StatusConflict, upload.CodeInvalidPart, "parts")
+	r.gone(t, over)
+	if got := r.events.types(); len(got) != 2 || got[0] != upload.EventCompleted || got[1] != upload.EventRejected {
+		t.Errorf("events %v; want the completion, then the rejection", got)
+	}
+}
+
+// Open uploads (API_COMPANION_OPEN_UPLOADS) pin no sizes: the policy's limit holds only at
+// complete — exactly at UPLOAD_MAX_SIZE completes, one byte more is 413 and aborted.
+func TestGuaranteeOpenUploadAtTheLimit(t *testing.T) {
+	r := newRig(t, func(p *upload.Policy) { p.MaxSize = 10 })
+	for _, n := range []int{10, 11} {
+		in, err := r.svc.InitiateOpen(bg, "f.bin", "application/octet-stream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls, err := r.svc.PresignParts(bg, in.Token, in.UploadID, []int{1}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		etag, status := send(t, urls.Parts[0], bytes.Repeat([]byte("x"), n))
+		if status != 200 {
+			t.Fatalf("an open part of %d bytes: %d", n, status)
+		}
+		done, err := r.svc.Complete(bg, in.Token, in.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
+		if n == 10 {
+			if err != nil || done.Size != 10 {
+				t.Fatalf("exactly the limit: %v %+v", err, done)
+			}
+			continue
+		}
+		wantError(t, "one byte over the limit", err, http.StatusRequestEntityTooLarge, upload.CodeSizeTooLarge, "parts")
+		r.gone(t, in)
+	}
+}
+
+// "Complete ... checks the stored sizes": a part stored with another size than its plan's
+// is refused, smaller (the object would be short) or larger (with the total still
+// exactly the declared size, so only the per-part check sees it).
+func TestGuaranteeCompleteChecksEachPartSize(t *testing.T) {
+	r := newRig(t, nil)
+	short := r.initiate(t, 6, 0)
+	etag := r.sideload(t, short.Key, short.UploadID, 1, []byte("short"))
+	_, err := r.svc.Complete(bg, short.Token, short.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
+	wantError(t, "a part one byte short of its plan", err, http.StatusConflict, upload.CodeInvalidPart, "parts[0]")
+
+	const mib = 1 << 20
+	shifted := r.initiate(t, mib+6, mib) // parts of 1 MiB and 6 bytes
+	e1 := r.sideload(t, shifted.Key, shifted.UploadID, 1, bytes.Repeat([]byte("a"), mib+1))
+	e2 := r.sideload(t, shifted.Key, shifted.UploadID, 2, []byte("bbbbb"))
+	_, err = r.svc.Complete(bg, shifted.Token, shifted.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: e1}, {PartNumber: 2, ETag: e2}})
+	wantError(t, "a part one byte over its plan, the total as declared", err, http.StatusConflict, upload.CodeInvalidPart, "parts[0]")
+	for _, in := range []*upload.Initiated{short, shifted} {
+		if info, _ := r.store.Stat(bg, in.Key); info.Exists {
+			t.Errorf("%s: an object was made from parts of the wrong size", in.Key)
+		}
+	}
+}
+
+// signedUntil is when a COS part URL's signature ends (q-sign-time's second half).
+func signedUntil(t *testing.T, u string) time.Time {
+	t.Helper()
+	q, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, end, _ := strings.Cut(q.Query().Get("q-sign-time"), ";")
+	sec, err := strconv.ParseInt(end, 10, 64)
+	if err != nil {
+		t.Fatalf("no q-sign-time in %s", u)
+	}
+	return time.Unix(sec, 0)
+}
+
+// "Part URLs ... expire with UPLOAD_URL_TTL, the token, or the credentials, whichever
+// comes first": URLs asked for 50 minutes into a one-hour token end with the token, not an
+// hour later, and the store refuses them once the token has ended.
+func TestGuaranteePartURLsEndWithTheToken(t *testing.T) {
+	var mu sync.Mutex
+	offset := -50 * time.Minute // the upload started 50 minutes ago
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return time.Now().Add(offset)
+	}
+	r := newRig(t, func(p *upload.Policy) { p.URLTTL, p.TokenTTL = time.Hour, time.Hour }, upload.WithClock(clock))
+	in := r.initiate(t, 6, 0)
+	tokenEnds := in.TokenExpiresAt
+	mu.Lock()
+	offset = 0
+	mu.Unlock()
+	for name, presign := range map[string]func(context.Context, string, string, []int, string) (*upload.PartURLs, error){
+		"full": r.svc.PresignParts, "compact": r.svc.PresignAll,
+	} {
+		urls, err := presign(bg, in.Token, in.UploadID, []int{1}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if urls.ExpiresAt.After(tokenEnds) {
+			t.Errorf("%s: URLs expire at %v, after the token (%v)", name, urls.ExpiresAt, tokenEnds)
+		}
+		if urls.ExpiresAt.Before(tokenEnds.Add(-time.Minute)) {
+			t.Errorf("%s: URLs expire at %v, long before the token (%v)", name, urls.ExpiresAt, tokenEnds)
+		}
+		var u string
+		if urls.CompactParts != nil {
+			parts, err := urls.CompactParts.Expand()
+			if err != nil {
+				t.Fatal(err)
+			}
+			u = parts[0].URL
+		} else {
+			u = urls.Parts[0].URL
+		}
+		if end := signedUntil(t, u); end.After(tokenEnds) {
+			t.Errorf("%s: the URL is signed until %v, after the token (%v)", name, end, tokenEnds)
+		}
+	}
+	urls, err := r.svc.PresignParts(bg, in.Token, in.UploadID, []int{1}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.local.SetClock(func() time.Time { return tokenEnds.Add(5 * time.Second) })
+	if _, status := send(t, urls.Parts[0], []byte("late!\n")); status != http.StatusForbidden {
+		t.Errorf("a part sent after the token ended: %d; want the store's 403", status)
+	}
+	r.local.SetClock(func() time.Time { return tokenEnds.Add(-30 * time.Second) })
+	if _, status := send(t, urls.Parts[0], []byte("intime")); status != 200 {
+		t.Errorf("a part sent before the token ended: %d", status)
+	}
+}
+
+// "Complete requires every part of the plan and checks the stored sizes and ETags first":
+// a part named with an ETag other than the stored part's is refused before storage is
+// asked to assemble anything (one ListParts, no complete).
+func TestGuaranteeCompleteChecksETags(t *testing.T) {
+	r := newRig(t, nil)
+	in := r.initiate(t, 6, 0)
+	if _, status := send(t, in.Parts[0], []byte("parts\n")); status != 200 {
+		t.Fatal(status)
+	}
+	before := r.local.Requests()
+	_, err := r.svc.Complete(bg, in.Token, in.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: `"0123456789abcdef0123456789abcdef"`}})
+	wantError(t, "another ETag", err, http.StatusConflict, upload.CodeInvalidPart, "parts[0].etag")
+	if n := r.local.Requests() - before; n != 1 {
+		t.Errorf("%d requests reached the store; want the one ListParts", n)
+	}
+}
+
+// "Part numbers outside the plan are refused" at complete too: a part beyond the plan is
+// named as such (400 naming it), not taken for a missing one.
+func TestGuaranteeCompleteRefusesPartsOutsideThePlan(t *testing.T) {
+	r := newRig(t, nil)
+	in := r.initiate(t, 6, 0)
+	etag, _ := send(t, in.Parts[0], []byte("parts\n"))
+	for _, n := range []int{0, 2, 10001} {
+		_, err := r.svc.Complete(bg, in.Token, in.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}, {PartNumber: n, ETag: etag}})
+		field := "parts[1].partNumber"
+		if n == 0 {
+			field = "parts[0].partNumber" // sorted first
+		}
+		wantError(t, "part "+strconv.Itoa(n)+" of a 1-part plan", err, http.StatusBadRequest, upload.CodeInvalidField, field)
+	}
+}
+
+// "Full-form part URLs per answer and per request are capped (UPLOAD_PART_BATCH)": exactly
+// the batch is answered, one more is refused.
+func TestGuaranteePartBatchCap(t *testing.T) {
+	r := newRig(t, func(p *upload.Policy) { p.PartBatch = 2 })
+	const mib = 1 << 20
+	in := r.initiate(t, 3*mib, mib)
+	if len(in.Parts) != 2 || in.PartCount != 3 {
+		t.Fatalf("initiate answered %d of %d part URLs; want the batch of 2", len(in.Parts), in.PartCount)
+	}
+	if urls, err := r.svc.PresignParts(bg, in.Token, in.UploadID, []int{2, 3}, ""); err != nil || len(urls.Parts) != 2 {
+		t.Fatalf("a batch of 2: %v", err)
+	}
+	_, err := r.svc.PresignParts(bg, in.Token, in.UploadID, []int{1, 2, 3}, "")
+	wantError(t, "3 URLs with a batch of 2", err, http.StatusBadRequest, upload.CodeInvalidField, "partNumbers")
+}
+
+// "Stateless upload tokens ... binding bucket, key, UploadId ...": a token another
+// deployment signed with the same secret, for its own bucket, opens nothing here, even for
+// an upload id this bucket has.
+func TestGuaranteeTokensAreBoundToTheBucket(t *testing.T) {
+	here := newRig(t, nil)
+	store, err := localcos.New(t.TempDir(), "other-1250000000", functest.StoreCred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(store)
+	defer srv.Close()
+	otherClient, err := cos.New(cos.Config{Bucket: "other-1250000000", Endpoint: srv.URL}, credentials.Static{
+		AccessKeyID: functest.StoreCred.SecretID, SecretAccessKey: functest.StoreCred.SecretKey, SessionToken: functest.StoreCred.SessionToken}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := upload.NewService(otherClient, upload.DefaultPolicy(), []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(6)
+	theirs, err := other.Initiate(bg, &upload.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := here.local.Requests()
+	_, err = here.svc.PresignParts(bg, theirs.Token, theirs.UploadID, []int{1}, "")
+	wantError(t, "another bucket's token", err, http.StatusForbidden, upload.CodeTokenMismatch, "")
+	_, err = here.svc.ListParts(bg, theirs.Token, theirs.UploadID)
+	wantError(t, "another bucket's token (list)", err, http.StatusForbidden, upload.CodeTokenMismatch, "")
+	if here.local.Requests() != before {
+		t.Error("a request reached the store")
+	}
+}
