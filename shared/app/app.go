@@ -29,6 +29,7 @@ import (
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/platform"
 	"github.com/directup/directup/shared/queue"
+	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/web"
 )
@@ -49,7 +50,7 @@ type App struct {
 // function's markers, untold rejections): the COS and S3 clients.
 type Storage interface {
 	upload.Store
-	upload.Recorder
+	records.Store
 }
 
 // Close stops the local store, if any.
@@ -187,7 +188,7 @@ func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
 			Message: "the upload token belongs to an upload of another key"})
 		return
 	}
-	if c.Issued == 0 {
+	if c.Write == "" {
 		httpapi.Error(w, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeTokenInvalid, Field: httpapi.TokenHeader,
 			Message: "this upload token predates download links; upload the file again"})
 		return
@@ -207,11 +208,10 @@ func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
 		httpapi.Error(w, r, err)
 		return
 	}
-	sized := info.Size == c.Size
-	if c.Open { // no declared size: the policy's ceiling
-		sized = info.Size <= c.Size
-	}
-	if !info.Exists || !sized || info.LastModified.Before(time.Unix(c.Issued, 0).Add(-time.Second)) {
+	// The object is this upload's only if it carries the upload's own write value (set by
+	// the function at initiate, sealed, in the token): another upload to the same key —
+	// another caller's, of the same size — carries another.
+	if !info.Exists || info.Metadata[upload.WriteMetadata] != c.Write {
 		httpapi.Error(w, r, &upload.Error{Status: http.StatusNotFound, Code: upload.CodeNotFound, Field: "key",
 			Message: "no object this upload stored is at " + key})
 		return
@@ -324,6 +324,6 @@ func randomHex(n int) string {
 // QueueProcessor is the queue function's message processor over the same service, with
 // callbacks signed and checked as the settings say.
 func (a *App) QueueProcessor(logger *slog.Logger) *queue.Processor {
-	return queue.New(a.Service, a.Store, a.cfg.KeyPrefix, a.secret,
+	return queue.New(a.Service, a.Service.Records(),
 		&queue.Callbacks{Secret: []byte(a.cfg.QueueCallbackSecret), AllowedHosts: a.cfg.QueueCallbackHosts}, logger)
 }

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -83,13 +84,37 @@ const (
 	writeMetaBytes = 64
 )
 
-// newWrite is a fresh value for WriteMetadata (120 random bits).
-func (s *Service) newWrite() (string, error) {
-	var b [15]byte
+// newWrite is a fresh value for WriteMetadata on key: 80 random bits and an 80-bit HMAC
+// over them and the key, so the storage-triggered function can tell an API upload's write
+// (whose sizes the API pinned and checked) from one a client made with temporary keys —
+// which could set any metadata, but cannot seal it.
+func (s *Service) newWrite(key string) (string, error) {
+	var b [10]byte
 	if _, err := io.ReadFull(s.random, b[:]); err != nil {
 		return "", err
 	}
-	return keyEncoding.EncodeToString(b[:]), nil
+	r := keyEncoding.EncodeToString(b[:])
+	return r + s.writeMAC(key, r), nil
+}
+
+func (s *Service) writeMAC(key, r string) string {
+	m := hmac.New(sha256.New, s.writeKey)
+	m.Write([]byte(key + "\x00" + r))
+	return keyEncoding.EncodeToString(m.Sum(nil)[:10])
+}
+
+// apiWrite reports whether w is a WriteMetadata value this deployment sealed for key.
+func (s *Service) apiWrite(key, w string) bool {
+	if len(w) != 32 {
+		return false
+	}
+	return hmac.Equal([]byte(w[16:]), []byte(s.writeMAC(key, w[:16])))
+}
+
+func deriveKey(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // identify sets ev's id from what names the write: its WriteMetadata value (write; the
@@ -182,6 +207,9 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	ev := &Event{Type: EventCompleted, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
 		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
 	write, keys := info.Metadata[WriteMetadata], ""
+	if !s.apiWrite(key, write) {
+		write = "" // not an API upload's: a client's (temporary keys), or written outside directup
+	}
 	reject := func(reason string) error {
 		// Deleted first (what contradicts its declaration is not left in the bucket while
 		// an endpoint is down); a rejection that cannot be told is recorded, and the
@@ -202,22 +230,31 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	if info.Size > s.policy.MaxSize {
 		return reject("the object is larger than this deployment's limit of " + strconv.FormatInt(s.policy.MaxSize, 10) + " bytes; it was deleted")
 	}
-	d, err := s.declaredFor(ctx, key, info.LastModified)
-	if err != nil {
-		return err
-	}
-	if d != nil {
-		if d.Keys != "" {
-			write, keys = "", d.Keys // written with those keys: its metadata is the client's to set
+	if write == "" {
+		// Written with temporary keys, perhaps: held to what was declared for keys valid
+		// when it was written — any one of them (several callers may hold keys for one
+		// client key; each declaration bounds what its keys may leave).
+		held, err := s.declarationsFor(ctx, key, info.LastModified)
+		if err != nil {
+			return err
 		}
-		if d.Caller != "" {
-			ev.Caller = d.Caller // who declared it, the only caller the bucket can name
-		}
-		if !d.Open && info.Size != d.Size {
-			return reject("the object holds " + strconv.FormatInt(info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for it; it was deleted")
-		}
-		if mediaType(info.ContentType) != mediaType(d.ContentType) {
-			return reject("the object is stored as " + mediaType(info.ContentType) + ", not the " + mediaType(d.ContentType) + " declared for it; it was deleted")
+		if len(held) > 0 {
+			d := matching(held, info)
+			if d == nil {
+				d = &held[len(held)-1] // the newest names the refusal
+				if d.Caller != "" {
+					ev.Caller = d.Caller
+				}
+				keys = d.Keys
+				if info.Size != d.Size {
+					return reject("the object holds " + strconv.FormatInt(info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted")
+				}
+				return reject("the object is stored as " + mediaType(info.ContentType) + ", not the " + mediaType(d.ContentType) + " declared for its keys; it was deleted")
+			}
+			keys = d.Keys
+			if d.Caller != "" {
+				ev.Caller = d.Caller // who declared it, the only caller the bucket can name
+			}
 		}
 	}
 	if s.policy.VerifyContent && !info.CustomerKeyEncrypted {

@@ -308,11 +308,10 @@ func TestForgedRecordsAreNeverActedOn(t *testing.T) {
 		t.Fatalf("forged records were told: %+v", evs)
 	}
 
-	// A declaration planted for an honest object does not remove it.
+	// A declaration planted for an honest object (one not written through the API, which
+	// declarations would concern) does not remove it.
 	honest := "uploads/carol/photo.png"
-	if _, _, err := e.upload(t, ctx, honest, "image/png", png56); err != nil {
-		t.Fatal(err)
-	}
+	put(t, e.store.Client, honest, "image/png", png56)
 	if err := book.Put(ctx, records.Declared, honest, map[string]any{"size": 1, "contentType": "image/png", "notBefore": 0, "notAfter": 1 << 40}); err != nil {
 		t.Fatal(err)
 	}
@@ -450,8 +449,8 @@ func TestDeclarationHoldsOnlyWhileItsKeysWereValid(t *testing.T) {
 	key := "uploads/alice/old.png"
 	book := records.New(e.store.Client, "uploads/", []byte(holesSecret)) // this deployment's own seal
 	past := time.Now().Add(-48 * time.Hour).Unix()
-	if err := book.Put(ctx, records.Declared, key, map[string]any{"size": 1, "contentType": "image/png", "caller": "mallory",
-		"keys": "0011223344556677", "notBefore": past, "notAfter": past + 1800}); err != nil {
+	if err := book.Put(ctx, records.Declared, key, map[string]any{"declared": []map[string]any{{"size": 1, "contentType": "image/png", "caller": "mallory",
+		"keys": "0011223344556677", "notBefore": past, "notAfter": past + 1800}}}); err != nil {
 		t.Fatal(err)
 	}
 	put(t, e.store.Client, key, "image/png", png56)
@@ -463,8 +462,8 @@ func TestDeclarationHoldsOnlyWhileItsKeysWereValid(t *testing.T) {
 	}
 	// The same declaration, valid now, is held to.
 	now := time.Now().Unix()
-	if err := book.Put(ctx, records.Declared, key, map[string]any{"size": 1, "contentType": "image/png", "caller": "mallory",
-		"keys": "0011223344556677", "notBefore": now - 60, "notAfter": now + 1800}); err != nil {
+	if err := book.Put(ctx, records.Declared, key, map[string]any{"declared": []map[string]any{{"size": 1, "contentType": "image/png", "caller": "mallory",
+		"keys": "0011223344556677", "notBefore": now - 60, "notAfter": now + 1800}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.ObjectCreated(ctx, key); err != nil {
@@ -472,5 +471,106 @@ func TestDeclarationHoldsOnlyWhileItsKeysWereValid(t *testing.T) {
 	}
 	if e.exists(t, key) {
 		t.Fatal("an object of another size than its keys declared stayed")
+	}
+}
+
+// Found by the outside attack on the first fix: a declaration made after an honest upload
+// through the API (Mallory's keys for Alice's key), or one that another caller's keys
+// made for the same key, is never held against the honest object; a refused complete
+// declares nothing; and temporary keys never overwrite a named key the deployment keeps.
+func TestDeclarationsOfOtherCallers(t *testing.T) {
+	for _, forbid := range []bool{false, true} {
+		e := newHolesEnv(t, func(p *upload.Policy) { p.ForbidOverwrite = forbid }, false)
+		ctx := context.Background()
+		mallory := upload.WithCaller(ctx, "mallory")
+		alice := upload.WithCaller(ctx, "alice")
+		one := int64(1)
+
+		// Alice through the API; Mallory asks keys for her key afterwards (refused when
+		// overwrites are forbidden) and stores nothing.
+		key := "uploads/shared/report.png"
+		if _, _, err := e.upload(t, alice, key, "image/png", png56); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.svc.Keys(mallory, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one})
+		if code, field := errCode(err); forbid && (code != upload.CodePolicyDenied || field != "forbidOverwrite") || !forbid && err != nil {
+			t.Fatalf("forbid %v: keys for a named key: %v", forbid, err)
+		}
+		if err := e.svc.ObjectCreated(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if !e.exists(t, key) {
+			t.Fatalf("forbid %v: Mallory's later declaration removed Alice's API upload", forbid)
+		}
+
+		// Mallory's upload on a key, refused at complete (forbid) or completed first and
+		// then replaced by Alice's: no declaration is held against Alice's object.
+		key2 := "uploads/shared/f2.png"
+		size := int64(1)
+		mup, err := e.svc.Initiate(mallory, &upload.InitiateRequest{Key: key2, ContentType: "image/png", Size: &size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.upload(t, alice, key2, "image/png", png56); err != nil {
+			t.Fatal(err)
+		}
+		e.svc.Complete(mallory, mup.Token, mup.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: "x"}})
+		if err := e.svc.ObjectCreated(ctx, key2); err != nil {
+			t.Fatal(err)
+		}
+		if !e.exists(t, key2) {
+			t.Fatalf("forbid %v: a refused complete removed Alice's object", forbid)
+		}
+		if forbid {
+			continue
+		}
+
+		// Alice's keys, then Mallory's for the same key; Alice's SDK stores what she
+		// declared: her declaration holds it.
+		key3 := "uploads/shared/f1b.png"
+		n := int64(len(png56))
+		if _, err := e.svc.Keys(alice, &upload.InitiateRequest{Key: key3, ContentType: "image/png", Size: &n}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Keys(mallory, &upload.InitiateRequest{Key: key3, ContentType: "image/png", Size: &one}); err != nil {
+			t.Fatal(err)
+		}
+		put(t, e.store.Client, key3, "image/png", png56)
+		if err := e.svc.ObjectCreated(ctx, key3); err != nil {
+			t.Fatal(err)
+		}
+		if !e.exists(t, key3) {
+			t.Fatal("Mallory's declaration removed what Alice's keys stored as she declared")
+		}
+		// What matches no declaration is removed, whoever's metadata it claims.
+		put(t, e.store.Client, key3, "image/png", append(png56, 0))
+		if err := e.svc.ObjectCreated(ctx, key3); err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(t, key3) {
+			t.Fatal("an object matching no declaration stayed")
+		}
+	}
+}
+
+// A client with temporary keys can set any metadata, but not seal directup-upload: a
+// value it makes up does not exempt its object from its declaration.
+func TestWriteValueCannotBeForged(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	ctx := upload.WithCaller(context.Background(), "mallory")
+	key := "uploads/mallory/x.png"
+	one := int64(1)
+	if _, err := e.svc.Keys(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.store.Client.Do(context.Background(), storerest.Call{Method: http.MethodPut, Key: key, Body: png56,
+		Header: http.Header{"Content-Type": {"image/png"}, "X-Cos-Meta-Directup-Upload": {strings.Repeat("a", 32)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(t, key) {
+		t.Fatal("a made-up directup-upload value exempted an object from its declaration")
 	}
 }

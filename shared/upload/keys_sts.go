@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/directup/directup/shared/records"
@@ -57,10 +58,18 @@ func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKey
 	if err != nil {
 		return nil, err
 	}
+	generated := req.Key == ""
 	if s.hook != nil {
+		proposed := obj.Key
 		if err := s.askHook(ctx, req, obj, plan, false); err != nil {
 			return nil, err
 		}
+		generated = generated && obj.Key == proposed
+	}
+	if obj.ForbidOverwrite && !generated {
+		// The keys' SDK upload would replace an object at a key another caller can name
+		// (nothing in the keys' policy stops it): only presigned parts keep that promise.
+		return nil, Denied("forbidOverwrite", "temporary keys cannot forbid overwriting a named key: use POST /uploads")
 	}
 	// The CAM resource is built from the admitted key only (no wildcard, no variable).
 	key, err := s.policy.AdmitKey(obj.Key, caps)
@@ -74,14 +83,14 @@ func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKey
 	// What was declared is recorded beside the upload once the keys exist: with keys, the
 	// client's SDK cuts the parts, so only the storage-triggered function can hold the
 	// stored object to the declared size and type, after the fact. The declaration is the
-	// caller's and its keys': it holds only for an object written while they were valid,
-	// and a later declaration for the key (new keys, or an upload through the API)
-	// replaces it. Keys whose declaration could not be kept are not handed out.
+	// caller's and its keys': it is added to the key's declarations (never replacing
+	// another caller's) and holds only for an object written while its keys were valid.
+	// Keys whose declaration could not be kept are not handed out.
 	if s.records != nil {
 		sum := sha256.Sum256([]byte(keys.SecretID))
 		d := declared{Size: plan.Size, ContentType: obj.ContentType, Caller: Caller(ctx), Keys: hex.EncodeToString(sum[:8]),
 			NotBefore: keys.Start.Unix(), NotAfter: keys.Expires.Unix()}
-		if err := s.records.Put(ctx, records.Declared, obj.Key, &d); err != nil {
+		if err := s.declare(ctx, obj.Key, d); err != nil {
 			return nil, err
 		}
 	}
@@ -89,59 +98,105 @@ func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKey
 	return keys, nil
 }
 
-// declared is what a caller declared for an object key: for temporary keys (Keys names
-// their fingerprint) or for an upload through the API (UploadID).
+// declared is what a caller declared for an object key when it was handed temporary keys
+// for it (Keys names their fingerprint).
 type declared struct {
 	Size        int64  `json:"size"`
-	Open        bool   `json:"open,omitempty"` // an open upload's: Size is only the ceiling
 	ContentType string `json:"contentType"`
 	Caller      string `json:"caller"`
-	Keys        string `json:"keys,omitempty"`     // first 8 bytes of SHA-256(SecretId), hex
-	UploadID    string `json:"uploadId,omitempty"` // an API upload's
+	Keys        string `json:"keys"` // first 8 bytes of SHA-256(SecretId), hex
 	// The declaration holds for an object last modified in [NotBefore, NotAfter] (Unix
-	// seconds; a minute of clock skew either side): while its keys were valid, or while
-	// the API upload ran.
+	// seconds, with declarationSkew either side): while its keys were valid.
 	NotBefore int64 `json:"notBefore"`
 	NotAfter  int64 `json:"notAfter"`
 }
 
-// holds reports whether d describes an object last modified at t.
-func (d *declared) holds(t time.Time) bool {
-	const skew = 60
-	return !t.IsZero() && t.Unix() >= d.NotBefore-skew && t.Unix() <= d.NotAfter+skew
+// declarations is the record of one key: every declaration whose keys may still write.
+type declarations struct {
+	Declared []declared `json:"declared"`
 }
 
-// declaredFor returns what was declared for key, if anything holds for an object last
-// modified at modified. A forged declaration is logged and ignored.
-func (s *Service) declaredFor(ctx context.Context, key string, modified time.Time) (*declared, error) {
+const (
+	// declarationSkew allows for the store's clock against the function's.
+	declarationSkew = 5
+	// maxDeclarations bounds the keys outstanding for one object key.
+	maxDeclarations = 32
+)
+
+// CodeKeyBusy: too many temporary keys are outstanding for one object key.
+const CodeKeyBusy = "key_busy"
+
+// holds reports whether d describes an object last modified at t.
+func (d *declared) holds(t time.Time) bool {
+	return !t.IsZero() && t.Unix() >= d.NotBefore-declarationSkew && t.Unix() <= d.NotAfter+declarationSkew
+}
+
+// declare adds d to key's declarations, dropping those whose keys expired. Two callers
+// declaring at once may each write over the other's addition: the write is read back and
+// merged again until d is there (a few rounds at most), so no declaration is lost.
+func (s *Service) declare(ctx context.Context, key string, d declared) error {
+	now := s.now().Unix()
+	for range 4 {
+		var all declarations
+		if _, err := s.records.Get(ctx, records.Declared, key, &all); err != nil && !errors.Is(err, records.ErrForged) {
+			return err
+		}
+		kept := []declared{d}
+		for _, o := range all.Declared {
+			if o.NotAfter+declarationSkew >= now && o.Keys != d.Keys {
+				kept = append(kept, o)
+			}
+		}
+		if len(kept) > maxDeclarations {
+			return &Error{Status: http.StatusConflict, Code: CodeKeyBusy, Field: "key",
+				Message: "too many temporary keys are outstanding for this key; try again once they expire"}
+		}
+		slices.SortFunc(kept, func(a, b declared) int { return int(a.NotBefore - b.NotBefore) })
+		if err := s.records.Put(ctx, records.Declared, key, &declarations{Declared: kept}); err != nil {
+			return err
+		}
+		var back declarations
+		if _, err := s.records.Get(ctx, records.Declared, key, &back); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(back.Declared, func(o declared) bool { return o.Keys == d.Keys }) {
+			return nil
+		}
+	}
+	return &Error{Status: http.StatusConflict, Code: CodeKeyBusy, Field: "key",
+		Message: "temporary keys for this key are being issued concurrently; try again"}
+}
+
+// declarationsFor returns the declarations for key that hold for an object last modified
+// at modified, oldest first. A forged record is logged and ignored.
+func (s *Service) declarationsFor(ctx context.Context, key string, modified time.Time) ([]declared, error) {
 	if s.records == nil {
 		return nil, nil
 	}
-	var d declared
-	found, err := s.records.Get(ctx, records.Declared, key, &d)
+	var all declarations
+	_, err := s.records.Get(ctx, records.Declared, key, &all)
 	if errors.Is(err, records.ErrForged) {
 		s.log.Error("record not written by directup: ignored", "kind", records.Declared, "key", key, "error", err.Error())
 		return nil, nil
 	}
-	if err != nil || !found || !d.holds(modified) {
+	if err != nil {
 		return nil, err
 	}
-	return &d, nil
+	var held []declared
+	for _, d := range all.Declared {
+		if d.holds(modified) {
+			held = append(held, d)
+		}
+	}
+	return held, nil
 }
 
-// declareAPIUpload records, before an API upload completes, what its token declares, so
-// that a declaration made earlier for other keys on the same key (another caller's,
-// perhaps) is not held against this upload's object. Only deployments that hand out
-// keys keep declarations.
-func (s *Service) declareAPIUpload(ctx context.Context, c *Claims) error {
-	if s.records == nil || !s.policy.AllowSTS {
-		return nil
+// matching is the newest of held that info's size and type meet, or nil.
+func matching(held []declared, info ObjectInfo) *declared {
+	for i := len(held) - 1; i >= 0; i-- {
+		if d := &held[i]; info.Size == d.Size && mediaType(info.ContentType) == mediaType(d.ContentType) {
+			return d
+		}
 	}
-	issued := c.Issued
-	if issued == 0 {
-		issued = s.now().Unix()
-	}
-	d := declared{Size: c.Size, Open: c.Open, ContentType: c.ContentType, Caller: c.Subject, UploadID: c.UploadID,
-		NotBefore: issued, NotAfter: s.now().Add(time.Minute).Unix()}
-	return s.records.Put(ctx, records.Declared, c.Key, &d)
+	return nil
 }

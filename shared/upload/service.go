@@ -26,6 +26,8 @@ type Service struct {
 	store  Store
 	policy Policy
 	tokens *Tokens
+	// writeKey seals the WriteMetadata values of API uploads (derived from the token secret).
+	writeKey []byte
 	hook   Hook   // nil: no pre-create hook
 	events Events // nil: outcomes are not told
 	// records keeps directup's own records in the bucket (nil: the store keeps none).
@@ -61,7 +63,8 @@ func NewService(store Store, policy Policy, tokenSecret []byte, opts ...Option) 
 	if err := store.Capabilities().check(&policy); err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, policy: policy, tokens: NewTokens(tokenSecret), now: time.Now, random: defaultRandom, log: slog.Default()}
+	s := &Service{store: store, policy: policy, tokens: NewTokens(tokenSecret), writeKey: deriveKey(tokenSecret, "directup write v1"),
+		now: time.Now, random: defaultRandom, log: slog.Default()}
 	if rs, ok := store.(records.Store); ok {
 		s.records = records.New(rs, policy.KeyPrefix, tokenSecret)
 	}
@@ -151,7 +154,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 			return nil, err
 		}
 	}
-	write, err := s.newWrite()
+	write, err := s.newWrite(obj.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -433,9 +436,6 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 			return nil, &Error{Status: http.StatusConflict, Code: CodeInvalidPart, Field: field + ".etag",
 				Message: "part " + strconv.Itoa(p.PartNumber) + " was stored with another ETag; upload it again or send its current ETag"}
 		}
-	}
-	if err := s.declareAPIUpload(ctx, c); err != nil {
-		return nil, err
 	}
 	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
 	if err != nil {

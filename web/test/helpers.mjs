@@ -2,7 +2,7 @@
 // driven by playwright-core, and deterministic file contents both sides can rebuild.
 import { spawn, execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer as createNetServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -17,8 +17,13 @@ export const artifacts = join(root, 'web', 'test', 'artifacts')
 /** Builds functions/api and starts it in local mode; resolves with its URLs. */
 export async function startLocal(env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'directup-browser-'))
-  return startAPI({ LOCAL_COS_DIR: join(dir, 'store'), ...env }, dir)
+  const local = await startAPI({ LOCAL_COS_DIR: join(dir, 'store'), ...env }, dir)
+  storeDirs.set(local.api, join(dir, 'store'))
+  return local
 }
+
+// The local store's folder of each API startLocal started: stored() reads objects there.
+const storeDirs = new Map()
 
 /**
  * Builds functions/api and starts it as a plain HTTP server with the given settings (none
@@ -117,11 +122,17 @@ export function expected(size, seed) {
   return sha256(fill(new Uint8Array(size), seed))
 }
 
-/** Downloads a stored object through local mode's presigned link. */
+/**
+ * Reads a stored object's bytes from the local store's folder (a file named by the key's
+ * SHA-256), as the store holds them: /local/download opens only what the caller shows an
+ * upload token for, and objects stored with temporary keys have none. Null if absent.
+ */
 export async function stored(api, key) {
-  const res = await fetch(`${api}/local/download?key=${encodeURIComponent(key)}`)
-  if (!res.ok) throw new Error(`download of ${key}: ${res.status}`)
-  return new Uint8Array(await res.arrayBuffer())
+  const dir = storeDirs.get(api)
+  if (!dir) throw new Error(`no local store for ${api}`)
+  const file = join(dir, 'objects', createHash('sha256').update(key).digest('hex'))
+  if (!existsSync(file)) return null
+  return new Uint8Array(readFileSync(file))
 }
 
 /** Adds makeFile(name, size, seed) to every page: a File whose bytes fill() gives. */
