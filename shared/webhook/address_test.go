@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +178,39 @@ func TestRedact(t *testing.T) {
 	} {
 		if got := Redact(raw); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+// A queue message (or a deployer's setting) cannot make the function post to its own
+// platform's runtime API on loopback (AWS_LAMBDA_RUNTIME_API, SCF_RUNTIME_API_PORT): a
+// signed body there could answer the function's own invocation. Other loopback ports stay
+// open to local receivers.
+func TestRuntimeAPIIsRefused(t *testing.T) {
+	for _, env := range [][2]string{{"AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"}, {"SCF_RUNTIME_API_PORT", "9001"}} {
+		t.Setenv("AWS_LAMBDA_RUNTIME_API", "")
+		t.Setenv("SCF_RUNTIME_API_PORT", "")
+		t.Setenv(env[0], env[1])
+		var target Target
+		for _, u := range []string{"http://127.0.0.1:9001/2018-06-01/runtime/invocation/next", "http://localhost:9001/x", "http://[::1]:9001/x", "http://[::ffff:127.0.0.1]:9001/"} {
+			if err := target.Check(u); !errors.Is(err, ErrAddress) {
+				t.Errorf("%s with %s: %v", u, env[0], err)
+			}
+		}
+		if err := target.Check("http://127.0.0.1:9002/hook"); err != nil {
+			t.Errorf("another loopback port: %v", err)
+		}
+		// The dialer refuses it too (a name resolving to loopback).
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		port := l.Addr().(*net.TCPAddr).Port
+		t.Setenv(env[0], strings.Replace(env[1], "9001", strconv.Itoa(port), 1))
+		_, err = (&Target{Secret: []byte("s")}).Post(context.Background(), "http://localhost:"+strconv.Itoa(port)+"/", []byte("{}"), time.Second)
+		if !errors.Is(err, ErrAddress) {
+			t.Errorf("dialling the runtime API's port: %v", err)
 		}
 	}
 }

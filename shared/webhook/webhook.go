@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,6 +104,9 @@ func (t *Target) Check(raw string) error {
 	if len(t.AllowedHosts) > 0 && !slices.Contains(t.AllowedHosts, host) {
 		return fmt.Errorf("%w: host %s is not allowed", ErrAddress, host)
 	}
+	if loopback && runtimeAPIPort(portOf(u)) {
+		return fmt.Errorf("%w: %s is the platform's runtime API", ErrAddress, u.Host)
+	}
 	if ipErr == nil && !t.addressAllowed(ip) {
 		if ip.Unmap().IsPrivate() {
 			return fmt.Errorf("%w: %s is private (allowed only when the hosts are pinned)", ErrAddress, host)
@@ -110,6 +114,31 @@ func (t *Target) Check(raw string) error {
 		return fmt.Errorf("%w: %s is a special-purpose address", ErrAddress, host)
 	}
 	return nil
+}
+
+// runtimeAPIPort reports whether port is where the platform's runtime API listens on
+// loopback (AWS_LAMBDA_RUNTIME_API, SCF_RUNTIME_API_PORT): a webhook there could answer the
+// function's own invocation, so loopback receivers are allowed on every other port only.
+func runtimeAPIPort(port uint16) bool {
+	for _, v := range []string{os.Getenv("AWS_LAMBDA_RUNTIME_API"), ":" + os.Getenv("SCF_RUNTIME_API_PORT")} {
+		if i := strings.LastIndexByte(v, ':'); i >= 0 {
+			if p, err := strconv.ParseUint(v[i+1:], 10, 16); err == nil && uint16(p) == port {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// portOf is u's port, or its scheme's.
+func portOf(u *url.URL) uint16 {
+	if p, err := strconv.ParseUint(u.Port(), 10, 16); err == nil {
+		return uint16(p)
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
 }
 
 // guardian holds the IANA special-purpose registries (IPv4 and IPv6, generated from
@@ -156,7 +185,7 @@ func (t *Target) client() *http.Client {
 		} else {
 			dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
 				ap, err := netip.ParseAddrPort(address)
-				if err != nil || !t.addressAllowed(ap.Addr()) {
+				if err != nil || !t.addressAllowed(ap.Addr()) || ap.Addr().Unmap().IsLoopback() && runtimeAPIPort(ap.Port()) {
 					return fmt.Errorf("%w: %s", ErrAddress, address)
 				}
 				return nil
