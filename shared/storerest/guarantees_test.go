@@ -50,8 +50,8 @@ func TestGuaranteeTooManyRequestsIsRetried(t *testing.T) {
 				case fail < 0 && (err == nil || calls != c.MaxAttempts):
 					t.Errorf("429 forever: %v after %d calls; want an error after %d attempts", err, calls, c.MaxAttempts)
 				}
-				if fail < 0 && upload.AsError(err).Status < 500 {
-					t.Errorf("429 forever answered %v: the client's request was not at fault", err)
+				if e := upload.AsError(err); fail < 0 && (e.Status != 503 || e.Code != upload.CodeUpstreamBusy) {
+					t.Errorf("429 forever answered %v: want 503 upstream_unavailable (busy, the client's request was not at fault)", err)
 				}
 				for i := 1; i < calls; i++ {
 					if gap := at[i].Sub(at[i-1]); gap > c.MaxDelay+500*time.Millisecond {

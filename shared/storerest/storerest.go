@@ -534,7 +534,7 @@ func (c *Client) Error(err error) error {
 		e.Status, e.Code, e.Message = http.StatusConflict, upload.CodeObjectExists, "an object with this key exists and overwriting is forbidden"
 	case re.Code == "EntityTooSmall" || re.Code == "InvalidPart" || re.Code == "InvalidPartOrder":
 		e.Status, e.Code, e.Message = http.StatusConflict, upload.CodeInvalidPart, n+" refused the parts: "+re.Code
-	case re.Code == "SlowDown" || re.Status == http.StatusServiceUnavailable:
+	case re.Code == "SlowDown" || re.Status == http.StatusServiceUnavailable || re.Status == http.StatusTooManyRequests:
 		e.Status, e.Code, e.Message = http.StatusServiceUnavailable, upload.CodeUpstreamBusy, n+" is busy; retry later"
 	case re.Status == http.StatusForbidden || re.Status == http.StatusUnauthorized:
 		e.Code, e.Message = upload.CodeUpstreamDenied, n+" refused the function's credentials: "+re.Code
