@@ -211,7 +211,7 @@ func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
 	// The object is this upload's only if it carries the upload's own write value (set by
 	// the function at initiate, sealed, in the token): another upload to the same key —
 	// another caller's, of the same size — carries another.
-	if !info.Exists || info.Metadata[upload.WriteMetadata] != c.Write {
+	if !a.Service.UploadedBy(c, info) {
 		httpapi.Error(w, r, &upload.Error{Status: http.StatusNotFound, Code: upload.CodeNotFound, Field: "key",
 			Message: "no object this upload stored is at " + key})
 		return

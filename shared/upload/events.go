@@ -103,12 +103,25 @@ func (s *Service) writeMAC(key, r string) string {
 	return keyEncoding.EncodeToString(m.Sum(nil)[:10])
 }
 
+// writeIDLen is the length of a write value's random part, the write's id: the token and
+// event ids carry only it. The seal after it is never shown to a client (it is in the
+// initiate's metadata header and the stored object only), so a client holding its own
+// upload token cannot put a valid value on bytes it writes with temporary keys.
+const writeIDLen = 16
+
 // apiWrite reports whether w is a WriteMetadata value this deployment sealed for key.
 func (s *Service) apiWrite(key, w string) bool {
-	if len(w) != 32 {
+	if len(w) != 2*writeIDLen {
 		return false
 	}
-	return hmac.Equal([]byte(w[16:]), []byte(s.writeMAC(key, w[:16])))
+	return hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen])))
+}
+
+// UploadedBy reports whether the object info describes is the one the upload of c stored:
+// it carries that upload's sealed write value.
+func (s *Service) UploadedBy(c *Claims, info ObjectInfo) bool {
+	w := info.Metadata[WriteMetadata]
+	return c.Write != "" && info.Exists && s.apiWrite(c.Key, w) && w[:writeIDLen] == c.Write
 }
 
 func deriveKey(secret []byte, label string) []byte {
@@ -207,7 +220,9 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	ev := &Event{Type: EventCompleted, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
 		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
 	write, keys := info.Metadata[WriteMetadata], ""
-	if !s.apiWrite(key, write) {
+	if s.apiWrite(key, write) {
+		write = write[:writeIDLen] // the write's id, as the token names it
+	} else {
 		write = "" // not an API upload's: a client's (temporary keys), or written outside directup
 	}
 	reject := func(reason string) error {

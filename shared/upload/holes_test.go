@@ -7,6 +7,7 @@ package upload_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -572,5 +573,39 @@ func TestWriteValueCannotBeForged(t *testing.T) {
 	}
 	if e.exists(t, key) {
 		t.Fatal("a made-up directup-upload value exempted an object from its declaration")
+	}
+}
+
+// The write value's seal never reaches a client: the caller's own upload token carries
+// only its id, so bytes written with temporary keys cannot pass as that API upload's.
+func TestWriteSealIsNotInTheToken(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	ctx := upload.WithCaller(context.Background(), "mallory")
+	key := "uploads/mallory/y.png"
+	one := int64(1)
+	up, err := e.svc.Initiate(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(up.Token, ".")[1])
+	var claims struct{ W string }
+	json.Unmarshal(payload, &claims)
+	if claims.W == "" {
+		t.Fatal("the token names no write")
+	}
+	if _, err := e.svc.Keys(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{claims.W, claims.W + claims.W, claims.W + strings.Repeat("a", 16)} {
+		if _, _, err := e.store.Client.Do(context.Background(), storerest.Call{Method: http.MethodPut, Key: key, Body: png56,
+			Header: http.Header{"Content-Type": {"image/png"}, "X-Cos-Meta-Directup-Upload": {w}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(t, key) {
+			t.Fatalf("a write value built from the token (%q) exempted an object from its declaration", w)
+		}
 	}
 }

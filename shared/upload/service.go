@@ -170,7 +170,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 	claims := Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		Issued: s.now().Unix(), Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
-		ContentType: obj.ContentType, Write: write,
+		ContentType: obj.ContentType, Write: write[:writeIDLen], // the seal stays secret: see newWrite
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
