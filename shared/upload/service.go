@@ -28,8 +28,8 @@ type Service struct {
 	tokens *Tokens
 	// writeKey seals the WriteMetadata values of API uploads (derived from the token secret).
 	writeKey []byte
-	hook   Hook   // nil: no pre-create hook
-	events Events // nil: outcomes are not told
+	hook     Hook   // nil: no pre-create hook
+	events   Events // nil: outcomes are not told
 	// records keeps directup's own records in the bucket (nil: the store keeps none).
 	records *records.Book
 	log     *slog.Logger
