@@ -85,43 +85,58 @@ const (
 )
 
 // newWrite is a fresh value for WriteMetadata on key: 80 random bits and an 80-bit HMAC
-// over them and the key, so the storage-triggered function can tell an API upload's write
-// (whose sizes the API pinned and checked) from one a client made with temporary keys —
-// which could set any metadata, but cannot seal it.
-func (s *Service) newWrite(key string) (string, error) {
+// over them, the key, the declared size (or "open") and the declared media type. The seal
+// is readable by whoever can read the object (its metadata comes back on a GET), so it
+// must not exempt other bytes: it verifies only for an object of exactly that size and
+// type, which is what the API pinned — a copy put on other bytes written with temporary
+// keys fails and is held to their declaration.
+func (s *Service) newWrite(key string, size int64, open bool, contentType string) (string, error) {
 	var b [10]byte
 	if _, err := io.ReadFull(s.random, b[:]); err != nil {
 		return "", err
 	}
 	r := keyEncoding.EncodeToString(b[:])
-	return r + s.writeMAC(key, r), nil
+	return r + s.writeMAC(key, r, sealedSize(size, open), mediaType(contentType)), nil
 }
 
-func (s *Service) writeMAC(key, r string) string {
+func sealedSize(size int64, open bool) string {
+	if open {
+		return "open" // size undeclared: the policy's ceiling still holds
+	}
+	return strconv.FormatInt(size, 10)
+}
+
+func (s *Service) writeMAC(key, r, size, mediaType string) string {
 	m := hmac.New(sha256.New, s.writeKey)
-	m.Write([]byte(key + "\x00" + r))
+	m.Write([]byte(key + "\x00" + r + "\x00" + size + "\x00" + mediaType))
 	return keyEncoding.EncodeToString(m.Sum(nil)[:10])
 }
 
 // writeIDLen is the length of a write value's random part, the write's id: the token and
-// event ids carry only it. The seal after it is never shown to a client (it is in the
-// initiate's metadata header and the stored object only), so a client holding its own
-// upload token cannot put a valid value on bytes it writes with temporary keys.
+// event ids carry only it.
 const writeIDLen = 16
 
-// apiWrite reports whether w is a WriteMetadata value this deployment sealed for key.
-func (s *Service) apiWrite(key, w string) bool {
+// apiWrite reports whether the object info describes, at key, carries a WriteMetadata
+// value this deployment sealed for an upload of its very size and type.
+func (s *Service) apiWrite(key string, info ObjectInfo) bool {
+	w := info.Metadata[WriteMetadata]
 	if len(w) != 2*writeIDLen {
 		return false
 	}
-	return hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen])))
+	mt := mediaType(info.ContentType)
+	for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
+		if hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen], size, mt))) {
+			return true
+		}
+	}
+	return false
 }
 
 // UploadedBy reports whether the object info describes is the one the upload of c stored:
 // it carries that upload's sealed write value.
 func (s *Service) UploadedBy(c *Claims, info ObjectInfo) bool {
 	w := info.Metadata[WriteMetadata]
-	return c.Write != "" && info.Exists && s.apiWrite(c.Key, w) && w[:writeIDLen] == c.Write
+	return c.Write != "" && info.Exists && s.apiWrite(c.Key, info) && w[:writeIDLen] == c.Write
 }
 
 func deriveKey(secret []byte, label string) []byte {
@@ -220,7 +235,7 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	ev := &Event{Type: EventCompleted, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
 		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
 	write, keys := info.Metadata[WriteMetadata], ""
-	if s.apiWrite(key, write) {
+	if s.apiWrite(key, info) {
 		write = write[:writeIDLen] // the write's id, as the token names it
 	} else {
 		write = "" // not an API upload's: a client's (temporary keys), or written outside directup

@@ -154,7 +154,7 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 			return nil, err
 		}
 	}
-	write, err := s.newWrite(obj.Key)
+	write, err := s.newWrite(obj.Key, plan.Size, mode == initiateOpen, obj.ContentType)
 	if err != nil {
 		return nil, err
 	}
