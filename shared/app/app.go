@@ -23,6 +23,7 @@ import (
 	"github.com/directup/directup/shared/cos/campolicy"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
@@ -167,11 +168,11 @@ func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	key := q.Get("key")
 	if key == "" {
-		httpapi.Error(w, r, upload.Missing("key"))
+		httpapi.Error(w, r, errcode.Missing("key"))
 		return
 	}
 	if isRecord(a.cfg.KeyPrefix, key) {
-		httpapi.Error(w, r, upload.Denied("key", "directup's own records are never handed out"))
+		httpapi.Error(w, r, errcode.Denied("key", "directup's own records are never handed out"))
 		return
 	}
 	token := r.Header.Get(httpapi.TokenHeader)
@@ -184,22 +185,22 @@ func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.Key != key {
-		httpapi.Error(w, r, &upload.Error{Status: http.StatusForbidden, Code: upload.CodeTokenMismatch, Field: "key",
+		httpapi.Error(w, r, &errcode.Error{Code: errcode.TokenMismatch, Field: "key",
 			Message: "the upload token belongs to an upload of another key"})
 		return
 	}
 	if c.Write == "" {
-		httpapi.Error(w, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeTokenInvalid, Field: httpapi.TokenHeader,
+		httpapi.Error(w, r, &errcode.Error{Code: errcode.TokenInvalid, Field: httpapi.TokenHeader,
 			Message: "this upload token predates download links; upload the file again"})
 		return
 	}
 	// An upload still in progress has stored nothing at its key yet: what is there is
 	// someone else's.
 	if _, err := a.Service.ListParts(r.Context(), token, c.UploadID); err == nil {
-		httpapi.Error(w, r, &upload.Error{Status: http.StatusConflict, Code: upload.CodeIncompleteUpload,
+		httpapi.Error(w, r, &errcode.Error{Code: errcode.IncompleteUpload,
 			Message: "this upload is not completed"})
 		return
-	} else if upload.AsError(err).Code != upload.CodeUploadNotFound {
+	} else if errcode.As(err).Code != errcode.UploadNotFound {
 		httpapi.Error(w, r, err)
 		return
 	}
@@ -212,13 +213,13 @@ func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
 	// the function at initiate, sealed, in the token): another upload to the same key —
 	// another caller's, of the same size — carries another.
 	if !a.Service.UploadedBy(c, info) {
-		httpapi.Error(w, r, &upload.Error{Status: http.StatusNotFound, Code: upload.CodeNotFound, Field: "key",
+		httpapi.Error(w, r, &errcode.Error{Code: errcode.NotFound, Field: "key",
 			Message: "no object this upload stored is at " + key})
 		return
 	}
 	dl, ok := a.Store.(upload.Downloader)
 	if !ok {
-		httpapi.Error(w, r, &upload.Error{Status: http.StatusNotImplemented, Code: upload.CodeNotAvailable,
+		httpapi.Error(w, r, &errcode.Error{Code: errcode.NotAvailable,
 			Message: "this store cannot hand out download links"})
 		return
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/auth"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/signed"
 	"github.com/directup/directup/shared/strictjson"
@@ -78,7 +79,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r = httpapi.WithCaller(r, sub) // the request log names the capability's caller
 	} else if !h.opts.Anonymous {
-		httpapi.Error(w, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated,
+		httpapi.Error(w, r, &errcode.Error{Code: errcode.Unauthenticated,
 			Message: "this deployment authenticates callers: use the companionEndpoint from POST /capabilities"})
 		return
 	}
@@ -110,10 +111,10 @@ func (h *Handler) Mint(subject string, notAfter time.Time) (string, time.Time) {
 func (h *Handler) verify(c string) (string, error) {
 	var cp capability
 	if err := h.capabilities().Verify(c, &cp); err != nil {
-		return "", &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Message: "the capability in the endpoint is not valid"}
+		return "", &errcode.Error{Code: errcode.Unauthenticated, Message: "the capability in the endpoint is not valid"}
 	}
 	if h.now().Unix() >= cp.Expires {
-		return "", &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeTokenExpired, Message: "the capability has expired; ask for a new one"}
+		return "", &errcode.Error{Code: errcode.TokenExpired, Message: "the capability has expired; ask for a new one"}
 	}
 	return cp.Subject, nil
 }
@@ -124,7 +125,7 @@ func (h *Handler) MintHandler(base func(*http.Request) string) http.HandlerFunc 
 	return func(w http.ResponseWriter, r *http.Request) {
 		endpoint := base(r)
 		if endpoint == "" {
-			httpapi.Error(w, r, &upload.Error{Status: http.StatusInternalServerError, Code: upload.CodeInternal,
+			httpapi.Error(w, r, &errcode.Error{Code: errcode.Internal,
 				Message: "the request does not tell the API's public address: set API_PUBLIC_URL"})
 			return
 		}
@@ -140,7 +141,7 @@ func (h *Handler) MintHandler(base func(*http.Request) string) http.HandlerFunc 
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
 	if err != nil || len(body) > 1<<20 {
-		return &upload.Error{Status: http.StatusRequestEntityTooLarge, Code: upload.CodeBodyTooLarge, Message: "the request body is too large"}
+		return &errcode.Error{Code: errcode.BodyTooLarge, Message: "the request body is too large"}
 	}
 	if err := strictjson.UnmarshalAllowUnknown(body, v); err != nil {
 		return httpapi.JSONError(err)
@@ -156,7 +157,7 @@ func (h *Handler) upload(r *http.Request) (*upload.Claims, string, error) {
 		return nil, "", err
 	}
 	if k := r.URL.Query().Get("key"); k != "" && k != c.Key {
-		return nil, "", &upload.Error{Status: http.StatusForbidden, Code: upload.CodeTokenMismatch, Field: "key", Message: "the key does not belong to this upload"}
+		return nil, "", &errcode.Error{Code: errcode.TokenMismatch, Field: "key", Message: "the key does not belong to this upload"}
 	}
 	return c, token, nil
 }
@@ -204,7 +205,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	default:
-		httpapi.Error(w, r, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeMissingField, Field: "metadata.size",
+		httpapi.Error(w, r, &errcode.Error{Code: errcode.MissingField, Field: "metadata.size",
 			Message: "declare the file's size in Uppy's metadata, so every part is pinned: " +
 				"uppy.on('file-added', (f) => uppy.setFileMeta(f.id, { size: f.size }))"})
 		return
@@ -239,7 +240,7 @@ func metaInt(meta map[string]any, name string) (int64, error) {
 		err = errors.New("not a number")
 	}
 	if err != nil || n < 0 || n > upload.MaxTotalSize {
-		return 0, upload.Invalid("metadata."+name, "metadata.%s must be a whole number of bytes", name)
+		return 0, errcode.Invalid("metadata."+name, "metadata.%s must be a whole number of bytes", name)
 	}
 	return n, nil
 }
@@ -252,7 +253,7 @@ func (h *Handler) signPart(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := strconv.Atoi(r.PathValue("partNumber"))
 	if err != nil {
-		httpapi.Error(w, r, upload.Invalid("partNumber", "partNumber must be a number"))
+		httpapi.Error(w, r, errcode.Invalid("partNumber", "partNumber must be a number"))
 		return
 	}
 	urls, err := h.svc.PresignParts(r.Context(), token, c.UploadID, []int{n}, "")
@@ -330,6 +331,6 @@ func (h *Handler) abort(w http.ResponseWriter, r *http.Request) {
 // params answers Uppy's small-file path (a POST form) with a clear refusal: directup
 // signs multipart uploads only, whose parts it can bound.
 func (h *Handler) params(w http.ResponseWriter, r *http.Request) {
-	httpapi.Error(w, r, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidField, Field: "shouldUseMultipart",
+	httpapi.Error(w, r, &errcode.Error{Code: errcode.InvalidField, Field: "shouldUseMultipart",
 		Message: "directup serves multipart uploads only: set shouldUseMultipart: true in @uppy/aws-s3's options"})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/companion"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/upload"
@@ -126,7 +127,7 @@ func TestOpenUploadsOnlyWhenAllowed(t *testing.T) {
 		Error struct{ Code, Field, Message string }
 	}
 	if s := call(t, "POST", e.url+"/s3/multipart", map[string]any{"filename": "a", "type": "text/plain", "metadata": map[string]any{}}, &out); s != 400 ||
-		out.Error.Code != upload.CodeMissingField || out.Error.Field != "metadata.size" || !strings.Contains(out.Error.Message, "setFileMeta") {
+		out.Error.Code != errcode.MissingField || out.Error.Field != "metadata.size" || !strings.Contains(out.Error.Message, "setFileMeta") {
 		t.Fatalf("create without a size: %d %+v", s, out)
 	}
 	if e.store.Uploads() != 0 {
@@ -148,7 +149,7 @@ func TestPartsPinnedToTheDeclaredSize(t *testing.T) {
 	alice, _ := e.comp.Mint("alice", time.Time{})
 	base := e.url + "/c/" + alice
 	var out struct{ Error struct{ Code, Field string } }
-	if s := call(t, "POST", base+"/s3/multipart", map[string]any{"filename": "a", "type": "video/mp4", "metadata": map[string]any{"size": 12 << 20}}, &out); s != 413 || out.Error.Code != upload.CodeSizeTooLarge {
+	if s := call(t, "POST", base+"/s3/multipart", map[string]any{"filename": "a", "type": "video/mp4", "metadata": map[string]any{"size": 12 << 20}}, &out); s != 413 || out.Error.Code != errcode.SizeTooLarge {
 		t.Fatalf("declared over the limit: %d %+v", s, out)
 	}
 	var created struct{ Key, UploadID string }
@@ -207,7 +208,7 @@ func TestCapabilityEndsWithTheJWT(t *testing.T) {
 func TestCapabilities(t *testing.T) {
 	e := setup(t, false, 1<<30)
 	var out struct{ Error struct{ Code string } }
-	if s := call(t, "POST", e.url+"/s3/multipart", map[string]any{"filename": "a", "type": "text/plain"}, &out); s != 401 || out.Error.Code != upload.CodeUnauthenticated {
+	if s := call(t, "POST", e.url+"/s3/multipart", map[string]any{"filename": "a", "type": "text/plain"}, &out); s != 401 || out.Error.Code != errcode.Unauthenticated {
 		t.Fatalf("bare /s3 with authentication on: %d %+v", s, out)
 	}
 	alice, _ := e.comp.Mint("alice", time.Time{})
@@ -222,7 +223,7 @@ func TestCapabilities(t *testing.T) {
 	bob, _ := e.comp.Mint("bob", time.Time{})
 	var refused struct{ Error struct{ Code string } }
 	s := call(t, "GET", e.url+"/c/"+bob+"/s3/multipart/"+url.PathEscape(created.UploadID)+"/1?key="+url.QueryEscape(created.Key), nil, &refused)
-	if s != 403 || refused.Error.Code != upload.CodeCallerMismatch {
+	if s != 403 || refused.Error.Code != errcode.CallerMismatch {
 		t.Fatalf("bob signing alice's part: %d %+v", s, refused)
 	}
 	s = call(t, "GET", e.url+"/c/"+alice+"/s3/multipart/"+url.PathEscape(created.UploadID)+"/1?key=uploads/other", nil, &refused)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/upload"
 )
@@ -261,8 +262,8 @@ func TestPresignNeverOutlivesCredentials(t *testing.T) {
 	}
 	creds.Expires = now.Add(30 * time.Second)
 	c.Creds = creds
-	var e *upload.Error
-	if _, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "a", UploadID: "U", TTL: time.Hour}); !errors.As(err, &e) || e.Status != 503 {
+	var e *errcode.Error
+	if _, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "a", UploadID: "U", TTL: time.Hour}); !errors.As(err, &e) || e.Code != errcode.CredentialsFailed {
 		t.Errorf("credentials about to expire: err = %v, want 503", err)
 	}
 }

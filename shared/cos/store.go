@@ -9,6 +9,7 @@ import (
 
 	"github.com/directup/directup/shared/cos/campolicy"
 	"github.com/directup/directup/shared/cos/cossign"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 )
@@ -24,14 +25,14 @@ var (
 // upload calls on exactly that key, with the declared type and size.
 func (c *Client) IssueKeys(ctx context.Context, scope upload.KeyScope) (*upload.TemporaryKeys, error) {
 	if c.Issuer == nil {
-		return nil, &upload.Error{Status: http.StatusNotImplemented, Code: upload.CodeNotAvailable,
+		return nil, &errcode.Error{Code: errcode.NotAvailable,
 			Message: "temporary keys need COS_ROLE_ARN: the role STS narrows to each upload"}
 	}
 	policy := campolicy.ForUpload(c.region, c.bucket, scope.Key, scope.ContentType, scope.Size)
 	start := c.Now()
 	v, rid, err := c.Issuer(ctx, policy.JSON(), scope.TTL)
 	if err != nil {
-		return nil, &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeCredentialsFailed,
+		return nil, &errcode.Error{Code: errcode.CredentialsFailed,
 			Message: "Tencent STS did not issue the keys", UpstreamRequestID: rid, Err: err}
 	}
 	keys := &upload.TemporaryKeys{SecretID: v.AccessKeyID, SecretKey: v.SecretAccessKey, SessionToken: v.SessionToken,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/apiclient"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
@@ -73,8 +74,8 @@ func TestHookURLSecretsAreNotLeaked(t *testing.T) {
 			apiSrv := httptest.NewServer(httpapi.New(svc, httpapi.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
 			defer apiSrv.Close()
 			_, err = (&apiclient.Client{API: apiSrv.URL}).Initiate(context.Background(), &upload.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5)})
-			if a := apiErr(t, err); a.Status != 503 || a.Code != upload.CodeHookUnavailable {
-				t.Fatalf("%d %s, want 503 %s", a.Status, a.Code, upload.CodeHookUnavailable)
+			if a := apiErr(t, err); a.Status != 503 || a.Code != errcode.HookUnavailable {
+				t.Fatalf("%d %s, want 503 %s", a.Status, a.Code, errcode.HookUnavailable)
 			}
 			errs = append(errs, err.Error())
 			if !strings.Contains(logs.String(), "upstream or internal failure") {

@@ -16,6 +16,7 @@ import (
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/companion"
 	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
@@ -96,20 +97,20 @@ func TestHookRefusals(t *testing.T) {
 		code   string
 		msg    string
 	}{
-		{"denies", answer(map[string]any{"allow": false, "message": "uploads are closed on Sundays"}), 403, upload.CodeHookDenied, "uploads are closed on Sundays"},
+		{"denies", answer(map[string]any{"allow": false, "message": "uploads are closed on Sundays"}), 403, errcode.HookDenied, "uploads are closed on Sundays"},
 		{"hangs", func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 			case <-time.After(5 * time.Second):
 			}
-		}, 503, upload.CodeHookUnavailable, ""},
-		{"fails", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, 503, upload.CodeHookUnavailable, ""},
-		{"redirects", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, elsewhere.URL, 307) }, 503, upload.CodeHookUnavailable, ""},
-		{"answers garbage", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("yes")) }, 503, upload.CodeHookUnavailable, ""},
-		{"answers without allow", answer(map[string]any{"key": "uploads/x"}), 503, upload.CodeHookUnavailable, ""},
-		{"rewrites to a key outside the prefix", answer(map[string]any{"allow": true, "key": "secret/x"}), 503, upload.CodeHookUnavailable, ""},
-		{"rewrites into the records folder", answer(map[string]any{"allow": true, "key": "uploads/.directup/requests/x"}), 503, upload.CodeHookUnavailable, ""},
-		{"rewrites metadata badly", answer(map[string]any{"allow": true, "metadata": map[string]string{"a_b": "1"}}), 503, upload.CodeHookUnavailable, ""},
+		}, 503, errcode.HookUnavailable, ""},
+		{"fails", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, 503, errcode.HookUnavailable, ""},
+		{"redirects", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, elsewhere.URL, 307) }, 503, errcode.HookUnavailable, ""},
+		{"answers garbage", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("yes")) }, 503, errcode.HookUnavailable, ""},
+		{"answers without allow", answer(map[string]any{"key": "uploads/x"}), 503, errcode.HookUnavailable, ""},
+		{"rewrites to a key outside the prefix", answer(map[string]any{"allow": true, "key": "secret/x"}), 503, errcode.HookUnavailable, ""},
+		{"rewrites into the records folder", answer(map[string]any{"allow": true, "key": "uploads/.directup/requests/x"}), 503, errcode.HookUnavailable, ""},
+		{"rewrites metadata badly", answer(map[string]any{"allow": true, "metadata": map[string]string{"a_b": "1"}}), 503, errcode.HookUnavailable, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,7 +185,7 @@ func quotaHook(limit int64) http.HandlerFunc {
 func TestQuotaHook(t *testing.T) {
 	e := setup(t, quotaHook(10<<20), time.Second)
 	ctx := context.Background()
-	for i, want := range []string{"", "", upload.CodeHookDenied} {
+	for i, want := range []string{"", "", errcode.HookDenied} {
 		_, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(4 << 20)})
 		if got := ""; err != nil {
 			got = apiErr(t, err).Code
@@ -203,12 +204,12 @@ func TestQuotaHook(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 403 || !strings.Contains(string(body), upload.CodeHookDenied) {
+	if res.StatusCode != 403 || !strings.Contains(string(body), errcode.HookDenied) {
 		t.Fatalf("Uppy past the quota: %d %s", res.StatusCode, body)
 	}
 	proc := queue.New(e.svc, e.svc.Records(), &queue.Callbacks{}, nil)
 	out, outcome := proc.Handle(ctx, []byte(`{"action":"initiate","filename":"q.bin","contentType":"application/octet-stream","size":4194304}`), "m1")
-	if outcome != queue.Done || out.Error == nil || out.Error.Code != upload.CodeHookDenied {
+	if outcome != queue.Done || out.Error == nil || out.Error.Code != errcode.HookDenied {
 		t.Fatalf("a queue message past the quota: %+v", out)
 	}
 }

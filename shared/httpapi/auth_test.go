@@ -16,6 +16,7 @@ import (
 
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/auth"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/upload"
 )
@@ -55,7 +56,7 @@ func TestCallerBinding(t *testing.T) {
 
 	size := int64(5)
 	req := &upload.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: &size}
-	if _, err := anonymous.Initiate(ctx, req); apiError(t, err).Status != 401 || apiError(t, err).Code != upload.CodeUnauthenticated {
+	if _, err := anonymous.Initiate(ctx, req); apiError(t, err).Status != 401 || apiError(t, err).Code != errcode.Unauthenticated {
 		t.Fatalf("no bearer: %v", err)
 	}
 	up, err := alice.Initiate(ctx, req)
@@ -75,7 +76,7 @@ func TestCallerBinding(t *testing.T) {
 		},
 		"abort": func() error { return bob.Abort(ctx, up) },
 	} {
-		if a := apiError(t, call()); a.Status != 403 || a.Code != upload.CodeCallerMismatch {
+		if a := apiError(t, call()); a.Status != 403 || a.Code != errcode.CallerMismatch {
 			t.Errorf("bob %s with alice's token: %v", name, a)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/upload"
@@ -137,7 +138,7 @@ func TestMultipartUploadEndToEnd(t *testing.T) {
 	if e.store.Uploads() != 0 {
 		t.Errorf("%d uploads left open", e.store.Uploads())
 	}
-	if _, err := e.api.ListParts(ctx, up); apiError(t, err).Code != upload.CodeUploadNotFound {
+	if _, err := e.api.ListParts(ctx, up); apiError(t, err).Code != errcode.UploadNotFound {
 		t.Errorf("after complete, ListParts = %v", err)
 	}
 }
@@ -176,7 +177,7 @@ func TestAbortAfterComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := apiError(t, e.api.Abort(ctx, up)); a.Status != http.StatusConflict || a.Code != upload.CodeUploadCompleted {
+	if a := apiError(t, e.api.Abort(ctx, up)); a.Status != http.StatusConflict || a.Code != errcode.UploadCompleted {
 		t.Fatalf("abort after complete: %v", a)
 	}
 	// An object that was there before an aborted upload does not make it "completed".
@@ -285,7 +286,7 @@ func TestForbidOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.api.Initiate(ctx, req)
-	if a := apiError(t, err); a.Status != 409 || a.Code != upload.CodeObjectExists {
+	if a := apiError(t, err); a.Status != 409 || a.Code != errcode.ObjectExists {
 		t.Fatalf("second upload: %v", a)
 	}
 	req.ForbidOverwrite = false
@@ -330,9 +331,9 @@ func TestTokens(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"missing", "", 401, upload.CodeTokenMissing},
-		{"tampered", a.Token[:len(a.Token)-2] + "xx", 401, upload.CodeTokenInvalid},
-		{"another upload's", b.Token, 403, upload.CodeTokenMismatch},
+		{"missing", "", 401, errcode.TokenMissing},
+		{"tampered", a.Token[:len(a.Token)-2] + "xx", 401, errcode.TokenInvalid},
+		{"another upload's", b.Token, 403, errcode.TokenMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -388,48 +389,48 @@ func TestBadInput(t *testing.T) {
 		code        string
 		field       string
 	}{
-		{"not JSON", "POST", "/uploads", "text/plain", js(`{}`), "", 415, upload.CodeUnsupportedMedia, ""},
-		{"broken JSON", "POST", "/uploads", "application/json", js(`{"filename":`), "", 400, upload.CodeInvalidJSON, ""},
-		{"two objects", "POST", "/uploads", "application/json", js(`{} {}`), "", 400, upload.CodeInvalidJSON, ""},
-		{"unknown field", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"bucket":"other"}`), "", 400, upload.CodeInvalidField, "bucket"},
-		{"size as string", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":"1"}`), "", 400, upload.CodeInvalidField, "size"},
-		{"huge size", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1e30}`), "", 400, upload.CodeInvalidField, "size"},
-		{"over the policy size", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1073741825}`), "", 413, upload.CodeSizeTooLarge, "size"},
-		{"deep JSON", "POST", "/uploads", "application/json", js(`{"metadata":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`), "", 400, upload.CodeInvalidJSON, ""},
-		{"oversized body", "POST", "/uploads", "application/json", js(`{"filename":"` + strings.Repeat("a", 100<<10) + `"}`), "", 413, upload.CodeBodyTooLarge, ""},
-		{"metadata header injection", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"metadata":{"x":"1\r\nx-cos-acl: public-read"}}`), "", 400, upload.CodeInvalidField, "metadata.x"},
-		{"acl not allowed", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"acl":"public-read"}`), "", 403, upload.CodePolicyDenied, "acl"},
-		{"part beyond the plan", "POST", "/uploads/" + up.UploadID + "/parts", "application/json", js(`{"partNumbers":[4]}`), up.Token, 400, upload.CodeInvalidField, "partNumbers"},
-		{"part zero", "POST", "/uploads/" + up.UploadID + "/parts", "application/json", js(`{"partNumbers":[0]}`), up.Token, 400, upload.CodeInvalidField, "partNumbers"},
-		{"10,001 parts", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", jsonBody(t, map[string]any{"parts": tenThousandOne}), up.Token, 400, upload.CodeInvalidField, "parts"},
-		{"complete missing a part", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"etag":"a"}]}`), up.Token, 409, upload.CodeIncompleteUpload, "parts"},
-		{"complete with bad etag", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"etag":"</ETag><x>"}]}`), up.Token, 400, upload.CodeInvalidField, "parts[0].etag"},
+		{"not JSON", "POST", "/uploads", "text/plain", js(`{}`), "", 415, errcode.UnsupportedMedia, ""},
+		{"broken JSON", "POST", "/uploads", "application/json", js(`{"filename":`), "", 400, errcode.InvalidJSON, ""},
+		{"two objects", "POST", "/uploads", "application/json", js(`{} {}`), "", 400, errcode.InvalidJSON, ""},
+		{"unknown field", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"bucket":"other"}`), "", 400, errcode.InvalidField, "bucket"},
+		{"size as string", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":"1"}`), "", 400, errcode.InvalidField, "size"},
+		{"huge size", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1e30}`), "", 400, errcode.InvalidField, "size"},
+		{"over the policy size", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1073741825}`), "", 413, errcode.SizeTooLarge, "size"},
+		{"deep JSON", "POST", "/uploads", "application/json", js(`{"metadata":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`), "", 400, errcode.InvalidJSON, ""},
+		{"oversized body", "POST", "/uploads", "application/json", js(`{"filename":"` + strings.Repeat("a", 100<<10) + `"}`), "", 413, errcode.BodyTooLarge, ""},
+		{"metadata header injection", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"metadata":{"x":"1\r\nx-cos-acl: public-read"}}`), "", 400, errcode.InvalidField, "metadata.x"},
+		{"acl not allowed", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"acl":"public-read"}`), "", 403, errcode.PolicyDenied, "acl"},
+		{"part beyond the plan", "POST", "/uploads/" + up.UploadID + "/parts", "application/json", js(`{"partNumbers":[4]}`), up.Token, 400, errcode.InvalidField, "partNumbers"},
+		{"part zero", "POST", "/uploads/" + up.UploadID + "/parts", "application/json", js(`{"partNumbers":[0]}`), up.Token, 400, errcode.InvalidField, "partNumbers"},
+		{"10,001 parts", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", jsonBody(t, map[string]any{"parts": tenThousandOne}), up.Token, 400, errcode.InvalidField, "parts"},
+		{"complete missing a part", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"etag":"a"}]}`), up.Token, 409, errcode.IncompleteUpload, "parts"},
+		{"complete with bad etag", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"etag":"</ETag><x>"}]}`), up.Token, 400, errcode.InvalidField, "parts[0].etag"},
 		// A WAF in front and the function must read the same request.
-		{"duplicate field", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","contentType":"text/html","size":1}`), "", 400, upload.CodeInvalidField, "contentType"},
-		{"case-variant duplicate", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"SIZE":1073741824}`), "", 400, upload.CodeInvalidField, "SIZE"},
-		{"case-variant field", "POST", "/uploads", "application/json", js(`{"filename":"a","ContentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "ContentType"},
-		{"nested case variant", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"encryption":{"type":"AES256","Type":"SSE-C"}}`), "", 400, upload.CodeInvalidField, "encryption.Type"},
-		{"duplicate map member", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"tagging":{"t":"1","t":"2"}}`), "", 400, upload.CodeInvalidField, "tagging.t"},
-		{"duplicate part field", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"PartNumber":2,"etag":"a"}]}`), up.Token, 400, upload.CodeInvalidField, "parts.PartNumber"},
+		{"duplicate field", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","contentType":"text/html","size":1}`), "", 400, errcode.InvalidField, "contentType"},
+		{"case-variant duplicate", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"SIZE":1073741824}`), "", 400, errcode.InvalidField, "SIZE"},
+		{"case-variant field", "POST", "/uploads", "application/json", js(`{"filename":"a","ContentType":"a/b","size":1}`), "", 400, errcode.InvalidField, "ContentType"},
+		{"nested case variant", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"encryption":{"type":"AES256","Type":"SSE-C"}}`), "", 400, errcode.InvalidField, "encryption.Type"},
+		{"duplicate map member", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"tagging":{"t":"1","t":"2"}}`), "", 400, errcode.InvalidField, "tagging.t"},
+		{"duplicate part field", "POST", "/uploads/" + up.UploadID + "/complete", "application/json", js(`{"parts":[{"partNumber":1,"PartNumber":2,"etag":"a"}]}`), up.Token, 400, errcode.InvalidField, "parts.PartNumber"},
 		// The queue's records are nobody's to write, whatever the prefix.
-		{"key in the records folder", "POST", "/uploads", "application/json", js(`{"key":"uploads/.directup/requests/0123","contentType":"a/b","size":1}`), "", 403, upload.CodePolicyDenied, "key"},
-		{"key with a records segment", "POST", "/uploads", "application/json", js(`{"key":"uploads/x/.directup/y","contentType":"a/b","size":1}`), "", 403, upload.CodePolicyDenied, "key"},
+		{"key in the records folder", "POST", "/uploads", "application/json", js(`{"key":"uploads/.directup/requests/0123","contentType":"a/b","size":1}`), "", 403, errcode.PolicyDenied, "key"},
+		{"key with a records segment", "POST", "/uploads", "application/json", js(`{"key":"uploads/x/.directup/y","contentType":"a/b","size":1}`), "", 403, errcode.PolicyDenied, "key"},
 		// No key is a pattern: what CAM reads as a wildcard or variable never reaches a
 		// signature, a policy or a record.
-		{"key with a wildcard", "POST", "/uploads", "application/json", js(`{"key":"uploads/*","contentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "key"},
-		{"key with an inner wildcard", "POST", "/uploads", "application/json", js(`{"key":"uploads/alice/*.png","contentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "key"},
-		{"key with a policy variable", "POST", "/uploads", "application/json", js(`{"key":"uploads/${uin}/a","contentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "key"},
-		{"key with a ?", "POST", "/uploads", "application/json", js(`{"key":"uploads/a?.png","contentType":"a/b","size":1}`), "", 400, upload.CodeInvalidField, "key"},
+		{"key with a wildcard", "POST", "/uploads", "application/json", js(`{"key":"uploads/*","contentType":"a/b","size":1}`), "", 400, errcode.InvalidField, "key"},
+		{"key with an inner wildcard", "POST", "/uploads", "application/json", js(`{"key":"uploads/alice/*.png","contentType":"a/b","size":1}`), "", 400, errcode.InvalidField, "key"},
+		{"key with a policy variable", "POST", "/uploads", "application/json", js(`{"key":"uploads/${uin}/a","contentType":"a/b","size":1}`), "", 400, errcode.InvalidField, "key"},
+		{"key with a ?", "POST", "/uploads", "application/json", js(`{"key":"uploads/a?.png","contentType":"a/b","size":1}`), "", 400, errcode.InvalidField, "key"},
 		// directup's own metadata is not the client's to set.
-		{"metadata directup-upload", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"metadata":{"directup-upload":"x"}}`), "", 403, upload.CodePolicyDenied, "metadata.directup-upload"},
+		{"metadata directup-upload", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"a/b","size":1,"metadata":{"directup-upload":"x"}}`), "", 403, errcode.PolicyDenied, "metadata.directup-upload"},
 		// Types browsers sniff are scriptable: never through a wildcard.
-		{"unknown/unknown", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"unknown/unknown","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
-		{"application/unknown", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"application/unknown","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
+		{"unknown/unknown", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"unknown/unknown","size":1}`), "", 403, errcode.PolicyDenied, "contentType"},
+		{"application/unknown", "POST", "/uploads", "application/json", js(`{"filename":"a","contentType":"application/unknown","size":1}`), "", 403, errcode.PolicyDenied, "contentType"},
 		// Wildcards never admit a type a browser runs script in.
-		{"svg through image/*", "POST", "/uploads", "application/json", js(`{"filename":"a.svg","contentType":"image/svg+xml","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
-		{"html through text/*", "POST", "/uploads", "application/json", js(`{"filename":"a.html","contentType":"text/html; charset=utf-8","size":1}`), "", 403, upload.CodePolicyDenied, "contentType"},
-		{"unknown route", "GET", "/nope", "", nil, "", 404, upload.CodeNotFound, ""},
-		{"wrong method", "PUT", "/uploads", "", nil, "", 405, upload.CodeMethodNotAllowed, ""},
+		{"svg through image/*", "POST", "/uploads", "application/json", js(`{"filename":"a.svg","contentType":"image/svg+xml","size":1}`), "", 403, errcode.PolicyDenied, "contentType"},
+		{"html through text/*", "POST", "/uploads", "application/json", js(`{"filename":"a.html","contentType":"text/html; charset=utf-8","size":1}`), "", 403, errcode.PolicyDenied, "contentType"},
+		{"unknown route", "GET", "/nope", "", nil, "", 404, errcode.NotFound, ""},
+		{"wrong method", "PUT", "/uploads", "", nil, "", 405, errcode.MethodNotAllowed, ""},
 	}
 	before := e.store.Requests()
 	for _, tt := range tests {
@@ -509,7 +510,7 @@ func TestDeadlines(t *testing.T) {
 	defer srv.Close()
 	start := time.Now()
 	_, err = (&apiclient.Client{API: srv.URL}).Initiate(context.Background(), &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(1)})
-	if a := apiError(t, err); a.Status != http.StatusGatewayTimeout || a.Code != upload.CodeUpstreamTimeout || time.Since(start) > 3*time.Second {
+	if a := apiError(t, err); a.Status != http.StatusGatewayTimeout || a.Code != errcode.UpstreamTimeout || time.Since(start) > 3*time.Second {
 		t.Fatalf("hung store: %v after %v", a, time.Since(start))
 	}
 
@@ -545,7 +546,7 @@ func TestContentIsVerifiedAtComplete(t *testing.T) {
 	ctx := context.Background()
 	e := setup(t, nil)
 	up, _, err := e.api.Upload(ctx, &upload.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(html))}, bytes.NewReader(html), nil)
-	if a := apiError(t, err); a.Status != http.StatusUnprocessableEntity || a.Code != upload.CodeContentMismatch ||
+	if a := apiError(t, err); a.Status != http.StatusUnprocessableEntity || a.Code != errcode.ContentMismatch ||
 		!strings.Contains(a.Message, "text/html") || !strings.Contains(a.Message, "image/png") {
 		t.Fatalf("HTML declared as PNG: %v", a)
 	}
@@ -578,7 +579,7 @@ func TestCompactParts(t *testing.T) {
 	for _, q := range []string{"?parts=all", "?parts=", "?parts=compact&parts=compact"} {
 		var apiErr *apiclient.Error
 		if err := e.api.Call(ctx, "POST", "/uploads"+q, "", json.RawMessage(js), &up); !errors.As(err, &apiErr) ||
-			apiErr.Status != 400 || apiErr.Code != upload.CodeInvalidField || apiErr.Field != "parts" {
+			apiErr.Status != 400 || apiErr.Code != errcode.InvalidField || apiErr.Field != "parts" {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}

@@ -21,8 +21,10 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/auth"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 // TokenHeader carries the upload token on follow-up calls.
@@ -83,7 +85,7 @@ func New(svc *upload.Service, opts Options) *Handler {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}}))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		Error(w, r, &upload.Error{Status: http.StatusNotFound, Code: upload.CodeNotFound, Message: "no such route: " + r.Method + " " + r.URL.Path})
+		Error(w, r, &errcode.Error{Code: errcode.NotFound, Message: "no such route: " + r.Method + " " + r.URL.Path})
 	})
 	return h
 }
@@ -165,7 +167,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id, err := h.opts.Auth.Identify(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", "Bearer")
-			Error(sw, r, &upload.Error{Status: http.StatusUnauthorized, Code: upload.CodeUnauthenticated, Field: "Authorization", Message: err.Error()})
+			Error(sw, r, &errcode.Error{Code: errcode.Unauthenticated, Field: "Authorization", Message: err.Error()})
 			h.logRequest(r, rec, sw, start)
 			return
 		}
@@ -235,39 +237,58 @@ func (h *Handler) methods(m map[string]http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		Error(w, r, &upload.Error{Status: http.StatusMethodNotAllowed, Code: upload.CodeMethodNotAllowed,
+		Error(w, r, &errcode.Error{Code: errcode.MethodNotAllowed,
 			Message: r.Method + " is not allowed here; use " + strings.Join(allow, " or ")})
 	}
 }
 
-type errorBody struct {
-	Error struct {
-		Code              string `json:"code"`
-		Message           string `json:"message"`
-		Field             string `json:"field,omitempty"`
-		RequestID         string `json:"requestId"`
-		UpstreamRequestID string `json:"upstreamRequestId,omitempty"`
-	} `json:"error"`
+// statuses maps every code to the HTTP status the API and Uppy's routes answer it with;
+// README's error table lists the same. A code missing here is a bug: it answers 500.
+var statuses = map[string]int{
+	errcode.InvalidJSON: http.StatusBadRequest, errcode.InvalidField: http.StatusBadRequest,
+	errcode.MissingField: http.StatusBadRequest, errcode.BodyTooLarge: http.StatusRequestEntityTooLarge,
+	errcode.SizeTooLarge: http.StatusRequestEntityTooLarge, errcode.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	errcode.NotFound: http.StatusNotFound, errcode.MethodNotAllowed: http.StatusMethodNotAllowed,
+	errcode.PolicyDenied: http.StatusForbidden, errcode.HookDenied: http.StatusForbidden,
+	errcode.HookUnavailable: http.StatusServiceUnavailable, errcode.ContentMismatch: http.StatusUnprocessableEntity,
+	errcode.Unauthenticated: http.StatusUnauthorized, errcode.TokenMissing: http.StatusUnauthorized,
+	errcode.TokenInvalid: http.StatusUnauthorized, errcode.TokenExpired: http.StatusUnauthorized,
+	errcode.TokenMismatch: http.StatusForbidden, errcode.CallerMismatch: http.StatusForbidden,
+	errcode.UploadNotFound: http.StatusNotFound, errcode.UploadCompleted: http.StatusConflict,
+	errcode.ObjectExists: http.StatusConflict, errcode.IncompleteUpload: http.StatusConflict,
+	errcode.InvalidPart: http.StatusConflict, errcode.KeyBusy: http.StatusConflict,
+	errcode.NotAvailable: http.StatusNotImplemented, errcode.RequestConflict: http.StatusConflict,
+	errcode.MarkerInvalid: http.StatusInternalServerError, errcode.UpstreamError: http.StatusBadGateway,
+	errcode.UpstreamDenied: http.StatusBadGateway, errcode.UpstreamBusy: http.StatusServiceUnavailable,
+	errcode.UpstreamTimeout: http.StatusGatewayTimeout, errcode.CredentialsFailed: http.StatusServiceUnavailable,
+	errcode.Internal: http.StatusInternalServerError,
+}
+
+// StatusOf is the HTTP status code answers with.
+func StatusOf(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
 }
 
 // Error answers err in the API's error shape (code, message, field, request id, upstream
-// request id) with its status, and logs 5xx causes. Handlers mounted on the API (Uppy's
-// routes) answer their errors with it too.
+// request id) with its code's status, and logs 5xx causes. Handlers mounted on the API
+// (Uppy's routes) answer their errors with it too.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
-	e := upload.AsError(err)
-	var body errorBody
-	body.Error.Code, body.Error.Message, body.Error.Field = e.Code, e.Message, e.Field
-	body.Error.RequestID, body.Error.UpstreamRequestID = RequestID(r.Context()), e.UpstreamRequestID
+	e := errcode.As(err)
+	body := wire.ErrorAnswer{Error: wire.ErrorOf(e, RequestID(r.Context()))}
 	if sw, ok := w.(*statusWriter); ok {
 		sw.code = e.Code
 	}
-	if rec, ok := r.Context().Value(recordKey{}).(*record); ok && e.Status >= 500 {
+	status := StatusOf(e.Code)
+	if rec, ok := r.Context().Value(recordKey{}).(*record); ok && status >= 500 {
 		// The cause is for operators; it never carries a signature or a secret (stores
 		// keep requests out of their errors).
 		rec.log.Error("upstream or internal failure", "requestId", body.Error.RequestID, "code", e.Code,
 			"upstreamRequestId", e.UpstreamRequestID, "cause", errString(e.Err))
 	}
-	WriteJSON(w, e.Status, body)
+	WriteJSON(w, status, body)
 }
 
 func errString(err error) string {
@@ -305,17 +326,17 @@ func writeHeader(w http.ResponseWriter, status int) {
 // decode reads one JSON object of at most limit bytes into v, refusing unknown fields.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return &upload.Error{Status: http.StatusUnsupportedMediaType, Code: upload.CodeUnsupportedMedia,
+		return &errcode.Error{Code: errcode.UnsupportedMedia,
 			Message: "send the body as application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &upload.Error{Status: http.StatusRequestEntityTooLarge, Code: upload.CodeBodyTooLarge,
+			return &errcode.Error{Code: errcode.BodyTooLarge,
 				Message: "the request body is too large"}
 		}
-		return &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "could not read the body"}
+		return &errcode.Error{Code: errcode.InvalidJSON, Message: "could not read the body"}
 	}
 	if err := strictjson.Unmarshal(body, v); err != nil {
 		return JSONError(err)
@@ -325,8 +346,8 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 
 // JSONError maps a strictjson.Unmarshal error to the API's error, naming the field at
 // fault where the decoder tells it.
-func JSONError(err error) *upload.Error {
-	e := &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the body is not valid JSON"}
+func JSONError(err error) *errcode.Error {
+	e := &errcode.Error{Code: errcode.InvalidJSON, Message: "the body is not valid JSON"}
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	var strict *strictjson.Error
@@ -334,16 +355,16 @@ func JSONError(err error) *upload.Error {
 	case errors.As(err, &strict):
 		e.Message, e.Field = strict.Message, strict.Field
 		if strict.Field != "" {
-			e.Code = upload.CodeInvalidField
+			e.Code = errcode.InvalidField
 		}
 	case errors.As(err, &te):
-		e.Code, e.Field = upload.CodeInvalidField, te.Field
+		e.Code, e.Field = errcode.InvalidField, te.Field
 		e.Message = te.Field + " must be a " + te.Type.String() + ", not a JSON " + te.Value
 	case errors.As(err, &se):
 		e.Message = "the body is not valid JSON: " + se.Error()
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		e.Code, e.Field, e.Message = upload.CodeInvalidField, f, "unknown field "+f
+		e.Code, e.Field, e.Message = errcode.InvalidField, f, "unknown field "+f
 	}
 	return e
 }
@@ -356,7 +377,7 @@ func compact(r *http.Request) (bool, error) {
 		return false, nil
 	}
 	if v := q["parts"]; len(v) != 1 || v[0] != "compact" {
-		return false, upload.Invalid("parts", "parts must be \"compact\" or absent")
+		return false, errcode.Invalid("parts", "parts must be \"compact\" or absent")
 	}
 	return true, nil
 }

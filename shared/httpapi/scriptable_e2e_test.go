@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/directup/directup/shared/apiclient"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -35,13 +36,13 @@ func TestScriptableContentEndToEnd(t *testing.T) {
 	e := setup(t, nil)
 	for _, ct := range []string{"application/unknown", "unknown/unknown", "*/*", "text/html"} {
 		_, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "x.html", ContentType: ct, Size: size(len(html))})
-		if a := refusal(err); a.Status != http.StatusForbidden || a.Code != upload.CodePolicyDenied || a.Field != "contentType" {
+		if a := refusal(err); a.Status != http.StatusForbidden || a.Code != errcode.PolicyDenied || a.Field != "contentType" {
 			t.Errorf("initiate as %s under */*: %v, want 403 policy_denied", ct, a)
 		}
 	}
 	for _, ct := range []string{"application/octet-stream", "image/png"} {
 		up, _, err := e.api.Upload(ctx, &upload.InitiateRequest{Filename: "x.bin", ContentType: ct, Size: size(len(html))}, bytes.NewReader(html), nil)
-		if a := refusal(err); a.Status != http.StatusUnprocessableEntity || a.Code != upload.CodeContentMismatch {
+		if a := refusal(err); a.Status != http.StatusUnprocessableEntity || a.Code != errcode.ContentMismatch {
 			t.Errorf("HTML+NUL as %s: %v, want 422 content_mismatch", ct, a)
 			continue
 		}
@@ -55,7 +56,7 @@ func TestScriptableContentEndToEnd(t *testing.T) {
 		p.AllowedTypes = []string{"*/*", "application/unknown", "text/html"}
 	})
 	up, _, err := named.api.Upload(ctx, &upload.InitiateRequest{Filename: "x.bin", ContentType: "application/unknown", Size: size(len(html))}, bytes.NewReader(html), nil)
-	if a := refusal(err); a.Status != http.StatusUnprocessableEntity || a.Code != upload.CodeContentMismatch {
+	if a := refusal(err); a.Status != http.StatusUnprocessableEntity || a.Code != errcode.ContentMismatch {
 		t.Errorf("HTML+NUL as application/unknown listed by name: %v, want 422 content_mismatch", a)
 	} else if _, _, _, _, err := named.store.Object(up.Key); err == nil {
 		t.Error("HTML+NUL as application/unknown: the refused object is still in the bucket")

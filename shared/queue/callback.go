@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/webhook"
 )
 
@@ -38,14 +38,14 @@ func (c *Callbacks) target() *webhook.Target {
 // Check refuses callback URLs the settings do not allow (400 or 403, never retried).
 func (c *Callbacks) Check(raw string) error {
 	if len(c.Secret) == 0 {
-		return upload.Denied("callbackUrl", "callbacks are off: set QUEUE_CALLBACK_SECRET")
+		return errcode.Denied("callbackUrl", "callbacks are off: set QUEUE_CALLBACK_SECRET")
 	}
 	err := c.target().Check(raw)
 	switch {
 	case errors.Is(err, webhook.ErrInvalidURL):
-		return upload.Invalid("callbackUrl", "callbackUrl must be an absolute https URL (http only to loopback)")
+		return errcode.Invalid("callbackUrl", "callbackUrl must be an absolute https URL (http only to loopback)")
 	case err != nil:
-		return upload.Denied("callbackUrl", "%s (QUEUE_CALLBACK_ALLOWED_HOSTS lists the hosts callbacks may go to)", err.Error())
+		return errcode.Denied("callbackUrl", "%s (QUEUE_CALLBACK_ALLOWED_HOSTS lists the hosts callbacks may go to)", err.Error())
 	}
 	return nil
 }

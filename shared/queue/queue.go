@@ -16,13 +16,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/webhook"
+	"github.com/directup/directup/shared/wire"
 )
 
 // Message is a queue message's body.
@@ -52,15 +53,7 @@ type Result struct {
 	// "partUrls": "compact" (its parts are then empty).
 	Initiated *upload.Initiated `json:"initiated,omitempty"`
 	Completed *upload.Completed `json:"completed,omitempty"`
-	Error     *ErrorBody        `json:"error,omitempty"`
-}
-
-// ErrorBody mirrors the HTTP API's error object.
-type ErrorBody struct {
-	Status  int    `json:"status"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Error     *wire.ErrorBody   `json:"error,omitempty"`
 }
 
 // Processor handles messages.
@@ -123,10 +116,10 @@ func (p *Processor) Handle(ctx context.Context, body []byte, fallbackID string) 
 }
 
 func failure(res Result, err error) (Result, Outcome) {
-	e := upload.AsError(err)
+	body := wire.ErrorOf(err, res.RequestID)
 	res.Status = "error"
-	res.Error = &ErrorBody{Status: e.Status, Code: e.Code, Message: e.Message, Field: e.Field}
-	if e.Status >= 500 || e.Status == http.StatusTooManyRequests {
+	res.Error = &body
+	if errcode.Retryable(body.Code) {
 		return res, Retry
 	}
 	return res, Done // poison: the same message will fail the same way
@@ -138,16 +131,16 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 		*msg = Message{}
 		var strict *strictjson.Error
 		if errors.As(err, &strict) && strict.Field != "" {
-			return failure(res, upload.Invalid(strict.Field, "%s", strict.Message))
+			return failure(res, errcode.Invalid(strict.Field, "%s", strict.Message))
 		}
-		return failure(res, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidJSON, Message: "the message is not a JSON object: " + err.Error()})
+		return failure(res, &errcode.Error{Code: errcode.InvalidJSON, Message: "the message is not a JSON object: " + err.Error()})
 	}
 	if msg.RequestID == "" {
 		msg.RequestID = fallbackID
 	}
 	res.RequestID, res.Action = msg.RequestID, msg.Action
 	if len(msg.RequestID) > 256 {
-		return failure(res, upload.Invalid("requestId", "requestId must be at most 256 bytes"))
+		return failure(res, errcode.Invalid("requestId", "requestId must be at most 256 bytes"))
 	}
 	if msg.CallbackURL != "" {
 		if err := p.callbacks.Check(msg.CallbackURL); err != nil {
@@ -161,10 +154,10 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 	switch msg.Action {
 	case "initiate", "complete", "abort":
 	default:
-		return failure(res, upload.Invalid("action", "action must be initiate, complete or abort"))
+		return failure(res, errcode.Invalid("action", "action must be initiate, complete or abort"))
 	}
 	if msg.PartURLs != "" && msg.PartURLs != "compact" {
-		return failure(res, upload.Invalid("partUrls", "partUrls must be \"compact\" or absent"))
+		return failure(res, errcode.Invalid("partUrls", "partUrls must be \"compact\" or absent"))
 	}
 	ctx = upload.WithCaller(ctx, msg.Subject)
 
@@ -236,15 +229,6 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 	return res, Done
 }
 
-// Codes of the queue's own refusals.
-const (
-	// CodeRequestConflict: the requestId was used by another message (other content or
-	// another subject); its result is not this message's to see.
-	CodeRequestConflict = "request_conflict"
-	// CodeMarkerInvalid: the marker at this requestId was not written by directup.
-	CodeMarkerInvalid = "marker_invalid"
-)
-
 // marker is what a marker record holds: the result and the digest of the message it
 // answers (the record's seal covers both and the requestId).
 type marker struct {
@@ -263,7 +247,7 @@ func (p *Processor) binding(msg *Message) string {
 // never retried, logged as an error.
 func (p *Processor) forged(res Result, err error) (Result, Outcome) {
 	p.log.Error("queue marker not written by directup", "requestId", res.RequestID, "error", err.Error())
-	res, _ = failure(res, &upload.Error{Status: http.StatusInternalServerError, Code: CodeMarkerInvalid,
+	res, _ = failure(res, &errcode.Error{Code: errcode.MarkerInvalid,
 		Message: "the record of this requestId was not written by directup; it is not trusted (see the function's log)"})
 	return res, Done
 }
@@ -272,7 +256,7 @@ func (p *Processor) forged(res Result, err error) (Result, Outcome) {
 // very message, a refusal otherwise. Neither is retried.
 func (p *Processor) answerFrom(res Result, binding string, m *marker) (Result, Outcome) {
 	if m.Binding != binding {
-		return failure(res, &upload.Error{Status: http.StatusConflict, Code: CodeRequestConflict, Field: "requestId",
+		return failure(res, &errcode.Error{Code: errcode.RequestConflict, Field: "requestId",
 			Message: "this requestId was already used by another message (other content or another subject); use a new requestId"})
 	}
 	var done Result

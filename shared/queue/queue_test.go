@@ -23,6 +23,7 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/queue"
 	"github.com/directup/directup/shared/upload"
@@ -195,11 +196,11 @@ func TestPoisonMessages(t *testing.T) {
 		body []byte
 		code string
 	}{
-		{"not JSON", []byte(`{"action":`), upload.CodeInvalidJSON},
-		{"unknown action", e.msg(`"action":"delete"`), upload.CodeInvalidField},
-		{"policy violation", e.msg(`"action":"initiate","filename":"a","contentType":"text/plain","size":1,"acl":"public-read"`), upload.CodePolicyDenied},
-		{"forged token", e.msg(`"action":"complete","uploadId":"u","token":"v1.x.y","parts":[]`), upload.CodeTokenInvalid},
-		{"callback to a plain-http host", []byte(`{"action":"initiate","callbackUrl":"http://example.com/hook","filename":"a","contentType":"text/plain","size":1}`), upload.CodeInvalidField},
+		{"not JSON", []byte(`{"action":`), errcode.InvalidJSON},
+		{"unknown action", e.msg(`"action":"delete"`), errcode.InvalidField},
+		{"policy violation", e.msg(`"action":"initiate","filename":"a","contentType":"text/plain","size":1,"acl":"public-read"`), errcode.PolicyDenied},
+		{"forged token", e.msg(`"action":"complete","uploadId":"u","token":"v1.x.y","parts":[]`), errcode.TokenInvalid},
+		{"callback to a plain-http host", []byte(`{"action":"initiate","callbackUrl":"http://example.com/hook","filename":"a","contentType":"text/plain","size":1}`), errcode.InvalidField},
 	}
 	for _, tt := range tests {
 		res, out := e.proc.Handle(ctx, tt.body, "poison-"+tt.name)
@@ -244,7 +245,7 @@ func TestStorageFailureIsRetried(t *testing.T) {
 	defer dead.Close()
 	e := setup(t, dead.URL)
 	res, out := e.proc.Handle(context.Background(), e.msg(`"action":"initiate","filename":"a","contentType":"text/plain","size":1`), "m")
-	if out != queue.Retry || res.Error == nil || res.Error.Status != 503 {
+	if out != queue.Retry || res.Error == nil || !errcode.Retryable(res.Error.Code) {
 		t.Fatalf("%+v %v", res, out)
 	}
 }
@@ -279,10 +280,10 @@ func TestForgedMarkerIsNotTrusted(t *testing.T) {
 		}
 		id := []string{"job-forged", "job-forged-2"}[i]
 		res, out := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"`+id+`","filename":"a","contentType":"text/plain","size":1`), "m")
-		if out != queue.Done || res.Status != "error" || res.Error.Code != queue.CodeMarkerInvalid || res.Duplicate || res.Initiated != nil {
+		if out != queue.Done || res.Status != "error" || res.Error.Code != errcode.MarkerInvalid || res.Duplicate || res.Initiated != nil {
 			t.Fatalf("forged marker %d: %+v %v", i, res, out)
 		}
-		if cb := e.receiver.last(); cb.Initiated != nil || cb.Error == nil || cb.Error.Code != queue.CodeMarkerInvalid {
+		if cb := e.receiver.last(); cb.Initiated != nil || cb.Error == nil || cb.Error.Code != errcode.MarkerInvalid {
 			t.Fatalf("callback after a forged marker: %+v", cb)
 		}
 	}
@@ -310,10 +311,10 @@ func TestRequestIdIsBoundToItsMessage(t *testing.T) {
 		"other content":   `"action":"initiate","requestId":"job-9","subject":"alice","filename":"b.txt","contentType":"text/plain","size":5`,
 	} {
 		res, out := e.proc.Handle(ctx, e.msg(body), "m2")
-		if out != queue.Done || res.Status != "error" || res.Error.Code != queue.CodeRequestConflict || res.Initiated != nil {
+		if out != queue.Done || res.Status != "error" || res.Error.Code != errcode.RequestConflict || res.Initiated != nil {
 			t.Fatalf("%s: %+v %v", name, res, out)
 		}
-		if cb := e.receiver.last(); cb.Initiated != nil || cb.Error == nil || cb.Error.Code != queue.CodeRequestConflict {
+		if cb := e.receiver.last(); cb.Initiated != nil || cb.Error == nil || cb.Error.Code != errcode.RequestConflict {
 			t.Fatalf("%s: callback %+v", name, cb)
 		}
 	}
@@ -386,7 +387,7 @@ func TestCompleteVerifiesContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	done, _ := e.proc.Handle(ctx, e.msg(fmt.Sprintf(`"action":"complete","requestId":"v2","uploadId":%q,"token":%q,"parts":[{"partNumber":1,"etag":%q}]`, up.UploadID, up.Token, etag)), "m2")
-	if done.Status != "error" || done.Error.Code != upload.CodeContentMismatch {
+	if done.Status != "error" || done.Error.Code != errcode.ContentMismatch {
 		t.Fatalf("complete: %+v", done)
 	}
 	if _, _, _, _, err := e.store.Object(up.Key); err == nil {
@@ -437,7 +438,7 @@ func TestCompactPartURLs(t *testing.T) {
 		t.Fatalf("redelivery's URLs differ: %v", err)
 	}
 	bad, _ := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"c-2","filename":"a.bin","size":1,"partUrls":"all"`), "sqs:c2")
-	if bad.Status != "error" || bad.Error.Code != upload.CodeInvalidField || bad.Error.Field != "partUrls" {
+	if bad.Status != "error" || bad.Error.Code != errcode.InvalidField || bad.Error.Field != "partUrls" {
 		t.Fatalf("partUrls \"all\": %+v", bad.Error)
 	}
 }

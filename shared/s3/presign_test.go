@@ -15,6 +15,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 )
@@ -115,9 +116,9 @@ func TestPresignUsesTheSigner(t *testing.T) {
 	c.Client.Now = func() time.Time { return now }
 	req := &upload.PresignRequest{Key: "a/b c.bin", UploadID: "u1", TTL: time.Hour, CustomerKeyMD5: "zZ5FnqcIqUjVwvWmyog4zw==",
 		Parts: []upload.PartSpec{{Number: 1, Size: 5 << 20}, {Number: 2, Size: 7}}}
-	var ue *upload.Error
-	if _, err := c.Presign(context.Background(), req); !errors.As(err, &ue) || ue.Code != upload.CodeMissingField {
-		t.Fatalf("SSE-C without the key: %v, want %s", err, upload.CodeMissingField)
+	var ue *errcode.Error
+	if _, err := c.Presign(context.Background(), req); !errors.As(err, &ue) || ue.Code != errcode.MissingField {
+		t.Fatalf("SSE-C without the key: %v, want %s", err, errcode.MissingField)
 	}
 	req.CustomerKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	got, err := c.Presign(context.Background(), req)

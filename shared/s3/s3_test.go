@@ -14,6 +14,7 @@ import (
 
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/upload"
 )
@@ -89,7 +90,7 @@ func TestAgainstVersitygw(t *testing.T) {
 		if info, err := c.Stat(ctx, up.Key); err != nil || !info.Exists || info.LastModified.IsZero() {
 			t.Fatalf("Stat = %+v, %v", info, err)
 		}
-		if e := upload.AsError(svc.Abort(ctx, up.Token, up.UploadID)); e.Code != upload.CodeUploadCompleted {
+		if e := errcode.As(svc.Abort(ctx, up.Token, up.UploadID)); e.Code != errcode.UploadCompleted {
 			t.Fatalf("abort after complete: %v", e)
 		}
 		if info, err := c.Stat(ctx, up.Key+"-none"); err != nil || info.Exists {
@@ -112,11 +113,11 @@ func TestAgainstVersitygw(t *testing.T) {
 		if _, err := api.PutPart(ctx, p, make([]byte, 10), nil); err == nil {
 			t.Fatal("a part without the key must be refused")
 		}
-		if _, err := svc.PresignParts(ctx, up.Token, up.UploadID, []int{1}, ""); upload.AsError(err).Field != "customerKey" {
+		if _, err := svc.PresignParts(ctx, up.Token, up.UploadID, []int{1}, ""); errcode.As(err).Field != "customerKey" {
 			t.Fatalf("URLs without the key: %v", err)
 		}
 		other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32))
-		if _, err := svc.PresignParts(ctx, up.Token, up.UploadID, []int{1}, other); upload.AsError(err).Field != "customerKey" {
+		if _, err := svc.PresignParts(ctx, up.Token, up.UploadID, []int{1}, other); errcode.As(err).Field != "customerKey" {
 			t.Fatalf("URLs with another key: %v", err)
 		}
 		more, err := svc.PresignParts(ctx, up.Token, up.UploadID, []int{1}, key)
@@ -143,7 +144,7 @@ func TestAgainstVersitygw(t *testing.T) {
 		if err := svc.Abort(ctx, up.Token, up.UploadID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.ListParts(ctx, up.Token, up.UploadID); upload.AsError(err).Code != upload.CodeUploadNotFound {
+		if _, err := svc.ListParts(ctx, up.Token, up.UploadID); errcode.As(err).Code != errcode.UploadNotFound {
 			t.Errorf("after abort: %v", err)
 		}
 	})
@@ -169,8 +170,8 @@ func TestAgainstVersitygw(t *testing.T) {
 			"grants":       {Filename: "a", ContentType: "text/plain", Size: &size, Grants: &upload.GrantsRequest{Read: []string{"1"}}},
 		} {
 			_, err := svc2.Initiate(ctx, req)
-			var e *upload.Error
-			if !errors.As(err, &e) || e.Status != 400 || e.Field != name {
+			var e *errcode.Error
+			if !errors.As(err, &e) || e.Code != errcode.InvalidField || e.Field != name {
 				t.Errorf("%s: %v", name, err)
 			}
 		}
@@ -205,7 +206,7 @@ func TestAgainstVersitygw(t *testing.T) {
 			t.Fatalf("the first complete on a free key: %v", err)
 		}
 		_, err := svc2.Complete(ctx, b.Token, b.UploadID, bParts)
-		if e := upload.AsError(err); e == nil || e.Code != upload.CodeObjectExists || e.Status != http.StatusConflict {
+		if e := errcode.As(err); e == nil || e.Code != errcode.ObjectExists {
 			t.Fatalf("the second complete must fail with object_exists, got %v", err)
 		}
 		if got := stored("uploads/race.txt"); got != "first" {
@@ -243,7 +244,7 @@ func TestAgainstVersitygw(t *testing.T) {
 			switch err := <-errs; {
 			case err == nil:
 				won++
-			case upload.AsError(err).Code != upload.CodeObjectExists:
+			case errcode.As(err).Code != errcode.ObjectExists:
 				t.Errorf("a losing complete: %v", err)
 			}
 		}

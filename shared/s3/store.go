@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 )
@@ -33,7 +34,7 @@ var storageClasses = map[string]string{
 }
 
 func refuse(field, msg string) error {
-	return &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeInvalidField, Field: field, Message: msg}
+	return &errcode.Error{Code: errcode.InvalidField, Field: field, Message: msg}
 }
 
 // names are S3's header names for the settings it shares with COS.
@@ -78,7 +79,7 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		// S3 refuses x-amz-* headers a presigned URL did not sign, the key's among them:
 		// the key is signed in (and sent by the client, never returned).
 		if req.CustomerKey == "" {
-			return nil, &upload.Error{Status: http.StatusBadRequest, Code: upload.CodeMissingField, Field: "customerKey",
+			return nil, &errcode.Error{Code: errcode.MissingField, Field: "customerKey",
 				Message: "S3 signs the SSE-C key into part URLs: send customerKey with the request for URLs"}
 		}
 		clientHeaders, keyHeader = storerest.SSECPartHeaders("x-amz-", req.CustomerKeyMD5)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/errcode"
 )
 
 // README (Errors): COS busy answers are "retried with jittered exponential backoff (4
@@ -50,7 +50,7 @@ func TestGuaranteeTooManyRequestsIsRetried(t *testing.T) {
 				case fail < 0 && (err == nil || calls != c.MaxAttempts):
 					t.Errorf("429 forever: %v after %d calls; want an error after %d attempts", err, calls, c.MaxAttempts)
 				}
-				if e := upload.AsError(err); fail < 0 && (e.Status != 503 || e.Code != upload.CodeUpstreamBusy) {
+				if e := errcode.As(err); fail < 0 && (e.Code != errcode.UpstreamBusy) {
 					t.Errorf("429 forever answered %v: want 503 upstream_unavailable (busy, the client's request was not at fault)", err)
 				}
 				for i := 1; i < calls; i++ {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -103,7 +104,7 @@ func (c *Client) PresignWindow(ctx context.Context, ttl, maxTTL time.Duration) (
 		end = cred.Expires
 	}
 	if end.Before(now.Add(time.Minute)) {
-		return cred, now, end, &upload.Error{Status: http.StatusServiceUnavailable, Code: upload.CodeCredentialsFailed,
+		return cred, now, end, &errcode.Error{Code: errcode.CredentialsFailed,
 			Message: "signing credentials expire too soon to presign parts; retry shortly"}
 	}
 	return cred, now, end, nil

@@ -1,7 +1,7 @@
 // Package storerest is the REST client COS and S3 share: their multipart calls are the same
 // REST requests with the same XML (InitiateMultipartUpload, ListParts, Complete, Abort),
 // differing in addresses, signatures and header names. A Dialect says how; this package
-// sends, retries within the caller's deadline, parses, and maps failures to upload.Error.
+// sends, retries within the caller's deadline, parses, and maps failures to errcode.Error.
 package storerest
 
 import (
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -232,7 +233,7 @@ func isErrorBody(body []byte) bool {
 }
 
 func (c *Client) malformed(what string, err error) error {
-	return &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: c.Name + " answered " + what + " with malformed XML", Err: err}
+	return &errcode.Error{Code: errcode.UpstreamError, Message: c.Name + " answered " + what + " with malformed XML", Err: err}
 }
 
 // Initiate sends POST /<key>?uploads with the dialect's headers. Initiate is not
@@ -250,7 +251,7 @@ func (c *Client) Initiate(ctx context.Context, key string, header http.Header) (
 		UploadID string `xml:"UploadId"`
 	}
 	if err := xml.Unmarshal(body, &r); err != nil || r.UploadID == "" {
-		return "", &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: c.Name + " answered initiate without an UploadId"}
+		return "", &errcode.Error{Code: errcode.UpstreamError, Message: c.Name + " answered initiate without an UploadId"}
 	}
 	if lost {
 		c.abortOrphans(ctx, key, r.UploadID, start.Add(-orphanSkew))
@@ -387,7 +388,7 @@ func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]upload.
 			return out, nil
 		}
 		if r.NextPartNumberMarker == "" || r.NextPartNumberMarker == marker {
-			return nil, &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, Message: c.Name + " ListParts paging did not advance"}
+			return nil, &errcode.Error{Code: errcode.UpstreamError, Message: c.Name + " ListParts paging did not advance"}
 		}
 		marker = r.NextPartNumberMarker
 	}
@@ -421,7 +422,7 @@ func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upl
 	}
 	var r struct{ Location, ETag string }
 	if err := xml.Unmarshal(rb, &r); err != nil {
-		e := c.malformed("complete", err).(*upload.Error)
+		e := c.malformed("complete", err).(*errcode.Error)
 		e.UpstreamRequestID = resp.Header.Get(c.RequestIDHeader)
 		return nil, e
 	}
@@ -508,36 +509,36 @@ func (e *credentialsError) Unwrap() error { return e.err }
 // never the request (it would carry a signature).
 func (c *Client) Error(err error) error {
 	if errors.Is(err, credentials.ErrMissing) {
-		return &upload.Error{Status: http.StatusServiceUnavailable, Code: upload.CodeCredentialsFailed, Message: "no signing credentials are available", Err: err}
+		return &errcode.Error{Code: errcode.CredentialsFailed, Message: "no signing credentials are available", Err: err}
 	}
 	var ce *credentialsError
 	if errors.As(err, &ce) {
-		return &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeCredentialsFailed, Message: "could not obtain signing credentials", Err: err}
+		return &errcode.Error{Code: errcode.CredentialsFailed, Message: "could not obtain signing credentials", Err: err}
 	}
 	var re *ResponseError
 	if !errors.As(err, &re) {
 		// Building or signing the request failed: the function's fault, not the credentials'.
-		return &upload.Error{Status: http.StatusInternalServerError, Code: upload.CodeInternal, Message: "could not sign the " + c.Name + " request", Err: err}
+		return &errcode.Error{Code: errcode.Internal, Message: "could not sign the " + c.Name + " request", Err: err}
 	}
 	n := c.Name
-	e := &upload.Error{Status: http.StatusBadGateway, Code: upload.CodeUpstreamError, UpstreamRequestID: re.RequestID, Err: err}
+	e := &errcode.Error{Code: errcode.UpstreamError, UpstreamRequestID: re.RequestID, Err: err}
 	switch {
 	case re.Status == 0 && isTimeout(re.Err):
-		e.Status, e.Code, e.Message = http.StatusGatewayTimeout, upload.CodeUpstreamTimeout, n+" did not answer in time"
+		e.Code, e.Message = errcode.UpstreamTimeout, n+" did not answer in time"
 	case re.Status == 0:
 		e.Message = "could not reach " + n
 	case re.Expired():
-		e.Status, e.Code, e.Message = http.StatusServiceUnavailable, upload.CodeCredentialsFailed, n+" refused the function's credentials as expired; retry shortly"
+		e.Code, e.Message = errcode.CredentialsFailed, n+" refused the function's credentials as expired; retry shortly"
 	case re.Code == "NoSuchUpload":
-		e.Status, e.Code, e.Message = http.StatusNotFound, upload.CodeUploadNotFound, "the upload does not exist (completed, aborted or expired)"
+		e.Code, e.Message = errcode.UploadNotFound, "the upload does not exist (completed, aborted or expired)"
 	case re.Code == "FileAlreadyExists" || re.Code == "ObjectAlreadyExists" || re.Status == http.StatusConflict || re.Status == http.StatusPreconditionFailed:
-		e.Status, e.Code, e.Message = http.StatusConflict, upload.CodeObjectExists, "an object with this key exists and overwriting is forbidden"
+		e.Code, e.Message = errcode.ObjectExists, "an object with this key exists and overwriting is forbidden"
 	case re.Code == "EntityTooSmall" || re.Code == "InvalidPart" || re.Code == "InvalidPartOrder":
-		e.Status, e.Code, e.Message = http.StatusConflict, upload.CodeInvalidPart, n+" refused the parts: "+re.Code
+		e.Code, e.Message = errcode.InvalidPart, n+" refused the parts: "+re.Code
 	case re.Code == "SlowDown" || re.Status == http.StatusServiceUnavailable || re.Status == http.StatusTooManyRequests:
-		e.Status, e.Code, e.Message = http.StatusServiceUnavailable, upload.CodeUpstreamBusy, n+" is busy; retry later"
+		e.Code, e.Message = errcode.UpstreamBusy, n+" is busy; retry later"
 	case re.Status == http.StatusForbidden || re.Status == http.StatusUnauthorized:
-		e.Code, e.Message = upload.CodeUpstreamDenied, n+" refused the function's credentials: "+re.Code
+		e.Code, e.Message = errcode.UpstreamDenied, n+" refused the function's credentials: "+re.Code
 	default:
 		e.Message = n + " answered " + strconv.Itoa(re.Status) + " " + re.Code
 	}

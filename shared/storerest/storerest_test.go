@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -36,16 +37,16 @@ func TestErrorsNameWhatFailed(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"credentials fail", New(dialect(okSign), failingCreds{errors.New("sts down")}, nil), http.StatusBadGateway, upload.CodeCredentialsFailed},
-		{"no credentials", New(dialect(okSign), failingCreds{credentials.ErrMissing}, nil), http.StatusServiceUnavailable, upload.CodeCredentialsFailed},
-		{"signing fails", New(dialect(badSign), credentials.Static{AccessKeyID: "a", SecretAccessKey: "b"}, nil), http.StatusInternalServerError, upload.CodeInternal},
+		{"credentials fail", New(dialect(okSign), failingCreds{errors.New("sts down")}, nil), http.StatusBadGateway, errcode.CredentialsFailed},
+		{"no credentials", New(dialect(okSign), failingCreds{credentials.ErrMissing}, nil), http.StatusServiceUnavailable, errcode.CredentialsFailed},
+		{"signing fails", New(dialect(badSign), credentials.Static{AccessKeyID: "a", SecretAccessKey: "b"}, nil), http.StatusInternalServerError, errcode.Internal},
 	}
 	for _, tt := range tests {
 		err := tt.client.Abort(context.Background(), "k", "u")
-		if e := upload.AsError(err); e.Status != tt.status || e.Code != tt.code {
+		if e := errcode.As(err); e.Code != tt.code {
 			t.Errorf("%s: %v, want %d %s", tt.name, err, tt.status, tt.code)
 		}
-		if _, err := tt.client.Credentials(context.Background()); tt.code == upload.CodeCredentialsFailed && upload.AsError(err).Code != tt.code {
+		if _, err := tt.client.Credentials(context.Background()); tt.code == errcode.CredentialsFailed && errcode.As(err).Code != tt.code {
 			t.Errorf("%s: Credentials = %v", tt.name, err)
 		}
 	}
@@ -82,10 +83,10 @@ func TestFaults(t *testing.T) {
 	}{
 		{"503 SlowDown then success", 2, func(w http.ResponseWriter) { errorAnswer(w, 503, "SlowDown") }, 3, 0, ""},
 		{"500 then success", 1, func(w http.ResponseWriter) { errorAnswer(w, 500, "InternalError") }, 2, 0, ""},
-		{"500 forever", -1, func(w http.ResponseWriter) { errorAnswer(w, 500, "InternalError") }, 4, 502, upload.CodeUpstreamError},
-		{"SlowDown forever", -1, func(w http.ResponseWriter) { errorAnswer(w, 503, "SlowDown") }, 4, 503, upload.CodeUpstreamBusy},
-		{"access denied is not retried", -1, func(w http.ResponseWriter) { errorAnswer(w, 403, "AccessDenied") }, 1, 502, upload.CodeUpstreamDenied},
-		{"no such upload", -1, func(w http.ResponseWriter) { errorAnswer(w, 404, "NoSuchUpload") }, 1, 404, upload.CodeUploadNotFound},
+		{"500 forever", -1, func(w http.ResponseWriter) { errorAnswer(w, 500, "InternalError") }, 4, 502, errcode.UpstreamError},
+		{"SlowDown forever", -1, func(w http.ResponseWriter) { errorAnswer(w, 503, "SlowDown") }, 4, 503, errcode.UpstreamBusy},
+		{"access denied is not retried", -1, func(w http.ResponseWriter) { errorAnswer(w, 403, "AccessDenied") }, 1, 502, errcode.UpstreamDenied},
+		{"no such upload", -1, func(w http.ResponseWriter) { errorAnswer(w, 404, "NoSuchUpload") }, 1, 404, errcode.UploadNotFound},
 		{"200 with Error, then success", 1, func(w http.ResponseWriter) {
 			w.WriteHeader(200)
 			fmt.Fprint(w, "   \n<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code><RequestId>REQ-200</RequestId></Error>")
@@ -93,13 +94,13 @@ func TestFaults(t *testing.T) {
 		{"200 with Error forever", -1, func(w http.ResponseWriter) {
 			w.WriteHeader(200)
 			fmt.Fprint(w, "\n\n<Error><Code>InvalidPart</Code><RequestId>REQ-200</RequestId></Error>")
-		}, 1, 409, upload.CodeInvalidPart},
+		}, 1, 409, errcode.InvalidPart},
 		{"expired credentials, then fresh ones", 1, func(w http.ResponseWriter) { errorAnswer(w, 400, "ExpiredToken") }, 2, 0, ""},
-		{"expired credentials forever", -1, func(w http.ResponseWriter) { errorAnswer(w, 400, "ExpiredToken") }, 4, 503, upload.CodeCredentialsFailed},
+		{"expired credentials forever", -1, func(w http.ResponseWriter) { errorAnswer(w, 400, "ExpiredToken") }, 4, 503, errcode.CredentialsFailed},
 		// S3's answer to a conditional write racing another (the shared client serves both).
 		{"409 ConditionalRequestConflict then success", 1, func(w http.ResponseWriter) { errorAnswer(w, 409, "ConditionalRequestConflict") }, 2, 0, ""},
-		{"412 PreconditionFailed: the object exists", -1, func(w http.ResponseWriter) { errorAnswer(w, 412, "PreconditionFailed") }, 1, 409, upload.CodeObjectExists},
-		{"malformed XML", -1, func(w http.ResponseWriter) { fmt.Fprint(w, "<CompleteMultipartUploadResult><ETag>") }, 1, 502, upload.CodeUpstreamError},
+		{"412 PreconditionFailed: the object exists", -1, func(w http.ResponseWriter) { errorAnswer(w, 412, "PreconditionFailed") }, 1, 409, errcode.ObjectExists},
+		{"malformed XML", -1, func(w http.ResponseWriter) { fmt.Fprint(w, "<CompleteMultipartUploadResult><ETag>") }, 1, 502, errcode.UpstreamError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,11 +124,11 @@ func TestFaults(t *testing.T) {
 				}
 				return
 			}
-			var e *upload.Error
-			if !errors.As(err, &e) || e.Status != tt.wantStatus || e.Code != tt.wantCode {
+			var e *errcode.Error
+			if !errors.As(err, &e) || e.Code != tt.wantCode {
 				t.Fatalf("err = %v, want %d %s", err, tt.wantStatus, tt.wantCode)
 			}
-			if e.UpstreamRequestID == "" && tt.wantCode != upload.CodeUpstreamError {
+			if e.UpstreamRequestID == "" && tt.wantCode != errcode.UpstreamError {
 				t.Errorf("the COS request id is lost: %v", err)
 			}
 		})
@@ -145,8 +146,8 @@ func TestDeadlineIsHonoured(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	err := c.Abort(ctx, "k", "u")
-	var e *upload.Error
-	if !errors.As(err, &e) || e.Status != http.StatusGatewayTimeout || e.Code != upload.CodeUpstreamTimeout {
+	var e *errcode.Error
+	if !errors.As(err, &e) || e.Code != errcode.UpstreamTimeout {
 		t.Fatalf("err = %v, want 504 upstream_timeout", err)
 	}
 	if time.Since(start) > 2*time.Second {
@@ -175,8 +176,8 @@ func TestSlowBody(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := c.Complete(ctx, "k", "u", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}}, upload.CompleteOptions{})
-	var e *upload.Error
-	if !errors.As(err, &e) || e.Status != http.StatusGatewayTimeout {
+	var e *errcode.Error
+	if !errors.As(err, &e) || e.Code != errcode.UpstreamTimeout {
 		t.Fatalf("err = %v, want 504", err)
 	}
 	if time.Since(start) > 2*time.Second {

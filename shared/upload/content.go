@@ -10,10 +10,6 @@ import (
 // headBytes is how much of an object content detection reads (mimetype's own limit).
 const headBytes = 3072
 
-// CodeContentMismatch: the stored bytes are not of the declared type (or of a type the
-// policy does not allow); the object was deleted.
-const CodeContentMismatch = "content_mismatch"
-
 // signatureTypes are declared types whose files always begin with a signature that
 // content detection recognises: bytes detection cannot place, or places as plain text,
 // contradict them. (Types outside this table — CSV, most text, many container formats —

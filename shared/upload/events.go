@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
 )
 
@@ -295,7 +296,7 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 		detected, ok := s.policy.ContentVerdict(info.ContentType, head)
 		ev.DetectedType = detected
 		if !ok {
-			return reject(CodeContentMismatch + ": the stored content is " + detected + ", not the declared " + mediaType(info.ContentType) + "; the object was deleted")
+			return reject(errcode.ContentMismatch + ": the stored content is " + detected + ", not the declared " + mediaType(info.ContentType) + "; the object was deleted")
 		}
 	}
 	identify(ev, write, keys, info.LastModified)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/upload"
@@ -117,8 +118,8 @@ func (r *rig) initiate(t *testing.T, size, partSize int64) *upload.Initiated {
 
 func wantError(t *testing.T, what string, err error, status int, code, field string) {
 	t.Helper()
-	e := upload.AsError(err)
-	if err == nil || e.Status != status || e.Code != code || (field != "" && e.Field != field) {
+	e := errcode.As(err)
+	if err == nil || e.Code != code || (field != "" && e.Field != field) {
 		t.Fatalf("%s: %v; want %d %s (field %q)", what, err, status, code, field)
 	}
 }
@@ -126,7 +127,7 @@ func wantError(t *testing.T, what string, err error, status int, code, field str
 // gone reports that the upload was aborted and no object was made from it.
 func (r *rig) gone(t *testing.T, in *upload.Initiated) {
 	t.Helper()
-	if _, err := r.store.ListParts(bg, in.Key, in.UploadID); upload.AsError(err).Code != upload.CodeUploadNotFound {
+	if _, err := r.store.ListParts(bg, in.Key, in.UploadID); errcode.As(err).Code != errcode.UploadNotFound {
 		t.Errorf("the upload is still there (ListParts: %v); it must be aborted", err)
 	}
 	if info, err := r.store.Stat(bg, in.Key); err != nil || info.Exists {
@@ -150,7 +151,7 @@ func TestGuaranteeCompleteAtTheDeclaredSize(t *testing.T) {
 	etag, _ = send(t, over.Parts[0], []byte("exact\n"))
 	r.sideload(t, over.Key, over.UploadID, 2, []byte("+")) // 7 bytes stored, 6 declared
 	_, err = r.svc.Complete(bg, over.Token, over.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
-	wantError(t, "one byte over the declared size", err, http.StatusConflict, upload.CodeInvalidPart, "parts")
+	wantError(t, "one byte over the declared size", err, http.StatusConflict, errcode.InvalidPart, "parts")
 	r.gone(t, over)
 	if got := r.events.types(); len(got) != 2 || got[0] != upload.EventCompleted || got[1] != upload.EventRejected {
 		t.Errorf("events %v; want the completion, then the rejection", got)
@@ -181,7 +182,7 @@ func TestGuaranteeOpenUploadAtTheLimit(t *testing.T) {
 			}
 			continue
 		}
-		wantError(t, "one byte over the limit", err, http.StatusRequestEntityTooLarge, upload.CodeSizeTooLarge, "parts")
+		wantError(t, "one byte over the limit", err, http.StatusRequestEntityTooLarge, errcode.SizeTooLarge, "parts")
 		r.gone(t, in)
 	}
 }
@@ -194,14 +195,14 @@ func TestGuaranteeCompleteChecksEachPartSize(t *testing.T) {
 	short := r.initiate(t, 6, 0)
 	etag := r.sideload(t, short.Key, short.UploadID, 1, []byte("short"))
 	_, err := r.svc.Complete(bg, short.Token, short.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
-	wantError(t, "a part one byte short of its plan", err, http.StatusConflict, upload.CodeInvalidPart, "parts[0]")
+	wantError(t, "a part one byte short of its plan", err, http.StatusConflict, errcode.InvalidPart, "parts[0]")
 
 	const mib = 1 << 20
 	shifted := r.initiate(t, mib+6, mib) // parts of 1 MiB and 6 bytes
 	e1 := r.sideload(t, shifted.Key, shifted.UploadID, 1, bytes.Repeat([]byte("a"), mib+1))
 	e2 := r.sideload(t, shifted.Key, shifted.UploadID, 2, []byte("bbbbb"))
 	_, err = r.svc.Complete(bg, shifted.Token, shifted.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: e1}, {PartNumber: 2, ETag: e2}})
-	wantError(t, "a part one byte over its plan, the total as declared", err, http.StatusConflict, upload.CodeInvalidPart, "parts[0]")
+	wantError(t, "a part one byte over its plan, the total as declared", err, http.StatusConflict, errcode.InvalidPart, "parts[0]")
 	for _, in := range []*upload.Initiated{short, shifted} {
 		if info, _ := r.store.Stat(bg, in.Key); info.Exists {
 			t.Errorf("%s: an object was made from parts of the wrong size", in.Key)
@@ -293,7 +294,7 @@ func TestGuaranteeCompleteChecksETags(t *testing.T) {
 	}
 	before := r.local.Requests()
 	_, err := r.svc.Complete(bg, in.Token, in.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: `"0123456789abcdef0123456789abcdef"`}})
-	wantError(t, "another ETag", err, http.StatusConflict, upload.CodeInvalidPart, "parts[0].etag")
+	wantError(t, "another ETag", err, http.StatusConflict, errcode.InvalidPart, "parts[0].etag")
 	if n := r.local.Requests() - before; n != 1 {
 		t.Errorf("%d requests reached the store; want the one ListParts", n)
 	}
@@ -311,7 +312,7 @@ func TestGuaranteeCompleteRefusesPartsOutsideThePlan(t *testing.T) {
 		if n == 0 {
 			field = "parts[0].partNumber" // sorted first
 		}
-		wantError(t, "part "+strconv.Itoa(n)+" of a 1-part plan", err, http.StatusBadRequest, upload.CodeInvalidField, field)
+		wantError(t, "part "+strconv.Itoa(n)+" of a 1-part plan", err, http.StatusBadRequest, errcode.InvalidField, field)
 	}
 }
 
@@ -328,7 +329,7 @@ func TestGuaranteePartBatchCap(t *testing.T) {
 		t.Fatalf("a batch of 2: %v", err)
 	}
 	_, err := r.svc.PresignParts(bg, in.Token, in.UploadID, []int{1, 2, 3}, "")
-	wantError(t, "3 URLs with a batch of 2", err, http.StatusBadRequest, upload.CodeInvalidField, "partNumbers")
+	wantError(t, "3 URLs with a batch of 2", err, http.StatusBadRequest, errcode.InvalidField, "partNumbers")
 }
 
 // "Stateless upload tokens ... binding bucket, key, UploadId ...": a token another
@@ -358,9 +359,9 @@ func TestGuaranteeTokensAreBoundToTheBucket(t *testing.T) {
 	}
 	before := here.local.Requests()
 	_, err = here.svc.PresignParts(bg, theirs.Token, theirs.UploadID, []int{1}, "")
-	wantError(t, "another bucket's token", err, http.StatusForbidden, upload.CodeTokenMismatch, "")
+	wantError(t, "another bucket's token", err, http.StatusForbidden, errcode.TokenMismatch, "")
 	_, err = here.svc.ListParts(bg, theirs.Token, theirs.UploadID)
-	wantError(t, "another bucket's token (list)", err, http.StatusForbidden, upload.CodeTokenMismatch, "")
+	wantError(t, "another bucket's token (list)", err, http.StatusForbidden, errcode.TokenMismatch, "")
 	if here.local.Requests() != before {
 		t.Error("a request reached the store")
 	}

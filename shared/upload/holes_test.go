@@ -23,6 +23,7 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/campolicy"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/storerest"
@@ -61,7 +62,7 @@ type flakyStore struct {
 func (f *flakyStore) Delete(ctx context.Context, key string) error {
 	f.deletes.Add(1)
 	if f.failDeletes.Add(-1) >= 0 {
-		return &upload.Error{Status: 503, Code: upload.CodeUpstreamBusy, Message: "delete refused (test)"}
+		return &errcode.Error{Code: errcode.UpstreamBusy, Message: "delete refused (test)"}
 	}
 	return f.Client.Delete(ctx, key)
 }
@@ -151,7 +152,7 @@ func (e *holesEnv) recordsIn(t *testing.T) []string {
 }
 
 func errCode(err error) (code, field string) {
-	var e *upload.Error
+	var e *errcode.Error
 	if errors.As(err, &e) {
 		return e.Code, e.Field
 	}
@@ -178,7 +179,7 @@ func TestKeysNeverCarryPolicyPatterns(t *testing.T) {
 				return err
 			},
 		} {
-			if code, field := errCode(call()); code != upload.CodeInvalidField || field != "key" {
+			if code, field := errCode(call()); code != errcode.InvalidField || field != "key" {
 				t.Errorf("%s with key %q: %s %s, want invalid_field key", route, key, code, field)
 			}
 		}
@@ -215,11 +216,11 @@ func TestHookKeysNeverCarryPolicyPatterns(t *testing.T) {
 		}
 		size := int64(100)
 		_, err = svc.Keys(context.Background(), &upload.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
-		if code, _ := errCode(err); code != upload.CodeHookUnavailable {
+		if code, _ := errCode(err); code != errcode.HookUnavailable {
 			t.Errorf("/sts with hook key %q: %v", key, err)
 		}
 		_, err = svc.Initiate(context.Background(), &upload.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
-		if code, _ := errCode(err); code != upload.CodeHookUnavailable {
+		if code, _ := errCode(err); code != errcode.HookUnavailable {
 			t.Errorf("initiate with hook key %q: %v", key, err)
 		}
 		if b.Store.Requests() != 0 {
@@ -233,7 +234,7 @@ func TestDeclarationOnlyOnceKeysExist(t *testing.T) {
 	e := newHolesEnv(t, nil, true)
 	size := int64(1)
 	_, err := e.svc.Keys(context.Background(), &upload.InitiateRequest{Key: "uploads/alice/avatar2.png", ContentType: "image/png", Size: &size})
-	if code, _ := errCode(err); code != upload.CodeCredentialsFailed {
+	if code, _ := errCode(err); code != errcode.CredentialsFailed {
 		t.Fatalf("STS down: %v", err)
 	}
 	if recs := e.recordsIn(t); len(recs) != 0 {
@@ -345,7 +346,7 @@ func TestRejectedObjectIsRemovedEventually(t *testing.T) {
 
 	e.store.failDeletes.Store(1 << 20)
 	up, _, err := e.upload(t, ctx, key, "image/png", html)
-	if code, _ := errCode(err); code != upload.CodeContentMismatch || !strings.Contains(err.Error(), "could not be removed") {
+	if code, _ := errCode(err); code != errcode.ContentMismatch || !strings.Contains(err.Error(), "could not be removed") {
 		t.Fatalf("complete when the delete keeps failing: %v", err)
 	}
 	evs := e.told.all()
@@ -359,7 +360,7 @@ func TestRejectedObjectIsRemovedEventually(t *testing.T) {
 	// still says content_mismatch (not 404).
 	e.store.failDeletes.Store(0)
 	_, err = e.svc.Complete(ctx, up.Token, up.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: "x"}})
-	if code, _ := errCode(err); code != upload.CodeContentMismatch {
+	if code, _ := errCode(err); code != errcode.ContentMismatch {
 		t.Fatalf("retried complete: %v", err)
 	}
 	if e.exists(t, key) {
@@ -426,7 +427,7 @@ func TestEventIDsTellWritesApart(t *testing.T) {
 	size := int64(10)
 	_, err := e.svc.Initiate(alice, &upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: &size,
 		Metadata: map[string]string{"Directup-Upload": "x"}})
-	if code, field := errCode(err); code != upload.CodePolicyDenied || field != "metadata.Directup-Upload" {
+	if code, field := errCode(err); code != errcode.PolicyDenied || field != "metadata.Directup-Upload" {
 		t.Fatalf("client metadata directup-upload: %v", err)
 	}
 }
@@ -494,7 +495,7 @@ func TestDeclarationsOfOtherCallers(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := e.svc.Keys(mallory, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one})
-		if code, field := errCode(err); forbid && (code != upload.CodePolicyDenied || field != "forbidOverwrite") || !forbid && err != nil {
+		if code, field := errCode(err); forbid && (code != errcode.PolicyDenied || field != "forbidOverwrite") || !forbid && err != nil {
 			t.Fatalf("forbid %v: keys for a named key: %v", forbid, err)
 		}
 		if err := e.svc.ObjectCreated(ctx, key); err != nil {

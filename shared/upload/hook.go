@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/directup/directup/shared/errcode"
 )
 
 // Hook is the deployer's own service, asked before anything reaches storage whether an
@@ -53,17 +54,11 @@ type HookDecision struct {
 	Tagging  map[string]string `json:"tagging,omitempty"`
 }
 
-// Codes of the hook's refusals.
-const (
-	CodeHookDenied      = "hook_denied"
-	CodeHookUnavailable = "hook_unavailable"
-)
-
 // WithHook asks h before every upload starts.
 func WithHook(h Hook) Option { return func(s *Service) { s.hook = h } }
 
-func hookUnavailable(format string, args ...any) *Error {
-	return newError(http.StatusServiceUnavailable, CodeHookUnavailable, "", format, args...)
+func hookUnavailable(format string, args ...any) *errcode.Error {
+	return errcode.New(errcode.HookUnavailable, "", format, args...)
 }
 
 // askHook asks the hook about obj and applies its answer; what it changes is checked by
@@ -95,7 +90,7 @@ func (s *Service) askHook(ctx context.Context, req *InitiateRequest, obj *Object
 		if msg == "" || len(msg) > 512 || !utf8.ValidString(msg) || strings.ContainsAny(msg, "\r\n") {
 			msg = "the deployer's upload hook refused this upload"
 		}
-		return newError(http.StatusForbidden, CodeHookDenied, "", "%s", msg)
+		return errcode.New(errcode.HookDenied, "", "%s", msg)
 	}
 	caps := s.store.Capabilities()
 	if d.Key != "" {
@@ -107,7 +102,7 @@ func (s *Service) askHook(ctx context.Context, req *InitiateRequest, obj *Object
 	if d.Metadata != nil {
 		m, err := metadata(d.Metadata)
 		if err != nil {
-			return hookUnavailable("the upload hook answered metadata the policy refuses: %s", AsError(err).Message)
+			return hookUnavailable("the upload hook answered metadata the policy refuses: %s", errcode.As(err).Message)
 		}
 		obj.Metadata = m
 	}

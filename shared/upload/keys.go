@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
 )
 
@@ -142,11 +143,11 @@ var policyMeta = []string{"*", "?", "${"}
 // checkKey is the one rule for the syntax of every key directup signs for or grants: valid
 // UTF-8 within COS's length, no control or invisible format characters, no backslash, no
 // empty, "." or ".." segment, and no policy metacharacter (policyMeta).
-func checkKey(key string) *Error {
-	bad := func(format string, args ...any) *Error { return Invalid("key", format, args...) }
+func checkKey(key string) *errcode.Error {
+	bad := func(format string, args ...any) *errcode.Error { return errcode.Invalid("key", format, args...) }
 	switch {
 	case key == "":
-		return Missing("key")
+		return errcode.Missing("key")
 	case len(key) > MaxKeyLength:
 		return bad("key must be at most %d bytes", MaxKeyLength)
 	case !utf8.ValidString(key):
@@ -191,19 +192,19 @@ func (p *Policy) AdmitKey(key string, caps Capabilities) (ObjectKey, error) {
 	}
 	switch {
 	case !strings.HasPrefix(key, p.KeyPrefix):
-		return ObjectKey{}, Denied("key", "key must start with %s", p.KeyPrefix)
+		return ObjectKey{}, errcode.Denied("key", "key must start with %s", p.KeyPrefix)
 	case reserved(p.KeyPrefix, key):
-		return ObjectKey{}, Denied("key", "keys under %s/ are reserved for directup's own records", reservedDir)
+		return ObjectKey{}, errcode.Denied("key", "keys under %s/ are reserved for directup's own records", reservedDir)
 	case caps.MaxKeyLength > 0 && len(key) > caps.MaxKeyLength:
-		return ObjectKey{}, Invalid("key", "the key is %d bytes; this store takes at most %d", len(key), caps.MaxKeyLength)
+		return ObjectKey{}, errcode.Invalid("key", "the key is %d bytes; this store takes at most %d", len(key), caps.MaxKeyLength)
 	}
 	return ObjectKey{key}, nil
 }
 
 // clientKey checks a client-named key against the policy (objectFor then admits it).
-func (p *Policy) clientKey(key string) (string, *Error) {
+func (p *Policy) clientKey(key string) (string, *errcode.Error) {
 	if !p.ClientKeys {
-		return "", Denied("key", "this deployment does not let clients name keys; send filename instead")
+		return "", errcode.Denied("key", "this deployment does not let clients name keys; send filename instead")
 	}
 	if err := checkKey(key); err != nil {
 		return "", err

@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net/http"
 	"slices"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
 )
 
@@ -36,20 +36,17 @@ type TemporaryKeys struct {
 	Endpoint                          string // set where an SDK cannot derive it (a custom or local endpoint)
 }
 
-// CodeNotAvailable: the store cannot do what was asked (no temporary keys on S3).
-const CodeNotAvailable = "not_available"
-
 // Keys checks req exactly as Initiate does — the policy, the hook — and, instead of
 // starting an upload, hands out temporary keys scoped to the key it chose
 // (UPLOAD_ALLOW_STS). The client's SDK then drives the upload itself: part sizes are not
 // pinned, so the storage-triggered function checks what was stored.
 func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKeys, error) {
 	if !s.policy.AllowSTS {
-		return nil, Denied("", "this deployment does not hand out temporary keys (UPLOAD_ALLOW_STS): use POST /uploads")
+		return nil, errcode.Denied("", "this deployment does not hand out temporary keys (UPLOAD_ALLOW_STS): use POST /uploads")
 	}
 	issuer, ok := s.store.(KeyIssuer)
 	if !ok {
-		return nil, &Error{Status: http.StatusNotImplemented, Code: CodeNotAvailable, Message: "this store cannot issue temporary keys"}
+		return nil, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot issue temporary keys"}
 	}
 	caps := s.store.Capabilities()
 	obj, plan, err := s.policy.objectFor(req, func(filename string) (string, error) {
@@ -69,7 +66,7 @@ func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKey
 	if obj.ForbidOverwrite && !generated {
 		// The keys' SDK upload would replace an object at a key another caller can name
 		// (nothing in the keys' policy stops it): only presigned parts keep that promise.
-		return nil, Denied("forbidOverwrite", "temporary keys cannot forbid overwriting a named key: use POST /uploads")
+		return nil, errcode.Denied("forbidOverwrite", "temporary keys cannot forbid overwriting a named key: use POST /uploads")
 	}
 	// The CAM resource is built from the admitted key only (no wildcard, no variable).
 	key, err := s.policy.AdmitKey(obj.Key, caps)
@@ -123,9 +120,6 @@ const (
 	maxDeclarations = 32
 )
 
-// CodeKeyBusy: too many temporary keys are outstanding for one object key.
-const CodeKeyBusy = "key_busy"
-
 // holds reports whether d describes an object last modified at t.
 func (d *declared) holds(t time.Time) bool {
 	return !t.IsZero() && t.Unix() >= d.NotBefore-declarationSkew && t.Unix() <= d.NotAfter+declarationSkew
@@ -148,7 +142,7 @@ func (s *Service) declare(ctx context.Context, key string, d declared) error {
 			}
 		}
 		if len(kept) > maxDeclarations {
-			return &Error{Status: http.StatusConflict, Code: CodeKeyBusy, Field: "key",
+			return &errcode.Error{Code: errcode.KeyBusy, Field: "key",
 				Message: "too many temporary keys are outstanding for this key; try again once they expire"}
 		}
 		slices.SortFunc(kept, func(a, b declared) int { return int(a.NotBefore - b.NotBefore) })
@@ -163,7 +157,7 @@ func (s *Service) declare(ctx context.Context, key string, d declared) error {
 			return nil
 		}
 	}
-	return &Error{Status: http.StatusConflict, Code: CodeKeyBusy, Field: "key",
+	return &errcode.Error{Code: errcode.KeyBusy, Field: "key",
 		Message: "temporary keys for this key are being issued concurrently; try again"}
 }
 

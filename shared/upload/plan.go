@@ -1,6 +1,6 @@
 package upload
 
-import "net/http"
+import "github.com/directup/directup/shared/errcode"
 
 // COS multipart limits (COS API documentation): parts 1..10000, each 1 MiB..5 GiB but the last.
 const (
@@ -30,10 +30,10 @@ func NewPlan(size, partSize, defaultPartSize int64) (Plan, error) {
 func newPlan(size, partSize, defaultPartSize int64, caps Capabilities) (Plan, error) {
 	minPart, maxPart, maxParts := caps.MinPartSize, caps.MaxPartSize, int64(caps.MaxParts)
 	if size < 0 {
-		return Plan{}, Invalid("size", "size must not be negative")
+		return Plan{}, errcode.Invalid("size", "size must not be negative")
 	}
 	if size > maxPart*maxParts {
-		return Plan{}, newError(http.StatusRequestEntityTooLarge, CodeSizeTooLarge, "size",
+		return Plan{}, errcode.New(errcode.SizeTooLarge, "size",
 			"size %d exceeds the multipart maximum of %d bytes (%d parts of %d)", size, maxPart*maxParts, maxParts, maxPart)
 	}
 	if partSize == 0 {
@@ -41,10 +41,10 @@ func newPlan(size, partSize, defaultPartSize int64, caps Capabilities) (Plan, er
 		partSize = min(ceilDiv(max(partSize, minPart), MinPartSize)*MinPartSize, maxPart) // whole MiB
 	} else {
 		if partSize < minPart || partSize > maxPart {
-			return Plan{}, Invalid("partSize", "partSize must be between %d (%d MiB) and %d bytes", minPart, minPart>>20, maxPart)
+			return Plan{}, errcode.Invalid("partSize", "partSize must be between %d (%d MiB) and %d bytes", minPart, minPart>>20, maxPart)
 		}
 		if ceilDiv(size, partSize) > maxParts {
-			return Plan{}, Invalid("partSize", "partSize %d would need %d parts; at most %d are allowed (use at least %d)",
+			return Plan{}, errcode.Invalid("partSize", "partSize %d would need %d parts; at most %d are allowed (use at least %d)",
 				partSize, ceilDiv(size, partSize), maxParts, ceilDiv(size, maxParts))
 		}
 	}

@@ -3,6 +3,8 @@ package upload
 import (
 	"errors"
 	"testing"
+
+	"github.com/directup/directup/shared/errcode"
 )
 
 func TestNewPlan(t *testing.T) {
@@ -31,7 +33,7 @@ func TestNewPlan(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := NewPlan(tt.size, tt.partSize, 8*MiB)
 			if tt.wantField != "" {
-				var e *Error
+				var e *errcode.Error
 				if !errors.As(err, &e) || e.Field != tt.wantField {
 					t.Fatalf("err = %v, want field %s", err, tt.wantField)
 				}

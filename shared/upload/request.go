@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/directup/directup/shared/errcode"
 )
 
 // InitiateRequest is the body of POST /uploads (and of a queue "initiate" message).
@@ -79,7 +81,7 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 	var obj Object
 	switch {
 	case req.Key != "" && req.Filename != "":
-		return nil, Plan{}, Invalid("key", "send either filename or key, not both")
+		return nil, Plan{}, errcode.Invalid("key", "send either filename or key, not both")
 	case req.Key != "":
 		key, err := p.clientKey(req.Key)
 		if err != nil {
@@ -87,16 +89,16 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		}
 		obj.Key = key
 	case req.Filename == "":
-		return nil, Plan{}, Missing("filename")
+		return nil, Plan{}, errcode.Missing("filename")
 	case len(req.Filename) > 1024 || !utf8.ValidString(req.Filename):
-		return nil, Plan{}, Invalid("filename", "filename must be valid UTF-8 of at most 1024 bytes")
+		return nil, Plan{}, errcode.Invalid("filename", "filename must be valid UTF-8 of at most 1024 bytes")
 	}
 
 	if req.Size == nil {
-		return nil, Plan{}, Missing("size")
+		return nil, Plan{}, errcode.Missing("size")
 	}
 	if *req.Size > p.MaxSize && *req.Size >= 0 {
-		return nil, Plan{}, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeSizeTooLarge, Field: "size",
+		return nil, Plan{}, &errcode.Error{Code: errcode.SizeTooLarge, Field: "size",
 			Message: "size exceeds this deployment's limit of " + strconv.FormatInt(p.MaxSize, 10) + " bytes"}
 	}
 	plan, err := newPlan(*req.Size, req.PartSize, p.DefaultPartSize, caps)
@@ -105,19 +107,19 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 	}
 
 	if req.ContentType == "" {
-		return nil, Plan{}, Missing("contentType")
+		return nil, Plan{}, errcode.Missing("contentType")
 	}
 	if err := headerValue("contentType", req.ContentType, 256); err != nil {
 		return nil, Plan{}, err
 	}
 	if _, _, err := mime.ParseMediaType(req.ContentType); err != nil {
-		return nil, Plan{}, Invalid("contentType", "contentType is not a media type like image/png")
+		return nil, Plan{}, errcode.Invalid("contentType", "contentType is not a media type like image/png")
 	}
 	if !p.typeAllowed(req.ContentType) {
 		if scriptableType(req.ContentType) {
-			return nil, Plan{}, Denied("contentType", "content type %q is not allowed here (a type a browser may run script in or sniffs is admitted only when UPLOAD_ALLOWED_TYPES lists it by name)", req.ContentType)
+			return nil, Plan{}, errcode.Denied("contentType", "content type %q is not allowed here (a type a browser may run script in or sniffs is admitted only when UPLOAD_ALLOWED_TYPES lists it by name)", req.ContentType)
 		}
-		return nil, Plan{}, Denied("contentType", "content type %q is not allowed here", req.ContentType)
+		return nil, Plan{}, errcode.Denied("contentType", "content type %q is not allowed here", req.ContentType)
 	}
 	obj.ContentType = req.ContentType
 
@@ -144,7 +146,7 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 	}
 	if req.Expires != "" {
 		if _, err := http.ParseTime(req.Expires); err != nil {
-			return nil, Plan{}, Invalid("expires", "expires must be an HTTP date like %q", "Wed, 21 Oct 2026 07:28:00 GMT")
+			return nil, Plan{}, errcode.Invalid("expires", "expires must be an HTTP date like %q", "Wed, 21 Oct 2026 07:28:00 GMT")
 		}
 	}
 
@@ -158,13 +160,13 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 	if req.StorageClass != "" {
 		c := strings.ToUpper(req.StorageClass)
 		if !slices.Contains(storageClasses, c) {
-			return nil, Plan{}, Invalid("storageClass", "storageClass must be one of %s", strings.Join(storageClasses, ", "))
+			return nil, Plan{}, errcode.Invalid("storageClass", "storageClass must be one of %s", strings.Join(storageClasses, ", "))
 		}
 		if !slices.Contains(caps.StorageClasses, c) {
-			return nil, Plan{}, Invalid("storageClass", "storage class %s is not available on this store", c)
+			return nil, Plan{}, errcode.Invalid("storageClass", "storage class %s is not available on this store", c)
 		}
 		if !slices.Contains(p.AllowedStorageClasses, c) {
-			return nil, Plan{}, Denied("storageClass", "storage class %s is not allowed here", c)
+			return nil, Plan{}, errcode.Denied("storageClass", "storage class %s is not allowed here", c)
 		}
 		obj.StorageClass = c
 	}
@@ -172,10 +174,10 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 	if req.ACL != "" {
 		a := strings.ToLower(req.ACL)
 		if !slices.Contains(objectACLs, a) {
-			return nil, Plan{}, Invalid("acl", "acl must be one of %s", strings.Join(objectACLs, ", "))
+			return nil, Plan{}, errcode.Invalid("acl", "acl must be one of %s", strings.Join(objectACLs, ", "))
 		}
 		if a != "default" && !slices.Contains(p.AllowedACLs, a) {
-			return nil, Plan{}, Denied("acl", "acl %s is not allowed here", a)
+			return nil, Plan{}, errcode.Denied("acl", "acl %s is not allowed here", a)
 		}
 		obj.ACL = a
 	}
@@ -185,9 +187,9 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 			return nil, Plan{}, err
 		}
 		if n := len(obj.Grants.Read) + len(obj.Grants.ReadACP) + len(obj.Grants.WriteACP) + len(obj.Grants.FullControl); n > 0 && !caps.Grants {
-			return nil, Plan{}, Invalid("grants", "this store has no per-grantee permissions: use acl")
+			return nil, Plan{}, errcode.Invalid("grants", "this store has no per-grantee permissions: use acl")
 		} else if n > 0 && !p.AllowGrants {
-			return nil, Plan{}, Denied("grants", "this deployment does not allow grants")
+			return nil, Plan{}, errcode.Denied("grants", "this deployment does not allow grants")
 		}
 	}
 
@@ -196,14 +198,14 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 			return nil, Plan{}, err
 		}
 		if !slices.Contains(caps.Encryption, obj.Encryption.Type) {
-			return nil, Plan{}, Invalid("encryption.type", "encryption %s is not available on this store", obj.Encryption.Type)
+			return nil, Plan{}, errcode.Invalid("encryption.type", "encryption %s is not available on this store", obj.Encryption.Type)
 		}
 	}
 	if len(obj.Tags) > 0 && !caps.Tags {
-		return nil, Plan{}, Invalid("tagging", "this store keeps no tags")
+		return nil, Plan{}, errcode.Invalid("tagging", "this store keeps no tags")
 	}
 	if obj.ACL != "" && obj.ACL != "default" && !slices.Contains(caps.ACLs, obj.ACL) {
-		return nil, Plan{}, Invalid("acl", "acl %s is not available on this store", obj.ACL)
+		return nil, Plan{}, errcode.Invalid("acl", "acl %s is not available on this store", obj.ACL)
 	}
 
 	obj.ForbidOverwrite = req.ForbidOverwrite || p.ForbidOverwrite
@@ -222,16 +224,16 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 // headerValue accepts printable ASCII only: anything else would be mangled or refused
 // by HTTP and break the signature. Non-ASCII text must be percent-encoded by the client
 // (RFC 5987 for Content-Disposition filenames).
-func headerValue(field, v string, limit int) *Error {
+func headerValue(field, v string, limit int) *errcode.Error {
 	if len(v) > limit {
-		return Invalid(field, "%s must be at most %d bytes", field, limit)
+		return errcode.Invalid(field, "%s must be at most %d bytes", field, limit)
 	}
 	if v != strings.TrimSpace(v) {
-		return Invalid(field, "%s must not start or end with whitespace", field)
+		return errcode.Invalid(field, "%s must not start or end with whitespace", field)
 	}
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < 0x20 || c > 0x7e {
-			return Invalid(field, "%s must be printable ASCII (percent-encode other text)", field)
+			return errcode.Invalid(field, "%s must be printable ASCII (percent-encode other text)", field)
 		}
 	}
 	return nil
@@ -246,27 +248,27 @@ func metadata(in map[string]string) (map[string]string, error) {
 	for k, v := range in {
 		field := "metadata." + k
 		if len(k) > maxMetaHeader || !metaSuffix.MatchString(k) {
-			return nil, Invalid(field, "metadata names may hold only letters, digits and '-' (no '_')")
+			return nil, errcode.Invalid(field, "metadata names may hold only letters, digits and '-' (no '_')")
 		}
 		suffix := strings.ToLower(k)
 		if strings.HasPrefix(suffix, reservedMetaPrefix) {
-			return nil, Denied(field, "metadata names starting with %q are directup's own", reservedMetaPrefix)
+			return nil, errcode.Denied(field, "metadata names starting with %q are directup's own", reservedMetaPrefix)
 		}
 		if _, dup := out[suffix]; dup {
-			return nil, Invalid(field, "metadata name %q repeats another one ignoring case", k)
+			return nil, errcode.Invalid(field, "metadata name %q repeats another one ignoring case", k)
 		}
 		if err := headerValue(field, v, maxMetaHeader); err != nil {
 			return nil, err
 		}
 		size := len("x-cos-meta-") + len(suffix) + len(v)
 		if size > maxMetaHeader {
-			return nil, Invalid(field, "one metadata header may be at most %d bytes", maxMetaHeader)
+			return nil, errcode.Invalid(field, "one metadata header may be at most %d bytes", maxMetaHeader)
 		}
 		total += size
 		out[suffix] = v
 	}
 	if total > maxMetaTotal-writeMetaBytes {
-		return nil, Invalid("metadata", "metadata headers may be at most %d bytes in all", maxMetaTotal-writeMetaBytes)
+		return nil, errcode.Invalid("metadata", "metadata headers may be at most %d bytes in all", maxMetaTotal-writeMetaBytes)
 	}
 	return out, nil
 }
@@ -276,15 +278,15 @@ func tags(in map[string]string) (map[string]string, error) {
 		return nil, nil
 	}
 	if len(in) > maxTags {
-		return nil, Invalid("tagging", "at most %d tags are allowed", maxTags)
+		return nil, errcode.Invalid("tagging", "at most %d tags are allowed", maxTags)
 	}
 	for k, v := range in {
 		field := "tagging." + k
 		if k == "" || utf8.RuneCountInString(k) > maxTagKey || utf8.RuneCountInString(v) > maxTagValue {
-			return nil, Invalid(field, "tag keys need 1 to %d characters and values at most %d", maxTagKey, maxTagValue)
+			return nil, errcode.Invalid(field, "tag keys need 1 to %d characters and values at most %d", maxTagKey, maxTagValue)
 		}
 		if !printable(k) || !printable(v) {
-			return nil, Invalid(field, "tags must be valid UTF-8 without control characters")
+			return nil, errcode.Invalid(field, "tags must be valid UTF-8 without control characters")
 		}
 	}
 	return in, nil
@@ -318,12 +320,12 @@ func grants(in *GrantsRequest) (Grants, error) {
 		{"grants.fullControl", in.FullControl, &out.FullControl},
 	} {
 		if len(g.ids) > maxGrantees {
-			return Grants{}, Invalid(g.field, "at most %d grantees per permission", maxGrantees)
+			return Grants{}, errcode.Invalid(g.field, "at most %d grantees per permission", maxGrantees)
 		}
 		for _, id := range g.ids {
 			id = strings.TrimSuffix(strings.TrimPrefix(id, `id="`), `"`)
 			if !grantee.MatchString(id) {
-				return Grants{}, Invalid(g.field, `grantees are account UINs like "100000000001" or "qcs::cam::uin/<owner>:uin/<sub>"`)
+				return Grants{}, errcode.Invalid(g.field, `grantees are account UINs like "100000000001" or "qcs::cam::uin/<owner>:uin/<sub>"`)
 			}
 			*g.out = append(*g.out, id)
 		}
@@ -339,11 +341,11 @@ func encryption(in *EncryptionRequest) (*Encryption, error) {
 	switch out.Type {
 	case SSECOS:
 		if in.KMSKeyID != "" || in.Context != nil || in.CustomerKey != "" {
-			return nil, Invalid("encryption", "AES256 (SSE-COS) takes no kmsKeyId, context or customerKey")
+			return nil, errcode.Invalid("encryption", "AES256 (SSE-COS) takes no kmsKeyId, context or customerKey")
 		}
 	case SSEKMS:
 		if in.CustomerKey != "" {
-			return nil, Invalid("encryption.customerKey", "customerKey belongs to SSE-C, not cos/kms")
+			return nil, errcode.Invalid("encryption.customerKey", "customerKey belongs to SSE-C, not cos/kms")
 		}
 		if err := headerValue("encryption.kmsKeyId", in.KMSKeyID, 256); err != nil {
 			return nil, err
@@ -352,34 +354,34 @@ func encryption(in *EncryptionRequest) (*Encryption, error) {
 		if in.Context != nil {
 			for k, v := range in.Context {
 				if !printable(k) || !printable(v) {
-					return nil, Invalid("encryption.context", "context keys and values must be text without control characters")
+					return nil, errcode.Invalid("encryption.context", "context keys and values must be text without control characters")
 				}
 			}
 			js, _ := json.Marshal(in.Context) // map keys marshal sorted: deterministic
 			if len(js) > 1024 {
-				return nil, Invalid("encryption.context", "context must be at most 1024 bytes as JSON")
+				return nil, errcode.Invalid("encryption.context", "context must be at most 1024 bytes as JSON")
 			}
 			out.Context = base64.StdEncoding.EncodeToString(js)
 		}
 	case SSEC:
 		if in.KMSKeyID != "" || in.Context != nil {
-			return nil, Invalid("encryption", "SSE-C takes no kmsKeyId or context")
+			return nil, errcode.Invalid("encryption", "SSE-C takes no kmsKeyId or context")
 		}
 		if in.CustomerKey == "" {
-			return nil, Missing("encryption.customerKey")
+			return nil, errcode.Missing("encryption.customerKey")
 		}
 		key, err := base64.StdEncoding.DecodeString(in.CustomerKey)
 		if err != nil || len(key) != 32 {
-			return nil, Invalid("encryption.customerKey", "customerKey must be base64 of exactly 32 bytes")
+			return nil, errcode.Invalid("encryption.customerKey", "customerKey must be base64 of exactly 32 bytes")
 		}
 		sum := md5.Sum(key)
 		out.CustomerKey = in.CustomerKey
 		out.CustomerKeyMD5 = base64.StdEncoding.EncodeToString(sum[:])
 	case "":
 		if in.Type == "" {
-			return nil, Missing("encryption.type")
+			return nil, errcode.Missing("encryption.type")
 		}
-		return nil, Invalid("encryption.type", "encryption.type must be AES256, cos/kms or SSE-C")
+		return nil, errcode.Invalid("encryption.type", "encryption.type must be AES256, cos/kms or SSE-C")
 	}
 	return out, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/directup/directup/shared/errcode"
 )
 
 func i64(n int64) *int64 { return &n }
@@ -93,62 +95,62 @@ func TestObjectRefusals(t *testing.T) {
 		code   string
 		field  string
 	}{
-		{"no filename", strict, &InitiateRequest{ContentType: "image/png", Size: i64(1)}, 400, CodeMissingField, "filename"},
-		{"no size", strict, &InitiateRequest{Filename: "a", ContentType: "image/png"}, 400, CodeMissingField, "size"},
-		{"no content type", strict, &InitiateRequest{Filename: "a", Size: i64(1)}, 400, CodeMissingField, "contentType"},
-		{"over the policy size", strict, &InitiateRequest{Filename: "a", ContentType: "image/png", Size: i64(101)}, 413, CodeSizeTooLarge, "size"},
-		{"type not allowed", strict, &InitiateRequest{Filename: "a", ContentType: "text/html", Size: i64(1)}, 403, CodePolicyDenied, "contentType"},
-		{"type malformed", strict, &InitiateRequest{Filename: "a", ContentType: "image/", Size: i64(1)}, 400, CodeInvalidField, "contentType"},
-		{"type with CRLF", strict, &InitiateRequest{Filename: "a", ContentType: "image/png\r\nX-Evil: 1", Size: i64(1)}, 400, CodeInvalidField, "contentType"},
-		{"key without policy", strict, &InitiateRequest{Key: "uploads/a", ContentType: "image/png", Size: i64(1)}, 403, CodePolicyDenied, "key"},
-		{"key and filename", clientKeys, &InitiateRequest{Key: "uploads/a", Filename: "a", ContentType: "image/png", Size: i64(1)}, 400, CodeInvalidField, "key"},
-		{"key outside prefix", clientKeys, &InitiateRequest{Key: "private/a", ContentType: "image/png", Size: i64(1)}, 403, CodePolicyDenied, "key"},
-		{"key traversal", clientKeys, &InitiateRequest{Key: "uploads/../private/a", ContentType: "image/png", Size: i64(1)}, 400, CodeInvalidField, "key"},
-		{"meta underscore", DefaultPolicy(), meta(map[string]string{"a_b": "v"}), 400, CodeInvalidField, "metadata.a_b"},
-		{"meta dot", DefaultPolicy(), meta(map[string]string{"a.b": "v"}), 400, CodeInvalidField, "metadata.a.b"},
-		{"meta case duplicate", DefaultPolicy(), meta(map[string]string{"Ab": "1", "aB": "2"}), 400, CodeInvalidField, ""},
-		{"meta value CRLF", DefaultPolicy(), meta(map[string]string{"a": "x\r\nX-Cos-Acl: public-read"}), 400, CodeInvalidField, "metadata.a"},
-		{"meta value unicode", DefaultPolicy(), meta(map[string]string{"a": "é"}), 400, CodeInvalidField, "metadata.a"},
-		{"meta header over 2 KB", DefaultPolicy(), meta(map[string]string{"a": strings.Repeat("v", 2040)}), 400, CodeInvalidField, "metadata.a"},
-		{"meta over 4 KB in all", DefaultPolicy(), meta(map[string]string{"a": strings.Repeat("v", 1500), "b": strings.Repeat("v", 1500), "c": strings.Repeat("v", 1500)}), 400, CodeInvalidField, "metadata"},
-		{"11 tags", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Tagging = tags; return r }(), 400, CodeInvalidField, "tagging"},
-		{"empty tag key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Tagging = map[string]string{"": "v"}; return r }(), 400, CodeInvalidField, "tagging."},
-		{"storage class unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.StorageClass = "GLACIER"; return r }(), 400, CodeInvalidField, "storageClass"},
-		{"storage class not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.StorageClass = "ARCHIVE"; return r }(), 403, CodePolicyDenied, "storageClass"},
-		{"acl unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ACL = "public-read-write"; return r }(), 400, CodeInvalidField, "acl"},
-		{"acl not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ACL = "public-read"; return r }(), 403, CodePolicyDenied, "acl"},
-		{"grants not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Grants = &GrantsRequest{Read: []string{"1"}}; return r }(), 403, CodePolicyDenied, "grants"},
+		{"no filename", strict, &InitiateRequest{ContentType: "image/png", Size: i64(1)}, 400, errcode.MissingField, "filename"},
+		{"no size", strict, &InitiateRequest{Filename: "a", ContentType: "image/png"}, 400, errcode.MissingField, "size"},
+		{"no content type", strict, &InitiateRequest{Filename: "a", Size: i64(1)}, 400, errcode.MissingField, "contentType"},
+		{"over the policy size", strict, &InitiateRequest{Filename: "a", ContentType: "image/png", Size: i64(101)}, 413, errcode.SizeTooLarge, "size"},
+		{"type not allowed", strict, &InitiateRequest{Filename: "a", ContentType: "text/html", Size: i64(1)}, 403, errcode.PolicyDenied, "contentType"},
+		{"type malformed", strict, &InitiateRequest{Filename: "a", ContentType: "image/", Size: i64(1)}, 400, errcode.InvalidField, "contentType"},
+		{"type with CRLF", strict, &InitiateRequest{Filename: "a", ContentType: "image/png\r\nX-Evil: 1", Size: i64(1)}, 400, errcode.InvalidField, "contentType"},
+		{"key without policy", strict, &InitiateRequest{Key: "uploads/a", ContentType: "image/png", Size: i64(1)}, 403, errcode.PolicyDenied, "key"},
+		{"key and filename", clientKeys, &InitiateRequest{Key: "uploads/a", Filename: "a", ContentType: "image/png", Size: i64(1)}, 400, errcode.InvalidField, "key"},
+		{"key outside prefix", clientKeys, &InitiateRequest{Key: "private/a", ContentType: "image/png", Size: i64(1)}, 403, errcode.PolicyDenied, "key"},
+		{"key traversal", clientKeys, &InitiateRequest{Key: "uploads/../private/a", ContentType: "image/png", Size: i64(1)}, 400, errcode.InvalidField, "key"},
+		{"meta underscore", DefaultPolicy(), meta(map[string]string{"a_b": "v"}), 400, errcode.InvalidField, "metadata.a_b"},
+		{"meta dot", DefaultPolicy(), meta(map[string]string{"a.b": "v"}), 400, errcode.InvalidField, "metadata.a.b"},
+		{"meta case duplicate", DefaultPolicy(), meta(map[string]string{"Ab": "1", "aB": "2"}), 400, errcode.InvalidField, ""},
+		{"meta value CRLF", DefaultPolicy(), meta(map[string]string{"a": "x\r\nX-Cos-Acl: public-read"}), 400, errcode.InvalidField, "metadata.a"},
+		{"meta value unicode", DefaultPolicy(), meta(map[string]string{"a": "é"}), 400, errcode.InvalidField, "metadata.a"},
+		{"meta header over 2 KB", DefaultPolicy(), meta(map[string]string{"a": strings.Repeat("v", 2040)}), 400, errcode.InvalidField, "metadata.a"},
+		{"meta over 4 KB in all", DefaultPolicy(), meta(map[string]string{"a": strings.Repeat("v", 1500), "b": strings.Repeat("v", 1500), "c": strings.Repeat("v", 1500)}), 400, errcode.InvalidField, "metadata"},
+		{"11 tags", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Tagging = tags; return r }(), 400, errcode.InvalidField, "tagging"},
+		{"empty tag key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Tagging = map[string]string{"": "v"}; return r }(), 400, errcode.InvalidField, "tagging."},
+		{"storage class unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.StorageClass = "GLACIER"; return r }(), 400, errcode.InvalidField, "storageClass"},
+		{"storage class not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.StorageClass = "ARCHIVE"; return r }(), 403, errcode.PolicyDenied, "storageClass"},
+		{"acl unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ACL = "public-read-write"; return r }(), 400, errcode.InvalidField, "acl"},
+		{"acl not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ACL = "public-read"; return r }(), 403, errcode.PolicyDenied, "acl"},
+		{"grants not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Grants = &GrantsRequest{Read: []string{"1"}}; return r }(), 403, errcode.PolicyDenied, "grants"},
 		{"grant malformed", DefaultPolicy(), func() *InitiateRequest {
 			r := base()
 			r.Grants = &GrantsRequest{Read: []string{`1",id="2`}}
 			return r
-		}(), 400, CodeInvalidField, "grants.read"},
-		{"sse type unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: "aws:kms"}; return r }(), 400, CodeInvalidField, "encryption.type"},
+		}(), 400, errcode.InvalidField, "grants.read"},
+		{"sse type unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: "aws:kms"}; return r }(), 400, errcode.InvalidField, "encryption.type"},
 		{"sse-cos with key id", DefaultPolicy(), func() *InitiateRequest {
 			r := base()
 			r.Encryption = &EncryptionRequest{Type: SSECOS, KMSKeyID: "k"}
 			return r
-		}(), 400, CodeInvalidField, "encryption"},
-		{"sse-c without key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: SSEC}; return r }(), 400, CodeMissingField, "encryption.customerKey"},
+		}(), 400, errcode.InvalidField, "encryption"},
+		{"sse-c without key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: SSEC}; return r }(), 400, errcode.MissingField, "encryption.customerKey"},
 		{"sse-c short key", DefaultPolicy(), func() *InitiateRequest {
 			r := base()
 			r.Encryption = &EncryptionRequest{Type: SSEC, CustomerKey: base64.StdEncoding.EncodeToString([]byte("short"))}
 			return r
-		}(), 400, CodeInvalidField, "encryption.customerKey"},
+		}(), 400, errcode.InvalidField, "encryption.customerKey"},
 		{"kms with customer key", DefaultPolicy(), func() *InitiateRequest {
 			r := base()
 			r.Encryption = &EncryptionRequest{Type: "cos/kms", CustomerKey: "x"}
 			return r
-		}(), 400, CodeInvalidField, "encryption.customerKey"},
-		{"expires not a date", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Expires = "tomorrow"; return r }(), 400, CodeInvalidField, "expires"},
-		{"cache control CRLF", DefaultPolicy(), func() *InitiateRequest { r := base(); r.CacheControl = "a\nb"; return r }(), 400, CodeInvalidField, "cacheControl"},
-		{"disposition unicode", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ContentDisposition = "attachment; filename=文件"; return r }(), 400, CodeInvalidField, "contentDisposition"},
+		}(), 400, errcode.InvalidField, "encryption.customerKey"},
+		{"expires not a date", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Expires = "tomorrow"; return r }(), 400, errcode.InvalidField, "expires"},
+		{"cache control CRLF", DefaultPolicy(), func() *InitiateRequest { r := base(); r.CacheControl = "a\nb"; return r }(), 400, errcode.InvalidField, "cacheControl"},
+		{"disposition unicode", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ContentDisposition = "attachment; filename=文件"; return r }(), 400, errcode.InvalidField, "contentDisposition"},
 		{"part size that cannot fit", clientKeys, func() *InitiateRequest {
 			r := base()
 			r.Size = i64(20 << 30)
 			r.PartSize = 1 << 20
 			return r
-		}(), 400, CodeInvalidField, "partSize"},
+		}(), 400, errcode.InvalidField, "partSize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,12 +159,12 @@ func TestObjectRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, _, err := p.object(tt.req, fixedKey)
-			var e *Error
+			var e *errcode.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("err = %v, want an *Error", err)
+				t.Fatalf("err = %v, want an *errcode.Error", err)
 			}
-			if e.Status != tt.status || e.Code != tt.code || (tt.field != "" && e.Field != tt.field) {
-				t.Errorf("got %d %s field %q (%s), want %d %s field %q", e.Status, e.Code, e.Field, e.Message, tt.status, tt.code, tt.field)
+			if e.Code != tt.code || (tt.field != "" && e.Field != tt.field) {
+				t.Errorf("got %s field %q (%s), want %d %s field %q", e.Code, e.Field, e.Message, tt.status, tt.code, tt.field)
 			}
 		})
 	}
@@ -231,8 +233,8 @@ func FuzzInitiateRequest(f *testing.F) {
 			return generateKey(strings.NewReader(strings.Repeat("r", 15)), p.KeyTemplate, p.KeyPrefix, "", filename, time.Unix(0, 0))
 		})
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" {
+			var e *errcode.Error
+			if !errors.As(err, &e) || e.Code == "" || errcode.Retryable(e.Code) {
 				t.Fatalf("refusal %v is not a client error with a code", err)
 			}
 			return

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/directup/directup/shared/errcode"
 )
 
 func utf16LE(s string) []byte {
@@ -151,7 +153,7 @@ func TestScriptableTypesAtInitiate(t *testing.T) {
 		}
 		obj, _, err := p.object(&InitiateRequest{Filename: "a", ContentType: tt.contentType, ContentDisposition: tt.disposition, Size: i64(1)}, fixedKey)
 		if !tt.allowedWant {
-			if e := AsError(err); err == nil || e.Code != CodePolicyDenied || e.Field != "contentType" {
+			if e := errcode.As(err); err == nil || e.Code != errcode.PolicyDenied || e.Field != "contentType" {
 				t.Errorf("%q (allowed %v): err %v, want policy_denied on contentType", tt.contentType, tt.allowed, err)
 			} else if !strings.Contains(e.Message, "by name") && tt.contentType != "image/png" {
 				t.Errorf("%q: message %q does not say the type must be listed by name", tt.contentType, e.Message)

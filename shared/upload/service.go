@@ -12,12 +12,12 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
 )
 
@@ -265,11 +265,11 @@ func (s *Service) claims(ctx context.Context, token, uploadID string) (*Claims, 
 		return nil, err
 	}
 	if c.UploadID != uploadID || c.Bucket != s.store.Bucket() {
-		return nil, &Error{Status: http.StatusForbidden, Code: CodeTokenMismatch, Field: "X-Upload-Token",
+		return nil, &errcode.Error{Code: errcode.TokenMismatch, Field: "X-Upload-Token",
 			Message: "the upload token belongs to another upload"}
 	}
 	if c.Subject != Caller(ctx) {
-		return nil, &Error{Status: http.StatusForbidden, Code: CodeCallerMismatch,
+		return nil, &errcode.Error{Code: errcode.CallerMismatch,
 			Message: "this upload was started by another caller"}
 	}
 	return c, nil
@@ -322,7 +322,7 @@ func (s *Service) presignParts(ctx context.Context, token, uploadID string, numb
 		key, err := base64.StdEncoding.DecodeString(customerKey)
 		sum := md5.Sum(key)
 		if err != nil || c.CustomerKeyMD5 == "" || base64.StdEncoding.EncodeToString(sum[:]) != c.CustomerKeyMD5 {
-			return nil, Invalid("customerKey", "customerKey is not the SSE-C key this upload was started with")
+			return nil, errcode.Invalid("customerKey", "customerKey is not the SSE-C key this upload was started with")
 		}
 	}
 	plan, limit := c.Plan(), s.policy.PartBatch
@@ -337,18 +337,18 @@ func (s *Service) presignParts(ctx context.Context, token, uploadID string, numb
 		}
 	}
 	if len(numbers) == 0 {
-		return nil, Missing("partNumbers")
+		return nil, errcode.Missing("partNumbers")
 	}
 	if len(numbers) > limit {
-		return nil, Invalid("partNumbers", "ask for at most %d parts at a time", limit)
+		return nil, errcode.Invalid("partNumbers", "ask for at most %d parts at a time", limit)
 	}
 	seen := make(map[int]bool, len(numbers))
 	for _, n := range numbers {
 		if n < 1 || n > plan.PartCount {
-			return nil, Invalid("partNumbers", "part %d is outside this upload's plan of %d parts", n, plan.PartCount)
+			return nil, errcode.Invalid("partNumbers", "part %d is outside this upload's plan of %d parts", n, plan.PartCount)
 		}
 		if seen[n] {
-			return nil, Invalid("partNumbers", "part %d is listed twice", n)
+			return nil, errcode.Invalid("partNumbers", "part %d is listed twice", n)
 		}
 		seen[n] = true
 	}
@@ -373,29 +373,29 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	}
 	plan := c.Plan()
 	if len(parts) == 0 {
-		return nil, Missing("parts")
+		return nil, errcode.Missing("parts")
 	}
 	if len(parts) > MaxParts {
-		return nil, Invalid("parts", "at most %d parts", MaxParts)
+		return nil, errcode.Invalid("parts", "at most %d parts", MaxParts)
 	}
 	parts = slices.Clone(parts)
 	slices.SortFunc(parts, func(a, b CompletedPart) int { return a.PartNumber - b.PartNumber })
 	for i, p := range parts {
 		field := "parts[" + strconv.Itoa(i) + "]"
 		if p.PartNumber < 1 || p.PartNumber > plan.PartCount {
-			return nil, Invalid(field+".partNumber", "part %d is outside this upload's plan of %d parts", p.PartNumber, plan.PartCount)
+			return nil, errcode.Invalid(field+".partNumber", "part %d is outside this upload's plan of %d parts", p.PartNumber, plan.PartCount)
 		}
 		if i > 0 && parts[i-1].PartNumber == p.PartNumber {
-			return nil, Invalid(field+".partNumber", "part %d is listed twice", p.PartNumber)
+			return nil, errcode.Invalid(field+".partNumber", "part %d is listed twice", p.PartNumber)
 		}
 		etag := strings.Trim(p.ETag, `"`)
 		if etag == "" || len(etag) > 128 || strings.ContainsAny(etag, "\"<>&\r\n") {
-			return nil, Invalid(field+".etag", "etag must be the ETag header the part upload answered")
+			return nil, errcode.Invalid(field+".etag", "etag must be the ETag header the part upload answered")
 		}
 		parts[i].ETag = `"` + etag + `"`
 	}
 	if !c.Open && len(parts) != plan.PartCount {
-		return nil, &Error{Status: http.StatusConflict, Code: CodeIncompleteUpload, Field: "parts",
+		return nil, &errcode.Error{Code: errcode.IncompleteUpload, Field: "parts",
 			Message: "name all " + strconv.Itoa(plan.PartCount) + " parts of the plan; " + strconv.Itoa(len(parts)) + " were given"}
 	}
 
@@ -416,10 +416,10 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		s.publish(ctx, &Event{Type: EventRejected, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, Size: total,
 			ContentType: c.ContentType, Reason: "the stored parts exceed the declared size or the policy's limit; the upload was aborted"})
 		if c.Open {
-			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeSizeTooLarge, Field: "parts",
+			return nil, &errcode.Error{Code: errcode.SizeTooLarge, Field: "parts",
 				Message: "the stored parts exceed this deployment's limit of " + strconv.FormatInt(plan.Size, 10) + " bytes; the upload was aborted"}
 		}
-		return nil, &Error{Status: http.StatusConflict, Code: CodeInvalidPart, Field: "parts",
+		return nil, &errcode.Error{Code: errcode.InvalidPart, Field: "parts",
 			Message: "the stored parts exceed the declared size; the upload was aborted"}
 	}
 	for i, p := range parts {
@@ -427,13 +427,13 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		field := "parts[" + strconv.Itoa(i) + "]"
 		switch {
 		case !ok:
-			return nil, &Error{Status: http.StatusConflict, Code: CodeIncompleteUpload, Field: field,
+			return nil, &errcode.Error{Code: errcode.IncompleteUpload, Field: field,
 				Message: "part " + strconv.Itoa(p.PartNumber) + " has not been uploaded"}
 		case !c.Open && sp.Size != plan.SizeOf(p.PartNumber):
-			return nil, &Error{Status: http.StatusConflict, Code: CodeInvalidPart, Field: field,
+			return nil, &errcode.Error{Code: errcode.InvalidPart, Field: field,
 				Message: "part " + strconv.Itoa(p.PartNumber) + " does not have the planned size"}
 		case strings.Trim(sp.ETag, `"`) != strings.Trim(p.ETag, `"`):
-			return nil, &Error{Status: http.StatusConflict, Code: CodeInvalidPart, Field: field + ".etag",
+			return nil, &errcode.Error{Code: errcode.InvalidPart, Field: field + ".etag",
 				Message: "part " + strconv.Itoa(p.PartNumber) + " was stored with another ETag; upload it again or send its current ETag"}
 		}
 	}
@@ -466,7 +466,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 // object, rejected it and could not remove it then: that removal is finished now, and the
 // answer is the rejection again.
 func (s *Service) completeFailed(ctx context.Context, c *Claims, err error) error {
-	if AsError(err).Code != CodeUploadNotFound {
+	if errcode.As(err).Code != errcode.UploadNotFound {
 		return err
 	}
 	handled, ferr := s.finishRejection(ctx, c)
@@ -476,7 +476,7 @@ func (s *Service) completeFailed(ctx context.Context, c *Claims, err error) erro
 	case ferr != nil:
 		return ferr
 	}
-	return &Error{Status: http.StatusUnprocessableEntity, Code: CodeContentMismatch, Field: "contentType",
+	return &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
 		Message: "this upload's object contradicted its declared type; it was deleted"}
 }
 
@@ -493,7 +493,7 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 		s.publish(ctx, &Event{Type: EventAborted, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, ContentType: c.ContentType})
 		return nil
 	}
-	if e := AsError(err); e.Code != CodeUploadNotFound {
+	if e := errcode.As(err); e.Code != errcode.UploadNotFound {
 		return err
 	}
 	if handled, err := s.finishRejection(ctx, c); handled {
@@ -506,7 +506,7 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	// An object older than the upload was there before it (forbidOverwrite kept it, or
 	// the upload never completed): the upload itself is simply gone.
 	if info.Exists && (c.Issued == 0 || !info.LastModified.Before(time.Unix(c.Issued, 0).Add(-time.Second))) {
-		return &Error{Status: http.StatusConflict, Code: CodeUploadCompleted,
+		return &errcode.Error{Code: errcode.UploadCompleted,
 			Message: "the upload was completed: the object " + c.Key + " is stored; delete it to undo"}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/upload"
 )
@@ -37,8 +38,8 @@ func TestInitiateLeavesNoOrphan(t *testing.T) {
 	}
 	size := int64(10)
 	_, err = svc.Initiate(context.Background(), &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: &size})
-	var e *upload.Error
-	if !errors.As(err, &e) || e.Status != 503 || e.Code != upload.CodeCredentialsFailed {
+	var e *errcode.Error
+	if !errors.As(err, &e) || e.Code != errcode.CredentialsFailed {
 		t.Fatalf("err = %v, want 503 credentials_unavailable", err)
 	}
 	if store.Requests() != 2 || store.Uploads() != 0 {

@@ -11,7 +11,7 @@ import (
 
 // Store is the object storage a Service drives. One package per backend implements it
 // (cos for Tencent COS and the local store); the service never sees a wire format.
-// Errors are *Error values so the service can pass status and upstream request ids on.
+// Errors are *errcode.Error values so the service can pass status and upstream request ids on.
 type Store interface {
 	// Bucket names the bucket uploads land in.
 	Bucket() string

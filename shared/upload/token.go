@@ -1,9 +1,9 @@
 package upload
 
 import (
-	"net/http"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/signed"
 )
 
@@ -54,10 +54,10 @@ func (t *Tokens) Sign(c Claims) string { return t.signer.Sign(c) }
 
 // Verify checks a token's signature and expiry and returns its claims.
 func (t *Tokens) Verify(token string, now time.Time) (*Claims, error) {
-	invalid := &Error{Status: http.StatusUnauthorized, Code: CodeTokenInvalid, Field: "X-Upload-Token",
+	invalid := &errcode.Error{Code: errcode.TokenInvalid, Field: "X-Upload-Token",
 		Message: "the upload token is not valid"}
 	if token == "" {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeTokenMissing, Field: "X-Upload-Token",
+		return nil, &errcode.Error{Code: errcode.TokenMissing, Field: "X-Upload-Token",
 			Message: "send the token from the initiate answer in the X-Upload-Token header"}
 	}
 	var c Claims
@@ -65,7 +65,7 @@ func (t *Tokens) Verify(token string, now time.Time) (*Claims, error) {
 		return nil, invalid
 	}
 	if now.Unix() >= c.Expires {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeTokenExpired, Field: "X-Upload-Token",
+		return nil, &errcode.Error{Code: errcode.TokenExpired, Field: "X-Upload-Token",
 			Message: "the upload token has expired; start a new upload"}
 	}
 	return &c, nil

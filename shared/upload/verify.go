@@ -2,9 +2,9 @@ package upload
 
 import (
 	"context"
-	"net/http"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
 )
 
@@ -41,12 +41,12 @@ func (s *Service) verifyContent(ctx context.Context, c *Claims, done *Completed)
 	}
 	identify(ev, c.Write, "", modified)
 	what := "the stored content is " + detected + ", not the declared " + mediaType(c.ContentType) + " (or a type this deployment allows)"
-	e := &Error{Status: http.StatusUnprocessableEntity, Code: CodeContentMismatch, Field: "contentType"}
+	e := &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType"}
 	if rerr := s.removeObject(ctx, c.Key); rerr != nil {
 		e.Message = what + "; the object could not be removed yet and will be (at the next call for this upload, or by the storage-triggered function)"
 		e.Err = rerr
 		ev.RemovalPending = true
-		ev.Reason = CodeContentMismatch + ": " + e.Message
+		ev.Reason = errcode.ContentMismatch + ": " + e.Message
 		if s.records != nil {
 			r := &rejection{Event: *ev, Told: s.events != nil, Remove: true}
 			r.Event.Source = "api"
@@ -58,7 +58,7 @@ func (s *Service) verifyContent(ctx context.Context, c *Claims, done *Completed)
 		return detected, e
 	}
 	e.Message = what + "; the object was deleted"
-	ev.Reason = CodeContentMismatch + ": " + e.Message
+	ev.Reason = errcode.ContentMismatch + ": " + e.Message
 	s.publish(ctx, ev)
 	return detected, e
 }
@@ -76,7 +76,7 @@ func (s *Service) finishRejection(ctx context.Context, c *Claims) (handled bool,
 		return true, err
 	}
 	if err := s.finishRecordedRejection(ctx, c.Key, r, info); err != nil {
-		return true, &Error{Status: http.StatusUnprocessableEntity, Code: CodeContentMismatch, Field: "contentType",
+		return true, &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
 			Message: "this upload's object contradicted its declared type and could not be removed yet; try again", Err: err}
 	}
 	return true, nil

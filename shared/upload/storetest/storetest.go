@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/apiclient"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -102,7 +103,7 @@ func code(err error) string {
 	if err == nil {
 		return ""
 	}
-	return upload.AsError(err).Code
+	return errcode.As(err).Code
 }
 
 // What a store declares it must honour: its limits are sane, and the real server takes
@@ -175,7 +176,7 @@ func testLifecycle(t *testing.T, newStore New) {
 	if err := f.Store.Delete(ctx, k); err != nil {
 		t.Fatalf("deleting nothing: %v", err)
 	}
-	if _, err := f.Store.ListParts(ctx, k, id); code(err) != upload.CodeUploadNotFound {
+	if _, err := f.Store.ListParts(ctx, k, id); code(err) != errcode.UploadNotFound {
 		t.Fatalf("ListParts after complete: %v", err)
 	}
 }
@@ -280,14 +281,14 @@ func testAbort(t *testing.T, newStore New) {
 	if err := f.Store.Abort(ctx, k, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Store.ListParts(ctx, k, id); code(err) != upload.CodeUploadNotFound {
+	if _, err := f.Store.ListParts(ctx, k, id); code(err) != errcode.UploadNotFound {
 		t.Fatalf("ListParts after abort: %v", err)
 	}
-	if err := f.Store.Abort(ctx, k, id); code(err) != upload.CodeUploadNotFound {
+	if err := f.Store.Abort(ctx, k, id); code(err) != errcode.UploadNotFound {
 		t.Fatalf("a second abort: %v", err)
 	}
 	// S3 and COS answer NoSuchUpload; some S3-compatible servers look at the parts first.
-	if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); code(err) != upload.CodeUploadNotFound && code(err) != upload.CodeInvalidPart {
+	if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); code(err) != errcode.UploadNotFound && code(err) != errcode.InvalidPart {
 		t.Fatalf("complete after abort: %v", err)
 	}
 	if info, err := f.Store.Stat(ctx, k); err != nil || info.Exists {
@@ -337,7 +338,7 @@ func testForbidOverwriteRace(t *testing.T, newStore New) {
 				t.Fatalf("racers %d and %d both completed", won, i)
 			}
 			won = i
-		case upload.CodeObjectExists:
+		case errcode.ObjectExists:
 		default:
 			t.Fatalf("racer %d: %v", i, err)
 		}
@@ -487,13 +488,13 @@ func testFaults(t *testing.T, newStore New) {
 	before := inj.passed.Load()
 	inj.arm(1, isInitiate, xmlAnswer(403, "<Error><Code>AccessDenied</Code><Message>no</Message><RequestId>req-403</RequestId></Error>"))
 	_, err = f.Store.Initiate(ctx, &upload.Object{Key: k + "-2", ContentType: "text/plain"})
-	if e := upload.AsError(err); e.Code != upload.CodeUpstreamDenied || e.UpstreamRequestID != "req-403" || inj.passed.Load() != before {
+	if e := errcode.As(err); e.Code != errcode.UpstreamDenied || e.UpstreamRequestID != "req-403" || inj.passed.Load() != before {
 		t.Fatalf("a refusal: %v (retried: %v)", err, inj.passed.Load() != before)
 	}
 	inj.arm(10, isInitiate, xmlAnswer(503, "<Error><Code>SlowDown</Code></Error>"))
 	short, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := f.Store.Initiate(short, &upload.Object{Key: k + "-3", ContentType: "text/plain"}); code(err) != upload.CodeUpstreamBusy {
+	if _, err := f.Store.Initiate(short, &upload.Object{Key: k + "-3", ContentType: "text/plain"}); code(err) != errcode.UpstreamBusy {
 		t.Fatalf("SlowDown to the end: %v", err)
 	}
 }

@@ -1,0 +1,39 @@
+// Package wire holds the JSON shapes directup's doors share — the error object, the
+// compact part plan and the upload answers — so the HTTP API, Uppy's routes, the queue's
+// callbacks and the platform adapters write the same bytes. The domain never sees them.
+package wire
+
+import (
+	"encoding/json"
+
+	"github.com/directup/directup/shared/errcode"
+)
+
+// ErrorBody is the error object of every answer: the code, a message safe to show, the
+// field at fault, the request id (the API's, or the queue message's) and the storage
+// request id when storage failed.
+type ErrorBody struct {
+	Code              string `json:"code"`
+	Message           string `json:"message"`
+	Field             string `json:"field,omitempty"`
+	RequestID         string `json:"requestId,omitempty"`
+	UpstreamRequestID string `json:"upstreamRequestId,omitempty"`
+}
+
+// ErrorAnswer is an answer that failed: {"error": {...}}.
+type ErrorAnswer struct {
+	Error ErrorBody `json:"error"`
+}
+
+// ErrorOf is err's error object (anything but an *errcode.Error is internal).
+func ErrorOf(err error, requestID string) ErrorBody {
+	e := errcode.As(err)
+	return ErrorBody{Code: e.Code, Message: e.Message, Field: e.Field, RequestID: requestID, UpstreamRequestID: e.UpstreamRequestID}
+}
+
+// ErrorJSON is the whole failed answer for err, as JSON (for adapters that answer before
+// the API runs).
+func ErrorJSON(err error, requestID string) []byte {
+	js, _ := json.Marshal(ErrorAnswer{Error: ErrorOf(err, requestID)}) // strings only: always marshals
+	return js
+}
