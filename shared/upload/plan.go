@@ -2,14 +2,6 @@ package upload
 
 import "github.com/directup/directup/shared/errcode"
 
-// COS multipart limits (COS API documentation): parts 1..10000, each 1 MiB..5 GiB but the last.
-const (
-	MinPartSize  int64 = 1 << 20
-	MaxPartSize  int64 = 5 << 30
-	MaxParts           = 10000
-	MaxTotalSize       = MaxPartSize * MaxParts
-)
-
 // Plan fixes how an object of Size bytes is cut: PartCount parts of PartSize bytes,
 // the last one holding the remainder. The plan travels in the upload token, so every
 // part URL signs its exact size and nobody can store more than declared.

@@ -57,14 +57,6 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// Enumerations from the COS documentation.
-var (
-	objectACLs = []string{"default", "private", "public-read", "authenticated-read", "bucket-owner-read", "bucket-owner-full-control"}
-	// StorageClasses are COS's object storage classes.
-	storageClasses = []string{"STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE", "INTELLIGENT_TIERING",
-		"MAZ_STANDARD", "MAZ_STANDARD_IA", "MAZ_INTELLIGENT_TIERING", "MAZ_ARCHIVE"}
-)
-
 // Validate checks the policy once at start; the error names the variable at fault.
 func (p *Policy) Validate() error {
 	if p.KeyPrefix != "" {

@@ -2,10 +2,7 @@ package upload
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -61,30 +58,6 @@ func DefaultCapabilities() Capabilities {
 		StorageClasses: slices.Clone(storageClasses), ACLs: slices.Clone(objectACLs[1:]),
 		Encryption: []string{SSECOS, SSEKMS, SSEC}, Grants: true, Tags: true,
 	}
-}
-
-// check refuses a policy the store cannot keep; the error names the variable.
-func (c Capabilities) check(p *Policy) error {
-	for _, sc := range p.AllowedStorageClasses {
-		if !slices.Contains(c.StorageClasses, sc) {
-			return fmt.Errorf("UPLOAD_ALLOWED_STORAGE_CLASSES: %s is not available on this store (it has %s)", sc, strings.Join(c.StorageClasses, ", "))
-		}
-	}
-	for _, a := range p.AllowedACLs {
-		if a != "default" && !slices.Contains(c.ACLs, a) {
-			return fmt.Errorf("UPLOAD_ALLOWED_ACLS: %s is not available on this store", a)
-		}
-	}
-	if p.AllowGrants && !c.Grants {
-		return errors.New("UPLOAD_ALLOW_GRANTS: this store has no per-grantee permissions; use UPLOAD_ALLOWED_ACLS")
-	}
-	if p.DefaultPartSize < c.MinPartSize || p.DefaultPartSize > c.MaxPartSize {
-		return fmt.Errorf("UPLOAD_PART_SIZE: this store takes parts of %d to %d bytes", c.MinPartSize, c.MaxPartSize)
-	}
-	if p.MaxSize > c.MaxPartSize*int64(c.MaxParts) {
-		return fmt.Errorf("UPLOAD_MAX_SIZE: this store holds objects of at most %d bytes", c.MaxPartSize*int64(c.MaxParts))
-	}
-	return nil
 }
 
 // ObjectInfo describes a stored object.
@@ -152,12 +125,6 @@ type Encryption struct {
 	CustomerKeyMD5 string
 }
 
-// PartSpec is one part to presign: its number and exact size.
-type PartSpec struct {
-	Number int
-	Size   int64
-}
-
 // PresignRequest asks a store for part URLs.
 type PresignRequest struct {
 	Key            string
@@ -186,35 +153,6 @@ type Presigned struct {
 	Expires time.Time
 }
 
-// PresignedPart is one part request: the client sends Method to URL with Headers (and
-// the part's exact Size as body; browsers set Content-Length themselves).
-type PresignedPart struct {
-	PartNumber int               `json:"partNumber"`
-	Method     string            `json:"method"`
-	URL        string            `json:"url"`
-	Headers    map[string]string `json:"headers"`
-	Size       int64             `json:"size"`
-	// CustomerKeyHeader names the header the client sends its SSE-C key in (the function
-	// never holds the key): clients need no storage's header names of their own.
-	CustomerKeyHeader string `json:"customerKeyHeader,omitempty"`
-	// CRC64Header names the answer header carrying the stored part's CRC-64/ECMA-182, for
-	// stores that report one (COS), so clients can check what was stored.
-	CRC64Header string `json:"crc64Header,omitempty"`
-}
-
-// StoredPart is a part the store already holds.
-type StoredPart struct {
-	PartNumber int    `json:"partNumber"`
-	ETag       string `json:"etag"`
-	Size       int64  `json:"size"`
-}
-
-// CompletedPart names a part to assemble.
-type CompletedPart struct {
-	PartNumber int    `json:"partNumber"`
-	ETag       string `json:"etag"`
-}
-
 // CompleteOptions carry what the initiate asked of the complete.
 type CompleteOptions struct {
 	// ForbidOverwrite fails the complete when the key already holds an object. COS fixes
@@ -222,12 +160,21 @@ type CompleteOptions struct {
 	ForbidOverwrite bool
 }
 
-// Completed describes the assembled object.
-type Completed struct {
-	Bucket   string `json:"bucket"`
-	Key      string `json:"key"`
-	Location string `json:"location"`
-	ETag     string `json:"etag"`
-	Size     int64  `json:"size"`
-	CRC64    string `json:"crc64,omitempty"`
-}
+// COS multipart limits (COS API documentation): parts 1..10000, each 1 MiB..5 GiB but the last.
+const (
+	MinPartSize  int64 = 1 << 20
+	MaxPartSize  int64 = 5 << 30
+	MaxParts           = 10000
+	MaxTotalSize       = MaxPartSize * MaxParts
+)
+
+// MaxKeyLength is COS's limit on an object key, in UTF-8 bytes.
+const MaxKeyLength = 850
+
+// Enumerations from the COS documentation.
+var (
+	objectACLs = []string{"default", "private", "public-read", "authenticated-read", "bucket-owner-read", "bucket-owner-full-control"}
+	// StorageClasses are COS's object storage classes.
+	storageClasses = []string{"STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE", "INTELLIGENT_TIERING",
+		"MAZ_STANDARD", "MAZ_STANDARD_IA", "MAZ_INTELLIGENT_TIERING", "MAZ_ARCHIVE"}
+)

@@ -14,9 +14,6 @@ import (
 	"github.com/directup/directup/shared/records"
 )
 
-// MaxKeyLength is COS's limit on an object key, in UTF-8 bytes.
-const MaxKeyLength = 850
-
 const maxFilenameBytes = 120
 
 var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)

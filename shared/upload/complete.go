@@ -1,0 +1,159 @@
+package upload
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/directup/directup/shared/errcode"
+)
+
+// Complete assembles the object. Every part of the plan must be named; the stored parts
+// are checked against the plan's sizes first, so the object is exactly what was declared.
+func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []CompletedPart) (*Completed, error) {
+	c, err := s.claims(ctx, token, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	plan := c.Plan()
+	if len(parts) == 0 {
+		return nil, errcode.Missing("parts")
+	}
+	if len(parts) > s.caps.MaxParts {
+		return nil, errcode.Invalid("parts", "at most %d parts", s.caps.MaxParts)
+	}
+	parts = slices.Clone(parts)
+	slices.SortFunc(parts, func(a, b CompletedPart) int { return a.PartNumber - b.PartNumber })
+	for i, p := range parts {
+		field := "parts[" + strconv.Itoa(i) + "]"
+		if p.PartNumber < 1 || p.PartNumber > plan.PartCount {
+			return nil, errcode.Invalid(field+".partNumber", "part %d is outside this upload's plan of %d parts", p.PartNumber, plan.PartCount)
+		}
+		if i > 0 && parts[i-1].PartNumber == p.PartNumber {
+			return nil, errcode.Invalid(field+".partNumber", "part %d is listed twice", p.PartNumber)
+		}
+		etag := strings.Trim(p.ETag, `"`)
+		if etag == "" || len(etag) > 128 || strings.ContainsAny(etag, "\"<>&\r\n") {
+			return nil, errcode.Invalid(field+".etag", "etag must be the ETag header the part upload answered")
+		}
+		parts[i].ETag = `"` + etag + `"`
+	}
+	if !c.Open && len(parts) != plan.PartCount {
+		return nil, &errcode.Error{Code: errcode.IncompleteUpload, Field: "parts",
+			Message: "name all " + strconv.Itoa(plan.PartCount) + " parts of the plan; " + strconv.Itoa(len(parts)) + " were given"}
+	}
+
+	stored, err := s.store.ListParts(ctx, c.Key, c.UploadID)
+	if err != nil {
+		return nil, s.completeFailed(ctx, c, err)
+	}
+	var total int64
+	have := make(map[int]StoredPart, len(stored))
+	for _, p := range stored {
+		have[p.PartNumber] = p
+		total += p.Size
+	}
+	if total > plan.Size {
+		// More was stored than declared (or, for open uploads, than the policy allows):
+		// nothing from this upload may become an object.
+		s.abortQuietly(ctx, c.Key, c.UploadID)
+		s.publish(ctx, &Event{Type: EventRejected, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, Size: total,
+			ContentType: c.ContentType, Reason: "the stored parts exceed the declared size or the policy's limit; the upload was aborted"})
+		if c.Open {
+			return nil, &errcode.Error{Code: errcode.SizeTooLarge, Field: "parts",
+				Message: "the stored parts exceed this deployment's limit of " + strconv.FormatInt(plan.Size, 10) + " bytes; the upload was aborted"}
+		}
+		return nil, &errcode.Error{Code: errcode.InvalidPart, Field: "parts",
+			Message: "the stored parts exceed the declared size; the upload was aborted"}
+	}
+	for i, p := range parts {
+		sp, ok := have[p.PartNumber]
+		field := "parts[" + strconv.Itoa(i) + "]"
+		switch {
+		case !ok:
+			return nil, &errcode.Error{Code: errcode.IncompleteUpload, Field: field,
+				Message: "part " + strconv.Itoa(p.PartNumber) + " has not been uploaded"}
+		case !c.Open && sp.Size != plan.SizeOf(p.PartNumber):
+			return nil, &errcode.Error{Code: errcode.InvalidPart, Field: field,
+				Message: "part " + strconv.Itoa(p.PartNumber) + " does not have the planned size"}
+		case strings.Trim(sp.ETag, `"`) != strings.Trim(p.ETag, `"`):
+			return nil, &errcode.Error{Code: errcode.InvalidPart, Field: field + ".etag",
+				Message: "part " + strconv.Itoa(p.PartNumber) + " was stored with another ETag; upload it again or send its current ETag"}
+		}
+	}
+	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
+	if err != nil {
+		return nil, s.completeFailed(ctx, c, err)
+	}
+	done.Size = 0
+	for _, p := range parts {
+		done.Size += have[p.PartNumber].Size
+	}
+	detected, err := s.verifyContent(ctx, c, done)
+	if err != nil {
+		return nil, err
+	}
+	if s.events != nil {
+		ev := &Event{Type: EventCompleted, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
+			ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
+		modified := time.Time{}
+		if info, err := s.store.Stat(ctx, c.Key); err == nil && info.Exists {
+			ev.Metadata, ev.ContentType, modified = userMetadata(info.Metadata), info.ContentType, info.LastModified
+		}
+		identify(ev, c.Write, "", modified)
+		s.publish(ctx, ev)
+	}
+	return done, nil
+}
+
+// completeFailed is err, unless the upload is gone because an earlier complete stored its
+// object, rejected it and could not remove it then: that removal is finished now, and the
+// answer is the rejection again.
+func (s *Service) completeFailed(ctx context.Context, c *Claims, err error) error {
+	if errcode.As(err).Code != errcode.UploadNotFound {
+		return err
+	}
+	handled, ferr := s.finishRejection(ctx, c)
+	switch {
+	case !handled:
+		return err
+	case ferr != nil:
+		return ferr
+	}
+	return &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
+		Message: "this upload's object contradicted its declared type; it was deleted"}
+}
+
+// Abort discards an upload. Aborting an upload that is already gone (aborted, expired)
+// succeeds; one that was completed is refused with upload_completed, so a client that
+// cancelled is never told nothing was stored when an object was.
+func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
+	c, err := s.claims(ctx, token, uploadID)
+	if err != nil {
+		return err
+	}
+	err = s.store.Abort(ctx, c.Key, c.UploadID)
+	if err == nil {
+		s.publish(ctx, &Event{Type: EventAborted, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, ContentType: c.ContentType})
+		return nil
+	}
+	if e := errcode.As(err); e.Code != errcode.UploadNotFound {
+		return err
+	}
+	if handled, err := s.finishRejection(ctx, c); handled {
+		return err // the object was rejected: nothing is stored once it is removed
+	}
+	info, err := s.store.Stat(ctx, c.Key)
+	if err != nil {
+		return err
+	}
+	// An object older than the upload was there before it (forbidOverwrite kept it, or
+	// the upload never completed): the upload itself is simply gone.
+	if info.Exists && (c.Issued == 0 || !info.LastModified.Before(time.Unix(c.Issued, 0).Add(-time.Second))) {
+		return &errcode.Error{Code: errcode.UploadCompleted,
+			Message: "the upload was completed: the object " + c.Key + " is stored; delete it to undo"}
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package upload
+
+import (
+	"context"
+	"maps"
+	"time"
+)
+
+// Initiated is the answer to an initiate request.
+type Initiated struct {
+	Bucket         string    `json:"bucket"`
+	Key            string    `json:"key"`
+	UploadID       string    `json:"uploadId"`
+	Size           int64     `json:"size"`
+	PartSize       int64     `json:"partSize"`
+	PartCount      int       `json:"partCount"`
+	Token          string    `json:"token"`
+	ExpiresAt      time.Time `json:"expiresAt"`      // when these part URLs stop working
+	TokenExpiresAt time.Time `json:"tokenExpiresAt"` // when follow-up calls stop being accepted
+	// PartBatch is how many part URLs one request may ask for (UPLOAD_PART_BATCH).
+	PartBatch int             `json:"partBatch,omitempty"`
+	Parts     []PresignedPart `json:"parts"`
+	// CompactParts: every part's URL in the compact form, for InitiateAll (Parts is then
+	// empty, unless the store's URLs share no template).
+	CompactParts *CompactParts `json:"compactParts,omitempty"`
+}
+
+// Initiate checks req, starts a multipart upload and presigns the first batch of parts.
+func (s *Service) Initiate(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+	return s.initiate(ctx, req, initiateFirstBatch)
+}
+
+// InitiateAll is Initiate with the URLs of every part of the plan (up to 10,000), for
+// clients that take them in the compact form.
+func (s *Service) InitiateAll(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+	return s.initiate(ctx, req, initiateAllURLs)
+}
+
+// InitiatePlanned is Initiate without part URLs, for clients that ask for each part's
+// URL when they send it (Uppy): the plan and its pinned sizes are the same.
+func (s *Service) InitiatePlanned(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+	return s.initiate(ctx, req, initiateNoURLs)
+}
+
+// InitiateOpen starts an upload whose size the client does not declare. Part URLs then
+// cannot pin sizes: the policy's MaxSize is enforced only at complete, and until then the
+// upload's parts can hold more. Only a deployer's explicit setting reaches this.
+func (s *Service) InitiateOpen(ctx context.Context, filename, contentType string) (*Initiated, error) {
+	ceiling := s.policy.MaxSize
+	return s.initiate(ctx, &InitiateRequest{Filename: filename, ContentType: contentType, Size: &ceiling}, initiateOpen)
+}
+
+type initiateMode int
+
+const (
+	initiateFirstBatch initiateMode = iota // pinned plan, first batch of URLs
+	initiateAllURLs                        // pinned plan, every part's URL
+	initiateNoURLs                         // pinned plan, URLs asked for later
+	initiateOpen                           // no plan: sizes not pinned
+)
+
+func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initiateMode) (*Initiated, error) {
+	subject := Caller(ctx)
+	obj, plan, err := s.policy.objectFor(req, func(filename string) (string, error) {
+		return generateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, subject, filename, s.now())
+	}, s.store.Capabilities())
+	if err != nil {
+		return nil, err
+	}
+	if s.hook != nil {
+		if err := s.askHook(ctx, req, obj, plan, mode == initiateOpen); err != nil {
+			return nil, err
+		}
+	}
+	write, err := s.newWrite(obj.Key, plan.Size, mode == initiateOpen, obj.ContentType)
+	if err != nil {
+		return nil, err
+	}
+	obj.Metadata = maps.Clone(obj.Metadata)
+	if obj.Metadata == nil {
+		obj.Metadata = map[string]string{}
+	}
+	obj.Metadata[WriteMetadata] = write
+	uploadID, err := s.store.Initiate(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	claims := Claims{
+		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
+		Issued: s.now().Unix(), Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
+		ContentType: obj.ContentType, Write: write[:writeIDLen], // the seal stays secret: see newWrite
+	}
+	if obj.Encryption != nil {
+		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
+	}
+	switch mode {
+	case initiateOpen:
+		claims.Open, claims.PartSize = true, 0
+		return &Initiated{
+			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: claims.Size, PartCount: s.caps.MaxParts,
+			Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: []PresignedPart{},
+		}, nil
+	case initiateNoURLs:
+		return &Initiated{
+			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
+			PartCount: plan.PartCount, Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(),
+			PartBatch: s.policy.PartBatch, Parts: []PresignedPart{},
+		}, nil
+	}
+	batch := s.policy.PartBatch
+	if mode == initiateAllURLs {
+		batch = s.caps.MaxParts
+	}
+	first := make([]int, min(plan.PartCount, batch))
+	for i := range first {
+		first[i] = i + 1
+	}
+	customerKey := ""
+	if obj.Encryption != nil {
+		customerKey = obj.Encryption.CustomerKey
+	}
+	urls, err := s.presign(ctx, &claims, plan, first, customerKey, mode == initiateAllURLs)
+	if err != nil {
+		// The caller will never learn this UploadId: abort it rather than leave an orphan.
+		s.abortQuietly(ctx, obj.Key, uploadID)
+		return nil, err
+	}
+	return &Initiated{
+		Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
+		PartCount: plan.PartCount, Token: s.tokens.Sign(claims), ExpiresAt: urls.ExpiresAt,
+		TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), PartBatch: s.policy.PartBatch, Parts: urls.Parts,
+		CompactParts: urls.CompactParts,
+	}, nil
+}
+
+func (s *Service) abortQuietly(ctx context.Context, key, uploadID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = s.store.Abort(ctx, key, uploadID)
+}

@@ -1,0 +1,46 @@
+package upload
+
+// PartSpec is one part to presign: its number and exact size.
+type PartSpec struct {
+	Number int
+	Size   int64
+}
+
+// PresignedPart is one part request: the client sends Method to URL with Headers (and
+// the part's exact Size as body; browsers set Content-Length themselves).
+type PresignedPart struct {
+	PartNumber int               `json:"partNumber"`
+	Method     string            `json:"method"`
+	URL        string            `json:"url"`
+	Headers    map[string]string `json:"headers"`
+	Size       int64             `json:"size"`
+	// CustomerKeyHeader names the header the client sends its SSE-C key in (the function
+	// never holds the key): clients need no storage's header names of their own.
+	CustomerKeyHeader string `json:"customerKeyHeader,omitempty"`
+	// CRC64Header names the answer header carrying the stored part's CRC-64/ECMA-182, for
+	// stores that report one (COS), so clients can check what was stored.
+	CRC64Header string `json:"crc64Header,omitempty"`
+}
+
+// StoredPart is a part the store already holds.
+type StoredPart struct {
+	PartNumber int    `json:"partNumber"`
+	ETag       string `json:"etag"`
+	Size       int64  `json:"size"`
+}
+
+// CompletedPart names a part to assemble.
+type CompletedPart struct {
+	PartNumber int    `json:"partNumber"`
+	ETag       string `json:"etag"`
+}
+
+// Completed describes the assembled object.
+type Completed struct {
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+	Location string `json:"location"`
+	ETag     string `json:"etag"`
+	Size     int64  `json:"size"`
+	CRC64    string `json:"crc64,omitempty"`
+}

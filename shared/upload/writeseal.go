@@ -1,0 +1,117 @@
+package upload
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// WriteMetadata is the metadata (x-cos-meta-directup-upload, x-amz-meta-...) in which an
+// upload through the API names its write with a random value, also signed into its token:
+// the API and the storage-triggered function both know it, so the events of two uploads of
+// the same bytes to one key get different ids, and both paths the same id for one write.
+// Clients cannot send metadata starting with "directup-".
+const WriteMetadata = "directup-upload"
+
+const (
+	reservedMetaPrefix = "directup-"
+	// writeMetaBytes is what WriteMetadata takes of COS's 4 KB of metadata headers.
+	writeMetaBytes = 64
+)
+
+// newWrite is a fresh value for WriteMetadata on key: 80 random bits and an 80-bit HMAC
+// over them, the key, the declared size (or "open") and the declared media type. The seal
+// is readable by whoever can read the object (its metadata comes back on a GET), so it
+// must not exempt other bytes: it verifies only for an object of exactly that size and
+// type, which is what the API pinned — a copy put on other bytes written with temporary
+// keys fails and is held to their declaration.
+func (s *Service) newWrite(key string, size int64, open bool, contentType string) (string, error) {
+	var b [10]byte
+	if _, err := io.ReadFull(s.random, b[:]); err != nil {
+		return "", err
+	}
+	r := keyEncoding.EncodeToString(b[:])
+	return r + s.writeMAC(key, r, sealedSize(size, open), mediaType(contentType)), nil
+}
+
+func sealedSize(size int64, open bool) string {
+	if open {
+		return "open" // size undeclared: the policy's ceiling still holds
+	}
+	return strconv.FormatInt(size, 10)
+}
+
+func (s *Service) writeMAC(key, r, size, mediaType string) string {
+	m := hmac.New(sha256.New, s.writeKey)
+	m.Write([]byte(key + "\x00" + r + "\x00" + size + "\x00" + mediaType))
+	return keyEncoding.EncodeToString(m.Sum(nil)[:10])
+}
+
+// writeIDLen is the length of a write value's random part, the write's id: the token and
+// event ids carry only it.
+const writeIDLen = 16
+
+// apiWrite reports whether the object info describes, at key, carries a WriteMetadata
+// value this deployment sealed for an upload of its very size and type.
+func (s *Service) apiWrite(key string, info ObjectInfo) bool {
+	w := info.Metadata[WriteMetadata]
+	if len(w) != 2*writeIDLen {
+		return false
+	}
+	mt := mediaType(info.ContentType)
+	for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
+		if hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen], size, mt))) {
+			return true
+		}
+	}
+	return false
+}
+
+// UploadedBy reports whether the object info describes is the one the upload of c stored:
+// it carries that upload's sealed write value.
+func (s *Service) UploadedBy(c *Claims, info ObjectInfo) bool {
+	w := info.Metadata[WriteMetadata]
+	return c.Write != "" && info.Exists && s.apiWrite(c.Key, info) && w[:writeIDLen] == c.Write
+}
+
+func deriveKey(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+// identify sets ev's id from what names the write: its WriteMetadata value (write; the
+// API knows it from the token, the storage function from the object), else the fingerprint
+// of the temporary keys that wrote it (keys), else its modification time; then the ETag.
+// Outcomes without an object use the upload id.
+func identify(ev *Event, write, keys string, modified time.Time) {
+	switch {
+	case ev.ETag != "" && write != "":
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, "w:"+write+"@"+strings.Trim(ev.ETag, `"`))
+	case ev.ETag != "" && keys != "":
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, "k:"+keys+"@"+ObjectVersion(ev.ETag, modified))
+	case ev.ETag != "" && !modified.IsZero():
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, ObjectVersion(ev.ETag, modified))
+	case ev.ETag != "":
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, strings.Trim(ev.ETag, `"`)+"@"+ev.UploadID)
+	default:
+		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, ev.UploadID)
+	}
+}
+
+// userMetadata is an object's metadata without directup's own.
+func userMetadata(m map[string]string) map[string]string {
+	if _, ok := m[WriteMetadata]; !ok {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if !strings.HasPrefix(k, reservedMetaPrefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
