@@ -397,3 +397,16 @@ func printable(s string) bool {
 	}
 	return true
 }
+
+// WriteMetadata is the metadata (x-cos-meta-directup-upload, x-amz-meta-...) in which an
+// upload through the API names its write with a random value, also signed into its token:
+// the API and the storage-triggered function both know it, so the events of two uploads of
+// the same bytes to one key get different ids, and both paths the same id for one write.
+// Clients cannot send metadata starting with "directup-".
+const WriteMetadata = "directup-upload"
+
+const (
+	reservedMetaPrefix = "directup-"
+	// writeMetaBytes is what WriteMetadata takes of COS's 4 KB of metadata headers.
+	writeMetaBytes = 64
+)
