@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/apiclient"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/policy"
 )
 
 // TestLocalModeBinary builds the command, starts it as the README's first command would,
@@ -56,7 +56,7 @@ func TestLocalModeBinary(t *testing.T) {
 	rand.Read(data)
 	size := int64(len(data))
 	c := &apiclient.Client{API: api}
-	up, done, err := c.Upload(ctx, &upload.InitiateRequest{Filename: "x.bin", ContentType: "application/octet-stream", Size: &size, PartSize: 1 << 20}, bytes.NewReader(data), nil)
+	up, done, err := c.Upload(ctx, &policy.InitiateRequest{Filename: "x.bin", ContentType: "application/octet-stream", Size: &size, PartSize: 1 << 20}, bytes.NewReader(data), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,9 @@ import (
 
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 // These tests run the built function under the real protocols: the AWS Lambda Runtime
@@ -55,14 +57,14 @@ func uploadFlowTo(t *testing.T, partSize int, stored func(key string) []byte, in
 		t.Fatalf("initiate body %s: %v", ans.Body, err)
 	}
 	c := &apiclient.Client{}
-	var parts []upload.CompletedPart
+	var parts []wire.CompletedPart
 	for _, p := range up.Parts {
 		off := int64(p.PartNumber-1) * up.PartSize
 		etag, err := c.PutPart(context.Background(), p, data[off:off+p.Size], nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts = append(parts, upload.CompletedPart{PartNumber: p.PartNumber, ETag: etag})
+		parts = append(parts, wire.CompletedPart{PartNumber: p.PartNumber, ETag: etag})
 	}
 	ans = invoke("GET", "/uploads/"+up.UploadID+"/parts", up.Token, "")
 	if ans.StatusCode != 200 || strings.Count(ans.Body, `"partNumber"`) != 3 {
@@ -313,8 +315,8 @@ func TestSCFWebFunction(t *testing.T) {
 	size := int64(len(data))
 	var err error
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		var done *upload.Completed
-		if _, done, err = api.Upload(context.Background(), &upload.InitiateRequest{Filename: "w.bin", ContentType: "application/octet-stream", Size: &size}, bytes.NewReader(data), nil); err == nil {
+		var done *wire.Completed
+		if _, done, err = api.Upload(context.Background(), &policy.InitiateRequest{Filename: "w.bin", ContentType: "application/octet-stream", Size: &size}, bytes.NewReader(data), nil); err == nil {
 			if done.Size != size {
 				t.Fatalf("completed %+v", done)
 			}

@@ -17,10 +17,11 @@ import (
 
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/s3"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
-	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/webhook"
 )
 
@@ -35,13 +36,13 @@ var (
 // events (deduplicated on id, as receivers do), failing the first `fail` deliveries.
 type receiver struct {
 	mu     sync.Mutex
-	events map[string]upload.Event
+	events map[string]events.Event
 	fail   atomic.Int32
 	url    string
 }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{events: map[string]upload.Event{}}
+	r := &receiver{events: map[string]events.Event{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		if !webhook.Verify([]byte(eventsSecret), body, req.Header.Get(webhook.SignatureHeader), time.Now(), time.Minute) {
@@ -53,7 +54,7 @@ func newReceiver(t *testing.T) *receiver {
 			w.WriteHeader(503)
 			return
 		}
-		var ev upload.Event
+		var ev events.Event
 		json.Unmarshal(body, &ev)
 		r.mu.Lock()
 		r.events[ev.ID] = ev
@@ -64,10 +65,10 @@ func newReceiver(t *testing.T) *receiver {
 	return r
 }
 
-func (r *receiver) byKey() map[string]upload.Event {
+func (r *receiver) byKey() map[string]events.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := map[string]upload.Event{}
+	out := map[string]events.Event{}
 	for _, ev := range r.events {
 		out[ev.Key] = ev
 	}
@@ -84,15 +85,15 @@ func put(t *testing.T, c *storerest.Client, key, contentType, body string) {
 
 // check asserts what the function made of the objects: the HTML declared as PNG deleted
 // and told as rejected, the PNG told as completed, the rest untouched and untold.
-func check(t *testing.T, r *receiver, stat func(key string) upload.ObjectInfo) {
+func check(t *testing.T, r *receiver, stat func(key string) storage.ObjectInfo) {
 	t.Helper()
 	exists := func(key string) bool { return stat(key).Exists }
 	got := r.byKey()
-	if ev := got["uploads/a/cat.png"]; ev.Type != upload.EventRejected || ev.DetectedType != "text/html" || ev.Source != "storage" {
+	if ev := got["uploads/a/cat.png"]; ev.Type != events.Rejected || ev.DetectedType != "text/html" || ev.Source != "storage" {
 		t.Errorf("HTML declared as PNG: %+v", ev)
 	}
-	if ev := got["uploads/b/real photo.png"]; ev.Type != upload.EventCompleted || ev.DetectedType != "image/png" || ev.Size != int64(len(png)) ||
-		ev.ID != upload.EventID(upload.EventCompleted, ev.Bucket, ev.Key, upload.ObjectVersion(ev.ETag, stat(ev.Key).LastModified)) {
+	if ev := got["uploads/b/real photo.png"]; ev.Type != events.Completed || ev.DetectedType != "image/png" || ev.Size != int64(len(png)) ||
+		ev.ID != events.EventID(events.Completed, ev.Bucket, ev.Key, events.ObjectVersion(ev.ETag, stat(ev.Key).LastModified)) {
 		t.Errorf("a real PNG: %+v", ev)
 	}
 	if len(got) != 2 {
@@ -141,7 +142,7 @@ func TestCOSTriggerOverGo1(t *testing.T) {
 	if resp := fn.Invoke(event, ""); resp.Error != nil {
 		t.Fatalf("the retry: %+v", resp.Error)
 	}
-	check(t, r, func(key string) upload.ObjectInfo {
+	check(t, r, func(key string) storage.ObjectInfo {
 		info, err := c.Stat(context.Background(), key)
 		if err != nil {
 			t.Fatal(err)
@@ -194,7 +195,7 @@ func TestS3EventUnderEmulator(t *testing.T) {
 	if out.ErrorMessage != "" {
 		t.Fatalf("invoke: %s", out.ErrorMessage)
 	}
-	check(t, r, func(key string) upload.ObjectInfo {
+	check(t, r, func(key string) storage.ObjectInfo {
 		info, err := c.Stat(context.Background(), key)
 		if err != nil {
 			t.Fatal(err)

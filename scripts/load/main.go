@@ -27,7 +27,9 @@ import (
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 type options struct {
@@ -99,7 +101,7 @@ func run(o options) result {
 	if err != nil {
 		panic(err)
 	}
-	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
+	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
 	if err != nil {
 		panic(err)
 	}
@@ -135,7 +137,7 @@ func run(o options) result {
 				size := o.size
 				var up *upload.Initiated
 				if timed("initiate", func() (err error) {
-					up, err = api.Initiate(ctx, &upload.InitiateRequest{Filename: "f" + strconv.Itoa(i) + ".bin", ContentType: "application/octet-stream", Size: &size})
+					up, err = api.Initiate(ctx, &policy.InitiateRequest{Filename: "f" + strconv.Itoa(i) + ".bin", ContentType: "application/octet-stream", Size: &size})
 					return err
 				}) != nil {
 					continue
@@ -149,7 +151,7 @@ func run(o options) result {
 					continue
 				}
 				timed("complete", func() error {
-					done, err := api.Complete(ctx, up, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
+					done, err := api.Complete(ctx, up, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
 					if err == nil && done.Size != size {
 						err = errors.New("wrong size")
 					}

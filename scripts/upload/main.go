@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/directup/directup/shared/apiclient"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/policy"
 )
 
 func main() {
@@ -46,7 +46,7 @@ func run(api, path string, partSize int64, parallel int) error {
 	}
 	size := st.Size()
 	c := &apiclient.Client{API: api, Concurrency: parallel}
-	up, done, err := c.Upload(context.Background(), &upload.InitiateRequest{
+	up, done, err := c.Upload(context.Background(), &policy.InitiateRequest{
 		Filename: filepath.Base(path), ContentType: ct, Size: &size, PartSize: partSize,
 	}, f, nil)
 	if err != nil {

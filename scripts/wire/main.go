@@ -12,6 +12,9 @@
 package main
 
 import (
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/wire"
+
 	"context"
 	"flag"
 	"fmt"
@@ -121,14 +124,14 @@ func run(runs, tokenLen int, only string) error {
 		return err
 	}
 	defer a.Close()
-	policy := a.Service.Policy()
+	pol := a.Service.Policy()
 	apiSrv := httptest.NewServer(a.Handler(slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	defer apiSrv.Close()
-	wire := &counting{next: http.DefaultTransport}
-	api := &apiclient.Client{API: apiSrv.URL, HTTP: &http.Client{Transport: wire}}
+	counter := &counting{next: http.DefaultTransport}
+	api := &apiclient.Client{API: apiSrv.URL, HTTP: &http.Client{Transport: counter}}
 	ctx := context.Background()
-	size := policy.MaxSize
-	req := &upload.InitiateRequest{Filename: "video.mp4", ContentType: "video/mp4", Size: &size}
+	size := pol.MaxSize
+	req := &policy.InitiateRequest{Filename: "video.mp4", ContentType: "video/mp4", Size: &size}
 
 	// The URLs of one upload, to check every form gives them all, and the same ones.
 	up, err := api.InitiateAll(ctx, req)
@@ -150,9 +153,9 @@ func run(runs, tokenLen int, only string) error {
 	// renewCompact fetches every URL in the compact form as the Go client does (decoded and
 	// checked; each URL is built when its part is sent); built also builds every URL now.
 	renewCompact := func(built bool) (*upload.PartURLs, error) {
-		before := wire.n.Load()
+		before := counter.n.Load()
 		out, err := api.PresignAll(ctx, up, nil)
-		compactBytes = wire.n.Load() - before
+		compactBytes = counter.n.Load() - before
 		if err == nil && out.CompactParts == nil {
 			err = fmt.Errorf("no compact answer")
 		}
@@ -162,17 +165,17 @@ func run(runs, tokenLen int, only string) error {
 		return out, err
 	}
 	var fullBytes int64
-	full := func() ([]upload.PresignedPart, error) {
-		before := wire.n.Load()
-		var got []upload.PresignedPart
-		for batch := range slices.Chunk(allNumbers, policy.PartBatch) {
+	full := func() ([]wire.PresignedPart, error) {
+		before := counter.n.Load()
+		var got []wire.PresignedPart
+		for batch := range slices.Chunk(allNumbers, pol.PartBatch) {
 			out, err := api.Presign(ctx, up, batch)
 			if err != nil {
 				return nil, err
 			}
 			got = append(got, out.Parts...)
 		}
-		fullBytes = wire.n.Load() - before
+		fullBytes = counter.n.Load() - before
 		return got, nil
 	}
 	// The official SDK presigning the same URLs (same host, key, upload id, token, sizes).
@@ -195,7 +198,7 @@ func run(runs, tokenLen int, only string) error {
 
 	// Every form must give every URL, each one the same as the compact form's (the
 	// signatures differ only in their time, so compare what they sign).
-	check := func(name string, got []upload.PresignedPart) error {
+	check := func(name string, got []wire.PresignedPart) error {
 		if len(got) != parts {
 			return fmt.Errorf("%s gave %d URLs, want %d", name, len(got), parts)
 		}
@@ -213,7 +216,7 @@ func run(runs, tokenLen int, only string) error {
 		f     func() error
 		check func() error
 	}
-	var compactGot, fullGot []upload.PresignedPart
+	var compactGot, fullGot []wire.PresignedPart
 	var decoded *upload.PartURLs
 	var sdkGot []string
 	ms := []measure{
@@ -272,7 +275,7 @@ func run(runs, tokenLen int, only string) error {
 	fmt.Printf("every URL of a %d-part upload, session token of %d characters, median of %d runs\n", parts, tokenLen, runs)
 	fmt.Printf("  over HTTP, compact form (one request), as the client takes it:  %8.1f ms  %7d bytes\n", msOf(dec), compactBytes)
 	fmt.Printf("  the same, all %d URLs built up front:                       %8.1f ms\n", parts, msOf(compact))
-	fmt.Printf("  over HTTP, full form (%d requests of %d):                      %8.1f ms  %7d bytes\n", parts/policy.PartBatch, policy.PartBatch, msOf(fullT), fullBytes)
+	fmt.Printf("  over HTTP, full form (%d requests of %d):                      %8.1f ms  %7d bytes\n", parts/pol.PartBatch, pol.PartBatch, msOf(fullT), fullBytes)
 	fmt.Printf("  official COS Go SDK GetPresignedURL, in-process:                %8.1f ms\n", msOf(sdkT))
 	fmt.Printf("the compact form over HTTP is %.1fx faster than the SDK in-process (%.1fx with every URL built up front), %.1fx faster than the full form\n",
 		float64(sdkT)/float64(dec), float64(sdkT)/float64(compact), float64(fullT)/float64(dec))

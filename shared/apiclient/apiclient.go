@@ -13,7 +13,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 // Client calls one API.
@@ -86,7 +88,7 @@ func (c *Client) Call(ctx context.Context, method, path, token string, in, out a
 }
 
 // Initiate starts an upload.
-func (c *Client) Initiate(ctx context.Context, req *upload.InitiateRequest) (*upload.Initiated, error) {
+func (c *Client) Initiate(ctx context.Context, req *policy.InitiateRequest) (*upload.Initiated, error) {
 	var out upload.Initiated
 	return &out, c.Call(ctx, http.MethodPost, "/uploads", "", req, &out)
 }
@@ -94,7 +96,7 @@ func (c *Client) Initiate(ctx context.Context, req *upload.InitiateRequest) (*up
 // InitiateAll starts an upload with the URL of every part, in the compact form
 // (up.CompactParts; about 40 bytes a part): Resume builds each URL as it sends the part.
 // From a store whose URLs share no template, up.Parts holds the first batch in full instead.
-func (c *Client) InitiateAll(ctx context.Context, req *upload.InitiateRequest) (*upload.Initiated, error) {
+func (c *Client) InitiateAll(ctx context.Context, req *policy.InitiateRequest) (*upload.Initiated, error) {
 	var out upload.Initiated
 	if err := c.Call(ctx, http.MethodPost, "/uploads?parts=compact", "", req, &out); err != nil {
 		return nil, err
@@ -118,7 +120,7 @@ func (c *Client) PresignAll(ctx context.Context, up *upload.Initiated, numbers [
 
 // check refuses a compact answer a client could not build URLs from (a full-form answer,
 // without one, passes).
-func check(c *upload.CompactParts) error {
+func check(c *wire.CompactParts) error {
 	if c == nil {
 		return nil
 	}
@@ -132,16 +134,16 @@ func (c *Client) Presign(ctx context.Context, up *upload.Initiated, numbers []in
 }
 
 // ListParts returns the parts stored so far.
-func (c *Client) ListParts(ctx context.Context, up *upload.Initiated) ([]upload.StoredPart, error) {
+func (c *Client) ListParts(ctx context.Context, up *upload.Initiated) ([]wire.StoredPart, error) {
 	var out struct {
-		Parts []upload.StoredPart `json:"parts"`
+		Parts []wire.StoredPart `json:"parts"`
 	}
 	return out.Parts, c.Call(ctx, http.MethodGet, "/uploads/"+up.UploadID+"/parts", up.Token, nil, &out)
 }
 
 // Complete assembles the object.
-func (c *Client) Complete(ctx context.Context, up *upload.Initiated, parts []upload.CompletedPart) (*upload.Completed, error) {
-	var out upload.Completed
+func (c *Client) Complete(ctx context.Context, up *upload.Initiated, parts []wire.CompletedPart) (*wire.Completed, error) {
+	var out wire.Completed
 	return &out, c.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/complete", up.Token, map[string]any{"parts": parts}, &out)
 }
 
@@ -152,7 +154,7 @@ func (c *Client) Abort(ctx context.Context, up *upload.Initiated) error {
 
 // PutPart uploads one part's bytes to its presigned URL and returns the ETag.
 // extra holds headers the caller must add itself (the SSE-C customer key).
-func (c *Client) PutPart(ctx context.Context, p upload.PresignedPart, data []byte, extra http.Header) (string, error) {
+func (c *Client) PutPart(ctx context.Context, p wire.PresignedPart, data []byte, extra http.Header) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, p.Method, p.URL, bytes.NewReader(data))
 	if err != nil {
 		return "", err
@@ -181,7 +183,7 @@ func (c *Client) PutPart(ctx context.Context, p upload.PresignedPart, data []byt
 
 // Upload sends a whole object: initiate (with every part's URL, in the compact form),
 // all parts (Concurrency at a time), complete. On failure it aborts the upload.
-func (c *Client) Upload(ctx context.Context, req *upload.InitiateRequest, r io.ReaderAt, extra http.Header) (*upload.Initiated, *upload.Completed, error) {
+func (c *Client) Upload(ctx context.Context, req *policy.InitiateRequest, r io.ReaderAt, extra http.Header) (*upload.Initiated, *wire.Completed, error) {
 	up, err := c.InitiateAll(ctx, req)
 	if err != nil {
 		return nil, nil, err
@@ -195,7 +197,7 @@ func (c *Client) Upload(ctx context.Context, req *upload.InitiateRequest, r io.R
 }
 
 // Resume uploads the parts of up not in stored, then completes.
-func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt, extra http.Header, stored []upload.StoredPart) (*upload.Completed, error) {
+func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt, extra http.Header, stored []wire.StoredPart) (*wire.Completed, error) {
 	etags := make([]string, up.PartCount+1)
 	for _, p := range stored {
 		if p.PartNumber >= 1 && p.PartNumber <= up.PartCount {
@@ -208,15 +210,15 @@ func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt
 			todo = append(todo, n)
 		}
 	}
-	known := map[int]upload.PresignedPart{}
+	known := map[int]wire.PresignedPart{}
 	for _, p := range up.Parts {
 		known[p.PartNumber] = p
 	}
-	compact := func(int) (upload.PresignedPart, bool) { return upload.PresignedPart{}, false }
+	compact := func(int) (wire.PresignedPart, bool) { return wire.PresignedPart{}, false }
 	if up.CompactParts != nil {
 		compact = up.CompactParts.Lookup()
 	}
-	part := func(n int) (upload.PresignedPart, bool) {
+	part := func(n int) (wire.PresignedPart, bool) {
 		if p, ok := known[n]; ok {
 			return p, true
 		}
@@ -251,14 +253,14 @@ func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt
 			return nil, err
 		}
 	}
-	parts := make([]upload.CompletedPart, up.PartCount)
+	parts := make([]wire.CompletedPart, up.PartCount)
 	for n := 1; n <= up.PartCount; n++ {
-		parts[n-1] = upload.CompletedPart{PartNumber: n, ETag: etags[n]}
+		parts[n-1] = wire.CompletedPart{PartNumber: n, ETag: etags[n]}
 	}
 	return c.Complete(ctx, up, parts)
 }
 
-func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, part func(int) (upload.PresignedPart, bool), r io.ReaderAt, extra http.Header, etags []string, workers int) error {
+func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, part func(int) (wire.PresignedPart, bool), r io.ReaderAt, extra http.Header, etags []string, workers int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan int)

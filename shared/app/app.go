@@ -31,6 +31,7 @@ import (
 	"github.com/directup/directup/shared/platform"
 	"github.com/directup/directup/shared/queue"
 	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/web"
 )
@@ -50,7 +51,7 @@ type App struct {
 // Storage is a store the service drives that also keeps directup's records (the queue
 // function's markers, untold rejections): the COS and S3 clients.
 type Storage interface {
-	upload.Store
+	storage.Store
 	records.Store
 }
 
@@ -217,7 +218,7 @@ func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
 			Message: "no object this upload stored is at " + key})
 		return
 	}
-	dl, ok := a.Store.(upload.Downloader)
+	dl, ok := a.Store.(storage.Downloader)
 	if !ok {
 		httpapi.Error(w, r, &errcode.Error{Code: errcode.NotAvailable,
 			Message: "this store cannot hand out download links"})

@@ -27,9 +27,13 @@ import (
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/httpapi"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/signed"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/uploadplan"
+	"github.com/directup/directup/shared/wire"
 )
 
 // Options configure the handler.
@@ -150,7 +154,7 @@ func decode(r *http.Request, v any) error {
 }
 
 // upload verifies the token Uppy carries as uploadId, and the key it sends beside it.
-func (h *Handler) upload(r *http.Request) (*upload.Claims, string, error) {
+func (h *Handler) upload(r *http.Request) (*uploadplan.Claims, string, error) {
 	token := r.PathValue("uploadId")
 	c, err := h.svc.Upload(r.Context(), token)
 	if err != nil {
@@ -193,7 +197,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		if partSize < 0 {
 			partSize = UppyPartSize(size)
 		}
-		up, err = h.svc.InitiatePlanned(r.Context(), &upload.InitiateRequest{
+		up, err = h.svc.InitiatePlanned(r.Context(), &policy.InitiateRequest{
 			Filename: req.Filename, ContentType: req.Type, Size: &size, PartSize: partSize})
 		if err != nil {
 			httpapi.Error(w, r, err)
@@ -216,7 +220,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 // UppyPartSize is the part size @uppy/aws-s3 cuts a file of size bytes into when its
 // getChunkSize option is not set: 5 MiB, or more for files that would need over 10,000.
 func UppyPartSize(size int64) int64 {
-	return max(5<<20, (size+upload.MaxParts-1)/upload.MaxParts)
+	return max(5<<20, (size+storage.MaxParts-1)/storage.MaxParts)
 }
 
 // metaInt reads a whole number Uppy's metadata carries as a JSON number or a decimal
@@ -239,7 +243,7 @@ func metaInt(meta map[string]any, name string) (int64, error) {
 	default:
 		err = errors.New("not a number")
 	}
-	if err != nil || n < 0 || n > upload.MaxTotalSize {
+	if err != nil || n < 0 || n > storage.MaxTotalSize {
 		return 0, errcode.Invalid("metadata."+name, "metadata.%s must be a whole number of bytes", name)
 	}
 	return n, nil
@@ -303,9 +307,9 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 		httpapi.Error(w, r, err)
 		return
 	}
-	parts := make([]upload.CompletedPart, len(req.Parts))
+	parts := make([]wire.CompletedPart, len(req.Parts))
 	for i, p := range req.Parts {
-		parts[i] = upload.CompletedPart{PartNumber: p.PartNumber, ETag: p.ETag}
+		parts[i] = wire.CompletedPart{PartNumber: p.PartNumber, ETag: p.ETag}
 	}
 	done, err := h.svc.Complete(r.Context(), token, c.UploadID, parts)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -30,7 +31,7 @@ type env struct {
 func setup(t *testing.T, anonymous bool, maxSize int64, open ...bool) *env {
 	backend := functest.NewBackend(t)
 	store, client := backend.Store, backend.Client(t)
-	p := upload.DefaultPolicy()
+	p := policy.DefaultPolicy()
 	p.MaxSize = maxSize
 	p.KeyTemplate = "uploads/{sub}/{random}/{filename}"
 	svc, err := upload.NewService(client, p, []byte(secret))

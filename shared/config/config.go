@@ -17,8 +17,8 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/hook"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/s3"
-	"github.com/directup/directup/shared/upload"
 )
 
 // Config is every setting. Each field names its environment variable.
@@ -60,7 +60,7 @@ type Config struct {
 	LocalDir  string `envconfig:"LOCAL_COS_DIR"`
 	LocalAddr string `envconfig:"LOCAL_COS_ADDR" default:"127.0.0.1:0"`
 
-	upload.Policy
+	policy.Policy
 	auth.Settings
 }
 

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/credentials"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/wire"
 )
 
 // BenchmarkPresign10000 presigns a whole 10,000-part plan through the store, as an
@@ -18,9 +19,9 @@ func BenchmarkPresign10000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	parts := make([]upload.PartSpec, 10000)
+	parts := make([]wire.PartSpec, 10000)
 	for i := range parts {
-		parts[i] = upload.PartSpec{Number: i + 1, Size: 8 << 20}
+		parts[i] = wire.PartSpec{Number: i + 1, Size: 8 << 20}
 	}
 	for _, compact := range []bool{false, true} {
 		name := "urls"
@@ -28,7 +29,7 @@ func BenchmarkPresign10000(b *testing.B) {
 			name = "compact" // the template and the signatures, no URL built
 		}
 		b.Run(name, func(b *testing.B) {
-			req := &upload.PresignRequest{Key: "uploads/abc/video file.mp4", UploadID: "1585130821cbb7df1d11846c073ad648e8f33b087cec2381df437acdc833cf654b9ecc6361",
+			req := &storage.PresignRequest{Key: "uploads/abc/video file.mp4", UploadID: "1585130821cbb7df1d11846c073ad648e8f33b087cec2381df437acdc833cf654b9ecc6361",
 				Parts: parts, TTL: time.Hour, Compact: compact}
 			b.ReportAllocs()
 			for b.Loop() {

@@ -21,7 +21,8 @@ import (
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/localcos"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/wire"
 )
 
 var testCreds = credentials.Static{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "SECRETKEY", SessionToken: "TOKEN123"}
@@ -78,10 +79,10 @@ func randomText(r *rand.Rand, alphabet string) string {
 }
 
 // randomObject sets every header of the user's document, each with a random value.
-func randomObject(r *rand.Rand) *upload.Object {
+func randomObject(r *rand.Rand) *storage.Object {
 	const printable = "abcXYZ019 -_.~+%/=&;,\"'()*!:@?#"
 	keys := []string{"a b.txt", "dir/文件.mp4", "x+y%z", "deep/a/b/c (1).png", "~tilde!*'()"}
-	obj := &upload.Object{
+	obj := &storage.Object{
 		Key:                "uploads/" + keys[r.IntN(len(keys))],
 		ContentType:        []string{"video/mp4", "image/png", "text/plain; charset=utf-8"}[r.IntN(3)],
 		CacheControl:       "max-age=" + strconv.Itoa(r.IntN(1e6)),
@@ -93,19 +94,19 @@ func randomObject(r *rand.Rand) *upload.Object {
 		Tags:               map[string]string{randomText(r, printable): randomText(r, printable)},
 		ForbidOverwrite:    r.IntN(2) == 0,
 		ACL:                []string{"default", "private", "public-read"}[r.IntN(3)],
-		Grants: upload.Grants{
+		Grants: storage.Grants{
 			Read: []string{"100000000001", "100000000002"}, ReadACP: []string{"1"},
 			WriteACP: []string{"qcs::cam::uin/1:uin/2"}, FullControl: []string{"3"},
 		},
 	}
 	switch r.IntN(4) {
 	case 0:
-		obj.Encryption = &upload.Encryption{Type: upload.SSECOS}
+		obj.Encryption = &storage.Encryption{Type: storage.SSECOS}
 	case 1:
-		obj.Encryption = &upload.Encryption{Type: upload.SSEKMS, KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085****",
+		obj.Encryption = &storage.Encryption{Type: storage.SSEKMS, KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085****",
 			Context: "eyJhdXRob3IiOiJmeXNudGlhbiIsImNvbXBhbnkiOiJUZW5jZW50In0="}
 	case 2:
-		obj.Encryption = &upload.Encryption{Type: upload.SSEC, CustomerKey: "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUY=",
+		obj.Encryption = &storage.Encryption{Type: storage.SSEC, CustomerKey: "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUY=",
 			CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="}
 	}
 	return obj
@@ -152,11 +153,11 @@ func TestInitiateMatchesSDK(t *testing.T) {
 
 func TestInitiateHeadersFromTheDocument(t *testing.T) {
 	// Example Two and Five of the user's document, as headers.
-	h := InitiateHeaders(&upload.Object{
+	h := InitiateHeaders(&storage.Object{
 		Key: "exampleobject", ContentType: "video/mp4", CacheControl: "max-age=86400",
 		ContentDisposition: "attachment; filename=example.jpg", Metadata: map[string]string{"example-field": "example-value"},
 		ACL: "public-read", Tags: map[string]string{"Key1": "Value 1", "Key2": "Value2"}, ForbidOverwrite: true,
-		Encryption: &upload.Encryption{Type: upload.SSEC, CustomerKey: "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUY=", CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="},
+		Encryption: &storage.Encryption{Type: storage.SSEC, CustomerKey: "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUY=", CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="},
 	})
 	want := map[string]string{
 		"Content-Type": "video/mp4", "Cache-Control": "max-age=86400", "Content-Disposition": "attachment; filename=example.jpg",
@@ -174,9 +175,9 @@ func TestInitiateHeadersFromTheDocument(t *testing.T) {
 		}
 	}
 	// The core's neutral grants and KMS type, in COS's own form.
-	h = InitiateHeaders(&upload.Object{Key: "k", ContentType: "text/plain",
-		Grants:     upload.Grants{Read: []string{"100000000001", "100000000002"}, FullControl: []string{"qcs::cam::uin/100000000001:uin/100000000011"}},
-		Encryption: &upload.Encryption{Type: upload.SSEKMS, KMSKeyID: "key-1"}})
+	h = InitiateHeaders(&storage.Object{Key: "k", ContentType: "text/plain",
+		Grants:     storage.Grants{Read: []string{"100000000001", "100000000002"}, FullControl: []string{"qcs::cam::uin/100000000001:uin/100000000011"}},
+		Encryption: &storage.Encryption{Type: storage.SSEKMS, KMSKeyID: "key-1"}})
 	for k, v := range map[string]string{
 		"X-Cos-Grant-Read":                            `id="100000000001",id="100000000002"`,
 		"X-Cos-Grant-Full-Control":                    `id="qcs::cam::uin/100000000001:uin/100000000011"`,
@@ -214,10 +215,10 @@ func TestOtherCallsMatchSDK(t *testing.T) {
 	})
 	ctx := context.Background()
 	parts, err := c.ListParts(ctx, "dir/a b+c.bin", "UP/1")
-	if err != nil || len(parts) != 2 || parts[1] != (upload.StoredPart{PartNumber: 2, ETag: `"b"`, Size: 3}) {
+	if err != nil || len(parts) != 2 || parts[1] != (wire.StoredPart{PartNumber: 2, ETag: `"b"`, Size: 3}) {
 		t.Fatalf("ListParts = %+v, %v", parts, err)
 	}
-	done, err := c.Complete(ctx, "dir/a b+c.bin", "UP/1", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}, {PartNumber: 2, ETag: `"b"`}}, upload.CompleteOptions{})
+	done, err := c.Complete(ctx, "dir/a b+c.bin", "UP/1", []wire.CompletedPart{{PartNumber: 1, ETag: `"a"`}, {PartNumber: 2, ETag: `"b"`}}, storage.CompleteOptions{})
 	if err != nil || done.CRC64 != "12345" || done.ETag != `"x-2"` || done.Location != "b.cos/k" {
 		t.Fatalf("Complete = %+v, %v", done, err)
 	}
@@ -239,8 +240,8 @@ func TestPresignNeverOutlivesCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Now = func() time.Time { return now }
-	p, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "a b", UploadID: "U", TTL: time.Hour,
-		Parts: []upload.PartSpec{{Number: 1, Size: 5 << 20}, {Number: 2, Size: 7}}, CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="})
+	p, err := c.Presign(context.Background(), &storage.PresignRequest{Key: "a b", UploadID: "U", TTL: time.Hour,
+		Parts: []wire.PartSpec{{Number: 1, Size: 5 << 20}, {Number: 2, Size: 7}}, CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestPresignNeverOutlivesCredentials(t *testing.T) {
 	creds.Expires = now.Add(30 * time.Second)
 	c.Creds = creds
 	var e *errcode.Error
-	if _, err := c.Presign(context.Background(), &upload.PresignRequest{Key: "a", UploadID: "U", TTL: time.Hour}); !errors.As(err, &e) || e.Code != errcode.CredentialsFailed {
+	if _, err := c.Presign(context.Background(), &storage.PresignRequest{Key: "a", UploadID: "U", TTL: time.Hour}); !errors.As(err, &e) || e.Code != errcode.CredentialsFailed {
 		t.Errorf("credentials about to expire: err = %v, want 503", err)
 	}
 }
@@ -307,11 +308,11 @@ func TestLostInitiateAnswerLeavesNoOrphan(t *testing.T) {
 		store.ServeHTTP(w, r)
 	})
 	// An upload on another key, in the same moment, is not touched.
-	keep, err := c.Initiate(context.Background(), &upload.Object{Key: "uploads/other", ContentType: "a/b"})
+	keep, err := c.Initiate(context.Background(), &storage.Object{Key: "uploads/other", ContentType: "a/b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := c.Initiate(context.Background(), &upload.Object{Key: "uploads/k", ContentType: "a/b"})
+	id, err := c.Initiate(context.Background(), &storage.Object{Key: "uploads/k", ContentType: "a/b"})
 	if err != nil || initiates.Load() != 2 || store.Uploads() != 2 {
 		t.Fatalf("initiate: %q %v after %d initiates, %d uploads", id, err, initiates.Load(), store.Uploads())
 	}

@@ -10,20 +10,22 @@ import (
 	"github.com/directup/directup/shared/cos/campolicy"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/tempkeys"
+	"github.com/directup/directup/shared/wire"
 )
 
 var (
-	_ upload.Store      = (*Client)(nil)
-	_ upload.Downloader = (*Client)(nil)
-	_ upload.KeyIssuer  = (*Client)(nil)
+	_ storage.Store      = (*Client)(nil)
+	_ storage.Downloader = (*Client)(nil)
+	_ tempkeys.KeyIssuer = (*Client)(nil)
 )
 
 // IssueKeys implements upload.KeyIssuer through Tencent STS: AssumeRole into COS_ROLE_ARN
 // with the upload's inline policy (campolicy.ForUpload), so the keys can do exactly the
 // upload calls on exactly that key, with the declared type and size.
-func (c *Client) IssueKeys(ctx context.Context, scope upload.KeyScope) (*upload.TemporaryKeys, error) {
+func (c *Client) IssueKeys(ctx context.Context, scope tempkeys.KeyScope) (*tempkeys.TemporaryKeys, error) {
 	if c.Issuer == nil {
 		return nil, &errcode.Error{Code: errcode.NotAvailable,
 			Message: "temporary keys need COS_ROLE_ARN: the role STS narrows to each upload"}
@@ -35,7 +37,7 @@ func (c *Client) IssueKeys(ctx context.Context, scope upload.KeyScope) (*upload.
 		return nil, &errcode.Error{Code: errcode.CredentialsFailed,
 			Message: "Tencent STS did not issue the keys", UpstreamRequestID: rid, Err: err}
 	}
-	keys := &upload.TemporaryKeys{SecretID: v.AccessKeyID, SecretKey: v.SecretAccessKey, SessionToken: v.SessionToken,
+	keys := &tempkeys.TemporaryKeys{SecretID: v.AccessKeyID, SecretKey: v.SecretAccessKey, SessionToken: v.SessionToken,
 		Start: start, Expires: v.Expires, RequestID: rid, Region: c.region}
 	if c.custom {
 		keys.Endpoint = c.endpoint
@@ -45,7 +47,7 @@ func (c *Client) IssueKeys(ctx context.Context, scope upload.KeyScope) (*upload.
 
 // Capabilities implements upload.Store: COS takes every option of the Initiate
 // Multipart Upload document, the JSON API's own vocabulary.
-func (c *Client) Capabilities() upload.Capabilities { return upload.DefaultCapabilities() }
+func (c *Client) Capabilities() storage.Capabilities { return storage.DefaultCapabilities() }
 
 // Bucket implements upload.Store.
 func (c *Client) Bucket() string { return c.bucket }
@@ -57,7 +59,7 @@ var names = storerest.Names{Prefix: "X-Cos-", EscapeTag: cossign.Escape, KMS: "c
 // InitiateHeaders renders an object's settings as the request headers of the user's
 // document (Initiate Multipart Upload): entity headers, x-cos-meta-*, storage class,
 // tagging, forbid-overwrite, ACL and grants, and SSE-COS / SSE-KMS / SSE-C.
-func InitiateHeaders(obj *upload.Object) http.Header {
+func InitiateHeaders(obj *storage.Object) http.Header {
 	h := storerest.InitiateHeaders(obj, names)
 	set := func(name, v string) {
 		if v != "" {
@@ -87,7 +89,7 @@ func grantees(ids []string) string {
 }
 
 // Initiate implements upload.Store: POST /<key>?uploads.
-func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, error) {
+func (c *Client) Initiate(ctx context.Context, obj *storage.Object) (string, error) {
 	return c.Client.Initiate(ctx, obj.Key, InitiateHeaders(obj))
 }
 
@@ -96,7 +98,7 @@ const crc64Header = "x-cos-hash-crc64ecma"
 
 // Presign implements upload.Store. URLs sign host and content-length, so each part
 // can only be uploaded with its planned size, and never outlive the credentials.
-func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
+func (c *Client) Presign(ctx context.Context, req *storage.PresignRequest) (*storage.Presigned, error) {
 	cred, now, end, err := c.PresignWindow(ctx, req.TTL, 0)
 	if err != nil {
 		return nil, err
@@ -127,16 +129,16 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 		parts[i] = cossign.Part{Number: part.Number, Size: part.Size}
 	}
 	if req.Compact { // the template and the signatures: no URL is built
-		return &upload.Presigned{Expires: time.Unix(end.Unix(), 0), Compact: &upload.CompactParts{
-			URL: p.Template(upload.PartNumberPlaceholder, upload.SignaturePlaceholder), Method: http.MethodPut,
+		return &storage.Presigned{Expires: time.Unix(end.Unix(), 0), Compact: &wire.CompactParts{
+			URL: p.Template(wire.PartNumberPlaceholder, wire.SignaturePlaceholder), Method: http.MethodPut,
 			Headers: clientHeaders, CustomerKeyHeader: keyHeader, CRC64Header: crc64Header,
-			Parts: upload.RunsOf(req.Parts), Signatures: upload.Signatures(p.Signatures(parts)), SignatureLength: cossign.SignatureLength,
+			Parts: wire.RunsOf(req.Parts), Signatures: wire.Signatures(p.Signatures(parts)), SignatureLength: cossign.SignatureLength,
 		}}, nil
 	}
 	urls := p.URLs(parts)
-	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(req.Parts)), Expires: time.Unix(end.Unix(), 0)}
+	out := &storage.Presigned{Parts: make([]wire.PresignedPart, len(req.Parts)), Expires: time.Unix(end.Unix(), 0)}
 	for i, part := range parts {
-		out.Parts[i] = upload.PresignedPart{
+		out.Parts[i] = wire.PresignedPart{
 			PartNumber: part.Number, Method: http.MethodPut, URL: urls[i], Headers: clientHeaders, Size: part.Size,
 			CustomerKeyHeader: keyHeader, CRC64Header: crc64Header,
 		}

@@ -1,4 +1,4 @@
-// Package events tells the deployer's application every upload outcome (upload.Events over
+// Package events tells the deployer's application every upload outcome (events.Sink over
 // HTTP): each event is POSTed to EVENTS_URL, signed like every webhook here, retried with
 // backoff, and — when it finally cannot be delivered — written to the log as one JSON line
 // holding the whole event, never silently dropped. The reliable path is the
@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/webhook"
 )
 
@@ -57,9 +56,9 @@ func New(s Settings, log *slog.Logger) *Publisher {
 	return &Publisher{URL: s.URL, Target: &webhook.Target{Secret: []byte(s.Secret)}, Log: log}
 }
 
-// Publish implements upload.Events: it posts ev until the receiver answers 2xx, and logs
+// Publish implements Sink: it posts ev until the receiver answers 2xx, and logs
 // it whole (and returns the error) when that fails.
-func (p *Publisher) Publish(ctx context.Context, ev *upload.Event) error {
+func (p *Publisher) Publish(ctx context.Context, ev *Event) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return err

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/events"
-	"github.com/directup/directup/shared/upload"
 )
 
 // A token in EVENTS_URL's query or userinfo is never logged nor returned when an event
@@ -36,7 +35,7 @@ func TestEventsURLSecretsAreNotLeaked(t *testing.T) {
 			var logs bytes.Buffer
 			pub := events.New(events.Settings{URL: "http://user:pass@" + host + "/events?token=s3cr3t", Secret: secret}, slog.New(slog.NewJSONHandler(&logs, nil)))
 			pub.Attempts, pub.Timeout = 2, 200*time.Millisecond
-			err := pub.Publish(context.Background(), &upload.Event{Type: upload.EventCompleted, ID: "ev-1", Key: "uploads/a"})
+			err := pub.Publish(context.Background(), &events.Event{Type: events.Completed, ID: "ev-1", Key: "uploads/a"})
 			if err == nil {
 				t.Fatal("delivered")
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/webhook"
 )
@@ -28,7 +29,7 @@ const secret = "events-secret-0123456789"
 // receiver keeps every delivery whose signature verifies, and fails the first `fail`.
 type receiver struct {
 	mu         sync.Mutex
-	deliveries []upload.Event
+	deliveries []events.Event
 	fail       atomic.Int32
 	srv        *httptest.Server
 }
@@ -42,7 +43,7 @@ func newReceiver(t *testing.T) *receiver {
 			w.WriteHeader(401)
 			return
 		}
-		var ev upload.Event
+		var ev events.Event
 		json.Unmarshal(body, &ev)
 		r.mu.Lock()
 		r.deliveries = append(r.deliveries, ev)
@@ -56,10 +57,10 @@ func newReceiver(t *testing.T) *receiver {
 }
 
 // unique dedupes deliveries on id, as receivers do.
-func (r *receiver) unique() map[string]upload.Event {
+func (r *receiver) unique() map[string]events.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := map[string]upload.Event{}
+	out := map[string]events.Event{}
 	for _, ev := range r.deliveries {
 		out[ev.ID] = ev
 	}
@@ -70,7 +71,7 @@ func setup(t *testing.T, rcv *receiver, logs io.Writer) (*apiclient.Client, *loc
 	backend := functest.NewBackend(t)
 	store, client := backend.Store, backend.Client(t)
 	pub := events.New(events.Settings{URL: rcv.srv.URL, Secret: secret}, slog.New(slog.NewJSONHandler(logs, nil)))
-	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte(strings.Repeat("t", 32)), upload.WithEvents(pub))
+	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(strings.Repeat("t", 32)), upload.WithEvents(pub))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestOutcomesAreTold(t *testing.T) {
 	// Completed, while the receiver fails twice: three deliveries, one event after dedupe.
 	rcv.fail.Store(2)
 	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 100)...)
-	up, done, err := api.Upload(ctx, &upload.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(png)),
+	up, done, err := api.Upload(ctx, &policy.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(png)),
 		Metadata: map[string]string{"project": "42"}}, bytes.NewReader(png), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -97,12 +98,12 @@ func TestOutcomesAreTold(t *testing.T) {
 	if len(rcv.deliveries) != 3 {
 		t.Fatalf("%d deliveries, want 3 (two refused)", len(rcv.deliveries))
 	}
-	events := rcv.unique()
-	if len(events) != 1 {
-		t.Fatalf("%d distinct events after dedupe, want 1", len(events))
+	got := rcv.unique()
+	if len(got) != 1 {
+		t.Fatalf("%d distinct events after dedupe, want 1", len(got))
 	}
-	for _, ev := range events {
-		if ev.Type != upload.EventCompleted || ev.Key != up.Key || ev.UploadID != up.UploadID || ev.Size != int64(len(png)) ||
+	for _, ev := range got {
+		if ev.Type != events.Completed || ev.Key != up.Key || ev.UploadID != up.UploadID || ev.Size != int64(len(png)) ||
 			ev.ETag != done.ETag || ev.CRC64 != done.CRC64 || ev.DetectedType != "image/png" || ev.ContentType != "image/png" ||
 			ev.Metadata["project"] != "42" || ev.Bucket != "local-1250000000" || ev.Source != "api" || len(ev.ID) != 32 {
 			t.Fatalf("completed event %+v", ev)
@@ -111,24 +112,24 @@ func TestOutcomesAreTold(t *testing.T) {
 
 	// Rejected (content) and aborted.
 	html := []byte("<html><script>alert(1)</script></html>")
-	if _, _, err := api.Upload(ctx, &upload.InitiateRequest{Filename: "x.png", ContentType: "image/png", Size: size(len(html))}, bytes.NewReader(html), nil); err == nil {
+	if _, _, err := api.Upload(ctx, &policy.InitiateRequest{Filename: "x.png", ContentType: "image/png", Size: size(len(html))}, bytes.NewReader(html), nil); err == nil {
 		t.Fatal("HTML as PNG was accepted")
 	}
-	gone, err := api.Initiate(ctx, &upload.InitiateRequest{Filename: "y.bin", ContentType: "application/octet-stream", Size: size(10)})
+	gone, err := api.Initiate(ctx, &policy.InitiateRequest{Filename: "y.bin", ContentType: "application/octet-stream", Size: size(10)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := api.Abort(ctx, gone); err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[string]upload.Event{}
+	kinds := map[string]events.Event{}
 	for _, ev := range rcv.unique() {
 		kinds[ev.Type] = ev
 	}
-	if r := kinds[upload.EventRejected]; r.DetectedType != "text/html" || !strings.Contains(r.Reason, "content_mismatch") {
+	if r := kinds[events.Rejected]; r.DetectedType != "text/html" || !strings.Contains(r.Reason, "content_mismatch") {
 		t.Fatalf("rejected event %+v", r)
 	}
-	if a := kinds[upload.EventAborted]; a.UploadID != gone.UploadID || a.Key != gone.Key {
+	if a := kinds[events.Aborted]; a.UploadID != gone.UploadID || a.Key != gone.Key {
 		t.Fatalf("aborted event %+v", a)
 	}
 }
@@ -140,15 +141,15 @@ func TestUndeliveredEventIsLogged(t *testing.T) {
 	rcv.fail.Store(100)
 	var logs bytes.Buffer
 	api, _ := setup(t, rcv, &logs)
-	up, _, err := api.Upload(context.Background(), &upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(3)}, strings.NewReader("abc"), nil)
+	up, _, err := api.Upload(context.Background(), &policy.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(3)}, strings.NewReader("abc"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var line struct {
 		Msg   string
-		Event upload.Event
+		Event events.Event
 	}
-	if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line.Msg != "event undelivered" || line.Event.Key != up.Key || line.Event.Type != upload.EventCompleted || line.Event.ID == "" {
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line.Msg != "event undelivered" || line.Event.Key != up.Key || line.Event.Type != events.Completed || line.Event.ID == "" {
 		t.Fatalf("log %s (%v)", logs.String(), err)
 	}
 }

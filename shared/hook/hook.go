@@ -1,5 +1,5 @@
 // Package hook asks the deployer's own service about every upload before it starts
-// (upload.Hook over HTTP): the event is POSTed to HOOK_URL, signed like every webhook
+// (the Hook contract over HTTP): the event is POSTed to HOOK_URL, signed like every webhook
 // (X-Directup-Signature, see shared/webhook), once, within HOOK_TIMEOUT. A timeout, a
 // non-2xx answer, a redirect or a malformed answer is an error: the service then refuses
 // the upload as unavailable, so nothing reaches storage without the hook's yes.
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/strictjson"
-	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/webhook"
 )
 
@@ -56,8 +55,8 @@ func New(s Settings) *Client {
 	return &Client{URL: s.URL, Timeout: s.Timeout, Target: &webhook.Target{Secret: []byte(s.Secret)}}
 }
 
-// Create implements upload.Hook.
-func (c *Client) Create(ctx context.Context, ev *upload.CreateEvent) (*upload.HookDecision, error) {
+// Create implements Hook.
+func (c *Client) Create(ctx context.Context, ev *CreateEvent) (*Decision, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return nil, err
@@ -71,7 +70,7 @@ func (c *Client) Create(ctx context.Context, ev *upload.CreateEvent) (*upload.Ho
 	if a.Status < 200 || a.Status >= 300 {
 		return nil, fmt.Errorf("hook: answered %d", a.Status)
 	}
-	var d upload.HookDecision
+	var d Decision
 	if err := strictjson.UnmarshalAllowUnknown(a.Body, &d); err != nil {
 		return nil, fmt.Errorf("hook: malformed answer: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -58,7 +59,7 @@ func TestHookURLSecretsAreNotLeaked(t *testing.T) {
 			hookURL := "http://user:pass@" + host + "/hook?token=s3cr3t"
 			hk := hook.New(hook.Settings{URL: hookURL, Secret: secret, Timeout: 300 * time.Millisecond})
 			var errs []string
-			if _, err := hk.Create(context.Background(), &upload.CreateEvent{Type: "upload.create"}); err == nil {
+			if _, err := hk.Create(context.Background(), &hook.CreateEvent{Type: "upload.create"}); err == nil {
 				t.Fatal("the hook answered")
 			} else {
 				errs = append(errs, err.Error())
@@ -66,14 +67,14 @@ func TestHookURLSecretsAreNotLeaked(t *testing.T) {
 
 			// Through the whole stack: the API logs the hook's failure as the 503's cause.
 			backend := functest.NewBackend(t)
-			svc, err := upload.NewService(backend.Client(t), upload.DefaultPolicy(), []byte(strings.Repeat("t", 32)), upload.WithHook(hk))
+			svc, err := upload.NewService(backend.Client(t), policy.DefaultPolicy(), []byte(strings.Repeat("t", 32)), upload.WithHook(hk))
 			if err != nil {
 				t.Fatal(err)
 			}
 			var logs syncBuffer
 			apiSrv := httptest.NewServer(httpapi.New(svc, httpapi.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
 			defer apiSrv.Close()
-			_, err = (&apiclient.Client{API: apiSrv.URL}).Initiate(context.Background(), &upload.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5)})
+			_, err = (&apiclient.Client{API: apiSrv.URL}).Initiate(context.Background(), &policy.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5)})
 			if a := apiErr(t, err); a.Status != 503 || a.Code != errcode.HookUnavailable {
 				t.Fatalf("%d %s, want 503 %s", a.Status, a.Code, errcode.HookUnavailable)
 			}

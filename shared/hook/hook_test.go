@@ -21,6 +21,7 @@ import (
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/queue"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/webhook"
@@ -53,7 +54,7 @@ func setup(t *testing.T, h http.HandlerFunc, timeout time.Duration) *env {
 	t.Cleanup(hookSrv.Close)
 	backend := functest.NewBackend(t)
 	store, client := backend.Store, backend.Client(t)
-	p := upload.DefaultPolicy()
+	p := policy.DefaultPolicy()
 	p.KeyTemplate = "uploads/{sub}/{random}/{filename}"
 	hk := hook.New(hook.Settings{URL: hookSrv.URL, Secret: secret, Timeout: timeout})
 	svc, err := upload.NewService(client, p, []byte(strings.Repeat("t", 32)), upload.WithHook(hk))
@@ -116,7 +117,7 @@ func TestHookRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := setup(t, tt.hook, 300*time.Millisecond)
 			start := time.Now()
-			_, err := e.api.Initiate(context.Background(), &upload.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5)})
+			_, err := e.api.Initiate(context.Background(), &policy.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5)})
 			a := apiErr(t, err)
 			if a.Status != tt.status || a.Code != tt.code || (tt.msg != "" && a.Message != tt.msg) {
 				t.Fatalf("%d %s %q, want %d %s %q", a.Status, a.Code, a.Message, tt.status, tt.code, tt.msg)
@@ -135,13 +136,13 @@ func TestHookRefusals(t *testing.T) {
 }
 
 func TestHookRewrites(t *testing.T) {
-	var got upload.CreateEvent
+	var got hook.CreateEvent
 	e := setup(t, func(w http.ResponseWriter, r *http.Request) {
 		json.NewDecoder(r.Body).Decode(&got)
 		answer(map[string]any{"allow": true, "key": "uploads/reviewed/" + got.Upload.Filename,
 			"metadata": map[string]string{"review": "pending"}, "tagging": map[string]string{"tier": "free"}})(w, r)
 	}, time.Second)
-	up, done, err := e.api.Upload(context.Background(), &upload.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5),
+	up, done, err := e.api.Upload(context.Background(), &policy.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5),
 		Metadata: map[string]string{"from": "client"}}, strings.NewReader("hello"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +166,7 @@ func quotaHook(limit int64) http.HandlerFunc {
 	var mu sync.Mutex
 	used := map[string]int64{} // "<caller> <day>" -> bytes
 	return func(w http.ResponseWriter, r *http.Request) {
-		var ev upload.CreateEvent
+		var ev hook.CreateEvent
 		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
 			w.WriteHeader(400)
 			return
@@ -186,7 +187,7 @@ func TestQuotaHook(t *testing.T) {
 	e := setup(t, quotaHook(10<<20), time.Second)
 	ctx := context.Background()
 	for i, want := range []string{"", "", errcode.HookDenied} {
-		_, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(4 << 20)})
+		_, err := e.api.Initiate(ctx, &policy.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(4 << 20)})
 		if got := ""; err != nil {
 			got = apiErr(t, err).Code
 			if got != want {

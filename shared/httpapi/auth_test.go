@@ -18,7 +18,8 @@ import (
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/httpapi"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/wire"
 )
 
 const jwtSecret = "jwt-secret-0123456789abcdef-0123456789"
@@ -48,14 +49,14 @@ func TestCallerBinding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := setupWith(t, func(p *upload.Policy) { p.KeyTemplate = "uploads/{sub}/{date}/{random}/{filename}" }, httpapi.Options{Auth: a})
+	e := setupWith(t, func(p *policy.Policy) { p.KeyTemplate = "uploads/{sub}/{date}/{random}/{filename}" }, httpapi.Options{Auth: a})
 	ctx := context.Background()
 	alice := &apiclient.Client{API: e.api.API, HTTP: &http.Client{Transport: bearer{jwtFor(t, "alice")}}}
 	bob := &apiclient.Client{API: e.api.API, HTTP: &http.Client{Transport: bearer{jwtFor(t, "bob")}}}
 	anonymous := &apiclient.Client{API: e.api.API}
 
 	size := int64(5)
-	req := &upload.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: &size}
+	req := &policy.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: &size}
 	if _, err := anonymous.Initiate(ctx, req); apiError(t, err).Status != 401 || apiError(t, err).Code != errcode.Unauthenticated {
 		t.Fatalf("no bearer: %v", err)
 	}
@@ -71,7 +72,7 @@ func TestCallerBinding(t *testing.T) {
 		"list":    func() error { _, err := bob.ListParts(ctx, up); return err },
 		"presign": func() error { _, err := bob.Presign(ctx, up, []int{1}); return err },
 		"complete": func() error {
-			_, err := bob.Complete(ctx, up, []upload.CompletedPart{{PartNumber: 1, ETag: "e"}})
+			_, err := bob.Complete(ctx, up, []wire.CompletedPart{{PartNumber: 1, ETag: "e"}})
 			return err
 		},
 		"abort": func() error { return bob.Abort(ctx, up) },
@@ -105,14 +106,14 @@ func TestNoLeaks(t *testing.T) {
 	key64 := base64.StdEncoding.EncodeToString(customerKey)
 	data := make([]byte, 2<<20+5)
 	size := int64(len(data))
-	sse := &upload.EncryptionRequest{Type: "SSE-C", CustomerKey: key64}
-	up, done, err := c.Upload(ctx, &upload.InitiateRequest{Filename: "s.bin", ContentType: "application/octet-stream", Size: &size, PartSize: 1 << 20, Encryption: sse},
+	sse := &policy.EncryptionRequest{Type: "SSE-C", CustomerKey: key64}
+	up, done, err := c.Upload(ctx, &policy.InitiateRequest{Filename: "s.bin", ContentType: "application/octet-stream", Size: &size, PartSize: 1 << 20, Encryption: sse},
 		bytes.NewReader(data), http.Header{"X-Cos-Server-Side-Encryption-Customer-Key": {key64}})
 	if err != nil || done.Size != size {
 		t.Fatal(err)
 	}
 	// Failures: bad input, a bad token, an unknown upload, a refused part.
-	c.Initiate(ctx, &upload.InitiateRequest{Filename: "x", ContentType: "text/plain", Size: &size, Encryption: &upload.EncryptionRequest{Type: "SSE-C", CustomerKey: "short"}})
+	c.Initiate(ctx, &policy.InitiateRequest{Filename: "x", ContentType: "text/plain", Size: &size, Encryption: &policy.EncryptionRequest{Type: "SSE-C", CustomerKey: "short"}})
 	forged := *up
 	forged.Token += "x"
 	c.ListParts(ctx, &forged)

@@ -11,13 +11,14 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/httpapi"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
 )
 
 // BenchmarkInitiateRoundTrip is one POST /uploads through the handler, including the
 // signed Initiate round trip to the local store over loopback and 100 part URLs.
 func BenchmarkInitiateRoundTrip(b *testing.B) {
-	e := setup(b, func(p *upload.Policy) { p.MaxSize = 1 << 40 })
+	e := setup(b, func(p *policy.Policy) { p.MaxSize = 1 << 40 })
 	benchInitiate(b, e.handler)
 }
 
@@ -62,7 +63,7 @@ func BenchmarkInitiate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	policy := upload.DefaultPolicy()
+	policy := policy.DefaultPolicy()
 	policy.MaxSize = 1 << 40
 	svc, err := upload.NewService(store, policy, []byte(tokenSecret))
 	if err != nil {

@@ -28,7 +28,10 @@ import (
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 type env struct {
@@ -40,7 +43,7 @@ type env struct {
 
 // setup runs the whole stack for real: the API handler, the upload service, the COS
 // client signing with temporary credentials, and the local store verifying signatures.
-func setup(t testing.TB, mutate func(*upload.Policy)) *env {
+func setup(t testing.TB, mutate func(*policy.Policy)) *env {
 	t.Helper()
 	return setupWith(t, mutate, httpapi.Options{CORSOrigins: []string{"https://app.example"}})
 }
@@ -49,7 +52,7 @@ var storeCred = cossign.Credentials{SecretID: "AKIDtest", SecretKey: "test-secre
 
 const tokenSecret = "0123456789abcdef0123456789abcdef"
 
-func setupWith(t testing.TB, mutate func(*upload.Policy), opts httpapi.Options) *env {
+func setupWith(t testing.TB, mutate func(*policy.Policy), opts httpapi.Options) *env {
 	t.Helper()
 	cred := storeCred
 	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
@@ -63,7 +66,7 @@ func setupWith(t testing.TB, mutate func(*upload.Policy), opts httpapi.Options) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy := upload.DefaultPolicy()
+	policy := policy.DefaultPolicy()
 	if mutate != nil {
 		mutate(&policy)
 	}
@@ -97,12 +100,12 @@ func apiError(t *testing.T, err error) *apiclient.Error {
 }
 
 func TestMultipartUploadEndToEnd(t *testing.T) {
-	e := setup(t, func(p *upload.Policy) { p.PartBatch = 2 })
+	e := setup(t, func(p *policy.Policy) { p.PartBatch = 2 })
 	ctx := context.Background()
 	data := randomBytes(t, 12<<20+12345)
 	copy(data, "\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom") // an MP4 as declared: content is verified at complete
 
-	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "clip.mp4", ContentType: "video/mp4",
+	up, err := e.api.Initiate(ctx, &policy.InitiateRequest{Filename: "clip.mp4", ContentType: "video/mp4",
 		Size: size(len(data)), PartSize: 5 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +150,7 @@ func TestAbort(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
 	data := randomBytes(t, 3<<20)
-	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(len(data)), PartSize: 1 << 20})
+	up, err := e.api.Initiate(ctx, &policy.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(len(data)), PartSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,9 +174,9 @@ func TestAbort(t *testing.T) {
 // TestAbortAfterComplete: a client that cancels after its upload was completed learns
 // that an object is stored (409 upload_completed), not that nothing was.
 func TestAbortAfterComplete(t *testing.T) {
-	e := setup(t, func(p *upload.Policy) { p.ClientKeys = true })
+	e := setup(t, func(p *policy.Policy) { p.ClientKeys = true })
 	ctx := context.Background()
-	up, _, err := e.api.Upload(ctx, &upload.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5)}, strings.NewReader("hello"), nil)
+	up, _, err := e.api.Upload(ctx, &policy.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: size(5)}, strings.NewReader("hello"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +184,7 @@ func TestAbortAfterComplete(t *testing.T) {
 		t.Fatalf("abort after complete: %v", a)
 	}
 	// An object that was there before an aborted upload does not make it "completed".
-	req := &upload.InitiateRequest{Key: "uploads/kept.txt", ContentType: "text/plain", Size: size(5)}
+	req := &policy.InitiateRequest{Key: "uploads/kept.txt", ContentType: "text/plain", Size: size(5)}
 	if _, _, err := e.api.Upload(ctx, req, strings.NewReader("first"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +207,7 @@ func TestAbortAfterComplete(t *testing.T) {
 // TestEveryDocumentHeaderReachesStorage initiates with every header of the user's
 // document and reads back what the store recorded for the object.
 func TestEveryDocumentHeaderReachesStorage(t *testing.T) {
-	e := setup(t, func(p *upload.Policy) {
+	e := setup(t, func(p *policy.Policy) {
 		p.AllowedACLs = []string{"public-read"}
 		p.AllowGrants = true
 		p.AllowedStorageClasses = []string{"STANDARD_IA"}
@@ -212,16 +215,16 @@ func TestEveryDocumentHeaderReachesStorage(t *testing.T) {
 	ctx := context.Background()
 	data := randomBytes(t, 1000)
 	copy(data, "%PDF-1.7\n") // a PDF as declared
-	for _, enc := range []*upload.EncryptionRequest{
+	for _, enc := range []*policy.EncryptionRequest{
 		{Type: "AES256"},
 		{Type: "cos/kms", KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085", Context: map[string]string{"author": "fysntian"}},
 	} {
-		req := &upload.InitiateRequest{
+		req := &policy.InitiateRequest{
 			Filename: "report.pdf", ContentType: "application/pdf", Size: size(len(data)),
 			CacheControl: "max-age=86400", ContentDisposition: "attachment; filename=report.pdf", ContentEncoding: "identity",
 			Expires: "Wed, 21 Oct 2026 07:28:00 GMT", Metadata: map[string]string{"Project-Id": "42"}, StorageClass: "STANDARD_IA",
 			Tagging: map[string]string{"team": "media & web"}, ForbidOverwrite: true, ACL: "public-read",
-			Grants:     &upload.GrantsRequest{Read: []string{"100000000001"}, ReadACP: []string{"2"}, WriteACP: []string{"3"}, FullControl: []string{"qcs::cam::uin/1:uin/4"}},
+			Grants:     &policy.GrantsRequest{Read: []string{"100000000001"}, ReadACP: []string{"2"}, WriteACP: []string{"3"}, FullControl: []string{"qcs::cam::uin/1:uin/4"}},
 			Encryption: enc,
 		}
 		up, done, err := e.api.Upload(ctx, req, bytes.NewReader(data), nil)
@@ -257,8 +260,8 @@ func TestSSECustomerKey(t *testing.T) {
 	ctx := context.Background()
 	key := base64.StdEncoding.EncodeToString(randomBytes(t, 32))
 	data := randomBytes(t, 2<<20+1)
-	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "secret.bin", ContentType: "application/octet-stream",
-		Size: size(len(data)), PartSize: 1 << 20, Encryption: &upload.EncryptionRequest{Type: "SSE-C", CustomerKey: key}})
+	up, err := e.api.Initiate(ctx, &policy.InitiateRequest{Filename: "secret.bin", ContentType: "application/octet-stream",
+		Size: size(len(data)), PartSize: 1 << 20, Encryption: &policy.EncryptionRequest{Type: "SSE-C", CustomerKey: key}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,9 +282,9 @@ func TestSSECustomerKey(t *testing.T) {
 }
 
 func TestForbidOverwrite(t *testing.T) {
-	e := setup(t, func(p *upload.Policy) { p.ClientKeys = true })
+	e := setup(t, func(p *policy.Policy) { p.ClientKeys = true })
 	ctx := context.Background()
-	req := &upload.InitiateRequest{Key: "uploads/fixed.txt", ContentType: "text/plain", Size: size(5), ForbidOverwrite: true}
+	req := &policy.InitiateRequest{Key: "uploads/fixed.txt", ContentType: "text/plain", Size: size(5), ForbidOverwrite: true}
 	if _, _, err := e.api.Upload(ctx, req, strings.NewReader("hello"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +302,7 @@ func TestForbidOverwrite(t *testing.T) {
 func TestPartSizeIsPinned(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
-	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(10)})
+	up, err := e.api.Initiate(ctx, &policy.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(10)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,11 +319,11 @@ func TestPartSizeIsPinned(t *testing.T) {
 func TestTokens(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
-	a, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(10)})
+	a, err := e.api.Initiate(ctx, &policy.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(10)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "b", ContentType: "text/plain", Size: size(10)})
+	b, err := e.api.Initiate(ctx, &policy.InitiateRequest{Filename: "b", ContentType: "text/plain", Size: size(10)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +346,7 @@ func TestTokens(t *testing.T) {
 				func() error { _, err := e.api.ListParts(ctx, &forged); return err }(),
 				func() error { _, err := e.api.Presign(ctx, &forged, []int{1}); return err }(),
 				func() error {
-					_, err := e.api.Complete(ctx, &forged, []upload.CompletedPart{{PartNumber: 1, ETag: "x"}})
+					_, err := e.api.Complete(ctx, &forged, []wire.CompletedPart{{PartNumber: 1, ETag: "x"}})
 					return err
 				}(),
 				e.api.Abort(ctx, &forged),
@@ -363,19 +366,19 @@ func TestTokens(t *testing.T) {
 // TestBadInput: each hostile or malformed request gets its documented error and
 // nothing reaches the store.
 func TestBadInput(t *testing.T) {
-	e := setup(t, func(p *upload.Policy) {
+	e := setup(t, func(p *policy.Policy) {
 		p.MaxSize = 1 << 30
 		p.ClientKeys = true
 		p.AllowedTypes = []string{"image/*", "text/*", "a/b"}
 	})
 	ctx := context.Background()
-	up, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(3 << 20), PartSize: 1 << 20})
+	up, err := e.api.Initiate(ctx, &policy.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(3 << 20), PartSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenThousandOne := make([]upload.CompletedPart, 10001)
+	tenThousandOne := make([]wire.CompletedPart, 10001)
 	for i := range tenThousandOne {
-		tenThousandOne[i] = upload.CompletedPart{PartNumber: i + 1, ETag: "e"}
+		tenThousandOne[i] = wire.CompletedPart{PartNumber: i + 1, ETag: "e"}
 	}
 	js := func(v string) io.Reader { return strings.NewReader(v) }
 	tests := []struct {
@@ -502,14 +505,14 @@ func TestDeadlines(t *testing.T) {
 	defer hung.Close()
 	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: hung.URL}, credentials.Static{
 		AccessKeyID: storeCred.SecretID, SecretAccessKey: storeCred.SecretKey, SessionToken: storeCred.SessionToken}, nil)
-	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte(tokenSecret))
+	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(tokenSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(httpapi.New(svc, httpapi.Options{RequestTimeout: 700 * time.Millisecond}))
 	defer srv.Close()
 	start := time.Now()
-	_, err = (&apiclient.Client{API: srv.URL}).Initiate(context.Background(), &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(1)})
+	_, err = (&apiclient.Client{API: srv.URL}).Initiate(context.Background(), &policy.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: size(1)})
 	if a := apiError(t, err); a.Status != http.StatusGatewayTimeout || a.Code != errcode.UpstreamTimeout || time.Since(start) > 3*time.Second {
 		t.Fatalf("hung store: %v after %v", a, time.Since(start))
 	}
@@ -545,7 +548,7 @@ func TestContentIsVerifiedAtComplete(t *testing.T) {
 	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), randomBytes(t, 200)...)
 	ctx := context.Background()
 	e := setup(t, nil)
-	up, _, err := e.api.Upload(ctx, &upload.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(html))}, bytes.NewReader(html), nil)
+	up, _, err := e.api.Upload(ctx, &policy.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(html))}, bytes.NewReader(html), nil)
 	if a := apiError(t, err); a.Status != http.StatusUnprocessableEntity || a.Code != errcode.ContentMismatch ||
 		!strings.Contains(a.Message, "text/html") || !strings.Contains(a.Message, "image/png") {
 		t.Fatalf("HTML declared as PNG: %v", a)
@@ -553,12 +556,12 @@ func TestContentIsVerifiedAtComplete(t *testing.T) {
 	if _, _, _, _, err := e.store.Object(up.Key); err == nil {
 		t.Fatal("the refused object is still in the bucket")
 	}
-	if _, done, err := e.api.Upload(ctx, &upload.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(png))}, bytes.NewReader(png), nil); err != nil || done.Size != int64(len(png)) {
+	if _, done, err := e.api.Upload(ctx, &policy.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(png))}, bytes.NewReader(png), nil); err != nil || done.Size != int64(len(png)) {
 		t.Fatalf("a real PNG: %v", err)
 	}
 
-	off := setup(t, func(p *upload.Policy) { p.VerifyContent = false })
-	up, _, err = off.api.Upload(ctx, &upload.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(html))}, bytes.NewReader(html), nil)
+	off := setup(t, func(p *policy.Policy) { p.VerifyContent = false })
+	up, _, err = off.api.Upload(ctx, &policy.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(html))}, bytes.NewReader(html), nil)
 	if err != nil {
 		t.Fatalf("verification off: %v", err)
 	}
@@ -570,11 +573,11 @@ func TestContentIsVerifiedAtComplete(t *testing.T) {
 // The compact form: every part of the plan in one answer, each URL rebuilt from the
 // template byte for byte as the full form writes it, and an upload through them.
 func TestCompactParts(t *testing.T) {
-	e := setup(t, func(p *upload.Policy) { p.PartBatch = 2; p.MaxSize = 20 << 30 })
+	e := setup(t, func(p *policy.Policy) { p.PartBatch = 2; p.MaxSize = 20 << 30 })
 	ctx := context.Background()
 	data := randomBytes(t, 3<<20+5)
 	var up upload.Initiated
-	js, _ := json.Marshal(upload.InitiateRequest{Filename: "c.bin", ContentType: "application/octet-stream", Size: size(len(data)), PartSize: 1 << 20})
+	js, _ := json.Marshal(policy.InitiateRequest{Filename: "c.bin", ContentType: "application/octet-stream", Size: size(len(data)), PartSize: 1 << 20})
 	// Another form than compact is refused by field, before anything is started.
 	for _, q := range []string{"?parts=all", "?parts=", "?parts=compact&parts=compact"} {
 		var apiErr *apiclient.Error
@@ -590,14 +593,14 @@ func TestCompactParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := up.CompactParts
-	if c == nil || c.Len() != 4 || len(up.Parts) != 0 || !reflect.DeepEqual(c.Parts, []upload.PartRun{{From: 1, Count: 3, Size: 1 << 20}, {From: 4, Count: 1, Size: 5}}) {
+	if c == nil || c.Len() != 4 || len(up.Parts) != 0 || !reflect.DeepEqual(c.Parts, []wire.PartRun{{From: 1, Count: 3, Size: 1 << 20}, {From: 4, Count: 1, Size: 5}}) {
 		t.Fatalf("compact answer %+v", up)
 	}
 	// Each URL built with the two replacements a client makes, each part sent through it.
-	var parts []upload.CompletedPart
+	var parts []wire.CompletedPart
 	for i := range c.Len() {
 		n := i + 1
-		pp := upload.PresignedPart{PartNumber: n, Method: c.Method, URL: c.PartURL(i, n), Headers: c.Headers, Size: up.Size - 3<<20}
+		pp := wire.PresignedPart{PartNumber: n, Method: c.Method, URL: c.PartURL(i, n), Headers: c.Headers, Size: up.Size - 3<<20}
 		if n < 4 {
 			pp.Size = 1 << 20
 		}
@@ -606,7 +609,7 @@ func TestCompactParts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts = append(parts, upload.CompletedPart{PartNumber: n, ETag: etag})
+		parts = append(parts, wire.CompletedPart{PartNumber: n, ETag: etag})
 	}
 	// The full form of the same parts, asked for now, is the compact form's expanded, but
 	// for the signing time.
@@ -640,7 +643,7 @@ func TestCompactParts(t *testing.T) {
 	}
 
 	// All 10,000 parts of an upload: one answer, well under a megabyte.
-	big, _ := json.Marshal(upload.InitiateRequest{Filename: "big.bin", ContentType: "application/octet-stream", Size: size(10000 << 20), PartSize: 1 << 20})
+	big, _ := json.Marshal(policy.InitiateRequest{Filename: "big.bin", ContentType: "application/octet-stream", Size: size(10000 << 20), PartSize: 1 << 20})
 	req, _ := http.NewRequest("POST", e.url+"/uploads?parts=compact", bytes.NewReader(big))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -681,7 +684,7 @@ func TestCompactParts(t *testing.T) {
 // parameter after the signature).
 type untemplated struct{ *cos.Client }
 
-func (s untemplated) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
+func (s untemplated) Presign(ctx context.Context, req *storage.PresignRequest) (*storage.Presigned, error) {
 	full := *req
 	full.Compact = false // it makes only full URLs
 	out, err := s.Client.Presign(ctx, &full)
@@ -707,7 +710,7 @@ func TestCompactFallsBackToOneBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := upload.NewService(untemplated{client}, upload.DefaultPolicy(), []byte(tokenSecret))
+	svc, err := upload.NewService(untemplated{client}, policy.DefaultPolicy(), []byte(tokenSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -715,7 +718,7 @@ func TestCompactFallsBackToOneBatch(t *testing.T) {
 	defer srv.Close()
 	api, ctx := &apiclient.Client{API: srv.URL}, context.Background()
 	var up upload.Initiated // 384 parts of 8 MiB
-	if err := api.Call(ctx, "POST", "/uploads?parts=compact", "", upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(3 << 30)}, &up); err != nil {
+	if err := api.Call(ctx, "POST", "/uploads?parts=compact", "", policy.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(3 << 30)}, &up); err != nil {
 		t.Fatal(err)
 	}
 	if up.PartCount != 384 || len(up.Parts) != 100 {

@@ -15,6 +15,7 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/httpapi"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -88,7 +89,7 @@ func TestGuaranteeErrorsCarryNoRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	client.BaseDelay, client.MaxDelay = time.Millisecond, time.Millisecond
-	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte(tokenSecret))
+	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(tokenSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestGuaranteeEveryRouteIsAuthenticated(t *testing.T) {
 	e := setupWith(t, nil, httpapi.Options{Auth: a})
 	alice := &apiclient.Client{API: e.url, HTTP: &http.Client{Transport: bearer{jwtFor(t, "alice")}}}
 	size := int64(5)
-	up, err := alice.Initiate(t.Context(), &upload.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: &size})
+	up, err := alice.Initiate(t.Context(), &policy.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: &size})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/wire"
@@ -383,7 +384,7 @@ func compact(r *http.Request) (bool, error) {
 }
 
 func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
-	var req upload.InitiateRequest
+	var req policy.InitiateRequest
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
 		Error(w, r, err)
 		return
@@ -425,7 +426,7 @@ type stsAnswer struct {
 }
 
 func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
-	var req upload.InitiateRequest
+	var req policy.InitiateRequest
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
 		Error(w, r, err)
 		return
@@ -476,7 +477,7 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if parts == nil {
-		parts = []upload.StoredPart{}
+		parts = []wire.StoredPart{}
 	}
 	// partBatch: how many URLs a client may ask for at once, for clients that resume.
 	WriteJSON(w, http.StatusOK, map[string]any{"parts": parts, "partBatch": h.svc.Policy().PartBatch})
@@ -484,7 +485,7 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Parts []upload.CompletedPart `json:"parts"`
+		Parts []wire.CompletedPart `json:"parts"`
 	}
 	if err := decode(w, r, h.opts.MaxCompleteBody, &req); err != nil {
 		Error(w, r, err)

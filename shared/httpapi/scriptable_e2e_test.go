@@ -10,7 +10,7 @@ import (
 
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/errcode"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/policy"
 )
 
 // refusal is err's API error, or an empty one (the test goes on to report every case).
@@ -35,13 +35,13 @@ func TestScriptableContentEndToEnd(t *testing.T) {
 	// The default policy (UPLOAD_ALLOWED_TYPES=*/*).
 	e := setup(t, nil)
 	for _, ct := range []string{"application/unknown", "unknown/unknown", "*/*", "text/html"} {
-		_, err := e.api.Initiate(ctx, &upload.InitiateRequest{Filename: "x.html", ContentType: ct, Size: size(len(html))})
+		_, err := e.api.Initiate(ctx, &policy.InitiateRequest{Filename: "x.html", ContentType: ct, Size: size(len(html))})
 		if a := refusal(err); a.Status != http.StatusForbidden || a.Code != errcode.PolicyDenied || a.Field != "contentType" {
 			t.Errorf("initiate as %s under */*: %v, want 403 policy_denied", ct, a)
 		}
 	}
 	for _, ct := range []string{"application/octet-stream", "image/png"} {
-		up, _, err := e.api.Upload(ctx, &upload.InitiateRequest{Filename: "x.bin", ContentType: ct, Size: size(len(html))}, bytes.NewReader(html), nil)
+		up, _, err := e.api.Upload(ctx, &policy.InitiateRequest{Filename: "x.bin", ContentType: ct, Size: size(len(html))}, bytes.NewReader(html), nil)
 		if a := refusal(err); a.Status != http.StatusUnprocessableEntity || a.Code != errcode.ContentMismatch {
 			t.Errorf("HTML+NUL as %s: %v, want 422 content_mismatch", ct, a)
 			continue
@@ -52,10 +52,10 @@ func TestScriptableContentEndToEnd(t *testing.T) {
 	}
 
 	// Listed by name: admitted, held to their content, stored as attachments.
-	named := setup(t, func(p *upload.Policy) {
+	named := setup(t, func(p *policy.Policy) {
 		p.AllowedTypes = []string{"*/*", "application/unknown", "text/html"}
 	})
-	up, _, err := named.api.Upload(ctx, &upload.InitiateRequest{Filename: "x.bin", ContentType: "application/unknown", Size: size(len(html))}, bytes.NewReader(html), nil)
+	up, _, err := named.api.Upload(ctx, &policy.InitiateRequest{Filename: "x.bin", ContentType: "application/unknown", Size: size(len(html))}, bytes.NewReader(html), nil)
 	if a := refusal(err); a.Status != http.StatusUnprocessableEntity || a.Code != errcode.ContentMismatch {
 		t.Errorf("HTML+NUL as application/unknown listed by name: %v, want 422 content_mismatch", a)
 	} else if _, _, _, _, err := named.store.Object(up.Key); err == nil {
@@ -69,7 +69,7 @@ func TestScriptableContentEndToEnd(t *testing.T) {
 		{"text/html", html},
 		{"text/html; charset=utf-8", html},
 	} {
-		up, _, err := named.api.Upload(ctx, &upload.InitiateRequest{Filename: "x", ContentType: tt.contentType, Size: size(len(tt.body))}, bytes.NewReader(tt.body), nil)
+		up, _, err := named.api.Upload(ctx, &policy.InitiateRequest{Filename: "x", ContentType: tt.contentType, Size: size(len(tt.body))}, bytes.NewReader(tt.body), nil)
 		if err != nil {
 			t.Errorf("%s listed by name: %v", tt.contentType, err)
 			continue

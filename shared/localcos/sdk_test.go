@@ -16,7 +16,8 @@ import (
 	sdk "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/directup/directup/shared/cos/campolicy"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
 )
 
 // The official SDK's ordinary helpers work against the local store, as newcomers use
@@ -79,8 +80,8 @@ func TestTemporaryKeysAreScoped(t *testing.T) {
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	u, _ := url.Parse(ts.URL)
-	pol := upload.DefaultPolicy()
-	key, err := pol.AdmitKey("uploads/abc/cat.png", upload.DefaultCapabilities())
+	pol := policy.DefaultPolicy()
+	key, err := pol.AdmitKey("uploads/abc/cat.png", storage.DefaultCapabilities())
 	if err != nil {
 		t.Fatal(err)
 	}

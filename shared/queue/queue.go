@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/strictjson"
 	"github.com/directup/directup/shared/upload"
@@ -33,14 +34,14 @@ type Message struct {
 	CallbackURL string `json:"callbackUrl,omitempty"`
 	// Subject, when set, is the caller the upload is bound to (back ends acting for a user).
 	Subject string `json:"subject,omitempty"`
-	upload.InitiateRequest
+	policy.InitiateRequest
 	// PartURLs "compact" (initiate): the result carries every part's URL in the compact
 	// form (initiated.compactParts) instead of the first batch in full.
 	PartURLs string `json:"partUrls,omitempty"`
 	// complete and abort:
-	UploadID string                 `json:"uploadId,omitempty"`
-	Token    string                 `json:"token,omitempty"`
-	Parts    []upload.CompletedPart `json:"parts,omitempty"`
+	UploadID string               `json:"uploadId,omitempty"`
+	Token    string               `json:"token,omitempty"`
+	Parts    []wire.CompletedPart `json:"parts,omitempty"`
 }
 
 // Result is what a message produced; it is the callback's body.
@@ -52,7 +53,7 @@ type Result struct {
 	// Initiated carries every part's URL in compactParts when the message asked for
 	// "partUrls": "compact" (its parts are then empty).
 	Initiated *upload.Initiated `json:"initiated,omitempty"`
-	Completed *upload.Completed `json:"completed,omitempty"`
+	Completed *wire.Completed   `json:"completed,omitempty"`
 	Error     *wire.ErrorBody   `json:"error,omitempty"`
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/queue"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/webhook"
@@ -102,7 +103,7 @@ func setup(t *testing.T, endpoint string) *env {
 	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: endpoint},
 		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
 	client.BaseDelay, client.MaxDelay = time.Millisecond, time.Millisecond
-	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte(strings.Repeat("t", 32)))
+	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(strings.Repeat("t", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/credentials"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/wire"
 )
 
 // BenchmarkPresign10000 presigns a whole 10,000-part plan with SigV4 (no network).
@@ -17,9 +18,9 @@ func BenchmarkPresign10000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	parts := make([]upload.PartSpec, 10000)
+	parts := make([]wire.PartSpec, 10000)
 	for i := range parts {
-		parts[i] = upload.PartSpec{Number: i + 1, Size: 8 << 20}
+		parts[i] = wire.PartSpec{Number: i + 1, Size: 8 << 20}
 	}
 	for _, compact := range []bool{false, true} {
 		name := "urls"
@@ -27,7 +28,7 @@ func BenchmarkPresign10000(b *testing.B) {
 			name = "compact" // the template and the signatures, no URL built
 		}
 		b.Run(name, func(b *testing.B) {
-			req := &upload.PresignRequest{Key: "uploads/abc/video file.mp4", UploadID: "VXBsb2FkSWQ", Parts: parts, TTL: time.Hour, Compact: compact}
+			req := &storage.PresignRequest{Key: "uploads/abc/video file.mp4", UploadID: "VXBsb2FkSWQ", Parts: parts, TTL: time.Hour, Compact: compact}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := c.Presign(context.Background(), req); err != nil {
@@ -47,7 +48,7 @@ func BenchmarkPresign10000SDK(b *testing.B) {
 		b.Fatal(err)
 	}
 	cred := credentials.Value{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "SECRET", SessionToken: strings.Repeat("T", 300)}
-	req := &upload.PresignRequest{Key: "uploads/abc/video file.mp4", UploadID: "VXBsb2FkSWQ"}
+	req := &storage.PresignRequest{Key: "uploads/abc/video file.mp4", UploadID: "VXBsb2FkSWQ"}
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 // partPresigner makes SigV4 query-signed UploadPart URLs for one upload, byte-identical
@@ -175,7 +175,7 @@ func (p *partPresigner) template(size int64, numberAt, signatureAt string) strin
 
 // signatures returns the hex signatures of parts one after the other; ok is false when
 // the parts do not share one layout (an empty part among others: no template fits all).
-func (p *partPresigner) signatures(parts []upload.PartSpec) (string, bool) {
+func (p *partPresigner) signatures(parts []wire.PartSpec) (string, bool) {
 	var b strings.Builder
 	b.Grow(len(parts) * 2 * sha256.Size)
 	var sig [2 * sha256.Size]byte

@@ -16,13 +16,14 @@ import (
 
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 // sdkPartURL is the oracle: aws-sdk-go-v2's own signer, as the store called it before
 // partPresigner, presigning one UploadPart.
-func sdkPartURL(t testing.TB, c *Client, cred credentials.Value, req *upload.PresignRequest, n int, size int64, now time.Time, ttl time.Duration) string {
+func sdkPartURL(t testing.TB, c *Client, cred credentials.Value, req *storage.PresignRequest, n int, size int64, now time.Time, ttl time.Duration) string {
 	t.Helper()
 	r, err := http.NewRequest(http.MethodPut, c.url(req.Key, nil), nil)
 	if err != nil {
@@ -72,13 +73,13 @@ func TestPresignMatchesSDKSigner(t *testing.T) {
 		}
 		now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(int64(72 * time.Hour))))
 		ttl := time.Duration(60+rng.IntN(7*24*3600-60)) * time.Second
-		req := &upload.PresignRequest{Key: string(key), UploadID: pick("VXBsb2FkSWQ", "2~abc+def/ghi=", "a b"), Unpinned: rng.IntN(4) == 0}
+		req := &storage.PresignRequest{Key: string(key), UploadID: pick("VXBsb2FkSWQ", "2~abc+def/ghi=", "a b"), Unpinned: rng.IntN(4) == 0}
 		if rng.IntN(3) == 0 {
 			req.CustomerKey, req.CustomerKeyMD5 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "zZ5FnqcIqUjVwvWmyog4zw=="
 		}
 		for range 1 + rng.IntN(5) {
 			size := []int64{0, 1, 5 << 20, rng.Int64N(5 << 30)}[rng.IntN(4)]
-			req.Parts = append(req.Parts, upload.PartSpec{Number: 1 + rng.IntN(10000), Size: size})
+			req.Parts = append(req.Parts, wire.PartSpec{Number: 1 + rng.IntN(10000), Size: size})
 		}
 		signed := map[string]string{}
 		if req.CustomerKeyMD5 != "" {
@@ -114,8 +115,8 @@ func TestPresignUsesTheSigner(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Client.Now = func() time.Time { return now }
-	req := &upload.PresignRequest{Key: "a/b c.bin", UploadID: "u1", TTL: time.Hour, CustomerKeyMD5: "zZ5FnqcIqUjVwvWmyog4zw==",
-		Parts: []upload.PartSpec{{Number: 1, Size: 5 << 20}, {Number: 2, Size: 7}}}
+	req := &storage.PresignRequest{Key: "a/b c.bin", UploadID: "u1", TTL: time.Hour, CustomerKeyMD5: "zZ5FnqcIqUjVwvWmyog4zw==",
+		Parts: []wire.PartSpec{{Number: 1, Size: 5 << 20}, {Number: 2, Size: 7}}}
 	var ue *errcode.Error
 	if _, err := c.Presign(context.Background(), req); !errors.As(err, &ue) || ue.Code != errcode.MissingField {
 		t.Fatalf("SSE-C without the key: %v, want %s", err, errcode.MissingField)

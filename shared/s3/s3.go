@@ -26,8 +26,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
-	"github.com/directup/directup/shared/upload"
 )
 
 // Config locates the bucket.
@@ -76,7 +76,7 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 // Bucket implements upload.Store.
 func (c *Client) Bucket() string { return c.bucket }
 
-var _ upload.Store = (*Client)(nil)
+var _ storage.Store = (*Client)(nil)
 
 // escapePath encodes a key for a URL path as SigV4 canonicalises it.
 func escapePath(key string) string {

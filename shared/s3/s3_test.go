@@ -16,7 +16,10 @@ import (
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 var testCreds = credentials.Static{AccessKeyID: functest.S3Creds[0], SecretAccessKey: functest.S3Creds[1]}
@@ -32,7 +35,7 @@ func versitygw(t *testing.T) *Client {
 
 func TestAgainstVersitygw(t *testing.T) {
 	c := versitygw(t)
-	svc, err := upload.NewService(c, upload.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
+	svc, err := upload.NewService(c, policy.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,19 +46,19 @@ func TestAgainstVersitygw(t *testing.T) {
 		data := make([]byte, 11<<20+77)
 		rand.Read(data)
 		size := int64(len(data))
-		up, err := svc.Initiate(ctx, &upload.InitiateRequest{Filename: "a b+c.bin", ContentType: "application/octet-stream", Size: &size,
+		up, err := svc.Initiate(ctx, &policy.InitiateRequest{Filename: "a b+c.bin", ContentType: "application/octet-stream", Size: &size,
 			PartSize: 5 << 20, CacheControl: "max-age=60", Metadata: map[string]string{"project": "42"}, Tagging: map[string]string{"team": "media"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var parts []upload.CompletedPart
+		var parts []wire.CompletedPart
 		for _, p := range up.Parts {
 			off := int64(p.PartNumber-1) * up.PartSize
 			etag, err := api.PutPart(ctx, p, data[off:off+p.Size], nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			parts = append(parts, upload.CompletedPart{PartNumber: p.PartNumber, ETag: etag})
+			parts = append(parts, wire.CompletedPart{PartNumber: p.PartNumber, ETag: etag})
 		}
 		stored, err := svc.ListParts(ctx, up.Token, up.UploadID)
 		if err != nil || len(stored) != 3 {
@@ -72,7 +75,7 @@ func TestAgainstVersitygw(t *testing.T) {
 
 	t.Run("abort after complete is upload_completed; uploads on a key are listed", func(t *testing.T) {
 		size := int64(3)
-		up, err := svc.Initiate(ctx, &upload.InitiateRequest{Filename: "done.txt", ContentType: "text/plain", Size: &size})
+		up, err := svc.Initiate(ctx, &policy.InitiateRequest{Filename: "done.txt", ContentType: "text/plain", Size: &size})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +87,7 @@ func TestAgainstVersitygw(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.Complete(ctx, up.Token, up.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}}); err != nil {
+		if _, err := svc.Complete(ctx, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}}); err != nil {
 			t.Fatal(err)
 		}
 		if info, err := c.Stat(ctx, up.Key); err != nil || !info.Exists || info.LastModified.IsZero() {
@@ -101,8 +104,8 @@ func TestAgainstVersitygw(t *testing.T) {
 	t.Run("SSE-C: the key is signed into part URLs, never put in them", func(t *testing.T) {
 		size := int64(10)
 		key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
-		up, err := svc.Initiate(ctx, &upload.InitiateRequest{Filename: "c", ContentType: "text/plain", Size: &size,
-			Encryption: &upload.EncryptionRequest{Type: "SSE-C", CustomerKey: key}})
+		up, err := svc.Initiate(ctx, &policy.InitiateRequest{Filename: "c", ContentType: "text/plain", Size: &size,
+			Encryption: &policy.EncryptionRequest{Type: "SSE-C", CustomerKey: key}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +134,7 @@ func TestAgainstVersitygw(t *testing.T) {
 
 	t.Run("part sizes are pinned", func(t *testing.T) {
 		size := int64(10)
-		up, err := svc.Initiate(ctx, &upload.InitiateRequest{Filename: "p", ContentType: "text/plain", Size: &size})
+		up, err := svc.Initiate(ctx, &policy.InitiateRequest{Filename: "p", ContentType: "text/plain", Size: &size})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,23 +154,23 @@ func TestAgainstVersitygw(t *testing.T) {
 
 	t.Run("options without an S3 equivalent are refused", func(t *testing.T) {
 		// A policy the store cannot keep does not start, naming the variable.
-		for variable, mutate := range map[string]func(*upload.Policy){
-			"UPLOAD_ALLOW_GRANTS":            func(p *upload.Policy) { p.AllowGrants = true },
-			"UPLOAD_ALLOWED_STORAGE_CLASSES": func(p *upload.Policy) { p.AllowedStorageClasses = []string{"MAZ_STANDARD"} },
-			"UPLOAD_PART_SIZE":               func(p *upload.Policy) { p.DefaultPartSize = 2 << 20 },
+		for variable, mutate := range map[string]func(*policy.Policy){
+			"UPLOAD_ALLOW_GRANTS":            func(p *policy.Policy) { p.AllowGrants = true },
+			"UPLOAD_ALLOWED_STORAGE_CLASSES": func(p *policy.Policy) { p.AllowedStorageClasses = []string{"MAZ_STANDARD"} },
+			"UPLOAD_PART_SIZE":               func(p *policy.Policy) { p.DefaultPartSize = 2 << 20 },
 		} {
-			p := upload.DefaultPolicy()
+			p := policy.DefaultPolicy()
 			mutate(&p)
 			if _, err := upload.NewService(c, p, []byte(strings.Repeat("s", 32))); err == nil || !strings.HasPrefix(err.Error(), variable) {
 				t.Errorf("%s: %v", variable, err)
 			}
 		}
 		// Requests for them are refused before S3 is called, naming the field.
-		svc2, _ := upload.NewService(c, upload.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
+		svc2, _ := upload.NewService(c, policy.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
 		size := int64(1)
-		for name, req := range map[string]*upload.InitiateRequest{
+		for name, req := range map[string]*policy.InitiateRequest{
 			"storageClass": {Filename: "a", ContentType: "text/plain", Size: &size, StorageClass: "MAZ_STANDARD"},
-			"grants":       {Filename: "a", ContentType: "text/plain", Size: &size, Grants: &upload.GrantsRequest{Read: []string{"1"}}},
+			"grants":       {Filename: "a", ContentType: "text/plain", Size: &size, Grants: &policy.GrantsRequest{Read: []string{"1"}}},
 		} {
 			_, err := svc2.Initiate(ctx, req)
 			var e *errcode.Error
@@ -180,13 +183,13 @@ func TestAgainstVersitygw(t *testing.T) {
 	// S3 has no forbid-overwrite at initiate: the token carries it to complete, which
 	// sends If-None-Match: *. Two uploads racing for one key leave exactly one object.
 	t.Run("forbidOverwrite is checked at complete", func(t *testing.T) {
-		p := upload.DefaultPolicy()
+		p := policy.DefaultPolicy()
 		p.ClientKeys = true
 		svc2, _ := upload.NewService(c, p, []byte(strings.Repeat("s", 32)))
-		put := func(key string, forbid bool, body string) (*upload.Initiated, []upload.CompletedPart) {
+		put := func(key string, forbid bool, body string) (*upload.Initiated, []wire.CompletedPart) {
 			t.Helper()
 			size := int64(len(body))
-			up, err := svc2.Initiate(ctx, &upload.InitiateRequest{Key: key, ContentType: "text/plain", Size: &size, ForbidOverwrite: forbid})
+			up, err := svc2.Initiate(ctx, &policy.InitiateRequest{Key: key, ContentType: "text/plain", Size: &size, ForbidOverwrite: forbid})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +197,7 @@ func TestAgainstVersitygw(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return up, []upload.CompletedPart{{PartNumber: 1, ETag: etag}}
+			return up, []wire.CompletedPart{{PartNumber: 1, ETag: etag}}
 		}
 		stored := func(key string) string {
 			return string(functest.S3Do(t, c.base, http.MethodGet, c.pathPrefix+"/"+escapePath(key)).Body)
@@ -228,7 +231,7 @@ func TestAgainstVersitygw(t *testing.T) {
 		// Concurrent completes: exactly one wins.
 		const n = 4
 		ups := make([]*upload.Initiated, n)
-		partsOf := make([][]upload.CompletedPart, n)
+		partsOf := make([][]wire.CompletedPart, n)
 		for i := range ups {
 			ups[i], partsOf[i] = put("uploads/race2.txt", true, "writer "+string(rune('a'+i)))
 		}
@@ -272,8 +275,8 @@ func TestAgainstVersitygw(t *testing.T) {
 }
 
 func TestInitiateHeaders(t *testing.T) {
-	h, err := InitiateHeaders(&upload.Object{ContentType: "video/mp4", Metadata: map[string]string{"a": "1"}, StorageClass: "ARCHIVE", ACL: "public-read",
-		Tags: map[string]string{"k": "v w"}, Encryption: &upload.Encryption{Type: upload.SSEKMS, KMSKeyID: "key", Context: "e30="}})
+	h, err := InitiateHeaders(&storage.Object{ContentType: "video/mp4", Metadata: map[string]string{"a": "1"}, StorageClass: "ARCHIVE", ACL: "public-read",
+		Tags: map[string]string{"k": "v w"}, Encryption: &storage.Encryption{Type: storage.SSEKMS, KMSKeyID: "key", Context: "e30="}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +297,7 @@ func TestNoCompactFormAcrossLayouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mixed := &upload.PresignRequest{Key: "k", UploadID: "u-1", Parts: []upload.PartSpec{{Number: 1, Size: 5}, {Number: 2, Size: 0}}, TTL: time.Hour, Compact: true}
+	mixed := &storage.PresignRequest{Key: "k", UploadID: "u-1", Parts: []wire.PartSpec{{Number: 1, Size: 5}, {Number: 2, Size: 0}}, TTL: time.Hour, Compact: true}
 	if p, err := c.Presign(context.Background(), mixed); err != nil || p.Compact != nil || len(p.Parts) != 2 {
 		t.Fatalf("an empty part among others: %v %+v", err, p)
 	}

@@ -11,17 +11,18 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
-var _ upload.Store = (*Client)(nil)
+var _ storage.Store = (*Client)(nil)
 
 // Capabilities implements upload.Store: S3's smallest part but the last is 5 MiB (COS's
 // 1 MiB), keys take 1,024 bytes, the storage classes with an S3 equivalent, no
 // per-grantee permissions by Tencent UIN.
-func (c *Client) Capabilities() upload.Capabilities {
-	caps := upload.DefaultCapabilities()
+func (c *Client) Capabilities() storage.Capabilities {
+	caps := storage.DefaultCapabilities()
 	caps.MinPartSize, caps.MaxKeyLength, caps.Grants = 5<<20, 1024, false
 	caps.StorageClasses = slices.Sorted(maps.Keys(storageClasses))
 	return caps
@@ -44,7 +45,7 @@ var names = storerest.Names{Prefix: "X-Amz-", EscapeTag: url.QueryEscape, Storag
 // InitiateHeaders maps an object's settings to S3's CreateMultipartUpload headers, and
 // refuses clearly what S3 has no equivalent for (the service refuses it first, from
 // Capabilities; this guards any other caller).
-func InitiateHeaders(obj *upload.Object) (http.Header, error) {
+func InitiateHeaders(obj *storage.Object) (http.Header, error) {
 	if _, ok := storageClasses[obj.StorageClass]; obj.StorageClass != "" && !ok {
 		return nil, refuse("storageClass", obj.StorageClass+" has no S3 equivalent")
 	}
@@ -56,7 +57,7 @@ func InitiateHeaders(obj *upload.Object) (http.Header, error) {
 }
 
 // Initiate implements upload.Store: CreateMultipartUpload.
-func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, error) {
+func (c *Client) Initiate(ctx context.Context, obj *storage.Object) (string, error) {
 	h, err := InitiateHeaders(obj)
 	if err != nil {
 		return "", err
@@ -67,7 +68,7 @@ func (c *Client) Initiate(ctx context.Context, obj *upload.Object) (string, erro
 // Presign implements upload.Store with SigV4 query signing: host, the SSE-C headers and
 // (pinned uploads) content-length are signed. partPresigner does the signing: the SDK's
 // signer, byte for byte, at a tenth of the cost for a whole plan (BenchmarkPresign10000).
-func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*upload.Presigned, error) {
+func (c *Client) Presign(ctx context.Context, req *storage.PresignRequest) (*storage.Presigned, error) {
 	cred, now, end, err := c.PresignWindow(ctx, req.TTL, 7*24*time.Hour) // SigV4's limit
 	if err != nil {
 		return nil, err
@@ -99,16 +100,16 @@ func (c *Client) Presign(ctx context.Context, req *upload.PresignRequest) (*uplo
 	parts := req.Parts
 	if req.Compact && len(parts) > 0 { // the template and the signatures: no URL is built
 		if sigs, ok := p.signatures(parts); ok {
-			return &upload.Presigned{Expires: expires, Compact: &upload.CompactParts{
-				URL: p.template(parts[0].Size, upload.PartNumberPlaceholder, upload.SignaturePlaceholder), Method: http.MethodPut,
-				Headers: clientHeaders, CustomerKeyHeader: keyHeader, Parts: upload.RunsOf(parts),
-				Signatures: upload.Signatures(sigs), SignatureLength: 2 * sha256.Size,
+			return &storage.Presigned{Expires: expires, Compact: &wire.CompactParts{
+				URL: p.template(parts[0].Size, wire.PartNumberPlaceholder, wire.SignaturePlaceholder), Method: http.MethodPut,
+				Headers: clientHeaders, CustomerKeyHeader: keyHeader, Parts: wire.RunsOf(parts),
+				Signatures: wire.Signatures(sigs), SignatureLength: 2 * sha256.Size,
 			}}, nil
 		}
 	}
-	out := &upload.Presigned{Parts: make([]upload.PresignedPart, len(parts)), Expires: expires}
+	out := &storage.Presigned{Parts: make([]wire.PresignedPart, len(parts)), Expires: expires}
 	for i, part := range parts {
-		out.Parts[i] = upload.PresignedPart{PartNumber: part.Number, Method: http.MethodPut, URL: p.url(part.Number, part.Size),
+		out.Parts[i] = wire.PresignedPart{PartNumber: part.Number, Method: http.MethodPut, URL: p.url(part.Number, part.Size),
 			Headers: clientHeaders, Size: part.Size, CustomerKeyHeader: keyHeader}
 	}
 	return out, nil

@@ -7,7 +7,8 @@ import (
 
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
 )
 
 // Names are a dialect's header names for an object's settings; the headers themselves are
@@ -25,7 +26,7 @@ type Names struct {
 // InitiateHeaders renders the settings both stores share: entity headers, metadata,
 // storage class, tagging, canned ACL and the three kinds of server-side encryption. What
 // only one store has (COS's grants and forbid-overwrite) its package adds.
-func InitiateHeaders(obj *upload.Object, n Names) http.Header {
+func InitiateHeaders(obj *storage.Object, n Names) http.Header {
 	h := http.Header{}
 	set := func(name, v string) {
 		if v != "" {
@@ -46,20 +47,20 @@ func InitiateHeaders(obj *upload.Object, n Names) http.Header {
 	}
 	set(n.Prefix+"Storage-Class", class)
 	if len(obj.Tags) > 0 {
-		set(n.Prefix+"Tagging", upload.EncodeTags(obj.Tags, n.EscapeTag))
+		set(n.Prefix+"Tagging", policy.EncodeTags(obj.Tags, n.EscapeTag))
 	}
 	if obj.ACL != "default" || n.DefaultACL {
 		set(n.Prefix+"Acl", obj.ACL)
 	}
 	if e := obj.Encryption; e != nil {
 		switch e.Type {
-		case upload.SSECOS:
+		case storage.SSECOS:
 			set(n.Prefix+"Server-Side-Encryption", "AES256")
-		case upload.SSEKMS:
+		case storage.SSEKMS:
 			set(n.Prefix+"Server-Side-Encryption", n.KMS)
 			set(n.KMSKeyID, e.KMSKeyID)
 			set(n.Prefix+"Server-Side-Encryption-Context", e.Context)
-		case upload.SSEC:
+		case storage.SSEC:
 			set(n.Prefix+"Server-Side-Encryption-Customer-Algorithm", "AES256")
 			set(n.Prefix+"Server-Side-Encryption-Customer-Key", e.CustomerKey)
 			set(n.Prefix+"Server-Side-Encryption-Customer-Key-Md5", e.CustomerKeyMD5)

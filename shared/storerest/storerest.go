@@ -21,7 +21,8 @@ import (
 
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/wire"
 )
 
 // Call is one request.
@@ -326,18 +327,18 @@ func (c *Client) Delete(ctx context.Context, key string) error {
 }
 
 // Stat reports whether an object exists at key and when it was last written.
-func (c *Client) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
+func (c *Client) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
 	resp, _, err := c.Do(ctx, Call{Method: http.MethodHead, Key: key})
 	var re *ResponseError
 	if errors.As(err, &re) && re.Status == http.StatusNotFound {
-		return upload.ObjectInfo{}, nil
+		return storage.ObjectInfo{}, nil
 	}
 	if err != nil {
-		return upload.ObjectInfo{}, c.Error(err)
+		return storage.ObjectInfo{}, c.Error(err)
 	}
 	modified, _ := http.ParseTime(resp.Header.Get("Last-Modified"))
 	size, _ := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
-	info := upload.ObjectInfo{Exists: true, LastModified: modified, ETag: resp.Header.Get("ETag"), Size: size,
+	info := storage.ObjectInfo{Exists: true, LastModified: modified, ETag: resp.Header.Get("ETag"), Size: size,
 		ContentType: resp.Header.Get("Content-Type")}
 	if c.CRCHeader != "" {
 		info.CRC64 = resp.Header.Get(c.CRCHeader)
@@ -357,10 +358,10 @@ func (c *Client) Stat(ctx context.Context, key string) (upload.ObjectInfo, error
 }
 
 // ListParts follows every page.
-func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]upload.StoredPart, error) {
-	var out []upload.StoredPart
+func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]wire.StoredPart, error) {
+	var out []wire.StoredPart
 	marker := ""
-	for page := 0; page <= upload.MaxParts; page++ {
+	for page := 0; page <= storage.MaxParts; page++ {
 		q := url.Values{"uploadId": {uploadID}, "max-parts": {"1000"}}
 		if marker != "" {
 			q.Set("part-number-marker", marker)
@@ -382,7 +383,7 @@ func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]upload.
 			return nil, c.malformed("ListParts", err)
 		}
 		for _, p := range r.Part {
-			out = append(out, upload.StoredPart{PartNumber: p.PartNumber, ETag: p.ETag, Size: p.Size})
+			out = append(out, wire.StoredPart{PartNumber: p.PartNumber, ETag: p.ETag, Size: p.Size})
 		}
 		if !r.IsTruncated {
 			return out, nil
@@ -396,7 +397,7 @@ func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]upload.
 }
 
 // Complete assembles the parts; the body is always parsed (a 200 may carry an <Error>).
-func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upload.CompletedPart, opts upload.CompleteOptions) (*upload.Completed, error) {
+func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []wire.CompletedPart, opts storage.CompleteOptions) (*wire.Completed, error) {
 	type part struct {
 		PartNumber int
 		ETag       string
@@ -426,7 +427,7 @@ func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []upl
 		e.UpstreamRequestID = resp.Header.Get(c.RequestIDHeader)
 		return nil, e
 	}
-	done := &upload.Completed{Bucket: c.Bucket, Key: key, Location: r.Location, ETag: r.ETag}
+	done := &wire.Completed{Bucket: c.Bucket, Key: key, Location: r.Location, ETag: r.ETag}
 	if done.Location == "" {
 		done.Location = c.URL(key, nil)
 	}

@@ -13,7 +13,8 @@ import (
 
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/wire"
 )
 
 type failingCreds struct{ err error }
@@ -114,7 +115,7 @@ func TestFaults(t *testing.T) {
 				w.Header().Set("x-cos-hash-crc64ecma", "1")
 				fmt.Fprint(w, "<CompleteMultipartUploadResult><ETag>\"e\"</ETag></CompleteMultipartUploadResult>")
 			})
-			_, err := c.Complete(context.Background(), "k", "u", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}}, upload.CompleteOptions{})
+			_, err := c.Complete(context.Background(), "k", "u", []wire.CompletedPart{{PartNumber: 1, ETag: `"a"`}}, storage.CompleteOptions{})
 			if calls.Load() != tt.wantCalls {
 				t.Errorf("calls = %d, want %d", calls.Load(), tt.wantCalls)
 			}
@@ -175,7 +176,7 @@ func TestSlowBody(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.Complete(ctx, "k", "u", []upload.CompletedPart{{PartNumber: 1, ETag: `"a"`}}, upload.CompleteOptions{})
+	_, err := c.Complete(ctx, "k", "u", []wire.CompletedPart{{PartNumber: 1, ETag: `"a"`}}, storage.CompleteOptions{})
 	var e *errcode.Error
 	if !errors.As(err, &e) || e.Code != errcode.UpstreamTimeout {
 		t.Fatalf("err = %v, want 504", err)

@@ -8,11 +8,15 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
+	"github.com/directup/directup/shared/wire"
 )
 
 // Complete assembles the object. Every part of the plan must be named; the stored parts
 // are checked against the plan's sizes first, so the object is exactly what was declared.
-func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []CompletedPart) (*Completed, error) {
+func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []wire.CompletedPart) (*wire.Completed, error) {
 	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err
@@ -25,7 +29,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		return nil, errcode.Invalid("parts", "at most %d parts", s.caps.MaxParts)
 	}
 	parts = slices.Clone(parts)
-	slices.SortFunc(parts, func(a, b CompletedPart) int { return a.PartNumber - b.PartNumber })
+	slices.SortFunc(parts, func(a, b wire.CompletedPart) int { return a.PartNumber - b.PartNumber })
 	for i, p := range parts {
 		field := "parts[" + strconv.Itoa(i) + "]"
 		if p.PartNumber < 1 || p.PartNumber > plan.PartCount {
@@ -50,7 +54,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		return nil, s.completeFailed(ctx, c, err)
 	}
 	var total int64
-	have := make(map[int]StoredPart, len(stored))
+	have := make(map[int]wire.StoredPart, len(stored))
 	for _, p := range stored {
 		have[p.PartNumber] = p
 		total += p.Size
@@ -59,7 +63,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		// More was stored than declared (or, for open uploads, than the policy allows):
 		// nothing from this upload may become an object.
 		s.abortQuietly(ctx, c.Key, c.UploadID)
-		s.publish(ctx, &Event{Type: EventRejected, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, Size: total,
+		s.publish(ctx, &events.Event{Type: events.Rejected, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, Size: total,
 			ContentType: c.ContentType, Reason: "the stored parts exceed the declared size or the policy's limit; the upload was aborted"})
 		if c.Open {
 			return nil, &errcode.Error{Code: errcode.SizeTooLarge, Field: "parts",
@@ -83,7 +87,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 				Message: "part " + strconv.Itoa(p.PartNumber) + " was stored with another ETag; upload it again or send its current ETag"}
 		}
 	}
-	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
+	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
 	if err != nil {
 		return nil, s.completeFailed(ctx, c, err)
 	}
@@ -96,7 +100,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		return nil, err
 	}
 	if s.events != nil {
-		ev := &Event{Type: EventCompleted, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
+		ev := &events.Event{Type: events.Completed, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
 			ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
 		modified := time.Time{}
 		if info, err := s.store.Stat(ctx, c.Key); err == nil && info.Exists {
@@ -111,7 +115,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 // completeFailed is err, unless the upload is gone because an earlier complete stored its
 // object, rejected it and could not remove it then: that removal is finished now, and the
 // answer is the rejection again.
-func (s *Service) completeFailed(ctx context.Context, c *Claims, err error) error {
+func (s *Service) completeFailed(ctx context.Context, c *uploadplan.Claims, err error) error {
 	if errcode.As(err).Code != errcode.UploadNotFound {
 		return err
 	}
@@ -136,7 +140,7 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	}
 	err = s.store.Abort(ctx, c.Key, c.UploadID)
 	if err == nil {
-		s.publish(ctx, &Event{Type: EventAborted, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, ContentType: c.ContentType})
+		s.publish(ctx, &events.Event{Type: events.Aborted, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, ContentType: c.ContentType})
 		return nil
 	}
 	if e := errcode.As(err); e.Code != errcode.UploadNotFound {

@@ -18,9 +18,13 @@ import (
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 // rig is the service over the real local store, with the COS client it drives.
@@ -33,10 +37,10 @@ type rig struct {
 
 type recordedEvents struct {
 	mu  sync.Mutex
-	all []upload.Event
+	all []events.Event
 }
 
-func (r *recordedEvents) Publish(_ context.Context, ev *upload.Event) error {
+func (r *recordedEvents) Publish(_ context.Context, ev *events.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.all = append(r.all, *ev)
@@ -53,11 +57,11 @@ func (r *recordedEvents) types() []string {
 	return out
 }
 
-func newRig(t *testing.T, mutate func(*upload.Policy), opts ...upload.Option) *rig {
+func newRig(t *testing.T, mutate func(*policy.Policy), opts ...upload.Option) *rig {
 	t.Helper()
 	b := functest.NewBackend(t)
 	r := &rig{store: b.Client(t), local: b.Store, events: &recordedEvents{}}
-	p := upload.DefaultPolicy()
+	p := policy.DefaultPolicy()
 	if mutate != nil {
 		mutate(&p)
 	}
@@ -72,7 +76,7 @@ func newRig(t *testing.T, mutate func(*upload.Policy), opts ...upload.Option) *r
 var bg = context.Background()
 
 // send PUTs data through a presigned part and returns the ETag the store answered.
-func send(t *testing.T, part upload.PresignedPart, data []byte) (string, int) {
+func send(t *testing.T, part wire.PresignedPart, data []byte) (string, int) {
 	t.Helper()
 	req, _ := http.NewRequest(part.Method, part.URL, bytes.NewReader(data))
 	for k, v := range part.Headers {
@@ -91,8 +95,8 @@ func send(t *testing.T, part upload.PresignedPart, data []byte) (string, int) {
 // stored" (another signer, the store's own keys, temporary keys) looks to the service.
 func (r *rig) sideload(t *testing.T, key, uploadID string, n int, data []byte) string {
 	t.Helper()
-	p, err := r.store.Presign(bg, &upload.PresignRequest{Key: key, UploadID: uploadID, TTL: time.Hour,
-		Parts: []upload.PartSpec{{Number: n, Size: int64(len(data))}}})
+	p, err := r.store.Presign(bg, &storage.PresignRequest{Key: key, UploadID: uploadID, TTL: time.Hour,
+		Parts: []wire.PartSpec{{Number: n, Size: int64(len(data))}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +109,7 @@ func (r *rig) sideload(t *testing.T, key, uploadID string, n int, data []byte) s
 
 func (r *rig) initiate(t *testing.T, size, partSize int64) *upload.Initiated {
 	t.Helper()
-	req := &upload.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size}
+	req := &policy.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size}
 	if partSize > 0 {
 		req.PartSize = partSize
 	}
@@ -142,7 +146,7 @@ func TestGuaranteeCompleteAtTheDeclaredSize(t *testing.T) {
 	r := newRig(t, nil)
 	exact := r.initiate(t, 6, 0)
 	etag, _ := send(t, exact.Parts[0], []byte("exact\n"))
-	done, err := r.svc.Complete(bg, exact.Token, exact.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
+	done, err := r.svc.Complete(bg, exact.Token, exact.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
 	if err != nil || done.Size != 6 {
 		t.Fatalf("exactly the declared 6 bytes: %v %+v", err, done)
 	}
@@ -150,10 +154,10 @@ func TestGuaranteeCompleteAtTheDeclaredSize(t *testing.T) {
 	over := r.initiate(t, 6, 0)
 	etag, _ = send(t, over.Parts[0], []byte("exact\n"))
 	r.sideload(t, over.Key, over.UploadID, 2, []byte("+")) // 7 bytes stored, 6 declared
-	_, err = r.svc.Complete(bg, over.Token, over.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
+	_, err = r.svc.Complete(bg, over.Token, over.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
 	wantError(t, "one byte over the declared size", err, http.StatusConflict, errcode.InvalidPart, "parts")
 	r.gone(t, over)
-	if got := r.events.types(); len(got) != 2 || got[0] != upload.EventCompleted || got[1] != upload.EventRejected {
+	if got := r.events.types(); len(got) != 2 || got[0] != events.Completed || got[1] != events.Rejected {
 		t.Errorf("events %v; want the completion, then the rejection", got)
 	}
 }
@@ -161,7 +165,7 @@ func TestGuaranteeCompleteAtTheDeclaredSize(t *testing.T) {
 // Open uploads (API_COMPANION_OPEN_UPLOADS) pin no sizes: the policy's limit holds only at
 // complete — exactly at UPLOAD_MAX_SIZE completes, one byte more is 413 and aborted.
 func TestGuaranteeOpenUploadAtTheLimit(t *testing.T) {
-	r := newRig(t, func(p *upload.Policy) { p.MaxSize = 10 })
+	r := newRig(t, func(p *policy.Policy) { p.MaxSize = 10 })
 	for _, n := range []int{10, 11} {
 		in, err := r.svc.InitiateOpen(bg, "f.bin", "application/octet-stream")
 		if err != nil {
@@ -175,7 +179,7 @@ func TestGuaranteeOpenUploadAtTheLimit(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("an open part of %d bytes: %d", n, status)
 		}
-		done, err := r.svc.Complete(bg, in.Token, in.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
+		done, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
 		if n == 10 {
 			if err != nil || done.Size != 10 {
 				t.Fatalf("exactly the limit: %v %+v", err, done)
@@ -194,14 +198,14 @@ func TestGuaranteeCompleteChecksEachPartSize(t *testing.T) {
 	r := newRig(t, nil)
 	short := r.initiate(t, 6, 0)
 	etag := r.sideload(t, short.Key, short.UploadID, 1, []byte("short"))
-	_, err := r.svc.Complete(bg, short.Token, short.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}})
+	_, err := r.svc.Complete(bg, short.Token, short.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
 	wantError(t, "a part one byte short of its plan", err, http.StatusConflict, errcode.InvalidPart, "parts[0]")
 
 	const mib = 1 << 20
 	shifted := r.initiate(t, mib+6, mib) // parts of 1 MiB and 6 bytes
 	e1 := r.sideload(t, shifted.Key, shifted.UploadID, 1, bytes.Repeat([]byte("a"), mib+1))
 	e2 := r.sideload(t, shifted.Key, shifted.UploadID, 2, []byte("bbbbb"))
-	_, err = r.svc.Complete(bg, shifted.Token, shifted.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: e1}, {PartNumber: 2, ETag: e2}})
+	_, err = r.svc.Complete(bg, shifted.Token, shifted.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: e1}, {PartNumber: 2, ETag: e2}})
 	wantError(t, "a part one byte over its plan, the total as declared", err, http.StatusConflict, errcode.InvalidPart, "parts[0]")
 	for _, in := range []*upload.Initiated{short, shifted} {
 		if info, _ := r.store.Stat(bg, in.Key); info.Exists {
@@ -236,7 +240,7 @@ func TestGuaranteePartURLsEndWithTheToken(t *testing.T) {
 		defer mu.Unlock()
 		return time.Now().Add(offset)
 	}
-	r := newRig(t, func(p *upload.Policy) { p.URLTTL, p.TokenTTL = time.Hour, time.Hour }, upload.WithClock(clock))
+	r := newRig(t, func(p *policy.Policy) { p.URLTTL, p.TokenTTL = time.Hour, time.Hour }, upload.WithClock(clock))
 	in := r.initiate(t, 6, 0)
 	tokenEnds := in.TokenExpiresAt
 	mu.Lock()
@@ -293,7 +297,7 @@ func TestGuaranteeCompleteChecksETags(t *testing.T) {
 		t.Fatal(status)
 	}
 	before := r.local.Requests()
-	_, err := r.svc.Complete(bg, in.Token, in.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: `"0123456789abcdef0123456789abcdef"`}})
+	_, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: `"0123456789abcdef0123456789abcdef"`}})
 	wantError(t, "another ETag", err, http.StatusConflict, errcode.InvalidPart, "parts[0].etag")
 	if n := r.local.Requests() - before; n != 1 {
 		t.Errorf("%d requests reached the store; want the one ListParts", n)
@@ -307,7 +311,7 @@ func TestGuaranteeCompleteRefusesPartsOutsideThePlan(t *testing.T) {
 	in := r.initiate(t, 6, 0)
 	etag, _ := send(t, in.Parts[0], []byte("parts\n"))
 	for _, n := range []int{0, 2, 10001} {
-		_, err := r.svc.Complete(bg, in.Token, in.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: etag}, {PartNumber: n, ETag: etag}})
+		_, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}, {PartNumber: n, ETag: etag}})
 		field := "parts[1].partNumber"
 		if n == 0 {
 			field = "parts[0].partNumber" // sorted first
@@ -319,7 +323,7 @@ func TestGuaranteeCompleteRefusesPartsOutsideThePlan(t *testing.T) {
 // "Full-form part URLs per answer and per request are capped (UPLOAD_PART_BATCH)": exactly
 // the batch is answered, one more is refused.
 func TestGuaranteePartBatchCap(t *testing.T) {
-	r := newRig(t, func(p *upload.Policy) { p.PartBatch = 2 })
+	r := newRig(t, func(p *policy.Policy) { p.PartBatch = 2 })
 	const mib = 1 << 20
 	in := r.initiate(t, 3*mib, mib)
 	if len(in.Parts) != 2 || in.PartCount != 3 {
@@ -348,12 +352,12 @@ func TestGuaranteeTokensAreBoundToTheBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := upload.NewService(otherClient, upload.DefaultPolicy(), []byte("0123456789abcdef0123456789abcdef"))
+	other, err := upload.NewService(otherClient, policy.DefaultPolicy(), []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	size := int64(6)
-	theirs, err := other.Initiate(bg, &upload.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size})
+	theirs, err := other.Initiate(bg, &policy.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,10 +24,14 @@ import (
 	"github.com/directup/directup/shared/cos/campolicy"
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/hook"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 const holesSecret = "holes-secret-0123456789abcdef0123"
@@ -35,20 +39,20 @@ const holesSecret = "holes-secret-0123456789abcdef0123"
 // told keeps every event the service tells.
 type told struct {
 	mu     sync.Mutex
-	events []upload.Event
+	events []events.Event
 }
 
-func (t *told) Publish(_ context.Context, ev *upload.Event) error {
+func (t *told) Publish(_ context.Context, ev *events.Event) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.events = append(t.events, *ev)
 	return nil
 }
 
-func (t *told) all() []upload.Event {
+func (t *told) all() []events.Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return append([]upload.Event(nil), t.events...)
+	return append([]events.Event(nil), t.events...)
 }
 
 // flakyStore is the COS client of a local store whose Delete fails while failDeletes > 0,
@@ -75,7 +79,7 @@ type holesEnv struct {
 	log   *bytes.Buffer
 }
 
-func newHolesEnv(t *testing.T, policy func(*upload.Policy), stsFails bool) *holesEnv {
+func newHolesEnv(t *testing.T, adjust func(*policy.Policy), stsFails bool) *holesEnv {
 	t.Helper()
 	b := functest.NewBackend(t)
 	c := b.Client(t)
@@ -91,10 +95,10 @@ func newHolesEnv(t *testing.T, policy func(*upload.Policy), stsFails bool) *hole
 		k, exp := b.Store.MintTemporary(p, ttl)
 		return credentials.Value{AccessKeyID: k.SecretID, SecretAccessKey: k.SecretKey, SessionToken: k.SessionToken, Expires: exp}, "sts-req-1", nil
 	}
-	p := upload.DefaultPolicy()
+	p := policy.DefaultPolicy()
 	p.ClientKeys, p.AllowSTS = true, true
-	if policy != nil {
-		policy(&p)
+	if adjust != nil {
+		adjust(&p)
 	}
 	store := &flakyStore{Client: c}
 	tl := &told{}
@@ -108,10 +112,10 @@ func newHolesEnv(t *testing.T, policy func(*upload.Policy), stsFails bool) *hole
 }
 
 // upload runs a whole upload of data to key through the service, as a client does.
-func (e *holesEnv) upload(t *testing.T, ctx context.Context, key, contentType string, data []byte) (*upload.Initiated, *upload.Completed, error) {
+func (e *holesEnv) upload(t *testing.T, ctx context.Context, key, contentType string, data []byte) (*upload.Initiated, *wire.Completed, error) {
 	t.Helper()
 	size := int64(len(data))
-	up, err := e.svc.Initiate(ctx, &upload.InitiateRequest{Key: key, ContentType: contentType, Size: &size})
+	up, err := e.svc.Initiate(ctx, &policy.InitiateRequest{Key: key, ContentType: contentType, Size: &size})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,7 +128,7 @@ func (e *holesEnv) upload(t *testing.T, ctx context.Context, key, contentType st
 	if resp.StatusCode != 200 {
 		t.Fatalf("part PUT: %d", resp.StatusCode)
 	}
-	done, err := e.svc.Complete(ctx, up.Token, up.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: resp.Header.Get("ETag")}})
+	done, err := e.svc.Complete(ctx, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: resp.Header.Get("ETag")}})
 	return up, done, err
 }
 
@@ -171,11 +175,11 @@ func TestKeysNeverCarryPolicyPatterns(t *testing.T) {
 		before := e.b.Store.Requests()
 		for route, call := range map[string]func() error{
 			"POST /sts": func() error {
-				_, err := e.svc.Keys(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+				_, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
 				return err
 			},
 			"POST /uploads": func() error {
-				_, err := e.svc.Initiate(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+				_, err := e.svc.Initiate(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
 				return err
 			},
 		} {
@@ -195,15 +199,15 @@ func TestKeysNeverCarryPolicyPatterns(t *testing.T) {
 // hookKey is a pre-create hook that rewrites every key.
 type hookKey string
 
-func (h hookKey) Create(context.Context, *upload.CreateEvent) (*upload.HookDecision, error) {
+func (h hookKey) Create(context.Context, *hook.CreateEvent) (*hook.Decision, error) {
 	yes := true
-	return &upload.HookDecision{Allow: &yes, Key: string(h)}, nil
+	return &hook.Decision{Allow: &yes, Key: string(h)}, nil
 }
 
 func TestHookKeysNeverCarryPolicyPatterns(t *testing.T) {
 	for _, key := range []string{"uploads/*", "uploads/bob/*", "uploads/${uin}", "uploads/a?"} {
 		b := functest.NewBackend(t)
-		p := upload.DefaultPolicy()
+		p := policy.DefaultPolicy()
 		p.AllowSTS = true
 		c := b.Client(t)
 		c.Issuer = func(context.Context, string, time.Duration) (credentials.Value, string, error) {
@@ -215,11 +219,11 @@ func TestHookKeysNeverCarryPolicyPatterns(t *testing.T) {
 			t.Fatal(err)
 		}
 		size := int64(100)
-		_, err = svc.Keys(context.Background(), &upload.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
+		_, err = svc.Keys(context.Background(), &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
 		if code, _ := errCode(err); code != errcode.HookUnavailable {
 			t.Errorf("/sts with hook key %q: %v", key, err)
 		}
-		_, err = svc.Initiate(context.Background(), &upload.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
+		_, err = svc.Initiate(context.Background(), &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
 		if code, _ := errCode(err); code != errcode.HookUnavailable {
 			t.Errorf("initiate with hook key %q: %v", key, err)
 		}
@@ -233,7 +237,7 @@ func TestHookKeysNeverCarryPolicyPatterns(t *testing.T) {
 func TestDeclarationOnlyOnceKeysExist(t *testing.T) {
 	e := newHolesEnv(t, nil, true)
 	size := int64(1)
-	_, err := e.svc.Keys(context.Background(), &upload.InitiateRequest{Key: "uploads/alice/avatar2.png", ContentType: "image/png", Size: &size})
+	_, err := e.svc.Keys(context.Background(), &policy.InitiateRequest{Key: "uploads/alice/avatar2.png", ContentType: "image/png", Size: &size})
 	if code, _ := errCode(err); code != errcode.CredentialsFailed {
 		t.Fatalf("STS down: %v", err)
 	}
@@ -250,7 +254,7 @@ func TestDeclarationDoesNotPoisonAKey(t *testing.T) {
 	mallory := upload.WithCaller(context.Background(), "mallory")
 	alice := upload.WithCaller(context.Background(), "alice")
 	one := int64(1)
-	if _, err := e.svc.Keys(mallory, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.upload(t, alice, key, "image/png", png56); err != nil {
@@ -263,17 +267,17 @@ func TestDeclarationDoesNotPoisonAKey(t *testing.T) {
 		t.Fatal("Alice's honest upload was deleted by Mallory's declaration")
 	}
 	evs := e.told.all()
-	if last := evs[len(evs)-1]; last.Type != upload.EventCompleted || last.Source != "storage" {
+	if last := evs[len(evs)-1]; last.Type != events.Completed || last.Source != "storage" {
 		t.Fatalf("the storage check told %+v", last)
 	}
 
 	// Keys declared again by the rightful writer replace Mallory's declaration.
 	key2 := "uploads/alice/avatar3.png"
-	if _, err := e.svc.Keys(mallory, &upload.InitiateRequest{Key: key2, ContentType: "image/png", Size: &one}); err != nil {
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key2, ContentType: "image/png", Size: &one}); err != nil {
 		t.Fatal(err)
 	}
 	n := int64(len(png56))
-	if _, err := e.svc.Keys(alice, &upload.InitiateRequest{Key: key2, ContentType: "image/png", Size: &n}); err != nil {
+	if _, err := e.svc.Keys(alice, &policy.InitiateRequest{Key: key2, ContentType: "image/png", Size: &n}); err != nil {
 		t.Fatalf("Alice's own declaration after Mallory's: %v", err)
 	}
 	put(t, e.store.Client, key2, "image/png", png56)
@@ -293,12 +297,12 @@ func TestForgedRecordsAreNeverActedOn(t *testing.T) {
 
 	// A rejection planted for an object that never existed: nothing is told.
 	ghost := "uploads/bob/payroll.pdf"
-	raw, _ := json.Marshal(map[string]any{"type": upload.EventCompleted, "bucket": "local-1250000000", "key": ghost, "size": 1, "source": "storage"})
+	raw, _ := json.Marshal(map[string]any{"type": events.Completed, "bucket": "local-1250000000", "key": ghost, "size": 1, "source": "storage"})
 	sum := book.Path(records.Rejected, ghost)
 	put(t, e.store.Client, sum, "application/json", raw)
 	// And one sealed by another secret, in the record format itself.
 	ghost2 := "uploads/bob/salary.pdf"
-	if err := book.Put(ctx, records.Rejected, ghost2, map[string]any{"event": map[string]any{"type": upload.EventCompleted, "key": ghost2}}); err != nil {
+	if err := book.Put(ctx, records.Rejected, ghost2, map[string]any{"event": map[string]any{"type": events.Completed, "key": ghost2}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{ghost, ghost2} {
@@ -350,7 +354,7 @@ func TestRejectedObjectIsRemovedEventually(t *testing.T) {
 		t.Fatalf("complete when the delete keeps failing: %v", err)
 	}
 	evs := e.told.all()
-	if last := evs[len(evs)-1]; last.Type != upload.EventRejected || !last.RemovalPending {
+	if last := evs[len(evs)-1]; last.Type != events.Rejected || !last.RemovalPending {
 		t.Fatalf("the rejection must be told with its state: %+v", last)
 	}
 	if !e.exists(t, key) {
@@ -359,7 +363,7 @@ func TestRejectedObjectIsRemovedEventually(t *testing.T) {
 	// The client retries complete once storage is back: it is removed, and the answer
 	// still says content_mismatch (not 404).
 	e.store.failDeletes.Store(0)
-	_, err = e.svc.Complete(ctx, up.Token, up.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: "x"}})
+	_, err = e.svc.Complete(ctx, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: "x"}})
 	if code, _ := errCode(err); code != errcode.ContentMismatch {
 		t.Fatalf("retried complete: %v", err)
 	}
@@ -382,7 +386,7 @@ func TestRejectedObjectIsRemovedEventually(t *testing.T) {
 	}
 	// The object at the key was never told as completed.
 	for _, ev := range e.told.all() {
-		if ev.Type == upload.EventCompleted && ev.Key == key {
+		if ev.Type == events.Completed && ev.Key == key {
 			t.Fatalf("a rejected object was told as completed: %+v", ev)
 		}
 	}
@@ -419,13 +423,13 @@ func TestEventIDsTellWritesApart(t *testing.T) {
 		t.Fatal("a redelivery of one outcome must keep its id")
 	}
 	for _, ev := range e.told.all() {
-		if _, ok := ev.Metadata[upload.WriteMetadata]; ok {
+		if _, ok := ev.Metadata[policy.WriteMetadata]; ok {
 			t.Fatalf("directup's own metadata in an event: %+v", ev.Metadata)
 		}
 	}
 	// Clients cannot set directup's metadata themselves.
 	size := int64(10)
-	_, err := e.svc.Initiate(alice, &upload.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: &size,
+	_, err := e.svc.Initiate(alice, &policy.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: &size,
 		Metadata: map[string]string{"Directup-Upload": "x"}})
 	if code, field := errCode(err); code != errcode.PolicyDenied || field != "metadata.Directup-Upload" {
 		t.Fatalf("client metadata directup-upload: %v", err)
@@ -482,7 +486,7 @@ func TestDeclarationHoldsOnlyWhileItsKeysWereValid(t *testing.T) {
 // declares nothing; and temporary keys never overwrite a named key the deployment keeps.
 func TestDeclarationsOfOtherCallers(t *testing.T) {
 	for _, forbid := range []bool{false, true} {
-		e := newHolesEnv(t, func(p *upload.Policy) { p.ForbidOverwrite = forbid }, false)
+		e := newHolesEnv(t, func(p *policy.Policy) { p.ForbidOverwrite = forbid }, false)
 		ctx := context.Background()
 		mallory := upload.WithCaller(ctx, "mallory")
 		alice := upload.WithCaller(ctx, "alice")
@@ -494,7 +498,7 @@ func TestDeclarationsOfOtherCallers(t *testing.T) {
 		if _, _, err := e.upload(t, alice, key, "image/png", png56); err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.svc.Keys(mallory, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one})
+		_, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one})
 		if code, field := errCode(err); forbid && (code != errcode.PolicyDenied || field != "forbidOverwrite") || !forbid && err != nil {
 			t.Fatalf("forbid %v: keys for a named key: %v", forbid, err)
 		}
@@ -509,14 +513,14 @@ func TestDeclarationsOfOtherCallers(t *testing.T) {
 		// then replaced by Alice's: no declaration is held against Alice's object.
 		key2 := "uploads/shared/f2.png"
 		size := int64(1)
-		mup, err := e.svc.Initiate(mallory, &upload.InitiateRequest{Key: key2, ContentType: "image/png", Size: &size})
+		mup, err := e.svc.Initiate(mallory, &policy.InitiateRequest{Key: key2, ContentType: "image/png", Size: &size})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := e.upload(t, alice, key2, "image/png", png56); err != nil {
 			t.Fatal(err)
 		}
-		e.svc.Complete(mallory, mup.Token, mup.UploadID, []upload.CompletedPart{{PartNumber: 1, ETag: "x"}})
+		e.svc.Complete(mallory, mup.Token, mup.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: "x"}})
 		if err := e.svc.ObjectCreated(ctx, key2); err != nil {
 			t.Fatal(err)
 		}
@@ -531,10 +535,10 @@ func TestDeclarationsOfOtherCallers(t *testing.T) {
 		// declared: her declaration holds it.
 		key3 := "uploads/shared/f1b.png"
 		n := int64(len(png56))
-		if _, err := e.svc.Keys(alice, &upload.InitiateRequest{Key: key3, ContentType: "image/png", Size: &n}); err != nil {
+		if _, err := e.svc.Keys(alice, &policy.InitiateRequest{Key: key3, ContentType: "image/png", Size: &n}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Keys(mallory, &upload.InitiateRequest{Key: key3, ContentType: "image/png", Size: &one}); err != nil {
+		if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key3, ContentType: "image/png", Size: &one}); err != nil {
 			t.Fatal(err)
 		}
 		put(t, e.store.Client, key3, "image/png", png56)
@@ -562,7 +566,7 @@ func TestWriteValueCannotBeForged(t *testing.T) {
 	ctx := upload.WithCaller(context.Background(), "mallory")
 	key := "uploads/mallory/x.png"
 	one := int64(1)
-	if _, err := e.svc.Keys(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
+	if _, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.store.Client.Do(context.Background(), storerest.Call{Method: http.MethodPut, Key: key, Body: png56,
@@ -584,7 +588,7 @@ func TestWriteSealIsNotInTheToken(t *testing.T) {
 	ctx := upload.WithCaller(context.Background(), "mallory")
 	key := "uploads/mallory/y.png"
 	one := int64(1)
-	up, err := e.svc.Initiate(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one})
+	up, err := e.svc.Initiate(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,7 +598,7 @@ func TestWriteSealIsNotInTheToken(t *testing.T) {
 	if claims.W == "" {
 		t.Fatal("the token names no write")
 	}
-	if _, err := e.svc.Keys(ctx, &upload.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
+	if _, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range []string{claims.W, claims.W + claims.W, claims.W + strings.Repeat("a", 16)} {

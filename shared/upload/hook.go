@@ -8,10 +8,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/hook"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
 )
 
 // WithHook asks h before every upload starts.
-func WithHook(h Hook) Option { return func(s *Service) { s.hook = h } }
+func WithHook(h hook.Hook) Option { return func(s *Service) { s.hook = h } }
 
 func hookUnavailable(format string, args ...any) *errcode.Error {
 	return errcode.New(errcode.HookUnavailable, "", format, args...)
@@ -19,11 +23,11 @@ func hookUnavailable(format string, args ...any) *errcode.Error {
 
 // askHook asks the hook about obj and applies its answer; what it changes is checked by
 // the policy again. Nothing has reached storage yet.
-func (s *Service) askHook(ctx context.Context, req *InitiateRequest, obj *Object, plan Plan, open bool) error {
+func (s *Service) askHook(ctx context.Context, req *policy.InitiateRequest, obj *storage.Object, plan uploadplan.Plan, open bool) error {
 	var id [8]byte
 	rand.Read(id[:])
-	ev := &CreateEvent{Type: "upload.create", ID: hex.EncodeToString(id[:]), Time: s.now().UTC(), Caller: Caller(ctx),
-		Upload: ProposedUpload{Key: obj.Key, Filename: req.Filename, ContentType: obj.ContentType, Size: plan.Size,
+	ev := &hook.CreateEvent{Type: "upload.create", ID: hex.EncodeToString(id[:]), Time: s.now().UTC(), Caller: Caller(ctx),
+		Upload: hook.ProposedUpload{Key: obj.Key, Filename: req.Filename, ContentType: obj.ContentType, Size: plan.Size,
 			Open: open, Metadata: obj.Metadata, Tagging: obj.Tags, StorageClass: obj.StorageClass, ACL: obj.ACL,
 			ForbidOverwrite: obj.ForbidOverwrite}}
 	if !open {
@@ -56,14 +60,14 @@ func (s *Service) askHook(ctx context.Context, req *InitiateRequest, obj *Object
 		obj.Key = d.Key
 	}
 	if d.Metadata != nil {
-		m, err := metadata(d.Metadata)
+		m, err := policy.CheckMetadata(d.Metadata)
 		if err != nil {
 			return hookUnavailable("the upload hook answered metadata the policy refuses: %s", errcode.As(err).Message)
 		}
 		obj.Metadata = m
 	}
 	if d.Tagging != nil {
-		t, err := tags(d.Tagging)
+		t, err := policy.CheckTags(d.Tagging)
 		if err != nil || (len(t) > 0 && !caps.Tags) {
 			return hookUnavailable("the upload hook answered tags the policy refuses")
 		}

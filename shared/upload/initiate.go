@@ -4,6 +4,10 @@ import (
 	"context"
 	"maps"
 	"time"
+
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/uploadplan"
+	"github.com/directup/directup/shared/wire"
 )
 
 // Initiated is the answer to an initiate request.
@@ -18,27 +22,27 @@ type Initiated struct {
 	ExpiresAt      time.Time `json:"expiresAt"`      // when these part URLs stop working
 	TokenExpiresAt time.Time `json:"tokenExpiresAt"` // when follow-up calls stop being accepted
 	// PartBatch is how many part URLs one request may ask for (UPLOAD_PART_BATCH).
-	PartBatch int             `json:"partBatch,omitempty"`
-	Parts     []PresignedPart `json:"parts"`
+	PartBatch int                  `json:"partBatch,omitempty"`
+	Parts     []wire.PresignedPart `json:"parts"`
 	// CompactParts: every part's URL in the compact form, for InitiateAll (Parts is then
 	// empty, unless the store's URLs share no template).
-	CompactParts *CompactParts `json:"compactParts,omitempty"`
+	CompactParts *wire.CompactParts `json:"compactParts,omitempty"`
 }
 
 // Initiate checks req, starts a multipart upload and presigns the first batch of parts.
-func (s *Service) Initiate(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+func (s *Service) Initiate(ctx context.Context, req *policy.InitiateRequest) (*Initiated, error) {
 	return s.initiate(ctx, req, initiateFirstBatch)
 }
 
 // InitiateAll is Initiate with the URLs of every part of the plan (up to 10,000), for
 // clients that take them in the compact form.
-func (s *Service) InitiateAll(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+func (s *Service) InitiateAll(ctx context.Context, req *policy.InitiateRequest) (*Initiated, error) {
 	return s.initiate(ctx, req, initiateAllURLs)
 }
 
 // InitiatePlanned is Initiate without part URLs, for clients that ask for each part's
 // URL when they send it (Uppy): the plan and its pinned sizes are the same.
-func (s *Service) InitiatePlanned(ctx context.Context, req *InitiateRequest) (*Initiated, error) {
+func (s *Service) InitiatePlanned(ctx context.Context, req *policy.InitiateRequest) (*Initiated, error) {
 	return s.initiate(ctx, req, initiateNoURLs)
 }
 
@@ -47,7 +51,7 @@ func (s *Service) InitiatePlanned(ctx context.Context, req *InitiateRequest) (*I
 // upload's parts can hold more. Only a deployer's explicit setting reaches this.
 func (s *Service) InitiateOpen(ctx context.Context, filename, contentType string) (*Initiated, error) {
 	ceiling := s.policy.MaxSize
-	return s.initiate(ctx, &InitiateRequest{Filename: filename, ContentType: contentType, Size: &ceiling}, initiateOpen)
+	return s.initiate(ctx, &policy.InitiateRequest{Filename: filename, ContentType: contentType, Size: &ceiling}, initiateOpen)
 }
 
 type initiateMode int
@@ -59,10 +63,10 @@ const (
 	initiateOpen                           // no plan: sizes not pinned
 )
 
-func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initiateMode) (*Initiated, error) {
+func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mode initiateMode) (*Initiated, error) {
 	subject := Caller(ctx)
-	obj, plan, err := s.policy.objectFor(req, func(filename string) (string, error) {
-		return generateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, subject, filename, s.now())
+	obj, plan, err := s.policy.ObjectFor(req, func(filename string) (string, error) {
+		return policy.GenerateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, subject, filename, s.now())
 	}, s.store.Capabilities())
 	if err != nil {
 		return nil, err
@@ -80,12 +84,12 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 	if obj.Metadata == nil {
 		obj.Metadata = map[string]string{}
 	}
-	obj.Metadata[WriteMetadata] = write
+	obj.Metadata[policy.WriteMetadata] = write
 	uploadID, err := s.store.Initiate(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
-	claims := Claims{
+	claims := uploadplan.Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		Issued: s.now().Unix(), Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
 		ContentType: obj.ContentType, Write: write[:writeIDLen], // the seal stays secret: see newWrite
@@ -98,13 +102,13 @@ func (s *Service) initiate(ctx context.Context, req *InitiateRequest, mode initi
 		claims.Open, claims.PartSize = true, 0
 		return &Initiated{
 			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: claims.Size, PartCount: s.caps.MaxParts,
-			Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: []PresignedPart{},
+			Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: []wire.PresignedPart{},
 		}, nil
 	case initiateNoURLs:
 		return &Initiated{
 			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 			PartCount: plan.PartCount, Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(),
-			PartBatch: s.policy.PartBatch, Parts: []PresignedPart{},
+			PartBatch: s.policy.PartBatch, Parts: []wire.PresignedPart{},
 		}, nil
 	}
 	batch := s.policy.PartBatch

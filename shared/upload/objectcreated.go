@@ -8,13 +8,16 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/storage"
 )
 
 // WithEvents tells events every outcome.
-func WithEvents(e Events) Option { return func(s *Service) { s.events = e } }
+func WithEvents(e events.Sink) Option { return func(s *Service) { s.events = e } }
 
-func (s *Service) publish(ctx context.Context, ev *Event) {
+func (s *Service) publish(ctx context.Context, ev *events.Event) {
 	if s.events == nil {
 		return
 	}
@@ -24,7 +27,7 @@ func (s *Service) publish(ctx context.Context, ev *Event) {
 
 // tell completes ev (time, caller, and the id if identify did not set it) and publishes
 // it within 5 s.
-func (s *Service) tell(ctx context.Context, ev *Event) error {
+func (s *Service) tell(ctx context.Context, ev *events.Event) error {
 	if s.events == nil {
 		return nil
 	}
@@ -48,7 +51,7 @@ func (s *Service) tell(ctx context.Context, ev *Event) error {
 // Objects outside the key prefix and directup's own records are not uploads: ignored. An
 // error (storage, or an event that could not be delivered) asks the platform to retry.
 func (s *Service) ObjectCreated(ctx context.Context, key string) error {
-	if !strings.HasPrefix(key, s.policy.KeyPrefix) || reserved(s.policy.KeyPrefix, key) {
+	if !strings.HasPrefix(key, s.policy.KeyPrefix) || policy.IsReserved(s.policy.KeyPrefix, key) {
 		return nil
 	}
 	info, err := s.store.Stat(ctx, key)
@@ -68,9 +71,9 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 		// The API rejected this very object but could not remove it: finish that.
 		return s.finishRecordedRejection(ctx, key, rej, info)
 	}
-	ev := &Event{Type: EventCompleted, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
+	ev := &events.Event{Type: events.Completed, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
 		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
-	write, keys := info.Metadata[WriteMetadata], ""
+	write, keys := info.Metadata[policy.WriteMetadata], ""
 	if s.apiWrite(key, info) {
 		write = write[:writeIDLen] // the write's id, as the token names it
 	} else {
@@ -83,7 +86,7 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 		if err := s.removeObject(ctx, key); err != nil {
 			return err
 		}
-		ev.Type, ev.Reason = EventRejected, reason
+		ev.Type, ev.Reason = events.Rejected, reason
 		identify(ev, write, keys, info.LastModified)
 		err := s.tell(ctx, ev)
 		if s.records != nil && err != nil {
@@ -115,7 +118,7 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 				if info.Size != d.Size {
 					return reject("the object holds " + strconv.FormatInt(info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted")
 				}
-				return reject("the object is stored as " + mediaType(info.ContentType) + ", not the " + mediaType(d.ContentType) + " declared for its keys; it was deleted")
+				return reject("the object is stored as " + policy.MediaType(info.ContentType) + ", not the " + policy.MediaType(d.ContentType) + " declared for its keys; it was deleted")
 			}
 			keys = d.Keys
 			if d.Caller != "" {
@@ -124,14 +127,14 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 		}
 	}
 	if s.policy.VerifyContent && !info.CustomerKeyEncrypted {
-		head, err := s.store.ReadHead(ctx, key, headBytes)
+		head, err := s.store.ReadHead(ctx, key, policy.HeadBytes)
 		if err != nil {
 			return err
 		}
 		detected, ok := s.policy.ContentVerdict(info.ContentType, head)
 		ev.DetectedType = detected
 		if !ok {
-			return reject(errcode.ContentMismatch + ": the stored content is " + detected + ", not the declared " + mediaType(info.ContentType) + "; the object was deleted")
+			return reject(errcode.ContentMismatch + ": the stored content is " + detected + ", not the declared " + policy.MediaType(info.ContentType) + "; the object was deleted")
 		}
 	}
 	identify(ev, write, keys, info.LastModified)
@@ -141,9 +144,9 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 // rejection is the record of a rejected object: its event (untold until Told), and Remove
 // while the object itself could not be deleted yet.
 type rejection struct {
-	Event  Event `json:"event"`
-	Told   bool  `json:"told,omitempty"`
-	Remove bool  `json:"remove,omitempty"`
+	Event  events.Event `json:"event"`
+	Told   bool         `json:"told,omitempty"`
+	Remove bool         `json:"remove,omitempty"`
 }
 
 // rejectionFor reads the rejection recorded for key; a forged record is logged and
@@ -167,7 +170,7 @@ func (s *Service) rejectionFor(ctx context.Context, key string) (*rejection, err
 // finishRecordedRejection does what a recorded rejection still needs — remove the object
 // it rejected (only that very object: the same ETag), tell it — then drops the record,
 // so a later upload to the key is not answered from it.
-func (s *Service) finishRecordedRejection(ctx context.Context, key string, r *rejection, info ObjectInfo) error {
+func (s *Service) finishRecordedRejection(ctx context.Context, key string, r *rejection, info storage.ObjectInfo) error {
 	if r == nil {
 		return nil
 	}

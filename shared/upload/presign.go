@@ -7,22 +7,25 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
+	"github.com/directup/directup/shared/wire"
 )
 
 // PartURLs is the answer to a request for more part URLs.
 type PartURLs struct {
-	ExpiresAt    time.Time       `json:"expiresAt"`
-	Parts        []PresignedPart `json:"parts"`
-	CompactParts *CompactParts   `json:"compactParts,omitempty"` // from PresignAll, as in Initiated
+	ExpiresAt    time.Time            `json:"expiresAt"`
+	Parts        []wire.PresignedPart `json:"parts"`
+	CompactParts *wire.CompactParts   `json:"compactParts,omitempty"` // from PresignAll, as in Initiated
 }
 
 // presign presigns the numbered parts; compact answers them in the compact form, or, where
 // a store's URLs share no template, the first batch of them in full (all of them could
 // pass the platforms' 6 MB answer limit; the client asks for the rest).
-func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []int, customerKey string, compact bool) (*PartURLs, error) {
-	specs := make([]PartSpec, len(numbers))
+func (s *Service) presign(ctx context.Context, c *uploadplan.Claims, plan uploadplan.Plan, numbers []int, customerKey string, compact bool) (*PartURLs, error) {
+	specs := make([]wire.PartSpec, len(numbers))
 	for i, n := range numbers {
-		specs[i] = PartSpec{Number: n}
+		specs[i] = wire.PartSpec{Number: n}
 		if !c.Open { // an open upload's sizes are neither signed nor reported
 			specs[i].Size = plan.SizeOf(n)
 		}
@@ -31,7 +34,7 @@ func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []i
 	if left := time.Unix(c.Expires, 0).Sub(s.now()); left < ttl {
 		ttl = left // a part URL never outlives the upload's token
 	}
-	p, err := s.store.Presign(ctx, &PresignRequest{
+	p, err := s.store.Presign(ctx, &storage.PresignRequest{
 		Key: c.Key, UploadID: c.UploadID, Parts: specs, TTL: ttl, CustomerKeyMD5: c.CustomerKeyMD5, CustomerKey: customerKey, Unpinned: c.Open,
 		Compact: compact,
 	})
@@ -41,10 +44,10 @@ func (s *Service) presign(ctx context.Context, c *Claims, plan Plan, numbers []i
 	out := &PartURLs{ExpiresAt: p.Expires.UTC(), Parts: p.Parts}
 	switch {
 	case p.Compact != nil:
-		out.Parts, out.CompactParts = []PresignedPart{}, p.Compact
+		out.Parts, out.CompactParts = []wire.PresignedPart{}, p.Compact
 	case compact:
-		if cp, ok := Compact(p.Parts); ok {
-			out.Parts, out.CompactParts = []PresignedPart{}, cp
+		if cp, ok := wire.Compact(p.Parts); ok {
+			out.Parts, out.CompactParts = []wire.PresignedPart{}, cp
 		} else {
 			out.Parts = out.Parts[:min(len(out.Parts), s.policy.PartBatch)]
 		}
@@ -110,7 +113,7 @@ func (s *Service) presignParts(ctx context.Context, token, uploadID string, numb
 }
 
 // ListParts returns the parts already stored, so a client can resume.
-func (s *Service) ListParts(ctx context.Context, token, uploadID string) ([]StoredPart, error) {
+func (s *Service) ListParts(ctx context.Context, token, uploadID string) ([]wire.StoredPart, error) {
 	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err

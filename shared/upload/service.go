@@ -5,6 +5,12 @@
 package upload
 
 import (
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/hook"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
+
 	"context"
 	"errors"
 	"io"
@@ -17,14 +23,14 @@ import (
 
 // Service runs uploads for one bucket under one policy.
 type Service struct {
-	store  Store
-	caps   Capabilities // the store's, read once
-	policy Policy
-	tokens *Tokens
+	store  storage.Store
+	caps   storage.Capabilities // the store's, read once
+	policy policy.Policy
+	tokens *uploadplan.Tokens
 	// writeKey seals the WriteMetadata values of API uploads (derived from the token secret).
 	writeKey []byte
-	hook     Hook   // nil: no pre-create hook
-	events   Events // nil: outcomes are not told
+	hook     hook.Hook   // nil: no pre-create hook
+	events   events.Sink // nil: outcomes are not told
 	// records keeps directup's own records in the bucket (nil: the store keeps none).
 	records *records.Book
 	log     *slog.Logger
@@ -45,8 +51,8 @@ func WithRandom(r io.Reader) Option { return func(s *Service) { s.random = r } }
 func WithLog(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // NewService checks the policy and returns a service.
-func NewService(store Store, policy Policy, tokenSecret []byte, opts ...Option) (*Service, error) {
-	if err := policy.Validate(); err != nil {
+func NewService(store storage.Store, pol policy.Policy, tokenSecret []byte, opts ...Option) (*Service, error) {
+	if err := pol.Validate(); err != nil {
 		return nil, err
 	}
 	if len(tokenSecret) < 16 {
@@ -56,13 +62,13 @@ func NewService(store Store, policy Policy, tokenSecret []byte, opts ...Option) 
 		return nil, errors.New("upload: a store is required")
 	}
 	caps := store.Capabilities()
-	if err := policy.Fits(caps); err != nil {
+	if err := pol.Fits(caps); err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, caps: caps, policy: policy, tokens: NewTokens(tokenSecret), writeKey: deriveKey(tokenSecret, "directup write v1"),
-		now: time.Now, random: defaultRandom, log: slog.Default()}
+	s := &Service{store: store, caps: caps, policy: pol, tokens: uploadplan.NewTokens(tokenSecret), writeKey: deriveKey(tokenSecret, "directup write v1"),
+		now: time.Now, random: policy.DefaultRandom, log: slog.Default()}
 	if rs, ok := store.(records.Store); ok {
-		s.records = records.New(rs, policy.KeyPrefix, tokenSecret)
+		s.records = records.New(rs, pol.KeyPrefix, tokenSecret)
 	}
 	for _, o := range opts {
 		o(s)
@@ -75,11 +81,11 @@ func NewService(store Store, policy Policy, tokenSecret []byte, opts ...Option) 
 func (s *Service) Records() *records.Book { return s.records }
 
 // Policy returns the policy in force.
-func (s *Service) Policy() Policy { return s.policy }
+func (s *Service) Policy() policy.Policy { return s.policy }
 
 // claims verifies a follow-up call's token, that it belongs to uploadID, and that the
 // caller is the one who started the upload: a token alone is not enough.
-func (s *Service) claims(ctx context.Context, token, uploadID string) (*Claims, error) {
+func (s *Service) claims(ctx context.Context, token, uploadID string) (*uploadplan.Claims, error) {
 	c, err := s.tokens.Verify(token, s.now())
 	if err != nil {
 		return nil, err
@@ -97,7 +103,7 @@ func (s *Service) claims(ctx context.Context, token, uploadID string) (*Claims, 
 
 // Upload verifies an upload token for the calling caller and returns what it binds (the
 // Companion protocol carries the token where its clients expect an upload id).
-func (s *Service) Upload(ctx context.Context, token string) (*Claims, error) {
+func (s *Service) Upload(ctx context.Context, token string) (*uploadplan.Claims, error) {
 	c, err := s.tokens.Verify(token, s.now())
 	if err != nil {
 		return nil, err

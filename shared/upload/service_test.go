@@ -1,6 +1,8 @@
 package upload_test
 
 import (
+	"github.com/directup/directup/shared/policy"
+
 	"context"
 	"errors"
 	"net/http/httptest"
@@ -32,12 +34,12 @@ func TestInitiateLeavesNoOrphan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := upload.NewService(client, upload.DefaultPolicy(), []byte("0123456789abcdef0123456789abcdef"))
+	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	size := int64(10)
-	_, err = svc.Initiate(context.Background(), &upload.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: &size})
+	_, err = svc.Initiate(context.Background(), &policy.InitiateRequest{Filename: "a", ContentType: "text/plain", Size: &size})
 	var e *errcode.Error
 	if !errors.As(err, &e) || e.Code != errcode.CredentialsFailed {
 		t.Fatalf("err = %v, want 503 credentials_unavailable", err)
@@ -48,7 +50,7 @@ func TestInitiateLeavesNoOrphan(t *testing.T) {
 }
 
 func TestNewServiceRefusesWeakSecret(t *testing.T) {
-	if _, err := upload.NewService(nil, upload.DefaultPolicy(), []byte("short")); err == nil {
+	if _, err := upload.NewService(nil, policy.DefaultPolicy(), []byte("short")); err == nil {
 		t.Fatal("a short token secret must be refused")
 	}
 }

@@ -1,6 +1,10 @@
 package upload
 
 import (
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/tempkeys"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,17 +20,17 @@ import (
 // starting an upload, hands out temporary keys scoped to the key it chose
 // (UPLOAD_ALLOW_STS). The client's SDK then drives the upload itself: part sizes are not
 // pinned, so the storage-triggered function checks what was stored.
-func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKeys, error) {
+func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempkeys.TemporaryKeys, error) {
 	if !s.policy.AllowSTS {
 		return nil, errcode.Denied("", "this deployment does not hand out temporary keys (UPLOAD_ALLOW_STS): use POST /uploads")
 	}
-	issuer, ok := s.store.(KeyIssuer)
+	issuer, ok := s.store.(tempkeys.KeyIssuer)
 	if !ok {
 		return nil, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot issue temporary keys"}
 	}
 	caps := s.store.Capabilities()
-	obj, plan, err := s.policy.objectFor(req, func(filename string) (string, error) {
-		return generateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, Caller(ctx), filename, s.now())
+	obj, plan, err := s.policy.ObjectFor(req, func(filename string) (string, error) {
+		return policy.GenerateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, Caller(ctx), filename, s.now())
 	}, caps)
 	if err != nil {
 		return nil, err
@@ -49,7 +53,7 @@ func (s *Service) Keys(ctx context.Context, req *InitiateRequest) (*TemporaryKey
 	if err != nil {
 		return nil, err
 	}
-	keys, err := issuer.IssueKeys(ctx, KeyScope{Key: key, ContentType: obj.ContentType, Size: plan.Size, TTL: s.policy.STSTTL})
+	keys, err := issuer.IssueKeys(ctx, tempkeys.KeyScope{Key: key, ContentType: obj.ContentType, Size: plan.Size, TTL: s.policy.STSTTL})
 	if err != nil {
 		return nil, err // nothing was recorded: a failed request leaves no trace in the bucket
 	}
@@ -162,9 +166,9 @@ func (s *Service) declarationsFor(ctx context.Context, key string, modified time
 }
 
 // matching is the newest of held that info's size and type meet, or nil.
-func matching(held []declared, info ObjectInfo) *declared {
+func matching(held []declared, info storage.ObjectInfo) *declared {
 	for i := len(held) - 1; i >= 0; i-- {
-		if d := &held[i]; info.Size == d.Size && mediaType(info.ContentType) == mediaType(d.ContentType) {
+		if d := &held[i]; info.Size == d.Size && policy.MediaType(info.ContentType) == policy.MediaType(d.ContentType) {
 			return d
 		}
 	}

@@ -1,6 +1,11 @@
 package upload
 
 import (
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/uploadplan"
+	"github.com/directup/directup/shared/wire"
+
 	"context"
 	"time"
 
@@ -17,11 +22,11 @@ import (
 // A contradiction never ends as an object nobody hears of: when the removal still fails
 // after its retries, the answer and the event say so, and a record (kind rejected, with
 // Remove) lets the next call for the upload or the storage-triggered function finish it.
-func (s *Service) verifyContent(ctx context.Context, c *Claims, done *Completed) (string, error) {
+func (s *Service) verifyContent(ctx context.Context, c *uploadplan.Claims, done *wire.Completed) (string, error) {
 	if !s.policy.VerifyContent || c.CustomerKeyMD5 != "" || c.ContentType == "" {
 		return "", nil
 	}
-	head, err := s.store.ReadHead(ctx, c.Key, headBytes)
+	head, err := s.store.ReadHead(ctx, c.Key, policy.HeadBytes)
 	if err != nil {
 		return "", err
 	}
@@ -29,7 +34,7 @@ func (s *Service) verifyContent(ctx context.Context, c *Claims, done *Completed)
 	if ok {
 		return detected, nil
 	}
-	ev := &Event{Type: EventRejected, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
+	ev := &events.Event{Type: events.Rejected, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
 		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected, Source: "api"}
 	modified := time.Time{}
 	if c.Write == "" && (s.events != nil || s.records != nil) {
@@ -40,7 +45,7 @@ func (s *Service) verifyContent(ctx context.Context, c *Claims, done *Completed)
 		}
 	}
 	identify(ev, c.Write, "", modified)
-	what := "the stored content is " + detected + ", not the declared " + mediaType(c.ContentType) + " (or a type this deployment allows)"
+	what := "the stored content is " + detected + ", not the declared " + policy.MediaType(c.ContentType) + " (or a type this deployment allows)"
 	e := &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType"}
 	if rerr := s.removeObject(ctx, c.Key); rerr != nil {
 		e.Message = what + "; the object could not be removed yet and will be (at the next call for this upload, or by the storage-triggered function)"
@@ -66,7 +71,7 @@ func (s *Service) verifyContent(ctx context.Context, c *Claims, done *Completed)
 // finishRejection completes, for a call on an upload whose object was rejected earlier
 // but could not be removed then, what that call left: the object is removed now. handled
 // is false when no such rejection is recorded for this upload.
-func (s *Service) finishRejection(ctx context.Context, c *Claims) (handled bool, err error) {
+func (s *Service) finishRejection(ctx context.Context, c *uploadplan.Claims) (handled bool, err error) {
 	r, err := s.rejectionFor(ctx, c.Key)
 	if err != nil || r == nil || r.Event.UploadID != c.UploadID {
 		return false, err

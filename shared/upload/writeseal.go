@@ -1,6 +1,11 @@
 package upload
 
 import (
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"io"
@@ -20,8 +25,8 @@ func (s *Service) newWrite(key string, size int64, open bool, contentType string
 	if _, err := io.ReadFull(s.random, b[:]); err != nil {
 		return "", err
 	}
-	r := keyEncoding.EncodeToString(b[:])
-	return r + s.writeMAC(key, r, sealedSize(size, open), mediaType(contentType)), nil
+	r := policy.KeyEncoding.EncodeToString(b[:])
+	return r + s.writeMAC(key, r, sealedSize(size, open), policy.MediaType(contentType)), nil
 }
 
 func sealedSize(size int64, open bool) string {
@@ -34,7 +39,7 @@ func sealedSize(size int64, open bool) string {
 func (s *Service) writeMAC(key, r, size, mediaType string) string {
 	m := hmac.New(sha256.New, s.writeKey)
 	m.Write([]byte(key + "\x00" + r + "\x00" + size + "\x00" + mediaType))
-	return keyEncoding.EncodeToString(m.Sum(nil)[:10])
+	return policy.KeyEncoding.EncodeToString(m.Sum(nil)[:10])
 }
 
 // writeIDLen is the length of a write value's random part, the write's id: the token and
@@ -43,12 +48,12 @@ const writeIDLen = 16
 
 // apiWrite reports whether the object info describes, at key, carries a WriteMetadata
 // value this deployment sealed for an upload of its very size and type.
-func (s *Service) apiWrite(key string, info ObjectInfo) bool {
-	w := info.Metadata[WriteMetadata]
+func (s *Service) apiWrite(key string, info storage.ObjectInfo) bool {
+	w := info.Metadata[policy.WriteMetadata]
 	if len(w) != 2*writeIDLen {
 		return false
 	}
-	mt := mediaType(info.ContentType)
+	mt := policy.MediaType(info.ContentType)
 	for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
 		if hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen], size, mt))) {
 			return true
@@ -59,8 +64,8 @@ func (s *Service) apiWrite(key string, info ObjectInfo) bool {
 
 // UploadedBy reports whether the object info describes is the one the upload of c stored:
 // it carries that upload's sealed write value.
-func (s *Service) UploadedBy(c *Claims, info ObjectInfo) bool {
-	w := info.Metadata[WriteMetadata]
+func (s *Service) UploadedBy(c *uploadplan.Claims, info storage.ObjectInfo) bool {
+	w := info.Metadata[policy.WriteMetadata]
 	return c.Write != "" && info.Exists && s.apiWrite(c.Key, info) && w[:writeIDLen] == c.Write
 }
 
@@ -74,29 +79,29 @@ func deriveKey(secret []byte, label string) []byte {
 // API knows it from the token, the storage function from the object), else the fingerprint
 // of the temporary keys that wrote it (keys), else its modification time; then the ETag.
 // Outcomes without an object use the upload id.
-func identify(ev *Event, write, keys string, modified time.Time) {
+func identify(ev *events.Event, write, keys string, modified time.Time) {
 	switch {
 	case ev.ETag != "" && write != "":
-		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, "w:"+write+"@"+strings.Trim(ev.ETag, `"`))
+		ev.ID = events.EventID(ev.Type, ev.Bucket, ev.Key, "w:"+write+"@"+strings.Trim(ev.ETag, `"`))
 	case ev.ETag != "" && keys != "":
-		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, "k:"+keys+"@"+ObjectVersion(ev.ETag, modified))
+		ev.ID = events.EventID(ev.Type, ev.Bucket, ev.Key, "k:"+keys+"@"+events.ObjectVersion(ev.ETag, modified))
 	case ev.ETag != "" && !modified.IsZero():
-		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, ObjectVersion(ev.ETag, modified))
+		ev.ID = events.EventID(ev.Type, ev.Bucket, ev.Key, events.ObjectVersion(ev.ETag, modified))
 	case ev.ETag != "":
-		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, strings.Trim(ev.ETag, `"`)+"@"+ev.UploadID)
+		ev.ID = events.EventID(ev.Type, ev.Bucket, ev.Key, strings.Trim(ev.ETag, `"`)+"@"+ev.UploadID)
 	default:
-		ev.ID = EventID(ev.Type, ev.Bucket, ev.Key, ev.UploadID)
+		ev.ID = events.EventID(ev.Type, ev.Bucket, ev.Key, ev.UploadID)
 	}
 }
 
 // userMetadata is an object's metadata without directup's own.
 func userMetadata(m map[string]string) map[string]string {
-	if _, ok := m[WriteMetadata]; !ok {
+	if _, ok := m[policy.WriteMetadata]; !ok {
 		return m
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
-		if !strings.HasPrefix(k, reservedMetaPrefix) {
+		if !strings.HasPrefix(k, policy.ReservedMetaPrefix) {
 			out[k] = v
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/policy"
 )
 
 // Policy is a CAM policy document (version 2.0).
@@ -34,7 +34,7 @@ const (
 // Resource names an object of bucket "<name>-<appid>" in region, for a policy to grant:
 // only from an admitted key (upload.ObjectKey), which holds no wildcard or policy variable,
 // so the resource names that one object and nothing else.
-func Resource(region, bucket string, key upload.ObjectKey) string {
+func Resource(region, bucket string, key policy.ObjectKey) string {
 	return RequestResource(region, bucket, key.String())
 }
 
@@ -57,7 +57,7 @@ var UploadActions = []string{
 // initiate and the simple PUT must declare contentType, and no part or simple PUT may carry
 // more than size bytes. Each action is in one statement only, with all its conditions
 // (CAM allows a request any one allow statement covers).
-func ForUpload(region, bucket string, key upload.ObjectKey, contentType string, size int64) Policy {
+func ForUpload(region, bucket string, key policy.ObjectKey, contentType string, size int64) Policy {
 	res := []string{Resource(region, bucket, key)}
 	return Policy{Version: "2.0", Statement: []Statement{
 		{Effect: "allow", Action: []string{"name/cos:PutObject"}, Resource: res,

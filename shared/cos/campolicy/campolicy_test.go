@@ -3,14 +3,15 @@ package campolicy
 import (
 	"testing"
 
-	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
 )
 
 // admitted is key through the default policy's key rule, as the service passes it.
-func admitted(t *testing.T, key string) upload.ObjectKey {
+func admitted(t *testing.T, key string) policy.ObjectKey {
 	t.Helper()
-	p := upload.DefaultPolicy()
-	k, err := p.AdmitKey(key, upload.DefaultCapabilities())
+	p := policy.DefaultPolicy()
+	k, err := p.AdmitKey(key, storage.DefaultCapabilities())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,9 @@
 package storetest
 
 import (
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/wire"
+
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -24,7 +27,6 @@ import (
 
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/errcode"
-	"github.com/directup/directup/shared/upload"
 )
 
 // Options are what the suite asks of a store it builds.
@@ -41,7 +43,7 @@ type Options struct {
 
 // Fixture is a store built for one test, and how to read what it stored.
 type Fixture struct {
-	Store upload.Store
+	Store storage.Store
 	// Read returns an object's bytes as the server holds them.
 	Read func(key string) ([]byte, error)
 }
@@ -77,24 +79,24 @@ func key(t *testing.T) string {
 }
 
 // put uploads each part's bytes through its presigned URL and returns what to complete.
-func put(t *testing.T, parts []upload.PresignedPart, data []byte, partSize int64, extra http.Header) []upload.CompletedPart {
+func put(t *testing.T, parts []wire.PresignedPart, data []byte, partSize int64, extra http.Header) []wire.CompletedPart {
 	t.Helper()
-	var done []upload.CompletedPart
+	var done []wire.CompletedPart
 	for _, p := range parts {
 		off := int64(p.PartNumber-1) * partSize
 		etag, err := (&apiclient.Client{}).PutPart(ctx, p, data[off:off+p.Size], extra)
 		if err != nil {
 			t.Fatal(err)
 		}
-		done = append(done, upload.CompletedPart{PartNumber: p.PartNumber, ETag: etag})
+		done = append(done, wire.CompletedPart{PartNumber: p.PartNumber, ETag: etag})
 	}
 	return done
 }
 
-func specs(size, partSize int64) []upload.PartSpec {
-	var out []upload.PartSpec
+func specs(size, partSize int64) []wire.PartSpec {
+	var out []wire.PartSpec
 	for n, off := 1, int64(0); off < size; n, off = n+1, off+partSize {
-		out = append(out, upload.PartSpec{Number: n, Size: min(partSize, size-off)})
+		out = append(out, wire.PartSpec{Number: n, Size: min(partSize, size-off)})
 	}
 	return out
 }
@@ -114,7 +116,7 @@ func testCapabilities(t *testing.T, newStore New) {
 	if caps.MinPartSize <= 0 || caps.MaxPartSize < caps.MinPartSize || caps.MaxParts <= 0 || caps.MaxKeyLength <= 0 || len(caps.StorageClasses) == 0 {
 		t.Fatalf("Capabilities = %+v", caps)
 	}
-	try := func(what string, obj *upload.Object) {
+	try := func(what string, obj *storage.Object) {
 		id, err := f.Store.Initiate(ctx, obj)
 		if err != nil {
 			t.Errorf("%s: %v", what, err)
@@ -123,13 +125,13 @@ func testCapabilities(t *testing.T, newStore New) {
 		f.Store.Abort(ctx, obj.Key, id)
 	}
 	for _, c := range caps.StorageClasses {
-		try("storage class "+c, &upload.Object{Key: key(t), ContentType: "text/plain", StorageClass: c})
+		try("storage class "+c, &storage.Object{Key: key(t), ContentType: "text/plain", StorageClass: c})
 	}
 	for _, a := range caps.ACLs {
-		try("acl "+a, &upload.Object{Key: key(t), ContentType: "text/plain", ACL: a})
+		try("acl "+a, &storage.Object{Key: key(t), ContentType: "text/plain", ACL: a})
 	}
 	long := "uploads/" + strings.Repeat("k", caps.MaxKeyLength-len("uploads/"))
-	try("a key of the longest length", &upload.Object{Key: long, ContentType: "text/plain"})
+	try("a key of the longest length", &storage.Object{Key: long, ContentType: "text/plain"})
 }
 
 func testLifecycle(t *testing.T, newStore New) {
@@ -137,14 +139,14 @@ func testLifecycle(t *testing.T, newStore New) {
 	minPart := f.Store.Capabilities().MinPartSize
 	k := key(t)
 	data := random(int(2*minPart + 12345))
-	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "application/octet-stream", Metadata: map[string]string{"project": "42"}})
+	id, err := f.Store.Initiate(ctx, &storage.Object{Key: k, ContentType: "application/octet-stream", Metadata: map[string]string{"project": "42"}})
 	if err != nil || id == "" {
 		t.Fatalf("Initiate = %q, %v", id, err)
 	}
 	if info, err := f.Store.Stat(ctx, k); err != nil || info.Exists {
 		t.Fatalf("Stat before complete = %+v, %v", info, err)
 	}
-	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: specs(int64(len(data)), minPart), TTL: time.Hour})
+	p, err := f.Store.Presign(ctx, &storage.PresignRequest{Key: k, UploadID: id, Parts: specs(int64(len(data)), minPart), TTL: time.Hour})
 	if err != nil || len(p.Parts) != 3 || p.Expires.Before(time.Now().Add(59*time.Minute)) {
 		t.Fatalf("Presign = %+v, %v", p, err)
 	}
@@ -154,7 +156,7 @@ func testLifecycle(t *testing.T, newStore New) {
 		strings.Trim(stored[1].ETag, `"`) != strings.Trim(done[1].ETag, `"`) {
 		t.Fatalf("ListParts = %+v, %v", stored, err)
 	}
-	c, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{})
+	c, err := f.Store.Complete(ctx, k, id, done, storage.CompleteOptions{})
 	if err != nil || c.Key != k || c.ETag == "" || c.Bucket != f.Store.Bucket() {
 		t.Fatalf("Complete = %+v, %v", c, err)
 	}
@@ -186,16 +188,16 @@ func testLifecycle(t *testing.T, newStore New) {
 func testKeysOfAnyText(t *testing.T, newStore New) {
 	f := newStore(t, Options{})
 	for _, k := range []string{"uploads/storetest/a b+c%20d (1).bin", "uploads/storetest/报告 ä~!*'();:@&=$,.bin"} {
-		id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+		id, err := f.Store.Initiate(ctx, &storage.Object{Key: k, ContentType: "text/plain"})
 		if err != nil {
 			t.Fatalf("%q: %v", k, err)
 		}
-		p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 5}}, TTL: time.Hour})
+		p, err := f.Store.Presign(ctx, &storage.PresignRequest{Key: k, UploadID: id, Parts: []wire.PartSpec{{Number: 1, Size: 5}}, TTL: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
 		done := put(t, p.Parts, []byte("hello"), 5, nil)
-		if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); err != nil {
+		if _, err := f.Store.Complete(ctx, k, id, done, storage.CompleteOptions{}); err != nil {
 			t.Fatalf("%q: %v", k, err)
 		}
 		if got, err := f.Read(k); err != nil || string(got) != "hello" {
@@ -210,11 +212,11 @@ func testKeysOfAnyText(t *testing.T, newStore New) {
 func testPinnedSizes(t *testing.T, newStore New) {
 	f := newStore(t, Options{})
 	k := key(t)
-	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	id, err := f.Store.Initiate(ctx, &storage.Object{Key: k, ContentType: "text/plain"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 10}}, TTL: time.Hour})
+	p, err := f.Store.Presign(ctx, &storage.PresignRequest{Key: k, UploadID: id, Parts: []wire.PartSpec{{Number: 1, Size: 10}}, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,17 +234,17 @@ func testPinnedSizes(t *testing.T, newStore New) {
 func testListPartsPaging(t *testing.T, newStore New) {
 	f := newStore(t, Options{})
 	k := key(t)
-	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	id, err := f.Store.Initiate(ctx, &storage.Object{Key: k, ContentType: "text/plain"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Store.Abort(ctx, k, id)
 	const n = 1003 // more than one page of 1,000
-	parts := make([]upload.PartSpec, n)
+	parts := make([]wire.PartSpec, n)
 	for i := range parts {
-		parts[i] = upload.PartSpec{Number: i + 1, Size: 1}
+		parts[i] = wire.PartSpec{Number: i + 1, Size: 1}
 	}
-	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: parts, TTL: time.Hour})
+	p, err := f.Store.Presign(ctx, &storage.PresignRequest{Key: k, UploadID: id, Parts: parts, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,11 +274,11 @@ func testListPartsPaging(t *testing.T, newStore New) {
 func testAbort(t *testing.T, newStore New) {
 	f := newStore(t, Options{})
 	k := key(t)
-	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	id, err := f.Store.Initiate(ctx, &storage.Object{Key: k, ContentType: "text/plain"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 5}}, TTL: time.Hour})
+	p, _ := f.Store.Presign(ctx, &storage.PresignRequest{Key: k, UploadID: id, Parts: []wire.PartSpec{{Number: 1, Size: 5}}, TTL: time.Hour})
 	done := put(t, p.Parts, []byte("hello"), 5, nil)
 	if err := f.Store.Abort(ctx, k, id); err != nil {
 		t.Fatal(err)
@@ -288,7 +290,7 @@ func testAbort(t *testing.T, newStore New) {
 		t.Fatalf("a second abort: %v", err)
 	}
 	// S3 and COS answer NoSuchUpload; some S3-compatible servers look at the parts first.
-	if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); code(err) != errcode.UploadNotFound && code(err) != errcode.InvalidPart {
+	if _, err := f.Store.Complete(ctx, k, id, done, storage.CompleteOptions{}); code(err) != errcode.UploadNotFound && code(err) != errcode.InvalidPart {
 		t.Fatalf("complete after abort: %v", err)
 	}
 	if info, err := f.Store.Stat(ctx, k); err != nil || info.Exists {
@@ -303,18 +305,18 @@ func testForbidOverwriteRace(t *testing.T, newStore New) {
 	k := key(t)
 	type racer struct {
 		id   string
-		done []upload.CompletedPart
+		done []wire.CompletedPart
 		data []byte
 	}
 	racers := make([]racer, 4)
 	for i := range racers {
-		obj := &upload.Object{Key: k, ContentType: "text/plain", ForbidOverwrite: true}
+		obj := &storage.Object{Key: k, ContentType: "text/plain", ForbidOverwrite: true}
 		id, err := f.Store.Initiate(ctx, obj)
 		if err != nil {
 			t.Fatal(err)
 		}
 		data := []byte(fmt.Sprintf("racer %d", i))
-		p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: int64(len(data))}}, TTL: time.Hour})
+		p, err := f.Store.Presign(ctx, &storage.PresignRequest{Key: k, UploadID: id, Parts: []wire.PartSpec{{Number: 1, Size: int64(len(data))}}, TTL: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,7 +328,7 @@ func testForbidOverwriteRace(t *testing.T, newStore New) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = f.Store.Complete(ctx, k, r.id, r.done, upload.CompleteOptions{ForbidOverwrite: true})
+			_, errs[i] = f.Store.Complete(ctx, k, r.id, r.done, storage.CompleteOptions{ForbidOverwrite: true})
 		}()
 	}
 	wg.Wait()
@@ -364,12 +366,12 @@ func testSSEC(t *testing.T, newStore New) {
 	raw := random(32)
 	sum := md5.Sum(raw)
 	customerKey, keyMD5 := base64.StdEncoding.EncodeToString(raw), base64.StdEncoding.EncodeToString(sum[:])
-	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain",
-		Encryption: &upload.Encryption{Type: upload.SSEC, CustomerKey: customerKey, CustomerKeyMD5: keyMD5}})
+	id, err := f.Store.Initiate(ctx, &storage.Object{Key: k, ContentType: "text/plain",
+		Encryption: &storage.Encryption{Type: storage.SSEC, CustomerKey: customerKey, CustomerKeyMD5: keyMD5}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 5}},
+	p, err := f.Store.Presign(ctx, &storage.PresignRequest{Key: k, UploadID: id, Parts: []wire.PartSpec{{Number: 1, Size: 5}},
 		TTL: time.Hour, CustomerKeyMD5: keyMD5, CustomerKey: customerKey})
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +389,7 @@ func testSSEC(t *testing.T, newStore New) {
 		t.Fatal("a part without the customer key was stored")
 	}
 	done := put(t, p.Parts, []byte("hello"), 5, http.Header{http.CanonicalHeaderKey(part.CustomerKeyHeader): {customerKey}})
-	if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); err != nil {
+	if _, err := f.Store.Complete(ctx, k, id, done, storage.CompleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -397,12 +399,12 @@ func testExpiryClamp(t *testing.T, newStore New) {
 	soon := time.Now().Add(30 * time.Minute).Truncate(time.Second)
 	f := newStore(t, Options{CredentialsExpire: soon})
 	k := key(t)
-	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	id, err := f.Store.Initiate(ctx, &storage.Object{Key: k, ContentType: "text/plain"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Store.Abort(ctx, k, id)
-	p, err := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 5}}, TTL: 2 * time.Hour})
+	p, err := f.Store.Presign(ctx, &storage.PresignRequest{Key: k, UploadID: id, Parts: []wire.PartSpec{{Number: 1, Size: 5}}, TTL: 2 * time.Hour})
 	if err != nil || p.Expires.After(soon) || p.Expires.Before(soon.Add(-time.Minute)) {
 		t.Fatalf("URLs asked for 2h with credentials ending in 30m expire at %v (%v)", p.Expires, err)
 	}
@@ -471,14 +473,14 @@ func testFaults(t *testing.T, newStore New) {
 	inj.arm(1, isInitiate, xmlAnswer(503, "<Error><Code>SlowDown</Code><Message>slow</Message></Error>"))
 	inj.arm(1, isInitiate, xmlAnswer(500, "<Error><Code>InternalError</Code><Message>oops</Message></Error>"))
 	inj.arm(1, isInitiate, func() (*http.Response, error) { return nil, errors.New("connection reset by peer") })
-	id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "text/plain"})
+	id, err := f.Store.Initiate(ctx, &storage.Object{Key: k, ContentType: "text/plain"})
 	if err != nil {
 		t.Fatalf("initiate after three transient faults: %v", err)
 	}
-	p, _ := f.Store.Presign(ctx, &upload.PresignRequest{Key: k, UploadID: id, Parts: []upload.PartSpec{{Number: 1, Size: 5}}, TTL: time.Hour})
+	p, _ := f.Store.Presign(ctx, &storage.PresignRequest{Key: k, UploadID: id, Parts: []wire.PartSpec{{Number: 1, Size: 5}}, TTL: time.Hour})
 	done := put(t, p.Parts, []byte("hello"), 5, nil)
 	inj.arm(1, isComplete, xmlAnswer(200, "\n\n<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code><Message>try again</Message></Error>"))
-	if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); err != nil {
+	if _, err := f.Store.Complete(ctx, k, id, done, storage.CompleteOptions{}); err != nil {
 		t.Fatalf("complete after a 200 with an Error body: %v", err)
 	}
 	if got, err := f.Read(k); err != nil || string(got) != "hello" {
@@ -487,14 +489,14 @@ func testFaults(t *testing.T, newStore New) {
 
 	before := inj.passed.Load()
 	inj.arm(1, isInitiate, xmlAnswer(403, "<Error><Code>AccessDenied</Code><Message>no</Message><RequestId>req-403</RequestId></Error>"))
-	_, err = f.Store.Initiate(ctx, &upload.Object{Key: k + "-2", ContentType: "text/plain"})
+	_, err = f.Store.Initiate(ctx, &storage.Object{Key: k + "-2", ContentType: "text/plain"})
 	if e := errcode.As(err); e.Code != errcode.UpstreamDenied || e.UpstreamRequestID != "req-403" || inj.passed.Load() != before {
 		t.Fatalf("a refusal: %v (retried: %v)", err, inj.passed.Load() != before)
 	}
 	inj.arm(10, isInitiate, xmlAnswer(503, "<Error><Code>SlowDown</Code></Error>"))
 	short, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := f.Store.Initiate(short, &upload.Object{Key: k + "-3", ContentType: "text/plain"}); code(err) != errcode.UpstreamBusy {
+	if _, err := f.Store.Initiate(short, &storage.Object{Key: k + "-3", ContentType: "text/plain"}); code(err) != errcode.UpstreamBusy {
 		t.Fatalf("SlowDown to the end: %v", err)
 	}
 }
@@ -512,19 +514,19 @@ func testCompactForm(t *testing.T, newStore New) {
 	data := random(int(2*minPart + 7))
 	cases := []struct {
 		name  string
-		enc   *upload.Encryption
-		req   upload.PresignRequest
+		enc   *storage.Encryption
+		req   storage.PresignRequest
 		extra http.Header
 	}{
-		{name: "plan", req: upload.PresignRequest{Parts: specs(int64(len(data)), minPart)}},
-		{name: "out of order", req: upload.PresignRequest{Parts: []upload.PartSpec{{Number: 3, Size: 7}, {Number: 1, Size: minPart}, {Number: 2, Size: minPart}}}},
-		{name: "unpinned", req: upload.PresignRequest{Parts: []upload.PartSpec{{Number: 1}, {Number: 2}, {Number: 3}}, Unpinned: true}},
-		{name: "SSE-C", enc: &upload.Encryption{Type: upload.SSEC, CustomerKey: customerKey, CustomerKeyMD5: keyMD5},
-			req: upload.PresignRequest{Parts: specs(int64(len(data)), minPart), CustomerKeyMD5: keyMD5, CustomerKey: customerKey}},
+		{name: "plan", req: storage.PresignRequest{Parts: specs(int64(len(data)), minPart)}},
+		{name: "out of order", req: storage.PresignRequest{Parts: []wire.PartSpec{{Number: 3, Size: 7}, {Number: 1, Size: minPart}, {Number: 2, Size: minPart}}}},
+		{name: "unpinned", req: storage.PresignRequest{Parts: []wire.PartSpec{{Number: 1}, {Number: 2}, {Number: 3}}, Unpinned: true}},
+		{name: "SSE-C", enc: &storage.Encryption{Type: storage.SSEC, CustomerKey: customerKey, CustomerKeyMD5: keyMD5},
+			req: storage.PresignRequest{Parts: specs(int64(len(data)), minPart), CustomerKeyMD5: keyMD5, CustomerKey: customerKey}},
 	}
 	for _, c := range cases {
-		k := key(t) + "/" + upload.PartNumberPlaceholder + " " + upload.SignaturePlaceholder // escaped in the template's path
-		id, err := f.Store.Initiate(ctx, &upload.Object{Key: k, ContentType: "application/octet-stream", Encryption: c.enc})
+		k := key(t) + "/" + wire.PartNumberPlaceholder + " " + wire.SignaturePlaceholder // escaped in the template's path
+		id, err := f.Store.Initiate(ctx, &storage.Object{Key: k, ContentType: "application/octet-stream", Encryption: c.enc})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -542,7 +544,7 @@ func testCompactForm(t *testing.T, newStore New) {
 		compact := p.Compact
 		if compact == nil { // a store that makes only full URLs: the service compacts them
 			var ok bool
-			if compact, ok = upload.Compact(p.Parts); !ok {
+			if compact, ok = wire.Compact(p.Parts); !ok {
 				t.Fatalf("%s: the store's URLs share no template", c.name)
 			}
 		} else if p.Parts != nil || !p.Expires.Equal(full.Expires) {
@@ -563,7 +565,7 @@ func testCompactForm(t *testing.T, newStore New) {
 		if c.enc != nil {
 			extra = http.Header{http.CanonicalHeaderKey(parts[0].CustomerKeyHeader): {customerKey}}
 		}
-		var done []upload.CompletedPart
+		var done []wire.CompletedPart
 		for n := 1; n <= 3; n++ {
 			pp, ok := part(n)
 			if !ok {
@@ -574,9 +576,9 @@ func testCompactForm(t *testing.T, newStore New) {
 			if err != nil {
 				t.Fatalf("%s: part %d through its compact URL: %v", c.name, n, err)
 			}
-			done = append(done, upload.CompletedPart{PartNumber: n, ETag: etag})
+			done = append(done, wire.CompletedPart{PartNumber: n, ETag: etag})
 		}
-		if _, err := f.Store.Complete(ctx, k, id, done, upload.CompleteOptions{}); err != nil {
+		if _, err := f.Store.Complete(ctx, k, id, done, storage.CompleteOptions{}); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		if c.enc == nil {

@@ -1,4 +1,4 @@
-package upload
+package events
 
 import (
 	"context"
@@ -35,16 +35,16 @@ type Event struct {
 
 // Event types.
 const (
-	EventCompleted = "upload.completed"
-	EventRejected  = "upload.rejected"
-	EventAborted   = "upload.aborted"
+	Completed = "upload.completed"
+	Rejected  = "upload.rejected"
+	Aborted   = "upload.aborted"
 )
 
 // Events receives outcomes. Publish delivers (retrying as it sees fit); an outcome it
 // cannot deliver it must record (shared/events logs it as one JSON line) and report, so
 // the storage-triggered path can fail and be retried by its platform. The API path does
 // not fail a call it reports.
-type Events interface {
+type Sink interface {
 	Publish(ctx context.Context, ev *Event) error
 }
 

@@ -1,6 +1,8 @@
-package upload
+package tempkeys
 
 import (
+	"github.com/directup/directup/shared/policy"
+
 	"context"
 	"time"
 )
@@ -14,7 +16,7 @@ type KeyIssuer interface {
 
 // KeyScope is what one set of keys may do.
 type KeyScope struct {
-	Key         ObjectKey // admitted by the policy's key rule: never a pattern
+	Key         policy.ObjectKey // admitted by the policy's key rule: never a pattern
 	ContentType string
 	Size        int64 // no request may carry more
 	TTL         time.Duration

@@ -1,4 +1,4 @@
-package upload
+package wire
 
 import (
 	"encoding/json"
@@ -64,6 +64,9 @@ type PartRun struct {
 	Size  int64 `json:"size"`
 }
 
+// MaxPartNumber is the highest part number multipart uploads have (COS and S3: 10,000).
+const MaxPartNumber = 10000
+
 // Template placeholders.
 const (
 	PartNumberPlaceholder = "{partNumber}"
@@ -103,10 +106,10 @@ func (c *CompactParts) Check() error {
 	}
 	n := 0
 	for _, r := range c.Parts {
-		if r.From < 1 || r.From > MaxParts || r.Count < 1 || r.Count > MaxParts || r.From+r.Count-1 > MaxParts || r.Size < 0 {
+		if r.From < 1 || r.From > MaxPartNumber || r.Count < 1 || r.Count > MaxPartNumber || r.From+r.Count-1 > MaxPartNumber || r.Size < 0 {
 			return errors.New("upload: compact parts: a run outside parts 1..10000")
 		}
-		if n += r.Count; n > MaxParts {
+		if n += r.Count; n > MaxPartNumber {
 			return errors.New("upload: compact parts: more than 10000 parts")
 		}
 	}

@@ -1,6 +1,9 @@
-package upload
+package uploadplan
 
-import "github.com/directup/directup/shared/errcode"
+import (
+	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
+)
 
 // Plan fixes how an object of Size bytes is cut: PartCount parts of PartSize bytes,
 // the last one holding the remainder. The plan travels in the upload token, so every
@@ -14,12 +17,12 @@ type Plan struct {
 // NewPlan cuts size into parts. With partSize 0 it picks the smallest size that fits
 // 10,000 parts, no smaller than defaultPartSize and rounded up to whole MiB. An explicit
 // partSize that cannot fit is refused, never silently changed.
-func NewPlan(size, partSize, defaultPartSize int64) (Plan, error) {
-	return newPlan(size, partSize, defaultPartSize, DefaultCapabilities())
+func New(size, partSize, defaultPartSize int64) (Plan, error) {
+	return NewWithin(size, partSize, defaultPartSize, storage.DefaultCapabilities())
 }
 
 // newPlan is NewPlan within a store's limits (S3's smallest part but the last is 5 MiB).
-func newPlan(size, partSize, defaultPartSize int64, caps Capabilities) (Plan, error) {
+func NewWithin(size, partSize, defaultPartSize int64, caps storage.Capabilities) (Plan, error) {
 	minPart, maxPart, maxParts := caps.MinPartSize, caps.MaxPartSize, int64(caps.MaxParts)
 	if size < 0 {
 		return Plan{}, errcode.Invalid("size", "size must not be negative")
@@ -30,7 +33,7 @@ func newPlan(size, partSize, defaultPartSize int64, caps Capabilities) (Plan, er
 	}
 	if partSize == 0 {
 		partSize = max(defaultPartSize, ceilDiv(size, maxParts))
-		partSize = min(ceilDiv(max(partSize, minPart), MinPartSize)*MinPartSize, maxPart) // whole MiB
+		partSize = min(ceilDiv(max(partSize, minPart), storage.MinPartSize)*storage.MinPartSize, maxPart) // whole MiB
 	} else {
 		if partSize < minPart || partSize > maxPart {
 			return Plan{}, errcode.Invalid("partSize", "partSize must be between %d (%d MiB) and %d bytes", minPart, minPart>>20, maxPart)

@@ -1,6 +1,8 @@
-package upload
+package storage
 
 import (
+	"github.com/directup/directup/shared/wire"
+
 	"context"
 	"slices"
 	"time"
@@ -18,9 +20,9 @@ type Store interface {
 	// and never beyond the signing credentials' own expiry; Expires says when they end.
 	Presign(ctx context.Context, req *PresignRequest) (*Presigned, error)
 	// ListParts returns every part stored so far (all pages), ascending.
-	ListParts(ctx context.Context, key, uploadID string) ([]StoredPart, error)
+	ListParts(ctx context.Context, key, uploadID string) ([]wire.StoredPart, error)
 	// Complete assembles the object from the given parts, ascending.
-	Complete(ctx context.Context, key, uploadID string, parts []CompletedPart, opts CompleteOptions) (*Completed, error)
+	Complete(ctx context.Context, key, uploadID string, parts []wire.CompletedPart, opts CompleteOptions) (*wire.Completed, error)
 	// Abort discards the upload and its parts.
 	Abort(ctx context.Context, key, uploadID string) error
 	// Stat tells whether an object exists at key (to tell a completed upload from a gone one).
@@ -55,7 +57,7 @@ type Capabilities struct {
 func DefaultCapabilities() Capabilities {
 	return Capabilities{
 		MinPartSize: MinPartSize, MaxPartSize: MaxPartSize, MaxParts: MaxParts, MaxKeyLength: MaxKeyLength,
-		StorageClasses: slices.Clone(storageClasses), ACLs: slices.Clone(objectACLs[1:]),
+		StorageClasses: slices.Clone(StorageClasses), ACLs: slices.Clone(ACLs[1:]),
 		Encryption: []string{SSECOS, SSEKMS, SSEC}, Grants: true, Tags: true,
 	}
 }
@@ -129,7 +131,7 @@ type Encryption struct {
 type PresignRequest struct {
 	Key            string
 	UploadID       string
-	Parts          []PartSpec
+	Parts          []wire.PartSpec
 	TTL            time.Duration
 	CustomerKeyMD5 string // set for SSE-C uploads: parts must carry the same key
 	// CustomerKey is the SSE-C key itself when the caller has it (at initiate, or sent
@@ -148,8 +150,8 @@ type PresignRequest struct {
 // Presigned are part requests ready for a client: Parts, or Compact when it was asked
 // for and the store makes it.
 type Presigned struct {
-	Parts   []PresignedPart
-	Compact *CompactParts
+	Parts   []wire.PresignedPart
+	Compact *wire.CompactParts
 	Expires time.Time
 }
 
@@ -173,8 +175,8 @@ const MaxKeyLength = 850
 
 // Enumerations from the COS documentation.
 var (
-	objectACLs = []string{"default", "private", "public-read", "authenticated-read", "bucket-owner-read", "bucket-owner-full-control"}
+	ACLs = []string{"default", "private", "public-read", "authenticated-read", "bucket-owner-read", "bucket-owner-full-control"}
 	// StorageClasses are COS's object storage classes.
-	storageClasses = []string{"STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE", "INTELLIGENT_TIERING",
+	StorageClasses = []string{"STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE", "INTELLIGENT_TIERING",
 		"MAZ_STANDARD", "MAZ_STANDARD_IA", "MAZ_INTELLIGENT_TIERING", "MAZ_ARCHIVE"}
 )

@@ -1,6 +1,8 @@
-package upload
+package uploadplan
 
 import (
+	"github.com/directup/directup/shared/storage"
+
 	"errors"
 	"strings"
 	"testing"
@@ -12,7 +14,7 @@ import (
 func TestTokens(t *testing.T) {
 	tok := NewTokens([]byte("0123456789abcdef0123456789abcdef"))
 	now := time.Unix(1_800_000_000, 0)
-	claims := Claims{Bucket: "b-1250000000", Key: "uploads/x/a.bin", UploadID: "UP1", Size: 10, PartSize: MinPartSize, Expires: now.Add(time.Hour).Unix()}
+	claims := Claims{Bucket: "b-1250000000", Key: "uploads/x/a.bin", UploadID: "UP1", Size: 10, PartSize: storage.MinPartSize, Expires: now.Add(time.Hour).Unix()}
 	good := tok.Sign(claims)
 
 	got, err := tok.Verify(good, now)
@@ -25,7 +27,7 @@ func TestTokens(t *testing.T) {
 	if sig[0] == 'A' {
 		flip = "B"
 	}
-	forged := tok.Sign(Claims{Bucket: "b-1250000000", Key: "other", UploadID: "UP1", Size: 1 << 40, PartSize: MinPartSize, Expires: claims.Expires})
+	forged := tok.Sign(Claims{Bucket: "b-1250000000", Key: "other", UploadID: "UP1", Size: 1 << 40, PartSize: storage.MinPartSize, Expires: claims.Expires})
 	other := NewTokens([]byte("another secret of thirty-two byt")).Sign(claims)
 	tests := []struct {
 		name  string
@@ -56,7 +58,7 @@ func TestTokens(t *testing.T) {
 
 func FuzzTokenVerify(f *testing.F) {
 	tok := NewTokens([]byte("0123456789abcdef0123456789abcdef"))
-	f.Add(tok.Sign(Claims{Key: "k", UploadID: "u", PartSize: MinPartSize, Expires: 1 << 40}))
+	f.Add(tok.Sign(Claims{Key: "k", UploadID: "u", PartSize: storage.MinPartSize, Expires: 1 << 40}))
 	f.Add("v1.e30.AAAA")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := tok.Verify(s, time.Unix(0, 0))

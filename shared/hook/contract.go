@@ -1,4 +1,4 @@
-package upload
+package hook
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 // HTTP client). An error means the hook could not answer: the upload is refused as
 // unavailable, never let through.
 type Hook interface {
-	Create(ctx context.Context, ev *CreateEvent) (*HookDecision, error)
+	Create(ctx context.Context, ev *CreateEvent) (*Decision, error)
 }
 
 // CreateEvent is what the hook is asked about.
@@ -40,7 +40,7 @@ type ProposedUpload struct {
 
 // HookDecision is the hook's answer. Allow is required; Key, Metadata and Tagging, when
 // set, replace the proposed ones and are checked by the policy again.
-type HookDecision struct {
+type Decision struct {
 	Allow    *bool             `json:"allow"`
 	Message  string            `json:"message,omitempty"`
 	Key      string            `json:"key,omitempty"`

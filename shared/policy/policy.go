@@ -1,6 +1,8 @@
-package upload
+package policy
 
 import (
+	"github.com/directup/directup/shared/storage"
+
 	"fmt"
 	"mime"
 	"path"
@@ -67,15 +69,15 @@ func (p *Policy) Validate() error {
 	if !strings.Contains(p.KeyTemplate, "{random}") || !strings.Contains(p.KeyTemplate, "{filename}") {
 		return fmt.Errorf("UPLOAD_KEY_TEMPLATE: must contain {random} and {filename}")
 	}
-	if reserved("", p.KeyPrefix+"x") {
+	if IsReserved("", p.KeyPrefix+"x") {
 		return fmt.Errorf("UPLOAD_KEY_PREFIX: must not contain a %s segment (directup keeps its records there)", reservedDir)
 	}
-	sample, _ := generateKey(strings.NewReader(strings.Repeat("x", 15)), p.KeyTemplate, p.KeyPrefix, "user", "file.bin", time.Unix(0, 0))
-	if err := checkKey(sample); err != nil || !strings.HasPrefix(sample, p.KeyPrefix) || reserved(p.KeyPrefix, sample) {
+	sample, _ := GenerateKey(strings.NewReader(strings.Repeat("x", 15)), p.KeyTemplate, p.KeyPrefix, "user", "file.bin", time.Unix(0, 0))
+	if err := checkKey(sample); err != nil || !strings.HasPrefix(sample, p.KeyPrefix) || IsReserved(p.KeyPrefix, sample) {
 		return fmt.Errorf("UPLOAD_KEY_TEMPLATE: must give keys under UPLOAD_KEY_PREFIX with no empty, '.' or '..' segments (gives %q)", sample)
 	}
-	if p.MaxSize < 0 || p.MaxSize > MaxTotalSize {
-		return fmt.Errorf("UPLOAD_MAX_SIZE: must be between 0 and %d bytes", MaxTotalSize)
+	if p.MaxSize < 0 || p.MaxSize > storage.MaxTotalSize {
+		return fmt.Errorf("UPLOAD_MAX_SIZE: must be between 0 and %d bytes", storage.MaxTotalSize)
 	}
 	for i, t := range p.AllowedTypes {
 		t = strings.ToLower(strings.TrimSpace(t))
@@ -86,15 +88,15 @@ func (p *Policy) Validate() error {
 	}
 	for i, a := range p.AllowedACLs {
 		a = strings.ToLower(strings.TrimSpace(a))
-		if !slices.Contains(objectACLs, a) {
-			return fmt.Errorf("UPLOAD_ALLOWED_ACLS: %q is not one of %s", a, strings.Join(objectACLs, ", "))
+		if !slices.Contains(storage.ACLs, a) {
+			return fmt.Errorf("UPLOAD_ALLOWED_ACLS: %q is not one of %s", a, strings.Join(storage.ACLs, ", "))
 		}
 		p.AllowedACLs[i] = a
 	}
 	for i, c := range p.AllowedStorageClasses {
 		c = strings.ToUpper(strings.TrimSpace(c))
-		if !slices.Contains(storageClasses, c) {
-			return fmt.Errorf("UPLOAD_ALLOWED_STORAGE_CLASSES: %q is not one of %s", c, strings.Join(storageClasses, ", "))
+		if !slices.Contains(storage.StorageClasses, c) {
+			return fmt.Errorf("UPLOAD_ALLOWED_STORAGE_CLASSES: %q is not one of %s", c, strings.Join(storage.StorageClasses, ", "))
 		}
 		p.AllowedStorageClasses[i] = c
 	}
@@ -104,14 +106,14 @@ func (p *Policy) Validate() error {
 	if p.TokenTTL < p.URLTTL || p.TokenTTL > 30*24*time.Hour {
 		return fmt.Errorf("UPLOAD_TOKEN_TTL: must be at least UPLOAD_URL_TTL and at most 720h")
 	}
-	if p.DefaultPartSize < MinPartSize || p.DefaultPartSize > MaxPartSize {
-		return fmt.Errorf("UPLOAD_PART_SIZE: must be between %d and %d bytes", MinPartSize, MaxPartSize)
+	if p.DefaultPartSize < storage.MinPartSize || p.DefaultPartSize > storage.MaxPartSize {
+		return fmt.Errorf("UPLOAD_PART_SIZE: must be between %d and %d bytes", storage.MinPartSize, storage.MaxPartSize)
 	}
 	if p.STSTTL < 15*time.Minute || p.STSTTL > 12*time.Hour {
 		return fmt.Errorf("UPLOAD_STS_TTL: must be between 15m and 12h (Tencent STS's bounds)")
 	}
-	if p.PartBatch < 1 || p.PartBatch > MaxParts {
-		return fmt.Errorf("UPLOAD_PART_BATCH: must be between 1 and %d", MaxParts)
+	if p.PartBatch < 1 || p.PartBatch > storage.MaxParts {
+		return fmt.Errorf("UPLOAD_PART_BATCH: must be between 1 and %d", storage.MaxParts)
 	}
 	return nil
 }
@@ -170,7 +172,7 @@ func token(s string) bool {
 }
 
 // mediaType is a content type's lowercase type/subtype, without parameters.
-func mediaType(contentType string) string {
+func MediaType(contentType string) string {
 	mt := strings.ToLower(contentType)
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
 		mt = mt[:i]
@@ -186,7 +188,7 @@ func (p *Policy) typeAllowed(contentType string) bool {
 	if mt := namedType(contentType); Scriptable(mt) {
 		return mt != "" && slices.Contains(p.AllowedTypes, mt)
 	}
-	mt := mediaType(contentType)
+	mt := MediaType(contentType)
 	for _, pattern := range p.AllowedTypes {
 		if ok, _ := path.Match(pattern, mt); ok {
 			return true

@@ -1,6 +1,8 @@
-package upload
+package uploadplan
 
 import (
+	"github.com/directup/directup/shared/storage"
+
 	"errors"
 	"testing"
 
@@ -22,16 +24,16 @@ func TestNewPlan(t *testing.T) {
 		{"exact multiple", 24 * MiB, 0, 8 * MiB, 3, 8 * MiB, ""},
 		{"remainder in last part", 20*MiB + 5, 5 * MiB, 5 * MiB, 5, 5, ""},
 		{"default grows to fit 10,000 parts", 100 << 30, 0, 11 * MiB, 9310, 100<<30 - 9309*11*MiB, ""},
-		{"largest object", MaxTotalSize, 0, MaxPartSize, MaxParts, MaxPartSize, ""},
+		{"largest object", storage.MaxTotalSize, 0, storage.MaxPartSize, storage.MaxParts, storage.MaxPartSize, ""},
 		{"explicit part size too small to fit", 100 << 30, 5 * MiB, 0, 0, 0, "partSize"},
 		{"part size under 1 MiB", 10 * MiB, MiB - 1, 0, 0, 0, "partSize"},
-		{"part size over 5 GiB", 10 * MiB, MaxPartSize + 1, 0, 0, 0, "partSize"},
+		{"part size over 5 GiB", 10 * MiB, storage.MaxPartSize + 1, 0, 0, 0, "partSize"},
 		{"negative size", -1, 0, 0, 0, 0, "size"},
-		{"over the multipart maximum", MaxTotalSize + 1, 0, 0, 0, 0, "size"},
+		{"over the multipart maximum", storage.MaxTotalSize + 1, 0, 0, 0, 0, "size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := NewPlan(tt.size, tt.partSize, 8*MiB)
+			p, err := New(tt.size, tt.partSize, 8*MiB)
 			if tt.wantField != "" {
 				var e *errcode.Error
 				if !errors.As(err, &e) || e.Field != tt.wantField {
@@ -45,7 +47,7 @@ func TestNewPlan(t *testing.T) {
 			if p.PartSize != tt.wantPart || p.PartCount != tt.wantCount || p.SizeOf(p.PartCount) != tt.wantLast {
 				t.Errorf("plan = %+v last %d, want part %d count %d last %d", p, p.SizeOf(p.PartCount), tt.wantPart, tt.wantCount, tt.wantLast)
 			}
-			if p.PartCount > MaxParts || (p.PartSize < MinPartSize) || p.PartSize > MaxPartSize {
+			if p.PartCount > storage.MaxParts || (p.PartSize < storage.MinPartSize) || p.PartSize > storage.MaxPartSize {
 				t.Errorf("plan %+v breaks COS limits", p)
 			}
 			var sum int64

@@ -1,6 +1,8 @@
-package upload
+package policy
 
 import (
+	"github.com/directup/directup/shared/storage"
+
 	"bytes"
 	"strconv"
 	"strings"
@@ -42,12 +44,12 @@ func TestGenerateKey(t *testing.T) {
 		{"uploads/{sub}/{random}/{filename}", "anonymous", "uploads/~61nonymous/aeaqcaibaeaqcaibaeaqcaib/a-b.txt"},
 	}
 	for _, tt := range tests {
-		got, err := generateKey(bytes.NewReader(bytes.Repeat([]byte{1}, 15)), tt.template, "uploads/", tt.subject, "a b.txt", now)
+		got, err := GenerateKey(bytes.NewReader(bytes.Repeat([]byte{1}, 15)), tt.template, "uploads/", tt.subject, "a b.txt", now)
 		if err != nil || got != tt.want {
 			t.Errorf("generateKey(%q, %q) = %q, %v; want %q", tt.template, tt.subject, got, err, tt.want)
 		}
 	}
-	if _, err := generateKey(bytes.NewReader(nil), DefaultKeyTemplate, "uploads/", "", "x", now); err == nil {
+	if _, err := GenerateKey(bytes.NewReader(nil), DefaultKeyTemplate, "uploads/", "", "x", now); err == nil {
 		t.Fatal("a failing random source must fail key generation")
 	}
 }
@@ -57,11 +59,11 @@ func FuzzGenerateKey(f *testing.F) {
 	f.Add("", "../../etc/passwd")
 	f.Add("a/b", "\u202e.exe")
 	f.Fuzz(func(t *testing.T, subject, filename string) {
-		key, err := generateKey(bytes.NewReader(make([]byte, 15)), "uploads/{sub}/{date}/{random}/{filename}", "uploads/", subject, filename, time.Unix(0, 0))
+		key, err := GenerateKey(bytes.NewReader(make([]byte, 15)), "uploads/{sub}/{date}/{random}/{filename}", "uploads/", subject, filename, time.Unix(0, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := checkKey(key); e != nil || !strings.HasPrefix(key, "uploads/") || strings.Count(key, "/") != 6 || reserved("uploads/", key) {
+		if e := checkKey(key); e != nil || !strings.HasPrefix(key, "uploads/") || strings.Count(key, "/") != 6 || IsReserved("uploads/", key) {
 			t.Fatalf("subject %q filename %q gave key %q (%v)", subject, filename, key, e)
 		}
 	})
@@ -104,7 +106,7 @@ func TestSubjectSegment(t *testing.T) {
 			t.Errorf("subjects %q and %q share the segment %q", prev, s, seg)
 		}
 		seen[seg] = s
-		if err := checkKey("uploads/" + seg + "/f"); err != nil || reserved("uploads/", "uploads/"+seg+"/f") || len(seg) > 130 {
+		if err := checkKey("uploads/" + seg + "/f"); err != nil || IsReserved("uploads/", "uploads/"+seg+"/f") || len(seg) > 130 {
 			t.Errorf("SubjectSegment(%q) = %q is not a usable key segment: %v", s, seg, err)
 		}
 		if got, ok := decodeSegment(seg); ok && got != s {
@@ -129,7 +131,7 @@ func FuzzSubjectSegment(f *testing.F) {
 		if got, ok := decodeSegment(sa); ok && got != a {
 			t.Fatalf("SubjectSegment(%q) = %q decodes to %q", a, sa, got)
 		}
-		if err := checkKey("p/" + sa + "/f"); err != nil || reserved("p/", "p/"+sa+"/f") {
+		if err := checkKey("p/" + sa + "/f"); err != nil || IsReserved("p/", "p/"+sa+"/f") {
 			t.Fatalf("SubjectSegment(%q) = %q: %v", a, sa, err)
 		}
 	})
@@ -151,7 +153,7 @@ func TestReservedKeys(t *testing.T) {
 		{"uploads/", "uploads/directup/b", false},
 	}
 	for _, tt := range tests {
-		if got := reserved(tt.prefix, tt.key); got != tt.reserved {
+		if got := IsReserved(tt.prefix, tt.key); got != tt.reserved {
 			t.Errorf("reserved(%q, %q) = %v, want %v", tt.prefix, tt.key, got, tt.reserved)
 		}
 	}
@@ -180,7 +182,7 @@ func TestCheckKey(t *testing.T) {
 		{"uploads/a\nb", false},
 		{"uploads/\u202eexe.txt", false},
 		{"uploads/\xff", false},
-		{"uploads/" + strings.Repeat("a", MaxKeyLength), false},
+		{"uploads/" + strings.Repeat("a", storage.MaxKeyLength), false},
 	}
 	for _, tt := range tests {
 		if err := checkKey(tt.key); (err == nil) != tt.ok {

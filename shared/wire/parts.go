@@ -1,4 +1,4 @@
-package upload
+package wire
 
 // PartSpec is one part to presign: its number and exact size.
 type PartSpec struct {

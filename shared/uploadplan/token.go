@@ -1,6 +1,8 @@
-package upload
+package uploadplan
 
 import (
+	"github.com/directup/directup/shared/storage"
+
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
@@ -34,9 +36,9 @@ type Claims struct {
 // Plan rebuilds the part plan the token carries.
 func (c *Claims) Plan() Plan {
 	if c.Open {
-		return Plan{Size: c.Size, PartCount: MaxParts}
+		return Plan{Size: c.Size, PartCount: storage.MaxParts}
 	}
-	p, _ := NewPlan(c.Size, c.PartSize, c.PartSize)
+	p, _ := New(c.Size, c.PartSize, c.PartSize)
 	return p
 }
 

@@ -1,6 +1,8 @@
-package upload
+package policy
 
 import (
+	"github.com/directup/directup/shared/storage"
+
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -16,7 +18,7 @@ import (
 
 const maxFilenameBytes = 120
 
-var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+var KeyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // DefaultKeyTemplate is the key of an upload when UPLOAD_KEY_TEMPLATE is unset.
 const DefaultKeyTemplate = "{prefix}{random}/{filename}"
@@ -24,13 +26,13 @@ const DefaultKeyTemplate = "{prefix}{random}/{filename}"
 // generateKey expands a key template: {prefix}, {sub} (the caller, see SubjectSegment),
 // {date} (UTC, 2006/01/02), {random} (15 random bytes, 120 bits: the key is unguessable)
 // and {filename} (sanitised).
-func generateKey(random io.Reader, template, prefix, subject, filename string, now time.Time) (string, error) {
+func GenerateKey(random io.Reader, template, prefix, subject, filename string, now time.Time) (string, error) {
 	var b [15]byte
 	if _, err := io.ReadFull(random, b[:]); err != nil {
 		return "", err
 	}
 	return strings.NewReplacer("{prefix}", prefix, "{sub}", SubjectSegment(subject), "{date}", now.UTC().Format("2006/01/02"),
-		"{random}", keyEncoding.EncodeToString(b[:]), "{filename}", SanitizeFilename(filename)).Replace(template), nil
+		"{random}", KeyEncoding.EncodeToString(b[:]), "{filename}", SanitizeFilename(filename)).Replace(template), nil
 }
 
 // maxSubjectSegment bounds an escaped subject; longer ones are hashed.
@@ -69,7 +71,7 @@ func SubjectSegment(subject string) string {
 		i += size
 		if b.Len() > maxSubjectSegment {
 			sum := sha256.Sum256([]byte(subject))
-			return "~h" + keyEncoding.EncodeToString(sum[:])
+			return "~h" + KeyEncoding.EncodeToString(sum[:])
 		}
 	}
 	return b.String()
@@ -81,7 +83,7 @@ const reservedDir = records.Dir
 
 // reserved reports a key inside directup's records: under prefix's record folder, or with
 // a ".directup" segment anywhere (whatever the prefix of the deployment that writes them).
-func reserved(prefix, key string) bool {
+func IsReserved(prefix, key string) bool {
 	if strings.HasPrefix(key, prefix+reservedDir+"/") {
 		return true
 	}
@@ -145,8 +147,8 @@ func checkKey(key string) *errcode.Error {
 	switch {
 	case key == "":
 		return errcode.Missing("key")
-	case len(key) > MaxKeyLength:
-		return bad("key must be at most %d bytes", MaxKeyLength)
+	case len(key) > storage.MaxKeyLength:
+		return bad("key must be at most %d bytes", storage.MaxKeyLength)
 	case !utf8.ValidString(key):
 		return bad("key must be valid UTF-8")
 	case strings.HasPrefix(key, "/"), strings.HasSuffix(key, "/"):
@@ -183,14 +185,14 @@ func (k ObjectKey) String() string { return k.key }
 // AdmitKey is the one rule every key of an upload passes, whoever chose it (the template,
 // the client, the pre-create hook): checkKey's syntax, under the key prefix, outside
 // directup's records, within the store's length.
-func (p *Policy) AdmitKey(key string, caps Capabilities) (ObjectKey, error) {
+func (p *Policy) AdmitKey(key string, caps storage.Capabilities) (ObjectKey, error) {
 	if err := checkKey(key); err != nil {
 		return ObjectKey{}, err
 	}
 	switch {
 	case !strings.HasPrefix(key, p.KeyPrefix):
 		return ObjectKey{}, errcode.Denied("key", "key must start with %s", p.KeyPrefix)
-	case reserved(p.KeyPrefix, key):
+	case IsReserved(p.KeyPrefix, key):
 		return ObjectKey{}, errcode.Denied("key", "keys under %s/ are reserved for directup's own records", reservedDir)
 	case caps.MaxKeyLength > 0 && len(key) > caps.MaxKeyLength:
 		return ObjectKey{}, errcode.Invalid("key", "the key is %d bytes; this store takes at most %d", len(key), caps.MaxKeyLength)
@@ -198,7 +200,7 @@ func (p *Policy) AdmitKey(key string, caps Capabilities) (ObjectKey, error) {
 	return ObjectKey{key}, nil
 }
 
-// clientKey checks a client-named key against the policy (objectFor then admits it).
+// clientKey checks a client-named key against the policy (ObjectFor then admits it).
 func (p *Policy) clientKey(key string) (string, *errcode.Error) {
 	if !p.ClientKeys {
 		return "", errcode.Denied("key", "this deployment does not let clients name keys; send filename instead")
@@ -209,4 +211,4 @@ func (p *Policy) clientKey(key string) (string, *errcode.Error) {
 	return key, nil
 }
 
-var defaultRandom io.Reader = rand.Reader
+var DefaultRandom io.Reader = rand.Reader

@@ -1,4 +1,4 @@
-package upload
+package policy
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 )
 
 // headBytes is how much of an object content detection reads (mimetype's own limit).
-const headBytes = 3072
+const HeadBytes = 3072
 
 // signatureTypes are declared types whose files always begin with a signature that
 // content detection recognises: bytes detection cannot place, or places as plain text,
@@ -42,9 +42,9 @@ var genericTypes = []string{"application/octet-stream", "binary/octet-stream", "
 //  6. otherwise the detected type must be the declared one, an alias, or one of them an
 //     ancestor of the other in detection's tree (a DOCX is a ZIP; an XLS is OLE storage).
 func (p *Policy) ContentVerdict(declared string, head []byte) (detected string, ok bool) {
-	d := mediaType(declared)
+	d := MediaType(declared)
 	m := mimetype.Detect(head)
-	detected = mediaType(m.String())
+	detected = MediaType(m.String())
 	unplaced := detected == "application/octet-stream" || detected == "text/plain"
 	if !Scriptable(detected) {
 		if s := sniffScriptable(head, unplaced); s != "" {

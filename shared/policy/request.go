@@ -1,6 +1,9 @@
-package upload
+package policy
 
 import (
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
+
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
@@ -71,55 +74,55 @@ var (
 
 // object checks a request against the COS rules and the policy and returns the object to
 // initiate and its part plan. Nothing reaches the store before this passes.
-func (p *Policy) object(req *InitiateRequest, generate func(filename string) (string, error)) (*Object, Plan, error) {
-	return p.objectFor(req, generate, DefaultCapabilities())
+func (p *Policy) object(req *InitiateRequest, generate func(filename string) (string, error)) (*storage.Object, uploadplan.Plan, error) {
+	return p.ObjectFor(req, generate, storage.DefaultCapabilities())
 }
 
-// objectFor is object for a store with the given capabilities: its limits shape the
+// ObjectFor is object for a store with the given capabilities: its limits shape the
 // plan, and what it cannot honour is refused here, before it is called.
-func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) (string, error), caps Capabilities) (*Object, Plan, error) {
-	var obj Object
+func (p *Policy) ObjectFor(req *InitiateRequest, generate func(filename string) (string, error), caps storage.Capabilities) (*storage.Object, uploadplan.Plan, error) {
+	var obj storage.Object
 	switch {
 	case req.Key != "" && req.Filename != "":
-		return nil, Plan{}, errcode.Invalid("key", "send either filename or key, not both")
+		return nil, uploadplan.Plan{}, errcode.Invalid("key", "send either filename or key, not both")
 	case req.Key != "":
 		key, err := p.clientKey(req.Key)
 		if err != nil {
-			return nil, Plan{}, err
+			return nil, uploadplan.Plan{}, err
 		}
 		obj.Key = key
 	case req.Filename == "":
-		return nil, Plan{}, errcode.Missing("filename")
+		return nil, uploadplan.Plan{}, errcode.Missing("filename")
 	case len(req.Filename) > 1024 || !utf8.ValidString(req.Filename):
-		return nil, Plan{}, errcode.Invalid("filename", "filename must be valid UTF-8 of at most 1024 bytes")
+		return nil, uploadplan.Plan{}, errcode.Invalid("filename", "filename must be valid UTF-8 of at most 1024 bytes")
 	}
 
 	if req.Size == nil {
-		return nil, Plan{}, errcode.Missing("size")
+		return nil, uploadplan.Plan{}, errcode.Missing("size")
 	}
 	if *req.Size > p.MaxSize && *req.Size >= 0 {
-		return nil, Plan{}, &errcode.Error{Code: errcode.SizeTooLarge, Field: "size",
+		return nil, uploadplan.Plan{}, &errcode.Error{Code: errcode.SizeTooLarge, Field: "size",
 			Message: "size exceeds this deployment's limit of " + strconv.FormatInt(p.MaxSize, 10) + " bytes"}
 	}
-	plan, err := newPlan(*req.Size, req.PartSize, p.DefaultPartSize, caps)
+	plan, err := uploadplan.NewWithin(*req.Size, req.PartSize, p.DefaultPartSize, caps)
 	if err != nil {
-		return nil, Plan{}, err
+		return nil, uploadplan.Plan{}, err
 	}
 
 	if req.ContentType == "" {
-		return nil, Plan{}, errcode.Missing("contentType")
+		return nil, uploadplan.Plan{}, errcode.Missing("contentType")
 	}
 	if err := headerValue("contentType", req.ContentType, 256); err != nil {
-		return nil, Plan{}, err
+		return nil, uploadplan.Plan{}, err
 	}
 	if _, _, err := mime.ParseMediaType(req.ContentType); err != nil {
-		return nil, Plan{}, errcode.Invalid("contentType", "contentType is not a media type like image/png")
+		return nil, uploadplan.Plan{}, errcode.Invalid("contentType", "contentType is not a media type like image/png")
 	}
 	if !p.typeAllowed(req.ContentType) {
 		if scriptableType(req.ContentType) {
-			return nil, Plan{}, errcode.Denied("contentType", "content type %q is not allowed here (a type a browser may run script in or sniffs is admitted only when UPLOAD_ALLOWED_TYPES lists it by name)", req.ContentType)
+			return nil, uploadplan.Plan{}, errcode.Denied("contentType", "content type %q is not allowed here (a type a browser may run script in or sniffs is admitted only when UPLOAD_ALLOWED_TYPES lists it by name)", req.ContentType)
 		}
-		return nil, Plan{}, errcode.Denied("contentType", "content type %q is not allowed here", req.ContentType)
+		return nil, uploadplan.Plan{}, errcode.Denied("contentType", "content type %q is not allowed here", req.ContentType)
 	}
 	obj.ContentType = req.ContentType
 
@@ -134,7 +137,7 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 		{"expires", req.Expires, &obj.Expires},
 	} {
 		if err := headerValue(h.field, h.in, maxHeaderValue); err != nil {
-			return nil, Plan{}, err
+			return nil, uploadplan.Plan{}, err
 		}
 		*h.out = h.in
 	}
@@ -146,77 +149,77 @@ func (p *Policy) objectFor(req *InitiateRequest, generate func(filename string) 
 	}
 	if req.Expires != "" {
 		if _, err := http.ParseTime(req.Expires); err != nil {
-			return nil, Plan{}, errcode.Invalid("expires", "expires must be an HTTP date like %q", "Wed, 21 Oct 2026 07:28:00 GMT")
+			return nil, uploadplan.Plan{}, errcode.Invalid("expires", "expires must be an HTTP date like %q", "Wed, 21 Oct 2026 07:28:00 GMT")
 		}
 	}
 
-	if obj.Metadata, err = metadata(req.Metadata); err != nil {
-		return nil, Plan{}, err
+	if obj.Metadata, err = CheckMetadata(req.Metadata); err != nil {
+		return nil, uploadplan.Plan{}, err
 	}
-	if obj.Tags, err = tags(req.Tagging); err != nil {
-		return nil, Plan{}, err
+	if obj.Tags, err = CheckTags(req.Tagging); err != nil {
+		return nil, uploadplan.Plan{}, err
 	}
 
 	if req.StorageClass != "" {
 		c := strings.ToUpper(req.StorageClass)
-		if !slices.Contains(storageClasses, c) {
-			return nil, Plan{}, errcode.Invalid("storageClass", "storageClass must be one of %s", strings.Join(storageClasses, ", "))
+		if !slices.Contains(storage.StorageClasses, c) {
+			return nil, uploadplan.Plan{}, errcode.Invalid("storageClass", "storageClass must be one of %s", strings.Join(storage.StorageClasses, ", "))
 		}
 		if !slices.Contains(caps.StorageClasses, c) {
-			return nil, Plan{}, errcode.Invalid("storageClass", "storage class %s is not available on this store", c)
+			return nil, uploadplan.Plan{}, errcode.Invalid("storageClass", "storage class %s is not available on this store", c)
 		}
 		if !slices.Contains(p.AllowedStorageClasses, c) {
-			return nil, Plan{}, errcode.Denied("storageClass", "storage class %s is not allowed here", c)
+			return nil, uploadplan.Plan{}, errcode.Denied("storageClass", "storage class %s is not allowed here", c)
 		}
 		obj.StorageClass = c
 	}
 
 	if req.ACL != "" {
 		a := strings.ToLower(req.ACL)
-		if !slices.Contains(objectACLs, a) {
-			return nil, Plan{}, errcode.Invalid("acl", "acl must be one of %s", strings.Join(objectACLs, ", "))
+		if !slices.Contains(storage.ACLs, a) {
+			return nil, uploadplan.Plan{}, errcode.Invalid("acl", "acl must be one of %s", strings.Join(storage.ACLs, ", "))
 		}
 		if a != "default" && !slices.Contains(p.AllowedACLs, a) {
-			return nil, Plan{}, errcode.Denied("acl", "acl %s is not allowed here", a)
+			return nil, uploadplan.Plan{}, errcode.Denied("acl", "acl %s is not allowed here", a)
 		}
 		obj.ACL = a
 	}
 
 	if req.Grants != nil {
 		if obj.Grants, err = grants(req.Grants); err != nil {
-			return nil, Plan{}, err
+			return nil, uploadplan.Plan{}, err
 		}
 		if n := len(obj.Grants.Read) + len(obj.Grants.ReadACP) + len(obj.Grants.WriteACP) + len(obj.Grants.FullControl); n > 0 && !caps.Grants {
-			return nil, Plan{}, errcode.Invalid("grants", "this store has no per-grantee permissions: use acl")
+			return nil, uploadplan.Plan{}, errcode.Invalid("grants", "this store has no per-grantee permissions: use acl")
 		} else if n > 0 && !p.AllowGrants {
-			return nil, Plan{}, errcode.Denied("grants", "this deployment does not allow grants")
+			return nil, uploadplan.Plan{}, errcode.Denied("grants", "this deployment does not allow grants")
 		}
 	}
 
 	if req.Encryption != nil {
 		if obj.Encryption, err = encryption(req.Encryption); err != nil {
-			return nil, Plan{}, err
+			return nil, uploadplan.Plan{}, err
 		}
 		if !slices.Contains(caps.Encryption, obj.Encryption.Type) {
-			return nil, Plan{}, errcode.Invalid("encryption.type", "encryption %s is not available on this store", obj.Encryption.Type)
+			return nil, uploadplan.Plan{}, errcode.Invalid("encryption.type", "encryption %s is not available on this store", obj.Encryption.Type)
 		}
 	}
 	if len(obj.Tags) > 0 && !caps.Tags {
-		return nil, Plan{}, errcode.Invalid("tagging", "this store keeps no tags")
+		return nil, uploadplan.Plan{}, errcode.Invalid("tagging", "this store keeps no tags")
 	}
 	if obj.ACL != "" && obj.ACL != "default" && !slices.Contains(caps.ACLs, obj.ACL) {
-		return nil, Plan{}, errcode.Invalid("acl", "acl %s is not available on this store", obj.ACL)
+		return nil, uploadplan.Plan{}, errcode.Invalid("acl", "acl %s is not available on this store", obj.ACL)
 	}
 
 	obj.ForbidOverwrite = req.ForbidOverwrite || p.ForbidOverwrite
 
 	if obj.Key == "" {
 		if obj.Key, err = generate(req.Filename); err != nil {
-			return nil, Plan{}, err
+			return nil, uploadplan.Plan{}, err
 		}
 	}
 	if _, err := p.AdmitKey(obj.Key, caps); err != nil {
-		return nil, Plan{}, err
+		return nil, uploadplan.Plan{}, err
 	}
 	return &obj, plan, nil
 }
@@ -239,7 +242,7 @@ func headerValue(field, v string, limit int) *errcode.Error {
 	return nil
 }
 
-func metadata(in map[string]string) (map[string]string, error) {
+func CheckMetadata(in map[string]string) (map[string]string, error) {
 	if len(in) == 0 {
 		return nil, nil
 	}
@@ -251,8 +254,8 @@ func metadata(in map[string]string) (map[string]string, error) {
 			return nil, errcode.Invalid(field, "metadata names may hold only letters, digits and '-' (no '_')")
 		}
 		suffix := strings.ToLower(k)
-		if strings.HasPrefix(suffix, reservedMetaPrefix) {
-			return nil, errcode.Denied(field, "metadata names starting with %q are directup's own", reservedMetaPrefix)
+		if strings.HasPrefix(suffix, ReservedMetaPrefix) {
+			return nil, errcode.Denied(field, "metadata names starting with %q are directup's own", ReservedMetaPrefix)
 		}
 		if _, dup := out[suffix]; dup {
 			return nil, errcode.Invalid(field, "metadata name %q repeats another one ignoring case", k)
@@ -267,13 +270,13 @@ func metadata(in map[string]string) (map[string]string, error) {
 		total += size
 		out[suffix] = v
 	}
-	if total > maxMetaTotal-writeMetaBytes {
-		return nil, errcode.Invalid("metadata", "metadata headers may be at most %d bytes in all", maxMetaTotal-writeMetaBytes)
+	if total > maxMetaTotal-WriteMetaBytes {
+		return nil, errcode.Invalid("metadata", "metadata headers may be at most %d bytes in all", maxMetaTotal-WriteMetaBytes)
 	}
 	return out, nil
 }
 
-func tags(in map[string]string) (map[string]string, error) {
+func CheckTags(in map[string]string) (map[string]string, error) {
 	if len(in) == 0 {
 		return nil, nil
 	}
@@ -307,8 +310,8 @@ func EncodeTags(tags map[string]string, escape func(string) string) string {
 	return b.String()
 }
 
-func grants(in *GrantsRequest) (Grants, error) {
-	var out Grants
+func grants(in *GrantsRequest) (storage.Grants, error) {
+	var out storage.Grants
 	for _, g := range []struct {
 		field string
 		ids   []string
@@ -320,12 +323,12 @@ func grants(in *GrantsRequest) (Grants, error) {
 		{"grants.fullControl", in.FullControl, &out.FullControl},
 	} {
 		if len(g.ids) > maxGrantees {
-			return Grants{}, errcode.Invalid(g.field, "at most %d grantees per permission", maxGrantees)
+			return storage.Grants{}, errcode.Invalid(g.field, "at most %d grantees per permission", maxGrantees)
 		}
 		for _, id := range g.ids {
 			id = strings.TrimSuffix(strings.TrimPrefix(id, `id="`), `"`)
 			if !grantee.MatchString(id) {
-				return Grants{}, errcode.Invalid(g.field, `grantees are account UINs like "100000000001" or "qcs::cam::uin/<owner>:uin/<sub>"`)
+				return storage.Grants{}, errcode.Invalid(g.field, `grantees are account UINs like "100000000001" or "qcs::cam::uin/<owner>:uin/<sub>"`)
 			}
 			*g.out = append(*g.out, id)
 		}
@@ -334,16 +337,16 @@ func grants(in *GrantsRequest) (Grants, error) {
 }
 
 // encryptionTypes maps the JSON API's spellings to the neutral types.
-var encryptionTypes = map[string]string{"AES256": SSECOS, "cos/kms": SSEKMS, "SSE-C": SSEC}
+var encryptionTypes = map[string]string{"AES256": storage.SSECOS, "cos/kms": storage.SSEKMS, "SSE-C": storage.SSEC}
 
-func encryption(in *EncryptionRequest) (*Encryption, error) {
-	out := &Encryption{Type: encryptionTypes[in.Type]}
+func encryption(in *EncryptionRequest) (*storage.Encryption, error) {
+	out := &storage.Encryption{Type: encryptionTypes[in.Type]}
 	switch out.Type {
-	case SSECOS:
+	case storage.SSECOS:
 		if in.KMSKeyID != "" || in.Context != nil || in.CustomerKey != "" {
 			return nil, errcode.Invalid("encryption", "AES256 (SSE-COS) takes no kmsKeyId, context or customerKey")
 		}
-	case SSEKMS:
+	case storage.SSEKMS:
 		if in.CustomerKey != "" {
 			return nil, errcode.Invalid("encryption.customerKey", "customerKey belongs to SSE-C, not cos/kms")
 		}
@@ -363,7 +366,7 @@ func encryption(in *EncryptionRequest) (*Encryption, error) {
 			}
 			out.Context = base64.StdEncoding.EncodeToString(js)
 		}
-	case SSEC:
+	case storage.SSEC:
 		if in.KMSKeyID != "" || in.Context != nil {
 			return nil, errcode.Invalid("encryption", "SSE-C takes no kmsKeyId or context")
 		}
@@ -406,7 +409,7 @@ func printable(s string) bool {
 const WriteMetadata = "directup-upload"
 
 const (
-	reservedMetaPrefix = "directup-"
+	ReservedMetaPrefix = "directup-"
 	// writeMetaBytes is what WriteMetadata takes of COS's 4 KB of metadata headers.
-	writeMetaBytes = 64
+	WriteMetaBytes = 64
 )

@@ -1,6 +1,8 @@
-package upload
+package policy
 
 import (
+	"github.com/directup/directup/shared/storage"
+
 	"errors"
 	"fmt"
 	"slices"
@@ -8,7 +10,7 @@ import (
 )
 
 // Fits refuses a policy the store cannot keep; the error names the variable.
-func (p *Policy) Fits(c Capabilities) error {
+func (p *Policy) Fits(c storage.Capabilities) error {
 	for _, sc := range p.AllowedStorageClasses {
 		if !slices.Contains(c.StorageClasses, sc) {
 			return fmt.Errorf("UPLOAD_ALLOWED_STORAGE_CLASSES: %s is not available on this store (it has %s)", sc, strings.Join(c.StorageClasses, ", "))

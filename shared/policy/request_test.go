@@ -1,6 +1,8 @@
-package upload
+package policy
 
 import (
+	"github.com/directup/directup/shared/storage"
+
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -31,19 +33,19 @@ func TestObjectMapsEveryField(t *testing.T) {
 		Metadata: map[string]string{"Example-Field": "example-value"}, StorageClass: "standard_ia",
 		Tagging: map[string]string{"team": "a&b", "k 2": "v=2"}, ForbidOverwrite: true, ACL: "public-read",
 		Grants:     &GrantsRequest{Read: []string{"100000000001", `id="100000000002"`}, FullControl: []string{"qcs::cam::uin/1:uin/2"}},
-		Encryption: &EncryptionRequest{Type: SSEC, CustomerKey: key},
+		Encryption: &EncryptionRequest{Type: storage.SSEC, CustomerKey: key},
 	}
 	obj, plan, err := p.object(req, fixedKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Object{
+	want := &storage.Object{
 		Key: "uploads/RANDOM/a-b.mp4", ContentType: "video/mp4", CacheControl: "max-age=86400",
 		ContentDisposition: "attachment; filename=example.jpg", ContentEncoding: "gzip", Expires: "Wed, 21 Oct 2026 07:28:00 GMT",
 		Metadata: map[string]string{"example-field": "example-value"}, StorageClass: "STANDARD_IA",
 		Tags: map[string]string{"team": "a&b", "k 2": "v=2"}, ForbidOverwrite: true, ACL: "public-read",
-		Grants:     Grants{Read: []string{"100000000001", "100000000002"}, FullControl: []string{"qcs::cam::uin/1:uin/2"}},
-		Encryption: &Encryption{Type: SSEC, CustomerKey: key, CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="},
+		Grants:     storage.Grants{Read: []string{"100000000001", "100000000002"}, FullControl: []string{"qcs::cam::uin/1:uin/2"}},
+		Encryption: &storage.Encryption{Type: storage.SSEC, CustomerKey: key, CustomerKeyMD5: "U5L61r7jcwdNvT7frmUG8g=="},
 	}
 	if !reflect.DeepEqual(obj, want) {
 		t.Errorf("object =\n%+v\nwant\n%+v", obj, want)
@@ -85,7 +87,7 @@ func TestObjectRefusals(t *testing.T) {
 	strict.MaxSize = 100
 	clientKeys := DefaultPolicy()
 	clientKeys.ClientKeys = true
-	clientKeys.MaxSize = MaxTotalSize
+	clientKeys.MaxSize = storage.MaxTotalSize
 
 	tests := []struct {
 		name   string
@@ -128,13 +130,13 @@ func TestObjectRefusals(t *testing.T) {
 		{"sse type unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: "aws:kms"}; return r }(), 400, errcode.InvalidField, "encryption.type"},
 		{"sse-cos with key id", DefaultPolicy(), func() *InitiateRequest {
 			r := base()
-			r.Encryption = &EncryptionRequest{Type: SSECOS, KMSKeyID: "k"}
+			r.Encryption = &EncryptionRequest{Type: storage.SSECOS, KMSKeyID: "k"}
 			return r
 		}(), 400, errcode.InvalidField, "encryption"},
-		{"sse-c without key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: SSEC}; return r }(), 400, errcode.MissingField, "encryption.customerKey"},
+		{"sse-c without key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: storage.SSEC}; return r }(), 400, errcode.MissingField, "encryption.customerKey"},
 		{"sse-c short key", DefaultPolicy(), func() *InitiateRequest {
 			r := base()
-			r.Encryption = &EncryptionRequest{Type: SSEC, CustomerKey: base64.StdEncoding.EncodeToString([]byte("short"))}
+			r.Encryption = &EncryptionRequest{Type: storage.SSEC, CustomerKey: base64.StdEncoding.EncodeToString([]byte("short"))}
 			return r
 		}(), 400, errcode.InvalidField, "encryption.customerKey"},
 		{"kms with customer key", DefaultPolicy(), func() *InitiateRequest {
@@ -193,7 +195,7 @@ func TestPolicyValidate(t *testing.T) {
 		{"token ttl under url ttl", func(p *Policy) { p.TokenTTL = p.URLTTL / 2 }, "UPLOAD_TOKEN_TTL"},
 		{"part size", func(p *Policy) { p.DefaultPartSize = 1 }, "UPLOAD_PART_SIZE"},
 		{"prefix traversal", func(p *Policy) { p.KeyPrefix = "../" }, "UPLOAD_KEY_PREFIX"},
-		{"max size", func(p *Policy) { p.MaxSize = MaxTotalSize + 1 }, "UPLOAD_MAX_SIZE"},
+		{"max size", func(p *Policy) { p.MaxSize = storage.MaxTotalSize + 1 }, "UPLOAD_MAX_SIZE"},
 		{"template without random", func(p *Policy) { p.KeyTemplate = "{prefix}{sub}/{filename}" }, "UPLOAD_KEY_TEMPLATE"},
 		{"template outside prefix", func(p *Policy) { p.KeyTemplate = "other/{random}/{filename}" }, "UPLOAD_KEY_TEMPLATE"},
 		{"template with empty segment", func(p *Policy) { p.KeyTemplate = "{prefix}/{random}/{filename}" }, "UPLOAD_KEY_TEMPLATE"},
@@ -218,7 +220,7 @@ func FuzzInitiateRequest(f *testing.F) {
 	f.Add(`{"filename":"x","contentType":"a/b","size":1,"cacheControl":"max-age=1\r\n","expires":"Wed, 21 Oct 2026 07:28:00 GMT"}`)
 	p := DefaultPolicy()
 	p.ClientKeys, p.AllowGrants, p.AllowedACLs = true, true, []string{"public-read", "private"}
-	p.MaxSize = MaxTotalSize
+	p.MaxSize = storage.MaxTotalSize
 	if err := p.Validate(); err != nil {
 		f.Fatal(err)
 	}
@@ -230,7 +232,7 @@ func FuzzInitiateRequest(f *testing.F) {
 			return
 		}
 		obj, plan, err := p.object(&req, func(filename string) (string, error) {
-			return generateKey(strings.NewReader(strings.Repeat("r", 15)), p.KeyTemplate, p.KeyPrefix, "", filename, time.Unix(0, 0))
+			return GenerateKey(strings.NewReader(strings.Repeat("r", 15)), p.KeyTemplate, p.KeyPrefix, "", filename, time.Unix(0, 0))
 		})
 		if err != nil {
 			var e *errcode.Error
@@ -257,7 +259,7 @@ func FuzzInitiateRequest(f *testing.F) {
 		if total > maxMetaTotal || len(obj.Tags) > maxTags {
 			t.Fatalf("accepted %d metadata bytes, %d tags", total, len(obj.Tags))
 		}
-		if plan.PartCount < 1 || plan.PartCount > MaxParts || plan.PartSize < MinPartSize || plan.PartSize > MaxPartSize || plan.Size > p.MaxSize {
+		if plan.PartCount < 1 || plan.PartCount > storage.MaxParts || plan.PartSize < storage.MinPartSize || plan.PartSize > storage.MaxPartSize || plan.Size > p.MaxSize {
 			t.Fatalf("accepted plan %+v", plan)
 		}
 	})

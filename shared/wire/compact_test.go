@@ -1,4 +1,4 @@
-package upload
+package wire
 
 import (
 	"encoding/json"
@@ -115,8 +115,8 @@ func TestCompact(t *testing.T) {
 		"placeholder twice":       func(c *CompactParts) { c.URL += "&x=" + SignaturePlaceholder },
 		"placeholders swapped":    func(c *CompactParts) { c.URL = "http://h/k?s=" + SignaturePlaceholder + "&n=" + PartNumberPlaceholder },
 		"placeholder in the path": func(c *CompactParts) { c.URL = "http://h/" + PartNumberPlaceholder + "?s=" + SignaturePlaceholder },
-		"run past the part limit": func(c *CompactParts) { c.Parts[0].Count = MaxParts + 1 },
-		"run ending past 10000":   func(c *CompactParts) { c.Parts = []PartRun{{MaxParts, 2, 0}, c.Parts[2]} },
+		"run past the part limit": func(c *CompactParts) { c.Parts[0].Count = MaxPartNumber + 1 },
+		"run ending past 10000":   func(c *CompactParts) { c.Parts = []PartRun{{MaxPartNumber, 2, 0}, c.Parts[2]} },
 		"huge from":               func(c *CompactParts) { c.Parts[0].From = 1 << 62 },
 	}
 	if err := good().Check(); err != nil {
