@@ -1,39 +1,13 @@
-// Package platform tells which serverless runtime the process was started by, from the
-// environment it finds; the adapters live in its subpackages (scf, lambda).
+// Package platform holds what the platform adapters in its subpackages (scf, lambda)
+// share; start, another subpackage, detects the platform that started the process and
+// serves on it.
 package platform
 
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 )
-
-// Runtimes.
-const (
-	Lambda    = "lambda"     // AWS_LAMBDA_RUNTIME_API: provided.al2023 custom runtime
-	SCFGo1    = "scf-go1"    // _LAMBDA_SERVER_PORT: SCF's Go1 net/rpc runtime
-	SCFCustom = "scf-custom" // SCF_RUNTIME_API: SCF's custom runtime
-	HTTP      = "http"       // none: a plain server (local mode, an SCF web function)
-)
-
-// Detect returns the runtime. Lambda is checked first: on AWS only its variable is set.
-func Detect() string {
-	switch {
-	case os.Getenv("AWS_LAMBDA_RUNTIME_API") != "":
-		return Lambda
-	case os.Getenv("_LAMBDA_SERVER_PORT") != "":
-		return SCFGo1
-	case os.Getenv("SCF_RUNTIME_API") != "":
-		return SCFCustom
-	}
-	return HTTP
-}
-
-// CustomRuntimeAPI is the base URL of SCF's custom runtime API.
-func CustomRuntimeAPI() string {
-	return "http://" + os.Getenv("SCF_RUNTIME_API") + ":" + os.Getenv("SCF_RUNTIME_API_PORT")
-}
 
 // BadBase64Body is the JSON answer (400, the API's error shape and invalid_json code) to
 // an event whose body is marked base64 but is not: the client's fault, not an invocation
