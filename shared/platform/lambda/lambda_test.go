@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/directup/directup/shared/auth"
-	"github.com/directup/directup/shared/platform"
+	"github.com/directup/directup/shared/gateway"
 )
 
 func TestHandler(t *testing.T) {
@@ -130,7 +130,7 @@ func TestPublicURL(t *testing.T) {
 	dir := filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
 	var got string
 	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = platform.PublicURL(r.Context())
+		got = gateway.PublicURL(r.Context())
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	for file, want := range map[string]string{
