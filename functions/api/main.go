@@ -17,7 +17,6 @@ import (
 
 	"github.com/directup/directup/shared/app"
 	"github.com/directup/directup/shared/config"
-	"github.com/directup/directup/shared/platform"
 	"github.com/directup/directup/shared/platform/start"
 )
 
@@ -33,7 +32,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if cfg.Local() && (platform.Detect() != platform.HTTP || os.Getenv("TENCENTCLOUD_RUNENV") == "SCF") {
+	if cfg.Local() && (start.Detect() != start.PlainHTTP || os.Getenv("TENCENTCLOUD_RUNENV") == "SCF") {
 		return errors.New("config: COS_BUCKET (or S3_BUCKET): required when running as a function")
 	}
 	a, err := app.New(cfg)

@@ -1,28 +1,23 @@
 package main
 
 import (
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/storage"
+
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/credentials"
-	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/s3"
-	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
-	"github.com/directup/directup/shared/webhook"
 )
 
 const eventsSecret = "events-secret-0123456789"
@@ -33,43 +28,22 @@ var (
 )
 
 // receiver is the deployer's events endpoint: it checks every signature and keeps the
-// events (deduplicated on id, as receivers do), failing the first `fail` deliveries.
-type receiver struct {
-	mu     sync.Mutex
-	events map[string]events.Event
-	fail   atomic.Int32
-	url    string
-}
+// events (deduplicated on id, as receivers do), failing the first `Fail` deliveries.
+type receiver struct{ *functest.Receiver }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{events: map[string]events.Event{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		if !webhook.Verify([]byte(eventsSecret), body, req.Header.Get(webhook.SignatureHeader), time.Now(), time.Minute) {
-			t.Errorf("an event whose signature does not verify")
-			w.WriteHeader(401)
-			return
-		}
-		if r.fail.Add(-1) >= 0 {
-			w.WriteHeader(503)
-			return
-		}
-		var ev events.Event
-		json.Unmarshal(body, &ev)
-		r.mu.Lock()
-		r.events[ev.ID] = ev
-		r.mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
-	r.url = srv.URL
-	return r
+	return &receiver{functest.NewReceiver(t, eventsSecret)}
 }
 
 func (r *receiver) byKey() map[string]events.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	byID := map[string]events.Event{}
+	for _, body := range r.Accepted() {
+		var ev events.Event
+		json.Unmarshal(body, &ev)
+		byID[ev.ID] = ev
+	}
 	out := map[string]events.Event{}
-	for _, ev := range r.events {
+	for _, ev := range byID {
 		out[ev.Key] = ev
 	}
 	return out
@@ -109,7 +83,7 @@ func check(t *testing.T, r *receiver, stat func(key string) storage.ObjectInfo) 
 func TestCOSTriggerOverGo1(t *testing.T) {
 	b := functest.NewBackend(t)
 	r := newReceiver(t)
-	fn := functest.StartGo1(t, functest.Build(t, "main"), append(b.Env(true), "EVENTS_URL="+r.url, "EVENTS_SECRET="+eventsSecret))
+	fn := functest.StartGo1(t, functest.Build(t, "main"), append(b.Env(true), "EVENTS_URL="+r.URL, "EVENTS_SECRET="+eventsSecret))
 	c, err := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: b.URL}, credentials.Static{
 		AccessKeyID: functest.StoreCred.SecretID, SecretAccessKey: functest.StoreCred.SecretKey, SessionToken: functest.StoreCred.SessionToken}, nil)
 	if err != nil {
@@ -134,7 +108,7 @@ func TestCOSTriggerOverGo1(t *testing.T) {
 		})
 	}
 	event, _ := json.Marshal(map[string]any{"Records": records})
-	r.fail.Store(3) // every attempt of the first invocation fails: it fails, and SCF retries it
+	r.Fail.Store(3) // every attempt of the first invocation fails: it fails, and SCF retries it
 	first := fn.Invoke(event, "")
 	if first.Error == nil {
 		t.Fatal("an undelivered event must fail the invocation, for SCF to retry it")
@@ -160,14 +134,14 @@ func TestS3EventUnderEmulator(t *testing.T) {
 	endpoint := functest.Versitygw(t, "events-test")
 	r := newReceiver(t)
 	env := []string{"S3_BUCKET=events-test", "S3_REGION=us-east-1", "S3_ENDPOINT=" + endpoint, "UPLOAD_TOKEN_SECRET=" + strings.Repeat("k", 32),
-		"AWS_ACCESS_KEY_ID=" + functest.S3Creds[0], "AWS_SECRET_ACCESS_KEY=" + functest.S3Creds[1], "EVENTS_URL=" + r.url, "EVENTS_SECRET=" + eventsSecret}
+		"AWS_ACCESS_KEY_ID=" + functest.S3Creds[0], "AWS_SECRET_ACCESS_KEY=" + functest.S3Creds[1], "EVENTS_URL=" + r.URL, "EVENTS_SECRET=" + eventsSecret}
 	fn := functest.StartEmulator(t, functest.Build(t, "bootstrap", "lambda.norpc"), env)
 	c, err := s3.New(s3.Config{Bucket: "events-test", Region: "us-east-1", Endpoint: endpoint},
 		credentials.Static{AccessKeyID: functest.S3Creds[0], SecretAccessKey: functest.S3Creds[1]}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fixture, err := os.ReadFile(filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata", "s3-event.json"))
+	fixture, err := os.ReadFile(filepath.Join(functest.ModuleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata", "s3-event.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,12 +176,4 @@ func TestS3EventUnderEmulator(t *testing.T) {
 		}
 		return info
 	})
-}
-
-func moduleDir(t *testing.T, module string) string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
 }

@@ -25,10 +25,10 @@ import (
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/gateway"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
-	"github.com/directup/directup/shared/platform"
 	"github.com/directup/directup/shared/queue"
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/storage"
@@ -137,7 +137,7 @@ func (a *App) Handler(logger *slog.Logger) http.Handler {
 		if c.PublicURL != "" {
 			return strings.TrimSuffix(c.PublicURL, "/")
 		}
-		if base := platform.PublicURL(r.Context()); base != "" {
+		if base := gateway.PublicURL(r.Context()); base != "" {
 			return base + c.BasePath // the gateway's stage put back, then the fixed prefix
 		}
 		if r.Host == "" {

@@ -16,22 +16,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	sdk "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/directup/directup/shared/config"
+	"github.com/directup/directup/shared/functest"
 )
-
-// clearEnv unsets every setting, so the machine's environment cannot leak in.
-func clearEnv(t *testing.T) {
-	for _, k := range config.Variables() {
-		t.Setenv(k, "")
-	}
-}
 
 // localApp wires local mode from the environment the test sets, plus env.
 func localApp(t *testing.T, env map[string]string) *App {
-	clearEnv(t)
+	functest.ClearEnv(t)
 	t.Setenv("LOCAL_COS_DIR", t.TempDir())
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -55,16 +48,9 @@ func TestBuildLocal(t *testing.T) {
 	}
 }
 
-const testJWTSecret = "jwt-secret-0123456789abcdef-0123456789"
+const testJWTSecret = functest.JWTSecret
 
-func jwtFor(t *testing.T, sub string, exp time.Time) string {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "aud": "directup", "iss": "https://idp.example",
-		"exp": exp.Unix()}).SignedString([]byte(testJWTSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+var jwtFor = functest.JWT // a token for sub expiring at exp
 
 type syncBuffer struct {
 	mu sync.Mutex

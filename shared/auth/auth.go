@@ -18,7 +18,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/directup/directup/shared/platform"
+	"github.com/directup/directup/shared/gateway"
 )
 
 // Modes.
@@ -135,7 +135,7 @@ func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 		if claim := a.cfg.GatewayClaim; claim != "" {
 			// From the event the gateway built after verifying the caller: headers, which
 			// a client could send itself, are not read at all.
-			claims, _ := platform.Authorizer(r.Context())
+			claims, _ := gateway.Authorizer(r.Context())
 			sub := strings.TrimSpace(claims[claim])
 			if sub == "" || len(sub) > 256 {
 				return Identity{}, &Error{"the gateway's authorizer did not identify the caller (" + claim + ")"}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/directup/directup/shared/platform"
+	"github.com/directup/directup/shared/gateway"
 )
 
 // README (Security model, Callers): "exp required, aud/iss/nbf/iat checked": a JWT issued
@@ -68,7 +68,7 @@ func TestGuaranteeGatewayClaimReadsNoHeader(t *testing.T) {
 			r.Header.Set(h, "mallory")
 		}
 		if claims != nil {
-			r = r.WithContext(platform.WithAuthorizer(r.Context(), claims))
+			r = r.WithContext(gateway.WithAuthorizer(r.Context(), claims))
 		}
 		return r
 	}

@@ -1,20 +1,13 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
-)
 
-// clearEnv unsets everything Load reads, so the machine's environment cannot leak in.
-func clearEnv(t *testing.T) {
-	for _, k := range []string{"PORT", "HOST", "COS_BUCKET", "COS_REGION", "COS_ENDPOINT", "COS_ROLE_ARN", "STS_ENDPOINT",
-		"UPLOAD_TOKEN_SECRET", "UPLOAD_MAX_SIZE", "UPLOAD_ALLOWED_ACLS", "UPLOAD_URL_TTL", "UPLOAD_ALLOWED_TYPES", "LOCAL_COS_DIR",
-		"API_CAPABILITY_TTL", "API_REQUEST_TIMEOUT", "API_COMPANION_OPEN_UPLOADS", "AUTH_MODE", "AUTH_JWT_SECRET", "AUTH_AUDIENCE", "AUTH_ISSUER",
-		"UPLOAD_ALLOW_STS", "UPLOAD_STS_TTL", "S3_BUCKET", "S3_REGION"} {
-		t.Setenv(k, "")
-	}
-}
+	"github.com/directup/directup/shared/functest"
+)
 
 func TestLoad(t *testing.T) {
 	secret := strings.Repeat("s", 32)
@@ -44,7 +37,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
+			functest.ClearEnv(t)
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -60,7 +53,7 @@ func TestLoad(t *testing.T) {
 }
 
 func TestPolicyFromEnv(t *testing.T) {
-	clearEnv(t)
+	functest.ClearEnv(t)
 	t.Setenv("UPLOAD_MAX_SIZE", "1048576")
 	t.Setenv("UPLOAD_ALLOWED_TYPES", "image/*,Video/MP4")
 	t.Setenv("UPLOAD_URL_TTL", "15m")
@@ -71,5 +64,27 @@ func TestPolicyFromEnv(t *testing.T) {
 	if c.MaxSize != 1<<20 || c.URLTTL != 15*time.Minute || strings.Join(c.AllowedTypes, ",") != "image/*,video/mp4" ||
 		c.KeyPrefix != "uploads/" || c.AllowGrants || len(c.AllowedACLs) != 0 || !c.Local() || c.Addr() != "127.0.0.1:8080" {
 		t.Fatalf("config = %+v", c)
+	}
+}
+
+// ClearEnv leaves Load nothing of the process environment: not the variables a stale
+// hand list missed (HOOK_*, EVENTS_*, S3_ENDPOINT), not a bucket.
+func TestClearEnvHidesTheMachine(t *testing.T) {
+	for k, v := range map[string]string{"HOOK_URL": "https://hook.example/pre", "EVENTS_URL": "https://events.example/in",
+		"S3_ENDPOINT": "http://127.0.0.1:9000", "COS_BUCKET": "leaked-1250000000"} {
+		t.Setenv(k, v)
+	}
+	functest.ClearEnv(t)
+	for _, k := range Variables() {
+		if v, ok := os.LookupEnv(k); ok {
+			t.Errorf("%s=%q reaches Load", k, v)
+		}
+	}
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hook.URL != "" || c.Events.URL != "" || c.S3.Endpoint != "" || c.COS.Bucket != "" || !c.Local() {
+		t.Fatalf("Load saw the machine's environment: hook %q, events %q, S3 endpoint %q, bucket %q", c.Hook.URL, c.Events.URL, c.S3.Endpoint, c.COS.Bucket)
 	}
 }

@@ -1,67 +1,42 @@
 package events_test
 
 import (
+	"github.com/directup/directup/shared/policy"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
-	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
-	"github.com/directup/directup/shared/webhook"
 )
 
 const secret = "events-secret-0123456789"
 
-// receiver keeps every delivery whose signature verifies, and fails the first `fail`.
-type receiver struct {
-	mu         sync.Mutex
-	deliveries []events.Event
-	fail       atomic.Int32
-	srv        *httptest.Server
-}
+// receiver keeps every delivery whose signature verifies, and fails the first `Fail`.
+type receiver struct{ *functest.Receiver }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		if !webhook.Verify([]byte(secret), body, req.Header.Get(webhook.SignatureHeader), time.Now(), time.Minute) {
-			t.Errorf("an event whose signature does not verify")
-			w.WriteHeader(401)
-			return
-		}
-		var ev events.Event
-		json.Unmarshal(body, &ev)
-		r.mu.Lock()
-		r.deliveries = append(r.deliveries, ev)
-		r.mu.Unlock()
-		if r.fail.Add(-1) >= 0 {
-			w.WriteHeader(500) // processed, but the answer says otherwise: it comes again
-		}
-	}))
-	t.Cleanup(r.srv.Close)
+	r := &receiver{functest.NewReceiver(t, secret)}
+	r.Status.Store(500) // processed, but the answer says otherwise: it comes again
 	return r
 }
 
 // unique dedupes deliveries on id, as receivers do.
 func (r *receiver) unique() map[string]events.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	out := map[string]events.Event{}
-	for _, ev := range r.deliveries {
+	for _, body := range r.Received() {
+		var ev events.Event
+		json.Unmarshal(body, &ev)
 		out[ev.ID] = ev
 	}
 	return out
@@ -70,7 +45,7 @@ func (r *receiver) unique() map[string]events.Event {
 func setup(t *testing.T, rcv *receiver, logs io.Writer) (*apiclient.Client, *localcos.Server) {
 	backend := functest.NewBackend(t)
 	store, client := backend.Store, backend.Client(t)
-	pub := events.New(events.Settings{URL: rcv.srv.URL, Secret: secret}, slog.New(slog.NewJSONHandler(logs, nil)))
+	pub := events.New(events.Settings{URL: rcv.URL, Secret: secret}, slog.New(slog.NewJSONHandler(logs, nil)))
 	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(strings.Repeat("t", 32)), upload.WithEvents(pub))
 	if err != nil {
 		t.Fatal(err)
@@ -88,15 +63,15 @@ func TestOutcomesAreTold(t *testing.T) {
 	ctx := context.Background()
 
 	// Completed, while the receiver fails twice: three deliveries, one event after dedupe.
-	rcv.fail.Store(2)
+	rcv.Fail.Store(2)
 	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 100)...)
 	up, done, err := api.Upload(ctx, &policy.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: size(len(png)),
 		Metadata: map[string]string{"project": "42"}}, bytes.NewReader(png), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rcv.deliveries) != 3 {
-		t.Fatalf("%d deliveries, want 3 (two refused)", len(rcv.deliveries))
+	if len(rcv.Received()) != 3 {
+		t.Fatalf("%d deliveries, want 3 (two refused)", len(rcv.Received()))
 	}
 	got := rcv.unique()
 	if len(got) != 1 {
@@ -138,7 +113,7 @@ func TestOutcomesAreTold(t *testing.T) {
 // the upload itself still succeeds.
 func TestUndeliveredEventIsLogged(t *testing.T) {
 	rcv := newReceiver(t)
-	rcv.fail.Store(100)
+	rcv.Fail.Store(100)
 	var logs bytes.Buffer
 	api, _ := setup(t, rcv, &logs)
 	up, _, err := api.Upload(context.Background(), &policy.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream", Size: size(3)}, strings.NewReader("abc"), nil)

@@ -1,7 +1,11 @@
 // Package functest runs built functions under their real runtime protocols for tests: a
 // local COS store to talk to, the AWS Lambda Runtime Interface Emulator, and a client of
 // SCF's Go1 net/rpc protocol with its own copies of the wire types (gob matches them by
-// field name, as the real runtime's encoder does). Only tests import it.
+// field name, as the real runtime's encoder does). It also holds the helpers tests
+// across packages share, once: ClearEnv (an environment nothing leaks into), ModuleDir
+// (a dependency's source, for its fixtures), JWT (the tests' identity provider) and
+// Receiver (a signed-webhook endpoint). Only tests import it; it imports no package that
+// tests it (app, config, httpapi, queue, events, the platform adapters).
 package functest
 
 import (

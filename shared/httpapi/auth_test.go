@@ -12,17 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/directup/directup/shared/apiclient"
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/wire"
 )
 
-const jwtSecret = "jwt-secret-0123456789abcdef-0123456789"
+const jwtSecret = functest.JWTSecret
 
 // bearer is an http.RoundTripper that authenticates every API call as one subject.
 type bearer struct{ token string }
@@ -35,14 +34,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func jwtFor(t *testing.T, sub string) string {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "aud": "directup", "iss": "https://idp.example",
-		"exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(jwtSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+var jwtFor = functest.JWT // a token for sub, valid for an hour
 
 func TestCallerBinding(t *testing.T) {
 	a, err := auth.New(auth.Settings{Mode: auth.ModeJWT, JWTSecret: jwtSecret, Audience: "directup", Issuer: "https://idp.example"})

@@ -23,102 +23,182 @@ func (s *Server) verify(r *http.Request) (code, message string) {
 // authenticate is verify, also returning the scope of the temporary keys that signed r
 // (nil for the store's own keys, which may do anything).
 func (s *Server) authenticate(r *http.Request) (code, message string, scope *campolicy.Policy) {
+	cred, no := s.checkSignature(r)
+	if no != nil {
+		return no.code, no.message, nil
+	}
+	return "", "", cred.scope
+}
+
+// refusal is why the store refuses a request: a COS error code and its message.
+type refusal struct{ code, message string }
+
+// checkSignature runs COS's checks in COS's order: the signature's fields, the key that
+// signed, the key time, the signed headers and parameters, the security token and, last,
+// the signature itself. It returns the key that signed r.
+func (s *Server) checkSignature(r *http.Request) (credential, *refusal) {
 	q := r.URL.Query()
-	var auth url.Values
-	if h := r.Header.Get("Authorization"); h != "" {
+	auth, no := signatureFields(r.Header.Get("Authorization"), q)
+	if no != nil {
+		return credential{}, no
+	}
+	cred, no := s.signingKey(auth)
+	if no != nil {
+		return credential{}, no
+	}
+	keyTime := auth.Get("q-key-time")
+	if no := s.checkKeyTime(auth.Get("q-sign-time"), keyTime); no != nil {
+		return credential{}, no
+	}
+	req, no := signedRequest(r, q, auth)
+	if no != nil {
+		return credential{}, no
+	}
+	if no := checkToken(r, q, cred.SessionToken); no != nil {
+		return credential{}, no
+	}
+	want := cossign.Sign(cred.SecretKey, keyTime, req).Signature
+	if subtle.ConstantTimeCompare([]byte(want), []byte(auth.Get("q-signature"))) != 1 {
+		return credential{}, &refusal{"SignatureDoesNotMatch", "The Signature you specified does not match"}
+	}
+	return cred, nil
+}
+
+// signatureFields are the signature's q-* fields, from the Authorization header (header)
+// or else from the query of a presigned URL.
+func signatureFields(header string, q url.Values) (url.Values, *refusal) {
+	switch {
+	case header != "":
 		// The header form is "&"-joined but values are not URL-encoded ("1;2").
-		auth = url.Values{}
-		for _, kv := range strings.Split(h, "&") {
+		auth := url.Values{}
+		for _, kv := range strings.Split(header, "&") {
 			k, v, _ := strings.Cut(kv, "=")
 			auth.Set(k, v)
 		}
-	} else if q.Get("q-signature") != "" {
-		auth = q
-	} else {
-		return "AccessDenied", "Request has no signature", nil
+		return auth, nil
+	case q.Get("q-signature") != "":
+		return q, nil
 	}
+	return nil, &refusal{"AccessDenied", "Request has no signature"}
+}
+
+// signingKey is the key the signature names (q-ak), if the store knows it, it has not
+// expired, and the algorithm is COS's.
+func (s *Server) signingKey(auth url.Values) (credential, *refusal) {
 	if auth.Get("q-sign-algorithm") != "sha1" {
-		return "InvalidArgument", "q-sign-algorithm must be sha1", nil
+		return credential{}, &refusal{"InvalidArgument", "q-sign-algorithm must be sha1"}
 	}
 	cred, ok := s.credential(auth.Get("q-ak"))
 	if !ok {
-		return "InvalidAccessKeyId", "The access key Id format you provided is invalid", nil
+		return credential{}, &refusal{"InvalidAccessKeyId", "The access key Id format you provided is invalid"}
 	}
 	if !cred.expires.IsZero() && !s.now().Before(cred.expires) {
-		return "ExpiredToken", "The provided token has expired", nil
+		return credential{}, &refusal{"ExpiredToken", "The provided token has expired"}
 	}
-	signTime, keyTime := auth.Get("q-sign-time"), auth.Get("q-key-time")
+	return cred, nil
+}
+
+// checkKeyTime checks the signature's validity window ("start;end", Unix seconds): the
+// sign and key times equal, well formed, not ended, and not starting more than a minute
+// ahead of the store's clock.
+func (s *Server) checkKeyTime(signTime, keyTime string) *refusal {
 	if signTime != keyTime {
-		return "AccessDenied", "q-sign-time and q-key-time differ", nil
+		return &refusal{"AccessDenied", "q-sign-time and q-key-time differ"}
 	}
 	startS, endS, ok := strings.Cut(keyTime, ";")
 	start, err1 := strconv.ParseInt(startS, 10, 64)
 	end, err2 := strconv.ParseInt(endS, 10, 64)
 	if !ok || err1 != nil || err2 != nil || end < start {
-		return "AccessDenied", "q-sign-time is malformed", nil
+		return &refusal{"AccessDenied", "q-sign-time is malformed"}
 	}
 	now := s.now().Unix()
 	if now > end {
-		return "AccessDenied", "Request has expired", nil
+		return &refusal{"AccessDenied", "Request has expired"}
 	}
 	if now+int64(time.Minute/time.Second) < start {
-		return "RequestTimeTooSkewed", "The difference between the request time and the server's time is too large", nil
+		return &refusal{"RequestTimeTooSkewed", "The difference between the request time and the server's time is too large"}
 	}
+	return nil
+}
 
+// signedRequest is what the signature covers: r's method and path, and the headers and
+// parameters its q-header-list and q-url-param-list declare, with r's values.
+func signedRequest(r *http.Request, q, auth url.Values) (cossign.Request, *refusal) {
 	req := cossign.Request{Method: r.Method, Path: r.URL.Path, Params: url.Values{}, Headers: http.Header{}}
+	if no := signedHeaders(r, auth.Get("q-header-list"), req.Headers); no != nil {
+		return req, no
+	}
+	if no := signedParams(q, auth.Get("q-url-param-list"), req.Params); no != nil {
+		return req, no
+	}
+	return req, nil
+}
+
+// signedHeaders fills into with the headers list names (";"-separated): the request's
+// host and length as the server saw them, the others as sent. Host must be among them.
+func signedHeaders(r *http.Request, list string, into http.Header) *refusal {
 	hasHost := false
-	if list := auth.Get("q-header-list"); list != "" {
+	if list != "" {
 		for _, name := range strings.Split(list, ";") {
 			switch name {
 			case "host":
 				hasHost = true
-				req.Headers.Set(name, r.Host)
+				into.Set(name, r.Host)
 			case "content-length":
 				if r.ContentLength < 0 {
-					return "MissingContentLength", "Content-Length is signed but absent", nil
+					return &refusal{"MissingContentLength", "Content-Length is signed but absent"}
 				}
-				req.Headers.Set(name, strconv.FormatInt(r.ContentLength, 10))
+				into.Set(name, strconv.FormatInt(r.ContentLength, 10))
 			default:
 				vs := r.Header.Values(name)
 				if len(vs) == 0 {
-					return "SignatureDoesNotMatch", "signed header " + name + " is absent", nil
+					return &refusal{"SignatureDoesNotMatch", "signed header " + name + " is absent"}
 				}
-				req.Headers[name] = vs
+				into[name] = vs
 			}
 		}
 	}
 	if !hasHost {
-		return "AccessDenied", "host must be signed", nil
+		return &refusal{"AccessDenied", "host must be signed"}
 	}
-	if list := auth.Get("q-url-param-list"); list != "" {
-		lower := map[string][]string{}
-		for k, vs := range q {
-			lower[strings.ToLower(cossign.Escape(k))] = vs
-		}
-		for _, name := range strings.Split(list, ";") {
-			vs, ok := lower[name]
-			if !ok {
-				return "SignatureDoesNotMatch", "signed parameter " + name + " is absent", nil
-			}
-			req.Params[name] = vs
-		}
+	return nil
+}
+
+// signedParams fills into with the query parameters list names (";"-separated, each
+// lower-case and escaped, as signed).
+func signedParams(q url.Values, list string, into url.Values) *refusal {
+	if list == "" {
+		return nil
 	}
-	if cred.SessionToken != "" {
-		tok := r.Header.Get(cossign.TokenHeader)
-		if tok == "" {
-			tok = q.Get(cossign.TokenHeader)
-		}
-		// COS takes the token signed or not: the Go SDK signs it, the JS and Node SDKs send
-		// it beside the signature. Its value must be the keys' own either way.
-		if tok != cred.SessionToken {
-			return "InvalidAccessKeyId", "the security token is missing or wrong", nil
-		}
+	lower := map[string][]string{}
+	for k, vs := range q {
+		lower[strings.ToLower(cossign.Escape(k))] = vs
 	}
-	want := cossign.Sign(cred.SecretKey, keyTime, req).Signature
-	if subtle.ConstantTimeCompare([]byte(want), []byte(auth.Get("q-signature"))) != 1 {
-		return "SignatureDoesNotMatch", "The Signature you specified does not match", nil
+	for _, name := range strings.Split(list, ";") {
+		vs, ok := lower[name]
+		if !ok {
+			return &refusal{"SignatureDoesNotMatch", "signed parameter " + name + " is absent"}
+		}
+		into[name] = vs
 	}
-	return "", "", cred.scope
+	return nil
+}
+
+// checkToken checks the security token of temporary keys (sessionToken, "" for the
+// store's own keys). COS takes it signed or not: the Go SDK signs it, the JS and Node SDKs
+// send it beside the signature. Its value must be the keys' own either way.
+func checkToken(r *http.Request, q url.Values, sessionToken string) *refusal {
+	if sessionToken == "" {
+		return nil
+	}
+	tok := r.Header.Get(cossign.TokenHeader)
+	if tok == "" {
+		tok = q.Get(cossign.TokenHeader)
+	}
+	if tok != sessionToken {
+		return &refusal{"InvalidAccessKeyId", "the security token is missing or wrong"}
+	}
+	return nil
 }
 
 // credential is a key the store accepts: its own, or temporary keys its stand-in STS

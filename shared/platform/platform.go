@@ -1,39 +1,10 @@
-// Package platform tells which serverless runtime the process was started by, from the
-// environment it finds; the adapters live in its subpackages (scf, lambda).
+// Package platform holds what the platform adapters in its subpackages (scf, lambda)
+// share: today the answer to a body that is not the base64 it claims. Its start
+// subpackage detects the platform that started the process and serves on it; what a
+// gateway told about a request travels in shared/gateway.
 package platform
 
-import (
-	"context"
-	"encoding/json"
-	"os"
-	"strings"
-)
-
-// Runtimes.
-const (
-	Lambda    = "lambda"     // AWS_LAMBDA_RUNTIME_API: provided.al2023 custom runtime
-	SCFGo1    = "scf-go1"    // _LAMBDA_SERVER_PORT: SCF's Go1 net/rpc runtime
-	SCFCustom = "scf-custom" // SCF_RUNTIME_API: SCF's custom runtime
-	HTTP      = "http"       // none: a plain server (local mode, an SCF web function)
-)
-
-// Detect returns the runtime. Lambda is checked first: on AWS only its variable is set.
-func Detect() string {
-	switch {
-	case os.Getenv("AWS_LAMBDA_RUNTIME_API") != "":
-		return Lambda
-	case os.Getenv("_LAMBDA_SERVER_PORT") != "":
-		return SCFGo1
-	case os.Getenv("SCF_RUNTIME_API") != "":
-		return SCFCustom
-	}
-	return HTTP
-}
-
-// CustomRuntimeAPI is the base URL of SCF's custom runtime API.
-func CustomRuntimeAPI() string {
-	return "http://" + os.Getenv("SCF_RUNTIME_API") + ":" + os.Getenv("SCF_RUNTIME_API_PORT")
-}
+import "encoding/json"
 
 // BadBase64Body is the JSON answer (400, the API's error shape and invalid_json code) to
 // an event whose body is marked base64 but is not: the client's fault, not an invocation
@@ -42,49 +13,4 @@ func BadBase64Body(requestID string) string {
 	js, _ := json.Marshal(map[string]any{"error": map[string]string{"code": "invalid_json",
 		"message": "the body is marked base64 (isBase64Encoded) but is not valid base64", "requestId": requestID}})
 	return string(js)
-}
-
-type publicURLKey struct{}
-
-// WithPublicURL records the API's external base URL as an event shows it: scheme, host
-// and the stage prefix an adapter removed from the path ("https://abc.execute-api.
-// us-east-1.amazonaws.com/prod"). URLs the function hands out (Uppy's companionEndpoint)
-// are built on it, so they work behind any stage.
-func WithPublicURL(ctx context.Context, base string) context.Context {
-	return context.WithValue(ctx, publicURLKey{}, base)
-}
-
-// PublicURL returns what WithPublicURL recorded ("" if nothing did).
-func PublicURL(ctx context.Context) string {
-	s, _ := ctx.Value(publicURLKey{}).(string)
-	return s
-}
-
-// BaseURL puts an external base URL together: https unless the gateway forwarded another
-// scheme, the host, and the path prefix (a stage) clients put before every route.
-func BaseURL(forwardedProto, host, prefix string) string {
-	if host == "" {
-		return ""
-	}
-	scheme := "https" // every gateway and function URL serves https
-	if forwardedProto == "http" {
-		scheme = "http"
-	}
-	return scheme + "://" + host + strings.TrimSuffix(prefix, "/")
-}
-
-type authorizerKey struct{}
-
-// WithAuthorizer records what the gateway's authorizer verified about the caller, flat:
-// a JWT authorizer's claims, a Lambda authorizer's context, IAM's identity (userArn ...).
-// Adapters fill it from the event only, never from anything a client sends.
-func WithAuthorizer(ctx context.Context, claims map[string]string) context.Context {
-	return context.WithValue(ctx, authorizerKey{}, claims)
-}
-
-// Authorizer returns what WithAuthorizer recorded; ok is false when the event carried no
-// authorizer context.
-func Authorizer(ctx context.Context) (claims map[string]string, ok bool) {
-	claims, ok = ctx.Value(authorizerKey{}).(map[string]string)
-	return claims, ok && len(claims) > 0
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -24,6 +23,7 @@ import (
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/queue"
@@ -42,51 +42,22 @@ type env struct {
 
 // receiver is a callback endpoint that checks every signature, as a user's would.
 type receiver struct {
-	mu      sync.Mutex
-	results []queue.Result
-	fail    atomic.Int32 // calls still to answer with status
-	status  atomic.Int32
-	srv     *httptest.Server
-	t       *testing.T
+	*functest.Receiver
+	t *testing.T
 }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{t: t}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		sig := req.Header.Get(webhook.SignatureHeader)
-		ts, v1, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",v1=")
-		m := hmac.New(sha256.New, []byte(callbackSecret))
-		m.Write([]byte(ts + "."))
-		m.Write(body)
-		sec, _ := strconv.ParseInt(ts, 10, 64)
-		if !hmac.Equal([]byte(hex.EncodeToString(m.Sum(nil))), []byte(v1)) || time.Since(time.Unix(sec, 0)) > time.Minute {
-			t.Errorf("callback with a bad signature %q", sig)
-			w.WriteHeader(401)
-			return
-		}
-		if r.fail.Load() > 0 {
-			r.fail.Add(-1)
-			w.WriteHeader(int(r.status.Load()))
-			return
-		}
-		var res queue.Result
-		json.Unmarshal(body, &res)
-		r.mu.Lock()
-		r.results = append(r.results, res)
-		r.mu.Unlock()
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
+	return &receiver{Receiver: functest.NewReceiver(t, callbackSecret), t: t}
 }
 
 func (r *receiver) last() queue.Result {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.results) == 0 {
+	got := r.Accepted()
+	if len(got) == 0 {
 		r.t.Fatal("no callback arrived")
 	}
-	return r.results[len(r.results)-1]
+	var res queue.Result
+	json.Unmarshal(got[len(got)-1], &res)
+	return res
 }
 
 func setup(t *testing.T, endpoint string) *env {
@@ -112,7 +83,7 @@ func setup(t *testing.T, endpoint string) *env {
 }
 
 func (e *env) msg(fields string) []byte {
-	return []byte(`{"callbackUrl":"` + e.receiver.srv.URL + `/hook",` + fields + `}`)
+	return []byte(`{"callbackUrl":"` + e.receiver.URL + `/hook",` + fields + `}`)
 }
 
 func TestInitiateIsIdempotent(t *testing.T) {
@@ -221,8 +192,8 @@ func TestCallbackFailures(t *testing.T) {
 	e := setup(t, "")
 	ctx := context.Background()
 	body := e.msg(`"action":"initiate","requestId":"cb-1","filename":"a","contentType":"text/plain","size":1`)
-	e.receiver.status.Store(503)
-	e.receiver.fail.Store(3) // every attempt of the first delivery
+	e.receiver.Status.Store(503)
+	e.receiver.Fail.Store(3) // every attempt of the first delivery
 	first, out := e.proc.Handle(ctx, body, "m")
 	if out != queue.Retry {
 		t.Fatalf("an undelivered callback must ask for redelivery: %+v", first)
@@ -231,8 +202,8 @@ func TestCallbackFailures(t *testing.T) {
 	if out != queue.Done || !again.Duplicate || again.Initiated.UploadID != first.Initiated.UploadID || e.receiver.last().RequestID != "cb-1" {
 		t.Fatalf("redelivery: %+v %v", again, out)
 	}
-	e.receiver.status.Store(400)
-	e.receiver.fail.Store(1)
+	e.receiver.Status.Store(400)
+	e.receiver.Fail.Store(1)
 	if _, out := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"cb-2","filename":"a","contentType":"text/plain","size":1`), "n"); out != queue.Done {
 		t.Fatal("a receiver that refuses (4xx) must not cause endless redelivery")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/directup/directup/shared/gateway"
 	"github.com/directup/directup/shared/platform"
 
 	"net/http"
@@ -73,7 +74,7 @@ func restPublicURL(ev *events.APIGatewayProxyRequest) string {
 	} else if rc.Stage != "" && strings.Contains(host, ".execute-api.") {
 		prefix = "/" + rc.Stage
 	}
-	return platform.BaseURL(header(ev.Headers, "x-forwarded-proto", ""), host, prefix)
+	return gateway.BaseURL(header(ev.Headers, "x-forwarded-proto", ""), host, prefix)
 }
 
 // v2Authorizer flattens an HTTP API's authorizer context: a JWT authorizer's claims, a
@@ -178,9 +179,9 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 			if id := requestID(ctx, ev.Headers, ev.RequestContext.RequestID); id != "" {
 				ev.Headers = with(ev.Headers, "X-Request-Id", id)
 			}
-			ctx = platform.WithAuthorizer(ctx, v2Authorizer(ev.RequestContext.Authorizer))
+			ctx = gateway.WithAuthorizer(ctx, v2Authorizer(ev.RequestContext.Authorizer))
 			host := header(ev.Headers, "host", ev.RequestContext.DomainName)
-			ctx = platform.WithPublicURL(ctx, platform.BaseURL(header(ev.Headers, "x-forwarded-proto", ""), host, prefix))
+			ctx = gateway.WithPublicURL(ctx, gateway.BaseURL(header(ev.Headers, "x-forwarded-proto", ""), host, prefix))
 			return v2.ProxyWithContext(ctx, ev)
 		case probe.HTTPMethod != "":
 			// REST APIs put the resource path, without the stage, in path.
@@ -198,8 +199,8 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 					ev.MultiValueHeaders["X-Request-Id"] = []string{id}
 				}
 			}
-			ctx = platform.WithPublicURL(ctx, restPublicURL(&ev))
-			ctx = platform.WithAuthorizer(ctx, restAuthorizer(&ev.RequestContext))
+			ctx = gateway.WithPublicURL(ctx, restPublicURL(&ev))
+			ctx = gateway.WithAuthorizer(ctx, restAuthorizer(&ev.RequestContext))
 			return v1.ProxyWithContext(ctx, ev)
 		}
 		return nil, ErrUnsupported

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,7 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/directup/directup/shared/auth"
-	"github.com/directup/directup/shared/platform"
+	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/gateway"
 )
 
 func TestHandler(t *testing.T) {
@@ -58,7 +58,7 @@ func TestHandler(t *testing.T) {
 // aws-lambda-go's own fixtures: its SQS event is processed; the other shapes the queue
 // function could be wired to by mistake are refused, never acknowledged.
 func TestSQSHandlerFixtures(t *testing.T) {
-	dir := filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
+	dir := filepath.Join(functest.ModuleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
 	var bodies []string
 	h := SQSHandler(func(_ context.Context, body []byte, id string) bool {
 		bodies = append(bodies, id)
@@ -92,15 +92,6 @@ func TestSQSHandlerFixtures(t *testing.T) {
 	}
 }
 
-// moduleDir is where the go command keeps a dependency's source.
-func moduleDir(t *testing.T, module string) string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
-	if err != nil || len(out) == 0 {
-		t.Fatalf("go list -m %s: %v", module, err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // A body marked base64 that is not is the client's fault: 400, not an invocation error.
 func TestBadBase64Body(t *testing.T) {
 	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("the handler must not run") }))
@@ -127,10 +118,10 @@ func TestBadBase64Body(t *testing.T) {
 // The public base URL each of aws-lambda-go's own fixtures gives, and a custom domain
 // with a base path mapping.
 func TestPublicURL(t *testing.T) {
-	dir := filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
+	dir := filepath.Join(functest.ModuleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
 	var got string
 	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = platform.PublicURL(r.Context())
+		got = gateway.PublicURL(r.Context())
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	for file, want := range map[string]string{
@@ -156,7 +147,7 @@ func TestPublicURL(t *testing.T) {
 // The caller comes from the authorizer context of aws-lambda-go's fixtures, per claim
 // setting; a header the client sends is never read in that mode.
 func TestAuthorizerIdentity(t *testing.T) {
-	dir := filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
+	dir := filepath.Join(functest.ModuleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
 	tests := []struct{ file, claim, want string }{
 		{"apigw-v2-request-jwt-authorizer.json", "claim1", "value1"},
 		{"apigw-v2-request-lambda-authorizer.json", "key", "value"},
@@ -203,7 +194,7 @@ func TestAuthorizerIdentity(t *testing.T) {
 // ALB target and WebSocket events (aws-lambda-go's fixtures) are refused with the
 // unsupported-event error, never routed as REST events.
 func TestUnsupportedEvents(t *testing.T) {
-	dir := filepath.Join(moduleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
+	dir := filepath.Join(functest.ModuleDir(t, "github.com/aws/aws-lambda-go"), "events", "testdata")
 	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("routed") }))
 	for _, file := range []string{"alb-lambda-target-request-headers-only.json", "alb-lambda-target-request-multivalue-headers.json",
 		"apigw-websocket-request.json", "apigw-websocket-request-send-message.json", "apigw-websocket-request-disconnect.json", "sqs-event.json"} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 )
@@ -15,6 +16,11 @@ import (
 // as the invocation's error, and the process should exit (its state can no longer be
 // trusted); the platform starts a fresh one.
 var ErrPanicked = errors.New("scf: a handler panicked")
+
+// CustomRuntimeAPI is the base URL of the custom runtime API, from the variables SCF sets.
+func CustomRuntimeAPI() string {
+	return "http://" + os.Getenv("SCF_RUNTIME_API") + ":" + os.Getenv("SCF_RUNTIME_API_PORT")
+}
 
 // RunCustom drives the custom runtime API at base (http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT):
 // announce readiness, then fetch, run and answer invocations one at a time. It returns nil

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/directup/directup/shared/gateway"
 	"github.com/directup/directup/shared/platform"
 )
 
@@ -141,8 +142,8 @@ func (ev *HTTPEvent) Request(ctx context.Context) (*http.Request, error) {
 		// maps its paths to a stage without one.
 		stagePrefix = "/" + rc.Stage
 	}
-	base := platform.BaseURL(req.Header.Get("X-Forwarded-Proto"), req.Host, stagePrefix)
-	return req.WithContext(platform.WithPublicURL(req.Context(), base)), nil
+	base := gateway.BaseURL(req.Header.Get("X-Forwarded-Proto"), req.Host, stagePrefix)
+	return req.WithContext(gateway.WithPublicURL(req.Context(), base)), nil
 }
 
 // gatewayDomain reports a Tencent API Gateway service's default domain.

@@ -1,21 +1,26 @@
 // Package start runs directup's functions on whatever runtime started the process, as
-// aws-lambda-go's Start does: each platform is one entry in a table — how it serves an
-// HTTP handler and how it serves a queue handler — chosen by what the environment shows
-// (platform.Detect). The functions' mains hand their handler here and stay a few lines;
-// a new platform is its adapter package plus one entry below.
+// aws-lambda-go's Start does. Each platform is one entry in the table below: its name, how
+// the environment shows it started the process, and its doors — how it serves an HTTP
+// handler, a queue handler and an object handler. The first entry whose detect is true
+// wins; with none, HTTP runs a plain server. The functions' mains hand their handler here
+// and stay a few lines.
+//
+// A new platform is its adapter package (under shared/platform) plus one entry in
+// platforms; nothing else names it.
 package start
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/directup/directup/shared/httpapi"
-	"github.com/directup/directup/shared/platform"
 	lambdahttp "github.com/directup/directup/shared/platform/lambda"
 	"github.com/directup/directup/shared/platform/scf"
 )
@@ -24,20 +29,26 @@ import (
 // platform to deliver it again.
 type MessageFunc func(ctx context.Context, body []byte, id string) (retry bool)
 
-// door is how one platform serves.
-type door struct {
+// ObjectFunc handles one object storage reports created; an error asks for it again.
+type ObjectFunc func(ctx context.Context, key string) error
+
+// entry is one platform. Each door returns when the platform stops the process (SIGTERM
+// ends ctx) or its runtime API fails; a nil door is a kind of function the platform does
+// not serve (start then returns ErrNoDoor).
+type entry struct {
+	name    string      // what Detect answers
+	detect  func() bool // whether this platform started the process
 	http    func(ctx context.Context, h http.Handler) error
 	queue   func(ctx context.Context, f MessageFunc) error
 	objects func(ctx context.Context, f ObjectFunc) error
 }
 
-// ObjectFunc handles one object storage reports created; an error asks for it again.
-type ObjectFunc func(ctx context.Context, key string) error
-
-// doors are the platforms, by platform.Detect's names. Each returns when the platform
-// stops the process (SIGTERM ends ctx) or its runtime API fails.
-var doors = map[string]door{
-	platform.Lambda: {
+// platforms, in the order they are tried. Lambda comes first: on AWS only its variable is
+// set.
+var platforms = []entry{
+	{
+		name:   "lambda", // provided.al2023 custom runtime
+		detect: func() bool { return os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" },
 		http: func(ctx context.Context, h http.Handler) error {
 			awslambda.StartWithOptions(lambdahttp.Handler(h), awslambda.WithContext(ctx))
 			return nil
@@ -51,24 +62,49 @@ var doors = map[string]door{
 			return nil
 		},
 	},
-	platform.SCFGo1: {
-		http: func(ctx context.Context, h http.Handler) error { return go1(ctx, scf.HTTPHandler(h)) },
+	{
+		name:   "scf-go1", // SCF's Go1 net/rpc runtime
+		detect: func() bool { return os.Getenv("_LAMBDA_SERVER_PORT") != "" },
+		http:   func(ctx context.Context, h http.Handler) error { return go1(ctx, scf.HTTPHandler(h)) },
 		queue: func(ctx context.Context, f MessageFunc) error {
 			return go1(ctx, scf.QueueHandler(scf.MessageFunc(f)))
 		},
 		objects: func(ctx context.Context, f ObjectFunc) error { return go1(ctx, scf.ObjectHandler(scf.ObjectFunc(f))) },
 	},
-	platform.SCFCustom: {
+	{
+		name:   "scf-custom", // SCF's custom runtime
+		detect: func() bool { return os.Getenv("SCF_RUNTIME_API") != "" },
 		http: func(ctx context.Context, h http.Handler) error {
-			return scf.RunCustom(ctx, platform.CustomRuntimeAPI(), scf.HTTPHandler(h))
+			return scf.RunCustom(ctx, scf.CustomRuntimeAPI(), scf.HTTPHandler(h))
 		},
 		queue: func(ctx context.Context, f MessageFunc) error {
-			return scf.RunCustom(ctx, platform.CustomRuntimeAPI(), scf.QueueHandler(scf.MessageFunc(f)))
+			return scf.RunCustom(ctx, scf.CustomRuntimeAPI(), scf.QueueHandler(scf.MessageFunc(f)))
 		},
 		objects: func(ctx context.Context, f ObjectFunc) error {
-			return scf.RunCustom(ctx, platform.CustomRuntimeAPI(), scf.ObjectHandler(scf.ObjectFunc(f)))
+			return scf.RunCustom(ctx, scf.CustomRuntimeAPI(), scf.ObjectHandler(scf.ObjectFunc(f)))
 		},
 	},
+}
+
+// PlainHTTP is what Detect answers when no platform started the process.
+const PlainHTTP = "http"
+
+// Detect names the platform that started the process ("lambda", "scf-go1",
+// "scf-custom"), or PlainHTTP (local mode, an SCF web function, a container).
+func Detect() string {
+	if p := detect(); p != nil {
+		return p.name
+	}
+	return PlainHTTP
+}
+
+func detect() *entry {
+	for i := range platforms {
+		if platforms[i].detect() {
+			return &platforms[i]
+		}
+	}
+	return nil
 }
 
 func go1(ctx context.Context, h scf.Handler) error {
@@ -91,8 +127,11 @@ type Plain struct {
 // HTTP serves h on the platform that started the process, else as a plain HTTP server
 // until ctx ends (then it drains for up to 5 s).
 func HTTP(ctx context.Context, h http.Handler, plain Plain) error {
-	if d, ok := doors[platform.Detect()]; ok {
-		return d.http(ctx, h)
+	if p := detect(); p != nil {
+		if p.http == nil {
+			return p.noDoor("HTTP")
+		}
+		return p.http(ctx, h)
 	}
 	srv := httpapi.NewServer(h, plain.RequestTimeout)
 	ln, err := net.Listen("tcp", plain.Addr)
@@ -117,19 +156,36 @@ func HTTP(ctx context.Context, h http.Handler, plain Plain) error {
 // ErrNoPlatform means a queue or events function was started outside SCF and Lambda.
 var ErrNoPlatform = errors.New("this function runs under SCF (Go1 or custom runtime) or AWS Lambda")
 
+// ErrNoDoor means the platform that started the process does not serve the kind of
+// function asked for: its entry has no such door. The error returned wraps it and names
+// the platform and the kind.
+var ErrNoDoor = errors.New("no door in its entry")
+
+func (p *entry) noDoor(kind string) error {
+	return fmt.Errorf("start: %s does not serve %s functions: %w", p.name, kind, ErrNoDoor)
+}
+
 // Queue serves f on the platform that started the process.
 func Queue(ctx context.Context, f MessageFunc) error {
-	if d, ok := doors[platform.Detect()]; ok {
-		return d.queue(ctx, f)
+	p := detect()
+	switch {
+	case p == nil:
+		return ErrNoPlatform
+	case p.queue == nil:
+		return p.noDoor("queue")
 	}
-	return ErrNoPlatform
+	return p.queue(ctx, f)
 }
 
 // Objects serves f, for objects storage reports created, on the platform that started the
 // process (SCF's COS trigger, S3 event notifications on Lambda).
 func Objects(ctx context.Context, f ObjectFunc) error {
-	if d, ok := doors[platform.Detect()]; ok {
-		return d.objects(ctx, f)
+	p := detect()
+	switch {
+	case p == nil:
+		return ErrNoPlatform
+	case p.objects == nil:
+		return p.noDoor("object")
 	}
-	return ErrNoPlatform
+	return p.objects(ctx, f)
 }
