@@ -37,3 +37,10 @@ func ErrorJSON(err error, requestID string) []byte {
 	js, _ := json.Marshal(ErrorAnswer{Error: ErrorOf(err, requestID)}) // strings only: always marshals
 	return js
 }
+
+// BadBase64Body is the answer (400 invalid_json) a platform adapter gives an event whose
+// body is marked base64 but is not: the client's fault, not an invocation error the
+// gateway would turn into a 5xx.
+func BadBase64Body(requestID string) string {
+	return string(ErrorJSON(errcode.New(errcode.InvalidJSON, "", "the body is marked base64 (isBase64Encoded) but is not valid base64"), requestID))
+}

@@ -4,6 +4,8 @@
 package lambda
 
 import (
+	"github.com/directup/directup/shared/wire"
+
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -17,7 +19,6 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/directup/directup/shared/gateway"
-	"github.com/directup/directup/shared/platform"
 
 	"net/http"
 )
@@ -167,7 +168,7 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 			}
 			if ev.IsBase64Encoded && !isBase64(ev.Body) {
 				return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest, Headers: jsonType,
-					Body: platform.BadBase64Body(ev.RequestContext.RequestID)}, nil
+					Body: wire.BadBase64Body(ev.RequestContext.RequestID)}, nil
 			}
 			prefix := ""
 			if st := ev.RequestContext.Stage; st != "" && st != "$default" {
@@ -191,7 +192,7 @@ func Handler(h http.Handler) func(context.Context, json.RawMessage) (any, error)
 			}
 			if ev.IsBase64Encoded && !isBase64(ev.Body) {
 				return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest, Headers: jsonType,
-					Body: platform.BadBase64Body(ev.RequestContext.RequestID)}, nil
+					Body: wire.BadBase64Body(ev.RequestContext.RequestID)}, nil
 			}
 			if id := requestID(ctx, ev.Headers, ev.RequestContext.RequestID); id != "" {
 				ev.Headers = with(ev.Headers, "X-Request-Id", id)

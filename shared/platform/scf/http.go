@@ -1,6 +1,8 @@
 package scf
 
 import (
+	"github.com/directup/directup/shared/wire"
+
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -14,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/directup/directup/shared/gateway"
-	"github.com/directup/directup/shared/platform"
 )
 
 // HTTPEvent is an API Gateway trigger event; a Function URL event is the same shape
@@ -64,7 +65,7 @@ func HTTPHandler(h http.Handler) Handler {
 				id = inv.RequestID
 			}
 			return json.Marshal(HTTPResponse{StatusCode: http.StatusBadRequest,
-				Headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}, Body: platform.BadBase64Body(id)})
+				Headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}, Body: wire.BadBase64Body(id)})
 		}
 		if err != nil {
 			return nil, err
