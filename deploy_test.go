@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/directup/directup/shared/config"
+	_ "github.com/directup/directup/shared/stores/all" // their variables are directup's too
 )
 
 // lookup walks a YAML mapping tree by keys.

@@ -45,11 +45,12 @@ func run() error {
 	defer stop()
 	return start.HTTP(ctx, a.Handler(logger), start.Plain{Addr: cfg.Addr(), RequestTimeout: cfg.RequestTimeout,
 		OnListen: func(addr net.Addr) {
-			if a.Local == nil {
+			local := a.Embedded()
+			if local == nil {
 				logger.Info("listening", "addr", addr.String(), "bucket", a.Store.Bucket())
 				return
 			}
 			fmt.Fprintf(os.Stderr, "directup local mode\n  API:         http://%s\n  local COS:   %s (bucket %s)\n  demo page:   http://%s/\n  try:         go run ./scripts/upload -api http://%s FILE\n",
-				addr, a.LocalURL, app.LocalBucket, addr, addr)
+				addr, local.Endpoint(), a.Store.Bucket(), addr, addr)
 		}})
 }

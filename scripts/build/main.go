@@ -46,6 +46,15 @@ var targets = []target{
 	{name: "lambda-events-arm64", pkg: "./functions/events", goarch: "arm64", binary: "bootstrap", tags: "lambda.norpc"},
 }
 
+// productionTags are the target's build tags plus nolocal: deployed functions never link
+// local mode's embedded store (functions/api/local.go).
+func productionTags(t target) string {
+	if t.tags == "" {
+		return "nolocal"
+	}
+	return "nolocal," + t.tags
+}
+
 // epoch is the timestamp of every zip entry, so equal inputs give equal zips.
 var epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -76,10 +85,7 @@ func build(root, out string, t target) (string, int64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	args := []string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", abs}
-	if t.tags != "" {
-		args = append(args, "-tags", t.tags)
-	}
+	args := []string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", abs, "-tags", productionTags(t)}
 	cmd := exec.Command("go", append(args, t.pkg)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+t.goarch, "CGO_ENABLED=0")

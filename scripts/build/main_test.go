@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +47,28 @@ func TestReproducible(t *testing.T) {
 	}
 	if len(names) != 2 || names[0] != "main" || names[1] != "scf_bootstrap" {
 		t.Errorf("zip holds %v", names)
+	}
+}
+
+// Production builds link no embedded store; development builds (go run) do.
+func TestProductionBuildsLinkNoLocalStore(t *testing.T) {
+	for _, tt := range targets {
+		cmd := exec.Command("go", "list", "-deps", "-tags", productionTags(tt), tt.pkg)
+		cmd.Dir = "../.."
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: go list: %v\n%s", tt.name, err, out)
+		}
+		for _, local := range []string{"/shared/localcos\n", "/shared/localmode\n"} {
+			if strings.Contains(string(out), local) {
+				t.Errorf("%s links %s", tt.name, strings.TrimSpace(local))
+			}
+		}
+	}
+	cmd := exec.Command("go", "list", "-deps", "./functions/api")
+	cmd.Dir = "../.."
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "/shared/localmode\n") {
+		t.Errorf("go run ./functions/api no longer links local mode: %v", err)
 	}
 }

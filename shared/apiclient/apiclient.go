@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/directup/directup/shared/policy"
@@ -155,30 +154,7 @@ func (c *Client) Abort(ctx context.Context, up *upload.Initiated) error {
 // PutPart uploads one part's bytes to its presigned URL and returns the ETag.
 // extra holds headers the caller must add itself (the SSE-C customer key).
 func (c *Client) PutPart(ctx context.Context, p wire.PresignedPart, data []byte, extra http.Header) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, p.Method, p.URL, bytes.NewReader(data))
-	if err != nil {
-		return "", err
-	}
-	for k, v := range p.Headers {
-		req.Header.Set(k, v)
-	}
-	for k, v := range extra {
-		req.Header[k] = v
-	}
-	resp, err := c.http().Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("part %d: storage answered %d: %s", p.PartNumber, resp.StatusCode, strings.TrimSpace(string(msg)))
-	}
-	etag := resp.Header.Get("ETag")
-	if etag == "" {
-		return "", fmt.Errorf("part %d: storage sent no ETag", p.PartNumber)
-	}
-	return etag, nil
+	return wire.PutPart(ctx, c.http(), p, data, extra)
 }
 
 // Upload sends a whole object: initiate (with every part's URL, in the compact form),

@@ -1,16 +1,13 @@
-// Package app is directup's composition root: from the settings it wires the store (COS
-// with role or AssumeRole credentials, S3, or the embedded local store), the upload
+// Package app is directup's composition root: from the settings it wires the store the
+// settings chose (shared/stores: COS, S3, or local mode's embedded store), the upload
 // service, authentication, and the HTTP surface or the queue processor the functions serve.
 package app
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -19,43 +16,29 @@ import (
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/companion"
 	"github.com/directup/directup/shared/config"
-	"github.com/directup/directup/shared/cos"
-	"github.com/directup/directup/shared/cos/campolicy"
-	"github.com/directup/directup/shared/cos/cossign"
-	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/gateway"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
-	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/queue"
-	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/storage"
+	_ "github.com/directup/directup/shared/stores/all" // the production stores register themselves
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/web"
 )
 
-// App is a wired service, with the local store when one runs.
+// App is a wired service.
 type App struct {
-	cfg      *config.Config
-	Service  *upload.Service
-	secret   []byte
-	Auth     *auth.Authenticator
-	Store    Storage
-	Local    *localcos.Server // nil outside local mode
-	LocalURL string
-	close    func()
+	cfg     *config.Config
+	Service *upload.Service
+	secret  []byte
+	Auth    *auth.Authenticator
+	Store   storage.Store // the configured store (shared/stores); local mode's is storage.Embedded
+	close   func()
 }
 
-// Storage is a store the service drives that also keeps directup's records (the queue
-// function's markers, untold rejections): the COS and S3 clients.
-type Storage interface {
-	storage.Store
-	records.Store
-}
-
-// Close stops the local store, if any.
+// Close stops the embedded store, if any.
 func (a *App) Close() {
 	if a.close != nil {
 		a.close()
@@ -63,25 +46,34 @@ func (a *App) Close() {
 }
 
 // New wires the application from cfg. Nothing here touches the network except starting
-// the local store's listener in local mode: credentials are fetched lazily, per request.
+// the embedded store's listener in local mode: credentials are fetched lazily, per request.
 func New(c *config.Config) (*App, error) {
-	httpClient := &http.Client{Transport: http.DefaultTransport}
-	if c.Local() {
-		return buildLocal(c, httpClient)
-	}
-	store, err := openStore(c, httpClient)
+	store, err := c.Store.Open(&http.Client{Transport: http.DefaultTransport})
 	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	a := &App{cfg: c, Store: store, secret: []byte(c.TokenSecret), close: func() {}}
+	if e, ok := store.(storage.Embedded); ok {
+		a.close = func() { e.Close() }
+		if len(a.secret) == 0 {
+			a.secret = randomSecret() // local mode needs no setting
+		}
+	}
+	if a.Service, err = upload.NewService(store, c.Policy, a.secret, serviceOptions(c)...); err != nil {
+		a.close()
 		return nil, err
 	}
-	svc, err := upload.NewService(store, c.Policy, []byte(c.TokenSecret), serviceOptions(c)...)
-	if err != nil {
+	if a.Auth, err = auth.New(c.Settings); err != nil {
+		a.close()
 		return nil, err
 	}
-	authn, err := auth.New(c.Settings)
-	if err != nil {
-		return nil, err
-	}
-	return &App{cfg: c, Service: svc, secret: []byte(c.TokenSecret), Auth: authn, Store: store}, nil
+	return a, nil
+}
+
+// Embedded is the in-process store of local mode, or nil.
+func (a *App) Embedded() storage.Embedded {
+	e, _ := a.Store.(storage.Embedded)
+	return e
 }
 
 // ForFunction loads the settings from the environment and wires the application for a
@@ -108,17 +100,6 @@ func serviceOptions(c *config.Config) []upload.Option {
 		opts = append(opts, upload.WithEvents(p))
 	}
 	return opts
-}
-
-// openStore opens the store the settings name (config allows one). A new store is one
-// case here.
-func openStore(c *config.Config, httpClient *http.Client) (Storage, error) {
-	switch {
-	case c.S3.Configured():
-		return c.S3.Open(httpClient)
-	default:
-		return c.COS.Open(httpClient)
-	}
 }
 
 // Handler is the whole HTTP surface: the JSON API, Uppy's Companion S3 protocol
@@ -150,7 +131,7 @@ func (a *App) Handler(logger *slog.Logger) http.Handler {
 		return scheme + "://" + r.Host + c.BasePath
 	}))
 	api.HandlePublic("GET /directup.js", http.FileServerFS(web.Files))
-	if a.Local != nil {
+	if a.Embedded() != nil {
 		api.HandlePublic("GET /{$}", http.FileServerFS(web.Files))
 		// Behind AUTH_MODE like /uploads, and a key alone does not open an object: the
 		// caller shows the upload that stored it.
@@ -205,7 +186,12 @@ func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
 		httpapi.Error(w, r, err)
 		return
 	}
-	info, err := a.Store.Stat(r.Context(), key)
+	objects, ok := a.Store.(storage.Objects)
+	if !ok {
+		httpapi.Error(w, r, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot hand out download links"})
+		return
+	}
+	info, err := objects.Stat(r.Context(), key)
 	if err != nil {
 		httpapi.Error(w, r, err)
 		return
@@ -247,80 +233,10 @@ func isRecord(prefix, key string) bool {
 	return false
 }
 
-// LocalBucket is the bucket name local mode pretends to serve.
-const LocalBucket = "local-1250000000"
-
-func buildLocal(c *config.Config, httpClient *http.Client) (*App, error) {
-	dir := c.LocalDir
-	cleanup := func() {}
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "directup-local-"); err != nil {
-			return nil, err
-		}
-		cleanup = func() { os.RemoveAll(dir) }
-	}
-	// Fresh random keys each run: local mode signs and verifies for real.
-	cred := cossign.Credentials{SecretID: "AKIDlocal" + randomHex(8), SecretKey: randomHex(20), SessionToken: "local-" + randomHex(16)}
-	srv, err := localcos.New(dir, LocalBucket, cred)
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", c.LocalAddr)
-	if err != nil {
-		cleanup()
-		return nil, fmt.Errorf("config: LOCAL_COS_ADDR: %w", err)
-	}
-	// Parts are large and may come slowly: no read timeout, but idle connections end.
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
-	go hs.Serve(ln)
-	endpoint := "http://" + ln.Addr().String()
-	store, err := cos.New(cos.Config{Bucket: LocalBucket, Region: localcos.Region, Endpoint: endpoint}, credentials.Static{
-		AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken,
-	}, httpClient)
-	if err != nil {
-		hs.Close()
-		cleanup()
-		return nil, err
-	}
-	// Local mode's stand-in for Tencent STS: the embedded store mints the scoped keys and
-	// holds them to their policy as COS would.
-	store.Issuer = func(_ context.Context, policy string, ttl time.Duration) (credentials.Value, string, error) {
-		var p campolicy.Policy
-		if err := json.Unmarshal([]byte(policy), &p); err != nil {
-			return credentials.Value{}, "", err
-		}
-		k, expires := srv.MintTemporary(p, ttl)
-		return credentials.Value{AccessKeyID: k.SecretID, SecretAccessKey: k.SecretKey, SessionToken: k.SessionToken, Expires: expires},
-			"local-" + randomHex(8), nil
-	}
-	secret := []byte(c.TokenSecret)
-	if len(secret) == 0 {
-		secret = []byte(randomHex(32))
-	}
-	svc, err := upload.NewService(store, c.Policy, secret, serviceOptions(c)...)
-	if err != nil {
-		hs.Close()
-		cleanup()
-		return nil, err
-	}
-	authn, err := auth.New(c.Settings)
-	if err != nil {
-		hs.Close()
-		cleanup()
-		return nil, err
-	}
-	return &App{cfg: c, Service: svc, secret: secret, Auth: authn, Store: store, Local: srv, LocalURL: endpoint, close: func() {
-		hs.Shutdown(context.Background())
-		cleanup()
-	}}, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
+func randomSecret() []byte {
+	b := make([]byte, 32)
 	rand.Read(b)
-	return hex.EncodeToString(b)
+	return []byte(hex.EncodeToString(b))
 }
 
 // QueueProcessor is the queue function's message processor over the same service, with

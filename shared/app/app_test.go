@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/directup/directup/shared/storage"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -20,6 +22,8 @@ import (
 
 	"github.com/directup/directup/shared/config"
 	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/localmode"
 )
 
 // localApp wires local mode from the environment the test sets, plus env.
@@ -43,7 +47,7 @@ func localApp(t *testing.T, env map[string]string) *App {
 
 func TestBuildLocal(t *testing.T) {
 	a := localApp(t, nil)
-	if a.Local == nil || !strings.HasPrefix(a.LocalURL, "http://127.0.0.1:") || a.Store.Bucket() != LocalBucket {
+	if a.Embedded() == nil || !strings.HasPrefix(a.Embedded().Endpoint(), "http://127.0.0.1:") || a.Store.Bucket() != localmode.Bucket {
 		t.Fatalf("app = %+v", a)
 	}
 }
@@ -310,7 +314,7 @@ func TestLocalDownloadOwnObjectsOnly(t *testing.T) {
 		t.Errorf("an upload in progress: %d %s", s, code)
 	}
 	// The object the upload stored is gone: nothing to hand out.
-	if err := a.Store.Delete(context.Background(), keyB); err != nil {
+	if err := a.Store.(storage.Objects).Delete(context.Background(), keyB); err != nil {
 		t.Fatal(err)
 	}
 	if s, code, _ := download(t, api, bob, keyB, tokB, ""); s != http.StatusNotFound || code != "not_found" {
@@ -456,7 +460,7 @@ func TestScopedKeys(t *testing.T) {
 			continue
 		}
 		if status != 200 || keys.Credentials.TmpSecretID == "" || keys.Credentials.SessionToken == "" || keys.ExpiredTime-keys.StartTime != 1800 ||
-			keys.Bucket != LocalBucket || keys.Region != "local" || !strings.HasPrefix(keys.Key, "uploads/") || keys.Endpoint != a.LocalURL || keys.RequestID == "" {
+			keys.Bucket != localmode.Bucket || keys.Region != "local" || !strings.HasPrefix(keys.Key, "uploads/") || keys.Endpoint != a.Embedded().Endpoint() || keys.RequestID == "" {
 			t.Fatalf("POST /sts: %d %+v", status, keys)
 		}
 		u, _ := url.Parse(keys.Endpoint)
@@ -469,7 +473,7 @@ func TestScopedKeys(t *testing.T) {
 			OptIni: &sdk.InitiateMultipartUploadOptions{ObjectPutHeaderOptions: &sdk.ObjectPutHeaderOptions{ContentType: "image/png"}}}); err != nil {
 			t.Fatalf("the SDK's multipart upload with the keys: %v", err)
 		}
-		if got, err := os.ReadFile(a.Local.ObjectPath(keys.Key)); err != nil || !bytes.Equal(got, png) {
+		if got, err := os.ReadFile(localServer(a).ObjectPath(keys.Key)); err != nil || !bytes.Equal(got, png) {
 			t.Fatal("the stored bytes differ")
 		}
 		if _, err := sdkc.Object.Put(context.Background(), "uploads/other.png", bytes.NewReader(png[:100]), nil); err == nil {
@@ -483,7 +487,7 @@ func TestScopedKeys(t *testing.T) {
 		if err := a.Service.ObjectCreated(context.Background(), keys.Key); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := os.Stat(a.Local.ObjectPath(keys.Key)); err != nil {
+		if _, err := os.Stat(localServer(a).ObjectPath(keys.Key)); err != nil {
 			t.Fatal("an object as declared was removed")
 		}
 		// Keys do not pin the total: a client stores less (or more, part by part) than it
@@ -496,8 +500,11 @@ func TestScopedKeys(t *testing.T) {
 		if err := a.Service.ObjectCreated(context.Background(), keys.Key); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := os.Stat(a.Local.ObjectPath(keys.Key)); err == nil {
+		if _, err := os.Stat(localServer(a).ObjectPath(keys.Key)); err == nil {
 			t.Fatal("an object of another size than declared stayed")
 		}
 	}
 }
+
+// localServer is local mode's embedded server, to look at what it stored.
+func localServer(a *App) *localcos.Server { return a.Store.(*localmode.Store).Server }

@@ -87,7 +87,7 @@ func atk3Seal(t *testing.T, env map[string]string, partBody, declType string) {
 	if err := a.Service.ObjectCreated(context.Background(), key); err != nil {
 		t.Logf("ObjectCreated: %v", err)
 	}
-	if fi, err := os.Stat(a.Local.ObjectPath(key)); err == nil {
+	if fi, err := os.Stat(localServer(a).ObjectPath(key)); err == nil {
 		t.Errorf("HOLE: %d-byte object kept though /sts declared 1 byte (seal replayed)", fi.Size())
 	}
 }

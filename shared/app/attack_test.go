@@ -83,7 +83,7 @@ func TestAttackDeclarationPoisonSTS(t *testing.T) {
 	if err := a.Service.ObjectCreated(context.Background(), key); err != nil {
 		t.Logf("ObjectCreated: %v", err)
 	}
-	if _, err := os.Stat(a.Local.ObjectPath(key)); err != nil {
+	if _, err := os.Stat(localServer(a).ObjectPath(key)); err != nil {
 		t.Errorf("HOLE: alice's honest object was deleted by the storage check after mallory's /sts declaration")
 	}
 }
@@ -115,7 +115,7 @@ func TestAttackDeclarationPoisonFailedComplete(t *testing.T) {
 	if err := a.Service.ObjectCreated(context.Background(), key); err != nil {
 		t.Logf("ObjectCreated: %v", err)
 	}
-	if _, err := os.Stat(a.Local.ObjectPath(key)); err != nil {
+	if _, err := os.Stat(localServer(a).ObjectPath(key)); err != nil {
 		t.Errorf("HOLE: alice's object deleted after mallory's refused (409) complete poisoned the declaration")
 	}
 }
@@ -140,7 +140,7 @@ func TestAttackSTSOverwrite(t *testing.T) {
 		&sdk.ObjectPutOptions{ObjectPutHeaderOptions: &sdk.ObjectPutHeaderOptions{ContentType: "text/plain"}})
 	t.Logf("mallory PutObject with keys: %v %v", resp != nil && resp.StatusCode == 200, err)
 	a.Service.ObjectCreated(context.Background(), key)
-	got, _ := os.ReadFile(a.Local.ObjectPath(key))
+	got, _ := os.ReadFile(localServer(a).ObjectPath(key))
 	if string(got) == evil {
 		t.Errorf("HOLE: UPLOAD_FORBID_OVERWRITE bypassed via /sts keys; stored now: %q (and the storage check kept it)", got)
 	}
@@ -164,7 +164,7 @@ func TestAttackDeclarationPoisonAliceSTS(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Service.ObjectCreated(context.Background(), key)
-	if _, err := os.Stat(a.Local.ObjectPath(key)); err != nil {
+	if _, err := os.Stat(localServer(a).ObjectPath(key)); err != nil {
 		t.Errorf("HOLE: alice's honest /sts upload deleted because of mallory's later declaration")
 	}
 }

@@ -8,17 +8,17 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/directup/directup/shared/auth"
-	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/policy"
-	"github.com/directup/directup/shared/s3"
+	"github.com/directup/directup/shared/stores"
 )
 
 // Config is every setting. Each field names its environment variable.
@@ -27,10 +27,11 @@ type Config struct {
 	Port string `envconfig:"PORT" default:"8080"`
 	Host string `envconfig:"HOST"`
 
-	// The stores: each store package's own settings; at most one may be configured (none:
-	// local mode).
-	COS cos.Settings
-	S3  s3.Settings
+	// Store is the chosen store's own settings (shared/stores: at most one may be
+	// configured; none is local mode, where development builds link it); StoreName names it.
+	Store     stores.Settings `ignored:"true"`
+	StoreName string          `ignored:"true"`
+	local     bool
 
 	TokenSecret string   `envconfig:"UPLOAD_TOKEN_SECRET"`
 	CORSOrigins []string `envconfig:"API_CORS_ORIGINS" default:"*"`
@@ -56,16 +57,12 @@ type Config struct {
 	QueueCallbackSecret string   `envconfig:"QUEUE_CALLBACK_SECRET"`
 	QueueCallbackHosts  []string `envconfig:"QUEUE_CALLBACK_ALLOWED_HOSTS"`
 
-	// Local mode only.
-	LocalDir  string `envconfig:"LOCAL_COS_DIR"`
-	LocalAddr string `envconfig:"LOCAL_COS_ADDR" default:"127.0.0.1:0"`
-
 	policy.Policy
 	auth.Settings
 }
 
 // Local reports whether no bucket is configured: the embedded store is used.
-func (c *Config) Local() bool { return !c.COS.Configured() && !c.S3.Configured() }
+func (c *Config) Local() bool { return c.local }
 
 // Load reads and checks the environment; an error is one line naming the variable.
 func Load() (*Config, error) {
@@ -102,30 +99,52 @@ func Load() (*Config, error) {
 	if c.BasePath != "" && (!strings.HasPrefix(c.BasePath, "/") || strings.HasSuffix(c.BasePath, "/")) {
 		return nil, errors.New("config: API_BASE_PATH: must start with '/' and not end with one, like /api")
 	}
+	if err := c.chooseStore(); err != nil {
+		return nil, err
+	}
 	if c.Local() {
 		return &c, nil
-	}
-	if c.COS.Configured() && c.S3.Configured() {
-		return nil, errors.New("config: COS_BUCKET and S3_BUCKET: set one storage, not both")
-	}
-	for _, st := range []interface {
-		Configured() bool
-		Validate() error
-	}{c.COS, c.S3} {
-		if err := st.Validate(); st.Configured() && err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-	}
-	switch {
-	case c.AllowSTS && c.S3.Configured():
-		return nil, errors.New("config: UPLOAD_ALLOW_STS: temporary keys are for COS's client SDKs; not available with S3_BUCKET")
-	case c.AllowSTS && c.COS.RoleARN == "":
-		return nil, errors.New("config: UPLOAD_ALLOW_STS: needs COS_ROLE_ARN, the role Tencent STS narrows to each upload (AssumeRole works from the function's own role credentials)")
 	}
 	if len(c.TokenSecret) < 32 {
 		return nil, errors.New("config: UPLOAD_TOKEN_SECRET: required, at least 32 characters (e.g. openssl rand -hex 32)")
 	}
 	return &c, nil
+}
+
+// chooseStore reads every registered store's settings and keeps the one configured (the
+// fallback store when none is); the error names the variables.
+func (c *Config) chooseStore() error {
+	var chosen []stores.Driver
+	var fallback *stores.Driver
+	var selectors []string
+	for _, d := range stores.Drivers() {
+		st := d.NewSettings()
+		if err := envconfig.Process("", st); err != nil {
+			return errors.New("config: " + strings.TrimPrefix(err.Error(), "envconfig.Process: "))
+		}
+		switch {
+		case d.Fallback:
+			fallback = &d
+			fallback.NewSettings = func() stores.Settings { return st }
+		case st.Configured():
+			chosen = append(chosen, d)
+			c.Store, c.StoreName = st, d.Name
+		default:
+			selectors = append(selectors, d.Selector)
+		}
+	}
+	switch {
+	case len(chosen) > 1:
+		return fmt.Errorf("config: %s and %s: set one storage, not both", chosen[0].Selector, chosen[1].Selector)
+	case len(chosen) == 0 && fallback == nil:
+		return fmt.Errorf("config: %s: required (this build has no local mode)", strings.Join(selectors, " or "))
+	case len(chosen) == 0:
+		c.Store, c.StoreName, c.local = fallback.NewSettings(), fallback.Name, true
+	}
+	if err := c.Store.Validate(&c.Policy); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
 }
 
 // Variables lists every environment variable directup reads, for checks of deployment
@@ -145,17 +164,13 @@ func Variables() []string {
 		}
 	}
 	walk(reflect.TypeOf(Config{}))
+	for _, d := range stores.Drivers() {
+		walk(reflect.TypeOf(d.NewSettings()).Elem())
+	}
 	return names
 }
 
-func ours(name string) bool {
-	for _, p := range []string{"COS_", "S3_", "UPLOAD_", "API_", "LOCAL_COS_", "STS_", "AUTH_", "QUEUE_", "HOOK_", "EVENTS_"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return name == "PORT" || name == "HOST"
-}
+func ours(name string) bool { return slices.Contains(Variables(), name) }
 
 // Addr is the listen address: loopback in local mode unless HOST says otherwise.
 func (c *Config) Addr() string {

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/stores"
 )
 
 // Settings are the COS store's environment variables (read by config with envconfig).
@@ -23,11 +26,18 @@ type Settings struct {
 	STSEndpoint     string        `envconfig:"STS_ENDPOINT"`
 }
 
-// Configured reports whether the deployment names a COS bucket.
-func (s Settings) Configured() bool { return s.Bucket != "" }
+func init() {
+	stores.Register(stores.Driver{Name: "cos", Selector: "COS_BUCKET", NewSettings: func() stores.Settings { return &Settings{} }})
+}
 
-// Validate checks the settings; errors name the variable.
-func (s Settings) Validate() error {
+// Configured reports whether the deployment names a COS bucket.
+func (s *Settings) Configured() bool { return s.Bucket != "" }
+
+// Validate checks the settings and what the policy asks of them; errors name the variable.
+func (s *Settings) Validate(p *policy.Policy) error {
+	if p.AllowSTS && s.RoleARN == "" {
+		return errors.New("UPLOAD_ALLOW_STS: needs COS_ROLE_ARN, the role Tencent STS narrows to each upload (AssumeRole works from the function's own role credentials)")
+	}
 	if err := (Config{Bucket: s.Bucket, Region: s.Region, Endpoint: s.Endpoint}).Validate(); err != nil {
 		return err
 	}
@@ -42,9 +52,14 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// Open returns the store, signing with the SCF role's credentials (read per request) or,
-// with COS_ROLE_ARN, an AssumeRole'd role's.
-func (s Settings) Open(httpClient *http.Client) (*Client, error) {
+// Open returns the store (stores.Settings).
+func (s *Settings) Open(httpClient *http.Client) (storage.Store, error) {
+	return s.OpenClient(httpClient)
+}
+
+// OpenClient returns the COS client, signing with the SCF role's credentials (read per
+// request) or, with COS_ROLE_ARN, an AssumeRole'd role's.
+func (s *Settings) OpenClient(httpClient *http.Client) (*Client, error) {
 	var creds credentials.Provider = credentials.SCFRole()
 	var ar *credentials.AssumeRole
 	if s.RoleARN != "" {

@@ -11,13 +11,13 @@ import (
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/localcos"
-	"github.com/directup/directup/shared/upload/storetest"
+	"github.com/directup/directup/shared/storage/storagetest"
 )
 
 // The COS store passes the conformance suite against the local store, which verifies
 // COS signatures for real.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, o storetest.Options) storetest.Fixture {
+	storagetest.Run(t, func(t *testing.T, o storagetest.Options) storagetest.Fixture {
 		cred := cossign.Credentials{SecretID: "AKIDconformance", SecretKey: "conformance-secret", SessionToken: "conformance-token"}
 		store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
 		if err != nil {
@@ -39,7 +39,7 @@ func TestConformance(t *testing.T) {
 		if o.Now != nil {
 			c.Now = o.Now
 		}
-		return storetest.Fixture{Store: c,
+		return storagetest.Fixture{Store: c,
 			Read: func(key string) ([]byte, error) { return os.ReadFile(store.ObjectPath(key)) }}
 	})
 }

@@ -7,12 +7,12 @@ import (
 
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/functest"
-	"github.com/directup/directup/shared/upload/storetest"
+	"github.com/directup/directup/shared/storage/storagetest"
 )
 
 // The S3 store passes the conformance suite against versitygw, a real S3 server.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, o storetest.Options) storetest.Fixture {
+	storagetest.Run(t, func(t *testing.T, o storagetest.Options) storagetest.Fixture {
 		endpoint := functest.Versitygw(t, "conformance")
 		creds := credentials.Static{AccessKeyID: functest.S3Creds[0], SecretAccessKey: functest.S3Creds[1], Expires: o.CredentialsExpire}
 		c, err := New(Config{Bucket: "conformance", Region: "us-east-1", Endpoint: endpoint}, creds, o.HTTP)
@@ -23,7 +23,7 @@ func TestConformance(t *testing.T) {
 		if o.Now != nil {
 			c.Now = o.Now
 		}
-		return storetest.Fixture{Store: c, Read: func(key string) ([]byte, error) {
+		return storagetest.Fixture{Store: c, Read: func(key string) ([]byte, error) {
 			a := functest.S3Do(t, endpoint, http.MethodGet, c.pathPrefix+"/"+escapePath(key))
 			return a.Body, nil
 		}}

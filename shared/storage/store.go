@@ -8,12 +8,29 @@ import (
 	"time"
 )
 
-// Store is the object storage a Service drives. One package per backend implements it
-// (cos for Tencent COS and the local store); the service never sees a wire format.
-// Errors are *errcode.Error values so the service can pass status and upstream request ids on.
+// Store is the object storage a Service drives: the small core every backend has (as
+// go-cloud's blob driver and tusd's DataStore keep theirs). One package per backend
+// implements it and registers itself (Register); what only some stores can do is an
+// optional interface below, found with a type assertion.
+//
+// Errors are *errcode.Error values carrying the storage request id. The codes a caller may
+// act on are part of the contract (shared/storage/storagetest checks each):
+//   - errcode.UploadNotFound: the upload id names no open upload (completed, aborted,
+//     expired or never made) — from ListParts, Complete and Abort alike;
+//   - errcode.ObjectExists: CompleteOptions.ForbidOverwrite (or Object.ForbidOverwrite)
+//     and the key holds an object;
+//   - errcode.InvalidPart: Complete's parts do not match what is stored;
+//   - errcode.UpstreamBusy, UpstreamTimeout, UpstreamError, UpstreamDenied,
+//     CredentialsFailed: storage's own failures, after the store's retries.
+//
+// Part requests and completed objects are the wire's shapes (shared/wire): a store makes
+// them directly, the compact form included, so answers are never copied.
 type Store interface {
 	// Bucket names the bucket uploads land in.
 	Bucket() string
+	// Capabilities declares what the store accepts. The service checks the policy against
+	// it at start and every request before the store sees it.
+	Capabilities() Capabilities
 	// Initiate starts a multipart upload and returns its UploadId.
 	Initiate(ctx context.Context, obj *Object) (uploadID string, err error)
 	// Presign returns presigned part requests for one upload. The URLs live at most ttl
@@ -23,17 +40,27 @@ type Store interface {
 	ListParts(ctx context.Context, key, uploadID string) ([]wire.StoredPart, error)
 	// Complete assembles the object from the given parts, ascending.
 	Complete(ctx context.Context, key, uploadID string, parts []wire.CompletedPart, opts CompleteOptions) (*wire.Completed, error)
-	// Abort discards the upload and its parts.
+	// Abort discards the upload and its parts; UploadNotFound if it is not open.
 	Abort(ctx context.Context, key, uploadID string) error
-	// Stat tells whether an object exists at key (to tell a completed upload from a gone one).
+}
+
+// Objects is a store that reads and deletes whole objects. The service needs it to verify
+// content (UPLOAD_VERIFY_CONTENT), to tell a completed upload from a gone one, and for the
+// storage-triggered function; without it those are refused at start or answered as gone.
+type Objects interface {
+	// Stat tells whether an object exists at key: Exists false and no error when none does.
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
-	// ReadHead returns up to the first n bytes of an object (content verification).
+	// ReadHead returns up to the first n bytes of an object.
 	ReadHead(ctx context.Context, key string, n int) ([]byte, error)
-	// Delete removes an object (one whose content contradicts its declaration).
+	// Delete removes an object; deleting a missing object is no error.
 	Delete(ctx context.Context, key string) error
-	// Capabilities declares what the store accepts. The service checks the policy against
-	// it at start and every request before the store sees it.
-	Capabilities() Capabilities
+}
+
+// Embedded is a store running inside the process (local mode): the API serves the demo
+// page and download links beside it. Endpoint is where it listens; Close stops it.
+type Embedded interface {
+	Endpoint() string
+	Close() error
 }
 
 // Capabilities are a store's limits and the options it can honour, in the JSON API's
@@ -74,8 +101,6 @@ type ObjectInfo struct {
 	// CustomerKeyEncrypted: SSE-C, unreadable without the customer's key.
 	CustomerKeyEncrypted bool
 }
-
-// Optional abilities a Store may also have, each its own interface (as tusd's stores do).
 
 // Downloader is a store that can hand out a download link (local mode's demo page).
 type Downloader interface {

@@ -103,7 +103,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		ev := &events.Event{Type: events.Completed, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
 			ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
 		modified := time.Time{}
-		if info, err := s.store.Stat(ctx, c.Key); err == nil && info.Exists {
+		if info, err := s.objects.Stat(ctx, c.Key); err == nil && info.Exists {
 			ev.Metadata, ev.ContentType, modified = userMetadata(info.Metadata), info.ContentType, info.LastModified
 		}
 		identify(ev, c.Write, "", modified)
@@ -149,7 +149,7 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	if handled, err := s.finishRejection(ctx, c); handled {
 		return err // the object was rejected: nothing is stored once it is removed
 	}
-	info, err := s.store.Stat(ctx, c.Key)
+	info, err := s.objects.Stat(ctx, c.Key)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,10 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	if !strings.HasPrefix(key, s.policy.KeyPrefix) || policy.IsReserved(s.policy.KeyPrefix, key) {
 		return nil
 	}
-	info, err := s.store.Stat(ctx, key)
+	if _, ok := s.objects.(noObjects); ok {
+		return &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot read objects back: nothing to check"}
+	}
+	info, err := s.objects.Stat(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -127,7 +130,7 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 		}
 	}
 	if s.policy.VerifyContent && !info.CustomerKeyEncrypted {
-		head, err := s.store.ReadHead(ctx, key, policy.HeadBytes)
+		head, err := s.objects.ReadHead(ctx, key, policy.HeadBytes)
 		if err != nil {
 			return err
 		}
@@ -203,7 +206,7 @@ func (s *Service) removeObject(ctx context.Context, key string) error {
 			case <-time.After(wait):
 			}
 		}
-		if err = s.store.Delete(ctx, key); err == nil {
+		if err = s.objects.Delete(ctx, key); err == nil {
 			return nil
 		}
 	}

@@ -23,10 +23,12 @@ import (
 
 // Service runs uploads for one bucket under one policy.
 type Service struct {
-	store  storage.Store
-	caps   storage.Capabilities // the store's, read once
-	policy policy.Policy
-	tokens *uploadplan.Tokens
+	store storage.Store
+	caps  storage.Capabilities // the store's, read once
+	// objects reads and deletes whole objects: the store's, or noObjects.
+	objects storage.Objects
+	policy  policy.Policy
+	tokens  *uploadplan.Tokens
 	// writeKey seals the WriteMetadata values of API uploads (derived from the token secret).
 	writeKey []byte
 	hook     hook.Hook   // nil: no pre-create hook
@@ -67,6 +69,13 @@ func NewService(store storage.Store, pol policy.Policy, tokenSecret []byte, opts
 	}
 	s := &Service{store: store, caps: caps, policy: pol, tokens: uploadplan.NewTokens(tokenSecret), writeKey: deriveKey(tokenSecret, "directup write v1"),
 		now: time.Now, random: policy.DefaultRandom, log: slog.Default()}
+	if o, ok := store.(storage.Objects); ok {
+		s.objects = o
+	} else if pol.VerifyContent {
+		return nil, errors.New("UPLOAD_VERIFY_CONTENT: this store cannot read objects back; set UPLOAD_VERIFY_CONTENT=false")
+	} else {
+		s.objects = noObjects{}
+	}
 	if rs, ok := store.(records.Store); ok {
 		s.records = records.New(rs, pol.KeyPrefix, tokenSecret)
 	}
@@ -122,4 +131,20 @@ func WithCaller(ctx context.Context, subject string) context.Context {
 func Caller(ctx context.Context) string {
 	s, _ := ctx.Value(callerKey{}).(string)
 	return s
+}
+
+// noObjects stands in for a store without storage.Objects: no object is known (a gone
+// upload is told as gone, never as completed), and nothing can be read or deleted.
+type noObjects struct{}
+
+func (noObjects) Stat(context.Context, string) (storage.ObjectInfo, error) {
+	return storage.ObjectInfo{}, nil
+}
+
+func (noObjects) ReadHead(context.Context, string, int) ([]byte, error) {
+	return nil, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot read objects back"}
+}
+
+func (noObjects) Delete(context.Context, string) error {
+	return &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot delete objects"}
 }

@@ -26,7 +26,7 @@ func (s *Service) verifyContent(ctx context.Context, c *uploadplan.Claims, done 
 	if !s.policy.VerifyContent || c.CustomerKeyMD5 != "" || c.ContentType == "" {
 		return "", nil
 	}
-	head, err := s.store.ReadHead(ctx, c.Key, policy.HeadBytes)
+	head, err := s.objects.ReadHead(ctx, c.Key, policy.HeadBytes)
 	if err != nil {
 		return "", err
 	}
@@ -40,7 +40,7 @@ func (s *Service) verifyContent(ctx context.Context, c *uploadplan.Claims, done 
 	if c.Write == "" && (s.events != nil || s.records != nil) {
 		// A token from before writes were named: the modification time names this write,
 		// as the storage-triggered function names it.
-		if info, err := s.store.Stat(ctx, c.Key); err == nil && info.Exists {
+		if info, err := s.objects.Stat(ctx, c.Key); err == nil && info.Exists {
 			modified = info.LastModified
 		}
 	}
@@ -76,7 +76,7 @@ func (s *Service) finishRejection(ctx context.Context, c *uploadplan.Claims) (ha
 	if err != nil || r == nil || r.Event.UploadID != c.UploadID {
 		return false, err
 	}
-	info, err := s.store.Stat(ctx, c.Key)
+	info, err := s.objects.Stat(ctx, c.Key)
 	if err != nil {
 		return true, err
 	}
