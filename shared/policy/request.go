@@ -82,50 +82,88 @@ func (p *Policy) object(req *InitiateRequest, generate func(filename string) (st
 // plan, and what it cannot honour is refused here, before it is called.
 func (p *Policy) ObjectFor(req *InitiateRequest, generate func(filename string) (string, error), caps storage.Capabilities) (*storage.Object, uploadplan.Plan, error) {
 	var obj storage.Object
-	switch {
-	case req.Key != "" && req.Filename != "":
-		return nil, uploadplan.Plan{}, errcode.Invalid("key", "send either filename or key, not both")
-	case req.Key != "":
-		key, err := p.clientKey(req.Key)
-		if err != nil {
-			return nil, uploadplan.Plan{}, err
-		}
-		obj.Key = key
-	case req.Filename == "":
-		return nil, uploadplan.Plan{}, errcode.Missing("filename")
-	case len(req.Filename) > 1024 || !utf8.ValidString(req.Filename):
-		return nil, uploadplan.Plan{}, errcode.Invalid("filename", "filename must be valid UTF-8 of at most 1024 bytes")
+	if err := p.namedKey(req, &obj); err != nil {
+		return nil, uploadplan.Plan{}, err
 	}
-
-	if req.Size == nil {
-		return nil, uploadplan.Plan{}, errcode.Missing("size")
-	}
-	if *req.Size > p.MaxSize && *req.Size >= 0 {
-		return nil, uploadplan.Plan{}, &errcode.Error{Code: errcode.SizeTooLarge, Field: "size",
-			Message: "size exceeds this deployment's limit of " + strconv.FormatInt(p.MaxSize, 10) + " bytes"}
-	}
-	plan, err := uploadplan.NewWithin(*req.Size, req.PartSize, p.DefaultPartSize, caps)
+	plan, err := p.planOf(req, caps)
 	if err != nil {
 		return nil, uploadplan.Plan{}, err
 	}
-
-	if req.ContentType == "" {
-		return nil, uploadplan.Plan{}, errcode.Missing("contentType")
+	// The rules run in this order, so a request breaking several hears of the first.
+	for _, rule := range []func(*InitiateRequest, storage.Capabilities, *storage.Object) error{
+		p.contentType, headers, userData, p.storageClass, p.acl, p.grantees, storeOptions,
+	} {
+		if err := rule(req, caps, &obj); err != nil {
+			return nil, uploadplan.Plan{}, err
+		}
 	}
-	if err := headerValue("contentType", req.ContentType, 256); err != nil {
+	obj.ForbidOverwrite = req.ForbidOverwrite || p.ForbidOverwrite
+	if obj.Key == "" {
+		if obj.Key, err = generate(req.Filename); err != nil {
+			return nil, uploadplan.Plan{}, err
+		}
+	}
+	if _, err := p.AdmitKey(obj.Key, caps); err != nil {
 		return nil, uploadplan.Plan{}, err
 	}
+	return &obj, plan, nil
+}
+
+// namedKey takes the client's key (admitted by the key rule) or checks its filename: one
+// of the two, never both.
+func (p *Policy) namedKey(req *InitiateRequest, obj *storage.Object) error {
+	switch {
+	case req.Key != "" && req.Filename != "":
+		return errcode.Invalid("key", "send either filename or key, not both")
+	case req.Key != "":
+		key, err := p.clientKey(req.Key)
+		if err != nil {
+			return err
+		}
+		obj.Key = key
+	case req.Filename == "":
+		return errcode.Missing("filename")
+	case len(req.Filename) > 1024 || !utf8.ValidString(req.Filename):
+		return errcode.Invalid("filename", "filename must be valid UTF-8 of at most 1024 bytes")
+	}
+	return nil
+}
+
+// planOf holds the declared size to the deployment's limit and cuts it within the store's.
+func (p *Policy) planOf(req *InitiateRequest, caps storage.Capabilities) (uploadplan.Plan, error) {
+	if req.Size == nil {
+		return uploadplan.Plan{}, errcode.Missing("size")
+	}
+	if *req.Size > p.MaxSize && *req.Size >= 0 {
+		return uploadplan.Plan{}, &errcode.Error{Code: errcode.SizeTooLarge, Field: "size",
+			Message: "size exceeds this deployment's limit of " + strconv.FormatInt(p.MaxSize, 10) + " bytes"}
+	}
+	return uploadplan.NewWithin(*req.Size, req.PartSize, p.DefaultPartSize, caps)
+}
+
+// contentType requires a media type the policy admits (scriptable types only by name).
+func (p *Policy) contentType(req *InitiateRequest, _ storage.Capabilities, obj *storage.Object) error {
+	if req.ContentType == "" {
+		return errcode.Missing("contentType")
+	}
+	if err := headerValue("contentType", req.ContentType, 256); err != nil {
+		return err
+	}
 	if _, _, err := mime.ParseMediaType(req.ContentType); err != nil {
-		return nil, uploadplan.Plan{}, errcode.Invalid("contentType", "contentType is not a media type like image/png")
+		return errcode.Invalid("contentType", "contentType is not a media type like image/png")
 	}
 	if !p.typeAllowed(req.ContentType) {
 		if scriptableType(req.ContentType) {
-			return nil, uploadplan.Plan{}, errcode.Denied("contentType", "content type %q is not allowed here (a type a browser may run script in or sniffs is admitted only when UPLOAD_ALLOWED_TYPES lists it by name)", req.ContentType)
+			return errcode.Denied("contentType", "content type %q is not allowed here (a type a browser may run script in or sniffs is admitted only when UPLOAD_ALLOWED_TYPES lists it by name)", req.ContentType)
 		}
-		return nil, uploadplan.Plan{}, errcode.Denied("contentType", "content type %q is not allowed here", req.ContentType)
+		return errcode.Denied("contentType", "content type %q is not allowed here", req.ContentType)
 	}
 	obj.ContentType = req.ContentType
+	return nil
+}
 
+// headers takes the object's HTTP headers, and makes a scriptable type an attachment.
+func headers(req *InitiateRequest, _ storage.Capabilities, obj *storage.Object) error {
 	for _, h := range []struct {
 		field string
 		in    string
@@ -137,7 +175,7 @@ func (p *Policy) ObjectFor(req *InitiateRequest, generate func(filename string) 
 		{"expires", req.Expires, &obj.Expires},
 	} {
 		if err := headerValue(h.field, h.in, maxHeaderValue); err != nil {
-			return nil, uploadplan.Plan{}, err
+			return err
 		}
 		*h.out = h.in
 	}
@@ -149,79 +187,89 @@ func (p *Policy) ObjectFor(req *InitiateRequest, generate func(filename string) 
 	}
 	if req.Expires != "" {
 		if _, err := http.ParseTime(req.Expires); err != nil {
-			return nil, uploadplan.Plan{}, errcode.Invalid("expires", "expires must be an HTTP date like %q", "Wed, 21 Oct 2026 07:28:00 GMT")
+			return errcode.Invalid("expires", "expires must be an HTTP date like %q", "Wed, 21 Oct 2026 07:28:00 GMT")
 		}
 	}
+	return nil
+}
 
+// userData takes the metadata and tags.
+func userData(req *InitiateRequest, _ storage.Capabilities, obj *storage.Object) (err error) {
 	if obj.Metadata, err = CheckMetadata(req.Metadata); err != nil {
-		return nil, uploadplan.Plan{}, err
+		return err
 	}
-	if obj.Tags, err = CheckTags(req.Tagging); err != nil {
-		return nil, uploadplan.Plan{}, err
-	}
+	obj.Tags, err = CheckTags(req.Tagging)
+	return err
+}
 
-	if req.StorageClass != "" {
-		c := strings.ToUpper(req.StorageClass)
-		if !slices.Contains(storage.StorageClasses, c) {
-			return nil, uploadplan.Plan{}, errcode.Invalid("storageClass", "storageClass must be one of %s", strings.Join(storage.StorageClasses, ", "))
-		}
-		if !slices.Contains(caps.StorageClasses, c) {
-			return nil, uploadplan.Plan{}, errcode.Invalid("storageClass", "storage class %s is not available on this store", c)
-		}
-		if !slices.Contains(p.AllowedStorageClasses, c) {
-			return nil, uploadplan.Plan{}, errcode.Denied("storageClass", "storage class %s is not allowed here", c)
-		}
-		obj.StorageClass = c
+// storageClass takes a class COS knows, the store has and the policy allows.
+func (p *Policy) storageClass(req *InitiateRequest, caps storage.Capabilities, obj *storage.Object) error {
+	if req.StorageClass == "" {
+		return nil
 	}
-
-	if req.ACL != "" {
-		a := strings.ToLower(req.ACL)
-		if !slices.Contains(storage.ACLs, a) {
-			return nil, uploadplan.Plan{}, errcode.Invalid("acl", "acl must be one of %s", strings.Join(storage.ACLs, ", "))
-		}
-		if a != "default" && !slices.Contains(p.AllowedACLs, a) {
-			return nil, uploadplan.Plan{}, errcode.Denied("acl", "acl %s is not allowed here", a)
-		}
-		obj.ACL = a
+	c := strings.ToUpper(req.StorageClass)
+	if !slices.Contains(storage.StorageClasses, c) {
+		return errcode.Invalid("storageClass", "storageClass must be one of %s", strings.Join(storage.StorageClasses, ", "))
 	}
-
-	if req.Grants != nil {
-		if obj.Grants, err = grants(req.Grants); err != nil {
-			return nil, uploadplan.Plan{}, err
-		}
-		if n := len(obj.Grants.Read) + len(obj.Grants.ReadACP) + len(obj.Grants.WriteACP) + len(obj.Grants.FullControl); n > 0 && !caps.Grants {
-			return nil, uploadplan.Plan{}, errcode.Invalid("grants", "this store has no per-grantee permissions: use acl")
-		} else if n > 0 && !p.AllowGrants {
-			return nil, uploadplan.Plan{}, errcode.Denied("grants", "this deployment does not allow grants")
-		}
+	if !slices.Contains(caps.StorageClasses, c) {
+		return errcode.Invalid("storageClass", "storage class %s is not available on this store", c)
 	}
+	if !slices.Contains(p.AllowedStorageClasses, c) {
+		return errcode.Denied("storageClass", "storage class %s is not allowed here", c)
+	}
+	obj.StorageClass = c
+	return nil
+}
 
+// acl takes a canned ACL the policy allows (the store's own list is checked last).
+func (p *Policy) acl(req *InitiateRequest, _ storage.Capabilities, obj *storage.Object) error {
+	if req.ACL == "" {
+		return nil
+	}
+	a := strings.ToLower(req.ACL)
+	if !slices.Contains(storage.ACLs, a) {
+		return errcode.Invalid("acl", "acl must be one of %s", strings.Join(storage.ACLs, ", "))
+	}
+	if a != "default" && !slices.Contains(p.AllowedACLs, a) {
+		return errcode.Denied("acl", "acl %s is not allowed here", a)
+	}
+	obj.ACL = a
+	return nil
+}
+
+// grantees takes per-grantee permissions where the store has them and the policy allows.
+func (p *Policy) grantees(req *InitiateRequest, caps storage.Capabilities, obj *storage.Object) (err error) {
+	if req.Grants == nil {
+		return nil
+	}
+	if obj.Grants, err = grants(req.Grants); err != nil {
+		return err
+	}
+	if n := len(obj.Grants.Read) + len(obj.Grants.ReadACP) + len(obj.Grants.WriteACP) + len(obj.Grants.FullControl); n > 0 && !caps.Grants {
+		return errcode.Invalid("grants", "this store has no per-grantee permissions: use acl")
+	} else if n > 0 && !p.AllowGrants {
+		return errcode.Denied("grants", "this deployment does not allow grants")
+	}
+	return nil
+}
+
+// storeOptions takes the encryption, and refuses what the store cannot keep.
+func storeOptions(req *InitiateRequest, caps storage.Capabilities, obj *storage.Object) (err error) {
 	if req.Encryption != nil {
 		if obj.Encryption, err = encryption(req.Encryption); err != nil {
-			return nil, uploadplan.Plan{}, err
+			return err
 		}
 		if !slices.Contains(caps.Encryption, obj.Encryption.Type) {
-			return nil, uploadplan.Plan{}, errcode.Invalid("encryption.type", "encryption %s is not available on this store", obj.Encryption.Type)
+			return errcode.Invalid("encryption.type", "encryption %s is not available on this store", obj.Encryption.Type)
 		}
 	}
 	if len(obj.Tags) > 0 && !caps.Tags {
-		return nil, uploadplan.Plan{}, errcode.Invalid("tagging", "this store keeps no tags")
+		return errcode.Invalid("tagging", "this store keeps no tags")
 	}
 	if obj.ACL != "" && obj.ACL != "default" && !slices.Contains(caps.ACLs, obj.ACL) {
-		return nil, uploadplan.Plan{}, errcode.Invalid("acl", "acl %s is not available on this store", obj.ACL)
+		return errcode.Invalid("acl", "acl %s is not available on this store", obj.ACL)
 	}
-
-	obj.ForbidOverwrite = req.ForbidOverwrite || p.ForbidOverwrite
-
-	if obj.Key == "" {
-		if obj.Key, err = generate(req.Filename); err != nil {
-			return nil, uploadplan.Plan{}, err
-		}
-	}
-	if _, err := p.AdmitKey(obj.Key, caps); err != nil {
-		return nil, uploadplan.Plan{}, err
-	}
-	return &obj, plan, nil
+	return nil
 }
 
 // headerValue accepts printable ASCII only: anything else would be mangled or refused

@@ -22,6 +22,32 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		return nil, err
 	}
 	plan := c.Plan()
+	if parts, err = s.namedParts(c, plan, parts); err != nil {
+		return nil, err
+	}
+	have, err := s.storedParts(ctx, c, plan, parts)
+	if err != nil {
+		return nil, err
+	}
+	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
+	if err != nil {
+		return nil, s.completeFailed(ctx, c, err)
+	}
+	done.Size = 0
+	for _, p := range parts {
+		done.Size += have[p.PartNumber].Size
+	}
+	detected, err := s.verifyContent(ctx, c, done)
+	if err != nil {
+		return nil, err
+	}
+	s.tellCompleted(ctx, c, done, detected)
+	return done, nil
+}
+
+// namedParts checks the parts a complete names against the plan — in it, each once, every
+// one of it (open uploads: any) — and returns them ascending with quoted ETags.
+func (s *Service) namedParts(c *uploadplan.Claims, plan uploadplan.Plan, parts []wire.CompletedPart) ([]wire.CompletedPart, error) {
 	if len(parts) == 0 {
 		return nil, errcode.Missing("parts")
 	}
@@ -48,7 +74,13 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		return nil, &errcode.Error{Code: errcode.IncompleteUpload, Field: "parts",
 			Message: "name all " + strconv.Itoa(plan.PartCount) + " parts of the plan; " + strconv.Itoa(len(parts)) + " were given"}
 	}
+	return parts, nil
+}
 
+// storedParts lists what the store holds and holds it to the plan: more than declared
+// aborts the upload (nothing from it may become an object); each named part must be
+// stored, of its planned size, with the named ETag.
+func (s *Service) storedParts(ctx context.Context, c *uploadplan.Claims, plan uploadplan.Plan, parts []wire.CompletedPart) (map[int]wire.StoredPart, error) {
 	stored, err := s.store.ListParts(ctx, c.Key, c.UploadID)
 	if err != nil {
 		return nil, s.completeFailed(ctx, c, err)
@@ -60,8 +92,7 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		total += p.Size
 	}
 	if total > plan.Size {
-		// More was stored than declared (or, for open uploads, than the policy allows):
-		// nothing from this upload may become an object.
+		// More was stored than declared (or, for open uploads, than the policy allows).
 		s.abortQuietly(ctx, c.Key, c.UploadID)
 		s.publish(ctx, &events.Event{Type: events.Rejected, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, Size: total,
 			ContentType: c.ContentType, Reason: "the stored parts exceed the declared size or the policy's limit; the upload was aborted"})
@@ -87,29 +118,22 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 				Message: "part " + strconv.Itoa(p.PartNumber) + " was stored with another ETag; upload it again or send its current ETag"}
 		}
 	}
-	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
-	if err != nil {
-		return nil, s.completeFailed(ctx, c, err)
+	return have, nil
+}
+
+// tellCompleted tells upload.completed, with the stored object's metadata and version.
+func (s *Service) tellCompleted(ctx context.Context, c *uploadplan.Claims, done *wire.Completed, detected string) {
+	if s.events == nil {
+		return
 	}
-	done.Size = 0
-	for _, p := range parts {
-		done.Size += have[p.PartNumber].Size
+	ev := &events.Event{Type: events.Completed, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
+		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
+	modified := time.Time{}
+	if info, err := s.objects.Stat(ctx, c.Key); err == nil && info.Exists {
+		ev.Metadata, ev.ContentType, modified = userMetadata(info.Metadata), info.ContentType, info.LastModified
 	}
-	detected, err := s.verifyContent(ctx, c, done)
-	if err != nil {
-		return nil, err
-	}
-	if s.events != nil {
-		ev := &events.Event{Type: events.Completed, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
-			ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
-		modified := time.Time{}
-		if info, err := s.objects.Stat(ctx, c.Key); err == nil && info.Exists {
-			ev.Metadata, ev.ContentType, modified = userMetadata(info.Metadata), info.ContentType, info.LastModified
-		}
-		identify(ev, c.Write, "", modified)
-		s.publish(ctx, ev)
-	}
-	return done, nil
+	identify(ev, c.Write, "", modified)
+	s.publish(ctx, ev)
 }
 
 // completeFailed is err, unless the upload is gone because an earlier complete stored its
