@@ -101,7 +101,7 @@ func run(o options) result {
 	if err != nil {
 		panic(err)
 	}
-	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
+	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("s", 32)))
 	if err != nil {
 		panic(err)
 	}

@@ -31,7 +31,7 @@ type env struct {
 func setup(t *testing.T, anonymous bool, maxSize int64, open ...bool) *env {
 	backend := functest.NewBackend(t)
 	store, client := backend.Store, backend.Client(t)
-	p := policy.DefaultPolicy()
+	p := policy.Default()
 	p.MaxSize = maxSize
 	p.KeyTemplate = "uploads/{sub}/{random}/{filename}"
 	svc, err := upload.NewService(client, p, []byte(secret))

@@ -19,13 +19,13 @@ import (
 var (
 	_ storage.Store      = (*Client)(nil)
 	_ storage.Downloader = (*Client)(nil)
-	_ tempkeys.KeyIssuer = (*Client)(nil)
+	_ tempkeys.Issuer    = (*Client)(nil)
 )
 
 // IssueKeys implements upload.KeyIssuer through Tencent STS: AssumeRole into COS_ROLE_ARN
 // with the upload's inline policy (campolicy.ForUpload), so the keys can do exactly the
 // upload calls on exactly that key, with the declared type and size.
-func (c *Client) IssueKeys(ctx context.Context, scope tempkeys.KeyScope) (*tempkeys.TemporaryKeys, error) {
+func (c *Client) IssueKeys(ctx context.Context, scope tempkeys.Scope) (*tempkeys.Keys, error) {
 	if c.Issuer == nil {
 		return nil, &errcode.Error{Code: errcode.NotAvailable,
 			Message: "temporary keys need COS_ROLE_ARN: the role STS narrows to each upload"}
@@ -37,7 +37,7 @@ func (c *Client) IssueKeys(ctx context.Context, scope tempkeys.KeyScope) (*tempk
 		return nil, &errcode.Error{Code: errcode.CredentialsFailed,
 			Message: "Tencent STS did not issue the keys", UpstreamRequestID: rid, Err: err}
 	}
-	keys := &tempkeys.TemporaryKeys{SecretID: v.AccessKeyID, SecretKey: v.SecretAccessKey, SessionToken: v.SessionToken,
+	keys := &tempkeys.Keys{SecretID: v.AccessKeyID, SecretKey: v.SecretAccessKey, SessionToken: v.SessionToken,
 		Start: start, Expires: v.Expires, RequestID: rid, Region: c.region}
 	if c.custom {
 		keys.Endpoint = c.endpoint

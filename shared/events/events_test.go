@@ -46,7 +46,7 @@ func setup(t *testing.T, rcv *receiver, logs io.Writer) (*apiclient.Client, *loc
 	backend := functest.NewBackend(t)
 	store, client := backend.Store, backend.Client(t)
 	pub := events.New(events.Settings{URL: rcv.URL, Secret: secret}, slog.New(slog.NewJSONHandler(logs, nil)))
-	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(strings.Repeat("t", 32)), upload.WithEvents(pub))
+	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("t", 32)), upload.WithEvents(pub))
 	if err != nil {
 		t.Fatal(err)
 	}

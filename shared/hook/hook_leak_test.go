@@ -67,7 +67,7 @@ func TestHookURLSecretsAreNotLeaked(t *testing.T) {
 
 			// Through the whole stack: the API logs the hook's failure as the 503's cause.
 			backend := functest.NewBackend(t)
-			svc, err := upload.NewService(backend.Client(t), policy.DefaultPolicy(), []byte(strings.Repeat("t", 32)), upload.WithHook(hk))
+			svc, err := upload.NewService(backend.Client(t), policy.Default(), []byte(strings.Repeat("t", 32)), upload.WithHook(hk))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,7 +54,7 @@ func setup(t *testing.T, h http.HandlerFunc, timeout time.Duration) *env {
 	t.Cleanup(hookSrv.Close)
 	backend := functest.NewBackend(t)
 	store, client := backend.Store, backend.Client(t)
-	p := policy.DefaultPolicy()
+	p := policy.Default()
 	p.KeyTemplate = "uploads/{sub}/{random}/{filename}"
 	hk := hook.New(hook.Settings{URL: hookSrv.URL, Secret: secret, Timeout: timeout})
 	svc, err := upload.NewService(client, p, []byte(strings.Repeat("t", 32)), upload.WithHook(hk))

@@ -63,7 +63,7 @@ func BenchmarkInitiate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	policy := policy.DefaultPolicy()
+	policy := policy.Default()
 	policy.MaxSize = 1 << 40
 	svc, err := upload.NewService(store, policy, []byte(tokenSecret))
 	if err != nil {

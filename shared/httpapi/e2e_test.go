@@ -66,7 +66,7 @@ func setupWith(t testing.TB, mutate func(*policy.Policy), opts httpapi.Options) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy := policy.DefaultPolicy()
+	policy := policy.Default()
 	if mutate != nil {
 		mutate(&policy)
 	}
@@ -505,7 +505,7 @@ func TestDeadlines(t *testing.T) {
 	defer hung.Close()
 	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: hung.URL}, credentials.Static{
 		AccessKeyID: storeCred.SecretID, SecretAccessKey: storeCred.SecretKey, SessionToken: storeCred.SessionToken}, nil)
-	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(tokenSecret))
+	svc, err := upload.NewService(client, policy.Default(), []byte(tokenSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -710,7 +710,7 @@ func TestCompactFallsBackToOneBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := upload.NewService(untemplated{client}, policy.DefaultPolicy(), []byte(tokenSecret))
+	svc, err := upload.NewService(untemplated{client}, policy.Default(), []byte(tokenSecret))
 	if err != nil {
 		t.Fatal(err)
 	}

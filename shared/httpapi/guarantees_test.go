@@ -89,7 +89,7 @@ func TestGuaranteeErrorsCarryNoRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	client.BaseDelay, client.MaxDelay = time.Millisecond, time.Millisecond
-	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(tokenSecret))
+	svc, err := upload.NewService(client, policy.Default(), []byte(tokenSecret))
 	if err != nil {
 		t.Fatal(err)
 	}

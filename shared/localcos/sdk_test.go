@@ -80,7 +80,7 @@ func TestTemporaryKeysAreScoped(t *testing.T) {
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	u, _ := url.Parse(ts.URL)
-	pol := policy.DefaultPolicy()
+	pol := policy.Default()
 	key, err := pol.AdmitKey("uploads/abc/cat.png", storage.DefaultCapabilities())
 	if err != nil {
 		t.Fatal(err)

@@ -94,7 +94,7 @@ func TestContentVerdict(t *testing.T) {
 		{[]string{"image/*"}, "image/png", "png", true},
 	}
 	for _, tt := range tests {
-		p := DefaultPolicy()
+		p := Default()
 		if tt.allowed != nil {
 			p.AllowedTypes = tt.allowed
 		}

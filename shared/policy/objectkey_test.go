@@ -157,7 +157,7 @@ func TestReservedKeys(t *testing.T) {
 			t.Errorf("reserved(%q, %q) = %v, want %v", tt.prefix, tt.key, got, tt.reserved)
 		}
 	}
-	p := DefaultPolicy()
+	p := Default()
 	p.KeyPrefix = "uploads/.directup/"
 	if err := p.Validate(); err == nil {
 		t.Error("a prefix inside the records folder must be refused")

@@ -1,3 +1,7 @@
+// Package policy is the deployer's rules and how a request is held to them: the settings
+// (UPLOAD_*), an initiate request's fields and headers (request.go), object keys — the
+// generated layout and the client-key rule (objectkey.go) — and content checks against the
+// declared type (content.go). It decides; it never touches storage.
 package policy
 
 import (
@@ -50,8 +54,8 @@ type Policy struct {
 	STSTTL time.Duration `envconfig:"UPLOAD_STS_TTL" default:"30m"`
 }
 
-// DefaultPolicy is the policy with every default applied.
-func DefaultPolicy() Policy {
+// Default is the policy with every default applied.
+func Default() Policy {
 	return Policy{
 		KeyPrefix: "uploads/", KeyTemplate: DefaultKeyTemplate, MaxSize: 5 << 30, AllowedTypes: []string{"*/*"},
 		AllowedStorageClasses: []string{"STANDARD"}, URLTTL: time.Hour, TokenTTL: 24 * time.Hour,

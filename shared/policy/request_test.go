@@ -21,7 +21,7 @@ func fixedKey(filename string) (string, error) {
 }
 
 func TestObjectMapsEveryField(t *testing.T) {
-	p := DefaultPolicy()
+	p := Default()
 	p.AllowedACLs = []string{"public-read"}
 	p.AllowGrants = true
 	p.AllowedStorageClasses = []string{"STANDARD", "STANDARD_IA"}
@@ -61,7 +61,7 @@ func TestObjectMapsEveryField(t *testing.T) {
 }
 
 func TestKMSContext(t *testing.T) {
-	p := DefaultPolicy()
+	p := Default()
 	obj, _, err := p.object(&InitiateRequest{Filename: "a", ContentType: "text/plain", Size: i64(1),
 		Encryption: &EncryptionRequest{Type: "cos/kms", KMSKeyID: "48ba38aa-26c5-11ea-855c-52540085", Context: map[string]string{"author": "fysntian", "company": "Tencent"}}}, fixedKey)
 	if err != nil {
@@ -82,10 +82,10 @@ func TestObjectRefusals(t *testing.T) {
 	for i := 0; i < 11; i++ {
 		tags[strings.Repeat("k", i+1)] = "v"
 	}
-	strict := DefaultPolicy()
+	strict := Default()
 	strict.AllowedTypes = []string{"image/*"}
 	strict.MaxSize = 100
-	clientKeys := DefaultPolicy()
+	clientKeys := Default()
 	clientKeys.ClientKeys = true
 	clientKeys.MaxSize = storage.MaxTotalSize
 
@@ -108,45 +108,45 @@ func TestObjectRefusals(t *testing.T) {
 		{"key and filename", clientKeys, &InitiateRequest{Key: "uploads/a", Filename: "a", ContentType: "image/png", Size: i64(1)}, 400, errcode.InvalidField, "key"},
 		{"key outside prefix", clientKeys, &InitiateRequest{Key: "private/a", ContentType: "image/png", Size: i64(1)}, 403, errcode.PolicyDenied, "key"},
 		{"key traversal", clientKeys, &InitiateRequest{Key: "uploads/../private/a", ContentType: "image/png", Size: i64(1)}, 400, errcode.InvalidField, "key"},
-		{"meta underscore", DefaultPolicy(), meta(map[string]string{"a_b": "v"}), 400, errcode.InvalidField, "metadata.a_b"},
-		{"meta dot", DefaultPolicy(), meta(map[string]string{"a.b": "v"}), 400, errcode.InvalidField, "metadata.a.b"},
-		{"meta case duplicate", DefaultPolicy(), meta(map[string]string{"Ab": "1", "aB": "2"}), 400, errcode.InvalidField, ""},
-		{"meta value CRLF", DefaultPolicy(), meta(map[string]string{"a": "x\r\nX-Cos-Acl: public-read"}), 400, errcode.InvalidField, "metadata.a"},
-		{"meta value unicode", DefaultPolicy(), meta(map[string]string{"a": "é"}), 400, errcode.InvalidField, "metadata.a"},
-		{"meta header over 2 KB", DefaultPolicy(), meta(map[string]string{"a": strings.Repeat("v", 2040)}), 400, errcode.InvalidField, "metadata.a"},
-		{"meta over 4 KB in all", DefaultPolicy(), meta(map[string]string{"a": strings.Repeat("v", 1500), "b": strings.Repeat("v", 1500), "c": strings.Repeat("v", 1500)}), 400, errcode.InvalidField, "metadata"},
-		{"11 tags", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Tagging = tags; return r }(), 400, errcode.InvalidField, "tagging"},
-		{"empty tag key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Tagging = map[string]string{"": "v"}; return r }(), 400, errcode.InvalidField, "tagging."},
-		{"storage class unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.StorageClass = "GLACIER"; return r }(), 400, errcode.InvalidField, "storageClass"},
-		{"storage class not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.StorageClass = "ARCHIVE"; return r }(), 403, errcode.PolicyDenied, "storageClass"},
-		{"acl unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ACL = "public-read-write"; return r }(), 400, errcode.InvalidField, "acl"},
-		{"acl not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ACL = "public-read"; return r }(), 403, errcode.PolicyDenied, "acl"},
-		{"grants not allowed", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Grants = &GrantsRequest{Read: []string{"1"}}; return r }(), 403, errcode.PolicyDenied, "grants"},
-		{"grant malformed", DefaultPolicy(), func() *InitiateRequest {
+		{"meta underscore", Default(), meta(map[string]string{"a_b": "v"}), 400, errcode.InvalidField, "metadata.a_b"},
+		{"meta dot", Default(), meta(map[string]string{"a.b": "v"}), 400, errcode.InvalidField, "metadata.a.b"},
+		{"meta case duplicate", Default(), meta(map[string]string{"Ab": "1", "aB": "2"}), 400, errcode.InvalidField, ""},
+		{"meta value CRLF", Default(), meta(map[string]string{"a": "x\r\nX-Cos-Acl: public-read"}), 400, errcode.InvalidField, "metadata.a"},
+		{"meta value unicode", Default(), meta(map[string]string{"a": "é"}), 400, errcode.InvalidField, "metadata.a"},
+		{"meta header over 2 KB", Default(), meta(map[string]string{"a": strings.Repeat("v", 2040)}), 400, errcode.InvalidField, "metadata.a"},
+		{"meta over 4 KB in all", Default(), meta(map[string]string{"a": strings.Repeat("v", 1500), "b": strings.Repeat("v", 1500), "c": strings.Repeat("v", 1500)}), 400, errcode.InvalidField, "metadata"},
+		{"11 tags", Default(), func() *InitiateRequest { r := base(); r.Tagging = tags; return r }(), 400, errcode.InvalidField, "tagging"},
+		{"empty tag key", Default(), func() *InitiateRequest { r := base(); r.Tagging = map[string]string{"": "v"}; return r }(), 400, errcode.InvalidField, "tagging."},
+		{"storage class unknown", Default(), func() *InitiateRequest { r := base(); r.StorageClass = "GLACIER"; return r }(), 400, errcode.InvalidField, "storageClass"},
+		{"storage class not allowed", Default(), func() *InitiateRequest { r := base(); r.StorageClass = "ARCHIVE"; return r }(), 403, errcode.PolicyDenied, "storageClass"},
+		{"acl unknown", Default(), func() *InitiateRequest { r := base(); r.ACL = "public-read-write"; return r }(), 400, errcode.InvalidField, "acl"},
+		{"acl not allowed", Default(), func() *InitiateRequest { r := base(); r.ACL = "public-read"; return r }(), 403, errcode.PolicyDenied, "acl"},
+		{"grants not allowed", Default(), func() *InitiateRequest { r := base(); r.Grants = &GrantsRequest{Read: []string{"1"}}; return r }(), 403, errcode.PolicyDenied, "grants"},
+		{"grant malformed", Default(), func() *InitiateRequest {
 			r := base()
 			r.Grants = &GrantsRequest{Read: []string{`1",id="2`}}
 			return r
 		}(), 400, errcode.InvalidField, "grants.read"},
-		{"sse type unknown", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: "aws:kms"}; return r }(), 400, errcode.InvalidField, "encryption.type"},
-		{"sse-cos with key id", DefaultPolicy(), func() *InitiateRequest {
+		{"sse type unknown", Default(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: "aws:kms"}; return r }(), 400, errcode.InvalidField, "encryption.type"},
+		{"sse-cos with key id", Default(), func() *InitiateRequest {
 			r := base()
 			r.Encryption = &EncryptionRequest{Type: storage.SSECOS, KMSKeyID: "k"}
 			return r
 		}(), 400, errcode.InvalidField, "encryption"},
-		{"sse-c without key", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: storage.SSEC}; return r }(), 400, errcode.MissingField, "encryption.customerKey"},
-		{"sse-c short key", DefaultPolicy(), func() *InitiateRequest {
+		{"sse-c without key", Default(), func() *InitiateRequest { r := base(); r.Encryption = &EncryptionRequest{Type: storage.SSEC}; return r }(), 400, errcode.MissingField, "encryption.customerKey"},
+		{"sse-c short key", Default(), func() *InitiateRequest {
 			r := base()
 			r.Encryption = &EncryptionRequest{Type: storage.SSEC, CustomerKey: base64.StdEncoding.EncodeToString([]byte("short"))}
 			return r
 		}(), 400, errcode.InvalidField, "encryption.customerKey"},
-		{"kms with customer key", DefaultPolicy(), func() *InitiateRequest {
+		{"kms with customer key", Default(), func() *InitiateRequest {
 			r := base()
 			r.Encryption = &EncryptionRequest{Type: "cos/kms", CustomerKey: "x"}
 			return r
 		}(), 400, errcode.InvalidField, "encryption.customerKey"},
-		{"expires not a date", DefaultPolicy(), func() *InitiateRequest { r := base(); r.Expires = "tomorrow"; return r }(), 400, errcode.InvalidField, "expires"},
-		{"cache control CRLF", DefaultPolicy(), func() *InitiateRequest { r := base(); r.CacheControl = "a\nb"; return r }(), 400, errcode.InvalidField, "cacheControl"},
-		{"disposition unicode", DefaultPolicy(), func() *InitiateRequest { r := base(); r.ContentDisposition = "attachment; filename=文件"; return r }(), 400, errcode.InvalidField, "contentDisposition"},
+		{"expires not a date", Default(), func() *InitiateRequest { r := base(); r.Expires = "tomorrow"; return r }(), 400, errcode.InvalidField, "expires"},
+		{"cache control CRLF", Default(), func() *InitiateRequest { r := base(); r.CacheControl = "a\nb"; return r }(), 400, errcode.InvalidField, "cacheControl"},
+		{"disposition unicode", Default(), func() *InitiateRequest { r := base(); r.ContentDisposition = "attachment; filename=文件"; return r }(), 400, errcode.InvalidField, "contentDisposition"},
 		{"part size that cannot fit", clientKeys, func() *InitiateRequest {
 			r := base()
 			r.Size = i64(20 << 30)
@@ -173,7 +173,7 @@ func TestObjectRefusals(t *testing.T) {
 }
 
 func TestForbidOverwriteForcedByPolicy(t *testing.T) {
-	p := DefaultPolicy()
+	p := Default()
 	p.ForbidOverwrite = true
 	obj, _, err := p.object(&InitiateRequest{Filename: "a", ContentType: "text/plain", Size: i64(1)}, fixedKey)
 	if err != nil || !obj.ForbidOverwrite {
@@ -202,7 +202,7 @@ func TestPolicyValidate(t *testing.T) {
 		{"template with subject and date", func(p *Policy) { p.KeyTemplate = "uploads/{sub}/{date}/{random}/{filename}" }, ""},
 	}
 	for _, tt := range tests {
-		p := DefaultPolicy()
+		p := Default()
 		tt.mutate(&p)
 		err := p.Validate()
 		if (tt.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), tt.want)) {
@@ -218,7 +218,7 @@ func FuzzInitiateRequest(f *testing.F) {
 	f.Add(`{"filename":"../../x","contentType":"text/plain; charset=utf-8","size":5368709120,"partSize":1048576,"metadata":{"A-b":"v"},"tagging":{"k":"v&=x"}}`)
 	f.Add(`{"key":"uploads/a/b","contentType":"a/b","size":0,"encryption":{"type":"cos/kms","context":{"a":"b"}},"grants":{"read":["1"]}}`)
 	f.Add(`{"filename":"x","contentType":"a/b","size":1,"cacheControl":"max-age=1\r\n","expires":"Wed, 21 Oct 2026 07:28:00 GMT"}`)
-	p := DefaultPolicy()
+	p := Default()
 	p.ClientKeys, p.AllowGrants, p.AllowedACLs = true, true, []string{"public-read", "private"}
 	p.MaxSize = storage.MaxTotalSize
 	if err := p.Validate(); err != nil {

@@ -47,7 +47,7 @@ func TestScriptableContent(t *testing.T) {
 	for name, s := range scriptable {
 		for _, declared := range []string{"application/unknown", "unknown/unknown", "*/*", "application/octet-stream", "image/png", "text/plain", ""} {
 			for _, allowed := range [][]string{nil, named} {
-				p := DefaultPolicy()
+				p := Default()
 				if allowed != nil {
 					p.AllowedTypes = allowed
 				}
@@ -59,7 +59,7 @@ func TestScriptableContent(t *testing.T) {
 		}
 		// Declared as exactly what it is: it passes when that type is listed by name only.
 		for _, allowed := range [][]string{nil, {"text/*", "image/*", "application/*"}, {s.sniffed}} {
-			p := DefaultPolicy()
+			p := Default()
 			if allowed != nil {
 				p.AllowedTypes = allowed
 			}
@@ -104,7 +104,7 @@ func TestContentStillPasses(t *testing.T) {
 		{[]string{"unknown/unknown", "application/*"}, "unknown/unknown", samples["pdf"], true},
 	}
 	for _, tt := range tests {
-		p := DefaultPolicy()
+		p := Default()
 		if tt.allowed != nil {
 			p.AllowedTypes = tt.allowed
 		}
@@ -147,7 +147,7 @@ func TestScriptableTypesAtInitiate(t *testing.T) {
 		{[]string{"text/html"}, "text/html", "inline", true, "inline"}, // the request asked otherwise
 	}
 	for _, tt := range tests {
-		p := DefaultPolicy()
+		p := Default()
 		if tt.allowed != nil {
 			p.AllowedTypes = tt.allowed
 		}

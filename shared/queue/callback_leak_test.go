@@ -35,7 +35,7 @@ func TestCallbackURLSecretsAreNotLeaked(t *testing.T) {
 	defer failing.Close()
 	backend := functest.NewBackend(t)
 	client := backend.Client(t)
-	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(strings.Repeat("t", 32)))
+	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("t", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestCallbackURLSecretsAreNotLeaked(t *testing.T) {
 func TestRefusedCallbackURLIsRedacted(t *testing.T) {
 	backend := functest.NewBackend(t)
 	client := backend.Client(t)
-	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(strings.Repeat("t", 32)))
+	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("t", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

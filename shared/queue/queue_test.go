@@ -74,7 +74,7 @@ func setup(t *testing.T, endpoint string) *env {
 	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: endpoint},
 		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
 	client.BaseDelay, client.MaxDelay = time.Millisecond, time.Millisecond
-	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte(strings.Repeat("t", 32)))
+	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("t", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

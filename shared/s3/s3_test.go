@@ -35,7 +35,7 @@ func versitygw(t *testing.T) *Client {
 
 func TestAgainstVersitygw(t *testing.T) {
 	c := versitygw(t)
-	svc, err := upload.NewService(c, policy.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
+	svc, err := upload.NewService(c, policy.Default(), []byte(strings.Repeat("s", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,14 +159,14 @@ func TestAgainstVersitygw(t *testing.T) {
 			"UPLOAD_ALLOWED_STORAGE_CLASSES": func(p *policy.Policy) { p.AllowedStorageClasses = []string{"MAZ_STANDARD"} },
 			"UPLOAD_PART_SIZE":               func(p *policy.Policy) { p.DefaultPartSize = 2 << 20 },
 		} {
-			p := policy.DefaultPolicy()
+			p := policy.Default()
 			mutate(&p)
 			if _, err := upload.NewService(c, p, []byte(strings.Repeat("s", 32))); err == nil || !strings.HasPrefix(err.Error(), variable) {
 				t.Errorf("%s: %v", variable, err)
 			}
 		}
 		// Requests for them are refused before S3 is called, naming the field.
-		svc2, _ := upload.NewService(c, policy.DefaultPolicy(), []byte(strings.Repeat("s", 32)))
+		svc2, _ := upload.NewService(c, policy.Default(), []byte(strings.Repeat("s", 32)))
 		size := int64(1)
 		for name, req := range map[string]*policy.InitiateRequest{
 			"storageClass": {Filename: "a", ContentType: "text/plain", Size: &size, StorageClass: "MAZ_STANDARD"},
@@ -183,7 +183,7 @@ func TestAgainstVersitygw(t *testing.T) {
 	// S3 has no forbid-overwrite at initiate: the token carries it to complete, which
 	// sends If-None-Match: *. Two uploads racing for one key leave exactly one object.
 	t.Run("forbidOverwrite is checked at complete", func(t *testing.T) {
-		p := policy.DefaultPolicy()
+		p := policy.Default()
 		p.ClientKeys = true
 		svc2, _ := upload.NewService(c, p, []byte(strings.Repeat("s", 32)))
 		put := func(key string, forbid bool, body string) (*upload.Initiated, []wire.CompletedPart) {

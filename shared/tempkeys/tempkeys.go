@@ -1,3 +1,7 @@
+// Package tempkeys is the contract of temporary keys: keys a store's own client SDKs
+// (Tencent's COS SDKs) upload with, scoped to one upload by the policy (POST /sts). The
+// service decides what a set may do (upload.Service.Keys); a store that can mint them
+// implements Issuer.
 package tempkeys
 
 import (
@@ -7,23 +11,23 @@ import (
 	"time"
 )
 
-// KeyIssuer is a store that can hand a client temporary keys scoped to one upload — the
+// Issuer is a store that can hand a client temporary keys scoped to one upload — the
 // one key, the upload calls, the declared type and size — for the storage's own client SDKs
 // to upload with (COS through Tencent STS; the local store's stand-in).
-type KeyIssuer interface {
-	IssueKeys(ctx context.Context, scope KeyScope) (*TemporaryKeys, error)
+type Issuer interface {
+	IssueKeys(ctx context.Context, scope Scope) (*Keys, error)
 }
 
-// KeyScope is what one set of keys may do.
-type KeyScope struct {
+// Scope is what one set of keys may do.
+type Scope struct {
 	Key         policy.ObjectKey // admitted by the policy's key rule: never a pattern
 	ContentType string
 	Size        int64 // no request may carry more
 	TTL         time.Duration
 }
 
-// TemporaryKeys are scoped keys and where to use them.
-type TemporaryKeys struct {
+// Keys are scoped keys and where to use them.
+type Keys struct {
 	SecretID, SecretKey, SessionToken string
 	Start, Expires                    time.Time
 	RequestID                         string // the STS request's

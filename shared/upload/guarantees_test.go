@@ -61,7 +61,7 @@ func newRig(t *testing.T, mutate func(*policy.Policy), opts ...upload.Option) *r
 	t.Helper()
 	b := functest.NewBackend(t)
 	r := &rig{store: b.Client(t), local: b.Store, events: &recordedEvents{}}
-	p := policy.DefaultPolicy()
+	p := policy.Default()
 	if mutate != nil {
 		mutate(&p)
 	}
@@ -352,7 +352,7 @@ func TestGuaranteeTokensAreBoundToTheBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := upload.NewService(otherClient, policy.DefaultPolicy(), []byte("0123456789abcdef0123456789abcdef"))
+	other, err := upload.NewService(otherClient, policy.Default(), []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,7 +95,7 @@ func newHolesEnv(t *testing.T, adjust func(*policy.Policy), stsFails bool) *hole
 		k, exp := b.Store.MintTemporary(p, ttl)
 		return credentials.Value{AccessKeyID: k.SecretID, SecretAccessKey: k.SecretKey, SessionToken: k.SessionToken, Expires: exp}, "sts-req-1", nil
 	}
-	p := policy.DefaultPolicy()
+	p := policy.Default()
 	p.ClientKeys, p.AllowSTS = true, true
 	if adjust != nil {
 		adjust(&p)
@@ -207,7 +207,7 @@ func (h hookKey) Create(context.Context, *hook.CreateEvent) (*hook.Decision, err
 func TestHookKeysNeverCarryPolicyPatterns(t *testing.T) {
 	for _, key := range []string{"uploads/*", "uploads/bob/*", "uploads/${uin}", "uploads/a?"} {
 		b := functest.NewBackend(t)
-		p := policy.DefaultPolicy()
+		p := policy.Default()
 		p.AllowSTS = true
 		c := b.Client(t)
 		c.Issuer = func(context.Context, string, time.Duration) (credentials.Value, string, error) {

@@ -1,7 +1,9 @@
-// Package upload is directup's core: it checks upload requests against the deployer's
-// policy, plans parts within COS's limits, issues stateless upload tokens, and drives a
-// Store (COS, S3, a local store) to initiate, presign, list, complete and abort multipart
-// uploads. It knows nothing of HTTP routing, SCF or Lambda.
+// Package upload is directup's use cases: the Service holds a request to the policy
+// (shared/policy), plans it and signs its token (shared/uploadplan), asks the hook, and
+// drives a store (shared/storage) to initiate, presign, list, complete and abort multipart
+// uploads; it verifies what was stored, seals each write, tells events, issues temporary
+// keys and checks objects storage reports created. One file per use case. It speaks
+// errcode codes and knows nothing of HTTP routing, SCF or Lambda.
 package upload
 
 import (

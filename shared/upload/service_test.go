@@ -34,7 +34,7 @@ func TestInitiateLeavesNoOrphan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := upload.NewService(client, policy.DefaultPolicy(), []byte("0123456789abcdef0123456789abcdef"))
+	svc, err := upload.NewService(client, policy.Default(), []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestInitiateLeavesNoOrphan(t *testing.T) {
 }
 
 func TestNewServiceRefusesWeakSecret(t *testing.T) {
-	if _, err := upload.NewService(nil, policy.DefaultPolicy(), []byte("short")); err == nil {
+	if _, err := upload.NewService(nil, policy.Default(), []byte("short")); err == nil {
 		t.Fatal("a short token secret must be refused")
 	}
 }

@@ -20,11 +20,11 @@ import (
 // starting an upload, hands out temporary keys scoped to the key it chose
 // (UPLOAD_ALLOW_STS). The client's SDK then drives the upload itself: part sizes are not
 // pinned, so the storage-triggered function checks what was stored.
-func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempkeys.TemporaryKeys, error) {
+func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempkeys.Keys, error) {
 	if !s.policy.AllowSTS {
 		return nil, errcode.Denied("", "this deployment does not hand out temporary keys (UPLOAD_ALLOW_STS): use POST /uploads")
 	}
-	issuer, ok := s.store.(tempkeys.KeyIssuer)
+	issuer, ok := s.store.(tempkeys.Issuer)
 	if !ok {
 		return nil, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot issue temporary keys"}
 	}
@@ -53,7 +53,7 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	if err != nil {
 		return nil, err
 	}
-	keys, err := issuer.IssueKeys(ctx, tempkeys.KeyScope{Key: key, ContentType: obj.ContentType, Size: plan.Size, TTL: s.policy.STSTTL})
+	keys, err := issuer.IssueKeys(ctx, tempkeys.Scope{Key: key, ContentType: obj.ContentType, Size: plan.Size, TTL: s.policy.STSTTL})
 	if err != nil {
 		return nil, err // nothing was recorded: a failed request leaves no trace in the bucket
 	}

@@ -1,3 +1,6 @@
+// Package uploadplan is an upload's plan and the token that carries it: how a declared
+// size is cut into parts within a store's limits, and the stateless, HMAC-signed upload
+// token (Claims) every follow-up call presents instead of a database row.
 package uploadplan
 
 import (

@@ -1,6 +1,7 @@
-// Package wire holds the JSON shapes directup's doors share — the error object, the
-// compact part plan and the upload answers — so the HTTP API, Uppy's routes, the queue's
-// callbacks and the platform adapters write the same bytes. The domain never sees them.
+// Package wire holds the JSON shapes directup's doors share — the error object, part
+// requests and stored parts, the compact part plan and its codec — so the HTTP API, Uppy's
+// routes, the queue's callbacks and the platform adapters write the same bytes. Stores make
+// part requests in these shapes directly (no copy per part); nothing here decides policy.
 package wire
 
 import (

@@ -10,7 +10,7 @@ import (
 // admitted is key through the default policy's key rule, as the service passes it.
 func admitted(t *testing.T, key string) policy.ObjectKey {
 	t.Helper()
-	p := policy.DefaultPolicy()
+	p := policy.Default()
 	k, err := p.AdmitKey(key, storage.DefaultCapabilities())
 	if err != nil {
 		t.Fatal(err)
