@@ -22,7 +22,7 @@ var (
 	_ tempkeys.Issuer    = (*Client)(nil)
 )
 
-// IssueKeys implements upload.KeyIssuer through Tencent STS: AssumeRole into COS_ROLE_ARN
+// IssueKeys implements tempkeys.Issuer through Tencent STS: AssumeRole into COS_ROLE_ARN
 // with the upload's inline policy (campolicy.ForUpload), so the keys can do exactly the
 // upload calls on exactly that key, with the declared type and size.
 func (c *Client) IssueKeys(ctx context.Context, scope tempkeys.Scope) (*tempkeys.Keys, error) {
@@ -45,11 +45,11 @@ func (c *Client) IssueKeys(ctx context.Context, scope tempkeys.Scope) (*tempkeys
 	return keys, nil
 }
 
-// Capabilities implements upload.Store: COS takes every option of the Initiate
+// Capabilities implements storage.Store: COS takes every option of the Initiate
 // Multipart Upload document, the JSON API's own vocabulary.
 func (c *Client) Capabilities() storage.Capabilities { return storage.DefaultCapabilities() }
 
-// Bucket implements upload.Store.
+// Bucket implements storage.Store.
 func (c *Client) Bucket() string { return c.bucket }
 
 // names are COS's header names for the settings it shares with S3.
@@ -88,7 +88,7 @@ func grantees(ids []string) string {
 	return b.String()
 }
 
-// Initiate implements upload.Store: POST /<key>?uploads.
+// Initiate implements storage.Store: POST /<key>?uploads.
 func (c *Client) Initiate(ctx context.Context, obj *storage.Object) (string, error) {
 	return c.Client.Initiate(ctx, obj.Key, InitiateHeaders(obj))
 }
@@ -96,7 +96,7 @@ func (c *Client) Initiate(ctx context.Context, obj *storage.Object) (string, err
 // crc64Header is the answer header COS reports a stored part's CRC-64 in.
 const crc64Header = "x-cos-hash-crc64ecma"
 
-// Presign implements upload.Store. URLs sign host and content-length, so each part
+// Presign implements storage.Store. URLs sign host and content-length, so each part
 // can only be uploaded with its planned size, and never outlive the credentials.
 func (c *Client) Presign(ctx context.Context, req *storage.PresignRequest) (*storage.Presigned, error) {
 	cred, now, end, err := c.PresignWindow(ctx, req.TTL, 0)

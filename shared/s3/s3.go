@@ -73,7 +73,7 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 	return c, nil
 }
 
-// Bucket implements upload.Store.
+// Bucket implements storage.Store.
 func (c *Client) Bucket() string { return c.bucket }
 
 var _ storage.Store = (*Client)(nil)

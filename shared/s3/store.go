@@ -18,7 +18,7 @@ import (
 
 var _ storage.Store = (*Client)(nil)
 
-// Capabilities implements upload.Store: S3's smallest part but the last is 5 MiB (COS's
+// Capabilities implements storage.Store: S3's smallest part but the last is 5 MiB (COS's
 // 1 MiB), keys take 1,024 bytes, the storage classes with an S3 equivalent, no
 // per-grantee permissions by Tencent UIN.
 func (c *Client) Capabilities() storage.Capabilities {
@@ -56,7 +56,7 @@ func InitiateHeaders(obj *storage.Object) (http.Header, error) {
 	return storerest.InitiateHeaders(obj, names), nil // COS's object ACLs are S3's canned ACLs by the same names
 }
 
-// Initiate implements upload.Store: CreateMultipartUpload.
+// Initiate implements storage.Store: CreateMultipartUpload.
 func (c *Client) Initiate(ctx context.Context, obj *storage.Object) (string, error) {
 	h, err := InitiateHeaders(obj)
 	if err != nil {
@@ -65,7 +65,7 @@ func (c *Client) Initiate(ctx context.Context, obj *storage.Object) (string, err
 	return c.Client.Initiate(ctx, obj.Key, h)
 }
 
-// Presign implements upload.Store with SigV4 query signing: host, the SSE-C headers and
+// Presign implements storage.Store with SigV4 query signing: host, the SSE-C headers and
 // (pinned uploads) content-length are signed. partPresigner does the signing: the SDK's
 // signer, byte for byte, at a tenth of the cost for a whole plan (BenchmarkPresign10000).
 func (c *Client) Presign(ctx context.Context, req *storage.PresignRequest) (*storage.Presigned, error) {

@@ -13,7 +13,9 @@ import (
 
 // Issuer is a store that can hand a client temporary keys scoped to one upload — the
 // one key, the upload calls, the declared type and size — for the storage's own client SDKs
-// to upload with (COS through Tencent STS; the local store's stand-in).
+// to upload with (COS through Tencent STS; the local store's stand-in). Errors:
+// errcode.NotAvailable when the store has nothing to narrow (COS without COS_ROLE_ARN),
+// errcode.CredentialsFailed when the issuer refused or failed, with its request id.
 type Issuer interface {
 	IssueKeys(ctx context.Context, scope Scope) (*Keys, error)
 }

@@ -32,7 +32,7 @@ const (
 )
 
 // Resource names an object of bucket "<name>-<appid>" in region, for a policy to grant:
-// only from an admitted key (upload.ObjectKey), which holds no wildcard or policy variable,
+// only from an admitted key (policy.ObjectKey), which holds no wildcard or policy variable,
 // so the resource names that one object and nothing else.
 func Resource(region, bucket string, key policy.ObjectKey) string {
 	return RequestResource(region, bucket, key.String())

@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite every upload.Store passes, in the shape of
+// Package storagetest is the conformance suite every storage.Store passes, in the shape of
 // go-cloud's blob/drivertest: a store package calls Run from its own test with a function
 // that builds the store against a real server (the COS store against the local store, the
 // S3 store against versitygw, the next store against its own), and the suite drives the
