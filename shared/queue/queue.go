@@ -126,15 +126,11 @@ func failure(res Result, err error) (Result, Outcome) {
 	return res, Done // poison: the same message will fail the same way
 }
 
+// handle decodes and checks a message, then acts on it at most once (see once).
 func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, msg *Message) (Result, Outcome) {
 	res := Result{RequestID: fallbackID}
-	if err := strictjson.Unmarshal(body, msg); err != nil {
-		*msg = Message{}
-		var strict *strictjson.Error
-		if errors.As(err, &strict) && strict.Field != "" {
-			return failure(res, errcode.Invalid(strict.Field, "%s", strict.Message))
-		}
-		return failure(res, &errcode.Error{Code: errcode.InvalidJSON, Message: "the message is not a JSON object: " + err.Error()})
+	if err := decode(body, msg); err != nil {
+		return failure(res, err)
 	}
 	if msg.RequestID == "" {
 		msg.RequestID = fallbackID
@@ -145,24 +141,56 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 	}
 	if msg.CallbackURL != "" {
 		if err := p.callbacks.Check(msg.CallbackURL); err != nil {
-			bad := msg.CallbackURL
-			msg.CallbackURL = "" // never call an address the policy refuses
-			res, out := failure(res, err)
-			p.log.Warn("queue message refused callback", "requestId", res.RequestID, "callbackUrl", webhook.Redact(bad))
-			return res, out
+			return p.refuseCallback(res, msg, err)
 		}
 	}
+	if err := checkAsk(msg); err != nil {
+		return failure(res, err)
+	}
+	ctx = upload.WithCaller(ctx, msg.Subject)
+	return p.once(ctx, res, msg)
+}
+
+// decode reads body into msg strictly; on failure msg is left empty (no callback is sent).
+func decode(body []byte, msg *Message) error {
+	err := strictjson.Unmarshal(body, msg)
+	if err == nil {
+		return nil
+	}
+	*msg = Message{}
+	var strict *strictjson.Error
+	if errors.As(err, &strict) && strict.Field != "" {
+		return errcode.Invalid(strict.Field, "%s", strict.Message)
+	}
+	return &errcode.Error{Code: errcode.InvalidJSON, Message: "the message is not a JSON object: " + err.Error()}
+}
+
+// refuseCallback refuses a message whose callbackUrl the policy refuses, clearing it so
+// that address is never called, and logs the refusal (redacted).
+func (p *Processor) refuseCallback(res Result, msg *Message, err error) (Result, Outcome) {
+	bad := msg.CallbackURL
+	msg.CallbackURL = "" // never call an address the policy refuses
+	res, out := failure(res, err)
+	p.log.Warn("queue message refused callback", "requestId", res.RequestID, "callbackUrl", webhook.Redact(bad))
+	return res, out
+}
+
+// checkAsk refuses an action or a partUrls form the processor does not know.
+func checkAsk(msg *Message) error {
 	switch msg.Action {
 	case "initiate", "complete", "abort":
 	default:
-		return failure(res, errcode.Invalid("action", "action must be initiate, complete or abort"))
+		return errcode.Invalid("action", "action must be initiate, complete or abort")
 	}
 	if msg.PartURLs != "" && msg.PartURLs != "compact" {
-		return failure(res, errcode.Invalid("partUrls", "partUrls must be \"compact\" or absent"))
+		return errcode.Invalid("partUrls", "partUrls must be \"compact\" or absent")
 	}
-	ctx = upload.WithCaller(ctx, msg.Subject)
+	return nil
+}
 
-	// At-least-once delivery: answer a redelivery from its marker.
+// once acts on a checked message at most once per requestId (at-least-once delivery): a
+// redelivery is answered from its marker, a first delivery acts and writes one.
+func (p *Processor) once(ctx context.Context, res Result, msg *Message) (Result, Outcome) {
 	if p.markers == nil {
 		return failure(res, errors.New("queue: the store keeps no records"))
 	}
@@ -176,7 +204,15 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 	} else if ok {
 		return p.answerFrom(res, binding, &prev)
 	}
+	res, err := p.act(ctx, res, msg)
+	if err != nil {
+		return failure(res, err)
+	}
+	return p.record(ctx, res, subject, binding)
+}
 
+// act runs the message's action through the service; on error res is returned unchanged.
+func (p *Processor) act(ctx context.Context, res Result, msg *Message) (Result, error) {
 	switch msg.Action {
 	case "initiate":
 		initiate := p.svc.Initiate
@@ -185,49 +221,63 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 		}
 		up, err := initiate(ctx, &msg.InitiateRequest)
 		if err != nil {
-			return failure(res, err)
+			return res, err
 		}
 		res.Status, res.Initiated = "ok", up
 	case "complete":
 		done, err := p.svc.Complete(ctx, msg.Token, msg.UploadID, msg.Parts)
 		if err != nil {
-			return failure(res, err)
+			return res, err
 		}
 		res.Status, res.Completed = "ok", done
 	case "abort":
 		if err := p.svc.Abort(ctx, msg.Token, msg.UploadID); err != nil {
-			return failure(res, err)
+			return res, err
 		}
 		res.Status = "ok"
 	}
+	return res, nil
+}
 
+// record writes the marker of an action's result (create-only); if another delivery's
+// marker is there first, that one answers instead.
+func (p *Processor) record(ctx context.Context, res Result, subject, binding string) (Result, Outcome) {
 	rj, _ := json.Marshal(&res)
 	created, err := p.markers.Create(ctx, records.Request, subject, &marker{Binding: binding, Result: rj})
 	if err != nil {
 		// The outcome stands (the caller gets it); a later redelivery may act again,
 		// which only initiate would notice: undo ours so no orphan is left.
-		if res.Initiated != nil {
-			p.svc.Abort(context.WithoutCancel(ctx), res.Initiated.Token, res.Initiated.UploadID)
-		}
+		p.undoInitiate(ctx, res)
 		return failure(res, err)
 	}
 	if !created {
 		// Another delivery finished first (or another message took this requestId): keep
 		// its upload, drop ours, and answer as its marker says.
-		if res.Initiated != nil {
-			p.svc.Abort(context.WithoutCancel(ctx), res.Initiated.Token, res.Initiated.UploadID)
-		}
-		first := Result{RequestID: res.RequestID, Action: res.Action}
-		ok, err := p.markers.Get(ctx, records.Request, subject, &prev)
-		if errors.Is(err, records.ErrForged) {
-			return p.forged(first, err)
-		}
-		if err != nil || !ok {
-			return failure(first, errors.Join(err, errors.New("queue: the marker vanished")))
-		}
-		return p.answerFrom(first, binding, &prev)
+		p.undoInitiate(ctx, res)
+		return p.answerFirst(ctx, Result{RequestID: res.RequestID, Action: res.Action}, subject, binding)
 	}
 	return res, Done
+}
+
+// undoInitiate aborts the upload res initiated, if any, even once ctx is cancelled.
+func (p *Processor) undoInitiate(ctx context.Context, res Result) {
+	if res.Initiated != nil {
+		p.svc.Abort(context.WithoutCancel(ctx), res.Initiated.Token, res.Initiated.UploadID)
+	}
+}
+
+// answerFirst answers from the marker another delivery wrote first (first holds only the
+// requestId and action); a vanished marker fails.
+func (p *Processor) answerFirst(ctx context.Context, first Result, subject, binding string) (Result, Outcome) {
+	var prev marker
+	ok, err := p.markers.Get(ctx, records.Request, subject, &prev)
+	if errors.Is(err, records.ErrForged) {
+		return p.forged(first, err)
+	}
+	if err != nil || !ok {
+		return failure(first, errors.Join(err, errors.New("queue: the marker vanished")))
+	}
+	return p.answerFrom(first, binding, &prev)
 }
 
 // marker is what a marker record holds: the result and the digest of the message it

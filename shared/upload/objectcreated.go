@@ -3,7 +3,6 @@ package upload
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -74,74 +73,16 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 		// The API rejected this very object but could not remove it: finish that.
 		return s.finishRecordedRejection(ctx, key, rej, info)
 	}
-	ev := &events.Event{Type: events.Completed, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
-		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
-	write, keys := info.Metadata[policy.WriteMetadata], ""
-	if s.apiWrite(key, info) {
-		write = write[:writeIDLen] // the write's id, as the token names it
-	} else {
-		write = "" // not an API upload's: a client's (temporary keys), or written outside directup
-	}
-	reject := func(reason string) error {
-		// Deleted first (what contradicts its declaration is not left in the bucket while
-		// an endpoint is down); a rejection that cannot be told is recorded, and the
-		// platform's retry, finding the object gone, tells it from the record.
-		if err := s.removeObject(ctx, key); err != nil {
-			return err
-		}
-		ev.Type, ev.Reason = events.Rejected, reason
-		identify(ev, write, keys, info.LastModified)
-		err := s.tell(ctx, ev)
-		if s.records != nil && err != nil {
-			if rerr := s.records.Put(ctx, records.Rejected, key, &rejection{Event: *ev}); rerr != nil {
-				return errors.Join(err, rerr)
-			}
-		}
+	o := s.newCreatedObject(key, info)
+	reason, err := s.verdict(ctx, o)
+	if err != nil {
 		return err
 	}
-	if info.Size > s.policy.MaxSize {
-		return reject("the object is larger than this deployment's limit of " + strconv.FormatInt(s.policy.MaxSize, 10) + " bytes; it was deleted")
+	if reason != "" {
+		return s.rejectObject(ctx, o, reason)
 	}
-	if write == "" {
-		// Written with temporary keys, perhaps: held to what was declared for keys valid
-		// when it was written — any one of them (several callers may hold keys for one
-		// client key; each declaration bounds what its keys may leave).
-		held, err := s.declarationsFor(ctx, key, info.LastModified)
-		if err != nil {
-			return err
-		}
-		if len(held) > 0 {
-			d := matching(held, info)
-			if d == nil {
-				d = &held[len(held)-1] // the newest names the refusal
-				if d.Caller != "" {
-					ev.Caller = d.Caller
-				}
-				keys = d.Keys
-				if info.Size != d.Size {
-					return reject("the object holds " + strconv.FormatInt(info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted")
-				}
-				return reject("the object is stored as " + policy.MediaType(info.ContentType) + ", not the " + policy.MediaType(d.ContentType) + " declared for its keys; it was deleted")
-			}
-			keys = d.Keys
-			if d.Caller != "" {
-				ev.Caller = d.Caller // who declared it, the only caller the bucket can name
-			}
-		}
-	}
-	if s.policy.VerifyContent && !info.CustomerKeyEncrypted {
-		head, err := s.objects.ReadHead(ctx, key, policy.HeadBytes)
-		if err != nil {
-			return err
-		}
-		detected, ok := s.policy.ContentVerdict(info.ContentType, head)
-		ev.DetectedType = detected
-		if !ok {
-			return reject(errcode.ContentMismatch + ": the stored content is " + detected + ", not the declared " + policy.MediaType(info.ContentType) + "; the object was deleted")
-		}
-	}
-	identify(ev, write, keys, info.LastModified)
-	return s.tell(ctx, ev)
+	identify(o.ev, o.write, o.keys, info.LastModified)
+	return s.tell(ctx, o.ev)
 }
 
 // rejection is the record of a rejected object: its event (untold until Told), and Remove

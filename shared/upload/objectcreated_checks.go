@@ -1,0 +1,122 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/storage"
+)
+
+// createdObject is an object ObjectCreated checks: what storage reports of it, the event
+// its outcome is told in, and what names its write (an API write's id, or the fingerprint
+// of the temporary keys that cover it).
+type createdObject struct {
+	key   string
+	info  storage.ObjectInfo
+	ev    *events.Event
+	write string // the API write's id; empty when no API upload wrote it
+	keys  string // the temporary keys' fingerprint, once a declaration names them
+}
+
+// newCreatedObject starts the check of an object: its completed event, and its write's id
+// when its sealed write value shows the API wrote it.
+func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *createdObject {
+	ev := &events.Event{Type: events.Completed, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
+		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
+	write := info.Metadata[policy.WriteMetadata]
+	if s.apiWrite(key, info) {
+		write = write[:writeIDLen] // the write's id, as the token names it
+	} else {
+		write = "" // not an API upload's: a client's (temporary keys), or written outside directup
+	}
+	return &createdObject{key: key, info: info, ev: ev, write: write}
+}
+
+// verdict runs the checks in order — size, temporary keys' declarations, content — and
+// returns the first refusal's reason ("" if the object passes all).
+func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error) {
+	if o.info.Size > s.policy.MaxSize {
+		return "the object is larger than this deployment's limit of " + strconv.FormatInt(s.policy.MaxSize, 10) + " bytes; it was deleted", nil
+	}
+	if o.write == "" {
+		if reason, err := s.declaredVerdict(ctx, o); err != nil || reason != "" {
+			return reason, err
+		}
+	}
+	if s.policy.VerifyContent && !o.info.CustomerKeyEncrypted {
+		return s.contentVerdict(ctx, o)
+	}
+	return "", nil
+}
+
+// declaredVerdict holds an object no API upload wrote to what was declared for the
+// temporary keys valid when it was written, and names those keys and their caller.
+func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string, error) {
+	// Written with temporary keys, perhaps: held to what was declared for keys valid
+	// when it was written — any one of them (several callers may hold keys for one
+	// client key; each declaration bounds what its keys may leave).
+	held, err := s.declarationsFor(ctx, o.key, o.info.LastModified)
+	if err != nil {
+		return "", err
+	}
+	if len(held) == 0 {
+		return "", nil
+	}
+	d := matching(held, o.info)
+	if d == nil {
+		d = &held[len(held)-1] // the newest names the refusal
+		if d.Caller != "" {
+			o.ev.Caller = d.Caller
+		}
+		o.keys = d.Keys
+		if o.info.Size != d.Size {
+			return "the object holds " + strconv.FormatInt(o.info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted", nil
+		}
+		return "the object is stored as " + policy.MediaType(o.info.ContentType) + ", not the " + policy.MediaType(d.ContentType) + " declared for its keys; it was deleted", nil
+	}
+	o.keys = d.Keys
+	if d.Caller != "" {
+		o.ev.Caller = d.Caller // who declared it, the only caller the bucket can name
+	}
+	return "", nil
+}
+
+// contentVerdict checks the object's first bytes against its declared type, noting the
+// detected type in its event.
+func (s *Service) contentVerdict(ctx context.Context, o *createdObject) (string, error) {
+	head, err := s.objects.ReadHead(ctx, o.key, policy.HeadBytes)
+	if err != nil {
+		return "", err
+	}
+	detected, ok := s.policy.ContentVerdict(o.info.ContentType, head)
+	o.ev.DetectedType = detected
+	if !ok {
+		return errcode.ContentMismatch + ": the stored content is " + detected + ", not the declared " + policy.MediaType(o.info.ContentType) + "; the object was deleted", nil
+	}
+	return "", nil
+}
+
+// rejectObject deletes an object that contradicts its declaration, then tells its
+// rejection, recording it when it cannot be told.
+func (s *Service) rejectObject(ctx context.Context, o *createdObject, reason string) error {
+	// Deleted first (what contradicts its declaration is not left in the bucket while
+	// an endpoint is down); a rejection that cannot be told is recorded, and the
+	// platform's retry, finding the object gone, tells it from the record.
+	if err := s.removeObject(ctx, o.key); err != nil {
+		return err
+	}
+	o.ev.Type, o.ev.Reason = events.Rejected, reason
+	identify(o.ev, o.write, o.keys, o.info.LastModified)
+	err := s.tell(ctx, o.ev)
+	if s.records != nil && err != nil {
+		if rerr := s.records.Put(ctx, records.Rejected, o.key, &rejection{Event: *o.ev}); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	return err
+}
