@@ -37,8 +37,8 @@ echo "== fuzz (bounded): token parser, request decoder and rules, key builder, s
 # Bounded by executions, not seconds: Go 1.26's fuzz coordinator can report a spurious
 # "context deadline exceeded" when a -fuzztime duration ends mid-run (golang/go#75804,
 # fixed in 1.27); a count has no deadline to race. 80,000 runs are about 10 s here.
-for target in FuzzTokenVerify FuzzInitiateRequest FuzzGenerateKey FuzzSubjectSegment; do
-  go test -run='^$' -fuzz="^${target}\$" -fuzztime=80000x ./shared/upload
+for target in uploadplan:FuzzTokenVerify policy:FuzzInitiateRequest policy:FuzzGenerateKey policy:FuzzSubjectSegment; do
+  go test -run='^$' -fuzz="^${target#*:}\$" -fuzztime=80000x "./shared/${target%%:*}"
 done
 
 echo "== browser tests (Debian chromium + playwright-core)"
