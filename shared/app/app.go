@@ -91,7 +91,7 @@ func ForFunction(name string) (*App, error) {
 
 // serviceOptions are the service's optional parts the settings turn on.
 func serviceOptions(c *config.Config) []upload.Option {
-	var opts []upload.Option
+	opts := []upload.Option{upload.WithProfiles(c.Profiles)}
 	if h := hook.New(c.Hook); h != nil {
 		opts = append(opts, upload.WithHook(h))
 	}

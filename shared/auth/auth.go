@@ -120,6 +120,10 @@ type Identity struct {
 	// zero when it does not say (gateway identity). Grants minted for the caller, such
 	// as Uppy capabilities, end no later.
 	Expires time.Time
+	// Claims are what the credential says of the caller, each as a list of strings (a
+	// JWT's claims — strings, numbers, booleans, lists of them — or a gateway authorizer's
+	// context), for profiles' claims rules. Never read from anything a client could set.
+	Claims map[string][]string
 }
 
 // Subject authenticates r and returns the caller's subject ("" in mode none).
@@ -140,7 +144,11 @@ func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 			if sub == "" || len(sub) > 256 {
 				return Identity{}, &Error{"the gateway's authorizer did not identify the caller (" + claim + ")"}
 			}
-			return Identity{Subject: sub}, nil
+			listed := make(map[string][]string, len(claims))
+			for k, v := range claims {
+				listed[k] = []string{v}
+			}
+			return Identity{Subject: sub, Claims: listed}, nil
 		}
 		sub := strings.TrimSpace(r.Header.Get(a.cfg.GatewayHeader))
 		if sub == "" || len(sub) > 256 {
@@ -159,7 +167,7 @@ func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 		if claims.Subject == "" || len(claims.Subject) > 256 {
 			return Identity{}, &Error{"the bearer token has no usable subject"}
 		}
-		return Identity{Subject: claims.Subject, Expires: claims.ExpiresAt.Time}, nil // exp is required
+		return Identity{Subject: claims.Subject, Expires: claims.ExpiresAt.Time, Claims: claims.listed}, nil // exp is required
 	}
 	return Identity{}, nil
 }
@@ -187,8 +195,12 @@ var (
 	errNumericDate = errors.New("exp, nbf and iat must be JSON numbers")
 )
 
-// strictClaims are the registered claims, refusing a time claim that is not a JSON number.
-type strictClaims struct{ jwt.RegisteredClaims }
+// strictClaims are the registered claims, refusing a time claim that is not a JSON number,
+// and every claim as strings (listed).
+type strictClaims struct {
+	jwt.RegisteredClaims
+	listed map[string][]string
+}
 
 func (c *strictClaims) UnmarshalJSON(b []byte) error {
 	var fields map[string]json.RawMessage
@@ -200,7 +212,38 @@ func (c *strictClaims) UnmarshalJSON(b []byte) error {
 			return errNumericDate
 		}
 	}
+	c.listed = make(map[string][]string, len(fields))
+	for name, v := range fields {
+		if values := claimStrings(v); len(values) > 0 {
+			c.listed[name] = values
+		}
+	}
 	return json.Unmarshal(b, &c.RegisteredClaims)
+}
+
+// claimStrings is a claim's value as strings: a string, number or boolean is one; a list
+// of them is each; anything else (objects, nested lists, null) is none.
+func claimStrings(v json.RawMessage) []string {
+	var list []json.RawMessage
+	if json.Unmarshal(v, &list) != nil {
+		list = []json.RawMessage{v}
+	}
+	var out []string
+	for _, item := range list {
+		var s string
+		if json.Unmarshal(item, &s) == nil {
+			out = append(out, s)
+			continue
+		}
+		var scalar any
+		if json.Unmarshal(item, &scalar) == nil {
+			switch scalar.(type) {
+			case float64, bool:
+				out = append(out, strings.TrimSpace(string(item)))
+			}
+		}
+	}
+	return out
 }
 
 // isJSONNumber reports whether v (one JSON value) is a number: not a string, null,

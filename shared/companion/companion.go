@@ -17,6 +17,7 @@
 package companion
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -76,12 +77,14 @@ func New(svc *upload.Service, opts Options) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/c/") {
 		capability, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/c/"), "/")
-		sub, err := h.verify(capability)
+		cp, err := h.verify(capability)
 		if err != nil {
 			httpapi.Error(w, r, err)
 			return
 		}
-		r = httpapi.WithCaller(r, sub) // the request log names the capability's caller
+		// The caller, and the claims its profiles' rules read, as verified when it was minted.
+		r = r.WithContext(context.WithValue(upload.WithCallerClaims(r.Context(), cp.Claims), pinnedKey{}, cp.Profile))
+		r = httpapi.WithCaller(r, cp.Subject) // the request log names the capability's caller
 	} else if !h.opts.Anonymous {
 		httpapi.Error(w, r, &errcode.Error{Code: errcode.Unauthenticated,
 			Message: "this deployment authenticates callers: use the companionEndpoint from POST /capabilities"})
@@ -93,7 +96,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type capability struct {
 	Subject string `json:"sub"`
 	Expires int64  `json:"e"`
+	// Profile pins the uploads made through it to one profile ("" any the caller may use).
+	Profile string `json:"pf,omitempty"`
+	// Claims are the minting caller's claims that profiles' rules name (only those).
+	Claims map[string][]string `json:"cl,omitempty"`
 }
+
+type pinnedKey struct{}
 
 // capabilities are signed tokens of their own kind: "c1." under the domain
 // "directup-capability:", so the upload-token secret serves both and neither verifies as
@@ -105,22 +114,43 @@ func (h *Handler) capabilities() *signed.Signer {
 // Mint issues a capability for subject, valid for the handler's TTL but never beyond
 // notAfter (the minting caller's own credential; zero: no such bound).
 func (h *Handler) Mint(subject string, notAfter time.Time) (string, time.Time) {
+	return h.mint(capability{Subject: subject}, notAfter)
+}
+
+func (h *Handler) mint(cp capability, notAfter time.Time) (string, time.Time) {
 	exp := h.now().Add(h.opts.TTL)
 	if !notAfter.IsZero() && notAfter.Before(exp) {
 		exp = notAfter
 	}
-	return h.capabilities().Sign(capability{Subject: subject, Expires: exp.Unix()}), exp
+	cp.Expires = exp.Unix()
+	return h.capabilities().Sign(cp), exp
 }
 
-func (h *Handler) verify(c string) (string, error) {
+func (h *Handler) verify(c string) (*capability, error) {
 	var cp capability
 	if err := h.capabilities().Verify(c, &cp); err != nil {
-		return "", &errcode.Error{Code: errcode.Unauthenticated, Message: "the capability in the endpoint is not valid"}
+		return nil, &errcode.Error{Code: errcode.Unauthenticated, Message: "the capability in the endpoint is not valid"}
 	}
 	if h.now().Unix() >= cp.Expires {
-		return "", &errcode.Error{Code: errcode.TokenExpired, Message: "the capability has expired; ask for a new one"}
+		return nil, &errcode.Error{Code: errcode.TokenExpired, Message: "the capability has expired; ask for a new one"}
 	}
-	return cp.Subject, nil
+	return &cp, nil
+}
+
+// profileClaims keeps of claims the ones some profile's rule names: all a capability needs.
+func (h *Handler) profileClaims(claims map[string][]string) map[string][]string {
+	var out map[string][]string
+	for _, p := range h.svc.Profiles() {
+		for name := range p.Claims {
+			if v, ok := claims[name]; ok {
+				if out == nil {
+					out = map[string][]string{}
+				}
+				out[name] = v
+			}
+		}
+	}
+	return out
 }
 
 // MintHandler answers POST /capabilities for an authenticated caller with a
@@ -133,10 +163,29 @@ func (h *Handler) MintHandler(base func(*http.Request) string) http.HandlerFunc 
 				Message: "the request does not tell the API's public address: set API_PUBLIC_URL"})
 			return
 		}
-		c, exp := h.Mint(upload.Caller(r.Context()), auth.FromContext(r.Context()).Expires)
-		httpapi.WriteJSON(w, http.StatusCreated, map[string]any{
-			"capability": c, "companionEndpoint": endpoint + "/c/" + c, "expiresAt": exp.UTC(),
-		})
+		var req struct {
+			Profile string `json:"profile"`
+		}
+		if r.ContentLength != 0 {
+			if err := decode(r, &req); err != nil {
+				httpapi.Error(w, r, err)
+				return
+			}
+		}
+		if req.Profile != "" {
+			if err := h.svc.CanUse(r.Context(), req.Profile); err != nil {
+				httpapi.Error(w, r, err)
+				return
+			}
+		}
+		id := auth.FromContext(r.Context())
+		c, exp := h.mint(capability{Subject: upload.Caller(r.Context()), Profile: req.Profile,
+			Claims: h.profileClaims(upload.CallerClaims(r.Context()))}, id.Expires)
+		out := map[string]any{"capability": c, "companionEndpoint": endpoint + "/c/" + c, "expiresAt": exp.UTC()}
+		if req.Profile != "" {
+			out["profile"] = req.Profile
+		}
+		httpapi.WriteJSON(w, http.StatusCreated, out)
 	}
 }
 
@@ -181,6 +230,11 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	if req.Type == "" {
 		req.Type = "application/octet-stream"
 	}
+	profile, err := profileOf(r, req.Metadata)
+	if err != nil {
+		httpapi.Error(w, r, err)
+		return
+	}
 	size, err := metaInt(req.Metadata, "size")
 	if err != nil {
 		httpapi.Error(w, r, err)
@@ -198,13 +252,13 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 			partSize = UppyPartSize(size)
 		}
 		up, err = h.svc.InitiatePlanned(r.Context(), &policy.InitiateRequest{
-			Filename: req.Filename, ContentType: req.Type, Size: &size, PartSize: partSize})
+			Filename: req.Filename, ContentType: req.Type, Size: &size, PartSize: partSize, Profile: profile})
 		if err != nil {
 			httpapi.Error(w, r, err)
 			return
 		}
 	case h.opts.OpenUploads:
-		if up, err = h.svc.InitiateOpen(r.Context(), req.Filename, req.Type); err != nil {
+		if up, err = h.svc.InitiateOpen(r.Context(), req.Filename, req.Type, profile); err != nil {
 			httpapi.Error(w, r, err)
 			return
 		}
@@ -215,6 +269,24 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"key": up.Key, "uploadId": up.Token, "bucket": up.Bucket})
+}
+
+// profileOf is the profile an Uppy create names in metadata.profile, or the one its
+// capability is pinned to: a pinned capability takes no other.
+func profileOf(r *http.Request, meta map[string]any) (string, error) {
+	pinned, _ := r.Context().Value(pinnedKey{}).(string)
+	v, ok := meta["profile"]
+	if !ok || v == nil || v == "" {
+		return pinned, nil
+	}
+	named, isString := v.(string)
+	switch {
+	case !isString:
+		return "", errcode.Invalid("metadata.profile", "metadata.profile must be a profile's name")
+	case pinned != "" && named != pinned:
+		return "", errcode.Denied("profile", "this companionEndpoint is pinned to profile %s", pinned)
+	}
+	return named, nil
 }
 
 // UppyPartSize is the part size @uppy/aws-s3 cuts a file of size bytes into when its

@@ -57,6 +57,12 @@ type Config struct {
 	QueueCallbackSecret string   `envconfig:"QUEUE_CALLBACK_SECRET"`
 	QueueCallbackHosts  []string `envconfig:"QUEUE_CALLBACK_ALLOWED_HOSTS"`
 
+	// Profiles are the kinds of upload the deployment takes (UPLOAD_PROFILES, a JSON object
+	// of profile name to rules, or UPLOAD_PROFILES_FILE, a path to the same).
+	ProfilesJSON string                     `envconfig:"UPLOAD_PROFILES"`
+	ProfilesFile string                     `envconfig:"UPLOAD_PROFILES_FILE"`
+	Profiles     map[string]*policy.Profile `ignored:"true"`
+
 	policy.Policy
 	auth.Settings
 }
@@ -79,6 +85,9 @@ func Load() (*Config, error) {
 		return nil, errors.New("config: " + strings.TrimPrefix(err.Error(), "envconfig.Process: "))
 	}
 	if err := c.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.loadProfiles(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := c.Settings.Validate(); err != nil {
@@ -109,6 +118,28 @@ func Load() (*Config, error) {
 		return nil, errors.New("config: UPLOAD_TOKEN_SECRET: required, at least 32 characters (e.g. openssl rand -hex 32)")
 	}
 	return &c, nil
+}
+
+// loadProfiles reads the profiles from UPLOAD_PROFILES or UPLOAD_PROFILES_FILE (not both).
+func (c *Config) loadProfiles() error {
+	js := []byte(c.ProfilesJSON)
+	switch {
+	case c.ProfilesJSON != "" && c.ProfilesFile != "":
+		return errors.New("UPLOAD_PROFILES and UPLOAD_PROFILES_FILE: set one, not both")
+	case c.ProfilesFile != "":
+		var err error
+		if js, err = os.ReadFile(c.ProfilesFile); err != nil {
+			return fmt.Errorf("UPLOAD_PROFILES_FILE: %v", err)
+		}
+	case c.ProfilesJSON == "":
+		return nil
+	}
+	profiles, err := policy.ParseProfiles(js, c.Policy)
+	if err != nil {
+		return err
+	}
+	c.Profiles = profiles
+	return nil
 }
 
 // chooseStore reads every registered store's settings and keeps the one configured (the

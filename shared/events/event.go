@@ -13,8 +13,10 @@ import (
 // delivers them). Every delivery of one outcome carries the same ID, derived from the
 // stored object's write, so receivers deduplicate on it.
 type Event struct {
-	Type         string            `json:"type"` // upload.completed, upload.rejected, upload.aborted
-	ID           string            `json:"id"`
+	Type string `json:"type"` // upload.completed, upload.rejected, upload.aborted
+	ID   string `json:"id"`
+	// Profile is the profile the upload was started under (UPLOAD_PROFILES; "" none).
+	Profile      string            `json:"profile,omitempty"`
 	Time         time.Time         `json:"time"`
 	Caller       string            `json:"caller,omitempty"`
 	Bucket       string            `json:"bucket"`

@@ -24,6 +24,9 @@ type CreateEvent struct {
 
 // ProposedUpload is the upload as the policy let it through.
 type ProposedUpload struct {
+	// Profile is the profile the request named (UPLOAD_PROFILES; "" none): its rules were
+	// applied, and will be to the hook's answer.
+	Profile         string            `json:"profile,omitempty"`
 	Key             string            `json:"key"`
 	Filename        string            `json:"filename,omitempty"`
 	ContentType     string            `json:"contentType"`
@@ -38,7 +41,7 @@ type ProposedUpload struct {
 	Encryption      string            `json:"encryption,omitempty"` // the type only: keys never leave
 }
 
-// HookDecision is the hook's answer. Allow is required; Key, Metadata and Tagging, when
+// Decision is the hook's answer. Allow is required; Key, Metadata and Tagging, when
 // set, replace the proposed ones and are checked by the policy again.
 type Decision struct {
 	Allow    *bool             `json:"allow"`

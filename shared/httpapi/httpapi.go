@@ -172,7 +172,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.logRequest(r, rec, sw, start)
 			return
 		}
-		r = WithCaller(r.WithContext(auth.WithIdentity(r.Context(), id)), id.Subject)
+		ctx := upload.WithCallerClaims(auth.WithIdentity(r.Context(), id), id.Claims)
+		r = WithCaller(r.WithContext(ctx), id.Subject)
 	}
 	h.mux.ServeHTTP(sw, r)
 	h.logRequest(r, rec, sw, start)

@@ -24,6 +24,10 @@ type Policy struct {
 	KeyTemplate string `envconfig:"UPLOAD_KEY_TEMPLATE" default:"{prefix}{random}/{filename}"`
 	// MaxSize is the largest object a client may declare, in bytes (default 5 GiB).
 	MaxSize int64 `envconfig:"UPLOAD_MAX_SIZE" default:"5368709120"`
+	// MinSize is the smallest (default 0).
+	MinSize int64 `envconfig:"UPLOAD_MIN_SIZE" default:"0"`
+	// RequiredMetadata names metadata every upload must carry (e.g. "project").
+	RequiredMetadata []string `envconfig:"UPLOAD_REQUIRED_METADATA"`
 	// AllowedTypes lists permitted content types; "image/*" and "*/*" are wildcards.
 	AllowedTypes []string `envconfig:"UPLOAD_ALLOWED_TYPES" default:"*/*"`
 	// AllowedACLs lists object ACLs clients may ask for beyond "default" (none by default).
@@ -82,6 +86,16 @@ func (p *Policy) Validate() error {
 	}
 	if p.MaxSize < 0 || p.MaxSize > storage.MaxTotalSize {
 		return fmt.Errorf("UPLOAD_MAX_SIZE: must be between 0 and %d bytes", storage.MaxTotalSize)
+	}
+	if p.MinSize < 0 || p.MinSize > p.MaxSize {
+		return fmt.Errorf("UPLOAD_MIN_SIZE: must be between 0 and UPLOAD_MAX_SIZE (%d)", p.MaxSize)
+	}
+	for i, m := range p.RequiredMetadata {
+		m = strings.ToLower(strings.TrimSpace(m))
+		if !metaSuffix.MatchString(m) || strings.HasPrefix(m, ReservedMetaPrefix) {
+			return fmt.Errorf("UPLOAD_REQUIRED_METADATA: %q is not a metadata name (letters, digits and '-'; not directup-...)", m)
+		}
+		p.RequiredMetadata[i] = m
 	}
 	for i, t := range p.AllowedTypes {
 		t = strings.ToLower(strings.TrimSpace(t))

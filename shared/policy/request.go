@@ -38,6 +38,9 @@ type InitiateRequest struct {
 	ACL                string             `json:"acl,omitempty"`
 	Grants             *GrantsRequest     `json:"grants,omitempty"`
 	Encryption         *EncryptionRequest `json:"encryption,omitempty"`
+	// Profile names the kind of upload (UPLOAD_PROFILES) whose rules apply; none, the
+	// deployment's own.
+	Profile string `json:"profile,omitempty"`
 }
 
 // GrantsRequest lists grantees (account UINs, or "qcs::cam::uin/<owner>:uin/<sub>") per permission.
@@ -91,7 +94,7 @@ func (p *Policy) ObjectFor(req *InitiateRequest, generate func(filename string) 
 	}
 	// The rules run in this order, so a request breaking several hears of the first.
 	for _, rule := range []func(*InitiateRequest, storage.Capabilities, *storage.Object) error{
-		p.contentType, headers, userData, p.storageClass, p.acl, p.grantees, storeOptions,
+		p.contentType, headers, p.userData, p.storageClass, p.acl, p.grantees, storeOptions,
 	} {
 		if err := rule(req, caps, &obj); err != nil {
 			return nil, uploadplan.Plan{}, err
@@ -137,6 +140,9 @@ func (p *Policy) planOf(req *InitiateRequest, caps storage.Capabilities) (upload
 	if *req.Size > p.MaxSize && *req.Size >= 0 {
 		return uploadplan.Plan{}, &errcode.Error{Code: errcode.SizeTooLarge, Field: "size",
 			Message: "size exceeds this deployment's limit of " + strconv.FormatInt(p.MaxSize, 10) + " bytes"}
+	}
+	if *req.Size < p.MinSize && *req.Size >= 0 {
+		return uploadplan.Plan{}, errcode.Invalid("size", "size must be at least %d bytes here", p.MinSize)
 	}
 	return uploadplan.NewWithin(*req.Size, req.PartSize, p.DefaultPartSize, caps)
 }
@@ -193,10 +199,15 @@ func headers(req *InitiateRequest, _ storage.Capabilities, obj *storage.Object) 
 	return nil
 }
 
-// userData takes the metadata and tags.
-func userData(req *InitiateRequest, _ storage.Capabilities, obj *storage.Object) (err error) {
+// userData takes the metadata, every required name present, and the tags.
+func (p *Policy) userData(req *InitiateRequest, _ storage.Capabilities, obj *storage.Object) (err error) {
 	if obj.Metadata, err = CheckMetadata(req.Metadata); err != nil {
 		return err
+	}
+	for _, name := range p.RequiredMetadata {
+		if obj.Metadata[name] == "" {
+			return errcode.Missing("metadata." + name)
+		}
 	}
 	obj.Tags, err = CheckTags(req.Tagging)
 	return err

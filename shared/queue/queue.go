@@ -34,6 +34,10 @@ type Message struct {
 	CallbackURL string `json:"callbackUrl,omitempty"`
 	// Subject, when set, is the caller the upload is bound to (back ends acting for a user).
 	Subject string `json:"subject,omitempty"`
+	// Claims, when set, are the caller's claims for profiles' claims rules: the queue
+	// trusts its messages for them as it does for subject (only the deployer's back end
+	// can send one).
+	Claims map[string][]string `json:"claims,omitempty"`
 	policy.InitiateRequest
 	// PartURLs "compact" (initiate): the result carries every part's URL in the compact
 	// form (initiated.compactParts) instead of the first batch in full.
@@ -147,7 +151,7 @@ func (p *Processor) handle(ctx context.Context, body []byte, fallbackID string, 
 	if err := checkAsk(msg); err != nil {
 		return failure(res, err)
 	}
-	ctx = upload.WithCaller(ctx, msg.Subject)
+	ctx = upload.WithCallerClaims(upload.WithCaller(ctx, msg.Subject), msg.Claims)
 	return p.once(ctx, res, msg)
 }
 

@@ -94,7 +94,7 @@ func (s *Service) storedParts(ctx context.Context, c *uploadplan.Claims, plan up
 	if total > plan.Size {
 		// More was stored than declared (or, for open uploads, than the policy allows).
 		s.abortQuietly(ctx, c.Key, c.UploadID)
-		s.publish(ctx, &events.Event{Type: events.Rejected, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, Size: total,
+		s.publish(ctx, &events.Event{Type: events.Rejected, Profile: c.Profile, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, Size: total,
 			ContentType: c.ContentType, Reason: "the stored parts exceed the declared size or the policy's limit; the upload was aborted"})
 		if c.Open {
 			return nil, &errcode.Error{Code: errcode.SizeTooLarge, Field: "parts",
@@ -126,7 +126,7 @@ func (s *Service) tellCompleted(ctx context.Context, c *uploadplan.Claims, done 
 	if s.events == nil {
 		return
 	}
-	ev := &events.Event{Type: events.Completed, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
+	ev := &events.Event{Type: events.Completed, Profile: c.Profile, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
 		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
 	modified := time.Time{}
 	if info, err := s.objects.Stat(ctx, c.Key); err == nil && info.Exists {
@@ -164,7 +164,7 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	}
 	err = s.store.Abort(ctx, c.Key, c.UploadID)
 	if err == nil {
-		s.publish(ctx, &events.Event{Type: events.Aborted, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, ContentType: c.ContentType})
+		s.publish(ctx, &events.Event{Type: events.Aborted, Profile: c.Profile, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID, ContentType: c.ContentType})
 		return nil
 	}
 	if e := errcode.As(err); e.Code != errcode.UploadNotFound {

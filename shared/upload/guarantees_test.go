@@ -167,7 +167,7 @@ func TestGuaranteeCompleteAtTheDeclaredSize(t *testing.T) {
 func TestGuaranteeOpenUploadAtTheLimit(t *testing.T) {
 	r := newRig(t, func(p *policy.Policy) { p.MaxSize = 10 })
 	for _, n := range []int{10, 11} {
-		in, err := r.svc.InitiateOpen(bg, "f.bin", "application/octet-stream")
+		in, err := r.svc.InitiateOpen(bg, "f.bin", "application/octet-stream", "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,11 +23,11 @@ func hookUnavailable(format string, args ...any) *errcode.Error {
 
 // askHook asks the hook about obj and applies its answer; what it changes is checked by
 // the policy again. Nothing has reached storage yet.
-func (s *Service) askHook(ctx context.Context, req *policy.InitiateRequest, obj *storage.Object, plan uploadplan.Plan, open bool) error {
+func (s *Service) askHook(ctx context.Context, rules *policy.Policy, req *policy.InitiateRequest, obj *storage.Object, plan uploadplan.Plan, open bool) error {
 	var id [8]byte
 	rand.Read(id[:])
 	ev := &hook.CreateEvent{Type: "upload.create", ID: hex.EncodeToString(id[:]), Time: s.now().UTC(), Caller: Caller(ctx),
-		Upload: hook.ProposedUpload{Key: obj.Key, Filename: req.Filename, ContentType: obj.ContentType, Size: plan.Size,
+		Upload: hook.ProposedUpload{Profile: req.Profile, Key: obj.Key, Filename: req.Filename, ContentType: obj.ContentType, Size: plan.Size,
 			Open: open, Metadata: obj.Metadata, Tagging: obj.Tags, StorageClass: obj.StorageClass, ACL: obj.ACL,
 			ForbidOverwrite: obj.ForbidOverwrite}}
 	if !open {
@@ -54,7 +54,7 @@ func (s *Service) askHook(ctx context.Context, req *policy.InitiateRequest, obj 
 	}
 	caps := s.store.Capabilities()
 	if d.Key != "" {
-		if _, err := s.policy.AdmitKey(d.Key, caps); err != nil {
+		if _, err := rules.AdmitKey(d.Key, caps); err != nil {
 			return hookUnavailable("the upload hook answered a key the policy refuses")
 		}
 		obj.Key = d.Key

@@ -27,6 +27,8 @@ type Initiated struct {
 	// CompactParts: every part's URL in the compact form, for InitiateAll (Parts is then
 	// empty, unless the store's URLs share no template).
 	CompactParts *wire.CompactParts `json:"compactParts,omitempty"`
+	// Profile is the profile the upload was started under ("" the deployment's rules).
+	Profile string `json:"profile,omitempty"`
 }
 
 // Initiate checks req, starts a multipart upload and presigns the first batch of parts.
@@ -49,9 +51,13 @@ func (s *Service) InitiatePlanned(ctx context.Context, req *policy.InitiateReque
 // InitiateOpen starts an upload whose size the client does not declare. Part URLs then
 // cannot pin sizes: the policy's MaxSize is enforced only at complete, and until then the
 // upload's parts can hold more. Only a deployer's explicit setting reaches this.
-func (s *Service) InitiateOpen(ctx context.Context, filename, contentType string) (*Initiated, error) {
-	ceiling := s.policy.MaxSize
-	return s.initiate(ctx, &policy.InitiateRequest{Filename: filename, ContentType: contentType, Size: &ceiling}, initiateOpen)
+func (s *Service) InitiateOpen(ctx context.Context, filename, contentType, profile string) (*Initiated, error) {
+	rules, err := s.rulesFor(ctx, profile)
+	if err != nil {
+		return nil, err
+	}
+	ceiling := rules.MaxSize
+	return s.initiate(ctx, &policy.InitiateRequest{Filename: filename, ContentType: contentType, Size: &ceiling, Profile: profile}, initiateOpen)
 }
 
 type initiateMode int
@@ -65,18 +71,22 @@ const (
 
 func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mode initiateMode) (*Initiated, error) {
 	subject := Caller(ctx)
-	obj, plan, err := s.policy.ObjectFor(req, func(filename string) (string, error) {
-		return policy.GenerateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, subject, filename, s.now())
-	}, s.store.Capabilities())
+	rules, err := s.rulesFor(ctx, req.Profile)
+	if err != nil {
+		return nil, err
+	}
+	obj, plan, err := rules.ObjectFor(req, func(filename string) (string, error) {
+		return policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, subject, filename, s.now())
+	}, s.caps)
 	if err != nil {
 		return nil, err
 	}
 	if s.hook != nil {
-		if err := s.askHook(ctx, req, obj, plan, mode == initiateOpen); err != nil {
+		if err := s.askHook(ctx, rules, req, obj, plan, mode == initiateOpen); err != nil {
 			return nil, err
 		}
 	}
-	write, err := s.newWrite(obj.Key, plan.Size, mode == initiateOpen, obj.ContentType)
+	write, err := s.newWrite(obj.Key, plan.Size, mode == initiateOpen, obj.ContentType, req.Profile)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +101,9 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	}
 	claims := uploadplan.Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
-		Issued: s.now().Unix(), Expires: s.now().Add(s.policy.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
+		Issued: s.now().Unix(), Expires: s.now().Add(rules.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
 		ContentType: obj.ContentType, Write: write[:writeIDLen], // the seal stays secret: see newWrite
+		Profile: req.Profile,
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
@@ -103,12 +114,13 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 		return &Initiated{
 			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: claims.Size, PartCount: s.caps.MaxParts,
 			Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: []wire.PresignedPart{},
+			Profile: req.Profile,
 		}, nil
 	case initiateNoURLs:
 		return &Initiated{
 			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 			PartCount: plan.PartCount, Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(),
-			PartBatch: s.policy.PartBatch, Parts: []wire.PresignedPart{},
+			PartBatch: s.policy.PartBatch, Parts: []wire.PresignedPart{}, Profile: req.Profile,
 		}, nil
 	}
 	batch := s.policy.PartBatch
@@ -133,7 +145,7 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 		Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		PartCount: plan.PartCount, Token: s.tokens.Sign(claims), ExpiresAt: urls.ExpiresAt,
 		TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), PartBatch: s.policy.PartBatch, Parts: urls.Parts,
-		CompactParts: urls.CompactParts,
+		CompactParts: urls.CompactParts, Profile: req.Profile,
 	}, nil
 }
 

@@ -21,6 +21,9 @@ type createdObject struct {
 	ev    *events.Event
 	write string // the API write's id; empty when no API upload wrote it
 	keys  string // the temporary keys' fingerprint, once a declaration names them
+	// rules are the profile's the object was uploaded under (its sealed write value, or
+	// its temporary keys' declaration, says which), else the deployment's.
+	rules *policy.Policy
 }
 
 // newCreatedObject starts the check of an object: its completed event, and its write's id
@@ -29,26 +32,29 @@ func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *created
 	ev := &events.Event{Type: events.Completed, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
 		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
 	write := info.Metadata[policy.WriteMetadata]
-	if s.apiWrite(key, info) {
+	profile, ok := s.apiWrite(key, info)
+	if ok {
 		write = write[:writeIDLen] // the write's id, as the token names it
 	} else {
 		write = "" // not an API upload's: a client's (temporary keys), or written outside directup
 	}
-	return &createdObject{key: key, info: info, ev: ev, write: write}
+	ev.Profile = profile
+	return &createdObject{key: key, info: info, ev: ev, write: write, rules: s.rulesNamed(profile)}
 }
 
 // verdict runs the checks in order — size, temporary keys' declarations, content — and
 // returns the first refusal's reason ("" if the object passes all).
+// The declarations come first: the one that holds names the profile the size is held to.
 func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error) {
-	if o.info.Size > s.policy.MaxSize {
-		return "the object is larger than this deployment's limit of " + strconv.FormatInt(s.policy.MaxSize, 10) + " bytes; it was deleted", nil
-	}
 	if o.write == "" {
 		if reason, err := s.declaredVerdict(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
 	}
-	if s.policy.VerifyContent && !o.info.CustomerKeyEncrypted {
+	if o.info.Size > o.rules.MaxSize {
+		return "the object is larger than this deployment's limit of " + strconv.FormatInt(o.rules.MaxSize, 10) + " bytes; it was deleted", nil
+	}
+	if o.rules.VerifyContent && !o.info.CustomerKeyEncrypted {
 		return s.contentVerdict(ctx, o)
 	}
 	return "", nil
@@ -83,6 +89,7 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 	if d.Caller != "" {
 		o.ev.Caller = d.Caller // who declared it, the only caller the bucket can name
 	}
+	o.ev.Profile, o.rules = d.Profile, s.rulesNamed(d.Profile)
 	return "", nil
 }
 
@@ -93,7 +100,7 @@ func (s *Service) contentVerdict(ctx context.Context, o *createdObject) (string,
 	if err != nil {
 		return "", err
 	}
-	detected, ok := s.policy.ContentVerdict(o.info.ContentType, head)
+	detected, ok := o.rules.ContentVerdict(o.info.ContentType, head)
 	o.ev.DetectedType = detected
 	if !ok {
 		return errcode.ContentMismatch + ": the stored content is " + detected + ", not the declared " + policy.MediaType(o.info.ContentType) + "; the object was deleted", nil

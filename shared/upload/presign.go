@@ -30,7 +30,7 @@ func (s *Service) presign(ctx context.Context, c *uploadplan.Claims, plan upload
 			specs[i].Size = plan.SizeOf(n)
 		}
 	}
-	ttl := s.policy.URLTTL
+	ttl := s.rulesOf(c).URLTTL
 	if left := time.Unix(c.Expires, 0).Sub(s.now()); left < ttl {
 		ttl = left // a part URL never outlives the upload's token
 	}

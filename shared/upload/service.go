@@ -27,6 +27,8 @@ import (
 type Service struct {
 	store storage.Store
 	caps  storage.Capabilities // the store's, read once
+	// profiles are the kinds of upload the deployment takes, by name (UPLOAD_PROFILES).
+	profiles map[string]*policy.Profile
 	// objects reads and deletes whole objects: the store's, or noObjects.
 	objects storage.Objects
 	policy  policy.Policy
@@ -50,6 +52,10 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // WithRandom replaces crypto/rand for key generation.
 func WithRandom(r io.Reader) Option { return func(s *Service) { s.random = r } }
+
+// WithProfiles sets the deployment's profiles (UPLOAD_PROFILES); NewService checks each
+// against the store as it checks the deployment's own policy.
+func WithProfiles(p map[string]*policy.Profile) Option { return func(s *Service) { s.profiles = p } }
 
 // WithLog sets where the service logs what it refuses to act on (a forged record).
 func WithLog(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
@@ -84,6 +90,16 @@ func NewService(store storage.Store, pol policy.Policy, tokenSecret []byte, opts
 	for _, o := range opts {
 		o(s)
 	}
+	for name, p := range s.profiles {
+		if err := p.Rules.Fits(caps); err != nil {
+			return nil, policy.ProfileError(name, err)
+		}
+		if p.Rules.VerifyContent {
+			if _, ok := s.objects.(noObjects); ok {
+				return nil, policy.ProfileError(name, errors.New("verifyContent: this store cannot read objects back"))
+			}
+		}
+	}
 	return s, nil
 }
 
@@ -109,8 +125,52 @@ func (s *Service) claims(ctx context.Context, token, uploadID string) (*uploadpl
 		return nil, &errcode.Error{Code: errcode.CallerMismatch,
 			Message: "this upload was started by another caller"}
 	}
+	if _, ok := s.profiles[c.Profile]; c.Profile != "" && !ok {
+		return nil, &errcode.Error{Code: errcode.TokenInvalid, Field: "X-Upload-Token",
+			Message: "this upload's profile " + c.Profile + " is no longer configured"}
+	}
 	return c, nil
 }
+
+// rulesFor is the rule set of the named profile ("" the deployment's own) for the calling
+// caller: an unknown profile is the request's fault, one whose claims the caller lacks is
+// denied.
+func (s *Service) rulesFor(ctx context.Context, profile string) (*policy.Policy, error) {
+	if profile == "" {
+		return &s.policy, nil
+	}
+	p, ok := s.profiles[profile]
+	if !ok {
+		return nil, errcode.Invalid("profile", "there is no profile %q here", profile)
+	}
+	if !p.Admits(CallerClaims(ctx)) {
+		return nil, p.Refused()
+	}
+	return &p.Rules, nil
+}
+
+// rulesOf is the rule set an upload was started under (its token names the profile; claims
+// checked it is still configured). The caller's claims were checked at its start.
+func (s *Service) rulesOf(c *uploadplan.Claims) *policy.Policy { return s.rulesNamed(c.Profile) }
+
+// rulesNamed is the named profile's rules, or the deployment's for "" or a profile no longer
+// configured (a token naming one no longer configured is refused before its rules are asked for).
+func (s *Service) rulesNamed(profile string) *policy.Policy {
+	if p, ok := s.profiles[profile]; ok && profile != "" {
+		return &p.Rules
+	}
+	return &s.policy
+}
+
+// CanUse reports whether the calling caller may use the named profile (nil if so): the
+// error is the one an initiate naming it would get.
+func (s *Service) CanUse(ctx context.Context, profile string) error {
+	_, err := s.rulesFor(ctx, profile)
+	return err
+}
+
+// Profiles lists the configured profiles by name.
+func (s *Service) Profiles() map[string]*policy.Profile { return s.profiles }
 
 // Upload verifies an upload token for the calling caller and returns what it binds (the
 // Companion protocol carries the token where its clients expect an upload id).
@@ -133,6 +193,21 @@ func WithCaller(ctx context.Context, subject string) context.Context {
 func Caller(ctx context.Context) string {
 	s, _ := ctx.Value(callerKey{}).(string)
 	return s
+}
+
+type claimsKey struct{}
+
+// WithCallerClaims records what was verified about the caller (a JWT's claims, a gateway
+// authorizer's context; a queue message's own), for profiles' claims rules. Only
+// authentication sets it, never a request's body.
+func WithCallerClaims(ctx context.Context, claims map[string][]string) context.Context {
+	return context.WithValue(ctx, claimsKey{}, claims)
+}
+
+// CallerClaims returns what WithCallerClaims recorded (nil: none).
+func CallerClaims(ctx context.Context) map[string][]string {
+	c, _ := ctx.Value(claimsKey{}).(map[string][]string)
+	return c
 }
 
 // noObjects stands in for a store without storage.Objects: no object is known (a gone

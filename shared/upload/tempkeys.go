@@ -28,9 +28,13 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	if !ok {
 		return nil, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot issue temporary keys"}
 	}
-	caps := s.store.Capabilities()
-	obj, plan, err := s.policy.ObjectFor(req, func(filename string) (string, error) {
-		return policy.GenerateKey(s.random, s.policy.KeyTemplate, s.policy.KeyPrefix, Caller(ctx), filename, s.now())
+	rules, err := s.rulesFor(ctx, req.Profile)
+	if err != nil {
+		return nil, err
+	}
+	caps := s.caps
+	obj, plan, err := rules.ObjectFor(req, func(filename string) (string, error) {
+		return policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, Caller(ctx), filename, s.now())
 	}, caps)
 	if err != nil {
 		return nil, err
@@ -38,7 +42,7 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	generated := req.Key == ""
 	if s.hook != nil {
 		proposed := obj.Key
-		if err := s.askHook(ctx, req, obj, plan, false); err != nil {
+		if err := s.askHook(ctx, rules, req, obj, plan, false); err != nil {
 			return nil, err
 		}
 		generated = generated && obj.Key == proposed
@@ -49,7 +53,7 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 		return nil, errcode.Denied("forbidOverwrite", "temporary keys cannot forbid overwriting a named key: use POST /uploads")
 	}
 	// The CAM resource is built from the admitted key only (no wildcard, no variable).
-	key, err := s.policy.AdmitKey(obj.Key, caps)
+	key, err := rules.AdmitKey(obj.Key, caps)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +70,7 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	if s.records != nil {
 		sum := sha256.Sum256([]byte(keys.SecretID))
 		d := declared{Size: plan.Size, ContentType: obj.ContentType, Caller: Caller(ctx), Keys: hex.EncodeToString(sum[:8]),
-			NotBefore: keys.Start.Unix(), NotAfter: keys.Expires.Unix()}
+			NotBefore: keys.Start.Unix(), NotAfter: keys.Expires.Unix(), Profile: req.Profile}
 		if err := s.declare(ctx, obj.Key, d); err != nil {
 			return nil, err
 		}
@@ -86,6 +90,8 @@ type declared struct {
 	// seconds, with declarationSkew either side): while its keys were valid.
 	NotBefore int64 `json:"notBefore"`
 	NotAfter  int64 `json:"notAfter"`
+	// Profile is the profile the keys were issued under: its rules hold the object.
+	Profile string `json:"profile,omitempty"`
 }
 
 // declarations is the record of one key: every declaration whose keys may still write.

@@ -23,18 +23,19 @@ import (
 // after its retries, the answer and the event say so, and a record (kind rejected, with
 // Remove) lets the next call for the upload or the storage-triggered function finish it.
 func (s *Service) verifyContent(ctx context.Context, c *uploadplan.Claims, done *wire.Completed) (string, error) {
-	if !s.policy.VerifyContent || c.CustomerKeyMD5 != "" || c.ContentType == "" {
+	rules := s.rulesOf(c)
+	if !rules.VerifyContent || c.CustomerKeyMD5 != "" || c.ContentType == "" {
 		return "", nil
 	}
 	head, err := s.objects.ReadHead(ctx, c.Key, policy.HeadBytes)
 	if err != nil {
 		return "", err
 	}
-	detected, ok := s.policy.ContentVerdict(c.ContentType, head)
+	detected, ok := rules.ContentVerdict(c.ContentType, head)
 	if ok {
 		return detected, nil
 	}
-	ev := &events.Event{Type: events.Rejected, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
+	ev := &events.Event{Type: events.Rejected, Profile: c.Profile, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
 		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected, Source: "api"}
 	modified := time.Time{}
 	if c.Write == "" && (s.events != nil || s.records != nil) {

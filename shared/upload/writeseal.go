@@ -20,13 +20,17 @@ import (
 // must not exempt other bytes: it verifies only for an object of exactly that size and
 // type, which is what the API pinned — a copy put on other bytes written with temporary
 // keys fails and is held to their declaration.
-func (s *Service) newWrite(key string, size int64, open bool, contentType string) (string, error) {
+//
+// The seal covers the upload's profile too, so the storage-triggered function holds the
+// object to that profile's rules, and a value sealed for one profile never passes for
+// another's.
+func (s *Service) newWrite(key string, size int64, open bool, contentType, profile string) (string, error) {
 	var b [10]byte
 	if _, err := io.ReadFull(s.random, b[:]); err != nil {
 		return "", err
 	}
 	r := policy.KeyEncoding.EncodeToString(b[:])
-	return r + s.writeMAC(key, r, sealedSize(size, open), policy.MediaType(contentType)), nil
+	return r + s.writeMAC(key, r, sealedSize(size, open), policy.MediaType(contentType), profile), nil
 }
 
 func sealedSize(size int64, open bool) string {
@@ -36,9 +40,12 @@ func sealedSize(size int64, open bool) string {
 	return strconv.FormatInt(size, 10)
 }
 
-func (s *Service) writeMAC(key, r, size, mediaType string) string {
+func (s *Service) writeMAC(key, r, size, mediaType, profile string) string {
 	m := hmac.New(sha256.New, s.writeKey)
 	m.Write([]byte(key + "\x00" + r + "\x00" + size + "\x00" + mediaType))
+	if profile != "" { // seals of uploads without a profile are what they were before profiles
+		m.Write([]byte("\x00profile\x00" + profile))
+	}
 	return policy.KeyEncoding.EncodeToString(m.Sum(nil)[:10])
 }
 
@@ -47,26 +54,34 @@ func (s *Service) writeMAC(key, r, size, mediaType string) string {
 const writeIDLen = 16
 
 // apiWrite reports whether the object info describes, at key, carries a WriteMetadata
-// value this deployment sealed for an upload of its very size and type.
-func (s *Service) apiWrite(key string, info storage.ObjectInfo) bool {
+// value this deployment sealed for an upload of its very size and type, and under which
+// profile ("" the deployment's rules).
+func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string, ok bool) {
 	w := info.Metadata[policy.WriteMetadata]
 	if len(w) != 2*writeIDLen {
-		return false
+		return "", false
 	}
 	mt := policy.MediaType(info.ContentType)
-	for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
-		if hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen], size, mt))) {
-			return true
+	profiles := []string{""}
+	for name := range s.profiles {
+		profiles = append(profiles, name)
+	}
+	for _, profile := range profiles {
+		for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
+			if hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen], size, mt, profile))) {
+				return profile, true
+			}
 		}
 	}
-	return false
+	return "", false
 }
 
 // UploadedBy reports whether the object info describes is the one the upload of c stored:
 // it carries that upload's sealed write value.
 func (s *Service) UploadedBy(c *uploadplan.Claims, info storage.ObjectInfo) bool {
 	w := info.Metadata[policy.WriteMetadata]
-	return c.Write != "" && info.Exists && s.apiWrite(c.Key, info) && w[:writeIDLen] == c.Write
+	profile, ok := s.apiWrite(c.Key, info)
+	return c.Write != "" && info.Exists && ok && profile == c.Profile && w[:writeIDLen] == c.Write
 }
 
 func deriveKey(secret []byte, label string) []byte {

@@ -31,6 +31,8 @@ type Claims struct {
 	// Write names this upload's write of the object (WriteMetadata): events of two
 	// uploads of the same bytes to one key are told apart by it.
 	Write string `json:"w,omitempty"`
+	// Profile names the profile whose rules the upload is held to ("" the deployment's).
+	Profile string `json:"pf,omitempty"`
 }
 
 // Plan rebuilds the part plan the token carries.
