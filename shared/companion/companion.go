@@ -17,6 +17,7 @@
 package companion
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -166,9 +167,15 @@ func (h *Handler) MintHandler(base func(*http.Request) string) http.HandlerFunc 
 		var req struct {
 			Profile string `json:"profile"`
 		}
-		if r.ContentLength != 0 {
-			if err := decode(r, &req); err != nil {
-				httpapi.Error(w, r, err)
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		if err != nil {
+			httpapi.Error(w, r, &errcode.Error{Code: errcode.BodyTooLarge, Message: "the request body could not be read"})
+			return
+		}
+		// No body (or null): a capability for any profile the caller may use.
+		if b := bytes.TrimSpace(body); len(b) > 0 && string(b) != "null" {
+			if err := strictjson.Unmarshal(b, &req); err != nil {
+				httpapi.Error(w, r, httpapi.JSONError(err))
 				return
 			}
 		}

@@ -35,6 +35,13 @@ func TestLoad(t *testing.T) {
 		{"capability ttl of zero", map[string]string{"API_CAPABILITY_TTL": "0s"}, "config: API_CAPABILITY_TTL"},
 		{"negative capability ttl", map[string]string{"API_CAPABILITY_TTL": "-1h"}, "config: API_CAPABILITY_TTL"},
 		{"request timeout of zero", map[string]string{"API_REQUEST_TIMEOUT": "0s"}, "config: API_REQUEST_TIMEOUT"},
+		{"profiles", map[string]string{"UPLOAD_PROFILES": `{"avatar":{"allowedTypes":["image/png"],"maxSize":1048576}}`}, ""},
+		{"profiles not JSON", map[string]string{"UPLOAD_PROFILES": `avatar`}, "config: UPLOAD_PROFILES: not a JSON object"},
+		{"a profile's bad rule", map[string]string{"UPLOAD_PROFILES": `{"avatar":{"maxSize":-1}}`}, "config: UPLOAD_PROFILES: avatar: maxSize"},
+		{"profiles twice", map[string]string{"UPLOAD_PROFILES": `{}`, "UPLOAD_PROFILES_FILE": "p.json"}, "config: UPLOAD_PROFILES and UPLOAD_PROFILES_FILE"},
+		{"profiles file missing", map[string]string{"UPLOAD_PROFILES_FILE": "/nonexistent/profiles.json"}, "config: UPLOAD_PROFILES_FILE"},
+		{"minimum over maximum", map[string]string{"UPLOAD_MIN_SIZE": "10", "UPLOAD_MAX_SIZE": "5"}, "config: UPLOAD_MIN_SIZE"},
+		{"bad required metadata", map[string]string{"UPLOAD_REQUIRED_METADATA": "a b"}, "config: UPLOAD_REQUIRED_METADATA"},
 		{"bad sts endpoint", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret, "STS_ENDPOINT": "sts.local"}, "config: STS_ENDPOINT"},
 	}
 	for _, tt := range tests {
@@ -88,5 +95,23 @@ func TestClearEnvHidesTheMachine(t *testing.T) {
 	}
 	if c.Hook.URL != "" || c.Events.URL != "" || c.StoreName != "local" || !c.Local() {
 		t.Fatalf("Load saw the machine's environment: hook %q, events %q, store %s", c.Hook.URL, c.Events.URL, c.StoreName)
+	}
+}
+
+// UPLOAD_PROFILES_FILE reads the same JSON from a file shipped with the function.
+func TestProfilesFile(t *testing.T) {
+	functest.ClearEnv(t)
+	path := t.TempDir() + "/profiles.json"
+	if err := os.WriteFile(path, []byte(`{"docs":{"allowedTypes":["application/pdf"],"requiredMetadata":["project"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("UPLOAD_PROFILES_FILE", path)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Profiles["docs"]
+	if d == nil || d.Rules.AllowedTypes[0] != "application/pdf" || d.Rules.RequiredMetadata[0] != "project" || d.Rules.MaxSize != c.MaxSize {
+		t.Fatalf("profiles = %+v", c.Profiles)
 	}
 }

@@ -100,6 +100,20 @@ func JWT(t testing.TB, sub string, exp ...time.Time) string {
 	return s
 }
 
+// JWTWith is JWT for sub, valid for an hour, carrying extra claims too (a plan, roles).
+func JWTWith(t testing.TB, sub string, extra map[string]any) string {
+	t.Helper()
+	claims := jwt.MapClaims{"sub": sub, "aud": "directup", "iss": "https://idp.example", "exp": time.Now().Add(time.Hour).Unix()}
+	for k, v := range extra {
+		claims[k] = v
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(JWTSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // Receiver is a signed-webhook endpoint as a deployer runs one (queue callbacks,
 // completion events). It checks every delivery's signature itself, as a receiver would,
 // not with shared/webhook's Verify: the webhook.SignatureHeader "t=<unix>,v1=<hex

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/strictjson"
 )
 
 // Profile is one kind of upload a deployment takes (UPLOAD_PROFILES): its own rules — the
@@ -113,10 +113,9 @@ func ParseProfiles(js []byte, base Policy) (map[string]*Profile, error) {
 
 func parseProfile(name string, js json.RawMessage, base Policy) (*Profile, error) {
 	var r profileRules
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("UPLOAD_PROFILES: %s: %v", name, strings.TrimPrefix(err.Error(), "json: "))
+	// Strictly: a rule misspelt or in another case is an error, never silently ignored.
+	if err := strictjson.Unmarshal(js, &r); err != nil {
+		return nil, fmt.Errorf("UPLOAD_PROFILES: %s: %v", name, err)
 	}
 	rules := base.clone()
 	r.apply(&rules)

@@ -88,6 +88,11 @@ func TestObjectRefusals(t *testing.T) {
 	clientKeys := Default()
 	clientKeys.ClientKeys = true
 	clientKeys.MaxSize = storage.MaxTotalSize
+	bounded := Default()
+	bounded.MinSize, bounded.RequiredMetadata = 10, []string{"project"}
+	withProject := func(size int64, m map[string]string) *InitiateRequest {
+		return &InitiateRequest{Filename: "a", ContentType: "image/png", Size: i64(size), Metadata: m}
+	}
 
 	tests := []struct {
 		name   string
@@ -98,6 +103,9 @@ func TestObjectRefusals(t *testing.T) {
 		field  string
 	}{
 		{"no filename", strict, &InitiateRequest{ContentType: "image/png", Size: i64(1)}, 400, errcode.MissingField, "filename"},
+		{"under the minimum size", bounded, withProject(9, map[string]string{"project": "1"}), 400, errcode.InvalidField, "size"},
+		{"required metadata missing", bounded, withProject(10, map[string]string{"other": "1"}), 400, errcode.MissingField, "metadata.project"},
+		{"required metadata empty", bounded, withProject(10, map[string]string{"Project": ""}), 400, errcode.MissingField, "metadata.project"},
 		{"no size", strict, &InitiateRequest{Filename: "a", ContentType: "image/png"}, 400, errcode.MissingField, "size"},
 		{"no content type", strict, &InitiateRequest{Filename: "a", Size: i64(1)}, 400, errcode.MissingField, "contentType"},
 		{"over the policy size", strict, &InitiateRequest{Filename: "a", ContentType: "image/png", Size: i64(101)}, 413, errcode.SizeTooLarge, "size"},

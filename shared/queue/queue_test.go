@@ -60,7 +60,7 @@ func (r *receiver) last() queue.Result {
 	return res
 }
 
-func setup(t *testing.T, endpoint string) *env {
+func setup(t *testing.T, endpoint string, opts ...upload.Option) *env {
 	cred := cossign.Credentials{SecretID: "AKIDq", SecretKey: "queue-secret", SessionToken: "queue-token"}
 	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
 	if err != nil {
@@ -74,7 +74,7 @@ func setup(t *testing.T, endpoint string) *env {
 	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: endpoint},
 		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
 	client.BaseDelay, client.MaxDelay = time.Millisecond, time.Millisecond
-	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("t", 32)))
+	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("t", 32)), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,5 +412,34 @@ func TestCompactPartURLs(t *testing.T) {
 	bad, _ := e.proc.Handle(ctx, e.msg(`"action":"initiate","requestId":"c-2","filename":"a.bin","size":1,"partUrls":"all"`), "sqs:c2")
 	if bad.Status != "error" || bad.Error.Code != errcode.InvalidField || bad.Error.Field != "partUrls" {
 		t.Fatalf("partUrls \"all\": %+v", bad.Error)
+	}
+}
+
+// A queue initiate names a profile as the API does; the message's own claims (the queue
+// trusts its sender as it does for subject) meet its claims rule.
+func TestInitiateUnderAProfile(t *testing.T) {
+	profiles, err := policy.ParseProfiles([]byte(`{"video":{"allowedTypes":["video/mp4"],"keyPrefix":"videos/","claims":{"plan":["pro"]}}}`), policy.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := setup(t, "", upload.WithProfiles(profiles))
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, fields, code string
+	}{
+		{"the plan", `"action":"initiate","requestId":"p1","profile":"video","claims":{"plan":["pro"]},"filename":"a.mp4","contentType":"video/mp4","size":100`, ""},
+		{"no claims", `"action":"initiate","requestId":"p2","profile":"video","filename":"a.mp4","contentType":"video/mp4","size":100`, errcode.PolicyDenied},
+		{"the profile's type", `"action":"initiate","requestId":"p3","profile":"video","claims":{"plan":["pro"]},"filename":"a.png","contentType":"image/png","size":100`, errcode.PolicyDenied},
+		{"unknown profile", `"action":"initiate","requestId":"p4","profile":"vids","filename":"a.mp4","contentType":"video/mp4","size":100`, errcode.InvalidField},
+	} {
+		res, out := e.proc.Handle(ctx, e.msg(tt.fields), "m-"+tt.name)
+		switch {
+		case out != queue.Done:
+			t.Errorf("%s: retried", tt.name)
+		case tt.code == "" && (res.Status != "ok" || res.Initiated.Profile != "video" || !strings.HasPrefix(res.Initiated.Key, "videos/")):
+			t.Errorf("%s: %+v", tt.name, res)
+		case tt.code != "" && (res.Error == nil || res.Error.Code != tt.code):
+			t.Errorf("%s: %+v, want %s", tt.name, res.Error, tt.code)
+		}
 	}
 }

@@ -79,7 +79,7 @@ type holesEnv struct {
 	log   *bytes.Buffer
 }
 
-func newHolesEnv(t *testing.T, adjust func(*policy.Policy), stsFails bool) *holesEnv {
+func newHolesEnv(t *testing.T, adjust func(*policy.Policy), stsFails bool, opts ...upload.Option) *holesEnv {
 	t.Helper()
 	b := functest.NewBackend(t)
 	c := b.Client(t)
@@ -103,8 +103,8 @@ func newHolesEnv(t *testing.T, adjust func(*policy.Policy), stsFails bool) *hole
 	store := &flakyStore{Client: c}
 	tl := &told{}
 	var log bytes.Buffer
-	svc, err := upload.NewService(store, p, []byte(holesSecret), upload.WithEvents(tl),
-		upload.WithLog(slog.New(slog.NewJSONHandler(&log, nil))))
+	svc, err := upload.NewService(store, p, []byte(holesSecret), append([]upload.Option{upload.WithEvents(tl),
+		upload.WithLog(slog.New(slog.NewJSONHandler(&log, nil)))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

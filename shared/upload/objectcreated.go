@@ -44,13 +44,29 @@ func (s *Service) tell(ctx context.Context, ev *events.Event) error {
 	return s.events.Publish(ctx, ev)
 }
 
+// uploadsKey reports whether key is where uploads land: under the deployment's prefix or
+// a profile's, and not among directup's records.
+func (s *Service) uploadsKey(key string) bool {
+	prefixes := []string{s.policy.KeyPrefix}
+	for _, p := range s.profiles {
+		prefixes = append(prefixes, p.Rules.KeyPrefix)
+	}
+	for _, prefix := range prefixes {
+		if strings.HasPrefix(key, prefix) && !policy.IsReserved(prefix, key) && !policy.IsReserved(s.policy.KeyPrefix, key) {
+			return true
+		}
+	}
+	return false
+}
+
 // ObjectCreated checks an object storage reports created (the storage-triggered function)
 // as the API checks a complete — size within the policy, content against its type, a
 // contradiction deleted — and tells the outcome. It covers objects completed by any path.
-// Objects outside the key prefix and directup's own records are not uploads: ignored. An
-// error (storage, or an event that could not be delivered) asks the platform to retry.
+// Objects outside every key prefix (the deployment's and its profiles') and directup's own
+// records are not uploads: ignored. An error (storage, or an event that could not be
+// delivered) asks the platform to retry.
 func (s *Service) ObjectCreated(ctx context.Context, key string) error {
-	if !strings.HasPrefix(key, s.policy.KeyPrefix) || policy.IsReserved(s.policy.KeyPrefix, key) {
+	if !s.uploadsKey(key) {
 		return nil
 	}
 	if _, ok := s.objects.(noObjects); ok {

@@ -1,0 +1,265 @@
+package upload_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/hook"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
+)
+
+// profilesJSON are the profiles these tests run under, over a deployment that verifies no
+// content and takes at most 64 bytes.
+const profilesJSON = `{
+ "avatar": {"allowedTypes": ["image/png"], "maxSize": 1024, "keyPrefix": "avatars/", "keyTemplate": "{prefix}{sub}/{random}/{filename}", "verifyContent": true},
+ "docs":   {"allowedTypes": ["application/pdf", "text/plain"], "requiredMetadata": ["project"], "minSize": 2, "keyPrefix": "docs/", "clientKeys": true},
+ "pro":    {"maxSize": 4096, "claims": {"plan": ["pro", "team"]}, "keyPrefix": "pro/"}
+}`
+
+func profiledEnv(t *testing.T, opts ...upload.Option) *holesEnv {
+	t.Helper()
+	base := policy.Default()
+	base.VerifyContent, base.MaxSize = false, 64
+	if err := base.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	profiles, err := policy.ParseProfiles([]byte(profilesJSON), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newHolesEnv(t, func(p *policy.Policy) { *p = base; p.ClientKeys, p.AllowSTS = true, true }, false,
+		append(opts, upload.WithProfiles(profiles))...)
+}
+
+func sizeOf(n int) *int64 { s := int64(n); return &s }
+
+// Each profile's rules hold on initiate, and only the named profile's.
+func TestProfileRulesAtInitiate(t *testing.T) {
+	e := profiledEnv(t)
+	alice := upload.WithCaller(context.Background(), "alice")
+	pro := upload.WithCallerClaims(alice, map[string][]string{"plan": {"team"}})
+	for _, tt := range []struct {
+		name  string
+		ctx   context.Context
+		req   policy.InitiateRequest
+		code  string
+		field string
+	}{
+		{"unknown profile", alice, policy.InitiateRequest{Profile: "videos", Filename: "a.png", ContentType: "image/png", Size: sizeOf(10)}, errcode.InvalidField, "profile"},
+		{"type outside the profile", alice, policy.InitiateRequest{Profile: "avatar", Filename: "a.gif", ContentType: "image/gif", Size: sizeOf(10)}, errcode.PolicyDenied, "contentType"},
+		{"over the profile's size", alice, policy.InitiateRequest{Profile: "avatar", Filename: "a.png", ContentType: "image/png", Size: sizeOf(1025)}, errcode.SizeTooLarge, "size"},
+		{"the profile raises the deployment's size", alice, policy.InitiateRequest{Profile: "avatar", Filename: "a.png", ContentType: "image/png", Size: sizeOf(1000)}, "", ""},
+		{"no profile: the deployment's size", alice, policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: sizeOf(1000)}, errcode.SizeTooLarge, "size"},
+		{"required metadata", alice, policy.InitiateRequest{Profile: "docs", Filename: "a.pdf", ContentType: "application/pdf", Size: sizeOf(10)}, errcode.MissingField, "metadata.project"},
+		{"under the profile's minimum", alice, policy.InitiateRequest{Profile: "docs", Filename: "a.pdf", ContentType: "application/pdf", Size: sizeOf(1), Metadata: map[string]string{"project": "x"}}, errcode.InvalidField, "size"},
+		{"client key outside the profile's prefix", alice, policy.InitiateRequest{Profile: "docs", Key: "avatars/alice/x.pdf", ContentType: "application/pdf", Size: sizeOf(10), Metadata: map[string]string{"project": "x"}}, errcode.PolicyDenied, "key"},
+		{"client keys only where the profile allows", alice, policy.InitiateRequest{Profile: "avatar", Key: "avatars/alice/x.png", ContentType: "image/png", Size: sizeOf(10)}, errcode.PolicyDenied, "key"},
+		{"claims missing", alice, policy.InitiateRequest{Profile: "pro", Filename: "a.bin", ContentType: "application/octet-stream", Size: sizeOf(10)}, errcode.PolicyDenied, "profile"},
+		{"claims of another plan", upload.WithCallerClaims(alice, map[string][]string{"plan": {"free"}}), policy.InitiateRequest{Profile: "pro", Filename: "a.bin", ContentType: "application/octet-stream", Size: sizeOf(10)}, errcode.PolicyDenied, "profile"},
+		{"claims held", pro, policy.InitiateRequest{Profile: "pro", Filename: "a.bin", ContentType: "application/octet-stream", Size: sizeOf(4000)}, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := tt.req
+			up, err := e.svc.Initiate(tt.ctx, &req)
+			if tt.code == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if up.Profile != req.Profile {
+					t.Errorf("answer's profile %q", up.Profile)
+				}
+				return
+			}
+			if a := errcode.As(err); err == nil || a.Code != tt.code || a.Field != tt.field {
+				t.Fatalf("err = %v, want %s (field %s)", err, tt.code, tt.field)
+			}
+		})
+	}
+	// Generated keys follow the profile's layout.
+	up, err := e.svc.Initiate(alice, &policy.InitiateRequest{Profile: "avatar", Filename: "me.png", ContentType: "image/png", Size: sizeOf(10)})
+	if err != nil || !strings.HasPrefix(up.Key, "avatars/alice/") || !strings.HasSuffix(up.Key, "/me.png") {
+		t.Fatalf("avatar key %q, %v", up.Key, err)
+	}
+	if e.b.Store.Uploads() != 3 { // the three accepted above
+		t.Errorf("%d uploads started: refusals reached storage", e.b.Store.Uploads())
+	}
+}
+
+// The token carries the profile: complete verifies content under the profile's rules (the
+// deployment's own verify nothing), its events name the profile, and the hook is told it.
+func TestProfileTravelsWithTheUpload(t *testing.T) {
+	asked := &askedHook{}
+	e := profiledEnv(t, upload.WithHook(asked))
+	alice := upload.WithCaller(context.Background(), "alice")
+	html := []byte("<html><script>alert(1)</script></html>")
+
+	// Under the deployment's rules, HTML declared as PNG is stored (verification is off).
+	if _, _, err := e.profiledUpload(t, alice, "", "image/png", html); err != nil {
+		t.Fatalf("no profile: %v", err)
+	}
+	// Under avatar's, the same bytes are refused and removed.
+	up, _, err := e.profiledUpload(t, alice, "avatar", "image/png", html)
+	if a := errcode.As(err); err == nil || a.Code != errcode.ContentMismatch {
+		t.Fatalf("avatar complete: %v", err)
+	}
+	if e.exists(t, up.Key) {
+		t.Error("the contradicting avatar is still stored")
+	}
+	if _, done, err := e.profiledUpload(t, alice, "avatar", "image/png", png56); err != nil || done.Size != int64(len(png56)) {
+		t.Fatalf("a real avatar: %v", err)
+	}
+	var profiles []string
+	for _, ev := range e.told.all() {
+		profiles = append(profiles, ev.Type+":"+ev.Profile)
+	}
+	if got := strings.Join(profiles, " "); got != "upload.completed: upload.rejected:avatar upload.completed:avatar" {
+		t.Errorf("events told %s", got)
+	}
+	if got := strings.Join(asked.profiles(), ","); got != ",avatar,avatar" {
+		t.Errorf("the hook was told profiles %q", got)
+	}
+}
+
+// The storage-triggered function holds an object to the profile it was uploaded under —
+// read from its sealed write value, or from its temporary keys' declaration — never to
+// another's and never to one it names itself.
+func TestStorageCheckAppliesTheUploadsProfile(t *testing.T) {
+	e := profiledEnv(t)
+	ctx := context.Background()
+	alice := upload.WithCaller(ctx, "alice")
+	big := append(append([]byte{}, png56...), make([]byte, 500)...) // over the deployment's 64 bytes, within avatar's 1024
+
+	up, _, err := e.profiledUpload(t, alice, "avatar", "image/png", big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(ctx, up.Key); err != nil || !e.exists(t, up.Key) {
+		t.Fatalf("an avatar within its profile was refused by the storage check: %v", err)
+	}
+	if last := e.told.all(); last[len(last)-1].Type != events.Completed || last[len(last)-1].Profile != "avatar" || last[len(last)-1].Source != "storage" {
+		t.Errorf("the storage check told %+v", last[len(last)-1])
+	}
+
+	// Temporary keys of a profile: their declaration names it.
+	keys, err := e.svc.Keys(alice, &policy.InitiateRequest{Profile: "avatar", Filename: "sdk.png", ContentType: "image/png", Size: sizeOf(len(big))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, e.store.Client, keys.Key, "image/png", big)
+	if err := e.svc.ObjectCreated(ctx, keys.Key); err != nil || !e.exists(t, keys.Key) {
+		t.Fatalf("an SDK avatar within its profile was refused: %v", err)
+	}
+	if last := e.told.all(); last[len(last)-1].Profile != "avatar" || last[len(last)-1].Source != "storage" || last[len(last)-1].Key != keys.Key {
+		t.Errorf("the storage check told %+v", last[len(last)-1])
+	}
+
+	// The same bytes written outside any upload, at a key under avatar's prefix: the
+	// deployment's rules (64 bytes) hold, whatever the key or metadata claims.
+	rogue := "avatars/alice/rogue.png"
+	put(t, e.store.Client, rogue, "image/png", big)
+	if err := e.svc.ObjectCreated(ctx, rogue); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(t, rogue) {
+		t.Error("an object no upload wrote passed under a profile's rules")
+	}
+}
+
+// A write value sealed under one profile never passes for another's, nor for no profile.
+func TestWriteSealNamesItsProfile(t *testing.T) {
+	e := profiledEnv(t)
+	alice := upload.WithCaller(context.Background(), "alice")
+	up, _, err := e.profiledUpload(t, alice, "avatar", "image/png", png56)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.store.Stat(context.Background(), up.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.svc.Upload(alice, up.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.svc.UploadedBy(c, info) {
+		t.Fatal("the upload does not recognise its own object")
+	}
+	other := *c
+	other.Profile = ""
+	if e.svc.UploadedBy(&other, info) {
+		t.Error("the seal passed for the upload without its profile")
+	}
+}
+
+// A profile the store cannot keep stops the service at start, naming UPLOAD_PROFILES, the
+// profile and its rule.
+func TestProfileTheStoreCannotKeep(t *testing.T) {
+	base := policy.Default()
+	profiles, err := policy.ParseProfiles([]byte(`{"cold":{"allowedStorageClasses":["DEEP_ARCHIVE"]}}`), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &narrowStore{newHolesEnv(t, nil, false).store}
+	_, err = upload.NewService(s, base, []byte(holesSecret), upload.WithProfiles(profiles))
+	if err == nil || !strings.Contains(err.Error(), "UPLOAD_PROFILES: cold: allowedStorageClasses: DEEP_ARCHIVE is not available") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// narrowStore keeps only STANDARD.
+type narrowStore struct{ *flakyStore }
+
+func (n *narrowStore) Capabilities() storage.Capabilities {
+	c := n.flakyStore.Capabilities()
+	c.StorageClasses = []string{"STANDARD"}
+	return c
+}
+
+// profiledUpload uploads data in one part under profile.
+func (e *holesEnv) profiledUpload(t *testing.T, ctx context.Context, profile, contentType string, data []byte) (*upload.Initiated, *wire.Completed, error) {
+	t.Helper()
+	up, err := e.svc.Initiate(ctx, &policy.InitiateRequest{Profile: profile, Filename: "f.png", ContentType: contentType, Size: sizeOf(len(data))})
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := http.DefaultClient.Do(mustRequest(t, up.Parts[0].URL, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	done, err := e.svc.Complete(ctx, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: resp.Header.Get("ETag")}})
+	return up, done, err
+}
+
+func mustRequest(t *testing.T, url string, body []byte) *http.Request {
+	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// askedHook allows everything and keeps the profiles it was told.
+type askedHook struct{ events []hook.CreateEvent }
+
+func (h *askedHook) Create(_ context.Context, ev *hook.CreateEvent) (*hook.Decision, error) {
+	h.events = append(h.events, *ev)
+	yes := true
+	return &hook.Decision{Allow: &yes}, nil
+}
+
+func (h *askedHook) profiles() []string {
+	var out []string
+	for _, ev := range h.events {
+		out = append(out, ev.Upload.Profile)
+	}
+	return out
+}
