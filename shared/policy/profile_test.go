@@ -13,7 +13,7 @@ func TestParseProfiles(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name, js, wantErr string
-		check            func(t *testing.T, p map[string]*Profile)
+		check             func(t *testing.T, p map[string]*Profile)
 	}{
 		{name: "the issue's example", js: `{"avatar":{"allowedTypes":["image/png","image/jpeg"],"maxSize":1048576,"keyPrefix":"avatars/","keyTemplate":"{prefix}{sub}/{random}/{filename}"},"video":{"allowedTypes":["video/mp4"],"maxSize":5368709120}}`,
 			check: func(t *testing.T, p map[string]*Profile) {
