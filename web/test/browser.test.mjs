@@ -343,3 +343,33 @@ test('Uppy: @uppy/core + @uppy/aws-s3 through the Companion protocol', async () 
   assert.match((await params.json()).error.message, /shouldUseMultipart: true/)
   await close()
 })
+
+// Upload profiles through Uppy as its docs set it up, plus the profile: named in the
+// file's metadata, or fixed by a capability pinned to it.
+test('Uppy: an upload naming a profile is held to its rules', async () => {
+  const profiled = await startLocal({
+    UPLOAD_PROFILES: JSON.stringify({ avatar: { allowedTypes: ['image/png'], maxSize: 1024 * 1024, keyPrefix: 'avatars/' } }),
+  })
+  const { page: p, close } = await uppyPage(browser)
+  try {
+    const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, ...new Array(2000).fill(7)]
+    const ok = await uppyUpload(p, { name: 'me.png', type: 'image/png', bytes: png, endpoint: profiled.api, meta: { profile: 'avatar' } })
+    assert.deepEqual(ok.failed, [])
+    assert.ok(ok.body.key.startsWith('avatars/'), ok.body.key)
+    assert.deepEqual([...await stored(profiled.api, ok.body.key)], png)
+
+    const gif = await uppyUpload(p, { name: 'me.gif', type: 'image/gif', text: 'GIF89a', endpoint: profiled.api, meta: { profile: 'avatar' } })
+    assert.equal(gif.failed.length, 1, 'a type outside the profile is refused')
+    const unknown = await uppyUpload(p, { name: 'me.png', type: 'image/png', bytes: png, endpoint: profiled.api, meta: { profile: 'nope' } })
+    assert.equal(unknown.failed.length, 1, 'an unknown profile is refused')
+
+    const cap = await (await fetch(profiled.api + '/capabilities', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"profile":"avatar"}' })).json()
+    assert.equal(cap.profile, 'avatar')
+    const pinned = await uppyUpload(p, { name: 'pinned.png', type: 'image/png', bytes: png, endpoint: cap.companionEndpoint })
+    assert.deepEqual(pinned.failed, [])
+    assert.ok(pinned.body.key.startsWith('avatars/'), pinned.body.key)
+  } finally {
+    await close()
+    profiled.stop()
+  }
+})

@@ -179,7 +179,7 @@ export function uppyUpload(page, c) {
     const type = c.type || 'application/octet-stream'
     const data = c.text !== undefined ? new File([c.text], c.name, { type })
       : c.bytes !== undefined ? new File([new Uint8Array(c.bytes)], c.name, { type }) : makeFile(c.name, c.size, c.seed, type)
-    uppy.addFile({ name: c.name, type, data })
+    uppy.addFile({ name: c.name, type, data, meta: c.meta || {} })
     const result = await uppy.upload()
     return { body, failed: result.failed.map((f) => String(f.error)) }
   }, c)
