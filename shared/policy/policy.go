@@ -16,41 +16,42 @@ import (
 )
 
 // Policy is the deployer's rule set. Field tags name the environment variables that set
-// it (read with envconfig by the functions); defaults are the safe choice.
+// it (read with envconfig by the functions; defaults are the safe choice) and, for the
+// rules a profile may set for its own uploads, the rule's name in UPLOAD_PROFILES.
 type Policy struct {
 	// KeyPrefix starts every key: generated keys through the template, client keys by rule.
-	KeyPrefix string `envconfig:"UPLOAD_KEY_PREFIX" default:"uploads/"`
+	KeyPrefix string `profile:"keyPrefix" envconfig:"UPLOAD_KEY_PREFIX" default:"uploads/"`
 	// KeyTemplate shapes generated keys; see generateKey for its placeholders.
-	KeyTemplate string `envconfig:"UPLOAD_KEY_TEMPLATE" default:"{prefix}{random}/{filename}"`
+	KeyTemplate string `profile:"keyTemplate" envconfig:"UPLOAD_KEY_TEMPLATE" default:"{prefix}{random}/{filename}"`
 	// MaxSize is the largest object a client may declare, in bytes (default 5 GiB).
-	MaxSize int64 `envconfig:"UPLOAD_MAX_SIZE" default:"5368709120"`
+	MaxSize int64 `profile:"maxSize" envconfig:"UPLOAD_MAX_SIZE" default:"5368709120"`
 	// MinSize is the smallest (default 0).
-	MinSize int64 `envconfig:"UPLOAD_MIN_SIZE" default:"0"`
+	MinSize int64 `profile:"minSize" envconfig:"UPLOAD_MIN_SIZE" default:"0"`
 	// RequiredMetadata names metadata every upload must carry (e.g. "project").
-	RequiredMetadata []string `envconfig:"UPLOAD_REQUIRED_METADATA"`
+	RequiredMetadata []string `profile:"requiredMetadata" envconfig:"UPLOAD_REQUIRED_METADATA"`
 	// AllowedTypes lists permitted content types; "image/*" and "*/*" are wildcards.
-	AllowedTypes []string `envconfig:"UPLOAD_ALLOWED_TYPES" default:"*/*"`
+	AllowedTypes []string `profile:"allowedTypes" envconfig:"UPLOAD_ALLOWED_TYPES" default:"*/*"`
 	// AllowedACLs lists object ACLs clients may ask for beyond "default" (none by default).
-	AllowedACLs []string `envconfig:"UPLOAD_ALLOWED_ACLS"`
+	AllowedACLs []string `profile:"allowedAcls" envconfig:"UPLOAD_ALLOWED_ACLS"`
 	// AllowGrants lets clients set x-cos-grant-* headers.
-	AllowGrants bool `envconfig:"UPLOAD_ALLOW_GRANTS" default:"false"`
+	AllowGrants bool `profile:"allowGrants" envconfig:"UPLOAD_ALLOW_GRANTS" default:"false"`
 	// AllowedStorageClasses lists storage classes clients may choose.
-	AllowedStorageClasses []string `envconfig:"UPLOAD_ALLOWED_STORAGE_CLASSES" default:"STANDARD"`
+	AllowedStorageClasses []string `profile:"allowedStorageClasses" envconfig:"UPLOAD_ALLOWED_STORAGE_CLASSES" default:"STANDARD"`
 	// ClientKeys lets clients name the object key (under KeyPrefix) instead of a filename.
-	ClientKeys bool `envconfig:"UPLOAD_CLIENT_KEYS" default:"false"`
+	ClientKeys bool `profile:"clientKeys" envconfig:"UPLOAD_CLIENT_KEYS" default:"false"`
 	// ForbidOverwrite forces x-cos-forbid-overwrite: true on every upload.
-	ForbidOverwrite bool `envconfig:"UPLOAD_FORBID_OVERWRITE" default:"false"`
+	ForbidOverwrite bool `profile:"forbidOverwrite" envconfig:"UPLOAD_FORBID_OVERWRITE" default:"false"`
 	// URLTTL is the lifetime of presigned part URLs (capped by the credentials' expiry).
-	URLTTL time.Duration `envconfig:"UPLOAD_URL_TTL" default:"1h"`
+	URLTTL time.Duration `profile:"urlTtl" envconfig:"UPLOAD_URL_TTL" default:"1h"`
 	// TokenTTL is how long an upload token (the handle for follow-up calls) stays valid.
-	TokenTTL time.Duration `envconfig:"UPLOAD_TOKEN_TTL" default:"24h"`
+	TokenTTL time.Duration `profile:"tokenTtl" envconfig:"UPLOAD_TOKEN_TTL" default:"24h"`
 	// DefaultPartSize is used when a client names no partSize (grown to fit 10,000 parts).
-	DefaultPartSize int64 `envconfig:"UPLOAD_PART_SIZE" default:"8388608"`
+	DefaultPartSize int64 `profile:"partSize" envconfig:"UPLOAD_PART_SIZE" default:"8388608"`
 	// PartBatch is how many part URLs one answer carries at most.
 	PartBatch int `envconfig:"UPLOAD_PART_BATCH" default:"100"`
 	// VerifyContent reads every completed object's first bytes and deletes it when they
 	// contradict the declared type (422 content_mismatch).
-	VerifyContent bool `envconfig:"UPLOAD_VERIFY_CONTENT" default:"true"`
+	VerifyContent bool `profile:"verifyContent" envconfig:"UPLOAD_VERIFY_CONTENT" default:"true"`
 	// AllowSTS lets POST /sts hand clients temporary keys scoped to one upload, for the
 	// storage's own SDKs (their uploads are not part-pinned: see README).
 	AllowSTS bool `envconfig:"UPLOAD_ALLOW_STS" default:"false"`

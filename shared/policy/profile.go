@@ -1,8 +1,11 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -24,64 +27,32 @@ type Profile struct {
 	Claims map[string][]string
 }
 
-// profileRules are a profile's JSON: each rule optional, falling back to the deployment's.
-// The names follow the settings (UPLOAD_MAX_SIZE is maxSize).
-type profileRules struct {
-	AllowedTypes          []string            `json:"allowedTypes"`
-	MaxSize               *int64              `json:"maxSize"`
-	MinSize               *int64              `json:"minSize"`
-	KeyPrefix             *string             `json:"keyPrefix"`
-	KeyTemplate           *string             `json:"keyTemplate"`
-	AllowedACLs           []string            `json:"allowedAcls"`
-	AllowedStorageClasses []string            `json:"allowedStorageClasses"`
-	AllowGrants           *bool               `json:"allowGrants"`
-	ClientKeys            *bool               `json:"clientKeys"`
-	ForbidOverwrite       *bool               `json:"forbidOverwrite"`
-	URLTTL                *duration           `json:"urlTtl"`
-	TokenTTL              *duration           `json:"tokenTtl"`
-	PartSize              *int64              `json:"partSize"`
-	VerifyContent         *bool               `json:"verifyContent"`
-	RequiredMetadata      []string            `json:"requiredMetadata"`
-	Claims                map[string][]string `json:"claims"`
-}
-
-// duration is a Go duration string ("1h", "15m").
-type duration time.Duration
-
-func (d *duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a duration like \"1h\" or \"15m\"")
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration like \"1h\" or \"15m\"", s)
-	}
-	*d = duration(v)
-	return nil
-}
-
 // profileName is what a profile may be called: it travels in tokens, keys' templates and
 // events.
 var profileName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
-// ruleNames map the variables Validate names to the rule that sets them in a profile.
-var ruleNames = map[string]string{
-	"UPLOAD_ALLOWED_TYPES": "allowedTypes", "UPLOAD_MAX_SIZE": "maxSize", "UPLOAD_MIN_SIZE": "minSize",
-	"UPLOAD_KEY_PREFIX": "keyPrefix", "UPLOAD_KEY_TEMPLATE": "keyTemplate", "UPLOAD_ALLOWED_ACLS": "allowedAcls",
-	"UPLOAD_ALLOWED_STORAGE_CLASSES": "allowedStorageClasses", "UPLOAD_ALLOW_GRANTS": "allowGrants",
-	"UPLOAD_CLIENT_KEYS": "clientKeys", "UPLOAD_FORBID_OVERWRITE": "forbidOverwrite", "UPLOAD_URL_TTL": "urlTtl",
-	"UPLOAD_TOKEN_TTL": "tokenTtl", "UPLOAD_PART_SIZE": "partSize", "UPLOAD_VERIFY_CONTENT": "verifyContent",
-	"UPLOAD_REQUIRED_METADATA": "requiredMetadata",
-}
-
-// ProfileError names the profile and the rule at fault, as one line under UPLOAD_PROFILES.
+// ProfileError names the profile and the rule at fault, as one line under UPLOAD_PROFILES:
+// the variables the deployment's checks name become the rules that set them.
 func ProfileError(name string, err error) error {
 	msg := err.Error()
-	for v, rule := range ruleNames {
-		msg = strings.ReplaceAll(msg, v, rule)
+	for _, f := range profileRules() {
+		msg = strings.ReplaceAll(msg, f.Tag.Get("envconfig"), f.Tag.Get("profile"))
 	}
 	return fmt.Errorf("UPLOAD_PROFILES: %s: %s", name, msg)
+}
+
+// profileRules are the Policy fields a profile may set, by rule name: every field with a
+// `profile` tag (its setting in camelCase). A new rule is one such field, its check, its
+// test.
+func profileRules() map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	t := reflect.TypeOf(Policy{})
+	for i := 0; i < t.NumField(); i++ {
+		if name := t.Field(i).Tag.Get("profile"); name != "" {
+			out[name] = t.Field(i)
+		}
+	}
+	return out
 }
 
 // ParseProfiles reads UPLOAD_PROFILES' JSON (profile name → rules) over the deployment's
@@ -112,63 +83,86 @@ func ParseProfiles(js []byte, base Policy) (map[string]*Profile, error) {
 }
 
 func parseProfile(name string, js json.RawMessage, base Policy) (*Profile, error) {
-	var r profileRules
-	// Strictly: a rule misspelt or in another case is an error, never silently ignored.
-	if err := strictjson.Unmarshal(js, &r); err != nil {
-		return nil, fmt.Errorf("UPLOAD_PROFILES: %s: %v", name, err)
+	var raw map[string]json.RawMessage
+	// Strictly: a rule named twice is an error, never the last one silently.
+	if err := strictjson.UnmarshalAllowUnknown(js, &raw); err != nil || raw == nil {
+		return nil, fmt.Errorf("UPLOAD_PROFILES: %s: not a JSON object of rules", name)
 	}
 	rules := base.clone()
-	r.apply(&rules)
+	var claims map[string][]string
+	fields := profileRules()
+	v := reflect.ValueOf(&rules).Elem()
+	for rule, value := range raw {
+		if rule == "claims" {
+			if err := json.Unmarshal(value, &claims); err != nil {
+				return nil, fmt.Errorf("UPLOAD_PROFILES: %s: claims: an object of claim name to the values it admits", name)
+			}
+			continue
+		}
+		f, ok := fields[rule]
+		if !ok {
+			return nil, unknownRule(name, rule, fields)
+		}
+		if string(bytes.TrimSpace(value)) == "null" {
+			continue // null: the deployment's own, as if unset
+		}
+		if err := setRule(v.FieldByIndex(f.Index), value); err != nil {
+			return nil, fmt.Errorf("UPLOAD_PROFILES: %s: %s: %v", name, rule, err)
+		}
+	}
 	if err := rules.Validate(); err != nil {
 		return nil, ProfileError(name, err)
 	}
-	for claim, values := range r.Claims {
+	for claim, values := range claims {
 		if claim == "" || len(values) == 0 || slices.Contains(values, "") {
 			return nil, fmt.Errorf("UPLOAD_PROFILES: %s: claims: each claim lists the values it admits (claim %q)", name, claim)
 		}
 	}
-	return &Profile{Name: name, Rules: rules, Claims: r.Claims}, nil
+	return &Profile{Name: name, Rules: rules, Claims: claims}, nil
 }
 
-// apply lays the rules the profile sets over p.
-func (r *profileRules) apply(p *Policy) {
-	set := func(dst *[]string, src []string) {
-		if src != nil {
-			*dst = slices.Clone(src)
+// unknownRule names a rule no field has, and the spelling meant when only its case differs.
+func unknownRule(profile, rule string, fields map[string]reflect.StructField) error {
+	for known := range fields {
+		if strings.EqualFold(known, rule) {
+			return fmt.Errorf("UPLOAD_PROFILES: %s: rule %s must be spelled %s", profile, rule, known)
 		}
 	}
-	set(&p.AllowedTypes, r.AllowedTypes)
-	set(&p.AllowedACLs, r.AllowedACLs)
-	set(&p.AllowedStorageClasses, r.AllowedStorageClasses)
-	set(&p.RequiredMetadata, r.RequiredMetadata)
-	for _, v := range []struct {
-		dst *int64
-		src *int64
-	}{{&p.MaxSize, r.MaxSize}, {&p.MinSize, r.MinSize}, {&p.DefaultPartSize, r.PartSize}} {
-		if v.src != nil {
-			*v.dst = *v.src
+	return fmt.Errorf("UPLOAD_PROFILES: %s: %q is not a rule a profile sets", profile, rule)
+}
+
+// setRule sets one rule's field from its JSON: durations are Go duration strings ("1h").
+func setRule(field reflect.Value, value json.RawMessage) error {
+	if field.Type() == reflect.TypeOf(time.Duration(0)) {
+		var s string
+		if json.Unmarshal(value, &s) != nil {
+			return errors.New(`a duration like "1h" or "15m"`)
 		}
-	}
-	for _, v := range []struct {
-		dst *bool
-		src *bool
-	}{{&p.AllowGrants, r.AllowGrants}, {&p.ClientKeys, r.ClientKeys}, {&p.ForbidOverwrite, r.ForbidOverwrite}, {&p.VerifyContent, r.VerifyContent}} {
-		if v.src != nil {
-			*v.dst = *v.src
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like \"1h\" or \"15m\"", s)
 		}
+		field.SetInt(int64(d))
+		return nil
 	}
-	if r.KeyPrefix != nil {
-		p.KeyPrefix = *r.KeyPrefix
+	target := reflect.New(field.Type())
+	if err := json.Unmarshal(value, target.Interface()); err != nil {
+		return fmt.Errorf("must be a JSON %s", jsonKind(field.Type()))
 	}
-	if r.KeyTemplate != nil {
-		p.KeyTemplate = *r.KeyTemplate
+	field.Set(target.Elem())
+	return nil
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice:
+		return "list of strings"
+	case reflect.String:
+		return "string"
 	}
-	if r.URLTTL != nil {
-		p.URLTTL = time.Duration(*r.URLTTL)
-	}
-	if r.TokenTTL != nil {
-		p.TokenTTL = time.Duration(*r.TokenTTL)
-	}
+	return "number"
 }
 
 // clone is p with its lists copied (Validate normalises them in place).

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +42,16 @@ func TestParseProfiles(t *testing.T) {
 				t.Error(p["x"].Rules.AllowedACLs)
 			}
 		}},
-		{name: "rule in another case", js: `{"x":{"maxsize":1}}`, wantErr: `UPLOAD_PROFILES: x: member maxsize must be spelled maxSize`},
-		{name: "unknown rule", js: `{"x":{"maxFiles":1}}`, wantErr: `UPLOAD_PROFILES: x: `},
+		{name: "rule in another case", js: `{"x":{"maxsize":1}}`, wantErr: `UPLOAD_PROFILES: x: rule maxsize must be spelled maxSize`},
+		{name: "unknown rule", js: `{"x":{"maxFiles":1}}`, wantErr: `UPLOAD_PROFILES: x: "maxFiles" is not a rule`},
+		{name: "a rule twice", js: `{"x":{"maxSize":1,"maxSize":2}}`, wantErr: `UPLOAD_PROFILES: x: not a JSON object`},
+		{name: "a rule of the wrong type", js: `{"x":{"maxSize":"big"}}`, wantErr: `UPLOAD_PROFILES: x: maxSize: must be a JSON number`},
+		{name: "deployment-only settings are no rules", js: `{"x":{"partBatch":5}}`, wantErr: `UPLOAD_PROFILES: x: "partBatch" is not a rule`},
+		{name: "null inherits", js: `{"x":{"maxSize":null}}`, check: func(t *testing.T, p map[string]*Profile) {
+			if p["x"].Rules.MaxSize != base.MaxSize {
+				t.Error(p["x"].Rules.MaxSize)
+			}
+		}},
 		{name: "bad name", js: `{"Avatar!":{}}`, wantErr: `UPLOAD_PROFILES: "Avatar!": a profile name`},
 		{name: "not an object", js: `["x"]`, wantErr: "UPLOAD_PROFILES: not a JSON object"},
 		{name: "rule out of bounds names the rule", js: `{"big":{"maxSize":-1}}`, wantErr: "UPLOAD_PROFILES: big: maxSize: must be between"},
@@ -94,5 +103,29 @@ func TestProfileAdmits(t *testing.T) {
 	}
 	if !(&Profile{Name: "open"}).Admits(nil) {
 		t.Error("a profile without a claims rule admits every caller")
+	}
+}
+
+// Every rule a profile sets is named in README's Upload profiles section, and every
+// setting a rule stands for is in its Settings table.
+func TestProfileRulesAreDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(readme)
+	section := doc[strings.Index(doc, "### Upload profiles"):]
+	section = section[:strings.Index(section, "\n### ")]
+	rules := profileRules()
+	if len(rules) < 15 {
+		t.Fatalf("%d rules", len(rules))
+	}
+	for name, f := range rules {
+		if !strings.Contains(section, "`"+name+"`") {
+			t.Errorf("rule %s is not in README's Upload profiles", name)
+		}
+		if !strings.Contains(doc, "| `"+f.Tag.Get("envconfig")+"` |") {
+			t.Errorf("setting %s is not in README's Settings", f.Tag.Get("envconfig"))
+		}
 	}
 }
