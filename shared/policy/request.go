@@ -204,13 +204,21 @@ func (p *Policy) userData(req *InitiateRequest, _ storage.Capabilities, obj *sto
 	if obj.Metadata, err = CheckMetadata(req.Metadata); err != nil {
 		return err
 	}
-	for _, name := range p.RequiredMetadata {
-		if obj.Metadata[name] == "" {
-			return errcode.Missing("metadata." + name)
-		}
+	if missing := p.MissingMetadata(obj.Metadata); missing != "" {
+		return errcode.Missing("metadata." + missing)
 	}
 	obj.Tags, err = CheckTags(req.Tagging)
 	return err
+}
+
+// MissingMetadata is the first required metadata name m lacks (or holds empty), or "".
+func (p *Policy) MissingMetadata(m map[string]string) string {
+	for _, name := range p.RequiredMetadata {
+		if m[name] == "" {
+			return name
+		}
+	}
+	return ""
 }
 
 // storageClass takes a class COS knows, the store has and the policy allows.

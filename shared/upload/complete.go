@@ -118,6 +118,15 @@ func (s *Service) storedParts(ctx context.Context, c *uploadplan.Claims, plan up
 				Message: "part " + strconv.Itoa(p.PartNumber) + " was stored with another ETag; upload it again or send its current ETag"}
 		}
 	}
+	if min := s.rulesOf(c).MinSize; c.Open && min > 0 {
+		var named int64
+		for _, p := range parts {
+			named += have[p.PartNumber].Size
+		}
+		if named < min { // an open upload's size is known only now
+			return nil, errcode.Invalid("parts", "the parts hold %d bytes; this upload takes at least %d", named, min)
+		}
+	}
 	return have, nil
 }
 

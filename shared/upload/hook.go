@@ -64,6 +64,9 @@ func (s *Service) askHook(ctx context.Context, rules *policy.Policy, req *policy
 		if err != nil {
 			return hookUnavailable("the upload hook answered metadata the policy refuses: %s", errcode.As(err).Message)
 		}
+		if missing := rules.MissingMetadata(m); missing != "" {
+			return hookUnavailable("the upload hook answered metadata without the required %s", missing)
+		}
 		obj.Metadata = m
 	}
 	if d.Tagging != nil {

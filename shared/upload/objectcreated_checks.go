@@ -54,6 +54,12 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 	if o.info.Size > o.rules.MaxSize {
 		return "the object is larger than this deployment's limit of " + strconv.FormatInt(o.rules.MaxSize, 10) + " bytes; it was deleted", nil
 	}
+	if o.info.Size < o.rules.MinSize {
+		return "the object is smaller than this deployment's minimum of " + strconv.FormatInt(o.rules.MinSize, 10) + " bytes; it was deleted", nil
+	}
+	if missing := o.rules.MissingMetadata(o.info.Metadata); missing != "" {
+		return "the object lacks the required metadata " + missing + "; it was deleted", nil
+	}
 	if o.rules.VerifyContent && !o.info.CustomerKeyEncrypted {
 		return s.contentVerdict(ctx, o)
 	}

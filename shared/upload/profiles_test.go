@@ -12,6 +12,7 @@ import (
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/wire"
 )
@@ -262,4 +263,66 @@ func (h *askedHook) profiles() []string {
 		out = append(out, ev.Upload.Profile)
 	}
 	return out
+}
+
+// What temporary keys store is held to the profile's minimum size and required metadata by
+// the storage check; a hook cannot drop required metadata either.
+func TestProfileMinimumAndMetadataAfterTheFact(t *testing.T) {
+	e := profiledEnv(t)
+	ctx := context.Background()
+	alice := upload.WithCaller(ctx, "alice")
+	text := []byte("a tiny text document")
+	for _, tt := range []struct {
+		name  string
+		body  []byte
+		meta  map[string]string
+		keeps bool
+	}{
+		{"declared and present", text, map[string]string{"project": "42"}, true},
+		{"metadata left out by the SDK", text, nil, false},
+	} {
+		keys, err := e.svc.Keys(alice, &policy.InitiateRequest{Profile: "docs", Filename: "d.txt", ContentType: "text/plain",
+			Size: sizeOf(len(tt.body)), Metadata: map[string]string{"project": "42"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		putMeta(t, e, keys.Key, "text/plain", tt.body, tt.meta)
+		if err := e.svc.ObjectCreated(ctx, keys.Key); err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(t, keys.Key) != tt.keeps {
+			t.Errorf("%s: kept %v", tt.name, !tt.keeps)
+		}
+	}
+	// Keys for less than docs' minimum are refused before any exist.
+	if _, err := e.svc.Keys(alice, &policy.InitiateRequest{Profile: "docs", Filename: "one.txt", ContentType: "text/plain", Size: sizeOf(1),
+		Metadata: map[string]string{"project": "42"}}); errcode.As(err).Field != "size" {
+		t.Fatalf("keys under docs' minimum: %v", err)
+	}
+
+	e2 := profiledEnv(t, upload.WithHook(dropMetadataHook{}))
+	_, err := e2.svc.Initiate(alice, &policy.InitiateRequest{Profile: "docs", Filename: "d.txt", ContentType: "text/plain", Size: sizeOf(5),
+		Metadata: map[string]string{"project": "42"}})
+	if a := errcode.As(err); a.Code != errcode.HookUnavailable {
+		t.Fatalf("a hook dropping required metadata: %v", err)
+	}
+}
+
+// putMeta writes an object with metadata straight to the store, as a client SDK does.
+func putMeta(t *testing.T, e *holesEnv, key, contentType string, body []byte, meta map[string]string) {
+	t.Helper()
+	h := http.Header{"Content-Type": {contentType}}
+	for k, v := range meta {
+		h.Set("x-cos-meta-"+k, v)
+	}
+	if _, _, err := e.store.Client.Do(context.Background(), storerest.Call{Method: http.MethodPut, Key: key, Body: body, Header: h}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type dropMetadataHook struct{}
+
+func (dropMetadataHook) Create(_ context.Context, ev *hook.CreateEvent) (*hook.Decision, error) {
+	yes := true
+	return &hook.Decision{Allow: &yes, Metadata: map[string]string{"other": "1"}}, nil
 }
