@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -33,7 +32,7 @@ func run() error {
 		return err
 	}
 	if cfg.Local() && (start.Detect() != start.PlainHTTP || os.Getenv("TENCENTCLOUD_RUNENV") == "SCF") {
-		return errors.New("config: COS_BUCKET (or S3_BUCKET): required when running as a function")
+		return fmt.Errorf("config: %s: required when running as a function", config.StoreRequired())
 	}
 	a, err := app.New(cfg)
 	if err != nil {
@@ -51,6 +50,6 @@ func run() error {
 				return
 			}
 			fmt.Fprintf(os.Stderr, "directup local mode\n  API:         http://%s\n  local COS:   %s (bucket %s)\n  demo page:   http://%s/\n  try:         go run ./scripts/upload -api http://%s FILE\n",
-				addr, local.Endpoint(), a.Store.Bucket(), addr, addr)
+				addr, local.EmbeddedEndpoint(), a.Store.Bucket(), addr, addr)
 		}})
 }

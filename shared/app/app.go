@@ -48,6 +48,9 @@ func (a *App) Close() {
 // New wires the application from cfg. Nothing here touches the network except starting
 // the embedded store's listener in local mode: credentials are fetched lazily, per request.
 func New(c *config.Config) (*App, error) {
+	if c.Store == nil {
+		return nil, fmt.Errorf("config: %s: required (this build has no local mode)", config.StoreRequired())
+	}
 	store, err := c.Store.Open(&http.Client{Transport: http.DefaultTransport})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -84,7 +87,7 @@ func ForFunction(name string) (*App, error) {
 		return nil, err
 	}
 	if c.Local() {
-		return nil, fmt.Errorf("config: COS_BUCKET (or S3_BUCKET): required by the %s function", name)
+		return nil, fmt.Errorf("config: %s: required by the %s function", config.StoreRequired(), name)
 	}
 	return New(c)
 }

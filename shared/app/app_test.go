@@ -47,7 +47,7 @@ func localApp(t *testing.T, env map[string]string) *App {
 
 func TestBuildLocal(t *testing.T) {
 	a := localApp(t, nil)
-	if a.Embedded() == nil || !strings.HasPrefix(a.Embedded().Endpoint(), "http://127.0.0.1:") || a.Store.Bucket() != localmode.Bucket {
+	if a.Embedded() == nil || !strings.HasPrefix(a.Embedded().EmbeddedEndpoint(), "http://127.0.0.1:") || a.Store.Bucket() != localmode.Bucket {
 		t.Fatalf("app = %+v", a)
 	}
 }
@@ -460,7 +460,7 @@ func TestScopedKeys(t *testing.T) {
 			continue
 		}
 		if status != 200 || keys.Credentials.TmpSecretID == "" || keys.Credentials.SessionToken == "" || keys.ExpiredTime-keys.StartTime != 1800 ||
-			keys.Bucket != localmode.Bucket || keys.Region != "local" || !strings.HasPrefix(keys.Key, "uploads/") || keys.Endpoint != a.Embedded().Endpoint() || keys.RequestID == "" {
+			keys.Bucket != localmode.Bucket || keys.Region != "local" || !strings.HasPrefix(keys.Key, "uploads/") || keys.Endpoint != a.Embedded().EmbeddedEndpoint() || keys.RequestID == "" {
 			t.Fatalf("POST /sts: %d %+v", status, keys)
 		}
 		u, _ := url.Parse(keys.Endpoint)

@@ -32,6 +32,7 @@ type Config struct {
 	Store     stores.Settings `ignored:"true"`
 	StoreName string          `ignored:"true"`
 	local     bool
+	drivers   []loaded
 
 	TokenSecret string   `envconfig:"UPLOAD_TOKEN_SECRET"`
 	CORSOrigins []string `envconfig:"API_CORS_ORIGINS" default:"*"`
@@ -83,6 +84,9 @@ func Load() (*Config, error) {
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
 		return nil, errors.New("config: " + strings.TrimPrefix(err.Error(), "envconfig.Process: "))
+	}
+	if err := c.readStores(); err != nil {
+		return nil, err
 	}
 	if err := c.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -142,40 +146,72 @@ func (c *Config) loadProfiles() error {
 	return nil
 }
 
-// chooseStore reads every registered store's settings and keeps the one configured (the
-// fallback store when none is); the error names the variables.
-func (c *Config) chooseStore() error {
-	var chosen []stores.Driver
-	var fallback *stores.Driver
-	var selectors []string
+// readStores reads every registered store's settings (with the other variables: a
+// malformed one is reported first, as envconfig reports the rest).
+func (c *Config) readStores() error {
+	c.drivers = nil
 	for _, d := range stores.Drivers() {
 		st := d.NewSettings()
 		if err := envconfig.Process("", st); err != nil {
 			return errors.New("config: " + strings.TrimPrefix(err.Error(), "envconfig.Process: "))
 		}
+		c.drivers = append(c.drivers, loaded{d, st})
+	}
+	return nil
+}
+
+// loaded is a registered store with the settings read for it.
+type loaded struct {
+	stores.Driver
+	settings stores.Settings
+}
+
+// chooseStore keeps the one store configured (the fallback store when none is: local
+// mode; none at all in a build without it, which Store then leaves nil) and checks it.
+func (c *Config) chooseStore() error {
+	var chosen []loaded
+	var fallback *loaded
+	for i, d := range c.drivers {
 		switch {
 		case d.Fallback:
-			fallback = &d
-			fallback.NewSettings = func() stores.Settings { return st }
-		case st.Configured():
+			fallback = &c.drivers[i]
+		case d.settings.Configured():
 			chosen = append(chosen, d)
-			c.Store, c.StoreName = st, d.Name
-		default:
-			selectors = append(selectors, d.Selector)
 		}
 	}
 	switch {
 	case len(chosen) > 1:
 		return fmt.Errorf("config: %s and %s: set one storage, not both", chosen[0].Selector, chosen[1].Selector)
-	case len(chosen) == 0 && fallback == nil:
-		return fmt.Errorf("config: %s: required (this build has no local mode)", strings.Join(selectors, " or "))
-	case len(chosen) == 0:
-		c.Store, c.StoreName, c.local = fallback.NewSettings(), fallback.Name, true
+	case len(chosen) == 1:
+		c.Store, c.StoreName = chosen[0].settings, chosen[0].Name
+	case fallback != nil:
+		c.Store, c.StoreName, c.local = fallback.settings, fallback.Name, true
+	default:
+		c.local = true // nothing to run on: the functions say what is required (StoreRequired)
+		return nil
 	}
 	if err := c.Store.Validate(&c.Policy); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
+}
+
+// StoreRequired names the variables that choose a store, for "required" messages:
+// "COS_BUCKET (or S3_BUCKET)".
+func StoreRequired() string {
+	var selectors []string
+	for _, d := range stores.Drivers() {
+		if !d.Fallback {
+			selectors = append(selectors, d.Selector)
+		}
+	}
+	if len(selectors) == 0 {
+		return "a store"
+	}
+	if len(selectors) == 1 {
+		return selectors[0]
+	}
+	return selectors[0] + " (or " + strings.Join(selectors[1:], " or ") + ")"
 }
 
 // Variables lists every environment variable directup reads, for checks of deployment

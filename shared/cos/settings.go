@@ -35,9 +35,6 @@ func (s *Settings) Configured() bool { return s.Bucket != "" }
 
 // Validate checks the settings and what the policy asks of them; errors name the variable.
 func (s *Settings) Validate(p *policy.Policy) error {
-	if p.AllowSTS && s.RoleARN == "" {
-		return errors.New("UPLOAD_ALLOW_STS: needs COS_ROLE_ARN, the role Tencent STS narrows to each upload (AssumeRole works from the function's own role credentials)")
-	}
 	if err := (Config{Bucket: s.Bucket, Region: s.Region, Endpoint: s.Endpoint}).Validate(); err != nil {
 		return err
 	}
@@ -48,6 +45,9 @@ func (s *Settings) Validate(p *policy.Policy) error {
 		if u, err := url.Parse(s.STSEndpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return errors.New("STS_ENDPOINT: must be a URL like https://sts.tencentcloudapi.com")
 		}
+	}
+	if p.AllowSTS && s.RoleARN == "" {
+		return errors.New("UPLOAD_ALLOW_STS: needs COS_ROLE_ARN, the role Tencent STS narrows to each upload (AssumeRole works from the function's own role credentials)")
 	}
 	return nil
 }

@@ -361,7 +361,7 @@ func JSONError(err error) *errcode.Error {
 		}
 	case errors.As(err, &te):
 		e.Code, e.Field = errcode.InvalidField, te.Field
-		e.Message = te.Field + " must be a " + te.Type.String() + ", not a JSON " + te.Value
+		e.Message = wire.TypeMessage(te)
 	case errors.As(err, &se):
 		e.Message = "the body is not valid JSON: " + se.Error()
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -57,8 +57,8 @@ type Store struct {
 
 var _ storage.Embedded = (*Store)(nil)
 
-// Endpoint is the embedded server's base URL.
-func (s *Store) Endpoint() string { return s.endpoint }
+// EmbeddedEndpoint is the embedded server's base URL.
+func (s *Store) EmbeddedEndpoint() string { return s.endpoint }
 
 // Close stops the server and removes a temporary folder.
 func (s *Store) Close() error { return s.close() }

@@ -166,7 +166,11 @@ func decode(body []byte, msg *Message) error {
 	if errors.As(err, &strict) && strict.Field != "" {
 		return errcode.Invalid(strict.Field, "%s", strict.Message)
 	}
-	return &errcode.Error{Code: errcode.InvalidJSON, Message: "the message is not a JSON object: " + err.Error()}
+	why := err.Error()
+	if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) {
+		why = wire.TypeMessage(te) // JSON's words, not the Go type's
+	}
+	return &errcode.Error{Code: errcode.InvalidJSON, Message: "the message is not a JSON object: " + why}
 }
 
 // refuseCallback refuses a message whose callbackUrl the policy refuses, clearing it so

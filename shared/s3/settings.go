@@ -26,11 +26,14 @@ func (s *Settings) Configured() bool { return s.Bucket != "" }
 
 // Validate checks the settings and what the policy asks of them; errors name the variable.
 func (s *Settings) Validate(p *policy.Policy) error {
+	// The store's own variables first, then what the policy asks of them.
+	if _, err := New(Config{Bucket: s.Bucket, Region: s.Region, Endpoint: s.Endpoint}, nil, nil); err != nil {
+		return err
+	}
 	if p.AllowSTS {
 		return errors.New("UPLOAD_ALLOW_STS: temporary keys are for COS's client SDKs; not available with S3_BUCKET")
 	}
-	_, err := New(Config{Bucket: s.Bucket, Region: s.Region, Endpoint: s.Endpoint}, nil, nil)
-	return err
+	return nil
 }
 
 // Open returns the store, signing with the Lambda role's AWS_* credentials, read per request.

@@ -62,9 +62,9 @@ type Objects interface {
 }
 
 // Embedded is a store running inside the process (local mode): the API serves the demo
-// page and download links beside it. Endpoint is where it listens; Close stops it.
+// page and download links beside it. EmbeddedEndpoint is where it listens; Close stops it.
 type Embedded interface {
-	Endpoint() string
+	EmbeddedEndpoint() string
 	Close() error
 }
 

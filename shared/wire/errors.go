@@ -17,7 +17,7 @@ type ErrorBody struct {
 	Code              string `json:"code"`
 	Message           string `json:"message"`
 	Field             string `json:"field,omitempty"`
-	RequestID         string `json:"requestId,omitempty"`
+	RequestID         string `json:"requestId"`
 	UpstreamRequestID string `json:"upstreamRequestId,omitempty"`
 }
 

@@ -18,7 +18,7 @@ func TestErrorJSON(t *testing.T) {
 			`{"error":{"code":"policy_denied","message":"acl public-read is not allowed here","field":"acl","requestId":"r1"}}`},
 		{&errcode.Error{Code: errcode.UpstreamBusy, Message: "busy", UpstreamRequestID: "NWU3"}, "r2",
 			`{"error":{"code":"upstream_unavailable","message":"busy","requestId":"r2","upstreamRequestId":"NWU3"}}`},
-		{errors.New("cause with a secret"), "", `{"error":{"code":"internal","message":"internal error"}}`},
+		{errors.New("cause with a secret"), "", `{"error":{"code":"internal","message":"internal error","requestId":""}}`},
 	} {
 		if got := string(ErrorJSON(tt.err, tt.rid)); got != tt.want {
 			t.Errorf("got  %s\nwant %s", got, tt.want)

@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore New) {
 	t.Run("ExpiryClamp", func(t *testing.T) { testExpiryClamp(t, newStore) })
 	t.Run("CompactForm", func(t *testing.T) { testCompactForm(t, newStore) })
 	t.Run("Faults", func(t *testing.T) { testFaults(t, newStore) })
+	t.Run("NotEmbedded", func(t *testing.T) { notEmbedded(t, newStore(t, Options{}).Store) })
 }
 
 var ctx = context.Background()
@@ -597,4 +598,13 @@ func objectsOf(t *testing.T, s storage.Store) storage.Objects {
 		t.Skip("the store has no storage.Objects: its object checks are skipped")
 	}
 	return o
+}
+
+// notEmbedded fails when a production store passes for local mode's embedded store (the
+// API would then serve the demo page and download links beside it).
+func notEmbedded(t *testing.T, s storage.Store) {
+	t.Helper()
+	if _, ok := s.(storage.Embedded); ok {
+		t.Fatalf("%T implements storage.Embedded: only local mode's store may", s)
+	}
 }
