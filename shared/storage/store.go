@@ -55,8 +55,10 @@ type Store interface {
 type Objects interface {
 	// Stat tells whether an object exists at key: Exists false and no error when none does.
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
-	// ReadHead returns up to the first n bytes of an object.
-	ReadHead(ctx context.Context, key string, n int) ([]byte, error)
+	// ReadHead returns up to the first n bytes of an object, and what the same answer
+	// tells of it (its whole size, type, metadata, ETag, modification time): one round
+	// trip serves a content check and what is told of the object.
+	ReadHead(ctx context.Context, key string, n int) ([]byte, ObjectInfo, error)
 	// Delete removes an object; deleting a missing object is no error.
 	Delete(ctx context.Context, key string) error
 }

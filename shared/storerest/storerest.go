@@ -302,15 +302,23 @@ func (c *Client) abortOrphans(ctx context.Context, key, keep string, since time.
 }
 
 // ReadHead returns up to the first n bytes of the object at key (a ranged GET).
-func (c *Client) ReadHead(ctx context.Context, key string, n int) ([]byte, error) {
-	_, body, err := c.Do(ctx, Call{Method: http.MethodGet, Key: key, Header: http.Header{"Range": {"bytes=0-" + strconv.Itoa(n-1)}}})
+func (c *Client) ReadHead(ctx context.Context, key string, n int) ([]byte, storage.ObjectInfo, error) {
+	resp, body, err := c.Do(ctx, Call{Method: http.MethodGet, Key: key, Header: http.Header{"Range": {"bytes=0-" + strconv.Itoa(n-1)}}})
 	if err != nil {
-		return nil, c.Error(err)
+		return nil, storage.ObjectInfo{}, c.Error(err)
 	}
-	if len(body) > n { // a server that ignored the range
+	info := c.infoOf(resp)
+	// A ranged answer's length is the range's: the object's is after the slash of
+	// Content-Range ("bytes 0-3071/734003200"). A server that ignored the range sent all.
+	if _, total, ok := strings.Cut(resp.Header.Get("Content-Range"), "/"); ok && resp.StatusCode == http.StatusPartialContent {
+		info.Size, _ = strconv.ParseInt(total, 10, 64)
+	} else {
+		info.Size = int64(len(body))
+	}
+	if len(body) > n {
 		body = body[:n]
 	}
-	return body, nil
+	return body, info, nil
 }
 
 // Delete removes the object at key (deleting nothing is not an error).
@@ -336,6 +344,11 @@ func (c *Client) Stat(ctx context.Context, key string) (storage.ObjectInfo, erro
 	if err != nil {
 		return storage.ObjectInfo{}, c.Error(err)
 	}
+	return c.infoOf(resp), nil
+}
+
+// infoOf is what an object's HEAD or GET answer tells of it.
+func (c *Client) infoOf(resp *http.Response) storage.ObjectInfo {
 	modified, _ := http.ParseTime(resp.Header.Get("Last-Modified"))
 	size, _ := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
 	info := storage.ObjectInfo{Exists: true, LastModified: modified, ETag: resp.Header.Get("ETag"), Size: size,
@@ -354,7 +367,7 @@ func (c *Client) Stat(ctx context.Context, key string) (storage.ObjectInfo, erro
 			info.Metadata[strings.ToLower(suffix)] = v[0]
 		}
 	}
-	return info, nil
+	return info
 }
 
 // ListParts follows every page.

@@ -102,7 +102,7 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 // contentVerdict checks the object's first bytes against its declared type, noting the
 // detected type in its event.
 func (s *Service) contentVerdict(ctx context.Context, o *createdObject) (string, error) {
-	head, err := s.objects.ReadHead(ctx, o.key, policy.HeadBytes)
+	head, _, err := s.objects.ReadHead(ctx, o.key, policy.HeadBytes)
 	if err != nil {
 		return "", err
 	}

@@ -218,8 +218,8 @@ func (noObjects) Stat(context.Context, string) (storage.ObjectInfo, error) {
 	return storage.ObjectInfo{}, nil
 }
 
-func (noObjects) ReadHead(context.Context, string, int) ([]byte, error) {
-	return nil, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot read objects back"}
+func (noObjects) ReadHead(context.Context, string, int) ([]byte, storage.ObjectInfo, error) {
+	return nil, storage.ObjectInfo{}, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot read objects back"}
 }
 
 func (noObjects) Delete(context.Context, string) error {

@@ -27,7 +27,7 @@ func (s *Service) verifyContent(ctx context.Context, c *uploadplan.Claims, done 
 	if !rules.VerifyContent || c.CustomerKeyMD5 != "" || c.ContentType == "" {
 		return "", nil
 	}
-	head, err := s.objects.ReadHead(ctx, c.Key, policy.HeadBytes)
+	head, _, err := s.objects.ReadHead(ctx, c.Key, policy.HeadBytes)
 	if err != nil {
 		return "", err
 	}

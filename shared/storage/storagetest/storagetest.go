@@ -166,8 +166,9 @@ func testLifecycle(t *testing.T, newStore New) {
 	if info, err := objectsOf(t, f.Store).Stat(ctx, k); err != nil || !info.Exists || info.LastModified.IsZero() {
 		t.Fatalf("Stat after complete = %+v, %v", info, err)
 	}
-	if head, err := objectsOf(t, f.Store).ReadHead(ctx, k, 100); err != nil || !bytes.Equal(head, data[:100]) {
-		t.Fatalf("ReadHead(100) = %d bytes, %v", len(head), err)
+	if head, info, err := objectsOf(t, f.Store).ReadHead(ctx, k, 100); err != nil || !bytes.Equal(head, data[:100]) ||
+		info.Size != int64(len(data)) || !info.Exists || info.ETag != c.ETag || info.LastModified.IsZero() {
+		t.Fatalf("ReadHead(100) = %d bytes, %+v, %v (want the object's size %d and ETag %s)", len(head), info, err, len(data), c.ETag)
 	}
 	if err := objectsOf(t, f.Store).Delete(ctx, k); err != nil {
 		t.Fatal(err)
