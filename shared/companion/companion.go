@@ -101,6 +101,9 @@ type capability struct {
 	Profile string `json:"pf,omitempty"`
 	// Claims are the minting caller's claims that profiles' rules name (only those).
 	Claims map[string][]string `json:"cl,omitempty"`
+	// Bucket binds it to this deployment's bucket, as upload tokens are: a deployment
+	// sharing the secret does not take another's capabilities (nor the claims they carry).
+	Bucket string `json:"b,omitempty"`
 }
 
 type pinnedKey struct{}
@@ -123,13 +126,16 @@ func (h *Handler) mint(cp capability, notAfter time.Time) (string, time.Time) {
 	if !notAfter.IsZero() && notAfter.Before(exp) {
 		exp = notAfter
 	}
-	cp.Expires = exp.Unix()
+	cp.Expires, cp.Bucket = exp.Unix(), h.svc.Bucket()
 	return h.capabilities().Sign(cp), exp
 }
 
 func (h *Handler) verify(c string) (*capability, error) {
 	var cp capability
 	if err := h.capabilities().Verify(c, &cp); err != nil {
+		return nil, &errcode.Error{Code: errcode.Unauthenticated, Message: "the capability in the endpoint is not valid"}
+	}
+	if cp.Bucket != h.svc.Bucket() {
 		return nil, &errcode.Error{Code: errcode.Unauthenticated, Message: "the capability in the endpoint is not valid"}
 	}
 	if h.now().Unix() >= cp.Expires {

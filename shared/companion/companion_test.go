@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/companion"
+	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/localcos"
@@ -246,5 +247,29 @@ func TestParamsRefused(t *testing.T) {
 	var out struct{ Error struct{ Message string } }
 	if s := call(t, "GET", e.url+"/s3/params?filename=a&type=text/plain", nil, &out); s != 400 || !strings.Contains(out.Error.Message, "shouldUseMultipart: true") {
 		t.Fatalf("%d %+v", s, out)
+	}
+}
+
+// otherBucket is a store of another deployment (another bucket).
+type otherBucket struct{ *cos.Client }
+
+func (otherBucket) Bucket() string { return "other-1250000000" }
+
+// A capability names its deployment's bucket: another deployment sharing the secret does
+// not take it (nor the claims it carries).
+func TestCapabilityIsBoundToItsBucket(t *testing.T) {
+	e := setup(t, false, 1<<20)
+	svc, err := upload.NewService(otherBucket{functest.NewBackend(t).Client(t)}, policy.Default(), []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, _ := companion.New(svc, companion.Options{Secret: []byte(secret), TTL: time.Hour}).Mint("alice", time.Time{})
+	var out struct{ Error struct{ Code string } }
+	if s := call(t, "POST", e.url+"/c/"+foreign+"/s3/multipart", map[string]any{"filename": "a.txt", "type": "text/plain", "metadata": map[string]any{"size": 5}}, &out); s != 401 || out.Error.Code != "unauthenticated" {
+		t.Fatalf("another bucket's capability: %d %+v", s, out.Error)
+	}
+	own, _ := e.comp.Mint("alice", time.Time{})
+	if s := call(t, "POST", e.url+"/c/"+own+"/s3/multipart", map[string]any{"filename": "a.txt", "type": "text/plain", "metadata": map[string]any{"size": 5}}, nil); s != 200 {
+		t.Fatalf("its own capability: %d", s)
 	}
 }

@@ -60,8 +60,9 @@ func profileRules() map[string]reflect.StructField {
 // settings; an unknown rule, a bad name or a rule out of bounds is an error naming it.
 func ParseProfiles(js []byte, base Policy) (map[string]*Profile, error) {
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(js, &raw); err != nil {
-		return nil, fmt.Errorf("UPLOAD_PROFILES: not a JSON object of profile name to rules: %v", err)
+	// Strictly: a profile named twice is an error, never the last one silently.
+	if err := strictjson.UnmarshalAllowUnknown(js, &raw); err != nil || raw == nil {
+		return nil, fmt.Errorf("UPLOAD_PROFILES: not a JSON object of profile name to rules (%v)", err)
 	}
 	names := make([]string, 0, len(raw))
 	for n := range raw {
@@ -79,6 +80,9 @@ func ParseProfiles(js []byte, base Policy) (map[string]*Profile, error) {
 		}
 		out[name] = p
 	}
+	if _, err := NewFolders(base, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -89,6 +93,8 @@ func parseProfile(name string, js json.RawMessage, base Policy) (*Profile, error
 		return nil, fmt.Errorf("UPLOAD_PROFILES: %s: not a JSON object of rules", name)
 	}
 	rules := base.clone()
+	// A profile's own folder unless it names one: what lies there is held to its rules.
+	rules.KeyPrefix = base.KeyPrefix + name + "/"
 	var claims map[string][]string
 	fields := profileRules()
 	v := reflect.ValueOf(&rules).Elem()
@@ -187,4 +193,59 @@ func (p *Profile) Admits(claims map[string][]string) bool {
 // Refused is the answer to a caller the profile's claims rule does not admit.
 func (p *Profile) Refused() *errcode.Error {
 	return errcode.Denied("profile", "profile %s is not available to this caller", p.Name)
+}
+
+// Folders says which profile owns a key: the one whose keyPrefix is the longest that
+// starts it ("" the deployment's own rules). Each profile owns its folder, so what storage
+// reports is held to the rules of where it lies — never to a profile a writer picks.
+type Folders struct {
+	prefixes []string // longest first
+	owners   []string
+}
+
+// NewFolders checks that every profile has a folder of its own — a prefix ending in '/',
+// equal to no other profile's nor the deployment's (nested folders are fine: the longest
+// owns its keys) — and returns who owns what.
+func NewFolders(base Policy, profiles map[string]*Profile) (*Folders, error) {
+	f := &Folders{prefixes: []string{base.KeyPrefix}, owners: []string{""}}
+	names := make([]string, 0, len(profiles))
+	for n := range profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		prefix := profiles[n].Rules.KeyPrefix
+		if prefix == "" || !strings.HasSuffix(prefix, "/") {
+			return nil, fmt.Errorf("UPLOAD_PROFILES: %s: keyPrefix: a profile's folder is a prefix ending in '/' (%q)", n, prefix)
+		}
+		if i := slices.Index(f.prefixes, prefix); i >= 0 {
+			other := "the deployment's UPLOAD_KEY_PREFIX"
+			if f.owners[i] != "" {
+				other = "profile " + f.owners[i]
+			}
+			return nil, fmt.Errorf("UPLOAD_PROFILES: %s: keyPrefix: %q is already the folder of %s; each profile has its own", n, prefix, other)
+		}
+		f.prefixes, f.owners = append(f.prefixes, prefix), append(f.owners, n)
+	}
+	idx := make([]int, len(f.prefixes))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return len(f.prefixes[idx[a]]) > len(f.prefixes[idx[b]]) })
+	out := &Folders{}
+	for _, i := range idx {
+		out.prefixes, out.owners = append(out.prefixes, f.prefixes[i]), append(out.owners, f.owners[i])
+	}
+	return out, nil
+}
+
+// Owner is the profile whose folder holds key ("" the deployment's); ok is false for a
+// key in no folder.
+func (f *Folders) Owner(key string) (profile string, ok bool) {
+	for i, p := range f.prefixes {
+		if strings.HasPrefix(key, p) {
+			return f.owners[i], true
+		}
+	}
+	return "", false
 }

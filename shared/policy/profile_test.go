@@ -23,7 +23,8 @@ func TestParseProfiles(t *testing.T) {
 					t.Errorf("avatar = %+v", a)
 				}
 				// Unset rules fall back to the deployment's.
-				if v.KeyPrefix != base.KeyPrefix || v.URLTTL != base.URLTTL || !v.VerifyContent || v.DefaultPartSize != base.DefaultPartSize {
+				// keyPrefix: a folder of its own under the deployment's.
+				if v.KeyPrefix != base.KeyPrefix+"video/" || v.URLTTL != base.URLTTL || !v.VerifyContent || v.DefaultPartSize != base.DefaultPartSize {
 					t.Errorf("video did not inherit: %+v", v)
 				}
 			}},
@@ -44,7 +45,13 @@ func TestParseProfiles(t *testing.T) {
 		}},
 		{name: "rule in another case", js: `{"x":{"maxsize":1}}`, wantErr: `UPLOAD_PROFILES: x: rule maxsize must be spelled maxSize`},
 		{name: "unknown rule", js: `{"x":{"maxFiles":1}}`, wantErr: `UPLOAD_PROFILES: x: "maxFiles" is not a rule`},
-		{name: "a rule twice", js: `{"x":{"maxSize":1,"maxSize":2}}`, wantErr: `UPLOAD_PROFILES: x: not a JSON object`},
+		{name: "a rule twice", js: `{"x":{"maxSize":1,"maxSize":2}}`, wantErr: `maxSize appears more than once`},
+		{name: "a profile twice", js: `{"a":{"maxSize":10},"a":{"maxSize":999999}}`, wantErr: `a appears more than once`},
+		{name: "null", js: `null`, wantErr: "UPLOAD_PROFILES: not a JSON object"},
+		{name: "two profiles, one folder", js: `{"a":{"keyPrefix":"media/"},"b":{"keyPrefix":"media/"}}`, wantErr: `UPLOAD_PROFILES: b: keyPrefix: "media/" is already the folder of profile a`},
+		{name: "the deployment's folder", js: `{"a":{"keyPrefix":"uploads/"}}`, wantErr: `UPLOAD_PROFILES: a: keyPrefix: "uploads/" is already the folder of the deployment's UPLOAD_KEY_PREFIX`},
+		{name: "the whole bucket", js: `{"a":{"keyPrefix":""}}`, wantErr: `UPLOAD_PROFILES: a: keyPrefix: a profile's folder is a prefix ending in '/'`},
+		{name: "a prefix that is no folder", js: `{"a":{"keyPrefix":"docs"}}`, wantErr: `UPLOAD_PROFILES: a: keyPrefix: a profile's folder`},
 		{name: "a rule of the wrong type", js: `{"x":{"maxSize":"big"}}`, wantErr: `UPLOAD_PROFILES: x: maxSize: must be a JSON number`},
 		{name: "deployment-only settings are no rules", js: `{"x":{"partBatch":5}}`, wantErr: `UPLOAD_PROFILES: x: "partBatch" is not a rule`},
 		{name: "null inherits", js: `{"x":{"maxSize":null}}`, check: func(t *testing.T, p map[string]*Profile) {
@@ -126,6 +133,34 @@ func TestProfileRulesAreDocumented(t *testing.T) {
 		}
 		if !strings.Contains(doc, "| `"+f.Tag.Get("envconfig")+"` |") {
 			t.Errorf("setting %s is not in README's Settings", f.Tag.Get("envconfig"))
+		}
+	}
+}
+
+// The longest folder owns a key: nested folders are each their profile's.
+func TestFoldersOwner(t *testing.T) {
+	base := Default()
+	profiles, err := ParseProfiles([]byte(`{"media":{"keyPrefix":"media/"},"avatars":{"keyPrefix":"media/avatars/"},"video":{}}`), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFolders(base, profiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		key, owner string
+		ok         bool
+	}{
+		{"media/a.png", "media", true},
+		{"media/avatars/me.png", "avatars", true},
+		{"media/avatarsX/me.png", "media", true},
+		{"uploads/video/v.mp4", "video", true},
+		{"uploads/x/v.mp4", "", true},
+		{"elsewhere/v.mp4", "", false},
+	} {
+		if owner, ok := f.Owner(tt.key); owner != tt.owner || ok != tt.ok {
+			t.Errorf("Owner(%s) = %q %v, want %q %v", tt.key, owner, ok, tt.owner, tt.ok)
 		}
 	}
 }

@@ -86,6 +86,9 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 			return nil, err
 		}
 	}
+	if err := s.inFolder(obj.Key, req.Profile); err != nil {
+		return nil, err
+	}
 	write, err := s.newWrite(obj.Key, plan.Size, mode == initiateOpen, obj.ContentType, req.Profile)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package upload
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
@@ -47,16 +46,8 @@ func (s *Service) tell(ctx context.Context, ev *events.Event) error {
 // uploadsKey reports whether key is where uploads land: under the deployment's prefix or
 // a profile's, and not among directup's records.
 func (s *Service) uploadsKey(key string) bool {
-	prefixes := []string{s.policy.KeyPrefix}
-	for _, p := range s.profiles {
-		prefixes = append(prefixes, p.Rules.KeyPrefix)
-	}
-	for _, prefix := range prefixes {
-		if strings.HasPrefix(key, prefix) && !policy.IsReserved(prefix, key) && !policy.IsReserved(s.policy.KeyPrefix, key) {
-			return true
-		}
-	}
-	return false
+	_, ok := s.folders.Owner(key)
+	return ok && !policy.IsReserved(s.policy.KeyPrefix, key)
 }
 
 // ObjectCreated checks an object storage reports created (the storage-triggered function)

@@ -32,14 +32,16 @@ func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *created
 	ev := &events.Event{Type: events.Completed, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
 		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
 	write := info.Metadata[policy.WriteMetadata]
-	profile, ok := s.apiWrite(key, info)
-	if ok {
+	// The rules are those of the folder the object lies in; a seal counts only if it was
+	// made for that very profile (a seal is readable, and may be copied onto other bytes).
+	owner, _ := s.folders.Owner(key)
+	if profile, ok := s.apiWrite(key, info); ok && profile == owner {
 		write = write[:writeIDLen] // the write's id, as the token names it
 	} else {
 		write = "" // not an API upload's: a client's (temporary keys), or written outside directup
 	}
-	ev.Profile = profile
-	return &createdObject{key: key, info: info, ev: ev, write: write, rules: s.rulesNamed(profile)}
+	ev.Profile = owner
+	return &createdObject{key: key, info: info, ev: ev, write: write, rules: s.rulesNamed(owner)}
 }
 
 // verdict runs the checks in order — size, temporary keys' declarations, content — and
@@ -72,9 +74,15 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 	// Written with temporary keys, perhaps: held to what was declared for keys valid
 	// when it was written — any one of them (several callers may hold keys for one
 	// client key; each declaration bounds what its keys may leave).
-	held, err := s.declarationsFor(ctx, o.key, o.info.LastModified)
+	all, err := s.declarationsFor(ctx, o.key, o.info.LastModified)
 	if err != nil {
 		return "", err
+	}
+	var held []declared
+	for _, d := range all { // only keys issued under the folder's own profile could write here
+		if d.Profile == o.ev.Profile {
+			held = append(held, d)
+		}
 	}
 	if len(held) == 0 {
 		return "", nil
@@ -95,7 +103,6 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 	if d.Caller != "" {
 		o.ev.Caller = d.Caller // who declared it, the only caller the bucket can name
 	}
-	o.ev.Profile, o.rules = d.Profile, s.rulesNamed(d.Profile)
 	return "", nil
 }
 

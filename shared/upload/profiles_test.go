@@ -22,7 +22,8 @@ import (
 const profilesJSON = `{
  "avatar": {"allowedTypes": ["image/png"], "maxSize": 1024, "keyPrefix": "avatars/", "keyTemplate": "{prefix}{sub}/{random}/{filename}", "verifyContent": true},
  "docs":   {"allowedTypes": ["application/pdf", "text/plain"], "requiredMetadata": ["project"], "minSize": 2, "keyPrefix": "docs/", "clientKeys": true},
- "pro":    {"maxSize": 4096, "claims": {"plan": ["pro", "team"]}, "keyPrefix": "pro/"}
+ "pro":    {"maxSize": 4096, "claims": {"plan": ["pro", "team"]}, "keyPrefix": "pro/"},
+ "video":  {"allowedTypes": ["video/mp4"], "maxSize": 1048576}
 }`
 
 func profiledEnv(t *testing.T, opts ...upload.Option) *holesEnv {
@@ -162,15 +163,47 @@ func TestStorageCheckAppliesTheUploadsProfile(t *testing.T) {
 		t.Errorf("the storage check told %+v", last[len(last)-1])
 	}
 
-	// The same bytes written outside any upload, at a key under avatar's prefix: the
-	// deployment's rules (64 bytes) hold, whatever the key or metadata claims.
-	rogue := "avatars/alice/rogue.png"
-	put(t, e.store.Client, rogue, "image/png", big)
-	if err := e.svc.ObjectCreated(ctx, rogue); err != nil {
-		t.Fatal(err)
+	// Bytes written outside any upload are held to the rules of the folder they lie in:
+	// over avatar's 1024 bytes in its folder is deleted; the same under the deployment's
+	// folder is held to its 64.
+	huge := append(append([]byte{}, png56...), make([]byte, 2000)...)
+	for key, body := range map[string][]byte{"avatars/alice/rogue.png": huge, "uploads/alice/rogue.png": big} {
+		put(t, e.store.Client, key, "image/png", body)
+		if err := e.svc.ObjectCreated(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(t, key) {
+			t.Errorf("%s: an object over its folder's rules was kept", key)
+		}
 	}
-	if e.exists(t, rogue) {
-		t.Error("an object no upload wrote passed under a profile's rules")
+}
+
+// Each profile owns its folder: no route of one profile (or of the deployment's own rules)
+// writes into another's, so neither a copied seal nor another caller's declaration can
+// lend an object another profile's rules.
+func TestProfilesKeepToTheirFolders(t *testing.T) {
+	e := profiledEnv(t)
+	alice := upload.WithCaller(context.Background(), "alice")
+	pro := upload.WithCallerClaims(alice, map[string][]string{"plan": {"pro"}})
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+		req  policy.InitiateRequest
+	}{
+		{"docs' client key in pro's folder", alice, policy.InitiateRequest{Profile: "docs", Key: "pro/alice/x.pdf", ContentType: "application/pdf", Size: sizeOf(5), Metadata: map[string]string{"project": "1"}}},
+		{"the deployment's client key in docs' folder", alice, policy.InitiateRequest{Key: "docs/alice/x.pdf", ContentType: "application/pdf", Size: sizeOf(5)}},
+		{"the deployment's client key in video's folder (nested in the deployment's)", alice, policy.InitiateRequest{Key: "uploads/video/x.mp4", ContentType: "video/mp4", Size: sizeOf(5)}},
+		{"pro's client key in docs' folder", pro, policy.InitiateRequest{Profile: "pro", Key: "docs/x.bin", ContentType: "application/octet-stream", Size: sizeOf(5)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := tt.req
+			if _, err := e.svc.Initiate(tt.ctx, &req); errcode.As(err).Field != "key" {
+				t.Errorf("initiate: %v", err)
+			}
+			if _, err := e.svc.Keys(tt.ctx, &req); errcode.As(err).Field != "key" {
+				t.Errorf("temporary keys: %v", err)
+			}
+		})
 	}
 }
 

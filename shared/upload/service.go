@@ -27,8 +27,10 @@ import (
 type Service struct {
 	store storage.Store
 	caps  storage.Capabilities // the store's, read once
-	// profiles are the kinds of upload the deployment takes, by name (UPLOAD_PROFILES).
+	// profiles are the kinds of upload the deployment takes, by name (UPLOAD_PROFILES);
+	// folders says which one owns a key.
 	profiles map[string]*policy.Profile
+	folders  *policy.Folders
 	// objects reads and deletes whole objects: the store's, or noObjects.
 	objects storage.Objects
 	policy  policy.Policy
@@ -89,6 +91,10 @@ func NewService(store storage.Store, pol policy.Policy, tokenSecret []byte, opts
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	var err error
+	if s.folders, err = policy.NewFolders(s.policy, s.profiles); err != nil {
+		return nil, err
 	}
 	for name, p := range s.profiles {
 		if err := p.Rules.Fits(caps); err != nil {
@@ -168,6 +174,21 @@ func (s *Service) CanUse(ctx context.Context, profile string) error {
 	_, err := s.rulesFor(ctx, profile)
 	return err
 }
+
+// inFolder refuses a key outside the folder of the profile the upload runs under (each
+// profile owns its folder: what lies there is held to its rules, by the storage check too).
+func (s *Service) inFolder(key, profile string) error {
+	if owner, ok := s.folders.Owner(key); !ok || owner != profile {
+		if profile == "" {
+			return errcode.Denied("key", "%s lies in a profile's folder: name that profile", key)
+		}
+		return errcode.Denied("key", "%s lies outside the folder of profile %s", key, profile)
+	}
+	return nil
+}
+
+// Bucket names the bucket uploads land in.
+func (s *Service) Bucket() string { return s.store.Bucket() }
 
 // Profiles lists the configured profiles by name.
 func (s *Service) Profiles() map[string]*policy.Profile { return s.profiles }

@@ -47,6 +47,9 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 		}
 		generated = generated && obj.Key == proposed
 	}
+	if err := s.inFolder(obj.Key, req.Profile); err != nil {
+		return nil, err
+	}
 	if obj.ForbidOverwrite && !generated {
 		// The keys' SDK upload would replace an object at a key another caller can name
 		// (nothing in the keys' policy stops it): only presigned parts keep that promise.
