@@ -23,7 +23,8 @@ const profilesJSON = `{
  "avatar": {"allowedTypes": ["image/png"], "maxSize": 1024, "keyPrefix": "avatars/", "keyTemplate": "{prefix}{sub}/{random}/{filename}", "verifyContent": true},
  "docs":   {"allowedTypes": ["application/pdf", "text/plain"], "requiredMetadata": ["project"], "minSize": 2, "keyPrefix": "docs/", "clientKeys": true},
  "pro":    {"maxSize": 4096, "claims": {"plan": ["pro", "team"]}, "keyPrefix": "pro/"},
- "video":  {"allowedTypes": ["video/mp4"], "maxSize": 1048576}
+ "video":  {"allowedTypes": ["video/mp4"], "maxSize": 1048576},
+ "least":  {"minSize": 10}
 }`
 
 func profiledEnv(t *testing.T, opts ...upload.Option) *holesEnv {
@@ -358,4 +359,32 @@ type dropMetadataHook struct{}
 func (dropMetadataHook) Create(_ context.Context, ev *hook.CreateEvent) (*hook.Decision, error) {
 	yes := true
 	return &hook.Decision{Allow: &yes, Metadata: map[string]string{"other": "1"}}, nil
+}
+
+// An open upload (no size declared) is held to its profile's minimum at complete.
+func TestOpenUploadsMeetTheMinimum(t *testing.T) {
+	e := profiledEnv(t)
+	alice := upload.WithCaller(context.Background(), "alice")
+	for _, tt := range []struct {
+		body []byte
+		ok   bool
+	}{{[]byte("tiny"), false}, {[]byte("long enough!"), true}} {
+		up, err := e.svc.InitiateOpen(alice, "f.bin", "application/octet-stream", "least")
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls, err := e.svc.PresignParts(alice, up.Token, up.UploadID, []int{1}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(mustRequest(t, urls.Parts[0].URL, tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		_, err = e.svc.Complete(alice, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: resp.Header.Get("ETag")}})
+		if tt.ok != (err == nil) || (!tt.ok && errcode.As(err).Field != "parts") {
+			t.Errorf("%d bytes: %v", len(tt.body), err)
+		}
+	}
 }
