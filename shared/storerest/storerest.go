@@ -53,6 +53,9 @@ type Dialect struct {
 	// CompleteConditional sends Conditional on Complete when the upload forbids overwrite:
 	// S3 checks If-None-Match there; COS took x-cos-forbid-overwrite at initiate.
 	CompleteConditional bool
+	// ObjectSizeHeader, if set, carries CompleteOptions.ObjectSize on Complete: the store
+	// itself refuses parts that do not add up to it (S3: x-amz-mp-object-size).
+	ObjectSizeHeader string
 }
 
 // Client sends a dialect's requests.
@@ -429,8 +432,17 @@ func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []wir
 			h[k] = v
 		}
 	}
+	sized := opts.ObjectSize > 0 && c.ObjectSizeHeader != ""
+	if sized {
+		h.Set(c.ObjectSizeHeader, strconv.FormatInt(opts.ObjectSize, 10))
+	}
 	resp, rb, err := c.Do(ctx, Call{Method: http.MethodPost, Key: key, Query: url.Values{"uploadId": {uploadID}},
 		Header: h, Body: body, ErrorIn200: true})
+	var re *ResponseError
+	if sized && errors.As(err, &re) && re.Status == http.StatusBadRequest && re.Code == "InvalidRequest" {
+		return nil, &errcode.Error{Code: errcode.InvalidPart, Field: "parts", UpstreamRequestID: re.RequestID, Err: err,
+			Message: c.Name + " refused the parts: they do not add up to the declared " + strconv.FormatInt(opts.ObjectSize, 10) + " bytes"}
+	}
 	if err != nil {
 		return nil, c.Error(err)
 	}

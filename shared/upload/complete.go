@@ -14,8 +14,12 @@ import (
 	"github.com/directup/directup/shared/wire"
 )
 
-// Complete assembles the object. Every part of the plan must be named; the stored parts
-// are checked against the plan's sizes first, so the object is exactly what was declared.
+// Complete assembles the object. Every part of the plan must be named. It costs two storage
+// round trips: the store's complete and one read of the object (its size against the
+// declaration, its content against the declared type, what the event tells). A pinned
+// upload's parts are not listed first: their URLs fixed their sizes and the store checks
+// their ETags; they are listed only to explain a refusal. An open upload's parts, whose
+// sizes nothing pinned, are listed and held to the policy before the complete.
 func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []wire.CompletedPart) (*wire.Completed, error) {
 	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
@@ -25,24 +29,44 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	if parts, err = s.namedParts(c, plan, parts); err != nil {
 		return nil, err
 	}
-	have, err := s.storedParts(ctx, c, plan, parts)
+	opts := storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite}
+	var have map[int]wire.StoredPart
+	if c.Open {
+		if have, err = s.storedParts(ctx, c, plan, parts); err != nil {
+			return nil, err
+		}
+	} else {
+		opts.ObjectSize = plan.Size
+	}
+	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, opts)
+	if err != nil {
+		return nil, s.refusedComplete(ctx, c, plan, parts, err)
+	}
+	done.Size = plan.Size
+	if c.Open {
+		done.Size = 0
+		for _, p := range parts {
+			done.Size += have[p.PartNumber].Size
+		}
+	}
+	info, detected, err := s.checkStored(ctx, c, done)
 	if err != nil {
 		return nil, err
 	}
-	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite})
-	if err != nil {
-		return nil, s.completeFailed(ctx, c, err)
-	}
-	done.Size = 0
-	for _, p := range parts {
-		done.Size += have[p.PartNumber].Size
-	}
-	detected, err := s.verifyContent(ctx, c, done)
-	if err != nil {
-		return nil, err
-	}
-	s.tellCompleted(ctx, c, done, detected)
+	s.tellCompleted(ctx, c, done, detected, info)
 	return done, nil
+}
+
+// refusedComplete explains a store's refusal of a pinned upload's parts by listing them
+// (which part is missing, of another size or ETag; more stored than declared aborts the
+// upload), or is err when the listing finds nothing to name.
+func (s *Service) refusedComplete(ctx context.Context, c *uploadplan.Claims, plan uploadplan.Plan, parts []wire.CompletedPart, err error) error {
+	if !c.Open && errcode.Is(err, errcode.InvalidPart) {
+		if _, lerr := s.storedParts(ctx, c, plan, parts); lerr != nil {
+			return lerr
+		}
+	}
+	return s.completeFailed(ctx, c, err)
 }
 
 // namedParts checks the parts a complete names against the plan — in it, each once, every
@@ -131,14 +155,19 @@ func (s *Service) storedParts(ctx context.Context, c *uploadplan.Claims, plan up
 }
 
 // tellCompleted tells upload.completed, with the stored object's metadata and version.
-func (s *Service) tellCompleted(ctx context.Context, c *uploadplan.Claims, done *wire.Completed, detected string) {
+// What the complete's read told of the object (info) fills the event: no further read,
+// but for an SSE-C object, which only a HEAD without its key describes.
+func (s *Service) tellCompleted(ctx context.Context, c *uploadplan.Claims, done *wire.Completed, detected string, info storage.ObjectInfo) {
 	if s.events == nil {
 		return
 	}
 	ev := &events.Event{Type: events.Completed, Profile: c.Profile, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
 		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
+	if !info.Exists {
+		info, _ = s.objects.Stat(ctx, c.Key)
+	}
 	modified := time.Time{}
-	if info, err := s.objects.Stat(ctx, c.Key); err == nil && info.Exists {
+	if info.Exists {
 		ev.Metadata, ev.ContentType, modified = userMetadata(info.Metadata), info.ContentType, info.LastModified
 	}
 	identify(ev, c.Write, "", modified)

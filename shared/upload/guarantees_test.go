@@ -139,9 +139,9 @@ func (r *rig) gone(t *testing.T, in *upload.Initiated) {
 	}
 }
 
-// "Nobody stores more than the declared size ... if more bytes than declared were somehow
-// stored, the upload is aborted": the boundary of Complete's total check, exactly at the
-// declared size (completes) and one byte over it (aborted, told as rejected).
+// "Nobody stores more than the declared size": exactly the declared size completes; a part
+// stored outside the plan (with other credentials) never becomes part of the object — the
+// complete names only the plan's parts, and the store assembles only those.
 func TestGuaranteeCompleteAtTheDeclaredSize(t *testing.T) {
 	r := newRig(t, nil)
 	exact := r.initiate(t, 6, 0)
@@ -154,11 +154,12 @@ func TestGuaranteeCompleteAtTheDeclaredSize(t *testing.T) {
 	over := r.initiate(t, 6, 0)
 	etag, _ = send(t, over.Parts[0], []byte("exact\n"))
 	r.sideload(t, over.Key, over.UploadID, 2, []byte("+")) // 7 bytes stored, 6 declared
-	_, err = r.svc.Complete(bg, over.Token, over.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
-	wantError(t, "one byte over the declared size", err, http.StatusConflict, errcode.InvalidPart, "parts")
-	r.gone(t, over)
-	if got := r.events.types(); len(got) != 2 || got[0] != events.Completed || got[1] != events.Rejected {
-		t.Errorf("events %v; want the completion, then the rejection", got)
+	done, err = r.svc.Complete(bg, over.Token, over.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
+	if err != nil || done.Size != 6 {
+		t.Fatalf("a part outside the plan: %v %+v", err, done)
+	}
+	if info, _ := r.store.Stat(bg, over.Key); info.Size != 6 {
+		t.Errorf("the object holds %d bytes; the declared 6 only", info.Size)
 	}
 }
 
@@ -191,26 +192,33 @@ func TestGuaranteeOpenUploadAtTheLimit(t *testing.T) {
 	}
 }
 
-// "Complete ... checks the stored sizes": a part stored with another size than its plan's
-// is refused, smaller (the object would be short) or larger (with the total still
-// exactly the declared size, so only the per-part check sees it).
+// "The object is exactly the declared size": a part stored with another size than its
+// plan's (with other credentials: its URL pins the size) makes an object of another size,
+// which the complete's read sees and removes (409 invalid_part, told as rejected). Parts of
+// other sizes that still add up to the declared size make an object of that size.
 func TestGuaranteeCompleteChecksEachPartSize(t *testing.T) {
 	r := newRig(t, nil)
 	short := r.initiate(t, 6, 0)
 	etag := r.sideload(t, short.Key, short.UploadID, 1, []byte("short"))
 	_, err := r.svc.Complete(bg, short.Token, short.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
-	wantError(t, "a part one byte short of its plan", err, http.StatusConflict, errcode.InvalidPart, "parts[0]")
+	wantError(t, "a part one byte short of its plan", err, http.StatusConflict, errcode.InvalidPart, "parts")
+	if got := r.events.types(); len(got) != 1 || got[0] != events.Rejected {
+		t.Errorf("events %v; want the rejection", got)
+	}
 
 	const mib = 1 << 20
 	shifted := r.initiate(t, mib+6, mib) // parts of 1 MiB and 6 bytes
 	e1 := r.sideload(t, shifted.Key, shifted.UploadID, 1, bytes.Repeat([]byte("a"), mib+1))
 	e2 := r.sideload(t, shifted.Key, shifted.UploadID, 2, []byte("bbbbb"))
-	_, err = r.svc.Complete(bg, shifted.Token, shifted.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: e1}, {PartNumber: 2, ETag: e2}})
-	wantError(t, "a part one byte over its plan, the total as declared", err, http.StatusConflict, errcode.InvalidPart, "parts[0]")
-	for _, in := range []*upload.Initiated{short, shifted} {
-		if info, _ := r.store.Stat(bg, in.Key); info.Exists {
-			t.Errorf("%s: an object was made from parts of the wrong size", in.Key)
-		}
+	done, err := r.svc.Complete(bg, shifted.Token, shifted.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: e1}, {PartNumber: 2, ETag: e2}})
+	if err != nil || done.Size != mib+6 {
+		t.Fatalf("parts adding up to the declared size: %v %+v", err, done)
+	}
+	if info, _ := r.store.Stat(bg, short.Key); info.Exists {
+		t.Errorf("%s: an object of another size than declared was left", short.Key)
+	}
+	if info, _ := r.store.Stat(bg, shifted.Key); info.Size != mib+6 {
+		t.Errorf("%s holds %d bytes", shifted.Key, info.Size)
 	}
 }
 
@@ -287,9 +295,9 @@ func TestGuaranteePartURLsEndWithTheToken(t *testing.T) {
 	}
 }
 
-// "Complete requires every part of the plan and checks the stored sizes and ETags first":
-// a part named with an ETag other than the stored part's is refused before storage is
-// asked to assemble anything (one ListParts, no complete).
+// "Complete requires every part of the plan, with its ETag": a part named with an ETag
+// other than the stored part's is refused by the store's complete, and a listing then
+// names it (two requests; no object is made).
 func TestGuaranteeCompleteChecksETags(t *testing.T) {
 	r := newRig(t, nil)
 	in := r.initiate(t, 6, 0)
@@ -299,8 +307,11 @@ func TestGuaranteeCompleteChecksETags(t *testing.T) {
 	before := r.local.Requests()
 	_, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: `"0123456789abcdef0123456789abcdef"`}})
 	wantError(t, "another ETag", err, http.StatusConflict, errcode.InvalidPart, "parts[0].etag")
-	if n := r.local.Requests() - before; n != 1 {
-		t.Errorf("%d requests reached the store; want the one ListParts", n)
+	if n := r.local.Requests() - before; n != 2 {
+		t.Errorf("%d requests reached the store; want the refused complete and the listing", n)
+	}
+	if info, _ := r.store.Stat(bg, in.Key); info.Exists {
+		t.Error("an object was made")
 	}
 }
 
@@ -368,5 +379,54 @@ func TestGuaranteeTokensAreBoundToTheBucket(t *testing.T) {
 	wantError(t, "another bucket's token (list)", err, http.StatusForbidden, errcode.TokenMismatch, "")
 	if here.local.Requests() != before {
 		t.Error("a request reached the store")
+	}
+}
+
+// A pinned upload's complete costs two storage round trips — the complete and one read,
+// whether it verifies content or not, events told — and an open upload's three (its parts
+// are listed first: nothing pinned their sizes).
+func TestGuaranteeCompleteInTwoRoundTrips(t *testing.T) {
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 100)...)
+	for _, tt := range []struct {
+		name   string
+		verify bool
+		open   bool
+		want   int64
+	}{{"verifying content", true, false, 2}, {"not verifying", false, false, 2}, {"open upload", true, true, 3}} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, func(p *policy.Policy) { p.VerifyContent = tt.verify })
+			var in *upload.Initiated
+			var part wire.PresignedPart
+			if tt.open {
+				var err error
+				if in, err = r.svc.InitiateOpen(bg, "a.png", "image/png", ""); err != nil {
+					t.Fatal(err)
+				}
+				urls, err := r.svc.PresignParts(bg, in.Token, in.UploadID, []int{1}, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				part = urls.Parts[0]
+			} else {
+				size := int64(len(png))
+				var err error
+				if in, err = r.svc.Initiate(bg, &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size}); err != nil {
+					t.Fatal(err)
+				}
+				part = in.Parts[0]
+			}
+			etag, _ := send(t, part, png)
+			before := r.local.Requests()
+			done, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
+			if err != nil || done.Size != int64(len(png)) {
+				t.Fatalf("%v %+v", err, done)
+			}
+			if n := r.local.Requests() - before; n != tt.want {
+				t.Errorf("%d storage requests; want %d", n, tt.want)
+			}
+			if got := r.events.types(); len(got) != 1 || got[0] != events.Completed {
+				t.Errorf("events %v", got)
+			}
+		})
 	}
 }

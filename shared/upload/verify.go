@@ -1,58 +1,78 @@
 package upload
 
 import (
+	"strconv"
+
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/uploadplan"
 	"github.com/directup/directup/shared/wire"
 
 	"context"
-	"time"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
 )
 
-// verifyContent reads the completed object's first bytes and removes it when they
-// contradict its declared type (422 content_mismatch, told as upload.rejected); it
-// returns the detected type. SSE-C objects cannot be read without their key, which the
-// function does not keep: they are not checked (nor are uploads whose token predates the
-// declared type being kept in it).
+// checkStored reads the completed object once and holds it to its declaration: its size
+// (a pinned upload's parts are never listed: their URLs fixed their sizes, but bytes
+// stored with other credentials would not be) and, where the rules verify content, its
+// first bytes against the declared type. What contradicts the declaration is removed and
+// refused (422 content_mismatch or 409 invalid_part, told as upload.rejected); the answer
+// is what the read told of the object (for the event: no second read) and the detected
+// type. SSE-C objects cannot be read without their key, which the function does not
+// keep: they are held by their pinned part sizes alone (on S3, also the size sent with
+// the complete).
 //
 // A contradiction never ends as an object nobody hears of: when the removal still fails
 // after its retries, the answer and the event say so, and a record (kind rejected, with
 // Remove) lets the next call for the upload or the storage-triggered function finish it.
-func (s *Service) verifyContent(ctx context.Context, c *uploadplan.Claims, done *wire.Completed) (string, error) {
-	rules := s.rulesOf(c)
-	if !rules.VerifyContent || c.CustomerKeyMD5 != "" || c.ContentType == "" {
-		return "", nil
+func (s *Service) checkStored(ctx context.Context, c *uploadplan.Claims, done *wire.Completed) (storage.ObjectInfo, string, error) {
+	if c.CustomerKeyMD5 != "" {
+		return storage.ObjectInfo{}, "", nil
 	}
-	head, _, err := s.objects.ReadHead(ctx, c.Key, policy.HeadBytes)
+	rules := s.rulesOf(c)
+	verify := rules.VerifyContent && c.ContentType != ""
+	var head []byte
+	var info storage.ObjectInfo
+	var err error
+	if verify {
+		head, info, err = s.objects.ReadHead(ctx, c.Key, policy.HeadBytes)
+	} else {
+		info, err = s.objects.Stat(ctx, c.Key)
+	}
 	if err != nil {
-		return "", err
+		return info, "", err
+	}
+	if !c.Open && info.Exists && info.Size != done.Size {
+		what := "the stored object holds " + strconv.FormatInt(info.Size, 10) + " bytes, not the declared " + strconv.FormatInt(done.Size, 10)
+		return info, "", s.rejectStored(ctx, c, done, info, "", &errcode.Error{Code: errcode.InvalidPart, Field: "parts"}, what)
+	}
+	if !verify {
+		return info, "", nil
 	}
 	detected, ok := rules.ContentVerdict(c.ContentType, head)
 	if ok {
-		return detected, nil
+		return info, detected, nil
 	}
-	ev := &events.Event{Type: events.Rejected, Profile: c.Profile, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
-		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected, Source: "api"}
-	modified := time.Time{}
-	if c.Write == "" && (s.events != nil || s.records != nil) {
-		// A token from before writes were named: the modification time names this write,
-		// as the storage-triggered function names it.
-		if info, err := s.objects.Stat(ctx, c.Key); err == nil && info.Exists {
-			modified = info.LastModified
-		}
-	}
-	identify(ev, c.Write, "", modified)
 	what := "the stored content is " + detected + ", not the declared " + policy.MediaType(c.ContentType) + " (or a type this deployment allows)"
-	e := &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType"}
+	return info, detected, s.rejectStored(ctx, c, done, info, detected, &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType"}, what)
+}
+
+// rejectStored removes a completed object that contradicts its declaration and tells
+// why; e is the refusal, completed with what happened to the object.
+func (s *Service) rejectStored(ctx context.Context, c *uploadplan.Claims, done *wire.Completed, info storage.ObjectInfo, detected string, e *errcode.Error, what string) error {
+	ev := &events.Event{Type: events.Rejected, Profile: c.Profile, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: info.Size,
+		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected, Source: "api"}
+	// A token from before writes were named: the modification time names this write, as
+	// the storage-triggered function names it.
+	identify(ev, c.Write, "", info.LastModified)
 	if rerr := s.removeObject(ctx, c.Key); rerr != nil {
 		e.Message = what + "; the object could not be removed yet and will be (at the next call for this upload, or by the storage-triggered function)"
 		e.Err = rerr
 		ev.RemovalPending = true
-		ev.Reason = errcode.ContentMismatch + ": " + e.Message
+		ev.Reason = e.Code + ": " + e.Message
 		if s.records != nil {
 			r := &rejection{Event: *ev, Told: s.events != nil, Remove: true}
 			r.Event.Source = "api"
@@ -61,12 +81,12 @@ func (s *Service) verifyContent(ctx context.Context, c *uploadplan.Claims, done 
 			}
 		}
 		s.publish(ctx, ev)
-		return detected, e
+		return e
 	}
 	e.Message = what + "; the object was deleted"
-	ev.Reason = errcode.ContentMismatch + ": " + e.Message
+	ev.Reason = e.Code + ": " + e.Message
 	s.publish(ctx, ev)
-	return detected, e
+	return e
 }
 
 // finishRejection completes, for a call on an upload whose object was rejected earlier
