@@ -1,20 +1,26 @@
 // Side by side: directup and Uppy Companion (@uppy/companion) speaking the same Companion
 // S3 protocol, both pointed at the same S3 server (versitygw). Each upload is create +
 // sign one part + PUT it to S3 + complete; printed: throughput, latency per call, ratios.
+// Storage can be put a network away: a proxy of this script's own sleeps <delay> ms before
+// forwarding each request to versitygw and <delay> ms before returning each answer, for
+// both servers and for the client's part PUTs alike.
 //
-//   (cd scripts/compare && npm ci) && node scripts/compare/compare.mjs [uploads] [concurrency]
+//   (cd scripts/compare && npm ci) && node scripts/compare/compare.mjs [uploads] [clients,...] [delay ms]
+//   node scripts/compare/compare.mjs 400 1,16 10     # storage 10 ms away each way, 1 then 16 clients
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from 'node:net'
+import http from 'node:http'
 import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
 const uploads = Number(process.argv[2] || 400)
-const concurrency = Number(process.argv[3] || 16)
+const clientCounts = String(process.argv[3] || '16').split(',').map(Number)
+const delay = Number(process.argv[4] || 0)
 const KEY = 'comparekey', SECRET = 'comparesecret', BUCKET = 'compare'
 const procs = []
 process.on('exit', () => procs.forEach((p) => p.kill()))
@@ -41,18 +47,38 @@ const s3Port = await port()
 const s3 = `http://127.0.0.1:${s3Port}`
 run(process.env.VERSITYGW_BIN || 'versitygw', ['--port', `127.0.0.1:${s3Port}`, '--access', KEY, '--secret', SECRET, '--region', 'us-east-1', 'posix', mkdtempSync(join(tmpdir(), 'compare-s3-'))])
 await waitFor(s3)
+
+// The latency proxy: storage <delay> ms away each way. Host headers pass unchanged, so
+// SigV4 signatures made for the proxy's address verify at versitygw.
+const upstream = new http.Agent({ keepAlive: true, maxSockets: 256 })
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const proxy = http.createServer(async (req, res) => {
+  if (process.env.COMPARE_LOG) console.error('proxy', req.method, req.url.slice(0, 80))
+  await sleep(delay)
+  const up = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path: req.url, headers: req.headers, agent: upstream }, async (ur) => {
+    await sleep(delay)
+    res.writeHead(ur.statusCode, ur.headers)
+    ur.pipe(res)
+  })
+  up.on('error', (err) => { res.writeHead(502); res.end(String(err)) })
+  req.pipe(up)
+})
+const proxyPort = await port()
+await new Promise((r) => proxy.listen(proxyPort, '127.0.0.1', r))
+const storage = delay > 0 ? `http://127.0.0.1:${proxyPort}` : s3
+
 await new S3Client({ endpoint: s3, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } }).send(new CreateBucketCommand({ Bucket: BUCKET }))
 
 const bin = join(mkdtempSync(join(tmpdir(), 'compare-bin-')), 'api')
 execFileSync('go', ['build', '-o', bin, './functions/api'], { cwd: root, stdio: 'inherit' })
 const dPort = await port()
-run(bin, [], { HOST: '127.0.0.1', PORT: String(dPort), S3_BUCKET: BUCKET, S3_REGION: 'us-east-1', S3_ENDPOINT: s3,
+run(bin, [], { HOST: '127.0.0.1', PORT: String(dPort), S3_BUCKET: BUCKET, S3_REGION: 'us-east-1', S3_ENDPOINT: storage,
   AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, UPLOAD_TOKEN_SECRET: 'x'.repeat(32) })
 const cPort = await port()
 run(join(here, 'node_modules', '.bin', 'companion'), [], { COMPANION_PORT: String(cPort), COMPANION_DOMAIN: `127.0.0.1:${cPort}`,
   COMPANION_PROTOCOL: 'http', COMPANION_SECRET: 'x'.repeat(32), COMPANION_DATADIR: mkdtempSync(join(tmpdir(), 'compare-companion-')),
   COMPANION_AWS_KEY: KEY, COMPANION_AWS_SECRET: SECRET, COMPANION_AWS_BUCKET: BUCKET, COMPANION_AWS_REGION: 'us-east-1',
-  COMPANION_AWS_ENDPOINT: s3, COMPANION_AWS_FORCE_PATH_STYLE: 'true', COMPANION_CLIENT_ORIGINS: 'true', COMPANION_UPLOAD_URLS: 'http://127.0.0.1.*', NODE_ENV: 'production' })
+  COMPANION_AWS_ENDPOINT: storage, COMPANION_AWS_FORCE_PATH_STYLE: 'true', COMPANION_CLIENT_ORIGINS: 'true', COMPANION_UPLOAD_URLS: 'http://127.0.0.1.*', NODE_ENV: 'production' })
 const servers = { directup: `http://127.0.0.1:${dPort}`, companion: `http://127.0.0.1:${cPort}` }
 await waitFor(servers.directup + '/healthz')
 await waitFor(servers.companion + '/')
@@ -69,7 +95,7 @@ async function ok(res) {
   return res.json()
 }
 
-async function bench(base, n) {
+async function bench(base, n, concurrency) {
   const lat = { create: [], sign: [], complete: [] }
   let next = 0
   const body = new Uint8Array(1024)
@@ -92,17 +118,19 @@ async function bench(base, n) {
 }
 
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(s.length * p))] }
-const results = {}
-for (const [name, base] of Object.entries(servers)) {
-  await bench(base, Math.min(50, uploads)) // warm up
-  results[name] = await bench(base, uploads)
+for (const concurrency of clientCounts) {
+  const results = {}
+  for (const [name, base] of Object.entries(servers)) {
+    await bench(base, Math.min(50, uploads), concurrency) // warm up
+    results[name] = await bench(base, uploads, concurrency)
+  }
+  console.log(`${uploads} uploads, ${concurrency} client(s) at a time, same versitygw S3 server` + (delay ? `, ${delay} ms away each way` : ', on loopback'))
+  for (const [name, r] of Object.entries(results)) {
+    console.log(`  ${name.padEnd(9)} ${(uploads / r.seconds).toFixed(1).padStart(6)} uploads/s` +
+      Object.entries(r.lat).map(([k, v]) => `  ${k} p50 ${pct(v, 0.5).toFixed(1)} ms p99 ${pct(v, 0.99).toFixed(1)} ms`).join(''))
+  }
+  const d = results.directup, c = results.companion
+  console.log(`  ratio (companion / directup): throughput x${(c.seconds / d.seconds).toFixed(2)} in directup's favour;` +
+    Object.keys(d.lat).map((k) => ` ${k} p50 x${(pct(c.lat[k], 0.5) / pct(d.lat[k], 0.5)).toFixed(2)}`).join(','))
 }
-console.log(`${uploads} uploads, concurrency ${concurrency}, same versitygw S3 server`)
-for (const [name, r] of Object.entries(results)) {
-  console.log(`  ${name.padEnd(9)} ${(uploads / r.seconds).toFixed(0).padStart(5)} uploads/s` +
-    Object.entries(r.lat).map(([k, v]) => `  ${k} p50 ${pct(v, 0.5).toFixed(2)} ms p99 ${pct(v, 0.99).toFixed(2)} ms`).join(''))
-}
-const d = results.directup, c = results.companion
-console.log(`  ratio (companion / directup): throughput x${(c.seconds / d.seconds).toFixed(2)} in directup's favour;` +
-  Object.keys(d.lat).map((k) => ` ${k} p50 x${(pct(c.lat[k], 0.5) / pct(d.lat[k], 0.5)).toFixed(2)}`).join(','))
 process.exit(0)

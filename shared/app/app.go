@@ -51,7 +51,7 @@ func New(c *config.Config) (*App, error) {
 	if c.Store == nil {
 		return nil, fmt.Errorf("config: %s: required (this build has no local mode)", config.StoreRequired())
 	}
-	store, err := c.Store.Open(&http.Client{Transport: http.DefaultTransport})
+	store, err := c.Store.Open(&http.Client{Transport: storageTransport()})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -71,6 +71,17 @@ func New(c *config.Config) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// storageTransport keeps connections to storage open between requests and invocations of a
+// warm function: every storage call is one host, and the default keeps only two idle
+// connections per host, so concurrent requests (a web function, many Lambda instances'
+// worth on one SCF instance) would dial again, a round trip more, each time.
+func storageTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	return t
 }
 
 // Embedded is the in-process store of local mode, or nil.

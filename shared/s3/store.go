@@ -24,6 +24,7 @@ var _ storage.Store = (*Client)(nil)
 func (c *Client) Capabilities() storage.Capabilities {
 	caps := storage.DefaultCapabilities()
 	caps.MinPartSize, caps.MaxKeyLength, caps.Grants = 5<<20, 1024, false
+	caps.ChecksObjectSize = true // x-amz-mp-object-size
 	caps.StorageClasses = slices.Sorted(maps.Keys(storageClasses))
 	return caps
 }

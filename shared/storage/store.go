@@ -84,6 +84,9 @@ type Capabilities struct {
 	Encryption     []string
 	Grants         bool // per-grantee permissions (x-cos-grant-*)
 	Tags           bool
+	// ChecksObjectSize: Complete refuses parts that do not add up to
+	// CompleteOptions.ObjectSize (S3), so the size needs no read afterwards.
+	ChecksObjectSize bool
 }
 
 // DefaultCapabilities are COS's: every option of the Initiate Multipart Upload document,
