@@ -12,6 +12,7 @@ import (
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storage/storagetest"
+	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/wire"
 )
 
@@ -69,5 +70,24 @@ func TestCompleteChecksTheObjectSize(t *testing.T) {
 		if info, _ := c.Stat(ctx, key); info.Exists != tt.ok {
 			t.Errorf("declared %d: object exists %v", tt.declared, info.Exists)
 		}
+	}
+}
+
+// A ranged read of an empty object (S3 answers 416 to any range of nothing) is an empty
+// head with the object's info: an empty upload's content check passes.
+func TestReadHeadOfAnEmptyObject(t *testing.T) {
+	endpoint := functest.Versitygw(t, "empty")
+	c, err := New(Config{Bucket: "empty", Region: "us-east-1", Endpoint: endpoint},
+		credentials.Static{AccessKeyID: functest.S3Creds[0], SecretAccessKey: functest.S3Creds[1]}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, _, err := c.Do(ctx, storerest.Call{Method: http.MethodPut, Key: "e/empty.txt", Header: http.Header{"Content-Type": {"text/plain"}}}); err != nil {
+		t.Fatal(err)
+	}
+	head, info, err := c.ReadHead(ctx, "e/empty.txt", 3072)
+	if err != nil || len(head) != 0 || !info.Exists || info.Size != 0 || info.ContentType != "text/plain" {
+		t.Fatalf("ReadHead of an empty object: %q %+v %v", head, info, err)
 	}
 }

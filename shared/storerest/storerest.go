@@ -307,6 +307,12 @@ func (c *Client) abortOrphans(ctx context.Context, key, keep string, since time.
 // ReadHead returns up to the first n bytes of the object at key (a ranged GET).
 func (c *Client) ReadHead(ctx context.Context, key string, n int) ([]byte, storage.ObjectInfo, error) {
 	resp, body, err := c.Do(ctx, Call{Method: http.MethodGet, Key: key, Header: http.Header{"Range": {"bytes=0-" + strconv.Itoa(n-1)}}})
+	var re *ResponseError
+	if errors.As(err, &re) && re.Status == http.StatusRequestedRangeNotSatisfiable {
+		// No byte to range over: an empty object. Its head is empty; a HEAD tells the rest.
+		info, err := c.Stat(ctx, key)
+		return nil, info, err
+	}
 	if err != nil {
 		return nil, storage.ObjectInfo{}, c.Error(err)
 	}

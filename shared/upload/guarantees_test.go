@@ -430,3 +430,26 @@ func TestGuaranteeCompleteInTwoRoundTrips(t *testing.T) {
 		})
 	}
 }
+
+// An empty file is one empty part: it completes, its content verified (nothing to
+// contradict) and its size checked, though a ranged read of nothing is no range at all.
+func TestEmptyUploadCompletes(t *testing.T) {
+	for _, verify := range []bool{true, false} {
+		r := newRig(t, func(p *policy.Policy) { p.VerifyContent = verify })
+		in := r.initiate(t, 0, 0)
+		etag, status := send(t, in.Parts[0], nil)
+		if status != 200 {
+			t.Fatalf("empty part: %d", status)
+		}
+		done, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
+		if err != nil || done.Size != 0 {
+			t.Fatalf("verify %v: %v %+v", verify, err, done)
+		}
+		if err := r.svc.ObjectCreated(bg, in.Key); err != nil {
+			t.Fatalf("the storage check of an empty object: %v", err)
+		}
+		if info, _ := r.store.Stat(bg, in.Key); !info.Exists {
+			t.Errorf("verify %v: the empty object was removed", verify)
+		}
+	}
+}

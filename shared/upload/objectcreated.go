@@ -63,7 +63,7 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	if _, ok := s.objects.(noObjects); ok {
 		return &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot read objects back: nothing to check"}
 	}
-	info, err := s.objects.Stat(ctx, key)
+	info, head, err := s.readCreated(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -81,6 +81,7 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 		return s.finishRecordedRejection(ctx, key, rej, info)
 	}
 	o := s.newCreatedObject(key, info)
+	o.head = head
 	reason, err := s.verdict(ctx, o)
 	if err != nil {
 		return err
@@ -90,6 +91,20 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	}
 	identify(o.ev, o.write, o.keys, info.LastModified)
 	return s.tell(ctx, o.ev)
+}
+
+// readCreated reads what the check needs in one round trip where it can: the object's
+// first bytes with what the answer tells of it when its folder's rules verify content
+// (a HEAD otherwise, or when the read fails — a missing or SSE-C object).
+func (s *Service) readCreated(ctx context.Context, key string) (storage.ObjectInfo, []byte, error) {
+	owner, _ := s.folders.Owner(key)
+	if s.rulesNamed(owner).VerifyContent {
+		if head, info, err := s.objects.ReadHead(ctx, key, policy.HeadBytes); err == nil {
+			return info, head, nil
+		}
+	}
+	info, err := s.objects.Stat(ctx, key)
+	return info, nil, err
 }
 
 // rejection is the record of a rejected object: its event (untold until Told), and Remove

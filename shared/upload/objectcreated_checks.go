@@ -21,6 +21,7 @@ type createdObject struct {
 	ev    *events.Event
 	write string // the API write's id; empty when no API upload wrote it
 	keys  string // the temporary keys' fingerprint, once a declaration names them
+	head  []byte // its first bytes, when the first read fetched them
 	// rules are the profile's the object was uploaded under (its sealed write value, or
 	// its temporary keys' declaration, says which), else the deployment's.
 	rules *policy.Policy
@@ -109,9 +110,12 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 // contentVerdict checks the object's first bytes against its declared type, noting the
 // detected type in its event.
 func (s *Service) contentVerdict(ctx context.Context, o *createdObject) (string, error) {
-	head, _, err := s.objects.ReadHead(ctx, o.key, policy.HeadBytes)
-	if err != nil {
-		return "", err
+	head := o.head
+	if head == nil {
+		var err error
+		if head, _, err = s.objects.ReadHead(ctx, o.key, policy.HeadBytes); err != nil {
+			return "", err
+		}
 	}
 	detected, ok := o.rules.ContentVerdict(o.info.ContentType, head)
 	o.ev.DetectedType = detected
