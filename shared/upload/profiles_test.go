@@ -21,7 +21,8 @@ import (
 // content and takes at most 64 bytes.
 const profilesJSON = `{
  "avatar": {"allowedTypes": ["image/png"], "maxSize": 1024, "keyPrefix": "avatars/", "keyTemplate": "{prefix}{sub}/{random}/{filename}", "verifyContent": true},
- "docs":   {"allowedTypes": ["application/pdf", "text/plain"], "requiredMetadata": ["project"], "minSize": 2, "keyPrefix": "docs/", "clientKeys": true},
+ "docs":   {"allowedTypes": ["application/pdf", "text/plain"], "requiredMetadata": ["project"], "minSize": 2, "keyPrefix": "docs/", "clientKeys": true,
+           "allowedAcls": ["private"], "allowedStorageClasses": ["STANDARD", "STANDARD_IA"]},
  "pro":    {"maxSize": 4096, "claims": {"plan": ["pro", "team"]}, "keyPrefix": "pro/"},
  "video":  {"allowedTypes": ["video/mp4"], "maxSize": 1048576},
  "least":  {"minSize": 10}
@@ -65,6 +66,10 @@ func TestProfileRulesAtInitiate(t *testing.T) {
 		{"under the profile's minimum", alice, policy.InitiateRequest{Profile: "docs", Filename: "a.pdf", ContentType: "application/pdf", Size: sizeOf(1), Metadata: map[string]string{"project": "x"}}, errcode.InvalidField, "size"},
 		{"client key outside the profile's prefix", alice, policy.InitiateRequest{Profile: "docs", Key: "avatars/alice/x.pdf", ContentType: "application/pdf", Size: sizeOf(10), Metadata: map[string]string{"project": "x"}}, errcode.PolicyDenied, "key"},
 		{"client keys only where the profile allows", alice, policy.InitiateRequest{Profile: "avatar", Key: "avatars/alice/x.png", ContentType: "image/png", Size: sizeOf(10)}, errcode.PolicyDenied, "key"},
+		{"an ACL the profile allows", alice, policy.InitiateRequest{Profile: "docs", Filename: "a.pdf", ContentType: "application/pdf", Size: sizeOf(10), Metadata: map[string]string{"project": "x"}, ACL: "private"}, "", ""},
+		{"an ACL only another profile allows", alice, policy.InitiateRequest{Profile: "avatar", Filename: "a.png", ContentType: "image/png", Size: sizeOf(10), ACL: "private"}, errcode.PolicyDenied, "acl"},
+		{"a storage class the profile allows", alice, policy.InitiateRequest{Profile: "docs", Filename: "a.pdf", ContentType: "application/pdf", Size: sizeOf(10), Metadata: map[string]string{"project": "x"}, StorageClass: "STANDARD_IA"}, "", ""},
+		{"a storage class the deployment does not", alice, policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: sizeOf(10), StorageClass: "STANDARD_IA"}, errcode.PolicyDenied, "storageClass"},
 		{"claims missing", alice, policy.InitiateRequest{Profile: "pro", Filename: "a.bin", ContentType: "application/octet-stream", Size: sizeOf(10)}, errcode.PolicyDenied, "profile"},
 		{"claims of another plan", upload.WithCallerClaims(alice, map[string][]string{"plan": {"free"}}), policy.InitiateRequest{Profile: "pro", Filename: "a.bin", ContentType: "application/octet-stream", Size: sizeOf(10)}, errcode.PolicyDenied, "profile"},
 		{"claims held", pro, policy.InitiateRequest{Profile: "pro", Filename: "a.bin", ContentType: "application/octet-stream", Size: sizeOf(4000)}, "", ""},
@@ -91,7 +96,7 @@ func TestProfileRulesAtInitiate(t *testing.T) {
 	if err != nil || !strings.HasPrefix(up.Key, "avatars/alice/") || !strings.HasSuffix(up.Key, "/me.png") {
 		t.Fatalf("avatar key %q, %v", up.Key, err)
 	}
-	if e.b.Store.Uploads() != 3 { // the three accepted above
+	if e.b.Store.Uploads() != 5 { // the five accepted above
 		t.Errorf("%d uploads started: refusals reached storage", e.b.Store.Uploads())
 	}
 }
