@@ -42,6 +42,8 @@ func TestLoad(t *testing.T) {
 		{"profiles file missing", map[string]string{"UPLOAD_PROFILES_FILE": "/nonexistent/profiles.json"}, "config: UPLOAD_PROFILES_FILE"},
 		{"minimum over maximum", map[string]string{"UPLOAD_MIN_SIZE": "10", "UPLOAD_MAX_SIZE": "5"}, "config: UPLOAD_MIN_SIZE"},
 		{"bad required metadata", map[string]string{"UPLOAD_REQUIRED_METADATA": "a b"}, "config: UPLOAD_REQUIRED_METADATA"},
+		{"archive with verification", map[string]string{"UPLOAD_ALLOWED_STORAGE_CLASSES": "STANDARD,ARCHIVE"}, "config: UPLOAD_ALLOWED_STORAGE_CLASSES: ARCHIVE objects cannot be read"},
+		{"archive without verification", map[string]string{"UPLOAD_ALLOWED_STORAGE_CLASSES": "STANDARD,ARCHIVE", "UPLOAD_VERIFY_CONTENT": "false"}, ""},
 		{"bad sts endpoint", map[string]string{"COS_BUCKET": "examplebucket-1250000000", "COS_REGION": "ap-guangzhou", "UPLOAD_TOKEN_SECRET": secret, "STS_ENDPOINT": "sts.local"}, "config: STS_ENDPOINT"},
 	}
 	for _, tt := range tests {

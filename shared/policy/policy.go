@@ -119,6 +119,11 @@ func (p *Policy) Validate() error {
 		}
 		p.AllowedStorageClasses[i] = c
 	}
+	for _, c := range p.AllowedStorageClasses {
+		if p.VerifyContent && slices.Contains(unreadableClasses, c) {
+			return fmt.Errorf("UPLOAD_ALLOWED_STORAGE_CLASSES: %s objects cannot be read back until restored, so their content cannot be verified: drop %s or set UPLOAD_VERIFY_CONTENT=false", c, c)
+		}
+	}
 	if p.URLTTL < time.Minute || p.URLTTL > 7*24*time.Hour {
 		return fmt.Errorf("UPLOAD_URL_TTL: must be between 1m and 168h")
 	}
@@ -136,6 +141,9 @@ func (p *Policy) Validate() error {
 	}
 	return nil
 }
+
+// unreadableClasses are storage classes whose objects cannot be read until restored.
+var unreadableClasses = []string{"ARCHIVE", "DEEP_ARCHIVE", "MAZ_ARCHIVE"}
 
 // scriptableTypes are media types a browser runs script in when it shows them inline.
 // Every XML type (+xml) is one too: an XHTML element inside any XML document runs.

@@ -86,7 +86,7 @@ func TestParseProfiles(t *testing.T) {
 		})
 	}
 	// Profiles never change the deployment's own rules (lists are copied).
-	if _, err := ParseProfiles([]byte(`{"x":{"allowedStorageClasses":["archive"]}}`), base); err != nil || base.AllowedStorageClasses[0] != "STANDARD" {
+	if _, err := ParseProfiles([]byte(`{"x":{"allowedStorageClasses":["archive"],"verifyContent":false}}`), base); err != nil || base.AllowedStorageClasses[0] != "STANDARD" {
 		t.Errorf("the base changed: %v %v", base.AllowedStorageClasses, err)
 	}
 }

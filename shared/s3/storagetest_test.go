@@ -63,7 +63,7 @@ func TestCompleteChecksTheObjectSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.Complete(ctx, key, id, []wire.CompletedPart{{PartNumber: 1, ETag: etag}}, storage.CompleteOptions{ObjectSize: tt.declared})
+		_, err = c.Complete(ctx, key, id, []wire.CompletedPart{{PartNumber: 1, ETag: etag}}, storage.CompleteOptions{ObjectSize: &tt.declared})
 		if tt.ok != (err == nil) || (!tt.ok && errcode.As(err).Code != errcode.InvalidPart) {
 			t.Errorf("declared %d: %v", tt.declared, err)
 		}

@@ -195,9 +195,10 @@ type CompleteOptions struct {
 	// ForbidOverwrite fails the complete when the key already holds an object. COS fixes
 	// this at initiate (x-cos-forbid-overwrite); S3 checks it only here (If-None-Match: *).
 	ForbidOverwrite bool
-	// ObjectSize, when set, is the size the parts must add up to: a store that can check it
-	// in the same call (S3's x-amz-mp-object-size) refuses otherwise (InvalidPart).
-	ObjectSize int64
+	// ObjectSize, when set (0 included: an empty object), is the size the parts must add up
+	// to: a store that can check it in the same call (S3's x-amz-mp-object-size) refuses
+	// otherwise (InvalidPart).
+	ObjectSize *int64
 }
 
 // COS multipart limits (COS API documentation): parts 1..10000, each 1 MiB..5 GiB but the last.

@@ -438,16 +438,16 @@ func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []wir
 			h[k] = v
 		}
 	}
-	sized := opts.ObjectSize > 0 && c.ObjectSizeHeader != ""
+	sized := opts.ObjectSize != nil && c.ObjectSizeHeader != ""
 	if sized {
-		h.Set(c.ObjectSizeHeader, strconv.FormatInt(opts.ObjectSize, 10))
+		h.Set(c.ObjectSizeHeader, strconv.FormatInt(*opts.ObjectSize, 10))
 	}
 	resp, rb, err := c.Do(ctx, Call{Method: http.MethodPost, Key: key, Query: url.Values{"uploadId": {uploadID}},
 		Header: h, Body: body, ErrorIn200: true})
 	var re *ResponseError
 	if sized && errors.As(err, &re) && re.Status == http.StatusBadRequest && re.Code == "InvalidRequest" {
 		return nil, &errcode.Error{Code: errcode.InvalidPart, Field: "parts", UpstreamRequestID: re.RequestID, Err: err,
-			Message: c.Name + " refused the parts: they do not add up to the declared " + strconv.FormatInt(opts.ObjectSize, 10) + " bytes"}
+			Message: c.Name + " refused the parts: they do not add up to the declared " + strconv.FormatInt(*opts.ObjectSize, 10) + " bytes"}
 	}
 	if err != nil {
 		return nil, c.Error(err)

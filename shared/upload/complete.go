@@ -31,19 +31,29 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	}
 	opts := storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite}
 	var have map[int]wire.StoredPart
-	if c.Open {
+	// Listed first: open uploads (nothing pinned their sizes) and SSE-C ones (no read can
+	// check the object afterwards without its key, and bytes stored with other credentials
+	// would go unseen); the store's ETag check then holds the listing.
+	if c.Open || c.CustomerKeyMD5 != "" {
 		if have, err = s.storedParts(ctx, c, plan, parts); err != nil {
 			return nil, err
 		}
-	} else {
-		opts.ObjectSize = plan.Size
+	}
+	if !c.Open {
+		opts.ObjectSize = &plan.Size
 	}
 	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, opts)
 	if err != nil {
-		return nil, s.refusedComplete(ctx, c, plan, parts, err)
+		if done, err = s.completedBefore(ctx, c, plan, parts, err); err != nil {
+			return nil, err
+		}
 	}
+	// Once storage has assembled the object it is checked whatever becomes of the caller
+	// (a client gone, a deadline passed): what contradicts its declaration never stays.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	done.Size = plan.Size
-	if c.Open {
+	if have != nil {
 		done.Size = 0
 		for _, p := range parts {
 			done.Size += have[p.PartNumber].Size
@@ -55,6 +65,28 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	}
 	s.tellCompleted(ctx, c, done, detected, info)
 	return done, nil
+}
+
+// completedBefore tells a complete the store refused because it was already carried out —
+// by an earlier call of this very upload whose answer was lost or whose caller went away
+// (the object at the key carries this upload's write) — from a real refusal: the object of
+// the earlier call is then answered, and checked as if this call had made it.
+func (s *Service) completedBefore(ctx context.Context, c *uploadplan.Claims, plan uploadplan.Plan, parts []wire.CompletedPart, err error) (*wire.Completed, error) {
+	if !errcode.Is(err, errcode.UploadNotFound) {
+		return nil, s.refusedComplete(ctx, c, plan, parts, err)
+	}
+	if handled, ferr := s.finishRejection(ctx, c); handled {
+		if ferr != nil {
+			return nil, ferr
+		}
+		return nil, &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
+			Message: "this upload's object contradicted its declared type; it was deleted"}
+	}
+	info, serr := s.objects.Stat(ctx, c.Key)
+	if serr != nil || !s.UploadedBy(c, info) {
+		return nil, err
+	}
+	return &wire.Completed{Bucket: c.Bucket, Key: c.Key, ETag: info.ETag, Size: info.Size, CRC64: info.CRC64}, nil
 }
 
 // refusedComplete explains a store's refusal of a pinned upload's parts by listing them

@@ -453,3 +453,44 @@ func TestEmptyUploadCompletes(t *testing.T) {
 		}
 	}
 }
+
+// A complete whose caller never saw the answer — storage assembled the object, then the
+// answer was lost or the client went away before the check — is carried out again by a
+// repeated complete: the object of this upload is answered and checked, never left as it
+// is; what contradicts its declaration is removed then.
+func TestRepeatedCompleteChecksTheObject(t *testing.T) {
+	r := newRig(t, nil)
+	html := []byte("<html><script>alert(1)</script></html>")
+	for _, tt := range []struct {
+		name string
+		body []byte
+		ok   bool
+	}{{"a real PNG", append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 30)...), true}, {"HTML declared as PNG", html, false}} {
+		size := int64(len(tt.body))
+		in, err := r.svc.Initiate(bg, &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		etag, _ := send(t, in.Parts[0], tt.body)
+		parts := []wire.CompletedPart{{PartNumber: 1, ETag: etag}}
+		// The first complete reached storage; its caller saw nothing of it.
+		if _, err := r.store.Complete(bg, in.Key, in.UploadID, parts, storage.CompleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		done, err := r.svc.Complete(bg, in.Token, in.UploadID, parts)
+		info, _ := r.store.Stat(bg, in.Key)
+		switch {
+		case tt.ok && (err != nil || done.Size != size || done.ETag != info.ETag):
+			t.Errorf("%s: %v %+v", tt.name, err, done)
+		case !tt.ok && (errcode.As(err).Code != errcode.ContentMismatch || info.Exists):
+			t.Errorf("%s: %v, object kept %v", tt.name, err, info.Exists)
+		}
+	}
+	// Another upload's object at the key is not this upload's: still upload_not_found.
+	size := int64(3)
+	in, _ := r.svc.Initiate(bg, &policy.InitiateRequest{Filename: "b.txt", ContentType: "text/plain", Size: &size})
+	r.svc.Abort(bg, in.Token, in.UploadID)
+	if _, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: `"e"`}}); errcode.As(err).Code != errcode.UploadNotFound {
+		t.Errorf("a gone upload: %v", err)
+	}
+}

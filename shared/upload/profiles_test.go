@@ -243,7 +243,7 @@ func TestWriteSealNamesItsProfile(t *testing.T) {
 // profile and its rule.
 func TestProfileTheStoreCannotKeep(t *testing.T) {
 	base := policy.Default()
-	profiles, err := policy.ParseProfiles([]byte(`{"cold":{"allowedStorageClasses":["DEEP_ARCHIVE"]}}`), base)
+	profiles, err := policy.ParseProfiles([]byte(`{"cold":{"allowedStorageClasses":["DEEP_ARCHIVE"],"verifyContent":false}}`), base)
 	if err != nil {
 		t.Fatal(err)
 	}
