@@ -63,6 +63,13 @@ type Objects interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// UploadLister is a store that lists the multipart uploads in progress on exactly one key.
+// Temporary keys need it: keys for a key can act on every upload to it (list, send parts,
+// complete, abort), so none are handed out while an API upload to that key is open.
+type UploadLister interface {
+	OpenUploads(ctx context.Context, key string) (uploadIDs []string, err error)
+}
+
 // Embedded is a store running inside the process (local mode): the API serves the demo
 // page and download links beside it. EmbeddedEndpoint is where it listens; Close stops it.
 type Embedded interface {

@@ -288,6 +288,21 @@ func (c *Client) ListUploads(ctx context.Context, prefix string) ([]Upload, erro
 	return r.Upload, nil
 }
 
+// OpenUploads lists the uploads in progress on exactly key (storage.UploadLister).
+func (c *Client) OpenUploads(ctx context.Context, key string) ([]string, error) {
+	uploads, err := c.ListUploads(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, u := range uploads {
+		if u.Key == key {
+			ids = append(ids, u.UploadID)
+		}
+	}
+	return ids, nil
+}
+
 // abortOrphans aborts the uploads on exactly key initiated since `since`, but keep.
 // Best effort, on its own short deadline: the caller already has its upload.
 func (c *Client) abortOrphans(ctx context.Context, key, keep string, since time.Time) {

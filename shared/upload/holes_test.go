@@ -254,10 +254,10 @@ func TestDeclarationDoesNotPoisonAKey(t *testing.T) {
 	mallory := upload.WithCaller(context.Background(), "mallory")
 	alice := upload.WithCaller(context.Background(), "alice")
 	one := int64(1)
-	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
+	if _, _, err := e.upload(t, alice, key, "image/png", png56); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.upload(t, alice, key, "image/png", png56); err != nil {
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
@@ -598,6 +598,12 @@ func TestWriteSealIsNotInTheToken(t *testing.T) {
 	if claims.W == "" {
 		t.Fatal("the token names no write")
 	}
+	if _, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); errcode.As(err).Code != errcode.KeyBusy {
+		t.Fatalf("keys for a key with an API upload open: %v", err)
+	}
+	if err := e.svc.Abort(ctx, up.Token, up.UploadID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
 		t.Fatal(err)
 	}
@@ -612,5 +618,43 @@ func TestWriteSealIsNotInTheToken(t *testing.T) {
 		if e.exists(t, key) {
 			t.Fatalf("a write value built from the token (%q) exempted an object from its declaration", w)
 		}
+	}
+}
+
+// Third outside attack, F1: temporary keys for a key act on every upload to it — list it,
+// send its parts, complete or abort it — so they are never handed out while an API upload
+// to that key is open, and no API upload to a named key starts while another caller's keys
+// for it are outstanding (the upload is aborted: nothing is left open).
+func TestKeysAndAPIUploadsNeverShareAKey(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	alice := upload.WithCaller(context.Background(), "alice")
+	mallory := upload.WithCaller(context.Background(), "mallory")
+	size := int64(len(png56))
+	key := "uploads/shared/report.png"
+	up, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
+		t.Fatalf("keys for a key with another caller's upload open: %v", err)
+	}
+	e.svc.Abort(alice, up.Token, up.UploadID)
+
+	other := "uploads/shared/notes.png"
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: other, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: other, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
+		t.Fatalf("an API upload to a key another caller holds keys for: %v", err)
+	}
+	if open, _ := e.store.OpenUploads(context.Background(), other); len(open) != 0 {
+		t.Fatalf("the refused upload was left open: %v", open)
+	}
+	// The caller's own keys do not lock it out; generated keys collide with nobody's.
+	if _, err := e.svc.Initiate(mallory, &policy.InitiateRequest{Key: other, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatalf("an upload to a key the caller holds keys for: %v", err)
+	}
+	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Filename: "r.png", ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -75,8 +75,11 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if err != nil {
 		return nil, err
 	}
+	var generatedKey string // a key nobody could name before it was made
 	obj, plan, err := rules.ObjectFor(req, func(filename string) (string, error) {
-		return policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, subject, filename, s.now())
+		k, err := policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, subject, filename, s.now())
+		generatedKey = k
+		return k, err
 	}, s.caps)
 	if err != nil {
 		return nil, err
@@ -101,6 +104,12 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	uploadID, err := s.store.Initiate(ctx, obj)
 	if err != nil {
 		return nil, err
+	}
+	if obj.Key != generatedKey { // named by the client or the hook
+		if err := s.lockedByKeys(ctx, obj.Key); err != nil {
+			s.abortQuietly(ctx, obj.Key, uploadID)
+			return nil, err
+		}
 	}
 	claims := uploadplan.Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,

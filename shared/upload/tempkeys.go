@@ -70,6 +70,11 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	// caller's and its keys': it is added to the key's declarations (never replacing
 	// another caller's) and holds only for an object written while its keys were valid.
 	// Keys whose declaration could not be kept are not handed out.
+	lister, _ := s.store.(storage.UploadLister)
+	if !generated && lister == nil {
+		return nil, &errcode.Error{Code: errcode.NotAvailable, Field: "key",
+			Message: "this store cannot tell whether an upload to a named key is in progress: temporary keys are for generated keys only"}
+	}
 	if s.records != nil {
 		sum := sha256.Sum256([]byte(keys.SecretID))
 		d := declared{Size: plan.Size, ContentType: obj.ContentType, Caller: Caller(ctx), Keys: hex.EncodeToString(sum[:8]),
@@ -78,8 +83,40 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 			return nil, err
 		}
 	}
+	// Keys for a key act on every upload to it: none while an API upload to it is open
+	// (checked after the declaration is kept, so an initiate racing this one sees one of
+	// the two: see lockedByKeys).
+	if !generated {
+		if open, err := lister.OpenUploads(ctx, obj.Key); err != nil {
+			return nil, err
+		} else if len(open) > 0 {
+			return nil, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
+				Message: "an upload to this key is in progress: temporary keys for it are handed out once it ends"}
+		}
+	}
 	keys.Bucket, keys.Key = s.store.Bucket(), obj.Key
 	return keys, nil
+}
+
+// lockedByKeys refuses an API upload to a named key another caller holds temporary keys
+// for: those keys could list the upload, replace its parts, complete or abort it. Asked
+// after the upload started (then aborted), so a racing Keys either sees the upload or
+// its declaration is seen here.
+func (s *Service) lockedByKeys(ctx context.Context, key string) error {
+	if !s.policy.AllowSTS || s.records == nil {
+		return nil
+	}
+	held, err := s.declarationsFor(ctx, key, s.now())
+	if err != nil {
+		return err
+	}
+	for _, d := range held {
+		if d.Caller != Caller(ctx) || d.Caller == "" {
+			return &errcode.Error{Code: errcode.KeyBusy, Field: "key",
+				Message: "temporary keys for this key are outstanding: upload to it once they expire, or to another key"}
+		}
+	}
+	return nil
 }
 
 // declared is what a caller declared for an object key when it was handed temporary keys
