@@ -6,6 +6,8 @@ package upload_test
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -492,5 +494,74 @@ func TestRepeatedCompleteChecksTheObject(t *testing.T) {
 	r.svc.Abort(bg, in.Token, in.UploadID)
 	if _, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: `"e"`}}); errcode.As(err).Code != errcode.UploadNotFound {
 		t.Errorf("a gone upload: %v", err)
+	}
+}
+
+// An SSE-C object cannot be read back without its key, so an SSE-C upload's parts are
+// listed before the complete: a part stored with another size (other credentials) is
+// refused before any object is made.
+func TestGuaranteeSSECPartsAreListed(t *testing.T) {
+	r := newRig(t, nil)
+	raw := bytes.Repeat([]byte{7}, 32)
+	sum := md5.Sum(raw)
+	customerKey := base64.StdEncoding.EncodeToString(raw)
+	size := int64(6)
+	in, err := r.svc.Initiate(bg, &policy.InitiateRequest{Filename: "s.txt", ContentType: "text/plain", Size: &size,
+		Encryption: &policy.EncryptionRequest{Type: "SSE-C", CustomerKey: customerKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.store.Presign(bg, &storage.PresignRequest{Key: in.Key, UploadID: in.UploadID, Parts: []wire.PartSpec{{Number: 1, Size: 5}},
+		TTL: time.Hour, CustomerKeyMD5: base64.StdEncoding.EncodeToString(sum[:]), CustomerKey: customerKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag, err := wire.PutPart(bg, http.DefaultClient, p.Parts[0], []byte("short"),
+		http.Header{http.CanonicalHeaderKey(p.Parts[0].CustomerKeyHeader): {customerKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
+	wantError(t, "an SSE-C part of another size", err, http.StatusConflict, errcode.InvalidPart, "parts[0]")
+	if info, _ := r.store.Stat(bg, in.Key); info.Exists {
+		t.Error("an object was made")
+	}
+}
+
+// cancelAfterComplete is a store whose caller goes away just after storage assembled the
+// object (the client disconnected, the deadline passed).
+type cancelAfterComplete struct {
+	*cos.Client
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfterComplete) Complete(ctx context.Context, key, uploadID string, parts []wire.CompletedPart, opts storage.CompleteOptions) (*wire.Completed, error) {
+	done, err := c.Client.Complete(ctx, key, uploadID, parts, opts)
+	c.cancel()
+	return done, err
+}
+
+// Once storage has assembled the object it is checked whatever becomes of the caller.
+func TestObjectIsCheckedAfterTheCallerLeft(t *testing.T) {
+	b := functest.NewBackend(t)
+	ctx, cancel := context.WithCancel(bg)
+	store := &cancelAfterComplete{Client: b.Client(t), cancel: cancel}
+	svc, err := upload.NewService(store, policy.Default(), []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := []byte("<html><script>alert(1)</script></html>")
+	size := int64(len(html))
+	in, err := svc.Initiate(ctx, &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag, _ := send(t, in.Parts[0], html)
+	_, err = svc.Complete(ctx, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
+	if errcode.As(err).Code != errcode.ContentMismatch {
+		t.Fatalf("complete: %v", err)
+	}
+	if info, _ := store.Stat(bg, in.Key); info.Exists {
+		t.Error("the contradicting object stayed because its caller left")
 	}
 }
