@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -656,5 +657,24 @@ func TestKeysAndAPIUploadsNeverShareAKey(t *testing.T) {
 	}
 	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Filename: "r.png", ContentType: "image/png", Size: &size}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A key's declarations are bounded: at most 32 sets of temporary keys outstanding for one
+// key, so its record cannot grow without end; the 33rd is refused (409 key_busy) and
+// nothing of it is kept.
+func TestDeclarationsAreBounded(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	key := "uploads/shared/busy.png"
+	size := int64(len(png56))
+	for i := 0; i < 32; i++ {
+		ctx := upload.WithCaller(context.Background(), "caller-"+strconv.Itoa(i))
+		if _, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err != nil {
+			t.Fatalf("keys %d: %v", i, err)
+		}
+	}
+	ctx := upload.WithCaller(context.Background(), "caller-32")
+	if _, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
+		t.Fatalf("the 33rd set of keys: %v", err)
 	}
 }
