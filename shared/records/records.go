@@ -18,6 +18,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/directup/directup/shared/signed"
 )
 
 // Store keeps small objects: the COS and S3 clients (and the local store through them).
@@ -60,9 +62,7 @@ type Book struct {
 // New returns the book of records under prefix, sealed with a key derived from secret
 // (the upload-token secret serves: the derivation gives records a key of their own).
 func New(store Store, prefix string, secret []byte) *Book {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("directup records v1"))
-	return &Book{store: store, prefix: prefix, key: m.Sum(nil)}
+	return &Book{store: store, prefix: prefix, key: signed.DeriveKey(secret, "directup records v1")}
 }
 
 // Path is the object key of the record of kind about subject.

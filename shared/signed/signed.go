@@ -88,3 +88,12 @@ func canonical(t string) bool {
 	}
 	return true
 }
+
+// DeriveKey is a key of its own for one use of secret (HMAC-SHA256(secret, label)): the
+// upload-token secret serves records, write seals and tokens without one MAC ever
+// verifying as another's.
+func DeriveKey(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/signed"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/uploadplan"
 
@@ -77,7 +78,7 @@ func NewService(store storage.Store, pol policy.Policy, tokenSecret []byte, opts
 	if err := pol.Fits(caps); err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, caps: caps, policy: pol, tokens: uploadplan.NewTokens(tokenSecret), writeKey: deriveKey(tokenSecret, "directup write v1"),
+	s := &Service{store: store, caps: caps, policy: pol, tokens: uploadplan.NewTokens(tokenSecret), writeKey: signed.DeriveKey(tokenSecret, "directup write v1"),
 		now: time.Now, random: policy.DefaultRandom, log: slog.Default()}
 	if o, ok := store.(storage.Objects); ok {
 		s.objects = o

@@ -84,12 +84,6 @@ func (s *Service) UploadedBy(c *uploadplan.Claims, info storage.ObjectInfo) bool
 	return c.Write != "" && info.Exists && ok && profile == c.Profile && w[:writeIDLen] == c.Write
 }
 
-func deriveKey(secret []byte, label string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(label))
-	return m.Sum(nil)
-}
-
 // identify sets ev's id from what names the write: its WriteMetadata value (write; the
 // API knows it from the token, the storage function from the object), else the fingerprint
 // of the temporary keys that wrote it (keys), else its modification time; then the ETag.
