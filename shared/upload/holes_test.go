@@ -30,6 +30,7 @@ import (
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/wire"
@@ -676,5 +677,28 @@ func TestDeclarationsAreBounded(t *testing.T) {
 	ctx := upload.WithCaller(context.Background(), "caller-32")
 	if _, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
 		t.Fatalf("the 33rd set of keys: %v", err)
+	}
+}
+
+// A caller renewing its keys for a named key while its SDK's own upload to it is open is
+// not refused (the SDK asks again as keys expire); another caller still is.
+func TestKeysRenewDuringTheCallersOwnUpload(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	alice := upload.WithCaller(context.Background(), "alice")
+	size := int64(len(png56))
+	key := "uploads/alice/long.png"
+	if _, err := e.svc.Keys(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatal(err)
+	}
+	// Alice's SDK starts its multipart upload with those keys.
+	if _, err := e.store.Initiate(context.Background(), &storage.Object{Key: key, ContentType: "image/png"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Keys(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatalf("renewing keys during the caller's own upload: %v", err)
+	}
+	bob := upload.WithCaller(context.Background(), "bob")
+	if _, err := e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
+		t.Fatalf("another caller's keys during it: %v", err)
 	}
 }

@@ -60,6 +60,17 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	if err != nil {
 		return nil, err
 	}
+	// A caller already holding keys for a named key asks again as its SDK's upload goes on
+	// (keys expire): what is open on the key then is its own (another caller's API upload
+	// was refused while those keys were outstanding, see lockedByKeys).
+	renewing := false
+	if !generated {
+		held, err := s.declarationsFor(ctx, obj.Key, s.now())
+		if err != nil {
+			return nil, err
+		}
+		renewing = slices.ContainsFunc(held, func(d declared) bool { return d.Caller != "" && d.Caller == Caller(ctx) })
+	}
 	keys, err := issuer.IssueKeys(ctx, tempkeys.Scope{Key: key, ContentType: obj.ContentType, Size: plan.Size, TTL: s.policy.STSTTL})
 	if err != nil {
 		return nil, err // nothing was recorded: a failed request leaves no trace in the bucket
@@ -86,7 +97,7 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	// Keys for a key act on every upload to it: none while an API upload to it is open
 	// (checked after the declaration is kept, so an initiate racing this one sees one of
 	// the two: see lockedByKeys).
-	if !generated {
+	if !generated && !renewing {
 		if open, err := lister.OpenUploads(ctx, obj.Key); err != nil {
 			return nil, err
 		} else if len(open) > 0 {
