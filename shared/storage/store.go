@@ -1,5 +1,5 @@
 // Package storage is the store contract: the core every backend implements (Store), the
-// optional abilities some have (Objects, Downloader, Embedded; records.Store, tempkeys.Issuer
+// optional abilities some have (Objects, UploadLister, Downloader, Embedded; records.Store, tempkeys.Issuer
 // elsewhere), what a store declares it can keep (Capabilities), and the storage-neutral
 // description of an object to upload (Object). Backends register in shared/stores;
 // shared/storage/storagetest is the conformance suite each runs.
