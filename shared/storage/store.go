@@ -1,7 +1,7 @@
 // Package storage is the store contract: the core every backend implements (Store), the
-// optional abilities some have (Objects, UploadLister, Downloader, Embedded; records.Store, tempkeys.Issuer
-// elsewhere), what a store declares it can keep (Capabilities), and the storage-neutral
-// description of an object to upload (Object). Backends register in shared/stores;
+// optional abilities some have (Objects, UploadLister, Downloader, Embedded; records.Store
+// and tempkeys.Issuer elsewhere), what a store declares it can keep (Capabilities), and the
+// storage-neutral description of an object to upload (Object). Backends register in shared/stores;
 // shared/storage/storagetest is the conformance suite each runs.
 package storage
 
