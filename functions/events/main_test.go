@@ -1,9 +1,6 @@
 package main
 
 import (
-	"github.com/directup/directup/shared/events"
-	"github.com/directup/directup/shared/storage"
-
 	"context"
 	"encoding/json"
 	"net/http"
@@ -15,8 +12,10 @@ import (
 
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/s3"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
 )
 

@@ -12,9 +12,6 @@
 package main
 
 import (
-	"github.com/directup/directup/shared/policy"
-	"github.com/directup/directup/shared/wire"
-
 	"context"
 	"flag"
 	"fmt"
@@ -39,7 +36,9 @@ import (
 	"github.com/directup/directup/shared/config"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 const parts = 10000

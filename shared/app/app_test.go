@@ -1,8 +1,6 @@
 package app
 
 import (
-	"github.com/directup/directup/shared/storage"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -24,6 +22,7 @@ import (
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/localmode"
+	"github.com/directup/directup/shared/storage"
 )
 
 // localApp wires local mode from the environment the test sets, plus env.

@@ -1,8 +1,6 @@
 package events_test
 
 import (
-	"github.com/directup/directup/shared/policy"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +15,7 @@ import (
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
 )
 

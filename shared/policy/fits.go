@@ -1,12 +1,12 @@
 package policy
 
 import (
-	"github.com/directup/directup/shared/storage"
-
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/directup/directup/shared/storage"
 )
 
 // Fits refuses a policy the store cannot keep; the error names the variable.

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"github.com/directup/directup/shared/storage"
-
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/storage"
 )
 
 const maxFilenameBytes = 120

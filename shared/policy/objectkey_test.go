@@ -1,13 +1,13 @@
 package policy
 
 import (
-	"github.com/directup/directup/shared/storage"
-
 	"bytes"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/directup/directup/shared/storage"
 )
 
 func TestSanitizeFilename(t *testing.T) {

@@ -5,14 +5,14 @@
 package policy
 
 import (
-	"github.com/directup/directup/shared/storage"
-
 	"fmt"
 	"mime"
 	"path"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/directup/directup/shared/storage"
 )
 
 // Policy is the deployer's rule set. Field tags name the environment variables that set

@@ -1,9 +1,6 @@
 package policy
 
 import (
-	"github.com/directup/directup/shared/storage"
-	"github.com/directup/directup/shared/uploadplan"
-
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
@@ -18,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
 )
 
 // InitiateRequest is the body of POST /uploads (and of a queue "initiate" message).

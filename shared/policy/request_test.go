@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"github.com/directup/directup/shared/storage"
-
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
 )
 
 func i64(n int64) *int64 { return &n }

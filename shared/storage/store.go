@@ -6,11 +6,11 @@
 package storage
 
 import (
-	"github.com/directup/directup/shared/wire"
-
 	"context"
 	"slices"
 	"time"
+
+	"github.com/directup/directup/shared/wire"
 )
 
 // Store is the object storage a Service drives: the small core every backend has (as

@@ -5,10 +5,10 @@
 package tempkeys
 
 import (
-	"github.com/directup/directup/shared/policy"
-
 	"context"
 	"time"
+
+	"github.com/directup/directup/shared/policy"
 )
 
 // Issuer is a store that can hand a client temporary keys scoped to one upload — the

@@ -7,13 +7,6 @@
 package upload
 
 import (
-	"github.com/directup/directup/shared/events"
-	"github.com/directup/directup/shared/hook"
-	"github.com/directup/directup/shared/policy"
-	"github.com/directup/directup/shared/signed"
-	"github.com/directup/directup/shared/storage"
-	"github.com/directup/directup/shared/uploadplan"
-
 	"context"
 	"errors"
 	"io"
@@ -21,7 +14,13 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/hook"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/signed"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
 )
 
 // Service runs uploads for one bucket under one policy.

@@ -1,8 +1,6 @@
 package upload_test
 
 import (
-	"github.com/directup/directup/shared/policy"
-
 	"context"
 	"errors"
 	"net/http/httptest"
@@ -14,6 +12,7 @@ import (
 	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
 )
 

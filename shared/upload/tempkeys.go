@@ -1,10 +1,6 @@
 package upload
 
 import (
-	"github.com/directup/directup/shared/policy"
-	"github.com/directup/directup/shared/storage"
-	"github.com/directup/directup/shared/tempkeys"
-
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,7 +9,10 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/tempkeys"
 )
 
 // Keys checks req exactly as Initiate does — the policy, the hook — and, instead of

@@ -1,18 +1,16 @@
 package upload
 
 import (
+	"context"
 	"strconv"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/uploadplan"
 	"github.com/directup/directup/shared/wire"
-
-	"context"
-
-	"github.com/directup/directup/shared/errcode"
-	"github.com/directup/directup/shared/records"
 )
 
 // checkStored reads the completed object once and holds it to its declaration: its size

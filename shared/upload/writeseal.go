@@ -1,17 +1,17 @@
 package upload
 
 import (
-	"github.com/directup/directup/shared/events"
-	"github.com/directup/directup/shared/policy"
-	"github.com/directup/directup/shared/storage"
-	"github.com/directup/directup/shared/uploadplan"
-
 	"crypto/hmac"
 	"crypto/sha256"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
 )
 
 // newWrite is a fresh value for WriteMetadata on key: 80 random bits and an 80-bit HMAC

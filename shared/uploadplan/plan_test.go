@@ -1,12 +1,11 @@
 package uploadplan
 
 import (
-	"github.com/directup/directup/shared/storage"
-
 	"errors"
 	"testing"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
 )
 
 func TestNewPlan(t *testing.T) {

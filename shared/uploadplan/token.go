@@ -1,12 +1,11 @@
 package uploadplan
 
 import (
-	"github.com/directup/directup/shared/storage"
-
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/signed"
+	"github.com/directup/directup/shared/storage"
 )
 
 // Claims are what an upload token binds: the follow-up calls of one upload need no

@@ -1,14 +1,13 @@
 package uploadplan
 
 import (
-	"github.com/directup/directup/shared/storage"
-
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
 )
 
 func TestTokens(t *testing.T) {

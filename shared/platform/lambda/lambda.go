@@ -4,13 +4,12 @@
 package lambda
 
 import (
-	"github.com/directup/directup/shared/wire"
-
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -19,8 +18,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/directup/directup/shared/gateway"
-
-	"net/http"
+	"github.com/directup/directup/shared/wire"
 )
 
 var jsonType = map[string]string{"Content-Type": "application/json; charset=utf-8"}

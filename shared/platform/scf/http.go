@@ -1,8 +1,6 @@
 package scf
 
 import (
-	"github.com/directup/directup/shared/wire"
-
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -16,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/directup/directup/shared/gateway"
+	"github.com/directup/directup/shared/wire"
 )
 
 // HTTPEvent is an API Gateway trigger event; a Function URL event is the same shape

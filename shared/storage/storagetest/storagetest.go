@@ -6,9 +6,6 @@
 package storagetest
 
 import (
-	"github.com/directup/directup/shared/storage"
-	"github.com/directup/directup/shared/wire"
-
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -26,6 +23,8 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/wire"
 )
 
 // Options are what the suite asks of a store it builds.
