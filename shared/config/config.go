@@ -75,9 +75,10 @@ func (c *Config) Local() bool { return c.local }
 func Load() (*Config, error) {
 	// An empty value counts as unset, so a deployment template can pass "" for "default"
 	// (SAM parameters and serverless.yml variables often do).
+	ours := Variables() // walked once: a cold start reads the environment once
 	for _, kv := range os.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
-		if value == "" && ours(name) {
+		if value == "" && slices.Contains(ours, name) {
 			os.Unsetenv(name)
 		}
 	}
@@ -237,7 +238,6 @@ func Variables() []string {
 	return names
 }
 
-func ours(name string) bool { return slices.Contains(Variables(), name) }
 
 // Addr is the listen address: loopback in local mode unless HOST says otherwise.
 func (c *Config) Addr() string {

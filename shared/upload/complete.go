@@ -75,12 +75,8 @@ func (s *Service) completedBefore(ctx context.Context, c *uploadplan.Claims, pla
 	if !errcode.Is(err, errcode.UploadNotFound) {
 		return nil, s.refusedComplete(ctx, c, plan, parts, err)
 	}
-	if handled, ferr := s.finishRejection(ctx, c); handled {
-		if ferr != nil {
-			return nil, ferr
-		}
-		return nil, &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
-			Message: "this upload's object contradicted its declared type; it was deleted"}
+	if ferr := s.completeFailed(ctx, c, err); ferr != err {
+		return nil, ferr // a recorded rejection of this upload, finished now
 	}
 	info, serr := s.objects.Stat(ctx, c.Key)
 	if serr != nil || !s.UploadedBy(c, info) {

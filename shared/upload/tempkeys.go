@@ -59,16 +59,10 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	if err != nil {
 		return nil, err
 	}
-	// A caller already holding keys for a named key asks again as its SDK's upload goes on
-	// (keys expire): what is open on the key then is its own (another caller's API upload
-	// was refused while those keys were outstanding, see lockedByKeys).
-	renewing := false
-	if !generated {
-		held, err := s.declarationsFor(ctx, obj.Key, s.now())
-		if err != nil {
-			return nil, err
-		}
-		renewing = slices.ContainsFunc(held, func(d declared) bool { return d.Caller != "" && d.Caller == Caller(ctx) })
+	lister, _ := s.store.(storage.UploadLister)
+	if !generated && lister == nil {
+		return nil, &errcode.Error{Code: errcode.NotAvailable, Field: "key",
+			Message: "this store cannot tell whether an upload to a named key is in progress: temporary keys are for generated keys only"}
 	}
 	keys, err := issuer.IssueKeys(ctx, tempkeys.Scope{Key: key, ContentType: obj.ContentType, Size: plan.Size, TTL: s.policy.STSTTL})
 	if err != nil {
@@ -80,22 +74,20 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	// caller's and its keys': it is added to the key's declarations (never replacing
 	// another caller's) and holds only for an object written while its keys were valid.
 	// Keys whose declaration could not be kept are not handed out.
-	lister, _ := s.store.(storage.UploadLister)
-	if !generated && lister == nil {
-		return nil, &errcode.Error{Code: errcode.NotAvailable, Field: "key",
-			Message: "this store cannot tell whether an upload to a named key is in progress: temporary keys are for generated keys only"}
-	}
+	renewing := false
 	if s.records != nil {
 		sum := sha256.Sum256([]byte(keys.SecretID))
 		d := declared{Size: plan.Size, ContentType: obj.ContentType, Caller: Caller(ctx), Keys: hex.EncodeToString(sum[:8]),
 			NotBefore: keys.Start.Unix(), NotAfter: keys.Expires.Unix(), Profile: req.Profile}
-		if err := s.declare(ctx, obj.Key, d); err != nil {
+		if renewing, err = s.declare(ctx, obj.Key, d); err != nil {
 			return nil, err
 		}
 	}
 	// Keys for a key act on every upload to it: none while an API upload to it is open
 	// (checked after the declaration is kept, so an initiate racing this one sees one of
-	// the two: see lockedByKeys).
+	// the two: see lockedByKeys) — unless the caller already held keys for it and renews
+	// them as its SDK's upload goes on (keys expire): what is open is then its own, another
+	// caller's API upload having been refused while those keys were outstanding.
 	if !generated && !renewing {
 		if open, err := lister.OpenUploads(ctx, obj.Key); err != nil {
 			return nil, err
@@ -164,36 +156,39 @@ func (d *declared) holds(t time.Time) bool {
 // declare adds d to key's declarations, dropping those whose keys expired. Two callers
 // declaring at once may each write over the other's addition: the write is read back and
 // merged again until d is there (a few rounds at most), so no declaration is lost.
-func (s *Service) declare(ctx context.Context, key string, d declared) error {
+func (s *Service) declare(ctx context.Context, key string, d declared) (renewing bool, err error) {
 	now := s.now().Unix()
 	for range 4 {
 		var all declarations
 		if _, err := s.records.Get(ctx, records.Declared, key, &all); err != nil && !errors.Is(err, records.ErrForged) {
-			return err
+			return false, err
 		}
 		kept := []declared{d}
+		renewing = false
 		for _, o := range all.Declared {
+			// The caller already holds other live keys for the key: it renews them.
+			renewing = renewing || (d.Caller != "" && o.Caller == d.Caller && o.Keys != d.Keys && o.holds(time.Unix(now, 0)))
 			if o.NotAfter+declarationSkew >= now && o.Keys != d.Keys {
 				kept = append(kept, o)
 			}
 		}
 		if len(kept) > maxDeclarations {
-			return &errcode.Error{Code: errcode.KeyBusy, Field: "key",
+			return false, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
 				Message: "too many temporary keys are outstanding for this key; try again once they expire"}
 		}
 		slices.SortFunc(kept, func(a, b declared) int { return int(a.NotBefore - b.NotBefore) })
 		if err := s.records.Put(ctx, records.Declared, key, &declarations{Declared: kept}); err != nil {
-			return err
+			return false, err
 		}
 		var back declarations
 		if _, err := s.records.Get(ctx, records.Declared, key, &back); err != nil {
-			return err
+			return false, err
 		}
 		if slices.ContainsFunc(back.Declared, func(o declared) bool { return o.Keys == d.Keys }) {
-			return nil
+			return renewing, nil
 		}
 	}
-	return &errcode.Error{Code: errcode.KeyBusy, Field: "key",
+	return false, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
 		Message: "temporary keys for this key are being issued concurrently; try again"}
 }
 

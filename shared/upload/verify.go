@@ -20,8 +20,7 @@ import (
 // refused (422 content_mismatch or 409 invalid_part, told as upload.rejected); the answer
 // is what the read told of the object (for the event: no second read) and the detected
 // type. SSE-C objects cannot be read without their key, which the function does not
-// keep: they are held by their pinned part sizes alone (on S3, also the size sent with
-// the complete).
+// keep: their parts were listed and held to the plan before the complete instead.
 //
 // A contradiction never ends as an object nobody hears of: when the removal still fails
 // after its retries, the answer and the event say so, and a record (kind rejected, with
