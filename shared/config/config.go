@@ -238,7 +238,6 @@ func Variables() []string {
 	return names
 }
 
-
 // Addr is the listen address: loopback in local mode unless HOST says otherwise.
 func (c *Config) Addr() string {
 	host := c.Host
