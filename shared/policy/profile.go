@@ -14,6 +14,7 @@ import (
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/strictjson"
+	"github.com/directup/directup/shared/wire"
 )
 
 // Profile is one kind of upload a deployment takes (UPLOAD_PROFILES): its own rules — the
@@ -153,22 +154,10 @@ func setRule(field reflect.Value, value json.RawMessage) error {
 	}
 	target := reflect.New(field.Type())
 	if err := json.Unmarshal(value, target.Interface()); err != nil {
-		return fmt.Errorf("must be a JSON %s", jsonKind(field.Type()))
+		return fmt.Errorf("must be %s", wire.JSONKind(field.Type()))
 	}
 	field.Set(target.Elem())
 	return nil
-}
-
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Slice:
-		return "list of strings"
-	case reflect.String:
-		return "string"
-	}
-	return "number"
 }
 
 // clone is p with its lists copied (Validate normalises them in place).

@@ -52,7 +52,7 @@ func TestParseProfiles(t *testing.T) {
 		{name: "the deployment's folder", js: `{"a":{"keyPrefix":"uploads/"}}`, wantErr: `UPLOAD_PROFILES: a: keyPrefix: "uploads/" is already the folder of the deployment's UPLOAD_KEY_PREFIX`},
 		{name: "the whole bucket", js: `{"a":{"keyPrefix":""}}`, wantErr: `UPLOAD_PROFILES: a: keyPrefix: a profile's folder is a prefix ending in '/'`},
 		{name: "a prefix that is no folder", js: `{"a":{"keyPrefix":"docs"}}`, wantErr: `UPLOAD_PROFILES: a: keyPrefix: a profile's folder`},
-		{name: "a rule of the wrong type", js: `{"x":{"maxSize":"big"}}`, wantErr: `UPLOAD_PROFILES: x: maxSize: must be a JSON number`},
+		{name: "a rule of the wrong type", js: `{"x":{"maxSize":"big"}}`, wantErr: `UPLOAD_PROFILES: x: maxSize: must be a whole number`},
 		{name: "deployment-only settings are no rules", js: `{"x":{"partBatch":5}}`, wantErr: `UPLOAD_PROFILES: x: "partBatch" is not a rule`},
 		{name: "null inherits", js: `{"x":{"maxSize":null}}`, check: func(t *testing.T, p map[string]*Profile) {
 			if p["x"].Rules.MaxSize != base.MaxSize {

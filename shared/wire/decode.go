@@ -12,10 +12,11 @@ func TypeMessage(te *json.UnmarshalTypeError) string {
 	if field == "" {
 		field = "the body"
 	}
-	return field + " must be " + jsonKind(te.Type) + ", not a JSON " + te.Value
+	return field + " must be " + JSONKind(te.Type) + ", not a JSON " + te.Value
 }
 
-func jsonKind(t reflect.Type) string {
+// JSONKind names, in JSON's words, the value a Go type decodes from ("an object").
+func JSONKind(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
