@@ -53,8 +53,6 @@ func TestBuildLocal(t *testing.T) {
 
 const testJWTSecret = functest.JWTSecret
 
-var jwtFor = functest.JWT // a token for sub expiring at exp
-
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -114,7 +112,7 @@ func TestUppyRoutesInTheLog(t *testing.T) {
 		Capability, CompanionEndpoint string
 		ExpiresAt                     time.Time
 	}
-	if s := do(t, "POST", api+"/capabilities", jwtFor(t, "alice", exp), nil, &capability); s != 201 || !capability.ExpiresAt.Equal(exp) {
+	if s := do(t, "POST", api+"/capabilities", functest.JWT(t, "alice", exp), nil, &capability); s != 201 || !capability.ExpiresAt.Equal(exp) {
 		t.Fatalf("capability: %d %+v; want it to end with the JWT at %v", s, capability, exp)
 	}
 	var created struct{ Key, UploadID string }
@@ -154,7 +152,7 @@ func TestLocalDownloadIsAuthenticated(t *testing.T) {
 	if s, code, _ := download(t, api, "", "uploads/x", "", ""); s != http.StatusUnauthorized || code != "unauthenticated" {
 		t.Fatalf("without a JWT: %d %s", s, code)
 	}
-	if s, code, _ := download(t, api, jwtFor(t, "alice", time.Now().Add(time.Hour)), "uploads/x", "", ""); s != http.StatusUnauthorized || code != "token_missing" {
+	if s, code, _ := download(t, api, functest.JWT(t, "alice", time.Now().Add(time.Hour)), "uploads/x", "", ""); s != http.StatusUnauthorized || code != "token_missing" {
 		t.Fatalf("with a JWT but no upload token: %d %s", s, code)
 	}
 	for _, public := range []string{"/healthz", "/directup.js", "/"} {
@@ -272,7 +270,7 @@ func jwtLocal(t *testing.T) (*App, string) {
 // not another caller's object, whatever token or key is sent.
 func TestLocalDownloadOwnObjectsOnly(t *testing.T) {
 	a, api := jwtLocal(t)
-	alice, bob := jwtFor(t, "alice", time.Now().Add(time.Hour)), jwtFor(t, "bob", time.Now().Add(time.Hour))
+	alice, bob := functest.JWT(t, "alice", time.Now().Add(time.Hour)), functest.JWT(t, "bob", time.Now().Add(time.Hour))
 	keyA, tokA := uploadAs(t, api, alice, "a.txt", []byte("alice's secret\n"), true)
 	keyB, tokB := uploadAs(t, api, bob, "b.txt", []byte("bob's\n"), true)
 
@@ -324,7 +322,7 @@ func TestLocalDownloadOwnObjectsOnly(t *testing.T) {
 // directup's records are never handed out, whoever asks and whatever token comes along.
 func TestLocalDownloadNeverRecords(t *testing.T) {
 	a, api := jwtLocal(t)
-	alice := jwtFor(t, "alice", time.Now().Add(time.Hour))
+	alice := functest.JWT(t, "alice", time.Now().Add(time.Hour))
 	_, tokA := uploadAs(t, api, alice, "a.txt", []byte("alice\n"), true)
 	record := "uploads/.directup/requests/0123abcd"
 	marker, ok := a.Store.(interface {
@@ -357,7 +355,7 @@ func TestLocalDownloadSameKeyOtherCaller(t *testing.T) {
 	srv := httptest.NewServer(a.Handler(slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	api := srv.URL
-	alice, bob := jwtFor(t, "alice", time.Now().Add(time.Hour)), jwtFor(t, "bob", time.Now().Add(time.Hour))
+	alice, bob := functest.JWT(t, "alice", time.Now().Add(time.Hour)), functest.JWT(t, "bob", time.Now().Add(time.Hour))
 	start := func(bearer, key string, size int) (uploadID, token string) {
 		var up struct{ UploadID, Token string }
 		if s, _ := call(t, "POST", api+"/uploads", bearer, "", map[string]any{"key": key, "contentType": "text/plain", "size": size}, &up); s != 201 {

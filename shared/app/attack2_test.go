@@ -13,6 +13,8 @@ import (
 	"time"
 
 	sdk "github.com/tencentyun/cos-go-sdk-v5"
+
+	"github.com/directup/directup/shared/functest"
 )
 
 // Mallory learns the full sealed write value of her own API upload (download link / HEAD
@@ -26,7 +28,7 @@ func TestAttackSealReplayBadContent(t *testing.T) {
 }
 func atk3Seal(t *testing.T, env map[string]string, partBody, declType string) {
 	a, api := attackApp(t, env)
-	mallory := jwtFor(t, "mallory", time.Now().Add(time.Hour))
+	mallory := functest.JWT(t, "mallory", time.Now().Add(time.Hour))
 	key := "uploads/m/evil.txt"
 	var up struct {
 		UploadID, Token string

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	sdk "github.com/tencentyun/cos-go-sdk-v5"
+
+	"github.com/directup/directup/shared/functest"
 )
 
 type stsKeys struct {
@@ -70,7 +72,7 @@ func sdkFor(k stsKeys) *sdk.Client {
 // Alice's honest API upload (Mallory never uploads a byte).
 func TestAttackDeclarationPoisonSTS(t *testing.T) {
 	a, api := attackApp(t, map[string]string{"UPLOAD_FORBID_OVERWRITE": "true"})
-	alice, mallory := jwtFor(t, "alice", time.Now().Add(time.Hour)), jwtFor(t, "mallory", time.Now().Add(time.Hour))
+	alice, mallory := functest.JWT(t, "alice", time.Now().Add(time.Hour)), functest.JWT(t, "mallory", time.Now().Add(time.Hour))
 	key := "uploads/shared/report.txt"
 	if s, c := attackPut(t, api, alice, key, "text/plain", "alice's honest report\n", nil); s != 200 {
 		t.Fatalf("alice: %d %s", s, c)
@@ -92,7 +94,7 @@ func TestAttackDeclarationPoisonSTS(t *testing.T) {
 // written before the complete, so it replaces Alice's even though Mallory stored nothing.
 func TestAttackDeclarationPoisonFailedComplete(t *testing.T) {
 	a, api := attackApp(t, map[string]string{"UPLOAD_FORBID_OVERWRITE": "true"})
-	alice, mallory := jwtFor(t, "alice", time.Now().Add(time.Hour)), jwtFor(t, "mallory", time.Now().Add(time.Hour))
+	alice, mallory := functest.JWT(t, "alice", time.Now().Add(time.Hour)), functest.JWT(t, "mallory", time.Now().Add(time.Hour))
 	key := "uploads/shared/report.txt"
 	// mallory starts first (no object yet), alice then stores hers, mallory completes late
 	var up struct {
@@ -123,7 +125,7 @@ func TestAttackDeclarationPoisonFailedComplete(t *testing.T) {
 // F3: /sts keys ignore UPLOAD_FORBID_OVERWRITE: Mallory replaces Alice's object.
 func TestAttackSTSOverwrite(t *testing.T) {
 	a, api := attackApp(t, map[string]string{"UPLOAD_FORBID_OVERWRITE": "true"})
-	alice, mallory := jwtFor(t, "alice", time.Now().Add(time.Hour)), jwtFor(t, "mallory", time.Now().Add(time.Hour))
+	alice, mallory := functest.JWT(t, "alice", time.Now().Add(time.Hour)), functest.JWT(t, "mallory", time.Now().Add(time.Hour))
 	key := "uploads/shared/report.txt"
 	if s, c := attackPut(t, api, alice, key, "text/plain", "alice's honest report\n", nil); s != 200 {
 		t.Fatalf("alice: %d %s", s, c)
@@ -149,7 +151,7 @@ func TestAttackSTSOverwrite(t *testing.T) {
 // before Alice's upload finishes: the storage check deletes Alice's object.
 func TestAttackDeclarationPoisonAliceSTS(t *testing.T) {
 	a, api := attackApp(t, nil)
-	alice, mallory := jwtFor(t, "alice", time.Now().Add(time.Hour)), jwtFor(t, "mallory", time.Now().Add(time.Hour))
+	alice, mallory := functest.JWT(t, "alice", time.Now().Add(time.Hour)), functest.JWT(t, "mallory", time.Now().Add(time.Hour))
 	key := "uploads/shared/alice.txt"
 	content := "alice uploads with her SDK\n"
 	var ka, km stsKeys
@@ -173,7 +175,7 @@ func TestAttackDeclarationPoisonAliceSTS(t *testing.T) {
 // of every plausible size on a key; when Alice later stores there, one token opens it.
 func TestAttackDownloadOthersObject(t *testing.T) {
 	_, api := attackApp(t, map[string]string{"UPLOAD_ALLOW_STS": ""})
-	alice, mallory := jwtFor(t, "alice", time.Now().Add(time.Hour)), jwtFor(t, "mallory", time.Now().Add(time.Hour))
+	alice, mallory := functest.JWT(t, "alice", time.Now().Add(time.Hour)), functest.JWT(t, "mallory", time.Now().Add(time.Hour))
 	key := "uploads/shared/payroll.txt"
 	secret := "alice's salary: 123456\n"
 	tokens := map[int]string{}

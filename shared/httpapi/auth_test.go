@@ -34,8 +34,6 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-var jwtFor = functest.JWT // a token for sub, valid for an hour
-
 func TestCallerBinding(t *testing.T) {
 	a, err := auth.New(auth.Settings{Mode: auth.ModeJWT, JWTSecret: jwtSecret, Audience: "directup", Issuer: "https://idp.example"})
 	if err != nil {
@@ -43,8 +41,8 @@ func TestCallerBinding(t *testing.T) {
 	}
 	e := setupWith(t, func(p *policy.Policy) { p.KeyTemplate = "uploads/{sub}/{date}/{random}/{filename}" }, httpapi.Options{Auth: a})
 	ctx := context.Background()
-	alice := &apiclient.Client{API: e.api.API, HTTP: &http.Client{Transport: bearer{jwtFor(t, "alice")}}}
-	bob := &apiclient.Client{API: e.api.API, HTTP: &http.Client{Transport: bearer{jwtFor(t, "bob")}}}
+	alice := &apiclient.Client{API: e.api.API, HTTP: &http.Client{Transport: bearer{functest.JWT(t, "alice")}}}
+	bob := &apiclient.Client{API: e.api.API, HTTP: &http.Client{Transport: bearer{functest.JWT(t, "bob")}}}
 	anonymous := &apiclient.Client{API: e.api.API}
 
 	size := int64(5)

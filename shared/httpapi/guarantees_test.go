@@ -14,6 +14,7 @@ import (
 	"github.com/directup/directup/shared/auth"
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
@@ -118,7 +119,7 @@ func TestGuaranteeEveryRouteIsAuthenticated(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := setupWith(t, nil, httpapi.Options{Auth: a})
-	alice := &apiclient.Client{API: e.url, HTTP: &http.Client{Transport: bearer{jwtFor(t, "alice")}}}
+	alice := &apiclient.Client{API: e.url, HTTP: &http.Client{Transport: bearer{functest.JWT(t, "alice")}}}
 	size := int64(5)
 	up, err := alice.Initiate(t.Context(), &policy.InitiateRequest{Filename: "a.txt", ContentType: "text/plain", Size: &size})
 	if err != nil {
