@@ -24,6 +24,14 @@ type Settings struct {
 	RoleSessionName string        `envconfig:"COS_ROLE_SESSION_NAME" default:"directup"`
 	RoleDuration    time.Duration `envconfig:"COS_ROLE_DURATION" default:"2h"`
 	STSEndpoint     string        `envconfig:"STS_ENDPOINT"`
+	// The Tencent key AssumeRole starts from where no role credentials are injected (AWS
+	// Lambda), read from a secret store (shared/secrets) rather than the configuration.
+	SecretIDFrom  string `envconfig:"TENCENTCLOUD_SECRETID_FROM"`
+	SecretKeyFrom string `envconfig:"TENCENTCLOUD_SECRETKEY_FROM"`
+	// Keyless from AWS Lambda: the function's AWS web identity token is exchanged at
+	// Tencent STS (AssumeRoleWithWebIdentity) for COS_ROLE_ARN's keys; no Tencent key.
+	WebIdentityProviderID string `envconfig:"COS_WEB_IDENTITY_PROVIDER_ID"`
+	WebIdentityAudience   string `envconfig:"COS_WEB_IDENTITY_AUDIENCE" default:"sts.tencentcloudapi.com"`
 }
 
 func init() {

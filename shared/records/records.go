@@ -56,13 +56,18 @@ var ErrForged = errors.New("records: a record there was not written by directup"
 type Book struct {
 	store  Store
 	prefix string
-	key    []byte
+	keys   signed.Keys // records are sealed with the signing key; a verify-only one still reads
 }
 
 // New returns the book of records under prefix, sealed with a key derived from secret
 // (the upload-token secret serves: the derivation gives records a key of their own).
 func New(store Store, prefix string, secret []byte) *Book {
-	return &Book{store: store, prefix: prefix, key: signed.DeriveKey(secret, "directup records v1")}
+	return NewKeys(store, prefix, signed.Fixed(secret))
+}
+
+// NewKeys is New with keys that may rotate: a record sealed before a rotation still reads.
+func NewKeys(store Store, prefix string, keys signed.Keys) *Book {
+	return &Book{store: store, prefix: prefix, keys: signed.Derived(keys, "directup records v1")}
 }
 
 // Path is the object key of the record of kind about subject.
@@ -79,12 +84,31 @@ type sealed struct {
 	MAC     string          `json:"mac"`
 }
 
-func (b *Book) mac(kind Kind, subject string, body []byte) string {
-	m := hmac.New(sha256.New, b.key)
+func mac(key []byte, kind Kind, subject string, body []byte) string {
+	m := hmac.New(sha256.New, key)
 	// Lengths first: no kind, subject and body can be re-cut into another triple.
 	fmt.Fprintf(m, "%d:%s\n%d:%s\n", len(kind), kind, len(subject), subject)
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (b *Book) sealMAC(kind Kind, subject string, body []byte) string {
+	key, _ := b.keys.Keys()
+	if len(key) == 0 {
+		panic("records: no key yet (a secret from a store is read before use)")
+	}
+	return mac(key, kind, subject, body)
+}
+
+// verifies reports whether got is the record's MAC under the signing key or a verify-only one.
+func (b *Book) verifies(got string, kind Kind, subject string, body []byte) bool {
+	key, previous := b.keys.Keys()
+	for _, k := range append([][]byte{key}, previous...) {
+		if len(k) > 0 && hmac.Equal([]byte(got), []byte(mac(k, kind, subject, body))) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Book) seal(kind Kind, subject string, v any) ([]byte, error) {
@@ -92,7 +116,7 @@ func (b *Book) seal(kind Kind, subject string, v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(sealed{Kind: kind, Subject: subject, Body: body, MAC: b.mac(kind, subject, body)})
+	return json.Marshal(sealed{Kind: kind, Subject: subject, Body: body, MAC: b.sealMAC(kind, subject, body)})
 }
 
 // Create writes the record of kind about subject unless one is there already, and reports
@@ -125,7 +149,7 @@ func (b *Book) Get(ctx context.Context, kind Kind, subject string, v any) (found
 	}
 	var s sealed
 	if json.Unmarshal(raw, &s) != nil || s.Kind != kind || s.Subject != subject ||
-		!hmac.Equal([]byte(s.MAC), []byte(b.mac(kind, subject, s.Body))) {
+		!b.verifies(s.MAC, kind, subject, s.Body) {
 		return true, fmt.Errorf("%w (%s)", ErrForged, path)
 	}
 	if err := json.Unmarshal(s.Body, v); err != nil {

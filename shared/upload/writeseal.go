@@ -3,6 +3,7 @@ package upload
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -30,7 +31,11 @@ func (s *Service) newWrite(key string, size int64, open bool, contentType, profi
 		return "", err
 	}
 	r := policy.KeyEncoding.EncodeToString(b[:])
-	return r + s.writeMAC(key, r, sealedSize(size, open), policy.MediaType(contentType), profile), nil
+	sign, _ := s.writeKeys.Keys()
+	if len(sign) == 0 {
+		return "", errors.New("upload: no write key yet (the token secret is read before use)")
+	}
+	return r + writeMAC(sign, key, r, sealedSize(size, open), policy.MediaType(contentType), profile), nil
 }
 
 func sealedSize(size int64, open bool) string {
@@ -40,8 +45,8 @@ func sealedSize(size int64, open bool) string {
 	return strconv.FormatInt(size, 10)
 }
 
-func (s *Service) writeMAC(key, r, size, mediaType, profile string) string {
-	m := hmac.New(sha256.New, s.writeKey)
+func writeMAC(secret []byte, key, r, size, mediaType, profile string) string {
+	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(key + "\x00" + r + "\x00" + size + "\x00" + mediaType))
 	if profile != "" { // seals of uploads without a profile are what they were before profiles
 		m.Write([]byte("\x00profile\x00" + profile))
@@ -66,10 +71,14 @@ func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string,
 	for name := range s.profiles {
 		profiles = append(profiles, name)
 	}
-	for _, profile := range profiles {
-		for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
-			if hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen], size, mt, profile))) {
-				return profile, true
+	// A value sealed before a rotation of the secret verifies with the verify-only key.
+	sign, previous := s.writeKeys.Keys()
+	for _, secret := range append([][]byte{sign}, previous...) {
+		for _, profile := range profiles {
+			for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
+				if len(secret) > 0 && hmac.Equal([]byte(w[writeIDLen:]), []byte(writeMAC(secret, key, w[:writeIDLen], size, mt, profile))) {
+					return profile, true
+				}
 			}
 		}
 	}
