@@ -31,7 +31,10 @@ type Tencent struct {
 	ProviderID, RoleARN       string
 	Issuer, Audience, Subject string // what the CAM OIDC provider and the role's trust policy pin
 	Refuse                    bool   // every exchange refused, as a misconfigured provider would
-	Now                       func() time.Time
+	// Keys, when set, are the temporary keys every exchange hands out (a store that
+	// accepts one set); else the n-th exchange hands out AKIDWEBID<n>, webid-key-<n>, webid-token-<n>.
+	Keys *[3]string
+	Now  func() time.Time
 
 	mu      sync.Mutex
 	secrets map[string]string
@@ -156,8 +159,12 @@ func (tc *Tencent) assumeRoleWithWebIdentity(w http.ResponseWriter, p map[string
 	n := tc.issued
 	tc.mu.Unlock()
 	exp := tc.Now().Add(time.Duration(d) * time.Second)
+	keys := [3]string{"AKIDWEBID" + strconv.Itoa(n), "webid-key-" + strconv.Itoa(n), "webid-token-" + strconv.Itoa(n)}
+	if tc.Keys != nil {
+		keys = *tc.Keys
+	}
 	js, _ := json.Marshal(map[string]any{"Response": map[string]any{"Credentials": map[string]string{
-		"Token": "webid-token-" + strconv.Itoa(n), "TmpSecretId": "AKIDWEBID" + strconv.Itoa(n), "TmpSecretKey": "webid-key-" + strconv.Itoa(n)},
+		"TmpSecretId": keys[0], "TmpSecretKey": keys[1], "Token": keys[2]},
 		"ExpiredTime": exp.Unix(), "Expiration": exp.UTC().Format(time.RFC3339), "RequestId": "req-webid"}})
 	w.Write(js)
 }

@@ -18,11 +18,11 @@ import (
 
 // Settings are the hook's environment variables.
 type Settings struct {
-	URL     string        `envconfig:"HOOK_URL"`
-	Secret  string        `envconfig:"HOOK_SECRET"`
+	URL    string `envconfig:"HOOK_URL"`
+	Secret string `envconfig:"HOOK_SECRET"`
 	// SecretFrom names a secret store's entry holding it instead (shared/secrets).
-	SecretFrom string `envconfig:"HOOK_SECRET_FROM"`
-	Timeout time.Duration `envconfig:"HOOK_TIMEOUT" default:"3s"`
+	SecretFrom string        `envconfig:"HOOK_SECRET_FROM"`
+	Timeout    time.Duration `envconfig:"HOOK_TIMEOUT" default:"3s"`
 }
 
 // Validate checks the settings; errors name the variable.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/directup/directup/shared/credentials"
 )
 
 // The stores a reference may name.
@@ -147,4 +149,50 @@ func (s *Secret) fetch(ctx context.Context) (string, error) {
 		return "", fail("the secret is empty")
 	}
 	return v, nil
+}
+
+// Set is the deployment's secrets read from stores, by setting name.
+type Set struct{ secrets map[string]*Secret }
+
+// NewSet makes a Secret for each reference (nothing is read yet).
+func NewSet(refs map[string]Ref, readers Readers, ttl time.Duration) *Set {
+	s := &Set{secrets: map[string]*Secret{}}
+	for name, ref := range refs {
+		s.secrets[name] = &Secret{Setting: name, Ref: ref, Reader: readers[ref.Store], TTL: ttl}
+	}
+	return s
+}
+
+// Secret is the setting's Secret, or nil when it is not read from a store (or s is nil).
+func (s *Set) Secret(setting string) *Secret {
+	if s == nil {
+		return nil
+	}
+	return s.secrets[setting]
+}
+
+// Len is how many settings are read from stores.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.secrets)
+}
+
+// KeyPair is a Tencent key read from stores (TENCENTCLOUD_SECRETID_FROM and
+// TENCENTCLOUD_SECRETKEY_FROM): a credentials.Provider read on use, so a rotated key is
+// picked up within the TTL.
+type KeyPair struct{ ID, Key *Secret }
+
+// Retrieve implements credentials.Provider.
+func (k KeyPair) Retrieve(ctx context.Context) (credentials.Value, error) {
+	id, _, err := k.ID.Value(ctx)
+	if err != nil {
+		return credentials.Value{}, err
+	}
+	key, _, err := k.Key.Value(ctx)
+	if err != nil {
+		return credentials.Value{}, err
+	}
+	return credentials.Value{AccessKeyID: id, SecretAccessKey: key}, nil
 }

@@ -38,8 +38,8 @@ type Service struct {
 	// writeKeys seal the WriteMetadata values of API uploads (derived from the token secret).
 	writeKeys signed.Keys
 	keys      signed.Keys // the token secret's (WithKeys), from which the others derive
-	hook     hook.Hook   // nil: no pre-create hook
-	events   events.Sink // nil: outcomes are not told
+	hook      hook.Hook   // nil: no pre-create hook
+	events    events.Sink // nil: outcomes are not told
 	// records keeps directup's own records in the bucket (nil: the store keeps none).
 	records *records.Book
 	log     *slog.Logger

@@ -1,0 +1,257 @@
+package app
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/directup/directup/shared/cloudfakes"
+	"github.com/directup/directup/shared/config"
+	"github.com/directup/directup/shared/cos/cossign"
+	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/localcos"
+)
+
+const (
+	tokenValue  = "token-from-secrets-manager-0123456789abcdef"
+	tokenValue2 = "token-rotated-in-secrets-manager-0123456789"
+	tokenValue3 = "token-rotated-twice-in-the-store-0123456789"
+)
+
+// cloud is a Lambda function's world on COS without a Tencent key: AWS (role
+// credentials, Secrets Manager, SSM, STS) and Tencent STS, stand-ins both, and a COS store
+// that accepts only the keys Tencent STS hands out for the web identity.
+type cloud struct {
+	aws     *cloudfakes.AWS
+	tencent *cloudfakes.Tencent
+	cos     *localcos.Server
+	cosURL  string
+	cosHits atomic.Int32
+	env     map[string]string
+}
+
+func newCloud(t *testing.T) *cloud {
+	c := &cloud{aws: cloudfakes.NewAWS(t)}
+	c.tencent = cloudfakes.NewTencent(t, c.aws)
+	c.tencent.Keys = &[3]string{"AKIDWEBID1", "webid-key-1", "webid-token-1"}
+	var err error
+	c.cos, err = localcos.New(t.TempDir(), "local-1250000000",
+		cossign.Credentials{SecretID: "AKIDWEBID1", SecretKey: "webid-key-1", SessionToken: "webid-token-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.cosHits.Add(1)
+		c.cos.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c.cosURL = srv.URL
+	c.aws.SetSecret("prod/directup", `{"token":"`+tokenValue+`"}`)
+	c.aws.SetParameter("/directup/jwt", functest.JWTSecret)
+	c.env = map[string]string{"COS_BUCKET": "local-1250000000", "COS_ENDPOINT": srv.URL,
+		"COS_WEB_IDENTITY_PROVIDER_ID": c.tencent.ProviderID, "COS_ROLE_ARN": c.tencent.RoleARN, "STS_ENDPOINT": c.tencent.URL,
+		"UPLOAD_TOKEN_SECRET_FROM": "aws-secretsmanager:prod/directup#token",
+		"AUTH_MODE":                "jwt", "AUTH_JWT_SECRET_FROM": "aws-ssm:/directup/jwt", "AUTH_AUDIENCE": "directup", "AUTH_ISSUER": "https://idp.example"}
+	for k, v := range c.aws.Env() {
+		c.env[k] = v
+	}
+	return c
+}
+
+// start loads the settings from env (over the cloud's) and serves the API, logging to logs.
+func (c *cloud) start(t *testing.T, env map[string]string, logs *syncBuffer) (*App, string) {
+	functest.ClearEnv(t)
+	for k, v := range c.env {
+		t.Setenv(k, v)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler(slog.New(slog.NewJSONHandler(logs, nil))))
+	t.Cleanup(srv.Close)
+	return a, srv.URL
+}
+
+// initiate starts an upload as alice and returns its id and token.
+func initiate(t *testing.T, api string) (id, token string) {
+	t.Helper()
+	var up struct{ UploadID, Token string }
+	if s, _ := call(t, "POST", api+"/uploads", functest.JWT(t, "alice"), "", map[string]any{"filename": "a.txt", "contentType": "text/plain", "size": 5}, &up); s != 201 {
+		t.Fatalf("initiate: %d", s)
+	}
+	return up.UploadID, up.Token
+}
+
+// listParts is the follow-up call a token must pass: its answer's status.
+func listParts(t *testing.T, api, id, token string) int {
+	t.Helper()
+	s, _ := call(t, "GET", api+"/uploads/"+url.PathEscape(id)+"/parts", functest.JWT(t, "alice"), token, nil, nil)
+	return s
+}
+
+// Keyless and secretless: no Tencent key and no secret value in the environment. Nothing
+// is called at start; the first request reads the token and JWT secrets (once), trades
+// one AWS web identity token for COS keys (once), and the upload lands in COS signed with
+// them. Another instance given the token secret's value plainly accepts the tokens. No
+// value reaches the log.
+func TestKeylessWithSecretsFromStores(t *testing.T) {
+	c := newCloud(t)
+	logs := &syncBuffer{}
+	_, api := c.start(t, nil, logs)
+	for _, k := range []string{"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "UPLOAD_TOKEN_SECRET", "AUTH_JWT_SECRET"} {
+		if os.Getenv(k) != "" {
+			t.Fatalf("%s is in the environment", k)
+		}
+	}
+	if n, m := len(c.aws.Calls()), len(c.tencent.Calls()); n != 0 || m != 0 {
+		t.Fatalf("%d AWS and %d Tencent calls at start, want none", n, m)
+	}
+	for i := 0; i < 3; i++ {
+		key, _ := uploadAs(t, api, functest.JWT(t, "alice"), "a.txt", []byte("hello"), true)
+		if got, err := os.ReadFile(c.cos.ObjectPath(key)); err != nil || string(got) != "hello" {
+			t.Fatalf("upload %d: %q %v", i, got, err)
+		}
+	}
+	actions := map[string]int{}
+	for _, call := range append(c.aws.Calls(), c.tencent.Calls()...) {
+		actions[call.Action]++
+	}
+	want := map[string]int{"secretsmanager.GetSecretValue": 1, "AmazonSSM.GetParameter": 1, "GetWebIdentityToken": 1, "AssumeRoleWithWebIdentity": 1}
+	if len(actions) != len(want) {
+		t.Fatalf("calls %v, want %v", actions, want)
+	}
+	for k, n := range want {
+		if actions[k] != n {
+			t.Fatalf("calls %v, want %v", actions, want)
+		}
+	}
+	id, token := initiate(t, api)
+	_, plain := c.start(t, map[string]string{"UPLOAD_TOKEN_SECRET_FROM": "", "UPLOAD_TOKEN_SECRET": tokenValue}, logs)
+	if s := listParts(t, plain, id, token); s != 200 {
+		t.Fatalf("an instance given the value plainly: %d", s)
+	}
+	for _, v := range []string{tokenValue, functest.JWTSecret, "webid-key-1", "webid-token-1", c.aws.Key} {
+		if strings.Contains(logs.String(), v) {
+			t.Fatalf("the log holds a secret: %s", logs.String())
+		}
+	}
+}
+
+// A rotation in the store is used within the TTL, without a restart: new tokens are
+// signed with the new value, and tokens signed with the one before still verify (it is
+// kept verify-only); after a second rotation the first value is gone.
+func TestRotationWithinTheTTL(t *testing.T) {
+	c := newCloud(t)
+	logs := &syncBuffer{}
+	a, api := c.start(t, map[string]string{"SECRETS_TTL": "1m"}, logs)
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	a.fromStore["UPLOAD_TOKEN_SECRET"].secret.Now = clock
+	advance := func() { mu.Lock(); now = now.Add(61 * time.Second); mu.Unlock() }
+
+	id1, token1 := initiate(t, api)
+	c.aws.SetSecret("prod/directup", `{"token":"`+tokenValue2+`"}`)
+	if s := listParts(t, api, id1, token1); s != 200 { // within the TTL: still the first value
+		t.Fatalf("within the TTL: %d", s)
+	}
+	advance()
+	id2, token2 := initiate(t, api)
+	if s := listParts(t, api, id1, token1); s != 200 {
+		t.Fatalf("a token signed before the rotation: %d", s)
+	}
+	_, old := c.start(t, map[string]string{"UPLOAD_TOKEN_SECRET_FROM": "", "UPLOAD_TOKEN_SECRET": tokenValue}, logs)
+	_, rotated := c.start(t, map[string]string{"UPLOAD_TOKEN_SECRET_FROM": "", "UPLOAD_TOKEN_SECRET": tokenValue2}, logs)
+	if listParts(t, rotated, id2, token2) != 200 || listParts(t, old, id2, token2) == 200 {
+		t.Fatal("the token made after the rotation is not signed with the new value")
+	}
+	c.aws.SetSecret("prod/directup", `{"token":"`+tokenValue3+`"}`)
+	advance()
+	if s := listParts(t, api, id2, token2); s != 200 {
+		t.Fatalf("the previous value after a second rotation: %d", s)
+	}
+	if s := listParts(t, api, id1, token1); s != 401 && s != 403 {
+		t.Fatalf("a token two rotations old: %d", s)
+	}
+}
+
+// A store that cannot be read answers 503 credentials_unavailable; the log names the
+// setting and the reference, and holds no value. Nothing reaches COS.
+func TestUnreadableStore(t *testing.T) {
+	c := newCloud(t)
+	logs := &syncBuffer{}
+	_, api := c.start(t, map[string]string{"UPLOAD_TOKEN_SECRET_FROM": "aws-secretsmanager:prod/other#token"}, logs)
+	var out struct {
+		Error struct{ Code, Message string }
+	}
+	s, _ := call(t, "POST", api+"/uploads", functest.JWT(t, "alice"), "", map[string]any{"filename": "a.txt", "contentType": "text/plain", "size": 5}, &out)
+	if s != 503 || out.Error.Code != "credentials_unavailable" || strings.Contains(out.Error.Message, "prod/") {
+		t.Fatalf("%d %+v", s, out)
+	}
+	l := logs.String()
+	if !strings.Contains(l, "UPLOAD_TOKEN_SECRET_FROM=aws-secretsmanager:prod/other#token") || !strings.Contains(l, "ResourceNotFoundException") ||
+		strings.Contains(l, tokenValue) || strings.Contains(l, functest.JWTSecret) {
+		t.Fatalf("log: %s", l)
+	}
+	if c.cosHits.Load() != 0 {
+		t.Fatal("a request reached COS")
+	}
+}
+
+// A refused exchange (the CAM provider does not trust the token) is 503
+// credentials_unavailable, and nothing is sent to COS.
+func TestRefusedExchange(t *testing.T) {
+	c := newCloud(t)
+	c.tencent.Refuse = true
+	_, api := c.start(t, nil, &syncBuffer{})
+	var out struct{ Error struct{ Code string } }
+	s, _ := call(t, "POST", api+"/uploads", functest.JWT(t, "alice"), "", map[string]any{"filename": "a.txt", "contentType": "text/plain", "size": 5}, &out)
+	if s != 503 || out.Error.Code != "credentials_unavailable" || c.cosHits.Load() != 0 {
+		t.Fatalf("%d %+v, %d COS requests", s, out, c.cosHits.Load())
+	}
+}
+
+// NAME and NAME_FROM both set stops the process naming both; a malformed reference is
+// refused at start, with no store asked.
+func TestSecretSettingErrors(t *testing.T) {
+	c := newCloud(t)
+	for _, e := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"UPLOAD_TOKEN_SECRET": tokenValue}, "UPLOAD_TOKEN_SECRET and UPLOAD_TOKEN_SECRET_FROM: set one, not both"},
+		{map[string]string{"HOOK_URL": "https://hook.example/x", "HOOK_SECRET": "0123456789abcdef", "HOOK_SECRET_FROM": "aws-ssm:/h"}, "HOOK_SECRET and HOOK_SECRET_FROM"},
+		{map[string]string{"EVENTS_SECRET_FROM": "vault:x"}, "EVENTS_SECRET_FROM: unknown store"},
+		{map[string]string{"TENCENTCLOUD_SECRETID_FROM": "aws-secretsmanager:k#id"}, "COS_WEB_IDENTITY_PROVIDER_ID: the keyless path holds no Tencent key"},
+	} {
+		functest.ClearEnv(t)
+		for k, v := range c.env {
+			t.Setenv(k, v)
+		}
+		for k, v := range e.env {
+			t.Setenv(k, v)
+		}
+		_, err := config.Load()
+		if err == nil || !strings.Contains(err.Error(), e.want) || strings.Contains(err.Error(), tokenValue) {
+			t.Errorf("%v: %v", e.env, err)
+		}
+	}
+	if n := len(c.aws.Calls()); n != 0 {
+		t.Fatalf("%d store calls for settings errors", n)
+	}
+}
