@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -166,6 +167,11 @@ func TestRotationWithinTheTTL(t *testing.T) {
 	advance := func() { mu.Lock(); now = now.Add(61 * time.Second); mu.Unlock() }
 
 	id1, token1 := initiate(t, api)
+	before, _ := uploadAs(t, api, functest.JWT(t, "alice"), "b.txt", []byte("sealed"), true)
+	var capability struct{ CompanionEndpoint string }
+	if s := do(t, "POST", api+"/capabilities", functest.JWT(t, "alice"), nil, &capability); s != 201 {
+		t.Fatalf("capability: %d", s)
+	}
 	c.aws.SetSecret("prod/directup", `{"token":"`+tokenValue2+`"}`)
 	if s := listParts(t, api, id1, token1); s != 200 { // within the TTL: still the first value
 		t.Fatalf("within the TTL: %d", s)
@@ -174,6 +180,18 @@ func TestRotationWithinTheTTL(t *testing.T) {
 	id2, token2 := initiate(t, api)
 	if s := listParts(t, api, id1, token1); s != 200 {
 		t.Fatalf("a token signed before the rotation: %d", s)
+	}
+	if s := do(t, "POST", capability.CompanionEndpoint+"/s3/multipart", "", map[string]any{"filename": "a.txt", "type": "text/plain",
+		"metadata": map[string]any{"size": 5}}, nil); s != 200 {
+		t.Fatalf("a capability minted before the rotation: %d", s)
+	}
+	// The storage-triggered check of an object written before the rotation: its write
+	// seal (made with the previous value) still verifies, so it stays.
+	if err := a.Service.ObjectCreated(context.Background(), before); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c.cos.ObjectPath(before)); err != nil {
+		t.Fatal("an upload sealed before the rotation was removed as unknown")
 	}
 	_, old := c.start(t, map[string]string{"UPLOAD_TOKEN_SECRET_FROM": "", "UPLOAD_TOKEN_SECRET": tokenValue}, logs)
 	_, rotated := c.start(t, map[string]string{"UPLOAD_TOKEN_SECRET_FROM": "", "UPLOAD_TOKEN_SECRET": tokenValue2}, logs)
