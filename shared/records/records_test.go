@@ -17,7 +17,10 @@ func (m memStore) PutMarker(_ context.Context, key string, body []byte) (bool, e
 	m[key] = body
 	return true, nil
 }
-func (m memStore) PutRecord(_ context.Context, key string, body []byte) error { m[key] = body; return nil }
+func (m memStore) PutRecord(_ context.Context, key string, body []byte) error {
+	m[key] = body
+	return nil
+}
 func (m memStore) GetMarker(_ context.Context, key string) ([]byte, bool, error) {
 	b, ok := m[key]
 	return b, ok, nil
