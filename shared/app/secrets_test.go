@@ -231,6 +231,19 @@ func TestUnreadableStore(t *testing.T) {
 	}
 }
 
+// A value from a store is held to the plain setting's minimum length (a store holding a
+// short or placeholder value is refused, not signed with).
+func TestShortValueFromStore(t *testing.T) {
+	c := newCloud(t)
+	c.aws.SetSecret("prod/short", "too-short")
+	logs := &syncBuffer{}
+	_, api := c.start(t, map[string]string{"UPLOAD_TOKEN_SECRET_FROM": "aws-secretsmanager:prod/short"}, logs)
+	s, _ := call(t, "POST", api+"/uploads", functest.JWT(t, "alice"), "", map[string]any{"filename": "a.txt", "contentType": "text/plain", "size": 5}, nil)
+	if s != 503 || !strings.Contains(logs.String(), "shorter than 32 characters") || strings.Contains(logs.String(), "too-short") {
+		t.Fatalf("%d %s", s, logs.String())
+	}
+}
+
 // A refused exchange (the CAM provider does not trust the token) is 503
 // credentials_unavailable, and nothing is sent to COS.
 func TestRefusedExchange(t *testing.T) {

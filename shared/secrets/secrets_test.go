@@ -9,7 +9,6 @@ import (
 
 	"github.com/directup/directup/shared/cloudfakes"
 	"github.com/directup/directup/shared/credentials"
-	"github.com/directup/directup/shared/functest"
 )
 
 func TestParse(t *testing.T) {
@@ -43,7 +42,9 @@ func TestParse(t *testing.T) {
 
 // awsEnv points the AWS SDK at the stand-in, as the Lambda runtime's variables would.
 func awsEnv(t *testing.T, a *cloudfakes.AWS) {
-	functest.ClearEnv(t)
+	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		t.Setenv(k, "")
+	}
 	for k, v := range a.Env() {
 		t.Setenv(k, v)
 	}
