@@ -286,3 +286,59 @@ func TestSecretSettingErrors(t *testing.T) {
 		t.Fatalf("%d store calls for settings errors", n)
 	}
 }
+
+// EVENTS_SECRET_FROM: the outcome of an upload is signed with the value read from the
+// store (the receiver checks the signature with it).
+func TestEventsSecretFromStore(t *testing.T) {
+	c := newCloud(t)
+	const events = "events-secret-from-ssm-0123456789"
+	c.aws.SetParameter("/directup/events", events)
+	recv := functest.NewReceiver(t, events)
+	_, api := c.start(t, map[string]string{"EVENTS_URL": recv.URL, "EVENTS_SECRET_FROM": "aws-ssm:/directup/events"}, &syncBuffer{})
+	uploadAs(t, api, functest.JWT(t, "alice"), "a.txt", []byte("hello"), true)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(recv.Received()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(recv.Received()) == 0 {
+		t.Fatal("no event signed with the store's value arrived")
+	}
+}
+
+// On SCF: the token secret from Tencent SSM, read with the function's role credentials
+// (the stand-in checks the TC3-HMAC-SHA256 signature), once for many requests.
+func TestTencentSSMOnSCF(t *testing.T) {
+	tc := cloudfakes.NewTencent(t, nil)
+	tc.SetSecret("directup-token", tokenValue)
+	cosStore, err := localcos.New(t.TempDir(), "local-1250000000", cossign.Credentials{SecretID: tc.SecretID, SecretKey: tc.SecretKey, SessionToken: tc.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(cosStore)
+	t.Cleanup(srv.Close)
+	functest.ClearEnv(t)
+	for k, v := range map[string]string{"COS_BUCKET": "local-1250000000", "COS_ENDPOINT": srv.URL,
+		"TENCENTCLOUD_SECRETID": tc.SecretID, "TENCENTCLOUD_SECRETKEY": tc.SecretKey, "TENCENTCLOUD_SESSIONTOKEN": tc.Token,
+		"TENCENTCLOUD_REGION": "ap-guangzhou", "TENCENT_SSM_ENDPOINT": tc.URL, "UPLOAD_TOKEN_SECRET_FROM": "tencent-ssm:directup-token"} {
+		t.Setenv(k, v)
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(a.Handler(slog.New(slog.DiscardHandler)))
+	t.Cleanup(api.Close)
+	for i := 0; i < 2; i++ {
+		if key, _ := uploadAs(t, api.URL, "", "a.txt", []byte("hello"), true); key == "" {
+			t.Fatal("no upload")
+		}
+	}
+	calls := tc.Calls()
+	if len(calls) != 1 || calls[0].Action != "GetSecretValue" || calls[0].Header.Get("X-TC-Region") != "ap-guangzhou" {
+		t.Fatalf("Tencent calls %+v", calls)
+	}
+}
