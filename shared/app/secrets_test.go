@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +20,7 @@ import (
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/webhook"
 )
 
 const (
@@ -340,5 +343,47 @@ func TestTencentSSMOnSCF(t *testing.T) {
 	calls := tc.Calls()
 	if len(calls) != 1 || calls[0].Action != "GetSecretValue" || calls[0].Header.Get("X-TC-Region") != "ap-guangzhou" {
 		t.Fatalf("Tencent calls %+v", calls)
+	}
+}
+
+// HOOK_SECRET_FROM: the pre-create hook is asked with a signature made with the store's
+// value (the hook checks it, and allows only then).
+func TestHookSecretFromStore(t *testing.T) {
+	c := newCloud(t)
+	const hookSecret = "hook-secret-from-secrets-manager-01"
+	c.aws.SetSecret("prod/hook", hookSecret)
+	var asked atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !webhook.Verify([]byte(hookSecret), body, r.Header.Get(webhook.SignatureHeader), time.Now(), time.Minute) {
+			w.WriteHeader(401)
+			return
+		}
+		asked.Add(1)
+		w.Write([]byte(`{"allow":true}`))
+	}))
+	t.Cleanup(hook.Close)
+	_, api := c.start(t, map[string]string{"HOOK_URL": hook.URL, "HOOK_SECRET_FROM": "aws-secretsmanager:prod/hook"}, &syncBuffer{})
+	if id, _ := initiate(t, api); id == "" || asked.Load() != 1 {
+		t.Fatalf("the hook verified %d requests", asked.Load())
+	}
+}
+
+// QUEUE_CALLBACK_SECRET_FROM: the queue function's result callback is signed with the
+// store's value (the receiver checks it).
+func TestQueueCallbackSecretFromStore(t *testing.T) {
+	c := newCloud(t)
+	const cb = "queue-callback-secret-from-ssm-012"
+	c.aws.SetParameter("/directup/callback", cb)
+	recv := functest.NewReceiver(t, cb)
+	a, _ := c.start(t, map[string]string{"QUEUE_CALLBACK_SECRET_FROM": "aws-ssm:/directup/callback", "QUEUE_CALLBACK_ALLOWED_HOSTS": "127.0.0.1"}, &syncBuffer{})
+	if err := a.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := json.Marshal(map[string]any{"callbackUrl": recv.URL + "/done", "action": "initiate", "requestId": "r1",
+		"filename": "a.txt", "contentType": "text/plain", "size": 5})
+	res, _ := a.QueueProcessor(slog.New(slog.DiscardHandler)).Handle(context.Background(), msg, "m1")
+	if res.Status != "ok" || len(recv.Accepted()) != 1 {
+		t.Fatalf("%+v, %d callbacks verified", res, len(recv.Accepted()))
 	}
 }
