@@ -387,3 +387,26 @@ func TestQueueCallbackSecretFromStore(t *testing.T) {
 		t.Fatalf("%+v, %d callbacks verified", res, len(recv.Accepted()))
 	}
 }
+
+// TENCENTCLOUD_SECRETID_FROM and TENCENTCLOUD_SECRETKEY_FROM: on Lambda without the
+// keyless path, the Tencent key comes from Secrets Manager (one JSON secret, two fields),
+// read on first use, and signs COS; it is never in the environment.
+func TestTencentKeyFromStore(t *testing.T) {
+	c := newCloud(t)
+	c.aws.SetSecret("prod/tencent", `{"id":"AKIDWEBID1","key":"webid-key-1"}`)
+	c.cos, _ = localcos.New(t.TempDir(), "local-1250000000", cossign.Credentials{SecretID: "AKIDWEBID1", SecretKey: "webid-key-1"})
+	srv := httptest.NewServer(c.cos)
+	t.Cleanup(srv.Close)
+	_, api := c.start(t, map[string]string{"COS_ENDPOINT": srv.URL, "COS_WEB_IDENTITY_PROVIDER_ID": "", "COS_ROLE_ARN": "",
+		"TENCENTCLOUD_SECRETID_FROM": "aws-secretsmanager:prod/tencent#id", "TENCENTCLOUD_SECRETKEY_FROM": "aws-secretsmanager:prod/tencent#key"}, &syncBuffer{})
+	if os.Getenv("TENCENTCLOUD_SECRETKEY") != "" {
+		t.Fatal("the key is in the environment")
+	}
+	key, _ := uploadAs(t, api, functest.JWT(t, "alice"), "a.txt", []byte("hello"), true)
+	if got, err := os.ReadFile(c.cos.ObjectPath(key)); err != nil || string(got) != "hello" {
+		t.Fatalf("%q %v", got, err)
+	}
+	if n := len(c.tencent.Calls()); n != 0 {
+		t.Fatalf("%d Tencent STS calls without a role", n)
+	}
+}
