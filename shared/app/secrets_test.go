@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/directup/directup/shared/cloudfakes"
 	"github.com/directup/directup/shared/config"
 	"github.com/directup/directup/shared/cos/cossign"
@@ -58,6 +60,7 @@ func newCloud(t *testing.T) *cloud {
 	t.Cleanup(srv.Close)
 	c.cosURL = srv.URL
 	c.aws.SetSecret("prod/directup", `{"token":"`+tokenValue+`"}`)
+	c.aws.Granted = []string{"prod/", "/directup/"} // as SecretsPolicy grants directup/ only
 	c.aws.SetParameter("/directup/jwt", functest.JWTSecret)
 	c.env = map[string]string{"COS_BUCKET": "local-1250000000", "COS_ENDPOINT": srv.URL,
 		"COS_WEB_IDENTITY_PROVIDER_ID": c.tencent.ProviderID, "COS_ROLE_ARN": c.tencent.RoleARN, "STS_ENDPOINT": c.tencent.URL,
@@ -231,6 +234,22 @@ func TestUnreadableStore(t *testing.T) {
 	}
 	if c.cosHits.Load() != 0 {
 		t.Fatal("a request reached COS")
+	}
+}
+
+// A reference to a secret the function's role may not read (another team's, named by
+// whoever can edit the configuration) is refused by the store: 503, and the log says
+// access was denied for that reference; its value is never fetched.
+func TestReferenceToAnotherSecret(t *testing.T) {
+	c := newCloud(t)
+	const theirs = "other-team-database-password-0123456789"
+	c.aws.SetSecret("other-team/db", theirs)
+	logs := &syncBuffer{}
+	_, api := c.start(t, map[string]string{"UPLOAD_TOKEN_SECRET_FROM": "aws-secretsmanager:other-team/db"}, logs)
+	s, _ := call(t, "POST", api+"/uploads", functest.JWT(t, "alice"), "", map[string]any{"filename": "a.txt", "contentType": "text/plain", "size": 5}, nil)
+	if s != 503 || !strings.Contains(logs.String(), "AccessDeniedException") || !strings.Contains(logs.String(), "other-team/db") ||
+		strings.Contains(logs.String(), theirs) {
+		t.Fatalf("%d %s", s, logs.String())
 	}
 }
 
@@ -408,5 +427,36 @@ func TestTencentKeyFromStore(t *testing.T) {
 	}
 	if n := len(c.tencent.Calls()); n != 0 {
 		t.Fatalf("%d Tencent STS calls without a role", n)
+	}
+}
+
+// AUTH_JWT_SECRET_FROM rotated: a JWT signed with the value before still verifies, one
+// signed with the new value verifies, one with neither is 401.
+func TestJWTSecretRotation(t *testing.T) {
+	c := newCloud(t)
+	a, api := c.start(t, map[string]string{"SECRETS_TTL": "1m"}, &syncBuffer{})
+	now := time.Now()
+	a.fromStore["AUTH_JWT_SECRET"].secret.Now = func() time.Time { return now }
+	old := functest.JWT(t, "alice")
+	initiate(t, api) // reads the first value
+	const rotated = "jwt-secret-rotated-in-ssm-0123456789abc"
+	c.aws.SetParameter("/directup/jwt", rotated)
+	now = now.Add(2 * time.Minute)
+	sign := func(secret string) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "aud": "directup", "iss": "https://idp.example",
+			"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	body := map[string]any{"filename": "a.txt", "contentType": "text/plain", "size": 5}
+	for _, c := range []struct {
+		name, bearer string
+		want         int
+	}{{"before the rotation", old, 201}, {"the new value", sign(rotated), 201}, {"neither", sign("some-other-secret-0123456789abcdef012"), 401}} {
+		if s, _ := call(t, "POST", api+"/uploads", c.bearer, "", body, nil); s != c.want {
+			t.Errorf("a JWT signed with %s: %d, want %d", c.name, s, c.want)
+		}
 	}
 }

@@ -45,12 +45,16 @@ type AWS struct {
 	Token            string
 	Subject          string // the sub of issued tokens: the calling role's ARN
 	Now              func() time.Time
-	mu               sync.Mutex
-	secrets, params  map[string]string
-	calls            []Call
-	signingKey       *rsa.PrivateKey
-	kid              string
-	issued           int
+	// Granted, when set, are the only name prefixes the role may read (as an IAM policy
+	// on directup/* grants): any other secret or parameter is AccessDeniedException.
+	Granted []string
+
+	mu              sync.Mutex
+	secrets, params map[string]string
+	calls           []Call
+	signingKey      *rsa.PrivateKey
+	kid             string
+	issued          int
 }
 
 // JWKSPath is where AWS serves the keys of the tokens it issues.
@@ -149,6 +153,14 @@ func (a *AWS) serveJSON(w http.ResponseWriter, r *http.Request, service, target 
 	a.record(Call{Action: target, Params: in, Header: r.Header.Clone()})
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	name, _ := in["SecretId"].(string)
+	if p, ok := in["Name"].(string); ok {
+		name = p
+	}
+	if !a.granted(name) {
+		awsError(w, r, 400, "AccessDeniedException", "the role is not allowed to read this resource")
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	switch {
 	case service == "secretsmanager" && target == "secretsmanager.GetSecretValue":
@@ -174,6 +186,18 @@ func (a *AWS) serveJSON(w http.ResponseWriter, r *http.Request, service, target 
 	default:
 		awsError(w, r, 400, "UnknownOperationException", target)
 	}
+}
+
+func (a *AWS) granted(name string) bool {
+	if len(a.Granted) == 0 {
+		return true
+	}
+	for _, p := range a.Granted {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // webIdentityToken issues an RS256 JWT as AWS STS does for outbound identity federation.
