@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
@@ -119,6 +118,7 @@ func (w *WebIdentity) exchange(ctx context.Context) (Value, error) {
 // the shortest STS gives: the token is used at once, and a copy is worth little). The
 // SDK is configured from the environment (the Lambda role's credentials, AWS_REGION, a
 // regional endpoint; AWS_ENDPOINT_URL_STS overrides it), on first use.
+// The client's own retries and timeouts are the SDK's defaults.
 type AWSIdentityToken struct {
 	Audience string
 	Duration time.Duration
@@ -131,12 +131,8 @@ type AWSIdentityToken struct {
 func (t *AWSIdentityToken) Token(ctx context.Context) (string, error) {
 	t.mu.Lock()
 	if t.client == nil {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			t.mu.Unlock()
-			return "", err
-		}
-		t.client = awssts.NewFromConfig(cfg)
+		t.client = awssts.New(awssts.Options{Region: AWSRegion(), Credentials: AWSSDK{Provider: AWSRole()},
+			BaseEndpoint: AWSEndpoint("STS")})
 	}
 	c := t.client
 	t.mu.Unlock()

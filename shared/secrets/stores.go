@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
@@ -20,12 +19,6 @@ import (
 
 	"github.com/directup/directup/shared/credentials"
 )
-
-// awsConfig loads the SDK's configuration from the environment (the Lambda role's
-// credentials, AWS_REGION, and the AWS_ENDPOINT_URL_<SERVICE> overrides): no network call.
-func awsConfig(ctx context.Context) (aws.Config, error) {
-	return awsconfig.LoadDefaultConfig(ctx)
-}
 
 // lazy builds a client on first use (not at cold start) and keeps it; a failed build is
 // tried again next time.
@@ -49,15 +42,12 @@ func (l *lazy[T]) get(ctx context.Context) (*T, error) {
 }
 
 // SecretsManager reads AWS Secrets Manager secrets (GetSecretValue, the AWSCURRENT
-// version), through the SDK configured from the environment
-// (AWS_ENDPOINT_URL_SECRETS_MANAGER overrides the endpoint).
+// version) with the Lambda role's credentials and AWS_REGION from the environment
+// (AWS_ENDPOINT_URL_SECRETS_MANAGER, or AWS_ENDPOINT_URL, overrides the endpoint).
 func SecretsManager() Reader {
-	return &smReader{lazy[secretsmanager.Client]{build: func(ctx context.Context) (*secretsmanager.Client, error) {
-		cfg, err := awsConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return secretsmanager.NewFromConfig(cfg), nil
+	return &smReader{lazy[secretsmanager.Client]{build: func(context.Context) (*secretsmanager.Client, error) {
+		return secretsmanager.New(secretsmanager.Options{Region: credentials.AWSRegion(),
+			Credentials: credentials.AWSSDK{Provider: credentials.AWSRole()}, BaseEndpoint: credentials.AWSEndpoint("SECRETS_MANAGER")}), nil
 	}}}
 }
 
@@ -84,12 +74,9 @@ func (r *smReader) Read(ctx context.Context, name string) (string, error) {
 // ParameterStore reads AWS Systems Manager parameters (GetParameter with decryption, so
 // SecureString parameters come back in clear); AWS_ENDPOINT_URL_SSM overrides the endpoint.
 func ParameterStore() Reader {
-	return &ssmReader{lazy[ssm.Client]{build: func(ctx context.Context) (*ssm.Client, error) {
-		cfg, err := awsConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return ssm.NewFromConfig(cfg), nil
+	return &ssmReader{lazy[ssm.Client]{build: func(context.Context) (*ssm.Client, error) {
+		return ssm.New(ssm.Options{Region: credentials.AWSRegion(),
+			Credentials: credentials.AWSSDK{Provider: credentials.AWSRole()}, BaseEndpoint: credentials.AWSEndpoint("SSM")}), nil
 	}}}
 }
 
