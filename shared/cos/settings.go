@@ -87,7 +87,9 @@ func (s *Settings) Open(httpClient *http.Client) (storage.Store, error) {
 }
 
 // OpenClient returns the COS client, signing with the SCF role's credentials (read per
-// request) or, with COS_ROLE_ARN, an AssumeRole'd role's.
+// request; or the Tencent key from a secret store, TENCENTCLOUD_SECRETID_FROM) or, with
+// COS_ROLE_ARN, an AssumeRole'd role's — with COS_WEB_IDENTITY_PROVIDER_ID, the role's
+// keys the function's AWS web identity buys, and no Tencent key at all.
 func (s *Settings) OpenClient(httpClient *http.Client) (*Client, error) {
 	var creds credentials.Provider = credentials.SCFRole()
 	if id := s.secrets.Secret("TENCENTCLOUD_SECRETID"); id != nil {
