@@ -76,6 +76,16 @@ func checkVariables(t *testing.T, names []string) {
 var secretSettings = []string{"UPLOAD_TOKEN_SECRET", "HOOK_SECRET", "EVENTS_SECRET", "QUEUE_CALLBACK_SECRET",
 	"AUTH_JWT_SECRET", "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"}
 
+// checkNoPlainSecrets: a serverless.yml names where each secret is kept, never its value.
+func checkNoPlainSecrets(t *testing.T, file string, vars []string) {
+	t.Helper()
+	for _, v := range vars {
+		if slices.Contains(secretSettings, v) {
+			t.Errorf("%s sets %s: a secret's value in the function's configuration (set %s_FROM)", file, v, v)
+		}
+	}
+}
+
 // checkNoSecretValues: no secret setting is set plainly, and the Tencent key references
 // are dropped on the keyless path (!If [UseKeyless, !Ref AWS::NoValue, ...]).
 func checkNoSecretValues(t *testing.T, fn string, vars *yaml.Node) {
@@ -294,9 +304,10 @@ func TestQueueServerlessYML(t *testing.T) {
 	}
 	vars := keys(lookup(t, in, "environment", "variables"))
 	checkVariables(t, vars)
-	if !slices.Contains(vars, "QUEUE_CALLBACK_SECRET") {
-		t.Error("the queue function signs callbacks: QUEUE_CALLBACK_SECRET must be set")
+	if !slices.Contains(vars, "QUEUE_CALLBACK_SECRET_FROM") {
+		t.Error("the queue function signs callbacks: QUEUE_CALLBACK_SECRET_FROM must be set")
 	}
+	checkNoPlainSecrets(t, "functions/queue/serverless.yml", vars)
 	var kinds []string
 	for _, e := range lookup(t, in, "events").Content {
 		kinds = append(kinds, keys(e)...)
@@ -340,10 +351,8 @@ func TestServerlessYML(t *testing.T) {
 		if strings.HasPrefix(v, "TENCENTCLOUD_") {
 			t.Errorf("%s must come from the execution role, not the file", v)
 		}
-		if slices.Contains(secretSettings, v) {
-			t.Errorf("serverless.yml sets %s: a secret's value in the function's configuration (set %s_FROM)", v, v)
-		}
 	}
+	checkNoPlainSecrets(t, "serverless.yml", keys(lookup(t, in, "environment", "variables")))
 	if ref := lookup(t, in, "environment", "variables", "UPLOAD_TOKEN_SECRET_FROM").Value; !strings.HasPrefix(ref, "tencent-ssm:") {
 		t.Errorf("UPLOAD_TOKEN_SECRET_FROM = %q: on SCF the secret is kept in Tencent SSM", ref)
 	}
@@ -357,9 +366,10 @@ func TestEventsServerlessYML(t *testing.T) {
 	}
 	vars := keys(lookup(t, in, "environment", "variables"))
 	checkVariables(t, vars)
-	if !slices.Contains(vars, "EVENTS_URL") || !slices.Contains(vars, "EVENTS_SECRET") {
-		t.Error("the events function tells outcomes: EVENTS_URL and EVENTS_SECRET must be set")
+	if !slices.Contains(vars, "EVENTS_URL") || !slices.Contains(vars, "EVENTS_SECRET_FROM") {
+		t.Error("the events function tells outcomes: EVENTS_URL and EVENTS_SECRET_FROM must be set")
 	}
+	checkNoPlainSecrets(t, "functions/events/serverless.yml", vars)
 	cos := lookup(t, in, "events").Content[0]
 	if lookup(t, cos, "cos", "parameters", "events").Value != "cos:ObjectCreated:*" || lookup(t, cos, "cos", "parameters", "filter", "prefix").Value != "uploads/" {
 		t.Error("the COS trigger must fire on cos:ObjectCreated:* under the upload prefix")
