@@ -363,6 +363,26 @@ func TestTencentSSMOnSCF(t *testing.T) {
 	if len(calls) != 1 || calls[0].Action != "GetSecretValue" || calls[0].Header.Get("X-TC-Region") != "ap-guangzhou" {
 		t.Fatalf("Tencent calls %+v", calls)
 	}
+	// Another instance given the value plainly accepts this one's tokens.
+	var up struct{ UploadID, Token string }
+	if s, _ := call(t, "POST", api.URL+"/uploads", "", "", map[string]any{"filename": "b.txt", "contentType": "text/plain", "size": 5}, &up); s != 201 {
+		t.Fatalf("initiate: %d", s)
+	}
+	t.Setenv("UPLOAD_TOKEN_SECRET_FROM", "")
+	t.Setenv("UPLOAD_TOKEN_SECRET", tokenValue)
+	cfg, err = config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := httptest.NewServer(plain.Handler(slog.New(slog.DiscardHandler)))
+	t.Cleanup(other.Close)
+	if s, _ := call(t, "GET", other.URL+"/uploads/"+url.PathEscape(up.UploadID)+"/parts", "", up.Token, nil, nil); s != 200 {
+		t.Fatalf("an instance given the value plainly: %d", s)
+	}
 }
 
 // HOOK_SECRET_FROM: the pre-create hook is asked with a signature made with the store's
