@@ -1,5 +1,5 @@
 // Package storage is the store contract: the core every backend implements (Store), the
-// optional abilities some have (Objects, UploadLister, Downloader, Embedded; records.Store
+// optional abilities some have (Objects, UploadLister, Downloader, Embedded, FormUploader; records.Store
 // and tempkeys.Issuer elsewhere), what a store declares it can keep (Capabilities), and the
 // storage-neutral description of an object to upload (Object). Backends register in shared/stores;
 // shared/storage/storagetest is the conformance suite each runs.
@@ -69,6 +69,33 @@ type Objects interface {
 type UploadLister interface {
 	OpenUploads(ctx context.Context, key string) (uploadIDs []string, err error)
 }
+
+// FormUploader is a store that signs browser form uploads (POST Object): one request that
+// writes one whole object, bounded by a policy the store itself enforces. The form must
+// pin the exact key, every setting of the object (its type, metadata, class, ACL and
+// encryption, each an exact condition), the file's length to MinSize..MaxSize, and end no
+// later than the signing credentials or TTL after now. Objects asking what a form cannot
+// carry (forbid-overwrite, SSE-C, tags) are refused (errcode.NotAvailable).
+type FormUploader interface {
+	PresignForm(ctx context.Context, req *FormRequest) (*Form, error)
+}
+
+// FormRequest asks for a form.
+type FormRequest struct {
+	Object           *Object
+	MinSize, MaxSize int64
+	TTL              time.Duration
+}
+
+// Form is a signed browser form: POST every field, then the file (named "file"), to URL.
+type Form struct {
+	URL     string
+	Fields  map[string]string
+	Expires time.Time
+}
+
+// MaxFormSize is the largest object one form upload may write (COS's and S3's limit).
+const MaxFormSize int64 = 5 << 30
 
 // Embedded is a store running inside the process (local mode): the API serves the demo
 // page and download links beside it. EmbeddedEndpoint is where it listens; Close stops it.
