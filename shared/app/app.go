@@ -4,6 +4,7 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -70,6 +71,20 @@ func New(c *config.Config) (*App, error) {
 		a.close()
 		return nil, err
 	}
+	if e, ok := store.(storage.Embedded); ok {
+		// The storage trigger's stand-in: what a form stored is checked as the
+		// storage-triggered function checks it (a form upload has no complete).
+		svc := a.Service
+		e.OnFormUpload(func(key string) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if err := svc.ObjectCreated(ctx, key); err != nil {
+					slog.Default().Warn("local mode: checking a form upload failed", "key", key, "error", err.Error())
+				}
+			}()
+		})
+	}
 	return a, nil
 }
 
@@ -124,7 +139,7 @@ func (a *App) Handler(logger *slog.Logger) http.Handler {
 	api := httpapi.New(a.Service, httpapi.Options{CORSOrigins: c.CORSOrigins, BasePath: c.BasePath, Auth: a.Auth,
 		RequestTimeout: c.RequestTimeout, Logger: logger})
 	comp := companion.New(a.Service, companion.Options{Secret: a.secret, Anonymous: a.Auth.Mode() == auth.ModeNone,
-		TTL: c.CapabilityTTL, OpenUploads: c.CompanionOpenUploads})
+		TTL: c.CapabilityTTL, OpenUploads: c.CompanionOpenUploads, Forms: c.CompanionForms})
 	// Uppy sends no Authorization header: its routes check their capability themselves.
 	api.HandlePublic("/s3/", comp)
 	api.HandlePublic("/c/", comp)

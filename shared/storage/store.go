@@ -98,10 +98,13 @@ type Form struct {
 const MaxFormSize int64 = 5 << 30
 
 // Embedded is a store running inside the process (local mode): the API serves the demo
-// page and download links beside it. EmbeddedEndpoint is where it listens; Close stops it.
+// page and download links beside it. EmbeddedEndpoint is where it listens; Close stops it;
+// OnFormUpload sets what is called with the key of each object a form stored (the storage
+// trigger's stand-in: it may be called from the store's own goroutines).
 type Embedded interface {
 	EmbeddedEndpoint() string
 	Close() error
+	OnFormUpload(func(key string))
 }
 
 // Capabilities are a store's limits and the options it can honour, in the JSON API's

@@ -22,6 +22,7 @@ type createdObject struct {
 	write string // the API write's id; empty when no API upload wrote it
 	keys  string // the temporary keys' fingerprint, once a declaration names them
 	head  []byte // its first bytes, when the first read fetched them
+	form  bool   // a form upload's seal: the API bounded it, nothing checked its content yet
 	// rules are the profile's the object was uploaded under (its sealed write value, or
 	// its temporary keys' declaration, says which), else the deployment's.
 	rules *policy.Policy
@@ -36,13 +37,14 @@ func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *created
 	// The rules are those of the folder the object lies in; a seal counts only if it was
 	// made for that very profile (a seal is readable, and may be copied onto other bytes).
 	owner, _ := s.folders.Owner(key)
-	if profile, ok := s.apiWrite(key, info); ok && profile == owner {
+	profile, form, ok := s.apiWrite(key, info)
+	if ok && profile == owner {
 		write = write[:writeIDLen] // the write's id, as the token names it
 	} else {
-		write = "" // not an API upload's: a client's (temporary keys), or written outside directup
+		write, form = "", false // not an API upload's: a client's (temporary keys), or written outside directup
 	}
 	ev.Profile = owner
-	return &createdObject{key: key, info: info, ev: ev, write: write, rules: s.rulesNamed(owner)}
+	return &createdObject{key: key, info: info, ev: ev, write: write, form: form, rules: s.rulesNamed(owner)}
 }
 
 // verdict runs the checks in order — size, temporary keys' declarations, content — and
@@ -59,6 +61,11 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 	}
 	if o.info.Size < o.rules.MinSize {
 		return "the object is smaller than this deployment's minimum of " + strconv.FormatInt(o.rules.MinSize, 10) + " bytes; it was deleted", nil
+	}
+	if o.form && o.info.CustomerKeyEncrypted {
+		// A form directup signed never asks for SSE-C: fields a client added (COS takes
+		// fields its policy does not name) must not hide the content from the check.
+		return "the object was encrypted with a customer's key its form did not ask for, so its content cannot be checked; it was deleted", nil
 	}
 	if missing := o.rules.MissingMetadata(o.info.Metadata); missing != "" {
 		return "the object lacks the required metadata " + missing + "; it was deleted", nil

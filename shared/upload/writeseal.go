@@ -33,6 +33,21 @@ func (s *Service) newWrite(key string, size int64, open bool, contentType, profi
 	return r + s.writeMAC(key, r, sealedSize(size, open), policy.MediaType(contentType), profile), nil
 }
 
+// newFormWrite is newWrite for a form upload: its seal names the form, so the
+// storage-triggered function knows the object came through one (and holds it to what a
+// form can carry: never SSE-C, whose content it could not read).
+func (s *Service) newFormWrite(key string, size int64, open bool, contentType, profile string) (string, error) {
+	var b [10]byte
+	if _, err := io.ReadFull(s.random, b[:]); err != nil {
+		return "", err
+	}
+	r := policy.KeyEncoding.EncodeToString(b[:])
+	return r + s.writeMAC(key, r, formSize+sealedSize(size, open), policy.MediaType(contentType), profile), nil
+}
+
+// formSize prefixes the size a form write's seal covers.
+const formSize = "form:"
+
 func sealedSize(size int64, open bool) string {
 	if open {
 		return "open" // size undeclared: the policy's ceiling still holds
@@ -54,12 +69,12 @@ func (s *Service) writeMAC(key, r, size, mediaType, profile string) string {
 const writeIDLen = 16
 
 // apiWrite reports whether the object info describes, at key, carries a WriteMetadata
-// value this deployment sealed for an upload of its very size and type, and under which
-// profile ("" the deployment's rules).
-func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string, ok bool) {
+// value this deployment sealed for an upload of its very size and type, under which
+// profile ("" the deployment's rules), and whether a form (not a multipart upload) wrote it.
+func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string, form, ok bool) {
 	w := info.Metadata[policy.WriteMetadata]
 	if len(w) != 2*writeIDLen {
-		return "", false
+		return "", false, false
 	}
 	mt := policy.MediaType(info.ContentType)
 	profiles := []string{""}
@@ -68,20 +83,22 @@ func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string,
 	}
 	for _, profile := range profiles {
 		for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
-			if hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen], size, mt, profile))) {
-				return profile, true
+			for _, kind := range []string{"", formSize} {
+				if hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen], kind+size, mt, profile))) {
+					return profile, kind == formSize, true
+				}
 			}
 		}
 	}
-	return "", false
+	return "", false, false
 }
 
 // UploadedBy reports whether the object info describes is the one the upload of c stored:
 // it carries that upload's sealed write value.
 func (s *Service) UploadedBy(c *uploadplan.Claims, info storage.ObjectInfo) bool {
 	w := info.Metadata[policy.WriteMetadata]
-	profile, ok := s.apiWrite(c.Key, info)
-	return c.Write != "" && info.Exists && ok && profile == c.Profile && w[:writeIDLen] == c.Write
+	profile, form, ok := s.apiWrite(c.Key, info)
+	return c.Write != "" && info.Exists && ok && !form && profile == c.Profile && w[:writeIDLen] == c.Write
 }
 
 // identify sets ev's id from what names the write: its WriteMetadata value (write; the
