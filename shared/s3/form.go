@@ -49,10 +49,16 @@ func (c *Client) PresignForm(ctx context.Context, req *storage.FormRequest) (*st
 	expires := time.Unix(end.Unix(), 0)
 	policy := base64.StdEncoding.EncodeToString((&formpolicy.Document{Expiration: expires, Conditions: conds}).JSON())
 	fields["policy"] = policy
-	fields["x-amz-signature"] = hex.EncodeToString(hmacSum(c.keys.get(cred.AccessKeyID, cred.SecretAccessKey, day, c.region), policy))
+	fields["x-amz-signature"] = c.postSignature(cred.AccessKeyID, cred.SecretAccessKey, day, policy)
 	u := c.base + "/" // virtual-hosted: the bucket's root; path-style: POST /<bucket>
 	if c.pathPrefix != "" {
 		u = c.base + c.pathPrefix
 	}
 	return &storage.Form{URL: u, Fields: fields, Expires: expires}, nil
+}
+
+// postSignature is a POST policy's x-amz-signature: HMAC-SHA256 of the base64 policy with
+// the day's SigV4 signing key, in lowercase hex.
+func (c *Client) postSignature(id, secret, day, policy string) string {
+	return hex.EncodeToString(hmacSum(c.keys.get(id, secret, day, c.region), policy))
 }

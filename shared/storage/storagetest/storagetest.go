@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore New) {
 	t.Run("ExpiryClamp", func(t *testing.T) { testExpiryClamp(t, newStore) })
 	t.Run("CompactForm", func(t *testing.T) { testCompactForm(t, newStore) })
 	t.Run("Faults", func(t *testing.T) { testFaults(t, newStore) })
+	t.Run("Forms", func(t *testing.T) { testForms(t, newStore) })
 	t.Run("NotEmbedded", func(t *testing.T) { notEmbedded(t, newStore(t, Options{}).Store) })
 }
 
