@@ -71,6 +71,11 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 			return nil, err
 		}
 	}
+	if obj.ForbidOverwrite && obj.Key == generatedKey {
+		// A key nobody could name before: there is no object to keep from being replaced
+		// (forms cannot forbid it; only re-posting this very form replaces its own object).
+		obj.ForbidOverwrite = false
+	}
 	write, err := s.newFormWrite(obj.Key, plan.Size, !declared, obj.ContentType, req.Profile)
 	if err != nil {
 		return nil, err

@@ -337,10 +337,32 @@ test('Uppy: @uppy/core + @uppy/aws-s3 through the Companion protocol', async () 
   const refused = await uppyUpload(p, { name: 'uppy-undeclared.bin', size: 6 * 1024 * 1024, seed: 23, endpoint: local.api, declareSize: false })
   assert.equal(refused.failed.length, 1, 'an undeclared size must be refused')
 
-  // Uppy's small-file path gets a clear refusal that names the fix.
-  const params = await fetch(local.api + '/s3/params?filename=a&type=text/plain')
-  assert.equal(params.status, 400)
-  assert.match((await params.json()).error.message, /shouldUseMultipart: true/)
+  await close()
+})
+
+// Uppy as its docs set it up (companionEndpoint, nothing else): a 3 MB file goes through
+// Companion's small-file path, one form POST straight to the store, bounded by the form's
+// policy; the stored bytes are the browser's. A form whose bytes contradict their type is
+// stored by the POST, then removed by the storage-triggered check (local mode runs it).
+test('Uppy default setup: the form path (GET /s3/params, POST Object)', async () => {
+  const { page: p, close } = await uppyPage(browser)
+  const posts = []
+  p.on('request', (r) => { if (r.method() === 'POST' && !r.url().startsWith(local.api)) posts.push(r.url()) })
+  const c = { name: 'uppy-form.bin', size: 3 * 1000 * 1000, seed: 24, endpoint: local.api, defaults: true }
+  const out = await uppyUpload(p, c)
+  assert.deepEqual(out.failed, [])
+  assert.equal(posts.length, 1, 'one form POST to the store')
+  assert.equal(sha256(await stored(local.api, out.body.key)), expected(c.size, c.seed))
+
+  const html = '<!doctype html><script>alert(1)</script>'
+  const disguised = await uppyUpload(p, { name: 'cat.png', type: 'image/png', text: html, endpoint: local.api, defaults: true })
+  assert.deepEqual(disguised.failed, [], 'the store takes the POST: nothing checks bytes before they are stored')
+  let gone = false
+  for (let i = 0; i < 50 && !gone; i++) {
+    gone = (await stored(local.api, disguised.body.key)) === null
+    if (!gone) await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.ok(gone, 'the storage-triggered check removed HTML stored as image/png')
   await close()
 })
 

@@ -101,3 +101,17 @@ test('S3: Uppy (@uppy/aws-s3, Companion protocol) from another origin', { skip }
   assert.equal(sha256(s3.stored(out.body.key)), expected(c.size, c.seed))
   await close()
 })
+
+// Uppy as its docs set it up, against S3: a 3 MB file as one SigV4 POST-policy form,
+// taken by versitygw, which enforces the policy itself.
+test('S3: Uppy default setup (form POST with a SigV4 policy)', { skip }, async () => {
+  const { page, close } = await uppyPage(browser)
+  const posts = []
+  page.on('request', (r) => { if (r.method() === 'POST' && r.url().startsWith(s3.endpoint)) posts.push(r.url()) })
+  const c = { name: 'uppy-s3-form.bin', size: 3 * 1000 * 1000, seed: 33, endpoint: api.api, defaults: true }
+  const out = await uppyUpload(page, c)
+  assert.deepEqual(out.failed, [])
+  assert.equal(posts.length, 1, 'one form POST straight to S3')
+  assert.equal(sha256(s3.stored(out.body.key)), expected(c.size, c.seed))
+  await close()
+})
