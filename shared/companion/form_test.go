@@ -104,7 +104,10 @@ func TestFormUploadBoundedByItsPolicy(t *testing.T) {
 		{"another key through ${filename}", with(f.Fields, "key", "uploads/anonymous/${filename}"), data, "AccessDenied"},
 		{"another type", with(f.Fields, "Content-Type", "text/html"), data, "AccessDenied"},
 		{"no type", with(f.Fields, "Content-Type", ""), data, "AccessDenied"},
+		{"a public ACL", with(f.Fields, "acl", "public-read"), data, "AccessDenied"},
+		{"another storage class", with(f.Fields, "x-cos-storage-class", "ARCHIVE"), data, "AccessDenied"},
 		{"no write seal", with(f.Fields, "x-cos-meta-"+policy.WriteMetadata, ""), data, "AccessDenied"},
+		{"no security token", with(f.Fields, "x-cos-security-token", ""), data, "InvalidAccessKeyId"},
 		{"no signature", with(f.Fields, "q-signature", ""), data, "SignatureDoesNotMatch"},
 		{"a policy of the client's", with(f.Fields, "policy", widened(t, f.Fields["policy"])), data, "SignatureDoesNotMatch"},
 	} {

@@ -30,6 +30,15 @@ func (c *Client) PresignForm(ctx context.Context, req *storage.FormRequest) (*st
 	if err != nil {
 		return nil, err
 	}
+	// COS takes form fields its policy does not name: the ACL and the storage class are
+	// pinned even when the upload leaves them to the bucket, so no added field changes them.
+	for _, pin := range [][2]string{{"acl", "default"}, {"x-cos-storage-class", "STANDARD"}} {
+		field, v := pin[0], pin[1]
+		if _, set := fields[field]; !set {
+			fields[field] = v
+			conds = append(conds, formpolicy.Eq(field, v))
+		}
+	}
 	cred, now, end, err := c.PresignWindow(ctx, req.TTL, 0)
 	if err != nil {
 		return nil, err
