@@ -75,7 +75,9 @@ func TestFormsFollowTheRules(t *testing.T) {
 
 type hookFunc func(*hook.CreateEvent) *hook.Decision
 
-func (h hookFunc) Create(_ context.Context, ev *hook.CreateEvent) (*hook.Decision, error) { return h(ev), nil }
+func (h hookFunc) Create(_ context.Context, ev *hook.CreateEvent) (*hook.Decision, error) {
+	return h(ev), nil
+}
 
 // What a form stored is checked by the storage-triggered check like any object: a form's
 // object that arrives SSE-C-encrypted (fields the client added) is deleted, as its content
