@@ -40,6 +40,12 @@ type InitiateRequest struct {
 	// Profile names the kind of upload (UPLOAD_PROFILES) whose rules apply; none, the
 	// deployment's own.
 	Profile string `json:"profile,omitempty"`
+	// Head is the file's first bytes (base64, up to 4 KB): the content rules run on them
+	// before anything reaches storage, and the stored object must begin with them.
+	Head string `json:"head,omitempty"`
+	// Fingerprint is the client's fingerprint of the file (its name, size, first and last
+	// bytes), kept with the upload so another device can find it (GET /uploads).
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // GrantsRequest lists grantees (account UINs, or "qcs::cam::uin/<owner>:uin/<sub>") per permission.

@@ -84,6 +84,10 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if err != nil {
 		return nil, err
 	}
+	headLen, headDigest, err := checkHead(rules, req)
+	if err != nil {
+		return nil, err
+	}
 	if s.hook != nil {
 		if err := s.askHook(ctx, rules, req, obj, plan, mode == initiateOpen); err != nil {
 			return nil, err
@@ -115,7 +119,7 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		Issued: s.now().Unix(), Expires: s.now().Add(rules.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
 		ContentType: obj.ContentType, Write: write[:writeIDLen], // the seal stays secret: see newWrite
-		Profile: req.Profile,
+		Profile: req.Profile, HeadLen: headLen, HeadDigest: headDigest,
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5

@@ -38,6 +38,9 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	if err != nil {
 		return nil, err
 	}
+	if _, _, err := checkHead(rules, req); err != nil {
+		return nil, err
+	}
 	generated := req.Key == ""
 	if s.hook != nil {
 		proposed := obj.Key

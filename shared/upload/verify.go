@@ -30,7 +30,8 @@ func (s *Service) checkStored(ctx context.Context, c *uploadplan.Claims, done *w
 		return storage.ObjectInfo{}, "", nil
 	}
 	rules := s.rulesOf(c)
-	verify := rules.VerifyContent && c.ContentType != ""
+	content := rules.VerifyContent && c.ContentType != ""
+	verify := content || c.HeadLen > 0 // a head sent at initiate is compared whatever the rules
 	if !verify && !c.Open && s.caps.ChecksObjectSize && s.events == nil {
 		return storage.ObjectInfo{}, "", nil // the store checked the size: nothing to read
 	}
@@ -38,7 +39,7 @@ func (s *Service) checkStored(ctx context.Context, c *uploadplan.Claims, done *w
 	var info storage.ObjectInfo
 	var err error
 	if verify {
-		head, info, err = s.objects.ReadHead(ctx, c.Key, policy.HeadBytes)
+		head, info, err = s.objects.ReadHead(ctx, c.Key, max(policy.HeadBytes, c.HeadLen))
 	} else {
 		info, err = s.objects.Stat(ctx, c.Key)
 	}
@@ -50,6 +51,12 @@ func (s *Service) checkStored(ctx context.Context, c *uploadplan.Claims, done *w
 		return info, "", s.rejectStored(ctx, c, done, info, "", &errcode.Error{Code: errcode.InvalidPart, Field: "parts"}, what)
 	}
 	if !verify {
+		return info, "", nil
+	}
+	if what := headContradicts(c, head, info.Size); what != "" {
+		return info, "", s.rejectStored(ctx, c, done, info, "", &errcode.Error{Code: errcode.ContentMismatch, Field: "head"}, what)
+	}
+	if !content {
 		return info, "", nil
 	}
 	detected, ok := rules.ContentVerdict(c.ContentType, head)
