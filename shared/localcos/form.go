@@ -190,16 +190,29 @@ func (s *Server) storeForm(w http.ResponseWriter, r *http.Request, f *form, doc 
 	return nil
 }
 
+// formFields are the settings fields COS's POST Object documents (besides x-cos-meta-*):
+// only these are kept as the object's settings, as COS keeps them.
+var formFields = map[string]string{
+	"cache-control": "Cache-Control", "content-disposition": "Content-Disposition", "content-encoding": "Content-Encoding",
+	"content-type": "Content-Type", "expires": "Expires", "acl": "X-Cos-Acl", "x-cos-storage-class": "X-Cos-Storage-Class",
+	"x-cos-grant-read": "X-Cos-Grant-Read", "x-cos-grant-read-acp": "X-Cos-Grant-Read-Acp",
+	"x-cos-grant-write-acp": "X-Cos-Grant-Write-Acp", "x-cos-grant-full-control": "X-Cos-Grant-Full-Control",
+	"x-cos-server-side-encryption":                    "X-Cos-Server-Side-Encryption",
+	"x-cos-server-side-encryption-cos-kms-key-id":     "X-Cos-Server-Side-Encryption-Cos-Kms-Key-Id",
+	"x-cos-server-side-encryption-context":            "X-Cos-Server-Side-Encryption-Context",
+	"x-cos-server-side-encryption-customer-algorithm": "X-Cos-Server-Side-Encryption-Customer-Algorithm",
+	"x-cos-server-side-encryption-customer-key-md5":   "X-Cos-Server-Side-Encryption-Customer-Key-Md5",
+}
+
 // formHeaders are the object settings a form carries: its Content-Type field (not the
-// file part's, which COS ignores), the entity fields, acl and the x-cos-* fields.
+// file part's, which COS ignores), the documented settings fields and x-cos-meta-*; other
+// fields (x-cos-acl, x-cos-tagging, names COS does not document) are not settings.
 func formHeaders(fields map[string]string) http.Header {
 	h := http.Header{}
 	for name, v := range fields {
-		switch {
-		case name == "acl":
-			h.Set("x-cos-acl", v)
-		case name == cossign.TokenHeader || strings.HasPrefix(name, "x-cos-server-side-encryption-customer-key"):
-		case savedHeader(name):
+		if header, ok := formFields[name]; ok {
+			h.Set(header, v)
+		} else if strings.HasPrefix(name, "x-cos-meta-") {
 			h.Set(name, v)
 		}
 	}

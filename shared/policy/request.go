@@ -480,6 +480,11 @@ func printable(s string) bool {
 // Clients cannot send metadata starting with "directup-".
 const WriteMetadata = "directup-upload"
 
+// FormMetadata is the metadata in which a form upload seals the object settings its form
+// asked for (a store may take form fields a policy leaves out: the storage-triggered check
+// deletes an object whose settings are not the sealed ones).
+const FormMetadata = "directup-form"
+
 const (
 	ReservedMetaPrefix = "directup-"
 	// writeMetaBytes is what WriteMetadata takes of COS's 4 KB of metadata headers.

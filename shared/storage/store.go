@@ -124,6 +124,10 @@ type Capabilities struct {
 	// ChecksObjectSize: Complete refuses parts that do not add up to
 	// CompleteOptions.ObjectSize (S3), so the size needs no read afterwards.
 	ChecksObjectSize bool
+	// FormsTakeUnnamedFields: the store's form uploads take fields their policy does not
+	// name (COS), so a client can add settings: form objects are checked against the
+	// settings sealed into them. S3 refuses such a form itself.
+	FormsTakeUnnamedFields bool
 }
 
 // DefaultCapabilities are COS's: every option of the Initiate Multipart Upload document,
@@ -147,6 +151,10 @@ type ObjectInfo struct {
 	Metadata     map[string]string // suffix (lowercase) -> value
 	// CustomerKeyEncrypted: SSE-C, unreadable without the customer's key.
 	CustomerKeyEncrypted bool
+	// What else the answer tells of its settings: the entity headers, the storage class
+	// ("" where the store names none: its default) and the encryption (SSECOS, SSEKMS or "").
+	CacheControl, ContentDisposition, ContentEncoding, Expires string
+	StorageClass, Encryption                                   string
 }
 
 // Downloader is a store that can hand out a download link (local mode's demo page).

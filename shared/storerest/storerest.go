@@ -380,6 +380,16 @@ func (c *Client) infoOf(resp *http.Response) storage.ObjectInfo {
 	if c.CRCHeader != "" {
 		info.CRC64 = resp.Header.Get(c.CRCHeader)
 	}
+	info.CacheControl, info.ContentDisposition = resp.Header.Get("Cache-Control"), resp.Header.Get("Content-Disposition")
+	info.ContentEncoding, info.Expires = resp.Header.Get("Content-Encoding"), resp.Header.Get("Expires")
+	vendor := strings.TrimSuffix(c.MetaPrefix, "Meta-") // X-Cos-, X-Amz-
+	info.StorageClass = resp.Header.Get(vendor + "Storage-Class")
+	switch resp.Header.Get(vendor + "Server-Side-Encryption") {
+	case "AES256":
+		info.Encryption = storage.SSECOS
+	case "cos/kms", "aws:kms":
+		info.Encryption = storage.SSEKMS
+	}
 	for k, v := range resp.Header {
 		if strings.HasSuffix(k, "-Server-Side-Encryption-Customer-Algorithm") {
 			info.CustomerKeyEncrypted = true

@@ -2,8 +2,12 @@ package upload
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
@@ -71,11 +75,6 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 			return nil, err
 		}
 	}
-	if obj.ForbidOverwrite && obj.Key == generatedKey {
-		// A key nobody could name before: there is no object to keep from being replaced
-		// (forms cannot forbid it; only re-posting this very form replaces its own object).
-		obj.ForbidOverwrite = false
-	}
 	write, err := s.newFormWrite(obj.Key, plan.Size, !declared, obj.ContentType, req.Profile)
 	if err != nil {
 		return nil, err
@@ -85,6 +84,9 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 		obj.Metadata = map[string]string{}
 	}
 	obj.Metadata[policy.WriteMetadata] = write
+	if s.caps.FormsTakeUnnamedFields {
+		obj.Metadata[policy.FormMetadata] = s.settingsSeal(obj.Key, objectSettings(obj))
+	}
 	minSize := rules.MinSize
 	if declared {
 		minSize = plan.Size
@@ -95,4 +97,53 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	}
 	return &FormUpload{Method: http.MethodPost, URL: f.URL, Fields: f.Fields, Bucket: s.store.Bucket(), Key: obj.Key,
 		MinSize: minSize, MaxSize: plan.Size, ExpiresAt: f.Expires.UTC(), Profile: req.Profile}, nil
+}
+
+// settings is the canonical text of an object's settings as a store's answer tells them
+// back: entity headers, storage class (its default named), encryption, and the metadata
+// but directup's own.
+func settings(cacheControl, disposition, encoding, expires, class, encryption string, meta map[string]string) string {
+	if class == "" {
+		class = "STANDARD"
+	}
+	var b strings.Builder
+	for _, v := range []string{cacheControl, disposition, encoding, expires, class, encryption} {
+		b.WriteString(v)
+		b.WriteByte(0)
+	}
+	for _, k := range slices.Sorted(maps.Keys(meta)) {
+		if !strings.HasPrefix(k, policy.ReservedMetaPrefix) {
+			b.WriteString(k + "=" + meta[k])
+			b.WriteByte(0)
+		}
+	}
+	return b.String()
+}
+
+func objectSettings(obj *storage.Object) string {
+	enc := ""
+	if obj.Encryption != nil {
+		enc = obj.Encryption.Type
+	}
+	return settings(obj.CacheControl, obj.ContentDisposition, obj.ContentEncoding, obj.Expires, obj.StorageClass, enc, obj.Metadata)
+}
+
+func infoSettings(info storage.ObjectInfo) string {
+	return settings(info.CacheControl, info.ContentDisposition, info.ContentEncoding, info.Expires, info.StorageClass, info.Encryption, info.Metadata)
+}
+
+// settingsSeal is the FormMetadata value of a form for key asking for these settings.
+func (s *Service) settingsSeal(key, settings string) string {
+	m := hmac.New(sha256.New, s.writeKey)
+	m.Write([]byte("form settings\x00" + key + "\x00" + settings))
+	return policy.KeyEncoding.EncodeToString(m.Sum(nil)[:15])
+}
+
+// addedSettings reports whether a form-written object carries settings its form did not
+// ask for (fields a client added, which a store that takes unnamed fields kept).
+func (s *Service) addedSettings(key string, info storage.ObjectInfo) bool {
+	if !s.caps.FormsTakeUnnamedFields {
+		return false
+	}
+	return !hmac.Equal([]byte(info.Metadata[policy.FormMetadata]), []byte(s.settingsSeal(key, infoSettings(info))))
 }

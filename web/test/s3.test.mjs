@@ -105,13 +105,23 @@ test('S3: Uppy (@uppy/aws-s3, Companion protocol) from another origin', { skip }
 // Uppy as its docs set it up, against S3: a 3 MB file as one SigV4 POST-policy form,
 // taken by versitygw, which enforces the policy itself.
 test('S3: Uppy default setup (form POST with a SigV4 policy)', { skip }, async () => {
+  // Its own API: the suite's forbids overwriting, which a form (reusable until it ends) cannot keep.
+  const formsAPI = await startAPI({
+    S3_BUCKET: bucket, S3_REGION: 'us-east-1', S3_ENDPOINT: s3.endpoint,
+    AWS_ACCESS_KEY_ID: s3Keys.id, AWS_SECRET_ACCESS_KEY: s3Keys.secret, UPLOAD_TOKEN_SECRET: 'x'.repeat(32),
+  })
   const { page, close } = await uppyPage(browser)
   const posts = []
   page.on('request', (r) => { if (r.method() === 'POST' && r.url().startsWith(s3.endpoint)) posts.push(r.url()) })
-  const c = { name: 'uppy-s3-form.bin', size: 3 * 1000 * 1000, seed: 33, endpoint: api.api, defaults: true }
+  const c = { name: 'uppy-s3-form.bin', size: 3 * 1000 * 1000, seed: 33, endpoint: formsAPI.api, defaults: true }
   const out = await uppyUpload(page, c)
   assert.deepEqual(out.failed, [])
   assert.equal(posts.length, 1, 'one form POST straight to S3')
   assert.equal(sha256(s3.stored(out.body.key)), expected(c.size, c.seed))
+  // Where overwrites are forbidden, the small-file path is refused, naming the fix.
+  const refused = await fetch(api.api + '/s3/params?filename=a&type=text/plain')
+  assert.equal(refused.status, 501)
+  assert.match((await refused.json()).error.message, /shouldUseMultipart: true/)
   await close()
+  formsAPI.stop()
 })
