@@ -3,9 +3,13 @@ package cos
 import (
 	"context"
 	"encoding/base64"
+	"encoding/xml"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/directup/directup/shared/cos/cossign"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/formpolicy"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
@@ -58,4 +62,38 @@ func (c *Client) PresignForm(ctx context.Context, req *storage.FormRequest) (*st
 	fields[cossign.FormKeyTime] = keyTime
 	fields[cossign.FormSignature] = cossign.SignPolicy(cred.SecretAccessKey, keyTime, doc)
 	return &storage.Form{URL: c.endpoint + "/", Fields: fields, Expires: time.Unix(end.Unix(), 0)}, nil
+}
+
+var _ storage.GrantReader = (*Client)(nil)
+
+// accessList is GET Object acl's answer, as much of it as OthersGranted reads.
+type accessList struct {
+	Owner struct {
+		ID string `xml:"ID"`
+	} `xml:"Owner"`
+	Grants []struct {
+		Grantee struct {
+			ID  string `xml:"ID"`
+			URI string `xml:"URI"`
+		} `xml:"Grantee"`
+	} `xml:"AccessControlList>Grant"`
+}
+
+// OthersGranted implements storage.GrantReader with GET Object acl: a grant to a group
+// (URI: everyone, authenticated users) or to an id other than the owner's is another's.
+func (c *Client) OthersGranted(ctx context.Context, key string) (bool, error) {
+	_, body, err := c.Do(ctx, storerest.Call{Method: http.MethodGet, Key: key, Query: url.Values{"acl": {""}}})
+	if err != nil {
+		return false, err
+	}
+	var acl accessList
+	if err := xml.Unmarshal(body, &acl); err != nil {
+		return false, &errcode.Error{Code: errcode.UpstreamError, Message: "COS answered an access list directup cannot read", Err: err}
+	}
+	for _, g := range acl.Grants {
+		if g.Grantee.URI != "" || g.Grantee.ID != acl.Owner.ID {
+			return true, nil
+		}
+	}
+	return false, nil
 }

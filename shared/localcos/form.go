@@ -268,3 +268,57 @@ func writeXMLStatus(w http.ResponseWriter, status int, v any) {
 // OnFormUpload sets a function called with the key of each object a form stored: local
 // mode's stand-in for the storage trigger, the only check a form upload gets.
 func (s *Server) OnFormUpload(f func(key string)) { s.onForm = f }
+
+// groups are the grantees COS names by URI for its canned ACLs.
+var groups = map[string][][2]string{ // ACL -> (group URI, permission)
+	"public-read":        {{"http://cam.qcloud.com/groups/global/AllUsers", "READ"}},
+	"public-read-write":  {{"http://cam.qcloud.com/groups/global/AllUsers", "READ"}, {"http://cam.qcloud.com/groups/global/AllUsers", "WRITE"}},
+	"authenticated-read": {{"http://cam.qcloud.com/groups/global/AuthenticatedUsers", "READ"}},
+}
+
+type aclGrantee struct {
+	XSI  string `xml:"xmlns:xsi,attr"`
+	Type string `xml:"xsi:type,attr"`
+	ID   string `xml:"ID,omitempty"`
+	URI  string `xml:"URI,omitempty"`
+}
+
+type aclGrant struct {
+	Grantee    aclGrantee
+	Permission string
+}
+
+// getACL answers GET Object acl as COS does: the owner's FULL_CONTROL, then what the
+// object's canned ACL and x-cos-grant-* settings give (ids as id="...", groups as uri="...").
+func (s *Server) getACL(w http.ResponseWriter, r *http.Request, key string) {
+	saved, _, _, _, err := s.Object(key)
+	if err != nil {
+		s.fail(w, r, "NoSuchKey", "The specified key does not exist")
+		return
+	}
+	const xsi = "http://www.w3.org/2001/XMLSchema-instance"
+	grants := []aclGrant{{aclGrantee{xsi, "CanonicalUser", localPrincipal.ID, ""}, "FULL_CONTROL"}}
+	for _, g := range groups[saved.Get("X-Cos-Acl")] {
+		grants = append(grants, aclGrant{aclGrantee{xsi, "Group", "", g[0]}, g[1]})
+	}
+	for _, name := range []string{"X-Cos-Grant-Read", "X-Cos-Grant-Read-Acp", "X-Cos-Grant-Write-Acp", "X-Cos-Grant-Full-Control"} {
+		perm := strings.ToUpper(strings.ReplaceAll(strings.TrimPrefix(name, "X-Cos-Grant-"), "-", "_"))
+		for _, g := range strings.Split(saved.Get(name), ",") {
+			kind, v, ok := strings.Cut(strings.TrimSpace(g), "=")
+			if !ok {
+				continue
+			}
+			v = strings.Trim(v, `"`)
+			if kind == "uri" {
+				grants = append(grants, aclGrant{aclGrantee{xsi, "Group", "", v}, perm})
+			} else {
+				grants = append(grants, aclGrant{aclGrantee{xsi, "CanonicalUser", v, ""}, perm})
+			}
+		}
+	}
+	writeXML(w, struct {
+		XMLName xml.Name `xml:"AccessControlPolicy"`
+		Owner   principal
+		Grants  []aclGrant `xml:"AccessControlList>Grant"`
+	}{Owner: localPrincipal, Grants: grants})
+}

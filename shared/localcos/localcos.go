@@ -203,6 +203,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.complete(w, r, key, q.Get("uploadId"))
 	case r.Method == http.MethodDelete && q.Has("uploadId"):
 		s.abort(w, r, key, q.Get("uploadId"))
+	case r.Method == http.MethodGet && q.Has("acl"):
+		s.getACL(w, r, key)
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		s.get(w, r, key)
 	case r.Method == http.MethodDelete:

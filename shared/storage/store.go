@@ -80,6 +80,14 @@ type FormUploader interface {
 	PresignForm(ctx context.Context, req *FormRequest) (*Form, error)
 }
 
+// GrantReader is a store that reads an object's access list: the storage-triggered check
+// of a form upload on a store that takes fields a form's policy does not name (grants a
+// client added show nowhere else). Others reports whether anyone but the bucket's owner
+// holds a grant on key — an account, or a group such as everyone.
+type GrantReader interface {
+	OthersGranted(ctx context.Context, key string) (others bool, err error)
+}
+
 // FormRequest asks for a form.
 type FormRequest struct {
 	Object           *Object

@@ -85,7 +85,7 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	}
 	obj.Metadata[policy.WriteMetadata] = write
 	if s.caps.FormsTakeUnnamedFields {
-		obj.Metadata[policy.FormMetadata] = s.settingsSeal(obj.Key, objectSettings(obj))
+		obj.Metadata[policy.FormMetadata] = s.settingsSeal(obj.Key, objectSettings(obj), accessOf(obj))
 	}
 	minSize := rules.MinSize
 	if declared {
@@ -132,18 +132,51 @@ func infoSettings(info storage.ObjectInfo) string {
 	return settings(info.CacheControl, info.ContentDisposition, info.ContentEncoding, info.Expires, info.StorageClass, info.Encryption, info.Metadata)
 }
 
-// settingsSeal is the FormMetadata value of a form for key asking for these settings.
-func (s *Service) settingsSeal(key, settings string) string {
+// A form's access: closed (the owner only: the bucket's default, or private, no grants)
+// or open (an ACL or grants the rules allowed).
+const (
+	accessClosed = "closed"
+	accessOpen   = "open"
+)
+
+func accessOf(obj *storage.Object) string {
+	g := obj.Grants
+	if (obj.ACL == "" || obj.ACL == "default" || obj.ACL == "private") && len(g.Read)+len(g.ReadACP)+len(g.WriteACP)+len(g.FullControl) == 0 {
+		return accessClosed
+	}
+	return accessOpen
+}
+
+// settingsSeal is the FormMetadata value of a form for key asking for these settings and
+// this access.
+func (s *Service) settingsSeal(key, settings, access string) string {
 	m := hmac.New(sha256.New, s.writeKey)
-	m.Write([]byte("form settings\x00" + key + "\x00" + settings))
+	m.Write([]byte("form settings\x00" + key + "\x00" + access + "\x00" + settings))
 	return policy.KeyEncoding.EncodeToString(m.Sum(nil)[:15])
 }
 
-// addedSettings reports whether a form-written object carries settings its form did not
-// ask for (fields a client added, which a store that takes unnamed fields kept).
-func (s *Service) addedSettings(key string, info storage.ObjectInfo) bool {
+// addedSettings tells why a form-written object carries settings its form did not ask
+// for ("" when it does not): fields a client added, which a store that takes unnamed fields
+// kept — metadata, class, encryption, entity headers (the seal), and grants to anyone but
+// the owner where the form asked for none (the store's access list).
+func (s *Service) addedSettings(ctx context.Context, key string, info storage.ObjectInfo) (string, error) {
 	if !s.caps.FormsTakeUnnamedFields {
-		return false
+		return "", nil
 	}
-	return !hmac.Equal([]byte(info.Metadata[policy.FormMetadata]), []byte(s.settingsSeal(key, infoSettings(info))))
+	got, text := []byte(info.Metadata[policy.FormMetadata]), infoSettings(info)
+	switch {
+	case hmac.Equal(got, []byte(s.settingsSeal(key, text, accessOpen))):
+		return "", nil // an ACL or grants the rules allowed
+	case !hmac.Equal(got, []byte(s.settingsSeal(key, text, accessClosed))):
+		return "the object carries settings its form did not ask for (fields added to the form: metadata, storage class, encryption or entity headers); it was deleted", nil
+	}
+	gr, ok := s.store.(storage.GrantReader)
+	if !ok {
+		return "", nil
+	}
+	others, err := gr.OthersGranted(ctx, key)
+	if err != nil || !others {
+		return "", err
+	}
+	return "the object grants access its form did not ask for (grants added to the form); it was deleted", nil
 }

@@ -98,6 +98,8 @@ func TestStorageCheckOfFormUploads(t *testing.T) {
 		{"SSE-COS added", map[string]string{"x-cos-server-side-encryption": "AES256"}, png, events.Rejected, false},
 		{"inline disposition added", map[string]string{"Content-Disposition": "inline"}, png, events.Rejected, false},
 		{"a cache rule added", map[string]string{"Cache-Control": "public, max-age=31536000"}, png, events.Rejected, false},
+		{"a grant to everyone added", map[string]string{"x-cos-grant-read": `uri="http://cam.qcloud.com/groups/global/AllUsers"`}, png, events.Rejected, false},
+		{"full control for another account added", map[string]string{"x-cos-grant-full-control": `id="qcs::cam::uin/100000000099:uin/100000000099"`}, png, events.Rejected, false},
 		{"SSE-C added", map[string]string{
 			"x-cos-server-side-encryption-customer-algorithm": "AES256",
 			"x-cos-server-side-encryption-customer-key":       "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUY=",

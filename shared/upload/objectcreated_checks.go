@@ -67,8 +67,10 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		// fields its policy does not name) must not hide the content from the check.
 		return "the object was encrypted with a customer's key its form did not ask for, so its content cannot be checked; it was deleted", nil
 	}
-	if o.form && s.addedSettings(o.key, o.info) {
-		return "the object carries settings its form did not ask for (fields added to the form: metadata, storage class, encryption or entity headers); it was deleted", nil
+	if o.form {
+		if reason, err := s.addedSettings(ctx, o.key, o.info); err != nil || reason != "" {
+			return reason, err
+		}
 	}
 	if missing := o.rules.MissingMetadata(o.info.Metadata); missing != "" {
 		return "the object lacks the required metadata " + missing + "; it was deleted", nil
