@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/wire"
 )
 
@@ -94,6 +95,14 @@ type Capabilities struct {
 	// ChecksObjectSize: Complete refuses parts that do not add up to
 	// CompleteOptions.ObjectSize (S3), so the size needs no read afterwards.
 	ChecksObjectSize bool
+	// Checksum names the whole-object checksum the store computes at complete
+	// (checksum.CRC64ECMA on COS, checksum.CRC64NVME on S3; "" none): a complete may
+	// declare it, and must where the rules require it.
+	Checksum string
+	// PartChecksums: the store's complete takes each part's checksum too
+	// (CompletedPart.Checksum; S3, for an upload created with one). A store lists the parts
+	// for those a complete lacks, a round trip more: clients that send them save it.
+	PartChecksums bool
 }
 
 // DefaultCapabilities are COS's: every option of the Initiate Multipart Upload document,
@@ -102,7 +111,7 @@ func DefaultCapabilities() Capabilities {
 	return Capabilities{
 		MinPartSize: MinPartSize, MaxPartSize: MaxPartSize, MaxParts: MaxParts, MaxKeyLength: MaxKeyLength,
 		StorageClasses: slices.Clone(StorageClasses), ACLs: slices.Clone(ACLs[1:]),
-		Encryption: []string{SSECOS, SSEKMS, SSEC}, Grants: true, Tags: true,
+		Encryption: []string{SSECOS, SSEKMS, SSEC}, Grants: true, Tags: true, Checksum: checksum.CRC64ECMA,
 	}
 }
 
@@ -113,7 +122,8 @@ type ObjectInfo struct {
 	ETag         string
 	Size         int64
 	ContentType  string
-	CRC64        string            // where the store reports one
+	CRC64        string            // where the store reports one (COS's crc64ecma, decimal)
+	CRC64NVME    string            // S3's full-object crc64nvme (base64), where it keeps one
 	Metadata     map[string]string // suffix (lowercase) -> value
 	// CustomerKeyEncrypted: SSE-C, unreadable without the customer's key.
 	CustomerKeyEncrypted bool
