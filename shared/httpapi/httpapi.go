@@ -486,14 +486,12 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Parts []wire.CompletedPart `json:"parts"`
-	}
+	var req wire.CompleteRequest
 	if err := decode(w, r, h.opts.MaxCompleteBody, &req); err != nil {
 		Error(w, r, err)
 		return
 	}
-	out, err := h.svc.Complete(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.Parts)
+	out, err := h.svc.CompleteWith(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), &req)
 	if err != nil {
 		Error(w, r, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/storage"
@@ -21,12 +22,24 @@ import (
 // their ETags; they are listed only to explain a refusal. An open upload's parts, whose
 // sizes nothing pinned, are listed and held to the policy before the complete.
 func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []wire.CompletedPart) (*wire.Completed, error) {
+	return s.CompleteWith(ctx, token, uploadID, &wire.CompleteRequest{Parts: parts})
+}
+
+// CompleteWith is Complete with the client's whole-object checksum, when req carries one:
+// the store's own checksum of the assembled object, which its complete answers (no further
+// round trip), must be the same (checkChecksum).
+func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req *wire.CompleteRequest) (*wire.Completed, error) {
 	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err
 	}
 	plan := c.Plan()
-	if parts, err = s.namedParts(c, plan, parts); err != nil {
+	parts, err := s.namedParts(c, plan, req.Parts)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := s.declaredChecksum(c, req.Checksum)
+	if err != nil {
 		return nil, err
 	}
 	opts := storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite}
@@ -59,6 +72,9 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 			done.Size += have[p.PartNumber].Size
 		}
 	}
+	if err := s.checkChecksum(ctx, c, done, sum); err != nil {
+		return nil, err
+	}
 	info, detected, err := s.checkStored(ctx, c, done)
 	if err != nil {
 		return nil, err
@@ -82,7 +98,7 @@ func (s *Service) completedBefore(ctx context.Context, c *uploadplan.Claims, pla
 	if serr != nil || !s.UploadedBy(c, info) {
 		return nil, err
 	}
-	return &wire.Completed{Bucket: c.Bucket, Key: c.Key, ETag: info.ETag, Size: info.Size, CRC64: info.CRC64}, nil
+	return &wire.Completed{Bucket: c.Bucket, Key: c.Key, ETag: info.ETag, Size: info.Size, CRC64: info.CRC64, CRC64NVME: info.CRC64NVME}, nil
 }
 
 // refusedComplete explains a store's refusal of a pinned upload's parts by listing them
@@ -115,6 +131,11 @@ func (s *Service) namedParts(c *uploadplan.Claims, plan uploadplan.Plan, parts [
 		}
 		if i > 0 && parts[i-1].PartNumber == p.PartNumber {
 			return nil, errcode.Invalid(field+".partNumber", "part %d is listed twice", p.PartNumber)
+		}
+		if p.Checksum != "" && !s.caps.PartChecksums {
+			parts[i].Checksum = "" // the store's complete takes none
+		} else if _, ok := checksum.NVME.Parse(p.Checksum); p.Checksum != "" && !ok {
+			return nil, errcode.Invalid(field+".checksum", "a part's checksum is the base64 of its crc64nvme's 8 bytes, big-endian")
 		}
 		etag := strings.Trim(p.ETag, `"`)
 		if etag == "" || len(etag) > 128 || strings.ContainsAny(etag, "\"<>&\r\n") {

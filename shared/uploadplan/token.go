@@ -32,6 +32,9 @@ type Claims struct {
 	Write string `json:"w,omitempty"`
 	// Profile names the profile whose rules the upload is held to ("" the deployment's).
 	Profile string `json:"pf,omitempty"`
+	// Checksum names the whole-object checksum the upload was created with (the store's,
+	// checksum.CRC64ECMA or CRC64NVME; "" in tokens from before checksums).
+	Checksum string `json:"ck,omitempty"`
 }
 
 // Plan rebuilds the part plan the token carries.

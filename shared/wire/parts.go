@@ -42,6 +42,12 @@ type CompletedPart struct {
 	Checksum string `json:"checksum,omitempty"`
 }
 
+// CompleteRequest is the complete call's body.
+type CompleteRequest struct {
+	Parts    []CompletedPart `json:"parts"`
+	Checksum *Checksum       `json:"checksum,omitempty"`
+}
+
 // Checksum is a whole object's checksum in the algorithm of the store that keeps it: one
 // field is set.
 type Checksum struct {

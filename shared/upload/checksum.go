@@ -1,0 +1,78 @@
+package upload
+
+import (
+	"context"
+
+	"github.com/directup/directup/shared/checksum"
+	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/uploadplan"
+	"github.com/directup/directup/shared/wire"
+)
+
+// declaredSum is the whole-object checksum a complete declares, read before the store is
+// asked anything: nil when none was sent (refused where the rules require one), the
+// algorithm's value otherwise.
+type declaredSum struct {
+	algo  *checksum.Algo
+	value uint64
+	text  string
+}
+
+func (s *Service) declaredChecksum(c *uploadplan.Claims, sum *wire.Checksum) (*declaredSum, error) {
+	algo := checksum.Of(c.Checksum)
+	if sum == nil || (sum.CRC64ECMA == "" && sum.CRC64NVME == "") {
+		if algo != nil && s.rulesOf(c).RequireChecksum {
+			return nil, &errcode.Error{Code: errcode.MissingField, Field: "checksum",
+				Message: "this deployment requires the object's " + algo.Name + " with the complete"}
+		}
+		return nil, nil
+	}
+	if algo == nil {
+		return nil, errcode.Invalid("checksum", "this upload was started on a store without a whole-object checksum")
+	}
+	text, other, otherName := sum.CRC64ECMA, sum.CRC64NVME, checksum.CRC64NVME
+	if algo == checksum.NVME {
+		text, other, otherName = sum.CRC64NVME, sum.CRC64ECMA, checksum.CRC64ECMA
+	}
+	field := "checksum." + algo.Name
+	if other != "" || text == "" {
+		return nil, errcode.Invalid("checksum."+otherName, "this store keeps %s (the initiate answer's checksumAlgorithm), not %s", algo.Name, otherName)
+	}
+	v, ok := algo.Parse(text)
+	if !ok {
+		if algo == checksum.NVME {
+			return nil, errcode.Invalid(field, "crc64nvme is the base64 of the CRC's 8 bytes, big-endian")
+		}
+		return nil, errcode.Invalid(field, "crc64ecma is the CRC as a decimal number")
+	}
+	return &declaredSum{algo: algo, value: v, text: text}, nil
+}
+
+// stored is the store's own checksum of the assembled object, in the declared algorithm.
+func (d *declaredSum) stored(done *wire.Completed) string {
+	if d.algo == checksum.NVME {
+		return done.CRC64NVME
+	}
+	return done.CRC64
+}
+
+// checkChecksum holds the assembled object to the checksum the client declared: the
+// store's own (its complete's answer: no read) must be the same, or the object is removed
+// and refused (422 checksum_mismatch, told as upload.rejected). A store that answered none
+// cannot confirm it: that object is refused too.
+func (s *Service) checkChecksum(ctx context.Context, c *uploadplan.Claims, done *wire.Completed, d *declaredSum) error {
+	if d == nil {
+		return nil
+	}
+	got := d.stored(done)
+	if v, ok := d.algo.Parse(got); ok && v == d.value {
+		return nil
+	}
+	if got == "" {
+		got = "none"
+	}
+	what := "the stored object's " + d.algo.Name + " is " + got + ", not the declared " + d.text
+	return s.rejectStored(ctx, c, done, storage.ObjectInfo{Size: done.Size}, "",
+		&errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum"}, what)
+}
