@@ -55,6 +55,13 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 	if !c.Open {
 		opts.ObjectSize = &plan.Size
 	}
+	if s.caps.PartChecksums && have != nil { // the listing has them: the store needs none of its own
+		for i, p := range parts {
+			if p.Checksum == "" {
+				parts[i].Checksum = have[p.PartNumber].Checksum
+			}
+		}
+	}
 	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, opts)
 	if err != nil {
 		if done, err = s.completedBefore(ctx, c, plan, parts, err); err != nil {
