@@ -428,12 +428,16 @@ type stsAnswer struct {
 }
 
 func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
-	var req policy.InitiateRequest
+	var req struct {
+		policy.InitiateRequest
+		// Checksum: the whole object's, declared for what the keys will store.
+		Checksum *wire.Checksum `json:"checksum,omitempty"`
+	}
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
 		Error(w, r, err)
 		return
 	}
-	k, err := h.svc.Keys(r.Context(), &req)
+	k, err := h.svc.KeysFor(r.Context(), &req.InitiateRequest, req.Checksum)
 	if err != nil {
 		Error(w, r, err)
 		return

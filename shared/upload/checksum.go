@@ -20,11 +20,16 @@ type declaredSum struct {
 }
 
 func (s *Service) declaredChecksum(c *uploadplan.Claims, sum *wire.Checksum) (*declaredSum, error) {
-	algo := checksum.Of(c.Checksum)
+	return readChecksum(checksum.Of(c.Checksum), s.rulesOf(c).RequireChecksum, sum, "complete")
+}
+
+// readChecksum reads a declared checksum in algo (nil: the store, or the upload, has none);
+// required refuses none. when names the call, for the messages.
+func readChecksum(algo *checksum.Algo, required bool, sum *wire.Checksum, when string) (*declaredSum, error) {
 	if sum == nil || (sum.CRC64ECMA == "" && sum.CRC64NVME == "") {
-		if algo != nil && s.rulesOf(c).RequireChecksum {
+		if algo != nil && required {
 			return nil, &errcode.Error{Code: errcode.MissingField, Field: "checksum",
-				Message: "this deployment requires the object's " + algo.Name + " with the complete"}
+				Message: "this deployment requires the object's " + algo.Name + " with the " + when}
 		}
 		return nil, nil
 	}

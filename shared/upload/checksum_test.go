@@ -254,3 +254,38 @@ func TestGuaranteeWrongChecksumIsRefusedOnS3(t *testing.T) {
 		t.Errorf("events %v; want one upload.rejected", got)
 	}
 }
+
+// Temporary keys: the checksum declared when asking for keys is the one the storage-
+// triggered function holds the object to (the object's crc64ecma as COS reports it);
+// required, the request for keys without one is refused.
+func TestGuaranteeKeysDeclareTheChecksum(t *testing.T) {
+	e := newHolesEnv(t, func(p *policy.Policy) { p.RequireChecksum = true }, false)
+	ctx := upload.WithCaller(bg, "alice")
+	n := int64(len(png56))
+	req := func(key string) *policy.InitiateRequest {
+		return &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &n}
+	}
+	_, err := e.svc.KeysFor(ctx, req("uploads/alice/none.png"), nil)
+	wantError(t, "keys without a checksum", err, 400, errcode.MissingField, "checksum")
+	right := checksum.ECMA.Checksum(png56)
+	for _, tt := range []struct {
+		key  string
+		sum  uint64
+		keep bool
+	}{{"uploads/alice/right.png", right, true}, {"uploads/alice/wrong.png", right ^ 1, false}} {
+		if _, err := e.svc.KeysFor(ctx, req(tt.key), sumOf(checksum.ECMA, tt.sum)); err != nil {
+			t.Fatal(err)
+		}
+		put(t, e.store.Client, tt.key, "image/png", png56) // what the keys' SDK stores
+		if err := e.svc.ObjectCreated(bg, tt.key); err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(t, tt.key) != tt.keep {
+			t.Errorf("%s: exists %v, want %v", tt.key, !tt.keep, tt.keep)
+		}
+	}
+	evs := e.told.all()
+	if last := evs[len(evs)-1]; last.Type != events.Rejected || !strings.HasPrefix(last.Reason, errcode.ChecksumMismatch) {
+		t.Errorf("the wrong checksum was told as %s %q", last.Type, last.Reason)
+	}
+}
