@@ -86,17 +86,9 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	// caller's and its keys': it is added to the key's declarations (never replacing
 	// another caller's) and holds only for an object written while its keys were valid.
 	// Keys whose declaration could not be kept are not handed out.
-	renewing := false
-	if s.records != nil {
-		sum := sha256.Sum256([]byte(keys.SecretID))
-		d := declared{Size: plan.Size, ContentType: obj.ContentType, Caller: Caller(ctx), Keys: hex.EncodeToString(sum[:8]),
-			NotBefore: keys.Start.Unix(), NotAfter: keys.Expires.Unix(), Profile: req.Profile}
-		if crc != nil {
-			d.Checksum = crc.algo.Format(crc.value)
-		}
-		if renewing, err = s.declare(ctx, obj.Key, d); err != nil {
-			return nil, err
-		}
+	renewing, err := s.declareKeys(ctx, obj.Key, declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc))
+	if err != nil {
+		return nil, err
 	}
 	// Keys for a key act on every upload to it: none while an API upload to it is open
 	// (checked after the declaration is kept, so an initiate racing this one sees one of
@@ -113,6 +105,26 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	}
 	keys.Bucket, keys.Key = s.store.Bucket(), obj.Key
 	return keys, nil
+}
+
+// declaredFor is what a caller declares for the object its keys will store.
+func declaredFor(ctx context.Context, contentType string, size int64, keys *tempkeys.Keys, profile string, crc *declaredSum) declared {
+	sum := sha256.Sum256([]byte(keys.SecretID))
+	d := declared{Size: size, ContentType: contentType, Caller: Caller(ctx), Keys: hex.EncodeToString(sum[:8]),
+		NotBefore: keys.Start.Unix(), NotAfter: keys.Expires.Unix(), Profile: profile}
+	if crc != nil {
+		d.Checksum = crc.algo.Format(crc.value)
+	}
+	return d
+}
+
+// declareKeys keeps d where the deployment keeps records (declare); without records
+// nothing is declared.
+func (s *Service) declareKeys(ctx context.Context, key string, d declared) (renewing bool, err error) {
+	if s.records == nil {
+		return false, nil
+	}
+	return s.declare(ctx, key, d)
 }
 
 // lockedByKeys refuses an API upload to a named key another caller holds temporary keys
