@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/apiclient"
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
@@ -151,7 +152,18 @@ func run(o options) result {
 					continue
 				}
 				timed("complete", func() error {
-					done, err := api.Complete(ctx, up, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
+					// As a client does: the part's CRC in the store's algorithm, and the whole
+					// object's (here the same), so S3's complete needs no listing.
+					req := &wire.CompleteRequest{Parts: []wire.CompletedPart{{PartNumber: 1, ETag: etag}}}
+					if algo := checksum.Of(up.ChecksumAlgorithm); algo != nil {
+						sum := algo.Format(algo.Checksum(data))
+						if algo == checksum.NVME {
+							req.Parts[0].Checksum, req.Checksum = sum, &wire.Checksum{CRC64NVME: sum}
+						} else {
+							req.Checksum = &wire.Checksum{CRC64ECMA: sum}
+						}
+					}
+					done, err := api.CompleteWith(ctx, up, req)
 					if err == nil && done.Size != size {
 						err = errors.New("wrong size")
 					}
