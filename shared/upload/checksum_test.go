@@ -289,3 +289,33 @@ func TestGuaranteeKeysDeclareTheChecksum(t *testing.T) {
 		t.Errorf("the wrong checksum was told as %s %q", last.Type, last.Reason)
 	}
 }
+
+// A checksum rejection whose removal fails is recorded like a content one: the retried
+// complete removes the object and answers checksum_mismatch again (not 404, nor another code).
+func TestChecksumRejectionIsFinishedLater(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	data := []byte("some bytes")
+	size := int64(len(data))
+	up, err := e.svc.Initiate(bg, &policy.InitiateRequest{Key: "uploads/alice/sum.txt", ContentType: "text/plain", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag, err := wire.PutPart(bg, http.DefaultClient, up.Parts[0], data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &wire.CompleteRequest{Parts: []wire.CompletedPart{{PartNumber: 1, ETag: etag}}, Checksum: &wire.Checksum{CRC64ECMA: "1"}}
+	e.store.failDeletes.Store(1 << 20)
+	_, err = e.svc.CompleteWith(bg, up.Token, up.UploadID, req)
+	if code, _ := errCode(err); code != errcode.ChecksumMismatch || !strings.Contains(err.Error(), "could not be removed") {
+		t.Fatalf("complete when the delete keeps failing: %v", err)
+	}
+	e.store.failDeletes.Store(0)
+	_, err = e.svc.CompleteWith(bg, up.Token, up.UploadID, req)
+	if code, field := errCode(err); code != errcode.ChecksumMismatch || field != "checksum" {
+		t.Fatalf("retried complete: %v", err)
+	}
+	if e.exists(t, up.Key) {
+		t.Fatal("the retried complete left the rejected object")
+	}
+}

@@ -237,15 +237,14 @@ func (s *Service) completeFailed(ctx context.Context, c *uploadplan.Claims, err 
 	if errcode.As(err).Code != errcode.UploadNotFound {
 		return err
 	}
-	handled, ferr := s.finishRejection(ctx, c)
+	handled, refusal, ferr := s.finishRejection(ctx, c)
 	switch {
 	case !handled:
 		return err
 	case ferr != nil:
 		return ferr
 	}
-	return &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
-		Message: "this upload's object contradicted its declared type; it was deleted"}
+	return refusal
 }
 
 // Abort discards an upload. Aborting an upload that is already gone (aborted, expired)
@@ -264,7 +263,7 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	if e := errcode.As(err); e.Code != errcode.UploadNotFound {
 		return err
 	}
-	if handled, err := s.finishRejection(ctx, c); handled {
+	if handled, _, err := s.finishRejection(ctx, c); handled {
 		return err // the object was rejected: nothing is stored once it is removed
 	}
 	info, err := s.objects.Stat(ctx, c.Key)

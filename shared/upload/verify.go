@@ -3,6 +3,7 @@ package upload
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
@@ -92,18 +93,31 @@ func (s *Service) rejectStored(ctx context.Context, c *uploadplan.Claims, done *
 // finishRejection completes, for a call on an upload whose object was rejected earlier
 // but could not be removed then, what that call left: the object is removed now. handled
 // is false when no such rejection is recorded for this upload.
-func (s *Service) finishRejection(ctx context.Context, c *uploadplan.Claims) (handled bool, err error) {
+func (s *Service) finishRejection(ctx context.Context, c *uploadplan.Claims) (handled bool, refusal *errcode.Error, err error) {
 	r, err := s.rejectionFor(ctx, c.Key)
 	if err != nil || r == nil || r.Event.UploadID != c.UploadID {
-		return false, err
+		return false, nil, err
 	}
+	refusal = recordedRefusal(r)
 	info, err := s.objects.Stat(ctx, c.Key)
 	if err != nil {
-		return true, err
+		return true, refusal, err
 	}
 	if err := s.finishRecordedRejection(ctx, c.Key, r, info); err != nil {
-		return true, &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
-			Message: "this upload's object contradicted its declared type and could not be removed yet; try again", Err: err}
+		refusal.Message, refusal.Err = refusal.Message+" and could not be removed yet; try again", err
+		return true, refusal, refusal
 	}
-	return true, nil
+	refusal.Message += "; it was deleted"
+	return true, refusal, nil
+}
+
+// recordedRefusal is the refusal a recorded rejection answers again: a checksum's, or
+// the declared type's (size refusals among them, as before checksums).
+func recordedRefusal(r *rejection) *errcode.Error {
+	if strings.HasPrefix(r.Event.Reason, errcode.ChecksumMismatch+":") {
+		return &errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum",
+			Message: "this upload's object did not have the declared checksum"}
+	}
+	return &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
+		Message: "this upload's object contradicted its declared type"}
 }
