@@ -180,7 +180,7 @@ func s3Service(t *testing.T, mutate func(*policy.Policy)) (*upload.Service, *s3.
 // of parts sent in parallel is S3's own; with each part's CRC named the complete is one
 // request (and the event's read); without them the store lists the parts for theirs.
 func TestChecksumOnS3(t *testing.T) {
-	svc, c, hc, _ := s3Service(t, nil)
+	svc, c, hc, ev := s3Service(t, nil)
 	data := randomBytes(11<<20+123, 4) // three parts of 5 MiB, the last short
 	for _, named := range []bool{true, false} {
 		size := int64(len(data))
@@ -217,6 +217,12 @@ func TestChecksumOnS3(t *testing.T) {
 		}
 		if info, _ := c.Stat(bg, in.Key); info.CRC64NVME != done.CRC64NVME {
 			t.Errorf("HEAD tells crc64nvme %q", info.CRC64NVME)
+		}
+		ev.mu.Lock()
+		last := ev.all[len(ev.all)-1]
+		ev.mu.Unlock()
+		if last.Type != events.Completed || last.CRC64NVME != done.CRC64NVME {
+			t.Errorf("the event tells %s crc64nvme %q", last.Type, last.CRC64NVME)
 		}
 	}
 }

@@ -218,7 +218,7 @@ func (s *Service) tellCompleted(ctx context.Context, c *uploadplan.Claims, done 
 		return
 	}
 	ev := &events.Event{Type: events.Completed, Profile: c.Profile, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
-		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
+		ETag: done.ETag, CRC64: done.CRC64, CRC64NVME: done.CRC64NVME, ContentType: c.ContentType, DetectedType: detected}
 	if !info.Exists {
 		info, _ = s.objects.Stat(ctx, c.Key)
 	}

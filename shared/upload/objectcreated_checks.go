@@ -31,7 +31,7 @@ type createdObject struct {
 // when its sealed write value shows the API wrote it.
 func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *createdObject {
 	ev := &events.Event{Type: events.Completed, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
-		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
+		CRC64: info.CRC64, CRC64NVME: info.CRC64NVME, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
 	write := info.Metadata[policy.WriteMetadata]
 	// The rules are those of the folder the object lies in; a seal counts only if it was
 	// made for that very profile (a seal is readable, and may be copied onto other bytes).

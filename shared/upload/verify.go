@@ -65,7 +65,7 @@ func (s *Service) checkStored(ctx context.Context, c *uploadplan.Claims, done *w
 // why; e is the refusal, completed with what happened to the object.
 func (s *Service) rejectStored(ctx context.Context, c *uploadplan.Claims, done *wire.Completed, info storage.ObjectInfo, detected string, e *errcode.Error, what string) error {
 	ev := &events.Event{Type: events.Rejected, Profile: c.Profile, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: info.Size,
-		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected, Source: "api"}
+		ETag: done.ETag, CRC64: done.CRC64, CRC64NVME: done.CRC64NVME, ContentType: c.ContentType, DetectedType: detected, Source: "api"}
 	// A token from before writes were named: the modification time names this write, as
 	// the storage-triggered function names it.
 	identify(ev, c.Write, "", info.LastModified)
