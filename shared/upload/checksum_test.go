@@ -325,3 +325,25 @@ func TestChecksumRejectionIsFinishedLater(t *testing.T) {
 		t.Fatal("the retried complete left the rejected object")
 	}
 }
+
+// requireChecksum as a profile rule: the profile's uploads need one, the deployment's not.
+func TestProfileRequiresChecksum(t *testing.T) {
+	base := policy.Default()
+	profiles, err := policy.ParseProfiles([]byte(`{"strict": {"requireChecksum": true}}`), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newHolesEnv(t, nil, false, upload.WithProfiles(profiles))
+	for _, tt := range []struct {
+		profile string
+		code    string
+	}{{"", ""}, {"strict", errcode.MissingField}} {
+		up, _, err := e.profiledUpload(t, bg, tt.profile, "image/png", png56)
+		if code, _ := errCode(err); code != tt.code {
+			t.Errorf("profile %q: %v; want %q", tt.profile, err, tt.code)
+		}
+		if up.ChecksumRequired != (tt.code != "") {
+			t.Errorf("profile %q: the initiate answer says required %v", tt.profile, up.ChecksumRequired)
+		}
+	}
+}
