@@ -28,7 +28,7 @@ func (c *Client) Capabilities() storage.Capabilities {
 	caps.ChecksObjectSize = true // x-amz-mp-object-size
 	// Uploads are created with a full-object CRC-64/NVME, which S3 computes from the parts;
 	// its complete then takes each part's value.
-	caps.Checksum, caps.PartChecksums = checksum.CRC64NVME, true
+	caps.Checksum, caps.PartChecksums, caps.ChecksChecksum = checksum.CRC64NVME, true, true
 	caps.StorageClasses = slices.Sorted(maps.Keys(storageClasses))
 	return caps
 }

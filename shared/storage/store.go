@@ -103,6 +103,10 @@ type Capabilities struct {
 	// (CompletedPart.Checksum; S3, for an upload created with one). A store lists the parts
 	// for those a complete lacks, a round trip more: clients that send them save it.
 	PartChecksums bool
+	// ChecksChecksum: Complete refuses to assemble an object whose checksum is not
+	// CompleteOptions.Checksum (S3: errcode.ChecksumMismatch, no object made, the upload
+	// still open), so a wrong declaration never replaces what the key held.
+	ChecksChecksum bool
 }
 
 // DefaultCapabilities are COS's: every option of the Initiate Multipart Upload document,
@@ -216,6 +220,9 @@ type CompleteOptions struct {
 	// to: a store that can check it in the same call (S3's x-amz-mp-object-size) refuses
 	// otherwise (InvalidPart).
 	ObjectSize *int64
+	// Checksum, when set, is the whole object's checksum in the store's algorithm and form,
+	// for a store that checks it in the same call (Capabilities.ChecksChecksum).
+	Checksum string
 }
 
 // COS multipart limits (COS API documentation): parts 1..10000, each 1 MiB..5 GiB but the last.

@@ -61,6 +61,10 @@ type Dialect struct {
 	// x-amz-checksum-mode: ENABLED); ObjectInfo.CRC64NVME takes it.
 	ChecksumHeader string
 	StatHeader     http.Header
+	// CompleteChecksum, if set, carries CompleteOptions.Checksum on Complete in the
+	// header ChecksumHeader names, with these headers beside it (S3:
+	// x-amz-checksum-type: FULL_OBJECT); the store refuses another (BadDigest).
+	CompleteChecksum http.Header
 }
 
 // Client sends a dialect's requests.
@@ -467,9 +471,19 @@ func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []wir
 	if sized {
 		h.Set(c.ObjectSizeHeader, strconv.FormatInt(*opts.ObjectSize, 10))
 	}
+	if opts.Checksum != "" && c.CompleteChecksum != nil {
+		h.Set(c.ChecksumHeader, opts.Checksum)
+		for k, v := range c.CompleteChecksum {
+			h[k] = v
+		}
+	}
 	resp, rb, err := c.Do(ctx, Call{Method: http.MethodPost, Key: key, Query: url.Values{"uploadId": {uploadID}},
 		Header: h, Body: body, ErrorIn200: true})
 	var re *ResponseError
+	if opts.Checksum != "" && errors.As(err, &re) && re.Code == "BadDigest" {
+		return nil, &errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum", UpstreamRequestID: re.RequestID, Err: err,
+			Message: c.Name + " refused the object: its checksum is not the declared " + opts.Checksum}
+	}
 	if sized && errors.As(err, &re) && re.Status == http.StatusBadRequest && re.Code == "InvalidRequest" {
 		return nil, &errcode.Error{Code: errcode.InvalidPart, Field: "parts", UpstreamRequestID: re.RequestID, Err: err,
 			Message: c.Name + " refused the parts: they do not add up to the declared " + strconv.FormatInt(*opts.ObjectSize, 10) + " bytes"}

@@ -2,9 +2,11 @@ package upload
 
 import (
 	"context"
+	"time"
 
 	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/uploadplan"
 	"github.com/directup/directup/shared/wire"
@@ -80,4 +82,45 @@ func (s *Service) checkChecksum(ctx context.Context, c *uploadplan.Claims, done 
 	what := "the stored object's " + d.algo.Name + " is " + got + ", not the declared " + d.text
 	return s.rejectStored(ctx, c, done, storage.ObjectInfo{Size: done.Size}, "",
 		&errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum"}, what)
+}
+
+// refusedChecksum answers a complete the store refused for its checksum (S3 checks the
+// declared one itself: no object was made, and what the key held stays): the parts are
+// listed for the store's own value (their checksums combined, in the named order), the
+// upload is aborted — nothing from it may become an object — and the refusal is told as
+// upload.rejected, naming both values, as when the object is removed after the fact.
+func (s *Service) refusedChecksum(ctx context.Context, c *uploadplan.Claims, parts []wire.CompletedPart, d *declaredSum, err error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	got := "unknown"
+	if stored, lerr := s.store.ListParts(ctx, c.Key, c.UploadID); lerr == nil {
+		if v, ok := combined(d.algo, stored, parts); ok {
+			got = d.algo.Format(v)
+		}
+	}
+	s.abortQuietly(ctx, c.Key, c.UploadID)
+	e := &errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum", Err: err,
+		Message: "the stored parts' " + d.algo.Name + " is " + got + ", not the declared " + d.text + "; no object was made and the upload was aborted"}
+	s.publish(ctx, &events.Event{Type: events.Rejected, Profile: c.Profile, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID,
+		ContentType: c.ContentType, Source: "api", Reason: e.Code + ": " + e.Message})
+	return e
+}
+
+// combined is the checksum of the named parts as stored, from their own (ok false when
+// the store keeps none for one of them).
+func combined(algo *checksum.Algo, stored []wire.StoredPart, parts []wire.CompletedPart) (uint64, bool) {
+	have := make(map[int]wire.StoredPart, len(stored))
+	for _, p := range stored {
+		have[p.PartNumber] = p
+	}
+	var whole uint64
+	for _, p := range parts {
+		sp, ok := have[p.PartNumber]
+		v, vok := algo.Parse(sp.Checksum)
+		if !ok || !vok {
+			return 0, false
+		}
+		whole = algo.Combine(whole, v, sp.Size)
+	}
+	return whole, true
 }

@@ -227,37 +227,53 @@ func TestChecksumOnS3(t *testing.T) {
 	}
 }
 
-// On S3 a wrong whole checksum is refused as on COS; a part's wrong checksum is refused by
-// S3 itself (409 invalid_part); no object stays either way.
+// On S3 the declared checksum goes to the complete and S3 checks it itself: a wrong one
+// makes no object — what the key held stays — the upload is aborted, and the refusal
+// (422 checksum_mismatch) names S3's value of the stored parts beside the declared one. A
+// part's wrong checksum is refused by S3 too (409 invalid_part).
 func TestGuaranteeWrongChecksumIsRefusedOnS3(t *testing.T) {
-	svc, c, _, ev := s3Service(t, nil)
-	data := randomBytes(6<<20, 5)
-	size := int64(len(data))
-	for _, tt := range []struct {
-		name       string
-		wrongWhole bool
-		code       string
-	}{{"whole", true, errcode.ChecksumMismatch}, {"part", false, errcode.InvalidPart}} {
-		in, err := svc.Initiate(bg, &policy.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size})
+	svc, c, _, ev := s3Service(t, func(p *policy.Policy) { p.ClientKeys = true })
+	const key = "uploads/s3/kept.bin"
+	upload1 := func(data []byte, spoil func(parts []wire.CompletedPart, whole uint64) uint64) (*upload.Initiated, uint64, error) {
+		size := int64(len(data))
+		in, err := svc.Initiate(bg, &policy.InitiateRequest{Key: key, ContentType: "application/octet-stream", Size: &size})
 		if err != nil {
 			t.Fatal(err)
 		}
 		parts, whole := sendParallel(t, in, data, checksum.NVME)
-		if tt.wrongWhole {
-			whole ^= 1 << 40
-		} else {
-			parts[0].Checksum = parts[1].Checksum
-		}
-		_, err = svc.CompleteWith(bg, in.Token, in.UploadID, &wire.CompleteRequest{Parts: parts, Checksum: sumOf(checksum.NVME, whole)})
+		_, err = svc.CompleteWith(bg, in.Token, in.UploadID, &wire.CompleteRequest{Parts: parts, Checksum: sumOf(checksum.NVME, spoil(parts, whole))})
+		return in, whole, err
+	}
+	first := randomBytes(6<<20, 5)
+	if _, _, err := upload1(first, func(_ []wire.CompletedPart, w uint64) uint64 { return w }); err != nil {
+		t.Fatal(err)
+	}
+	kept := checksum.NVME.Format(checksum.NVME.Checksum(first))
+	for _, tt := range []struct {
+		name  string
+		spoil func(parts []wire.CompletedPart, whole uint64) uint64
+		code  string
+	}{
+		{"whole", func(_ []wire.CompletedPart, w uint64) uint64 { return w ^ 1<<40 }, errcode.ChecksumMismatch},
+		{"part", func(p []wire.CompletedPart, w uint64) uint64 { p[0].Checksum = p[1].Checksum; return w }, errcode.InvalidPart},
+	} {
+		in, whole, err := upload1(randomBytes(6<<20, 6), tt.spoil)
 		if errcode.As(err).Code != tt.code {
-			t.Errorf("%s: %v; want %s", tt.name, err, tt.code)
+			t.Fatalf("%s: %v; want %s", tt.name, err, tt.code)
 		}
-		if info, err := c.Stat(bg, in.Key); err != nil || info.Exists {
-			t.Errorf("%s: an object stays (%v, %+v)", tt.name, err, info)
+		if msg := errcode.As(err).Message; tt.code == errcode.ChecksumMismatch &&
+			(!strings.Contains(msg, checksum.NVME.Format(whole)) || !strings.Contains(msg, checksum.NVME.Format(whole^1<<40))) {
+			t.Errorf("the refusal does not name both values: %s", msg)
+		}
+		if info, err := c.Stat(bg, key); err != nil || info.CRC64NVME != kept {
+			t.Errorf("%s: the object the key held was replaced (%v, %+v)", tt.name, err, info)
+		}
+		if _, err := c.ListParts(bg, key, in.UploadID); tt.code == errcode.ChecksumMismatch && errcode.As(err).Code != errcode.UploadNotFound {
+			t.Errorf("%s: the upload was not aborted (%v)", tt.name, err)
 		}
 	}
-	if got := ev.types(); len(got) != 1 || got[0] != events.Rejected {
-		t.Errorf("events %v; want one upload.rejected", got)
+	if got := ev.types(); len(got) != 2 || got[0] != events.Completed || got[1] != events.Rejected {
+		t.Errorf("events %v; want upload.completed, upload.rejected", got)
 	}
 }
 

@@ -62,8 +62,14 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 			}
 		}
 	}
+	if sum != nil && s.caps.ChecksChecksum {
+		opts.Checksum = sum.algo.Format(sum.value) // the store refuses another itself
+	}
 	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, opts)
 	if err != nil {
+		if errcode.Is(err, errcode.ChecksumMismatch) {
+			return nil, s.refusedChecksum(ctx, c, parts, sum, err)
+		}
 		if done, err = s.completedBefore(ctx, c, plan, parts, err); err != nil {
 			return nil, err
 		}
