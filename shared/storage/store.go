@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/wire"
 )
 
@@ -136,6 +137,18 @@ type Capabilities struct {
 	// name (COS), so a client can add settings: form objects are checked against the
 	// settings sealed into them. S3 refuses such a form itself.
 	FormsTakeUnnamedFields bool
+	// Checksum names the whole-object checksum the store computes at complete
+	// (checksum.CRC64ECMA on COS, checksum.CRC64NVME on S3; "" none): a complete may
+	// declare it, and must where the rules require it.
+	Checksum string
+	// PartChecksums: the store's complete takes each part's checksum too
+	// (CompletedPart.Checksum; S3, for an upload created with one). A store lists the parts
+	// for those a complete lacks, a round trip more: clients that send them save it.
+	PartChecksums bool
+	// ChecksChecksum: Complete refuses to assemble an object whose checksum is not
+	// CompleteOptions.Checksum (S3: errcode.ChecksumMismatch, no object made, the upload
+	// still open), so a wrong declaration never replaces what the key held.
+	ChecksChecksum bool
 }
 
 // DefaultCapabilities are COS's: every option of the Initiate Multipart Upload document,
@@ -144,7 +157,7 @@ func DefaultCapabilities() Capabilities {
 	return Capabilities{
 		MinPartSize: MinPartSize, MaxPartSize: MaxPartSize, MaxParts: MaxParts, MaxKeyLength: MaxKeyLength,
 		StorageClasses: slices.Clone(StorageClasses), ACLs: slices.Clone(ACLs[1:]),
-		Encryption: []string{SSECOS, SSEKMS, SSEC}, Grants: true, Tags: true,
+		Encryption: []string{SSECOS, SSEKMS, SSEC}, Grants: true, Tags: true, Checksum: checksum.CRC64ECMA,
 	}
 }
 
@@ -155,7 +168,8 @@ type ObjectInfo struct {
 	ETag         string
 	Size         int64
 	ContentType  string
-	CRC64        string            // where the store reports one
+	CRC64        string            // where the store reports one (COS's crc64ecma, decimal)
+	CRC64NVME    string            // S3's full-object crc64nvme (base64), where it keeps one
 	Metadata     map[string]string // suffix (lowercase) -> value
 	// CustomerKeyEncrypted: SSE-C, unreadable without the customer's key.
 	CustomerKeyEncrypted bool
@@ -252,6 +266,9 @@ type CompleteOptions struct {
 	// to: a store that can check it in the same call (S3's x-amz-mp-object-size) refuses
 	// otherwise (InvalidPart).
 	ObjectSize *int64
+	// Checksum, when set, is the whole object's checksum in the store's algorithm and form,
+	// for a store that checks it in the same call (Capabilities.ChecksChecksum).
+	Checksum string
 }
 
 // COS multipart limits (COS API documentation): parts 1..10000, each 1 MiB..5 GiB but the last.

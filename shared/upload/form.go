@@ -44,6 +44,10 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	if err != nil {
 		return nil, err
 	}
+	if rules.RequireChecksum { // a form has no complete to send one with
+		return nil, &errcode.Error{Code: errcode.NotAvailable, Field: "checksum",
+			Message: "these rules require a whole-object checksum, which a form upload cannot send: upload in parts"}
+	}
 	declared := req.Size != nil
 	r := *req
 	if !declared {

@@ -64,6 +64,11 @@ func TestFormsFollowTheRules(t *testing.T) {
 		t.Errorf("the hook's refusal: %v", err)
 	}
 
+	rc := newRig(t, func(p *policy.Policy) { p.RequireChecksum = true })
+	if _, err := rc.svc.InitiateForm(bg, &policy.InitiateRequest{Filename: "a.bin", ContentType: "application/octet-stream"}); errcode.As(err).Field != "checksum" {
+		t.Errorf("checksums required: %v", err)
+	}
+
 	// A form can be posted again until it ends, replacing its own object: where overwrites
 	// are forbidden, no form is issued, even for a key directup generated.
 	fo := newRig(t, func(p *policy.Policy) { p.ForbidOverwrite = true })

@@ -32,7 +32,7 @@ type createdObject struct {
 // when its sealed write value shows the API wrote it.
 func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *createdObject {
 	ev := &events.Event{Type: events.Completed, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
-		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
+		CRC64: info.CRC64, CRC64NVME: info.CRC64NVME, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
 	write := info.Metadata[policy.WriteMetadata]
 	// The rules are those of the folder the object lies in; a seal counts only if it was
 	// made for that very profile (a seal is readable, and may be copied onto other bytes).
@@ -109,6 +109,9 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 		o.keys = d.Keys
 		if o.info.Size != d.Size {
 			return "the object holds " + strconv.FormatInt(o.info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted", nil
+		}
+		if !d.checksumHolds(o.info) && policy.MediaType(o.info.ContentType) == policy.MediaType(d.ContentType) {
+			return errcode.ChecksumMismatch + ": the object's crc64ecma is " + o.info.CRC64 + ", not the " + d.Checksum + " declared for its keys; it was deleted", nil
 		}
 		return "the object is stored as " + policy.MediaType(o.info.ContentType) + ", not the " + policy.MediaType(d.ContentType) + " declared for its keys; it was deleted", nil
 	}

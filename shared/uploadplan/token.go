@@ -36,6 +36,9 @@ type Claims struct {
 	// first 16 bytes of their SHA-256): the stored object must begin with them.
 	HeadLen    int    `json:"hl,omitempty"`
 	HeadDigest string `json:"hd,omitempty"`
+	// Checksum names the whole-object checksum the upload was created with (the store's,
+	// checksum.CRC64ECMA or CRC64NVME; "" in tokens from before checksums).
+	Checksum string `json:"ck,omitempty"`
 }
 
 // Plan rebuilds the part plan the token carries.

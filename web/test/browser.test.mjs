@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { CRC64S } from '../directup.js'
 import { startLocal, launch, withFiles, expected, stored, sha256, fill, artifacts, uppyPage, uppyUpload } from './helpers.mjs'
 
 let local, browser
@@ -16,6 +17,8 @@ after(async () => {
   await browser?.close()
   local?.stop()
 })
+
+const crc64ecmaOf = (bytes) => CRC64S.crc64ecma.of(bytes).toString()
 
 async function page() {
   const context = await browser.newContext()
@@ -37,7 +40,12 @@ test('client: a 52 MB file in 11 parts, in parallel, with progress', async () =>
   const p = await page()
   const seen = countPuts(p)
   const api = []
-  p.on('request', (r) => { if (r.url().startsWith(local.api + '/uploads')) api.push(r.method() + ' ' + r.url().slice(local.api.length)) })
+  let completeBody = null
+  p.on('request', (r) => {
+    if (!r.url().startsWith(local.api + '/uploads')) return
+    api.push(r.method() + ' ' + r.url().slice(local.api.length))
+    if (r.url().endsWith('/complete')) completeBody = JSON.parse(r.postData())
+  })
   const size = 52 * 1024 * 1024 + 123, seed = 1
   const out = await p.evaluate(async ({ size, seed }) => {
     const { DirectUpload } = await import('/directup.js')
@@ -56,6 +64,10 @@ test('client: a 52 MB file in 11 parts, in parallel, with progress', async () =>
   // Every part's URL came with the initiate, in the compact form: no request for more.
   assert.deepEqual(api.map((a) => a.replace(/uploads\/[^/?]+/, 'uploads/ID')), ['POST /uploads?parts=compact', 'POST /uploads/ID/complete'])
   assert.equal(sha256(await stored(local.api, out.result.key)), expected(size, seed))
+  // The whole file's CRC-64, combined from the parts' sent in parallel, is the store's own
+  // (a wrong one would have been refused with 422 checksum_mismatch).
+  assert.equal(completeBody.checksum.crc64ecma, out.result.crc64)
+  assert.equal(completeBody.checksum.crc64ecma, crc64ecmaOf(await stored(local.api, out.result.key)))
   await p.context().close()
 })
 

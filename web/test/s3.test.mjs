@@ -4,6 +4,7 @@
 // Each test reads the stored object back from versitygw's disk and compares its bytes.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { CRC64S } from '../directup.js'
 import { startAPI, startVersitygw, versitygwBin, s3Keys, launch, withFiles, expected, sha256, uppyPage, uppyUpload } from './helpers.mjs'
 
 const bucket = 'uploads-test'
@@ -34,7 +35,11 @@ test('S3: directup.js uploads 3 parts in parallel straight to S3; a second uploa
   const p = await context.newPage()
   p.on('pageerror', (err) => console.error('page error:', err))
   const toS3 = []
-  p.on('request', (r) => { if (r.method() === 'PUT' && r.url().startsWith(s3.endpoint)) toS3.push(r.url()) })
+  const completes = []
+  p.on('request', (r) => {
+    if (r.method() === 'PUT' && r.url().startsWith(s3.endpoint)) toS3.push(r.url())
+    if (r.url().endsWith('/complete')) completes.push(JSON.parse(r.postData()))
+  })
   await p.goto(api.api + '/directup.js') // any page of the API's origin can import the module
 
   const size = 12 * 1024 * 1024 + 77, seed = 31
@@ -60,6 +65,13 @@ test('S3: directup.js uploads 3 parts in parallel straight to S3; a second uploa
   assert.ok(toS3.every((u) => u.includes('X-Amz-Signature=')), 'SigV4-presigned')
   assert.equal(out.result.key, 'uploads/browser/s3.bin')
   assert.equal(sha256(s3.stored(out.result.key)), expected(size, seed))
+  // The upload was created with a full-object CRC-64/NVME: the complete named each part's
+  // and the whole file's (combined from the parts'), and S3's own is that value.
+  const body = completes[0]
+  const nvme = CRC64S.crc64nvme
+  assert.equal(body.checksum.crc64nvme, nvme.format(nvme.of(s3.stored(out.result.key))))
+  assert.equal(out.result.crc64nvme, body.checksum.crc64nvme)
+  assert.ok(body.parts.every((p) => typeof p.checksum === 'string' && p.checksum.length === 12), JSON.stringify(body.parts))
 
   // UPLOAD_FORBID_OVERWRITE: S3 checks it when completing (If-None-Match: *).
   const again = await run(seed + 1)
