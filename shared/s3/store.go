@@ -59,8 +59,10 @@ func InitiateHeaders(obj *storage.Object) (http.Header, error) {
 		return nil, refuse("grants", "S3 grants name AWS canonical users, not Tencent UINs: use acl")
 	}
 	h := storerest.InitiateHeaders(obj, names) // COS's object ACLs are S3's canned ACLs by the same names
-	h.Set("X-Amz-Checksum-Algorithm", "CRC64NVME")
-	h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+	if obj.Checksum {
+		h.Set("X-Amz-Checksum-Algorithm", "CRC64NVME")
+		h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+	}
 	return h, nil
 }
 
@@ -123,11 +125,16 @@ func (c *Client) Presign(ctx context.Context, req *storage.PresignRequest) (*sto
 	return out, nil
 }
 
-// Complete implements storage.Store. An upload created with a checksum (every upload
-// since checksums; ListParts tells) needs each part's in the complete: those the caller
-// did not send are taken from a listing, one round trip more.
+// Complete implements storage.Store. An upload created with a checksum
+// (CompleteOptions.PartChecksums) needs each part's in the complete: those the caller did
+// not send are taken from a listing, one round trip more.
 func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []wire.CompletedPart, opts storage.CompleteOptions) (*wire.Completed, error) {
-	if slices.ContainsFunc(parts, func(p wire.CompletedPart) bool { return p.Checksum == "" }) {
+	if !opts.PartChecksums {
+		parts = slices.Clone(parts)
+		for i := range parts {
+			parts[i].Checksum = "" // an upload created without one takes none
+		}
+	} else if slices.ContainsFunc(parts, func(p wire.CompletedPart) bool { return p.Checksum == "" }) {
 		stored, err := c.ListParts(ctx, key, uploadID)
 		if err != nil {
 			return nil, err

@@ -196,6 +196,10 @@ type Object struct {
 	StorageClass       string
 	Tags               map[string]string
 	ForbidOverwrite    bool
+	// Checksum creates the upload with the store's whole-object checksum where that is a
+	// choice made at create (S3's CRC64NVME, FULL_OBJECT: its complete then needs each
+	// part's checksum, which clients that cannot send one — Uppy — would cost a listing).
+	Checksum bool
 	ACL                string
 	Grants             Grants
 	Encryption         *Encryption
@@ -266,6 +270,10 @@ type CompleteOptions struct {
 	// to: a store that can check it in the same call (S3's x-amz-mp-object-size) refuses
 	// otherwise (InvalidPart).
 	ObjectSize *int64
+	// PartChecksums: the upload was created with the store's checksum (Object.Checksum), so
+	// a store whose complete needs each part's (Capabilities.PartChecksums) fills in those
+	// the parts lack from a listing.
+	PartChecksums bool
 	// Checksum, when set, is the whole object's checksum in the store's algorithm and form,
 	// for a store that checks it in the same call (Capabilities.ChecksChecksum).
 	Checksum string

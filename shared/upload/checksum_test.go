@@ -363,3 +363,39 @@ func TestProfileRequiresChecksum(t *testing.T) {
 		}
 	}
 }
+
+// Uppy sends no part checksums: its uploads (planned without URLs) are created on S3
+// without the store's checksum, so their complete needs no listing — two storage requests,
+// as every pinned upload's.
+func TestUppyCompleteOnS3NeedsNoListing(t *testing.T) {
+	svc, _, hc, _ := s3Service(t, nil)
+	data := randomBytes(6<<20, 5)
+	size := int64(len(data))
+	in, err := svc.InitiatePlanned(bg, &policy.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size, PartSize: 5 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.ChecksumAlgorithm != "" {
+		t.Fatalf("an Uppy upload on S3 names checksum %q", in.ChecksumAlgorithm)
+	}
+	urls, err := svc.PresignParts(bg, in.Token, in.UploadID, []int{1, 2}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []wire.CompletedPart
+	for i, p := range urls.Parts {
+		end := min(int64(i+1)<<20*5, size)
+		etag, err := wire.PutPart(bg, http.DefaultClient, p, data[int64(i)<<20*5:end], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, wire.CompletedPart{PartNumber: p.PartNumber, ETag: etag})
+	}
+	before := hc.n.Load()
+	if _, err := svc.Complete(bg, in.Token, in.UploadID, parts); err != nil {
+		t.Fatal(err)
+	}
+	if n := hc.n.Load() - before; n != 2 {
+		t.Fatalf("Uppy's complete on S3: %d storage requests; want 2", n)
+	}
+}

@@ -42,7 +42,7 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 	if err != nil {
 		return nil, err
 	}
-	opts := storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite}
+	opts := storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite, PartChecksums: s.caps.PartChecksums && c.Checksum != ""}
 	var have map[int]wire.StoredPart
 	// Listed first: open uploads (nothing pinned their sizes) and SSE-C ones (no read can
 	// check the object afterwards without its key, and bytes stored with other credentials

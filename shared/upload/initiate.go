@@ -111,6 +111,10 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 		obj.Metadata = map[string]string{}
 	}
 	obj.Metadata[policy.WriteMetadata] = write
+	// Uppy (planned without URLs, or open) sends no part checksums at complete: created
+	// without the store's checksum where that is a choice, its complete needs no listing.
+	uppy := mode == initiateNoURLs || mode == initiateOpen
+	obj.Checksum = !uppy
 	uploadID, err := s.store.Initiate(ctx, obj)
 	if err != nil {
 		return nil, err
@@ -125,7 +129,10 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		Issued: s.now().Unix(), Expires: s.now().Add(rules.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
 		ContentType: obj.ContentType, Write: write[:writeIDLen], // the seal stays secret: see newWrite
-		Profile: req.Profile, HeadLen: headLen, HeadDigest: headDigest, Checksum: s.caps.Checksum,
+		Profile: req.Profile, HeadLen: headLen, HeadDigest: headDigest,
+	}
+	if !s.caps.PartChecksums || obj.Checksum {
+		claims.Checksum = s.caps.Checksum
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
