@@ -199,10 +199,10 @@ type Object struct {
 	// Checksum creates the upload with the store's whole-object checksum where that is a
 	// choice made at create (S3's CRC64NVME, FULL_OBJECT: its complete then needs each
 	// part's checksum, which clients that cannot send one — Uppy — would cost a listing).
-	Checksum bool
-	ACL                string
-	Grants             Grants
-	Encryption         *Encryption
+	Checksum   bool
+	ACL        string
+	Grants     Grants
+	Encryption *Encryption
 }
 
 // Grants are grantee ids per permission (account UINs or qcs::cam::uin/<owner>:uin/<sub>),
