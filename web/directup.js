@@ -9,7 +9,9 @@
 // Parts go straight to storage through presigned URLs, several at a time, with retries
 // and backoff; URLs are refreshed before they expire; an upload interrupted by a reload
 // resumes (the session is kept in localStorage and the stored parts are listed); each part
-// is checked against the CRC-64 storage reports for it.
+// is checked against the CRC-64 storage reports for it, and the complete carries the whole
+// file's checksum in the store's algorithm, combined from the parts' CRCs (no second pass
+// over the file), which the store's own must match.
 
 const DEFAULTS = {
   concurrency: 4,
@@ -18,6 +20,7 @@ const DEFAULTS = {
   refreshMargin: 60, // s: URLs expiring sooner are renewed before use
   resume: true,
   verify: true,
+  checksum: true, // send the whole file's checksum with the complete (the store's must match)
 }
 
 /** Error from the API or from storage; `code` and `field` come from the API's JSON errors. */
@@ -35,7 +38,8 @@ export class DirectUpload extends EventTarget {
    * @param {object} options endpoint (API base URL, required); headers (object, or async
    *   function returning one, e.g. for Authorization); concurrency; retries; retryDelay;
    *   partSize; request (more initiate fields: metadata, tagging, storageClass, acl, ...);
-   *   customerKey (base64 SSE-C key); resume; verify; storage (defaults to localStorage).
+   *   customerKey (base64 SSE-C key); resume; verify; checksum (false: complete without the
+   *   whole file's checksum); storage (defaults to localStorage).
    */
   constructor(file, options) {
     super()
@@ -171,7 +175,7 @@ export class DirectUpload extends EventTarget {
     // numbers, and the signatures).
     const up = await this.#api('POST', '/uploads?parts=compact', req)
     this.session = { uploadId: up.uploadId, token: up.token, key: up.key, bucket: up.bucket, partSize: up.partSize,
-      partCount: up.partCount, size, partBatch: up.partBatch || 100 }
+      partCount: up.partCount, size, partBatch: up.partBatch || 100, checksumAlgorithm: up.checksumAlgorithm || '' }
     this.#plan()
     this.#store(up)
     if (this.state === 'cancelled') return // cancel() aborts it; nothing to resume
@@ -240,13 +244,37 @@ export class DirectUpload extends EventTarget {
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, pending.length) }, worker))
     if (signal.aborted) return null
     if (failure) throw failure
-    const parts = [...this.parts.entries()].map(([partNumber, p]) => ({ partNumber, etag: p.etag }))
+    const body = await this.#completion()
     // Not aborted by a late pause: a complete cut off halfway may still have assembled the object.
-    const result = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/complete`, { parts })
+    const result = await this.#api('POST', `/uploads/${encodeURIComponent(this.session.uploadId)}/complete`, body)
     this.#forget()
     this.#setState('completed')
     this.#emit('complete', result)
     return result
+  }
+
+  // #completion is the complete's body: every part (with its own CRC where the store takes
+  // it: S3) and the whole file's checksum, the parts' CRCs combined in part order. Parts sent
+  // by an earlier page (a resumed upload) are read once for theirs.
+  async #completion() {
+    const algo = this.options.checksum && CRC64S[this.session.checksumAlgorithm]
+    const parts = []
+    let whole = 0n
+    for (const [partNumber, p] of [...this.parts.entries()].sort((a, b) => a[0] - b[0])) {
+      const part = { partNumber, etag: p.etag }
+      if (algo) {
+        if (p.crc === undefined) p.crc = await algo.ofBlob(this.#blob(partNumber, p))
+        if (algo.name === 'crc64nvme') part.checksum = algo.format(p.crc)
+        whole = algo.combine(whole, p.crc, p.size)
+      }
+      parts.push(part)
+    }
+    return algo ? { parts, checksum: { [algo.name]: algo.format(whole) } } : { parts }
+  }
+
+  #blob(n, part) {
+    const start = (n - 1) * this.session.partSize
+    return this.file.slice(start, start + part.size)
   }
 
   async #putWithRetries(n, signal) {
@@ -278,8 +306,7 @@ export class DirectUpload extends EventTarget {
 
   #put(n, part, signal) {
     if (signal.aborted) return Promise.reject(stopped())
-    const start = (n - 1) * this.session.partSize
-    const blob = this.file.slice(start, start + part.size)
+    const blob = this.#blob(n, part)
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest()
       const onAbort = () => xhr.abort()
@@ -313,13 +340,17 @@ export class DirectUpload extends EventTarget {
           return
         }
         // The store names its checksum header per part (COS: CRC-64); stores without one skip the check.
+        // The part's CRC in the store's algorithm is kept for the whole file's checksum.
         const reported = part.crc64Header && xhr.getResponseHeader(part.crc64Header)
-        if (this.options.verify && reported) {
-          const mine = await crc64Of(blob)
-          if (mine !== reported) {
+        const algo = this.options.checksum && CRC64S[this.session.checksumAlgorithm]
+        const hasher = algo || CRC64S.crc64ecma // COS reports crc64ecma
+        if ((this.options.verify && reported) || algo) {
+          const mine = await hasher.ofBlob(blob)
+          if (this.options.verify && reported && hasher.name === 'crc64ecma' && mine.toString() !== reported) {
             settle(reject, new UploadError(`part ${n}: storage holds CRC-64 ${reported}, the file has ${mine}`, { code: 'integrity', retryable: true }))
             return
           }
+          if (algo) part.crc = mine
         }
         settle(resolve, etag)
       }
@@ -377,50 +408,115 @@ function sleep(ms, signal) {
   })
 }
 
-// CRC-64/ECMA-182 as COS reports it (x-cos-hash-crc64ecma; Go's crc64.ECMA): reflected,
-// initial and final value all ones. 64-bit values are kept as two 32-bit halves.
-const TABLE_HI = new Uint32Array(256)
-const TABLE_LO = new Uint32Array(256)
-for (let i = 0; i < 256; i++) {
-  let hi = 0, lo = i
-  for (let k = 0; k < 8; k++) {
-    const bit = lo & 1
-    lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0
-    hi = hi >>> 1
-    if (bit) { hi = (hi ^ 0xC96C5795) >>> 0; lo = (lo ^ 0xD7870F42) >>> 0 }
+// CRC-64s as the stores keep them: CRC-64/ECMA-182 as COS reports it (x-cos-hash-crc64ecma;
+// Go's crc64.ECMA: the CRC-64/XZ form) and CRC-64/NVME (S3's x-amz-checksum-crc64nvme): both
+// reflected, initial and final value all ones. Bytes are folded in with 32-bit halves (fast);
+// finished values are BigInts.
+function makeTable(polyHi, polyLo) {
+  const hiT = new Uint32Array(256), loT = new Uint32Array(256)
+  for (let i = 0; i < 256; i++) {
+    let hi = 0, lo = i
+    for (let k = 0; k < 8; k++) {
+      const bit = lo & 1
+      lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0
+      hi = hi >>> 1
+      if (bit) { hi = (hi ^ polyHi) >>> 0; lo = (lo ^ polyLo) >>> 0 }
+    }
+    hiT[i] = hi
+    loT[i] = lo
   }
-  TABLE_HI[i] = hi
-  TABLE_LO[i] = lo
+  return [hiT, loT]
 }
 
-// crc64Update folds bytes into a running CRC (its two 32-bit halves, before the final xor).
-function crc64Update([hi, lo], bytes) {
-  for (let i = 0; i < bytes.length; i++) {
-    const idx = (lo ^ bytes[i]) & 0xff
-    lo = ((lo >>> 8) | ((hi & 0xff) << 24)) ^ TABLE_LO[idx]
-    hi = (hi >>> 8) ^ TABLE_HI[idx]
+const MASK64 = (1n << 64n) - 1n
+
+class CRC64 {
+  constructor(name, polyHi, polyLo) {
+    this.name = name
+    this.poly = (BigInt(polyHi) << 32n) | BigInt(polyLo)
+    ;[this.hiT, this.loT] = makeTable(polyHi, polyLo)
+    this.shifts = new Map() // length -> operator appending that many zero bytes
+    this.x2n = [1n << 62n] // x^(2^k) mod p, reflected: bit 63 is x^0
+    for (let k = 1; k < 64; k++) this.x2n.push(this.#mulmod(this.x2n[k - 1], this.x2n[k - 1]))
   }
-  return [hi, lo]
+
+  // update folds bytes into a running state (two 32-bit halves, before the final xor).
+  update([hi, lo], bytes) {
+    const { hiT, loT } = this
+    for (let i = 0; i < bytes.length; i++) {
+      const idx = (lo ^ bytes[i]) & 0xff
+      lo = ((lo >>> 8) | ((hi & 0xff) << 24)) ^ loT[idx]
+      hi = (hi >>> 8) ^ hiT[idx]
+    }
+    return [hi, lo]
+  }
+
+  final([hi, lo]) { return (BigInt(~hi >>> 0) << 32n) | BigInt(~lo >>> 0) }
+
+  of(bytes) { return this.final(this.update([0xFFFFFFFF, 0xFFFFFFFF], bytes)) }
+
+  /** ofBlob streams a Blob through the CRC, a chunk at a time: a part is never held whole. */
+  async ofBlob(blob) {
+    const reader = blob.stream().getReader()
+    let state = [0xFFFFFFFF, 0xFFFFFFFF]
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return this.final(state)
+      state = this.update(state, value)
+    }
+  }
+
+  #mulmod(a, b) {
+    let p = 0n
+    for (let m = 1n << 63n; m; m >>= 1n) {
+      if (a & m) {
+        p ^= b
+        if (!(a & (m - 1n))) break
+      }
+      b = b & 1n ? (b >> 1n) ^ this.poly : b >> 1n
+    }
+    return p
+  }
+
+  #shift(len) {
+    let op = this.shifts.get(len)
+    if (op === undefined) {
+      op = 1n << 63n
+      for (let n = BigInt(len), k = 3; n; n >>= 1n, k++) if (n & 1n) op = this.#mulmod(this.x2n[k & 63], op)
+      this.shifts.set(len, op)
+    }
+    return op
+  }
+
+  /** combine is the CRC of A then B from their CRCs and B's length (zlib's crc32_combine). */
+  combine(crcA, crcB, lenB) { return (this.#mulmod(this.#shift(lenB), crcA) ^ crcB) & MASK64 }
+
+  /** format writes a CRC as its store does: decimal (crc64ecma), base64 of 8 bytes big-endian (crc64nvme). */
+  format(crc) {
+    if (this.name !== 'crc64nvme') return crc.toString()
+    let s = ''
+    for (let i = 7; i >= 0; i--) s += String.fromCharCode(Number((crc >> BigInt(8 * i)) & 0xFFn))
+    return btoa(s)
+  }
 }
 
-function crc64Final([hi, lo]) {
-  return ((BigInt(~hi >>> 0) << 32n) | BigInt(~lo >>> 0)).toString()
+/** The CRC-64s by the name the API gives them (the initiate answer's checksumAlgorithm). */
+export const CRC64S = {
+  crc64ecma: new CRC64('crc64ecma', 0xC96C5795, 0xD7870F42),
+  crc64nvme: new CRC64('crc64nvme', 0x9A6C9329, 0xAC4BC9B5),
 }
 
-const CRC64_INIT = [0xFFFFFFFF, 0xFFFFFFFF]
-
-/** crc64 returns the CRC-64/ECMA-182 of bytes as a decimal string. */
+/** crc64 returns the CRC-64/ECMA-182 of bytes as a decimal string (COS's form). */
 export function crc64(bytes) {
-  return crc64Final(crc64Update(CRC64_INIT, bytes))
+  return CRC64S.crc64ecma.of(bytes).toString()
 }
 
-/** crc64Of streams a Blob through the CRC, a chunk at a time: a part is never held whole. */
+/** crc64Of streams a Blob through CRC-64/ECMA-182; the decimal string. */
 export async function crc64Of(blob) {
-  const reader = blob.stream().getReader()
-  let state = CRC64_INIT
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) return crc64Final(state)
-    state = crc64Update(state, value)
-  }
+  return (await CRC64S.crc64ecma.ofBlob(blob)).toString()
+}
+
+/** crc64Combine joins the CRCs (BigInts) of consecutive pieces: algorithm, CRC of A, CRC of B, B's length. */
+export function crc64Combine(algorithm, crcA, crcB, lenB) {
+  return CRC64S[algorithm].combine(crcA, crcB, lenB)
 }

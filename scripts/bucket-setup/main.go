@@ -110,7 +110,10 @@ func policy(o options) (string, error) {
 		"name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload", "name/cos:HeadObject",
 		// Content verification reads a completed object's first bytes, and deletes it
 		// when they contradict its declared type.
-		"name/cos:GetObject", "name/cos:DeleteObject"}
+		"name/cos:GetObject", "name/cos:DeleteObject",
+		// Uppy's small-file path: a browser form the function signs (API_COMPANION_FORMS),
+		// whose object's access list the storage-triggered check reads.
+		"name/cos:PostObject", "name/cos:GetObjectACL"}
 	if o.sts {
 		// Keys STS narrows from this role to one upload can do no more than the role: the
 		// SDKs' simple upload of small files is a PutObject.

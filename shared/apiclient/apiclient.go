@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/wire"
@@ -142,8 +143,14 @@ func (c *Client) ListParts(ctx context.Context, up *upload.Initiated) ([]wire.St
 
 // Complete assembles the object.
 func (c *Client) Complete(ctx context.Context, up *upload.Initiated, parts []wire.CompletedPart) (*wire.Completed, error) {
+	return c.CompleteWith(ctx, up, &wire.CompleteRequest{Parts: parts})
+}
+
+// CompleteWith assembles the object and has the function hold the store's checksum of it
+// to req.Checksum, when set.
+func (c *Client) CompleteWith(ctx context.Context, up *upload.Initiated, req *wire.CompleteRequest) (*wire.Completed, error) {
 	var out wire.Completed
-	return &out, c.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/complete", up.Token, map[string]any{"parts": parts}, &out)
+	return &out, c.Call(ctx, http.MethodPost, "/uploads/"+up.UploadID+"/complete", up.Token, req, &out)
 }
 
 // Abort discards the upload.
@@ -172,9 +179,12 @@ func (c *Client) Upload(ctx context.Context, req *policy.InitiateRequest, r io.R
 	return up, done, nil
 }
 
-// Resume uploads the parts of up not in stored, then completes.
+// Resume uploads the parts of up not in stored, then completes — with the whole object's
+// checksum in the store's algorithm (up.ChecksumAlgorithm), combined from each part's CRC
+// as it is sent (parts stored before are read once for theirs).
 func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt, extra http.Header, stored []wire.StoredPart) (*wire.Completed, error) {
 	etags := make([]string, up.PartCount+1)
+	sums := &partSums{crc: make([]uint64, up.PartCount+1), known: make([]bool, up.PartCount+1)}
 	for _, p := range stored {
 		if p.PartNumber >= 1 && p.PartNumber <= up.PartCount {
 			etags[p.PartNumber] = p.ETag
@@ -200,10 +210,6 @@ func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt
 		}
 		return compact(n)
 	}
-	workers := c.Concurrency
-	if workers <= 0 {
-		workers = 4
-	}
 	batch := max(1, len(up.Parts))
 	if up.CompactParts != nil {
 		batch = up.PartCount
@@ -225,18 +231,61 @@ func (c *Client) Resume(ctx context.Context, up *upload.Initiated, r io.ReaderAt
 				known[p.PartNumber] = p
 			}
 		}
-		if err := c.putAll(ctx, up.PartSize, nums, part, r, extra, etags, workers); err != nil {
+		if err := c.putAll(ctx, up.PartSize, nums, part, r, extra, etags, checksum.Of(up.ChecksumAlgorithm), sums); err != nil {
 			return nil, err
 		}
 	}
-	parts := make([]wire.CompletedPart, up.PartCount)
-	for n := 1; n <= up.PartCount; n++ {
-		parts[n-1] = wire.CompletedPart{PartNumber: n, ETag: etags[n]}
+	req, err := completion(up, r, etags, sums)
+	if err != nil {
+		return nil, err
 	}
-	return c.Complete(ctx, up, parts)
+	return c.CompleteWith(ctx, up, req)
 }
 
-func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, part func(int) (wire.PresignedPart, bool), r io.ReaderAt, extra http.Header, etags []string, workers int) error {
+// partSums are the parts' CRCs, by part number, as they were sent.
+type partSums struct {
+	crc   []uint64
+	known []bool
+}
+
+// completion names every part, with its checksum where the store takes one, and the whole
+// object's checksum combined from the parts' CRCs (parts stored before, whose CRCs
+// are not known, are read for theirs).
+func completion(up *upload.Initiated, r io.ReaderAt, etags []string, sums *partSums) (*wire.CompleteRequest, error) {
+	algo := checksum.Of(up.ChecksumAlgorithm)
+	req := &wire.CompleteRequest{Parts: make([]wire.CompletedPart, up.PartCount)}
+	var whole uint64
+	for n := 1; n <= up.PartCount; n++ {
+		req.Parts[n-1] = wire.CompletedPart{PartNumber: n, ETag: etags[n]}
+		if algo == nil {
+			continue
+		}
+		size := min(up.PartSize, up.Size-int64(n-1)*up.PartSize)
+		if !sums.known[n] {
+			data := make([]byte, size)
+			if _, err := r.ReadAt(data, int64(n-1)*up.PartSize); err != nil && !(err == io.EOF && len(data) == int(size)) {
+				return nil, err
+			}
+			sums.crc[n] = algo.Checksum(data)
+		}
+		if algo == checksum.NVME {
+			req.Parts[n-1].Checksum = algo.Format(sums.crc[n])
+		}
+		whole = algo.Combine(whole, sums.crc[n], size)
+	}
+	if algo == checksum.NVME {
+		req.Checksum = &wire.Checksum{CRC64NVME: algo.Format(whole)}
+	} else if algo != nil {
+		req.Checksum = &wire.Checksum{CRC64ECMA: algo.Format(whole)}
+	}
+	return req, nil
+}
+
+func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, part func(int) (wire.PresignedPart, bool), r io.ReaderAt, extra http.Header, etags []string, algo *checksum.Algo, sums *partSums) error {
+	workers := c.Concurrency
+	if workers <= 0 {
+		workers = 4
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan int)
@@ -257,6 +306,9 @@ func (c *Client) putAll(ctx context.Context, partSize int64, nums []int, part fu
 				var etag string
 				if err == nil {
 					etag, err = c.PutPart(ctx, p, data, extra)
+				}
+				if err == nil && algo != nil {
+					sums.crc[n], sums.known[n] = algo.Checksum(data), true
 				}
 				mu.Lock()
 				if err != nil && first == nil {

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -83,6 +84,20 @@ func New(c *config.Config) (*App, error) {
 	if r := a.ring("AUTH_JWT_SECRET"); r != nil {
 		a.Auth.UseSecret(r)
 	}
+	if e, ok := store.(storage.Embedded); ok {
+		// The storage trigger's stand-in: what a form stored is checked as the
+		// storage-triggered function checks it (a form upload has no complete).
+		svc := a.Service
+		e.OnFormUpload(func(key string) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if err := svc.ObjectCreated(ctx, key); err != nil {
+					slog.Default().Warn("local mode: checking a form upload failed", "key", key, "error", err.Error())
+				}
+			}()
+		})
+	}
 	return a, nil
 }
 
@@ -147,7 +162,7 @@ func (a *App) Handler(logger *slog.Logger) http.Handler {
 		capKeys = r
 	}
 	comp := companion.New(a.Service, companion.Options{Secret: a.secret, Keys: capKeys, Anonymous: a.Auth.Mode() == auth.ModeNone,
-		TTL: c.CapabilityTTL, OpenUploads: c.CompanionOpenUploads})
+		TTL: c.CapabilityTTL, OpenUploads: c.CompanionOpenUploads, Forms: c.CompanionForms})
 	// Uppy sends no Authorization header: its routes check their capability themselves.
 	api.HandlePublic("/s3/", comp)
 	api.HandlePublic("/c/", comp)

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ type Options struct {
 	// not pin sizes (API_COMPANION_OPEN_UPLOADS): until complete refuses it, such an
 	// upload can hold up to 10,000 parts of up to 5 GiB each.
 	OpenUploads bool
+	// Forms answers Uppy's small-file path (GET /s3/params) with a form upload
+	// (API_COMPANION_FORMS); false refuses it, so every file goes in parts.
+	Forms bool
 }
 
 // Handler serves the protocol.
@@ -423,9 +427,77 @@ func (h *Handler) abort(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{})
 }
 
-// params answers Uppy's small-file path (a POST form) with a clear refusal: directup
-// signs multipart uploads only, whose parts it can bound.
+// params answers Uppy's small-file path (@uppy/aws-s3 sends files under 100 MiB this way
+// unless shouldUseMultipart is set): GET /s3/params?filename=…&type=…&metadata[k]=v, answered
+// {method, url, fields}, which Uppy POSTs as a browser form straight to storage. The form is
+// made after the same policy, profile and hook as a multipart create, and its policy pins
+// the key, the type and (metadata.size, when the app declares it) the exact length — else
+// the rules' maximum — so storage itself refuses anything else.
 func (h *Handler) params(w http.ResponseWriter, r *http.Request) {
-	httpapi.Error(w, r, &errcode.Error{Code: errcode.InvalidField, Field: "shouldUseMultipart",
-		Message: "directup serves multipart uploads only: set shouldUseMultipart: true in @uppy/aws-s3's options"})
+	if !h.opts.Forms {
+		httpapi.Error(w, r, &errcode.Error{Code: errcode.NotAvailable, Field: "shouldUseMultipart",
+			Message: "this deployment takes uploads in parts only (API_COMPANION_FORMS=false): set shouldUseMultipart: true in @uppy/aws-s3's options"})
+		return
+	}
+	q := r.URL.Query()
+	for _, name := range []string{"filename", "type"} {
+		if len(q[name]) > 1 {
+			httpapi.Error(w, r, errcode.Invalid(name, "%s is given more than once", name))
+			return
+		}
+	}
+	meta, err := queryMetadata(q)
+	if err != nil {
+		httpapi.Error(w, r, err)
+		return
+	}
+	profile, err := profileOf(r, meta)
+	if err != nil {
+		httpapi.Error(w, r, err)
+		return
+	}
+	req := &policy.InitiateRequest{Filename: q.Get("filename"), ContentType: q.Get("type"), Profile: profile}
+	if req.ContentType == "" {
+		req.ContentType = "application/octet-stream"
+	}
+	size, err := metaInt(meta, "size")
+	if err != nil {
+		httpapi.Error(w, r, err)
+		return
+	}
+	if size >= 0 {
+		req.Size = &size
+	}
+	f, err := h.svc.InitiateForm(r.Context(), req)
+	if err != nil {
+		if e := errcode.As(err); e.Code == errcode.NotAvailable {
+			e.Message += " (@uppy/aws-s3: shouldUseMultipart: true)"
+		}
+		httpapi.Error(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, f)
+}
+
+// queryMetadata reads Uppy's metadata[k]=v query parameters (each once, at most 64 of
+// them), as create reads its metadata object: values are strings.
+func queryMetadata(q url.Values) (map[string]any, error) {
+	meta := map[string]any{}
+	for name, vs := range q {
+		k, ok := strings.CutPrefix(name, "metadata[")
+		if !ok {
+			continue
+		}
+		k, ok = strings.CutSuffix(k, "]")
+		switch {
+		case !ok || k == "":
+			return nil, errcode.Invalid(name, "metadata parameters are metadata[name]=value")
+		case len(vs) != 1:
+			return nil, errcode.Invalid(name, "%s is given more than once", name)
+		case len(meta) >= 64:
+			return nil, errcode.Invalid("metadata", "at most 64 metadata parameters")
+		}
+		meta[k] = vs[0]
+	}
+	return meta, nil
 }

@@ -39,7 +39,7 @@ func setup(t *testing.T, anonymous bool, maxSize int64, open ...bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comp := companion.New(svc, companion.Options{Secret: []byte(secret), Anonymous: anonymous, TTL: time.Hour, OpenUploads: len(open) > 0 && open[0]})
+	comp := companion.New(svc, companion.Options{Secret: []byte(secret), Anonymous: anonymous, TTL: time.Hour, OpenUploads: len(open) > 0 && open[0], Forms: true})
 	srv := httptest.NewServer(comp)
 	t.Cleanup(srv.Close)
 	return &env{url: srv.URL, store: store, comp: comp}
@@ -239,14 +239,6 @@ func TestCapabilities(t *testing.T) {
 	}
 	if s := call(t, "DELETE", e.url+"/c/"+alice+"/s3/multipart/"+url.PathEscape(created.UploadID)+"?key="+url.QueryEscape(created.Key), nil, nil); s != 200 || e.store.Uploads() != 0 {
 		t.Fatalf("abort: %d", s)
-	}
-}
-
-func TestParamsRefused(t *testing.T) {
-	e := setup(t, true, 1<<30)
-	var out struct{ Error struct{ Message string } }
-	if s := call(t, "GET", e.url+"/s3/params?filename=a&type=text/plain", nil, &out); s != 400 || !strings.Contains(out.Error.Message, "shouldUseMultipart: true") {
-		t.Fatalf("%d %+v", s, out)
 	}
 }
 

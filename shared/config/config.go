@@ -56,6 +56,10 @@ type Config struct {
 	// CompanionOpenUploads lets Uppy start uploads without declaring a size: their part
 	// URLs pin no size, so the size limit is enforced only at complete.
 	CompanionOpenUploads bool `envconfig:"API_COMPANION_OPEN_UPLOADS" default:"false"`
+	// CompanionForms answers Uppy's small-file path (GET /s3/params) with a signed form
+	// upload (POST Object); false refuses it, so every Uppy upload goes in parts and is
+	// checked at complete (a form's object is checked only by the storage-triggered function).
+	CompanionForms bool `envconfig:"API_COMPANION_FORMS" default:"true"`
 	// RequestTimeout bounds one API request, storage retries included.
 	RequestTimeout time.Duration `envconfig:"API_REQUEST_TIMEOUT" default:"15s"`
 

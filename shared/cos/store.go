@@ -47,7 +47,11 @@ func (c *Client) IssueKeys(ctx context.Context, scope tempkeys.Scope) (*tempkeys
 
 // Capabilities implements storage.Store: COS takes every option of the Initiate
 // Multipart Upload document, the JSON API's own vocabulary.
-func (c *Client) Capabilities() storage.Capabilities { return storage.DefaultCapabilities() }
+func (c *Client) Capabilities() storage.Capabilities {
+	caps := storage.DefaultCapabilities()
+	caps.FormsTakeUnnamedFields = true // POST Object binds only the fields its policy names
+	return caps
+}
 
 // Bucket implements storage.Store.
 func (c *Client) Bucket() string { return c.bucket }

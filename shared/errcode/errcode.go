@@ -51,6 +51,9 @@ const (
 	// ContentMismatch: the stored bytes are not of the declared type (or of a type the
 	// policy does not allow); the object was deleted.
 	ContentMismatch = "content_mismatch"
+	// ChecksumMismatch: the store's checksum of the assembled object is not the one the
+	// client computed; the object was deleted.
+	ChecksumMismatch = "checksum_mismatch"
 	// Who is calling, and with what.
 	Unauthenticated = "unauthenticated"
 	TokenMissing    = "token_missing"

@@ -25,6 +25,7 @@ type Event struct {
 	Size         int64             `json:"size,omitempty"`
 	ETag         string            `json:"etag,omitempty"`
 	CRC64        string            `json:"crc64,omitempty"`
+	CRC64NVME    string            `json:"crc64nvme,omitempty"` // S3's full-object CRC-64/NVME
 	ContentType  string            `json:"contentType,omitempty"`
 	DetectedType string            `json:"detectedType,omitempty"`
 	Metadata     map[string]string `json:"metadata,omitempty"`

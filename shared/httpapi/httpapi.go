@@ -253,7 +253,8 @@ var statuses = map[string]int{
 	errcode.NotFound: http.StatusNotFound, errcode.MethodNotAllowed: http.StatusMethodNotAllowed,
 	errcode.PolicyDenied: http.StatusForbidden, errcode.HookDenied: http.StatusForbidden,
 	errcode.HookUnavailable: http.StatusServiceUnavailable, errcode.ContentMismatch: http.StatusUnprocessableEntity,
-	errcode.Unauthenticated: http.StatusUnauthorized, errcode.TokenMissing: http.StatusUnauthorized,
+	errcode.ChecksumMismatch: http.StatusUnprocessableEntity,
+	errcode.Unauthenticated:  http.StatusUnauthorized, errcode.TokenMissing: http.StatusUnauthorized,
 	errcode.TokenInvalid: http.StatusUnauthorized, errcode.TokenExpired: http.StatusUnauthorized,
 	errcode.TokenMismatch: http.StatusForbidden, errcode.CallerMismatch: http.StatusForbidden,
 	errcode.UploadNotFound: http.StatusNotFound, errcode.UploadCompleted: http.StatusConflict,
@@ -427,12 +428,16 @@ type stsAnswer struct {
 }
 
 func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
-	var req policy.InitiateRequest
+	var req struct {
+		policy.InitiateRequest
+		// Checksum: the whole object's, declared for what the keys will store.
+		Checksum *wire.Checksum `json:"checksum,omitempty"`
+	}
 	if err := decode(w, r, h.opts.MaxBody, &req); err != nil {
 		Error(w, r, err)
 		return
 	}
-	k, err := h.svc.Keys(r.Context(), &req)
+	k, err := h.svc.KeysFor(r.Context(), &req.InitiateRequest, req.Checksum)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -485,14 +490,12 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Parts []wire.CompletedPart `json:"parts"`
-	}
+	var req wire.CompleteRequest
 	if err := decode(w, r, h.opts.MaxCompleteBody, &req); err != nil {
 		Error(w, r, err)
 		return
 	}
-	out, err := h.svc.Complete(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), req.Parts)
+	out, err := h.svc.CompleteWith(r.Context(), r.Header.Get(TokenHeader), r.PathValue("uploadId"), &req)
 	if err != nil {
 		Error(w, r, err)
 		return

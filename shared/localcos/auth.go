@@ -258,6 +258,8 @@ func (s *Server) authorize(r *http.Request, key string, scope *campolicy.Policy)
 		action = "AbortMultipartUpload"
 	case r.Method == http.MethodPut:
 		action = "PutObject"
+	case r.Method == http.MethodGet && q.Has("acl"):
+		action = "GetObjectACL"
 	case r.Method == http.MethodGet:
 		action = "GetObject"
 	case r.Method == http.MethodHead:

@@ -1,6 +1,6 @@
 // Package localcos is an embedded COS-compatible object store for local mode and tests.
 // It speaks the multipart subset directup uses (Initiate, UploadPart, ListParts, Complete,
-// Abort, plus GET/HEAD of objects), verifies every COS signature, enforces COS's part
+// Abort, plus GET/HEAD of objects, and browser forms: POST Object with its policy), verifies every COS signature, enforces COS's part
 // rules and x-cos-forbid-overwrite, answers browsers' CORS with ETag exposed, and keeps
 // parts and objects as files. One store serves one bucket; keys are the URL path.
 package localcos
@@ -54,6 +54,7 @@ type Server struct {
 	temporary map[string]credential // keys the stand-in STS minted
 
 	requests atomic.Int64
+	onForm   func(key string)
 }
 
 type multipart struct {
@@ -122,6 +123,7 @@ var statusOf = map[string]int{
 	"NoSuchUpload": 404, "NoSuchKey": 404, "EntityTooSmall": 400, "EntityTooLarge": 400, "InvalidPart": 400,
 	"InvalidPartOrder": 400, "InvalidArgument": 400, "MalformedXML": 400, "MissingContentLength": 411,
 	"FileAlreadyExists": 409, "MethodNotAllowed": 405, "InternalError": 500, "KeyTooLong": 400, "ExpiredToken": 400,
+	"MalformedPOSTRequest": 400, "InvalidPolicyDocument": 400,
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code, message string) {
@@ -151,7 +153,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The CORS rule browsers need on a real bucket: any origin, ETag exposed.
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Set("Vary", "Origin")
-		h.Set("Access-Control-Expose-Headers", "ETag, x-cos-hash-crc64ecma, x-cos-request-id")
+		h.Set("Access-Control-Expose-Headers", "ETag, Location, x-cos-hash-crc64ecma, x-cos-request-id")
 	}
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "PUT, POST, GET, DELETE, HEAD")
@@ -163,6 +165,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.requests.Add(1)
+	if isForm(r) { // POST Object: signed in its form, not its headers
+		s.postObject(w, r)
+		return
+	}
 	code, msg, scope := s.authenticate(r)
 	if code != "" {
 		s.fail(w, r, code, msg)
@@ -197,6 +203,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.complete(w, r, key, q.Get("uploadId"))
 	case r.Method == http.MethodDelete && q.Has("uploadId"):
 		s.abort(w, r, key, q.Get("uploadId"))
+	case r.Method == http.MethodGet && q.Has("acl"):
+		s.getACL(w, r, key)
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		s.get(w, r, key)
 	case r.Method == http.MethodDelete:

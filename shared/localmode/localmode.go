@@ -60,6 +60,9 @@ var _ storage.Embedded = (*Store)(nil)
 // EmbeddedEndpoint is the embedded server's base URL.
 func (s *Store) EmbeddedEndpoint() string { return s.endpoint }
 
+// OnFormUpload implements storage.Embedded: the embedded server tells each form upload.
+func (s *Store) OnFormUpload(f func(key string)) { s.Server.OnFormUpload(f) }
+
 // Close stops the server and removes a temporary folder.
 func (s *Store) Close() error { return s.close() }
 

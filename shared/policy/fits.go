@@ -21,6 +21,9 @@ func (p *Policy) Fits(c storage.Capabilities) error {
 			return fmt.Errorf("UPLOAD_ALLOWED_ACLS: %s is not available on this store", a)
 		}
 	}
+	if p.RequireChecksum && c.Checksum == "" {
+		return errors.New("UPLOAD_REQUIRE_CHECKSUM: this store keeps no whole-object checksum")
+	}
 	if p.AllowGrants && !c.Grants {
 		return errors.New("UPLOAD_ALLOW_GRANTS: this store has no per-grantee permissions; use UPLOAD_ALLOWED_ACLS")
 	}

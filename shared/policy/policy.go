@@ -52,6 +52,9 @@ type Policy struct {
 	// VerifyContent reads every completed object's first bytes and deletes it when they
 	// contradict the declared type (422 content_mismatch).
 	VerifyContent bool `profile:"verifyContent" envconfig:"UPLOAD_VERIFY_CONTENT" default:"true"`
+	// RequireChecksum refuses a complete without the client's whole-object checksum
+	// (400 missing_field checksum): every object is then checked end to end.
+	RequireChecksum bool `profile:"requireChecksum" envconfig:"UPLOAD_REQUIRE_CHECKSUM" default:"false"`
 	// AllowSTS lets POST /sts hand clients temporary keys scoped to one upload, for the
 	// storage's own SDKs (their uploads are not part-pinned: see README).
 	AllowSTS bool `envconfig:"UPLOAD_ALLOW_STS" default:"false"`

@@ -40,6 +40,12 @@ type InitiateRequest struct {
 	// Profile names the kind of upload (UPLOAD_PROFILES) whose rules apply; none, the
 	// deployment's own.
 	Profile string `json:"profile,omitempty"`
+	// Head is the file's first bytes (base64, up to 4 KB): the content rules run on them
+	// before anything reaches storage, and the stored object must begin with them.
+	Head string `json:"head,omitempty"`
+	// Fingerprint is the client's fingerprint of the file (its name, size, first and last
+	// bytes), kept with the upload so another device can find it (GET /uploads).
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // GrantsRequest lists grantees (account UINs, or "qcs::cam::uin/<owner>:uin/<sub>") per permission.
@@ -473,6 +479,11 @@ func printable(s string) bool {
 // the same bytes to one key get different ids, and both paths the same id for one write.
 // Clients cannot send metadata starting with "directup-".
 const WriteMetadata = "directup-upload"
+
+// FormMetadata is the metadata in which a form upload seals the object settings its form
+// asked for (a store may take form fields a policy leaves out: the storage-triggered check
+// deletes an object whose settings are not the sealed ones).
+const FormMetadata = "directup-form"
 
 const (
 	ReservedMetaPrefix = "directup-"

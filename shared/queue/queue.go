@@ -46,6 +46,8 @@ type Message struct {
 	UploadID string               `json:"uploadId,omitempty"`
 	Token    string               `json:"token,omitempty"`
 	Parts    []wire.CompletedPart `json:"parts,omitempty"`
+	// Checksum (complete): the object's whole checksum, as the complete call takes it.
+	Checksum *wire.Checksum `json:"checksum,omitempty"`
 }
 
 // Result is what a message produced; it is the callback's body.
@@ -233,7 +235,7 @@ func (p *Processor) act(ctx context.Context, res Result, msg *Message) (Result, 
 		}
 		res.Status, res.Initiated = "ok", up
 	case "complete":
-		done, err := p.svc.Complete(ctx, msg.Token, msg.UploadID, msg.Parts)
+		done, err := p.svc.CompleteWith(ctx, msg.Token, msg.UploadID, &wire.CompleteRequest{Parts: msg.Parts, Checksum: msg.Checksum})
 		if err != nil {
 			return res, err
 		}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/apiclient"
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/cos"
 	"github.com/directup/directup/shared/cos/cossign"
 	"github.com/directup/directup/shared/credentials"
@@ -440,6 +441,38 @@ func TestInitiateUnderAProfile(t *testing.T) {
 			t.Errorf("%s: %+v", tt.name, res)
 		case tt.code != "" && (res.Error == nil || res.Error.Code != tt.code):
 			t.Errorf("%s: %+v, want %s", tt.name, res.Error, tt.code)
+		}
+	}
+}
+
+// A complete message carries the whole object's checksum as the API's complete does: the
+// store's must match it, or the object is deleted (checksum_mismatch).
+func TestCompleteMessageChecksum(t *testing.T) {
+	e := setup(t, "")
+	ctx := context.Background()
+	for i, tt := range []struct {
+		sum  string
+		code string
+	}{{checksum.ECMA.Format(checksum.ECMA.Checksum([]byte("hello"))), ""}, {"12345", errcode.ChecksumMismatch}} {
+		res, _ := e.proc.Handle(ctx, e.msg(fmt.Sprintf(`"action":"initiate","requestId":"c%d","filename":"a.txt","contentType":"text/plain","size":5`, i)), "i")
+		up := res.Initiated
+		if up.ChecksumAlgorithm != checksum.CRC64ECMA {
+			t.Fatalf("initiate result names %q", up.ChecksumAlgorithm)
+		}
+		etag, err := (&apiclient.Client{}).PutPart(ctx, up.Parts[0], []byte("hello"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done, _ := e.proc.Handle(ctx, e.msg(fmt.Sprintf(`"action":"complete","requestId":"d%d","uploadId":%q,"token":%q,"parts":[{"partNumber":1,"etag":%q}],"checksum":{"crc64ecma":%q}`,
+			i, up.UploadID, up.Token, etag, tt.sum)), "c")
+		switch {
+		case tt.code == "" && (done.Status != "ok" || done.Completed.CRC64 != tt.sum):
+			t.Errorf("right checksum: %+v", done)
+		case tt.code != "" && (done.Status != "error" || done.Error.Code != tt.code):
+			t.Errorf("wrong checksum: %+v", done)
+		}
+		if _, _, _, _, err := e.store.Object(up.Key); (err == nil) != (tt.code == "") {
+			t.Errorf("checksum %s: object kept %v", tt.sum, err == nil)
 		}
 	}
 }

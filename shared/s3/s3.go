@@ -69,6 +69,8 @@ func New(cfg Config, creds credentials.Provider, httpClient *http.Client) (*Clie
 	c.Client = storerest.New(storerest.Dialect{
 		Name: "S3", Bucket: cfg.Bucket, RequestIDHeader: "x-amz-request-id", MetaPrefix: "X-Amz-Meta-", URL: c.url, Sign: c.sign,
 		Conditional: http.Header{"If-None-Match": {"*"}}, CompleteConditional: true, ObjectSizeHeader: "x-amz-mp-object-size",
+		ChecksumHeader: "X-Amz-Checksum-Crc64nvme", StatHeader: http.Header{"X-Amz-Checksum-Mode": {"ENABLED"}},
+		CompleteChecksum: http.Header{"X-Amz-Checksum-Type": {"FULL_OBJECT"}},
 	}, creds, httpClient)
 	return c, nil
 }

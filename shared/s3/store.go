@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
@@ -25,6 +26,9 @@ func (c *Client) Capabilities() storage.Capabilities {
 	caps := storage.DefaultCapabilities()
 	caps.MinPartSize, caps.MaxKeyLength, caps.Grants = 5<<20, 1024, false
 	caps.ChecksObjectSize = true // x-amz-mp-object-size
+	// Uploads are created with a full-object CRC-64/NVME, which S3 computes from the parts;
+	// its complete then takes each part's value.
+	caps.Checksum, caps.PartChecksums, caps.ChecksChecksum = checksum.CRC64NVME, true, true
 	caps.StorageClasses = slices.Sorted(maps.Keys(storageClasses))
 	return caps
 }
@@ -54,7 +58,12 @@ func InitiateHeaders(obj *storage.Object) (http.Header, error) {
 	if len(g.Read)+len(g.ReadACP)+len(g.WriteACP)+len(g.FullControl) > 0 {
 		return nil, refuse("grants", "S3 grants name AWS canonical users, not Tencent UINs: use acl")
 	}
-	return storerest.InitiateHeaders(obj, names), nil // COS's object ACLs are S3's canned ACLs by the same names
+	h := storerest.InitiateHeaders(obj, names) // COS's object ACLs are S3's canned ACLs by the same names
+	if obj.Checksum {
+		h.Set("X-Amz-Checksum-Algorithm", "CRC64NVME")
+		h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+	}
+	return h, nil
 }
 
 // Initiate implements storage.Store: CreateMultipartUpload.
@@ -114,4 +123,32 @@ func (c *Client) Presign(ctx context.Context, req *storage.PresignRequest) (*sto
 			Headers: clientHeaders, Size: part.Size, CustomerKeyHeader: keyHeader}
 	}
 	return out, nil
+}
+
+// Complete implements storage.Store. An upload created with a checksum
+// (CompleteOptions.PartChecksums) needs each part's in the complete: those the caller did
+// not send are taken from a listing, one round trip more.
+func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []wire.CompletedPart, opts storage.CompleteOptions) (*wire.Completed, error) {
+	if !opts.PartChecksums {
+		parts = slices.Clone(parts)
+		for i := range parts {
+			parts[i].Checksum = "" // an upload created without one takes none
+		}
+	} else if slices.ContainsFunc(parts, func(p wire.CompletedPart) bool { return p.Checksum == "" }) {
+		stored, err := c.ListParts(ctx, key, uploadID)
+		if err != nil {
+			return nil, err
+		}
+		sums := make(map[int]string, len(stored))
+		for _, p := range stored {
+			sums[p.PartNumber] = p.Checksum
+		}
+		parts = slices.Clone(parts)
+		for i := range parts {
+			if parts[i].Checksum == "" {
+				parts[i].Checksum = sums[parts[i].PartNumber]
+			}
+		}
+	}
+	return c.Client.Complete(ctx, key, uploadID, parts, opts)
 }

@@ -1,5 +1,5 @@
 // Package storage is the store contract: the core every backend implements (Store), the
-// optional abilities some have (Objects, UploadLister, Downloader, Embedded; records.Store
+// optional abilities some have (Objects, UploadLister, Downloader, Embedded, FormUploader; records.Store
 // and tempkeys.Issuer elsewhere), what a store declares it can keep (Capabilities), and the
 // storage-neutral description of an object to upload (Object). Backends register in shared/stores;
 // shared/storage/storagetest is the conformance suite each runs.
@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/wire"
 )
 
@@ -70,11 +71,49 @@ type UploadLister interface {
 	OpenUploads(ctx context.Context, key string) (uploadIDs []string, err error)
 }
 
+// FormUploader is a store that signs browser form uploads (POST Object): one request that
+// writes one whole object, bounded by a policy the store itself enforces. The form must
+// pin the exact key, every setting of the object (its type, metadata, class, ACL and
+// encryption, each an exact condition), the file's length to MinSize..MaxSize, and end no
+// later than the signing credentials or TTL after now. Objects asking what a form cannot
+// carry (forbid-overwrite, SSE-C, tags) are refused (errcode.NotAvailable).
+type FormUploader interface {
+	PresignForm(ctx context.Context, req *FormRequest) (*Form, error)
+}
+
+// GrantReader is a store that reads an object's access list: the storage-triggered check
+// of a form upload on a store that takes fields a form's policy does not name (grants a
+// client added show nowhere else). Others reports whether anyone but the bucket's owner
+// holds a grant on key — an account, or a group such as everyone.
+type GrantReader interface {
+	OthersGranted(ctx context.Context, key string) (others bool, err error)
+}
+
+// FormRequest asks for a form.
+type FormRequest struct {
+	Object           *Object
+	MinSize, MaxSize int64
+	TTL              time.Duration
+}
+
+// Form is a signed browser form: POST every field, then the file (named "file"), to URL.
+type Form struct {
+	URL     string
+	Fields  map[string]string
+	Expires time.Time
+}
+
+// MaxFormSize is the largest object one form upload may write (COS's and S3's limit).
+const MaxFormSize int64 = 5 << 30
+
 // Embedded is a store running inside the process (local mode): the API serves the demo
-// page and download links beside it. EmbeddedEndpoint is where it listens; Close stops it.
+// page and download links beside it. EmbeddedEndpoint is where it listens; Close stops it;
+// OnFormUpload sets what is called with the key of each object a form stored (the storage
+// trigger's stand-in: it may be called from the store's own goroutines).
 type Embedded interface {
 	EmbeddedEndpoint() string
 	Close() error
+	OnFormUpload(func(key string))
 }
 
 // Capabilities are a store's limits and the options it can honour, in the JSON API's
@@ -94,6 +133,22 @@ type Capabilities struct {
 	// ChecksObjectSize: Complete refuses parts that do not add up to
 	// CompleteOptions.ObjectSize (S3), so the size needs no read afterwards.
 	ChecksObjectSize bool
+	// FormsTakeUnnamedFields: the store's form uploads take fields their policy does not
+	// name (COS), so a client can add settings: form objects are checked against the
+	// settings sealed into them. S3 refuses such a form itself.
+	FormsTakeUnnamedFields bool
+	// Checksum names the whole-object checksum the store computes at complete
+	// (checksum.CRC64ECMA on COS, checksum.CRC64NVME on S3; "" none): a complete may
+	// declare it, and must where the rules require it.
+	Checksum string
+	// PartChecksums: the store's complete takes each part's checksum too
+	// (CompletedPart.Checksum; S3, for an upload created with one). A store lists the parts
+	// for those a complete lacks, a round trip more: clients that send them save it.
+	PartChecksums bool
+	// ChecksChecksum: Complete refuses to assemble an object whose checksum is not
+	// CompleteOptions.Checksum (S3: errcode.ChecksumMismatch, no object made, the upload
+	// still open), so a wrong declaration never replaces what the key held.
+	ChecksChecksum bool
 }
 
 // DefaultCapabilities are COS's: every option of the Initiate Multipart Upload document,
@@ -102,7 +157,7 @@ func DefaultCapabilities() Capabilities {
 	return Capabilities{
 		MinPartSize: MinPartSize, MaxPartSize: MaxPartSize, MaxParts: MaxParts, MaxKeyLength: MaxKeyLength,
 		StorageClasses: slices.Clone(StorageClasses), ACLs: slices.Clone(ACLs[1:]),
-		Encryption: []string{SSECOS, SSEKMS, SSEC}, Grants: true, Tags: true,
+		Encryption: []string{SSECOS, SSEKMS, SSEC}, Grants: true, Tags: true, Checksum: checksum.CRC64ECMA,
 	}
 }
 
@@ -113,10 +168,15 @@ type ObjectInfo struct {
 	ETag         string
 	Size         int64
 	ContentType  string
-	CRC64        string            // where the store reports one
+	CRC64        string            // where the store reports one (COS's crc64ecma, decimal)
+	CRC64NVME    string            // S3's full-object crc64nvme (base64), where it keeps one
 	Metadata     map[string]string // suffix (lowercase) -> value
 	// CustomerKeyEncrypted: SSE-C, unreadable without the customer's key.
 	CustomerKeyEncrypted bool
+	// What else the answer tells of its settings: the entity headers, the storage class
+	// ("" where the store names none: its default) and the encryption (SSECOS, SSEKMS or "").
+	CacheControl, ContentDisposition, ContentEncoding, Expires string
+	StorageClass, Encryption                                   string
 }
 
 // Downloader is a store that can hand out a download link (local mode's demo page).
@@ -136,9 +196,13 @@ type Object struct {
 	StorageClass       string
 	Tags               map[string]string
 	ForbidOverwrite    bool
-	ACL                string
-	Grants             Grants
-	Encryption         *Encryption
+	// Checksum creates the upload with the store's whole-object checksum where that is a
+	// choice made at create (S3's CRC64NVME, FULL_OBJECT: its complete then needs each
+	// part's checksum, which clients that cannot send one — Uppy — would cost a listing).
+	Checksum   bool
+	ACL        string
+	Grants     Grants
+	Encryption *Encryption
 }
 
 // Grants are grantee ids per permission (account UINs or qcs::cam::uin/<owner>:uin/<sub>),
@@ -206,6 +270,13 @@ type CompleteOptions struct {
 	// to: a store that can check it in the same call (S3's x-amz-mp-object-size) refuses
 	// otherwise (InvalidPart).
 	ObjectSize *int64
+	// PartChecksums: the upload was created with the store's checksum (Object.Checksum), so
+	// a store whose complete needs each part's (Capabilities.PartChecksums) fills in those
+	// the parts lack from a listing.
+	PartChecksums bool
+	// Checksum, when set, is the whole object's checksum in the store's algorithm and form,
+	// for a store that checks it in the same call (Capabilities.ChecksChecksum).
+	Checksum string
 }
 
 // COS multipart limits (COS API documentation): parts 1..10000, each 1 MiB..5 GiB but the last.

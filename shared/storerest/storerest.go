@@ -56,6 +56,15 @@ type Dialect struct {
 	// ObjectSizeHeader, if set, carries CompleteOptions.ObjectSize on Complete: the store
 	// itself refuses parts that do not add up to it (S3: x-amz-mp-object-size).
 	ObjectSizeHeader string
+	// ChecksumHeader is the HEAD answer header carrying a stored object's full-object
+	// checksum when asked with StatHeader (S3: x-amz-checksum-crc64nvme, with
+	// x-amz-checksum-mode: ENABLED); ObjectInfo.CRC64NVME takes it.
+	ChecksumHeader string
+	StatHeader     http.Header
+	// CompleteChecksum, if set, carries CompleteOptions.Checksum on Complete in the
+	// header ChecksumHeader names, with these headers beside it (S3:
+	// x-amz-checksum-type: FULL_OBJECT); the store refuses another (BadDigest).
+	CompleteChecksum http.Header
 }
 
 // Client sends a dialect's requests.
@@ -360,7 +369,7 @@ func (c *Client) Delete(ctx context.Context, key string) error {
 
 // Stat reports whether an object exists at key and when it was last written.
 func (c *Client) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
-	resp, _, err := c.Do(ctx, Call{Method: http.MethodHead, Key: key})
+	resp, _, err := c.Do(ctx, Call{Method: http.MethodHead, Key: key, Header: c.StatHeader.Clone()})
 	var re *ResponseError
 	if errors.As(err, &re) && re.Status == http.StatusNotFound {
 		return storage.ObjectInfo{}, nil
@@ -379,6 +388,19 @@ func (c *Client) infoOf(resp *http.Response) storage.ObjectInfo {
 		ContentType: resp.Header.Get("Content-Type")}
 	if c.CRCHeader != "" {
 		info.CRC64 = resp.Header.Get(c.CRCHeader)
+	}
+	info.CacheControl, info.ContentDisposition = resp.Header.Get("Cache-Control"), resp.Header.Get("Content-Disposition")
+	info.ContentEncoding, info.Expires = resp.Header.Get("Content-Encoding"), resp.Header.Get("Expires")
+	vendor := strings.TrimSuffix(c.MetaPrefix, "Meta-") // X-Cos-, X-Amz-
+	info.StorageClass = resp.Header.Get(vendor + "Storage-Class")
+	switch resp.Header.Get(vendor + "Server-Side-Encryption") {
+	case "AES256":
+		info.Encryption = storage.SSECOS
+	case "cos/kms", "aws:kms":
+		info.Encryption = storage.SSEKMS
+	}
+	if c.ChecksumHeader != "" {
+		info.CRC64NVME = resp.Header.Get(c.ChecksumHeader)
 	}
 	for k, v := range resp.Header {
 		if strings.HasSuffix(k, "-Server-Side-Encryption-Customer-Algorithm") {
@@ -411,16 +433,17 @@ func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]wire.St
 			IsTruncated          bool
 			NextPartNumberMarker string
 			Part                 []struct {
-				PartNumber int
-				ETag       string
-				Size       int64
+				PartNumber        int
+				ETag              string
+				Size              int64
+				ChecksumCRC64NVME string
 			}
 		}
 		if err := xml.Unmarshal(body, &r); err != nil {
 			return nil, c.malformed("ListParts", err)
 		}
 		for _, p := range r.Part {
-			out = append(out, wire.StoredPart{PartNumber: p.PartNumber, ETag: p.ETag, Size: p.Size})
+			out = append(out, wire.StoredPart{PartNumber: p.PartNumber, ETag: p.ETag, Size: p.Size, Checksum: p.ChecksumCRC64NVME})
 		}
 		if !r.IsTruncated {
 			return out, nil
@@ -436,15 +459,16 @@ func (c *Client) ListParts(ctx context.Context, key, uploadID string) ([]wire.St
 // Complete assembles the parts; the body is always parsed (a 200 may carry an <Error>).
 func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []wire.CompletedPart, opts storage.CompleteOptions) (*wire.Completed, error) {
 	type part struct {
-		PartNumber int
-		ETag       string
+		PartNumber        int
+		ETag              string
+		ChecksumCRC64NVME string `xml:",omitempty"` // S3, for uploads created with it
 	}
 	var cb struct {
 		XMLName xml.Name `xml:"CompleteMultipartUpload"`
 		Part    []part
 	}
 	for _, p := range parts {
-		cb.Part = append(cb.Part, part{p.PartNumber, p.ETag})
+		cb.Part = append(cb.Part, part{p.PartNumber, p.ETag, p.Checksum})
 	}
 	body, _ := xml.Marshal(cb)
 	h := http.Header{"Content-Type": {"application/xml"}}
@@ -457,9 +481,19 @@ func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []wir
 	if sized {
 		h.Set(c.ObjectSizeHeader, strconv.FormatInt(*opts.ObjectSize, 10))
 	}
+	if opts.Checksum != "" && c.CompleteChecksum != nil {
+		h.Set(c.ChecksumHeader, opts.Checksum)
+		for k, v := range c.CompleteChecksum {
+			h[k] = v
+		}
+	}
 	resp, rb, err := c.Do(ctx, Call{Method: http.MethodPost, Key: key, Query: url.Values{"uploadId": {uploadID}},
 		Header: h, Body: body, ErrorIn200: true})
 	var re *ResponseError
+	if opts.Checksum != "" && errors.As(err, &re) && re.Code == "BadDigest" {
+		return nil, &errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum", UpstreamRequestID: re.RequestID, Err: err,
+			Message: c.Name + " refused the object: its checksum is not the declared " + opts.Checksum}
+	}
 	if sized && errors.As(err, &re) && re.Status == http.StatusBadRequest && re.Code == "InvalidRequest" {
 		return nil, &errcode.Error{Code: errcode.InvalidPart, Field: "parts", UpstreamRequestID: re.RequestID, Err: err,
 			Message: c.Name + " refused the parts: they do not add up to the declared " + strconv.FormatInt(*opts.ObjectSize, 10) + " bytes"}
@@ -467,13 +501,13 @@ func (c *Client) Complete(ctx context.Context, key, uploadID string, parts []wir
 	if err != nil {
 		return nil, c.Error(err)
 	}
-	var r struct{ Location, ETag string }
+	var r struct{ Location, ETag, ChecksumCRC64NVME string }
 	if err := xml.Unmarshal(rb, &r); err != nil {
 		e := c.malformed("complete", err).(*errcode.Error)
 		e.UpstreamRequestID = resp.Header.Get(c.RequestIDHeader)
 		return nil, e
 	}
-	done := &wire.Completed{Bucket: c.Bucket, Key: key, Location: r.Location, ETag: r.ETag}
+	done := &wire.Completed{Bucket: c.Bucket, Key: key, Location: r.Location, ETag: r.ETag, CRC64NVME: r.ChecksumCRC64NVME}
 	if done.Location == "" {
 		done.Location = c.URL(key, nil)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/storage"
@@ -21,15 +22,27 @@ import (
 // their ETags; they are listed only to explain a refusal. An open upload's parts, whose
 // sizes nothing pinned, are listed and held to the policy before the complete.
 func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []wire.CompletedPart) (*wire.Completed, error) {
+	return s.CompleteWith(ctx, token, uploadID, &wire.CompleteRequest{Parts: parts})
+}
+
+// CompleteWith is Complete with the client's whole-object checksum, when req carries one:
+// the store's own checksum of the assembled object, which its complete answers (no further
+// round trip), must be the same (checkChecksum).
+func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req *wire.CompleteRequest) (*wire.Completed, error) {
 	c, err := s.claims(ctx, token, uploadID)
 	if err != nil {
 		return nil, err
 	}
 	plan := c.Plan()
-	if parts, err = s.namedParts(c, plan, parts); err != nil {
+	parts, err := s.namedParts(c, plan, req.Parts)
+	if err != nil {
 		return nil, err
 	}
-	opts := storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite}
+	sum, err := s.declaredChecksum(c, req.Checksum)
+	if err != nil {
+		return nil, err
+	}
+	opts := storage.CompleteOptions{ForbidOverwrite: c.ForbidOverwrite, PartChecksums: s.caps.PartChecksums && c.Checksum != ""}
 	var have map[int]wire.StoredPart
 	// Listed first: open uploads (nothing pinned their sizes) and SSE-C ones (no read can
 	// check the object afterwards without its key, and bytes stored with other credentials
@@ -42,8 +55,21 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 	if !c.Open {
 		opts.ObjectSize = &plan.Size
 	}
+	if s.caps.PartChecksums && have != nil { // the listing has them: the store needs none of its own
+		for i, p := range parts {
+			if p.Checksum == "" {
+				parts[i].Checksum = have[p.PartNumber].Checksum
+			}
+		}
+	}
+	if sum != nil && s.caps.ChecksChecksum {
+		opts.Checksum = sum.algo.Format(sum.value) // the store refuses another itself
+	}
 	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, opts)
 	if err != nil {
+		if errcode.Is(err, errcode.ChecksumMismatch) {
+			return nil, s.refusedChecksum(ctx, c, parts, sum, err)
+		}
 		if done, err = s.completedBefore(ctx, c, plan, parts, err); err != nil {
 			return nil, err
 		}
@@ -58,6 +84,9 @@ func (s *Service) Complete(ctx context.Context, token, uploadID string, parts []
 		for _, p := range parts {
 			done.Size += have[p.PartNumber].Size
 		}
+	}
+	if err := s.checkChecksum(ctx, c, done, sum); err != nil {
+		return nil, err
 	}
 	info, detected, err := s.checkStored(ctx, c, done)
 	if err != nil {
@@ -82,7 +111,7 @@ func (s *Service) completedBefore(ctx context.Context, c *uploadplan.Claims, pla
 	if serr != nil || !s.UploadedBy(c, info) {
 		return nil, err
 	}
-	return &wire.Completed{Bucket: c.Bucket, Key: c.Key, ETag: info.ETag, Size: info.Size, CRC64: info.CRC64}, nil
+	return &wire.Completed{Bucket: c.Bucket, Key: c.Key, ETag: info.ETag, Size: info.Size, CRC64: info.CRC64, CRC64NVME: info.CRC64NVME}, nil
 }
 
 // refusedComplete explains a store's refusal of a pinned upload's parts by listing them
@@ -115,6 +144,11 @@ func (s *Service) namedParts(c *uploadplan.Claims, plan uploadplan.Plan, parts [
 		}
 		if i > 0 && parts[i-1].PartNumber == p.PartNumber {
 			return nil, errcode.Invalid(field+".partNumber", "part %d is listed twice", p.PartNumber)
+		}
+		if p.Checksum != "" && !s.caps.PartChecksums {
+			parts[i].Checksum = "" // the store's complete takes none
+		} else if _, ok := checksum.NVME.Parse(p.Checksum); p.Checksum != "" && !ok {
+			return nil, errcode.Invalid(field+".checksum", "a part's checksum is the base64 of its crc64nvme's 8 bytes, big-endian")
 		}
 		etag := strings.Trim(p.ETag, `"`)
 		if etag == "" || len(etag) > 128 || strings.ContainsAny(etag, "\"<>&\r\n") {
@@ -190,7 +224,7 @@ func (s *Service) tellCompleted(ctx context.Context, c *uploadplan.Claims, done 
 		return
 	}
 	ev := &events.Event{Type: events.Completed, Profile: c.Profile, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: done.Size,
-		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected}
+		ETag: done.ETag, CRC64: done.CRC64, CRC64NVME: done.CRC64NVME, ContentType: c.ContentType, DetectedType: detected}
 	if !info.Exists {
 		info, _ = s.objects.Stat(ctx, c.Key)
 	}
@@ -209,15 +243,14 @@ func (s *Service) completeFailed(ctx context.Context, c *uploadplan.Claims, err 
 	if errcode.As(err).Code != errcode.UploadNotFound {
 		return err
 	}
-	handled, ferr := s.finishRejection(ctx, c)
+	handled, refusal, ferr := s.finishRejection(ctx, c)
 	switch {
 	case !handled:
 		return err
 	case ferr != nil:
 		return ferr
 	}
-	return &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
-		Message: "this upload's object contradicted its declared type; it was deleted"}
+	return refusal
 }
 
 // Abort discards an upload. Aborting an upload that is already gone (aborted, expired)
@@ -236,7 +269,7 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	if e := errcode.As(err); e.Code != errcode.UploadNotFound {
 		return err
 	}
-	if handled, err := s.finishRejection(ctx, c); handled {
+	if handled, _, err := s.finishRejection(ctx, c); handled {
 		return err // the object was rejected: nothing is stored once it is removed
 	}
 	info, err := s.objects.Stat(ctx, c.Key)

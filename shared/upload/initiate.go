@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/uploadplan"
 	"github.com/directup/directup/shared/wire"
 )
@@ -29,6 +30,11 @@ type Initiated struct {
 	CompactParts *wire.CompactParts `json:"compactParts,omitempty"`
 	// Profile is the profile the upload was started under ("" the deployment's rules).
 	Profile string `json:"profile,omitempty"`
+	// ChecksumAlgorithm names the whole-object checksum the complete may carry (crc64ecma
+	// on COS, crc64nvme on S3), and must where requireChecksum says so.
+	ChecksumAlgorithm string `json:"checksumAlgorithm,omitempty"`
+	// ChecksumRequired: the complete must carry it.
+	ChecksumRequired bool `json:"checksumRequired,omitempty"`
 }
 
 // Initiate checks req, starts a multipart upload and presigns the first batch of parts.
@@ -84,6 +90,10 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if err != nil {
 		return nil, err
 	}
+	headLen, headDigest, err := checkHead(rules, req)
+	if err != nil {
+		return nil, err
+	}
 	if s.hook != nil {
 		if err := s.askHook(ctx, rules, req, obj, plan, mode == initiateOpen); err != nil {
 			return nil, err
@@ -101,6 +111,10 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 		obj.Metadata = map[string]string{}
 	}
 	obj.Metadata[policy.WriteMetadata] = write
+	// Uppy (planned without URLs, or open) sends no part checksums at complete: created
+	// without the store's checksum where that is a choice, its complete needs no listing.
+	uppy := mode == initiateNoURLs || mode == initiateOpen
+	obj.Checksum = !uppy
 	uploadID, err := s.store.Initiate(ctx, obj)
 	if err != nil {
 		return nil, err
@@ -115,24 +129,38 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		Issued: s.now().Unix(), Expires: s.now().Add(rules.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
 		ContentType: obj.ContentType, Write: write[:writeIDLen], // the seal stays secret: see newWrite
-		Profile: req.Profile,
+		Profile: req.Profile, HeadLen: headLen, HeadDigest: headDigest,
+	}
+	if !s.caps.PartChecksums || obj.Checksum {
+		claims.Checksum = s.caps.Checksum
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
 	}
+	up, err := s.initiated(ctx, &claims, plan, obj, mode)
+	if err != nil {
+		return nil, err
+	}
+	up.ChecksumAlgorithm, up.ChecksumRequired = claims.Checksum, rules.RequireChecksum
+	return up, nil
+}
+
+// initiated is the answer to an initiate: the token and the URLs the mode asks for.
+func (s *Service) initiated(ctx context.Context, claims *uploadplan.Claims, plan uploadplan.Plan, obj *storage.Object, mode initiateMode) (*Initiated, error) {
+	uploadID := claims.UploadID
 	switch mode {
 	case initiateOpen:
 		claims.Open, claims.PartSize = true, 0
 		return &Initiated{
 			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: claims.Size, PartCount: s.caps.MaxParts,
-			Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: []wire.PresignedPart{},
-			Profile: req.Profile,
+			Token: s.tokens.Sign(*claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), Parts: []wire.PresignedPart{},
+			Profile: claims.Profile,
 		}, nil
 	case initiateNoURLs:
 		return &Initiated{
 			Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
-			PartCount: plan.PartCount, Token: s.tokens.Sign(claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(),
-			PartBatch: s.policy.PartBatch, Parts: []wire.PresignedPart{}, Profile: req.Profile,
+			PartCount: plan.PartCount, Token: s.tokens.Sign(*claims), TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(),
+			PartBatch: s.policy.PartBatch, Parts: []wire.PresignedPart{}, Profile: claims.Profile,
 		}, nil
 	}
 	batch := s.policy.PartBatch
@@ -147,7 +175,7 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if obj.Encryption != nil {
 		customerKey = obj.Encryption.CustomerKey
 	}
-	urls, err := s.presign(ctx, &claims, plan, first, customerKey, mode == initiateAllURLs)
+	urls, err := s.presign(ctx, claims, plan, first, customerKey, mode == initiateAllURLs)
 	if err != nil {
 		// The caller will never learn this UploadId: abort it rather than leave an orphan.
 		s.abortQuietly(ctx, obj.Key, uploadID)
@@ -155,9 +183,9 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	}
 	return &Initiated{
 		Bucket: claims.Bucket, Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
-		PartCount: plan.PartCount, Token: s.tokens.Sign(claims), ExpiresAt: urls.ExpiresAt,
+		PartCount: plan.PartCount, Token: s.tokens.Sign(*claims), ExpiresAt: urls.ExpiresAt,
 		TokenExpiresAt: time.Unix(claims.Expires, 0).UTC(), PartBatch: s.policy.PartBatch, Parts: urls.Parts,
-		CompactParts: urls.CompactParts, Profile: req.Profile,
+		CompactParts: urls.CompactParts, Profile: claims.Profile,
 	}, nil
 }
 

@@ -22,6 +22,7 @@ type createdObject struct {
 	write string // the API write's id; empty when no API upload wrote it
 	keys  string // the temporary keys' fingerprint, once a declaration names them
 	head  []byte // its first bytes, when the first read fetched them
+	form  bool   // a form upload's seal: the API bounded it, nothing checked its content yet
 	// rules are the profile's the object was uploaded under (its sealed write value, or
 	// its temporary keys' declaration, says which), else the deployment's.
 	rules *policy.Policy
@@ -31,18 +32,19 @@ type createdObject struct {
 // when its sealed write value shows the API wrote it.
 func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *createdObject {
 	ev := &events.Event{Type: events.Completed, Bucket: s.store.Bucket(), Key: key, Size: info.Size, ETag: info.ETag,
-		CRC64: info.CRC64, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
+		CRC64: info.CRC64, CRC64NVME: info.CRC64NVME, ContentType: info.ContentType, Metadata: userMetadata(info.Metadata), Source: "storage"}
 	write := info.Metadata[policy.WriteMetadata]
 	// The rules are those of the folder the object lies in; a seal counts only if it was
 	// made for that very profile (a seal is readable, and may be copied onto other bytes).
 	owner, _ := s.folders.Owner(key)
-	if profile, ok := s.apiWrite(key, info); ok && profile == owner {
+	profile, form, ok := s.apiWrite(key, info)
+	if ok && profile == owner {
 		write = write[:writeIDLen] // the write's id, as the token names it
 	} else {
-		write = "" // not an API upload's: a client's (temporary keys), or written outside directup
+		write, form = "", false // not an API upload's: a client's (temporary keys), or written outside directup
 	}
 	ev.Profile = owner
-	return &createdObject{key: key, info: info, ev: ev, write: write, rules: s.rulesNamed(owner)}
+	return &createdObject{key: key, info: info, ev: ev, write: write, form: form, rules: s.rulesNamed(owner)}
 }
 
 // verdict runs the checks in order — size, temporary keys' declarations, content — and
@@ -59,6 +61,16 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 	}
 	if o.info.Size < o.rules.MinSize {
 		return "the object is smaller than this deployment's minimum of " + strconv.FormatInt(o.rules.MinSize, 10) + " bytes; it was deleted", nil
+	}
+	if o.form && o.info.CustomerKeyEncrypted {
+		// A form directup signed never asks for SSE-C: fields a client added (COS takes
+		// fields its policy does not name) must not hide the content from the check.
+		return "the object was encrypted with a customer's key its form did not ask for, so its content cannot be checked; it was deleted", nil
+	}
+	if o.form {
+		if reason, err := s.addedSettings(ctx, o.key, o.info); err != nil || reason != "" {
+			return reason, err
+		}
 	}
 	if missing := o.rules.MissingMetadata(o.info.Metadata); missing != "" {
 		return "the object lacks the required metadata " + missing + "; it was deleted", nil
@@ -97,6 +109,9 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 		o.keys = d.Keys
 		if o.info.Size != d.Size {
 			return "the object holds " + strconv.FormatInt(o.info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted", nil
+		}
+		if !d.checksumHolds(o.info) && policy.MediaType(o.info.ContentType) == policy.MediaType(d.ContentType) {
+			return errcode.ChecksumMismatch + ": the object's crc64ecma is " + o.info.CRC64 + ", not the " + d.Checksum + " declared for its keys; it was deleted", nil
 		}
 		return "the object is stored as " + policy.MediaType(o.info.ContentType) + ", not the " + policy.MediaType(d.ContentType) + " declared for its keys; it was deleted", nil
 	}

@@ -8,11 +8,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/tempkeys"
+	"github.com/directup/directup/shared/wire"
 )
 
 // Keys checks req exactly as Initiate does — the policy, the hook — and, instead of
@@ -20,6 +22,12 @@ import (
 // (UPLOAD_ALLOW_STS). The client's SDK then drives the upload itself: part sizes are not
 // pinned, so the storage-triggered function checks what was stored.
 func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempkeys.Keys, error) {
+	return s.KeysFor(ctx, req, nil)
+}
+
+// KeysFor is Keys with the whole object's checksum the client declares for what its keys
+// will store (sum; nil none): the storage-triggered function holds the object to it too.
+func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum *wire.Checksum) (*tempkeys.Keys, error) {
 	if !s.policy.AllowSTS {
 		return nil, errcode.Denied("", "this deployment does not hand out temporary keys (UPLOAD_ALLOW_STS): use POST /uploads")
 	}
@@ -31,11 +39,18 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	if err != nil {
 		return nil, err
 	}
+	crc, err := readChecksum(checksum.Of(s.caps.Checksum), rules.RequireChecksum, sum, "request for keys")
+	if err != nil {
+		return nil, err
+	}
 	caps := s.caps
 	obj, plan, err := rules.ObjectFor(req, func(filename string) (string, error) {
 		return policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, Caller(ctx), filename, s.now())
 	}, caps)
 	if err != nil {
+		return nil, err
+	}
+	if _, _, err := checkHead(rules, req); err != nil {
 		return nil, err
 	}
 	generated := req.Key == ""
@@ -74,14 +89,9 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	// caller's and its keys': it is added to the key's declarations (never replacing
 	// another caller's) and holds only for an object written while its keys were valid.
 	// Keys whose declaration could not be kept are not handed out.
-	renewing := false
-	if s.records != nil {
-		sum := sha256.Sum256([]byte(keys.SecretID))
-		d := declared{Size: plan.Size, ContentType: obj.ContentType, Caller: Caller(ctx), Keys: hex.EncodeToString(sum[:8]),
-			NotBefore: keys.Start.Unix(), NotAfter: keys.Expires.Unix(), Profile: req.Profile}
-		if renewing, err = s.declare(ctx, obj.Key, d); err != nil {
-			return nil, err
-		}
+	renewing, err := s.declareKeys(ctx, obj.Key, declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc))
+	if err != nil {
+		return nil, err
 	}
 	// Keys for a key act on every upload to it: none while an API upload to it is open
 	// (checked after the declaration is kept, so an initiate racing this one sees one of
@@ -98,6 +108,26 @@ func (s *Service) Keys(ctx context.Context, req *policy.InitiateRequest) (*tempk
 	}
 	keys.Bucket, keys.Key = s.store.Bucket(), obj.Key
 	return keys, nil
+}
+
+// declaredFor is what a caller declares for the object its keys will store.
+func declaredFor(ctx context.Context, contentType string, size int64, keys *tempkeys.Keys, profile string, crc *declaredSum) declared {
+	sum := sha256.Sum256([]byte(keys.SecretID))
+	d := declared{Size: size, ContentType: contentType, Caller: Caller(ctx), Keys: hex.EncodeToString(sum[:8]),
+		NotBefore: keys.Start.Unix(), NotAfter: keys.Expires.Unix(), Profile: profile}
+	if crc != nil {
+		d.Checksum = crc.algo.Format(crc.value)
+	}
+	return d
+}
+
+// declareKeys keeps d where the deployment keeps records (declare); without records
+// nothing is declared.
+func (s *Service) declareKeys(ctx context.Context, key string, d declared) (renewing bool, err error) {
+	if s.records == nil {
+		return false, nil
+	}
+	return s.declare(ctx, key, d)
 }
 
 // lockedByKeys refuses an API upload to a named key another caller holds temporary keys
@@ -134,6 +164,9 @@ type declared struct {
 	NotAfter  int64 `json:"notAfter"`
 	// Profile is the profile the keys were issued under: its rules hold the object.
 	Profile string `json:"profile,omitempty"`
+	// Checksum is the whole object's checksum the caller declared, in the store's
+	// algorithm and form (COS: crc64ecma, decimal); "" none.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // declarations is the record of one key: every declaration whose keys may still write.
@@ -219,9 +252,20 @@ func (s *Service) declarationsFor(ctx context.Context, key string, modified time
 // matching is the newest of held that info's size and type meet, or nil.
 func matching(held []declared, info storage.ObjectInfo) *declared {
 	for i := len(held) - 1; i >= 0; i-- {
-		if d := &held[i]; info.Size == d.Size && policy.MediaType(info.ContentType) == policy.MediaType(d.ContentType) {
+		if d := &held[i]; info.Size == d.Size && policy.MediaType(info.ContentType) == policy.MediaType(d.ContentType) && d.checksumHolds(info) {
 			return d
 		}
 	}
 	return nil
+}
+
+// checksumHolds reports whether the object's checksum is the declared one (or none was
+// declared). Only COS's crc64ecma can be declared for keys: S3 hands out none.
+func (d *declared) checksumHolds(info storage.ObjectInfo) bool {
+	if d.Checksum == "" {
+		return true
+	}
+	want, ok := checksum.ECMA.Parse(d.Checksum)
+	got, gok := checksum.ECMA.Parse(info.CRC64)
+	return ok && gok && want == got
 }

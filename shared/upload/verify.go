@@ -3,6 +3,7 @@ package upload
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
@@ -30,7 +31,8 @@ func (s *Service) checkStored(ctx context.Context, c *uploadplan.Claims, done *w
 		return storage.ObjectInfo{}, "", nil
 	}
 	rules := s.rulesOf(c)
-	verify := rules.VerifyContent && c.ContentType != ""
+	content := rules.VerifyContent && c.ContentType != ""
+	verify := content || c.HeadLen > 0 // a head sent at initiate is compared whatever the rules
 	if !verify && !c.Open && s.caps.ChecksObjectSize && s.events == nil {
 		return storage.ObjectInfo{}, "", nil // the store checked the size: nothing to read
 	}
@@ -38,7 +40,7 @@ func (s *Service) checkStored(ctx context.Context, c *uploadplan.Claims, done *w
 	var info storage.ObjectInfo
 	var err error
 	if verify {
-		head, info, err = s.objects.ReadHead(ctx, c.Key, policy.HeadBytes)
+		head, info, err = s.objects.ReadHead(ctx, c.Key, max(policy.HeadBytes, c.HeadLen))
 	} else {
 		info, err = s.objects.Stat(ctx, c.Key)
 	}
@@ -50,6 +52,12 @@ func (s *Service) checkStored(ctx context.Context, c *uploadplan.Claims, done *w
 		return info, "", s.rejectStored(ctx, c, done, info, "", &errcode.Error{Code: errcode.InvalidPart, Field: "parts"}, what)
 	}
 	if !verify {
+		return info, "", nil
+	}
+	if what := headContradicts(c, head, info.Size); what != "" {
+		return info, "", s.rejectStored(ctx, c, done, info, "", &errcode.Error{Code: errcode.ContentMismatch, Field: "head"}, what)
+	}
+	if !content {
 		return info, "", nil
 	}
 	detected, ok := rules.ContentVerdict(c.ContentType, head)
@@ -64,7 +72,7 @@ func (s *Service) checkStored(ctx context.Context, c *uploadplan.Claims, done *w
 // why; e is the refusal, completed with what happened to the object.
 func (s *Service) rejectStored(ctx context.Context, c *uploadplan.Claims, done *wire.Completed, info storage.ObjectInfo, detected string, e *errcode.Error, what string) error {
 	ev := &events.Event{Type: events.Rejected, Profile: c.Profile, Bucket: done.Bucket, Key: done.Key, UploadID: c.UploadID, Size: info.Size,
-		ETag: done.ETag, CRC64: done.CRC64, ContentType: c.ContentType, DetectedType: detected, Source: "api"}
+		ETag: done.ETag, CRC64: done.CRC64, CRC64NVME: done.CRC64NVME, ContentType: c.ContentType, DetectedType: detected, Source: "api"}
 	// A token from before writes were named: the modification time names this write, as
 	// the storage-triggered function names it.
 	identify(ev, c.Write, "", info.LastModified)
@@ -92,18 +100,31 @@ func (s *Service) rejectStored(ctx context.Context, c *uploadplan.Claims, done *
 // finishRejection completes, for a call on an upload whose object was rejected earlier
 // but could not be removed then, what that call left: the object is removed now. handled
 // is false when no such rejection is recorded for this upload.
-func (s *Service) finishRejection(ctx context.Context, c *uploadplan.Claims) (handled bool, err error) {
+func (s *Service) finishRejection(ctx context.Context, c *uploadplan.Claims) (handled bool, refusal *errcode.Error, err error) {
 	r, err := s.rejectionFor(ctx, c.Key)
 	if err != nil || r == nil || r.Event.UploadID != c.UploadID {
-		return false, err
+		return false, nil, err
 	}
+	refusal = recordedRefusal(r)
 	info, err := s.objects.Stat(ctx, c.Key)
 	if err != nil {
-		return true, err
+		return true, refusal, err
 	}
 	if err := s.finishRecordedRejection(ctx, c.Key, r, info); err != nil {
-		return true, &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
-			Message: "this upload's object contradicted its declared type and could not be removed yet; try again", Err: err}
+		refusal.Message, refusal.Err = refusal.Message+" and could not be removed yet; try again", err
+		return true, refusal, refusal
 	}
-	return true, nil
+	refusal.Message += "; it was deleted"
+	return true, refusal, nil
+}
+
+// recordedRefusal is the refusal a recorded rejection answers again: a checksum's, or
+// the declared type's (size refusals among them, as before checksums).
+func recordedRefusal(r *rejection) *errcode.Error {
+	if strings.HasPrefix(r.Event.Reason, errcode.ChecksumMismatch+":") {
+		return &errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum",
+			Message: "this upload's object did not have the declared checksum"}
+	}
+	return &errcode.Error{Code: errcode.ContentMismatch, Field: "contentType",
+		Message: "this upload's object contradicted its declared type"}
 }

@@ -26,6 +26,18 @@ import (
 // object to that profile's rules, and a value sealed for one profile never passes for
 // another's.
 func (s *Service) newWrite(key string, size int64, open bool, contentType, profile string) (string, error) {
+	return s.seal(key, sealedSize(size, open), contentType, profile)
+}
+
+// newFormWrite is newWrite for a form upload: its seal names the form, so the
+// storage-triggered function knows the object came through one (and holds it to what a
+// form can carry: never SSE-C, whose content it could not read).
+func (s *Service) newFormWrite(key string, size int64, open bool, contentType, profile string) (string, error) {
+	return s.seal(key, formSize+sealedSize(size, open), contentType, profile)
+}
+
+// seal is a fresh write value: 80 random bits and their MAC under the signing key.
+func (s *Service) seal(key, size, contentType, profile string) (string, error) {
 	var b [10]byte
 	if _, err := io.ReadFull(s.random, b[:]); err != nil {
 		return "", err
@@ -35,8 +47,11 @@ func (s *Service) newWrite(key string, size int64, open bool, contentType, profi
 	if len(sign) == 0 {
 		return "", errors.New("upload: no write key yet (the token secret is read before use)")
 	}
-	return r + writeMAC(sign, key, r, sealedSize(size, open), policy.MediaType(contentType), profile), nil
+	return r + writeMAC(sign, key, r, size, policy.MediaType(contentType), profile), nil
 }
+
+// formSize prefixes the size a form write's seal covers.
+const formSize = "form:"
 
 func sealedSize(size int64, open bool) string {
 	if open {
@@ -59,12 +74,12 @@ func writeMAC(secret []byte, key, r, size, mediaType, profile string) string {
 const writeIDLen = 16
 
 // apiWrite reports whether the object info describes, at key, carries a WriteMetadata
-// value this deployment sealed for an upload of its very size and type, and under which
-// profile ("" the deployment's rules).
-func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string, ok bool) {
+// value this deployment sealed for an upload of its very size and type, under which
+// profile ("" the deployment's rules), and whether a form (not a multipart upload) wrote it.
+func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string, form, ok bool) {
 	w := info.Metadata[policy.WriteMetadata]
 	if len(w) != 2*writeIDLen {
-		return "", false
+		return "", false, false
 	}
 	mt := policy.MediaType(info.ContentType)
 	profiles := []string{""}
@@ -74,23 +89,28 @@ func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string,
 	// A value sealed before a rotation of the secret verifies with the verify-only key.
 	sign, previous := s.writeKeys.Keys()
 	for _, secret := range append([][]byte{sign}, previous...) {
+		if len(secret) == 0 {
+			continue
+		}
 		for _, profile := range profiles {
 			for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
-				if len(secret) > 0 && hmac.Equal([]byte(w[writeIDLen:]), []byte(writeMAC(secret, key, w[:writeIDLen], size, mt, profile))) {
-					return profile, true
+				for _, kind := range []string{"", formSize} {
+					if hmac.Equal([]byte(w[writeIDLen:]), []byte(writeMAC(secret, key, w[:writeIDLen], kind+size, mt, profile))) {
+						return profile, kind == formSize, true
+					}
 				}
 			}
 		}
 	}
-	return "", false
+	return "", false, false
 }
 
 // UploadedBy reports whether the object info describes is the one the upload of c stored:
 // it carries that upload's sealed write value.
 func (s *Service) UploadedBy(c *uploadplan.Claims, info storage.ObjectInfo) bool {
 	w := info.Metadata[policy.WriteMetadata]
-	profile, ok := s.apiWrite(c.Key, info)
-	return c.Write != "" && info.Exists && ok && profile == c.Profile && w[:writeIDLen] == c.Write
+	profile, form, ok := s.apiWrite(c.Key, info)
+	return c.Write != "" && info.Exists && ok && !form && profile == c.Profile && w[:writeIDLen] == c.Write
 }
 
 // identify sets ev's id from what names the write: its WriteMetadata value (write; the

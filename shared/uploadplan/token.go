@@ -32,6 +32,13 @@ type Claims struct {
 	Write string `json:"w,omitempty"`
 	// Profile names the profile whose rules the upload is held to ("" the deployment's).
 	Profile string `json:"pf,omitempty"`
+	// HeadLen and HeadDigest describe the first bytes the create sent (base64url of the
+	// first 16 bytes of their SHA-256): the stored object must begin with them.
+	HeadLen    int    `json:"hl,omitempty"`
+	HeadDigest string `json:"hd,omitempty"`
+	// Checksum names the whole-object checksum the upload was created with (the store's,
+	// checksum.CRC64ECMA or CRC64NVME; "" in tokens from before checksums).
+	Checksum string `json:"ck,omitempty"`
 }
 
 // Plan rebuilds the part plan the token carries.

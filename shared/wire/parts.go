@@ -27,12 +27,32 @@ type StoredPart struct {
 	PartNumber int    `json:"partNumber"`
 	ETag       string `json:"etag"`
 	Size       int64  `json:"size"`
+	// Checksum is the part's checksum where the store keeps one per part (S3's crc64nvme
+	// for uploads created with it).
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // CompletedPart names a part to assemble.
 type CompletedPart struct {
 	PartNumber int    `json:"partNumber"`
 	ETag       string `json:"etag"`
+	// Checksum is the part's own checksum in the store's algorithm (S3's crc64nvme, base64),
+	// for stores whose complete takes each part's (S3, for uploads with a checksum); the
+	// store checks it against the part it holds.
+	Checksum string `json:"checksum,omitempty"`
+}
+
+// CompleteRequest is the complete call's body.
+type CompleteRequest struct {
+	Parts    []CompletedPart `json:"parts"`
+	Checksum *Checksum       `json:"checksum,omitempty"`
+}
+
+// Checksum is a whole object's checksum in the algorithm of the store that keeps it: one
+// field is set.
+type Checksum struct {
+	CRC64ECMA string `json:"crc64ecma,omitempty"` // COS: decimal
+	CRC64NVME string `json:"crc64nvme,omitempty"` // S3: base64 of the 8 bytes, big-endian
 }
 
 // Completed describes the assembled object.
@@ -42,5 +62,8 @@ type Completed struct {
 	Location string `json:"location"`
 	ETag     string `json:"etag"`
 	Size     int64  `json:"size"`
-	CRC64    string `json:"crc64,omitempty"`
+	CRC64    string `json:"crc64,omitempty"` // COS: CRC-64/ECMA-182, decimal
+	// CRC64NVME is S3's full-object CRC-64/NVME of the object (base64), for uploads
+	// created with it.
+	CRC64NVME string `json:"crc64nvme,omitempty"`
 }

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { CRC64S } from '../directup.js'
 import { startLocal, launch, withFiles, expected, stored, sha256, fill, artifacts, uppyPage, uppyUpload } from './helpers.mjs'
 
 let local, browser
@@ -16,6 +17,8 @@ after(async () => {
   await browser?.close()
   local?.stop()
 })
+
+const crc64ecmaOf = (bytes) => CRC64S.crc64ecma.of(bytes).toString()
 
 async function page() {
   const context = await browser.newContext()
@@ -37,7 +40,12 @@ test('client: a 52 MB file in 11 parts, in parallel, with progress', async () =>
   const p = await page()
   const seen = countPuts(p)
   const api = []
-  p.on('request', (r) => { if (r.url().startsWith(local.api + '/uploads')) api.push(r.method() + ' ' + r.url().slice(local.api.length)) })
+  let completeBody = null
+  p.on('request', (r) => {
+    if (!r.url().startsWith(local.api + '/uploads')) return
+    api.push(r.method() + ' ' + r.url().slice(local.api.length))
+    if (r.url().endsWith('/complete')) completeBody = JSON.parse(r.postData())
+  })
   const size = 52 * 1024 * 1024 + 123, seed = 1
   const out = await p.evaluate(async ({ size, seed }) => {
     const { DirectUpload } = await import('/directup.js')
@@ -56,6 +64,10 @@ test('client: a 52 MB file in 11 parts, in parallel, with progress', async () =>
   // Every part's URL came with the initiate, in the compact form: no request for more.
   assert.deepEqual(api.map((a) => a.replace(/uploads\/[^/?]+/, 'uploads/ID')), ['POST /uploads?parts=compact', 'POST /uploads/ID/complete'])
   assert.equal(sha256(await stored(local.api, out.result.key)), expected(size, seed))
+  // The whole file's CRC-64, combined from the parts' sent in parallel, is the store's own
+  // (a wrong one would have been refused with 422 checksum_mismatch).
+  assert.equal(completeBody.checksum.crc64ecma, out.result.crc64)
+  assert.equal(completeBody.checksum.crc64ecma, crc64ecmaOf(await stored(local.api, out.result.key)))
   await p.context().close()
 })
 
@@ -337,10 +349,32 @@ test('Uppy: @uppy/core + @uppy/aws-s3 through the Companion protocol', async () 
   const refused = await uppyUpload(p, { name: 'uppy-undeclared.bin', size: 6 * 1024 * 1024, seed: 23, endpoint: local.api, declareSize: false })
   assert.equal(refused.failed.length, 1, 'an undeclared size must be refused')
 
-  // Uppy's small-file path gets a clear refusal that names the fix.
-  const params = await fetch(local.api + '/s3/params?filename=a&type=text/plain')
-  assert.equal(params.status, 400)
-  assert.match((await params.json()).error.message, /shouldUseMultipart: true/)
+  await close()
+})
+
+// Uppy as its docs set it up (companionEndpoint, nothing else): a 3 MB file goes through
+// Companion's small-file path, one form POST straight to the store, bounded by the form's
+// policy; the stored bytes are the browser's. A form whose bytes contradict their type is
+// stored by the POST, then removed by the storage-triggered check (local mode runs it).
+test('Uppy default setup: the form path (GET /s3/params, POST Object)', async () => {
+  const { page: p, close } = await uppyPage(browser)
+  const posts = []
+  p.on('request', (r) => { if (r.method() === 'POST' && !r.url().startsWith(local.api)) posts.push(r.url()) })
+  const c = { name: 'uppy-form.bin', size: 3 * 1000 * 1000, seed: 24, endpoint: local.api, defaults: true }
+  const out = await uppyUpload(p, c)
+  assert.deepEqual(out.failed, [])
+  assert.equal(posts.length, 1, 'one form POST to the store')
+  assert.equal(sha256(await stored(local.api, out.body.key)), expected(c.size, c.seed))
+
+  const html = '<!doctype html><script>alert(1)</script>'
+  const disguised = await uppyUpload(p, { name: 'cat.png', type: 'image/png', text: html, endpoint: local.api, defaults: true })
+  assert.deepEqual(disguised.failed, [], 'the store takes the POST: nothing checks bytes before they are stored')
+  let gone = false
+  for (let i = 0; i < 50 && !gone; i++) {
+    gone = (await stored(local.api, disguised.body.key)) === null
+    if (!gone) await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.ok(gone, 'the storage-triggered check removed HTML stored as image/png')
   await close()
 })
 

@@ -168,12 +168,15 @@ export async function uppyPage(browser) {
   return { page, close: async () => { await context.close(); server.close() } }
 }
 
-/** Uploads one generated file with Uppy (multipart, Companion protocol at c.endpoint). */
+/** Uploads one generated file with Uppy (Companion protocol at c.endpoint; multipart unless c.defaults). */
 export function uppyUpload(page, c) {
   return page.evaluate(async (c) => {
-    const uppy = new window.Uppy({ autoProceed: false }).use(window.AwsS3, { companionEndpoint: c.endpoint, shouldUseMultipart: true })
-    // README's one line: the size in Uppy's metadata, so directup pins every part URL.
-    if (c.declareSize !== false) uppy.on('file-added', (f) => uppy.setFileMeta(f.id, { size: f.size }))
+    // c.defaults: Uppy exactly as its docs set it up, companionEndpoint and nothing else
+    // (files under 100 MiB then go as one form POST). Else multipart, with README's line
+    // declaring the size in Uppy's metadata, so directup pins every part URL.
+    const uppy = c.defaults ? new window.Uppy().use(window.AwsS3, { companionEndpoint: c.endpoint })
+      : new window.Uppy({ autoProceed: false }).use(window.AwsS3, { companionEndpoint: c.endpoint, shouldUseMultipart: true })
+    if (!c.defaults && c.declareSize !== false) uppy.on('file-added', (f) => uppy.setFileMeta(f.id, { size: f.size }))
     let body = null
     uppy.on('upload-success', (file, resp) => { body = resp.body })
     const type = c.type || 'application/octet-stream'

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/directup/directup/shared/checksum"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/wire"
@@ -62,6 +63,7 @@ func Run(t *testing.T, newStore New) {
 	t.Run("ExpiryClamp", func(t *testing.T) { testExpiryClamp(t, newStore) })
 	t.Run("CompactForm", func(t *testing.T) { testCompactForm(t, newStore) })
 	t.Run("Faults", func(t *testing.T) { testFaults(t, newStore) })
+	t.Run("Forms", func(t *testing.T) { testForms(t, newStore) })
 	t.Run("NotEmbedded", func(t *testing.T) { notEmbedded(t, newStore(t, Options{}).Store) })
 }
 
@@ -162,9 +164,11 @@ func testLifecycle(t *testing.T, newStore New) {
 	if got, err := f.Read(k); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("stored %d bytes (%v), want the %d uploaded", len(got), err, len(data))
 	}
-	if info, err := objectsOf(t, f.Store).Stat(ctx, k); err != nil || !info.Exists || info.LastModified.IsZero() {
+	info, err := objectsOf(t, f.Store).Stat(ctx, k)
+	if err != nil || !info.Exists || info.LastModified.IsZero() {
 		t.Fatalf("Stat after complete = %+v, %v", info, err)
 	}
+	checkChecksum(t, f.Store.Capabilities().Checksum, data, c, info)
 	if head, info, err := objectsOf(t, f.Store).ReadHead(ctx, k, 100); err != nil || !bytes.Equal(head, data[:100]) ||
 		info.Size != int64(len(data)) || !info.Exists || info.ETag != c.ETag || info.LastModified.IsZero() {
 		t.Fatalf("ReadHead(100) = %d bytes, %+v, %v (want the object's size %d and ETag %s)", len(head), info, err, len(data), c.ETag)
@@ -606,5 +610,27 @@ func notEmbedded(t *testing.T, s storage.Store) {
 	t.Helper()
 	if _, ok := s.(storage.Embedded); ok {
 		t.Fatalf("%T implements storage.Embedded: only local mode's store may", s)
+	}
+}
+
+// checkChecksum holds a store to the whole-object checksum its capabilities name: its
+// complete answers it (the service compares it without a read), and so does a HEAD, both
+// equal to the oracle's (hash/crc64 with the algorithm's table) over the bytes uploaded.
+func checkChecksum(t *testing.T, name string, data []byte, c *wire.Completed, info storage.ObjectInfo) {
+	t.Helper()
+	algo := checksum.Of(name)
+	if name != "" && algo == nil {
+		t.Fatalf("Capabilities().Checksum = %q: not an algorithm directup knows", name)
+	}
+	if algo == nil {
+		return
+	}
+	want := algo.Format(algo.Checksum(data))
+	got, head := c.CRC64, info.CRC64
+	if algo == checksum.NVME {
+		got, head = c.CRC64NVME, info.CRC64NVME
+	}
+	if got != want || head != want {
+		t.Errorf("%s: the complete answered %q and a HEAD %q; the bytes' is %s", name, got, head, want)
 	}
 }
