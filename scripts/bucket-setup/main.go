@@ -128,7 +128,8 @@ func policy(o options) (string, error) {
 		}, {
 			// A bucket-level action: its resource is the bucket's.
 			"effect":   "allow",
-			"action":   []string{"name/cos:ListMultipartUploads"},
+			// GetBucket lists a caller's folder of open uploads (GET /uploads).
+			"action":   []string{"name/cos:ListMultipartUploads", "name/cos:GetBucket"},
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/*"},
 		}, {
 			// The queue function's idempotency markers (x-cos-forbid-overwrite objects).
