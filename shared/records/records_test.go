@@ -3,6 +3,8 @@ package records
 import (
 	"context"
 	"errors"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/directup/directup/shared/signed"
@@ -26,6 +28,16 @@ func (m memStore) GetMarker(_ context.Context, key string) ([]byte, bool, error)
 	return b, ok, nil
 }
 func (m memStore) Delete(_ context.Context, key string) error { delete(m, key); return nil }
+func (m memStore) ListKeys(_ context.Context, prefix string) ([]string, error) {
+	var out []string
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
 
 // A record sealed before the token secret rotated still reads (the previous value is
 // verify-only); one sealed two rotations back is refused as forged.
@@ -45,5 +57,25 @@ func TestRecordsAcrossRotation(t *testing.T) {
 	ring.Set([]byte("third-secret-0123456789abcdef012"), []byte("second-secret-0123456789abcdef01"))
 	if _, err := b.Get(ctx, Declared, "uploads/a", &v); !errors.Is(err, ErrForged) {
 		t.Fatalf("after two rotations: %v", err)
+	}
+}
+
+// A caller's folder listed after a rotation still holds the records sealed before it;
+// two rotations back they are skipped as forged.
+func TestFolderRecordsAcrossRotation(t *testing.T) {
+	ctx := context.Background()
+	var ring signed.Ring
+	ring.Set([]byte("first-secret-0123456789abcdef012"), nil)
+	b := NewKeys(memStore{}, "uploads/", &ring)
+	if err := b.PutIn(ctx, Open, "alice", "u1", map[string]int{"size": 1}); err != nil {
+		t.Fatal(err)
+	}
+	ring.Set([]byte("second-secret-0123456789abcdef01"), []byte("first-secret-0123456789abcdef012"))
+	if entries, forged, err := b.ListIn(ctx, Open, "alice"); err != nil || len(entries) != 1 || entries[0].ID != "u1" || len(forged) != 0 {
+		t.Fatalf("after one rotation: %v %v %v", entries, forged, err)
+	}
+	ring.Set([]byte("third-secret-0123456789abcdef012"), []byte("second-secret-0123456789abcdef01"))
+	if entries, forged, err := b.ListIn(ctx, Open, "alice"); err != nil || len(entries) != 0 || len(forged) != 1 {
+		t.Fatalf("after two rotations: %v %v %v", entries, forged, err)
 	}
 }
