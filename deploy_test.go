@@ -277,16 +277,22 @@ func checkPolicies(t *testing.T, doc *yaml.Node, props *yaml.Node) {
 			actions = append(actions, n.Value)
 		}
 		r := lookup(t, st, "Resource").Value
-		if a.Value == "s3:ListBucketMultipartUploads" {
+		switch {
+		case a.Value == "s3:ListBucketMultipartUploads":
 			if r != "arn:aws:s3:::${S3Bucket}" {
 				t.Errorf("the bucket-level action is on %q", r)
 			}
-		} else if !strings.HasPrefix(r, "arn:aws:s3:::${S3Bucket}/${UploadKeyPrefix}") {
+		case a.Value == "s3:ListBucket":
+			// Listing is bucket-level: it must be held to the folders of open uploads.
+			if cond := lookup(t, st, "Condition", "StringLike", "s3:prefix").Value; r != "arn:aws:s3:::${S3Bucket}" || cond != "${UploadKeyPrefix}.directup/open/*" {
+				t.Errorf("s3:ListBucket on %q with prefix %q: only the records of open uploads may be listed", r, cond)
+			}
+		case !strings.HasPrefix(r, "arn:aws:s3:::${S3Bucket}/${UploadKeyPrefix}"):
 			t.Errorf("resource %q is wider than the upload prefix", r)
 		}
 	}
 	slices.Sort(actions)
-	if want := []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject"}; !slices.Equal(actions, want) {
+	if want := []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject"}; !slices.Equal(actions, want) {
 		t.Errorf("actions %v, want %v", actions, want)
 	}
 }

@@ -127,7 +127,7 @@ func policy(o options) (string, error) {
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/" + o.prefix + "*"},
 		}, {
 			// A bucket-level action: its resource is the bucket's.
-			"effect":   "allow",
+			"effect": "allow",
 			// GetBucket lists a caller's folder of open uploads (GET /uploads).
 			"action":   []string{"name/cos:ListMultipartUploads", "name/cos:GetBucket"},
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/*"},

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/signed"
 )
 
@@ -52,7 +53,8 @@ const (
 // KeyLister is a store that lists the object keys under a prefix: folders of records
 // (ListIn) need it.
 type KeyLister interface {
-	ListKeys(ctx context.Context, prefix string) ([]string, error)
+	// ListKeys lists the first max keys under prefix, in key order.
+	ListKeys(ctx context.Context, prefix string, max int) ([]string, error)
 }
 
 // Dir is the folder, under the key prefix, where the records live. No upload may write there.
@@ -211,6 +213,15 @@ func (b *Book) PutIn(ctx context.Context, kind Kind, owner, id string, v any) er
 	return b.store.PutRecord(ctx, b.PathIn(kind, owner, id), js)
 }
 
+// DeletePath removes the object at path, one ListIn returned as forged: only under the
+// records' folder.
+func (b *Book) DeletePath(ctx context.Context, path string) error {
+	if !strings.HasPrefix(path, b.prefix+Dir+"/") {
+		return errors.New("records: not a record's path")
+	}
+	return b.store.Delete(ctx, path)
+}
+
 // DeleteIn removes owner's record id of kind.
 func (b *Book) DeleteIn(ctx context.Context, kind Kind, owner, id string) error {
 	return b.store.Delete(ctx, b.PathIn(kind, owner, id))
@@ -230,7 +241,9 @@ func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []E
 	if !ok {
 		return nil, nil, errors.New("records: this store cannot list records")
 	}
-	paths, err := lister.ListKeys(ctx, b.folder(kind, owner))
+	// Anyone who may write under the prefix could fill a folder: its owner's listing reads
+	// the first MaxInFolder (forged ones are removed as they are found).
+	paths, err := lister.ListKeys(ctx, b.folder(kind, owner), MaxInFolder)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -255,8 +268,10 @@ func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []E
 	wg.Wait()
 	for i, r := range reads {
 		switch {
-		case r.err != nil:
+		case r.err != nil && transient(r.err):
 			return nil, nil, r.err
+		case r.err != nil: // unreadable for good (an object put there encrypted, archived): not a record
+			forged = append(forged, paths[i])
 		case r.forged:
 			forged = append(forged, paths[i])
 		case r.entry != nil:
@@ -264,6 +279,16 @@ func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []E
 		}
 	}
 	return entries, forged, nil
+}
+
+// MaxInFolder bounds the records ListIn reads of one folder.
+const MaxInFolder = 1000
+
+// transient reports a failed read worth failing a listing for (and trying again): the
+// store busy or slow, the credentials, the request's own deadline.
+func transient(err error) bool {
+	return errcode.Is(err, errcode.UpstreamBusy) || errcode.Is(err, errcode.UpstreamTimeout) ||
+		errcode.Is(err, errcode.CredentialsFailed) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // readIn reads the record at path of owner's folder: nil when it is gone since the
