@@ -37,6 +37,7 @@ func (a *App) openSecrets(c *config.Config) {
 	a.fromStore = map[string]*fromStore{}
 	for name, min := range secretMinimums {
 		if s := set.Secret(name); s != nil {
+			s.Min, s.Grace = min, c.SecretsGrace // a short value is refused before it is kept or rotated in
 			a.fromStore[name] = &fromStore{secret: s, ring: &signed.Ring{}, min: min}
 		}
 	}

@@ -50,7 +50,7 @@ type AWS struct {
 	Granted []string
 
 	mu              sync.Mutex
-	secrets, params map[string]string
+	secrets, params map[string][]version // every value set, oldest first
 	calls           []Call
 	signingKey      *rsa.PrivateKey
 	kid             string
@@ -67,7 +67,7 @@ func NewAWS(t testing.TB) *AWS {
 		t.Fatal(err)
 	}
 	a := &AWS{AccessKeyID: "AKIDROLE", Key: "role-secret-key", Token: "role-session-token",
-		Subject: "arn:aws:iam::123456789012:role/directup-api", secrets: map[string]string{}, params: map[string]string{},
+		Subject: "arn:aws:iam::123456789012:role/directup-api", secrets: map[string][]version{}, params: map[string][]version{},
 		signingKey: k, kid: "key-1", Now: time.Now}
 	srv := httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(srv.Close)
@@ -83,11 +83,26 @@ func (a *AWS) Env() map[string]string {
 		"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"}
 }
 
-// SetSecret stores a Secrets Manager secret; SetParameter an SSM SecureString.
-func (a *AWS) SetSecret(id, value string) { a.mu.Lock(); a.secrets[id] = value; a.mu.Unlock() }
+// version is one value of a secret or parameter and when it was set.
+type version struct {
+	value string
+	at    time.Time
+}
 
-// SetParameter stores an SSM parameter.
-func (a *AWS) SetParameter(name, value string) { a.mu.Lock(); a.params[name] = value; a.mu.Unlock() }
+// SetSecret stores a new version of a Secrets Manager secret (AWSCURRENT; the one before
+// becomes AWSPREVIOUS).
+func (a *AWS) SetSecret(id, value string) {
+	a.mu.Lock()
+	a.secrets[id] = append(a.secrets[id], version{value, a.Now()})
+	a.mu.Unlock()
+}
+
+// SetParameter stores a new version of an SSM SecureString parameter.
+func (a *AWS) SetParameter(name, value string) {
+	a.mu.Lock()
+	a.params[name] = append(a.params[name], version{value, a.Now()})
+	a.mu.Unlock()
+}
 
 // Calls returns the requests answered so far.
 func (a *AWS) Calls() []Call {
@@ -165,24 +180,44 @@ func (a *AWS) serveJSON(w http.ResponseWriter, r *http.Request, service, target 
 	switch {
 	case service == "secretsmanager" && target == "secretsmanager.GetSecretValue":
 		id, _ := in["SecretId"].(string)
-		v, ok := a.secrets[id]
-		if !ok {
+		vs := a.secrets[id]
+		n := len(vs) - 1 // AWSCURRENT
+		if stage, _ := in["VersionStage"].(string); stage == "AWSPREVIOUS" {
+			n--
+		}
+		if n < 0 {
 			awsError(w, r, 400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 			return
 		}
+		stage := "AWSCURRENT"
+		if n < len(vs)-1 {
+			stage = "AWSPREVIOUS"
+		}
 		json.NewEncoder(w).Encode(map[string]any{"ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + id,
-			"Name": id, "SecretString": v, "VersionId": "v1", "VersionStages": []string{"AWSCURRENT"}})
+			"Name": id, "SecretString": vs[n].value, "VersionId": fmt.Sprintf("v%d", n+1), "VersionStages": []string{stage},
+			"CreatedDate": float64(vs[n].at.UnixMilli()) / 1000})
 	case service == "ssm" && target == "AmazonSSM.GetParameter":
 		name, _ := in["Name"].(string)
-		v, ok := a.params[name]
-		if !ok {
+		base, selector, _ := strings.Cut(name, ":") // name:<version>, as GetParameter takes it
+		vs := a.params[base]
+		n := len(vs) - 1
+		if selector != "" {
+			if k, err := strconv.Atoi(selector); err == nil {
+				n = k - 1
+			} else {
+				n = -1
+			}
+		}
+		if n < 0 || n >= len(vs) {
 			awsError(w, r, 400, "ParameterNotFound", "")
 			return
 		}
+		v := vs[n].value
 		if in["WithDecryption"] != true {
 			v = "ENCRYPTED-BLOB" // a SecureString read without decryption
 		}
-		json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{"Name": name, "Type": "SecureString", "Value": v, "Version": 1}})
+		json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{"Name": base, "Type": "SecureString", "Value": v,
+			"Version": n + 1, "LastModifiedDate": float64(vs[n].at.UnixMilli()) / 1000}})
 	default:
 		awsError(w, r, 400, "UnknownOperationException", target)
 	}

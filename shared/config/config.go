@@ -40,8 +40,11 @@ type Config struct {
 	// Any secret setting NAME may be NAME_FROM, a reference to a secret store's entry
 	// (shared/secrets), read on first use and again after SecretsTTL; SecretRefs holds
 	// the parsed references by setting name.
-	TokenSecretFrom    string                 `envconfig:"UPLOAD_TOKEN_SECRET_FROM"`
-	SecretsTTL         time.Duration          `envconfig:"SECRETS_TTL" default:"5m"`
+	TokenSecretFrom string        `envconfig:"UPLOAD_TOKEN_SECRET_FROM"`
+	SecretsTTL      time.Duration `envconfig:"SECRETS_TTL" default:"5m"`
+	// SecretsGrace is how long a value a rotation replaced still verifies (tokens,
+	// capabilities, records signed before it), counted from the rotation.
+	SecretsGrace       time.Duration          `envconfig:"SECRETS_PREVIOUS_TTL" default:"24h"`
 	TencentSSMEndpoint string                 `envconfig:"TENCENT_SSM_ENDPOINT"`
 	SecretRefs         map[string]secrets.Ref `ignored:"true"`
 
@@ -106,6 +109,9 @@ func Load() (*Config, error) {
 	}
 	if c.SecretsTTL < 10*time.Second || c.SecretsTTL > 24*time.Hour {
 		return nil, errors.New("config: SECRETS_TTL: must be between 10s and 24h")
+	}
+	if c.SecretsGrace < time.Minute || c.SecretsGrace > 30*24*time.Hour {
+		return nil, errors.New("config: SECRETS_PREVIOUS_TTL: must be between 1m and 720h")
 	}
 	if c.TencentSSMEndpoint != "" {
 		if u, err := url.Parse(c.TencentSSMEndpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {

@@ -110,6 +110,11 @@ func (w *WebIdentity) exchange(ctx context.Context) (Value, error) {
 	if r.Credentials.Token != nil {
 		v.SessionToken = *r.Credentials.Token
 	}
+	// Temporary keys come with a session token and a future end: anything else would go
+	// to COS as it is, or be exchanged again on every call.
+	if v.AccessKeyID == "" || v.SecretAccessKey == "" || v.SessionToken == "" || !v.Expires.After(time.Now().Add(time.Minute)) {
+		return Value{}, fmt.Errorf("credentials: AssumeRoleWithWebIdentity %s: an answer without usable keys (empty, no token, or expired)", w.RoleARN)
+	}
 	return v, nil
 }
 

@@ -97,12 +97,20 @@ func TestWebIdentityRefusals(t *testing.T) {
 		}},
 		{"rotated signing key", func(a *cloudfakes.AWS, tc *cloudfakes.Tencent, w *WebIdentity) { a.RotateSigningKey() }},
 		{"provider refuses", func(a *cloudfakes.AWS, tc *cloudfakes.Tencent, w *WebIdentity) { tc.Refuse = true }},
+		{"an answer with empty keys", func(a *cloudfakes.AWS, tc *cloudfakes.Tencent, w *WebIdentity) { tc.Keys = &[3]string{"", "", ""} }},
+		{"an answer without a token", func(a *cloudfakes.AWS, tc *cloudfakes.Tencent, w *WebIdentity) {
+			tc.Keys = &[3]string{"AKIDX", "key", ""}
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, tc, w := keyless(t)
 			c.setup(a, tc, w)
 			v, err := w.Retrieve(context.Background())
-			if err == nil || !strings.Contains(err.Error(), "InvalidParameter.WebIdentityTokenError") || v.AccessKeyID != "" ||
+			want := "InvalidParameter.WebIdentityTokenError"
+			if strings.HasPrefix(c.name, "an answer") {
+				want = "without usable keys"
+			}
+			if err == nil || !strings.Contains(err.Error(), want) || v.AccessKeyID != "" ||
 				!strings.Contains(err.Error(), tc.RoleARN) {
 				t.Fatalf("%+v %v", v, err)
 			}

@@ -213,15 +213,6 @@ func (b *Book) PutIn(ctx context.Context, kind Kind, owner, id string, v any) er
 	return b.store.PutRecord(ctx, b.PathIn(kind, owner, id), js)
 }
 
-// DeletePath removes the object at path, one ListIn returned as forged: only under the
-// records' folder.
-func (b *Book) DeletePath(ctx context.Context, path string) error {
-	if !strings.HasPrefix(path, b.prefix+Dir+"/") {
-		return errors.New("records: not a record's path")
-	}
-	return b.store.Delete(ctx, path)
-}
-
 // DeleteIn removes owner's record id of kind.
 func (b *Book) DeleteIn(ctx context.Context, kind Kind, owner, id string) error {
 	return b.store.Delete(ctx, b.PathIn(kind, owner, id))

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -70,23 +71,43 @@ type Reader interface {
 	Read(ctx context.Context, name string) (string, error)
 }
 
+// Historian is a Reader that also tells a secret's value before the current one and when
+// the current one became current (zero when it does not know), so an instance started after
+// a rotation verifies what was signed before it for the same window a warm one does. found
+// is false when the secret has no earlier value.
+type Historian interface {
+	Previous(ctx context.Context, name string) (value string, since time.Time, found bool, err error)
+}
+
+// DefaultGrace is how long the value a rotation replaced still verifies.
+const DefaultGrace = 24 * time.Hour
+
+// readTimeout bounds one read of a store, whatever the caller's deadline: a store that
+// hangs makes requests fail (503), not wait.
+var readTimeout = 5 * time.Second
+
 // Readers are the store clients, by store name (AWSSecretsManager...).
 type Readers map[string]Reader
 
 // Secret is one setting read from a store, cached for TTL. It keeps the value it replaced
-// too, so what was signed with it before a rotation still verifies (a verify-only key).
-// It is safe for concurrent use; concurrent callers past the TTL share one read.
+// too, for Grace after the rotation, so what was signed with it before still verifies (a
+// verify-only key) and a leaked value stops verifying once that window ends. A value
+// shorter than Min is refused, never kept. It is safe for concurrent use; concurrent
+// callers past the TTL share one read.
 type Secret struct {
 	Setting string // the setting it stands for, UPLOAD_TOKEN_SECRET, in errors
 	Ref     Ref
 	Reader  Reader
 	TTL     time.Duration // DefaultTTL when 0
+	Grace   time.Duration // DefaultGrace when 0
+	Min     int           // the setting's shortest value
 	Now     func() time.Time
 
-	mu       sync.Mutex
-	current  string
-	previous string
-	read     time.Time
+	mu        sync.Mutex
+	current   string
+	previous  string
+	prevUntil time.Time // previous verifies until then
+	read      time.Time
 }
 
 // Value returns the current value and the one before the last change ("" when none),
@@ -102,23 +123,48 @@ func (s *Secret) Value(ctx context.Context) (current, previous string, err error
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
+	grace := s.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.current != "" && now().Before(s.read.Add(ttl)) {
-		return s.current, s.previous, nil
-	}
-	v, err := s.fetch(ctx)
-	if err != nil {
-		return "", "", err
-	}
-	if v != s.current {
-		if s.current != "" {
-			s.previous = s.current
+	if s.current == "" || !now().Before(s.read.Add(ttl)) {
+		ctx, cancel := context.WithTimeout(ctx, readTimeout)
+		defer cancel()
+		v, err := s.fetch(ctx)
+		if err != nil {
+			return "", "", err
 		}
-		s.current = v
+		switch {
+		case s.current == "":
+			s.learnPrevious(ctx, v, now(), grace) // a cold start: what the store kept before
+		case v != s.current:
+			s.previous, s.prevUntil = s.current, now().Add(grace)
+		}
+		s.current, s.read = v, now()
 	}
-	s.read = now()
+	if s.previous != "" && !now().Before(s.prevUntil) {
+		s.previous = "" // the rotation's window ended: the old value no longer verifies
+	}
 	return s.current, s.previous, nil
+}
+
+// learnPrevious asks a Historian for the value before current, kept for grace after the
+// store says current became current. Best effort: without it, what was signed before the
+// rotation is refused on this instance.
+func (s *Secret) learnPrevious(ctx context.Context, current string, now time.Time, grace time.Duration) {
+	h, ok := s.Reader.(Historian)
+	if !ok {
+		return
+	}
+	v, since, found, err := h.Previous(ctx, s.Ref.Name)
+	if err != nil || !found || since.IsZero() || !now.Before(since.Add(grace)) {
+		return
+	}
+	if v, err = s.pick(v); err == nil && v != current {
+		s.previous, s.prevUntil = v, since.Add(grace)
+	}
 }
 
 func (s *Secret) fetch(ctx context.Context) (string, error) {
@@ -132,6 +178,17 @@ func (s *Secret) fetch(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fail(err.Error())
 	}
+	v, err := s.pick(raw)
+	if err != nil {
+		return "", fail(err.Error())
+	}
+	return v, nil
+}
+
+// pick is the setting's value in what the store holds: the JSON key the reference names,
+// or all of it; empty or shorter than Min is refused.
+func (s *Secret) pick(raw string) (string, error) {
+	fail := func(why string) error { return errors.New(why) }
 	v := raw
 	if s.Ref.Key != "" {
 		// The decoder's own errors quote bytes of the input: they are not passed on.
@@ -147,6 +204,9 @@ func (s *Secret) fetch(ctx context.Context) (string, error) {
 	}
 	if v == "" {
 		return "", fail("the secret is empty")
+	}
+	if len(v) < s.Min {
+		return "", fail("the value is shorter than " + strconv.Itoa(s.Min) + " characters")
 	}
 	return v, nil
 }

@@ -77,9 +77,12 @@ func TestReadEachStore(t *testing.T) {
 			t.Errorf("%s: %q %q %v", c.ref, got, prev, err)
 		}
 	}
+	// A first read of a Secrets Manager secret also asks for AWSPREVIOUS (none here: never
+	// rotated); a parameter's first version has no previous to ask for.
 	calls := a.Calls()
-	if len(calls) != 3 || calls[0].Params["SecretId"] != "prod/directup" || calls[2].Params["Name"] != "/directup/token" ||
-		calls[2].Params["WithDecryption"] != true || calls[0].Action != "secretsmanager.GetSecretValue" || calls[2].Action != "AmazonSSM.GetParameter" {
+	if len(calls) != 5 || calls[0].Params["SecretId"] != "prod/directup" || calls[1].Params["VersionStage"] != "AWSPREVIOUS" ||
+		calls[4].Params["Name"] != "/directup/token" || calls[4].Params["WithDecryption"] != true ||
+		calls[0].Action != "secretsmanager.GetSecretValue" || calls[4].Action != "AmazonSSM.GetParameter" {
 		t.Errorf("AWS calls: %+v", calls)
 	}
 	tcCalls := tc.Calls()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
@@ -45,13 +46,22 @@ func (l *lazy[T]) get(ctx context.Context) (*T, error) {
 // version) with the Lambda role's credentials and AWS_REGION from the environment
 // (AWS_ENDPOINT_URL_SECRETS_MANAGER, or AWS_ENDPOINT_URL, overrides the endpoint).
 func SecretsManager() Reader {
-	return &smReader{lazy[secretsmanager.Client]{build: func(context.Context) (*secretsmanager.Client, error) {
+	return &smReader{lazy: lazy[secretsmanager.Client]{build: func(context.Context) (*secretsmanager.Client, error) {
 		return secretsmanager.New(secretsmanager.Options{Region: credentials.AWSRegion(),
 			Credentials: credentials.AWSSDK{Provider: credentials.AWSRole()}, BaseEndpoint: credentials.AWSEndpoint("SECRETS_MANAGER")}), nil
 	}}}
 }
 
-type smReader struct{ lazy[secretsmanager.Client] }
+type smReader struct {
+	lazy[secretsmanager.Client]
+	current sync.Map // name -> readMeta of the last Read: Previous needs no second read of it
+}
+
+// readMeta is what a Read learnt of the current version besides its value.
+type readMeta struct {
+	since   time.Time
+	version int64
+}
 
 func (r *smReader) Read(ctx context.Context, name string) (string, error) {
 	c, err := r.get(ctx)
@@ -62,6 +72,9 @@ func (r *smReader) Read(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if out.CreatedDate != nil {
+		r.current.Store(name, readMeta{since: *out.CreatedDate})
+	}
 	switch {
 	case out.SecretString != nil:
 		return *out.SecretString, nil
@@ -71,16 +84,41 @@ func (r *smReader) Read(ctx context.Context, name string) (string, error) {
 	return "", errors.New("the secret has no value")
 }
 
+// Previous implements Historian: the AWSPREVIOUS version's value, and when the
+// AWSCURRENT one was created (the rotation).
+func (r *smReader) Previous(ctx context.Context, name string) (string, time.Time, bool, error) {
+	c, err := r.get(ctx)
+	if err != nil {
+		return "", time.Time{}, false, err
+	}
+	m, ok := r.current.Load(name)
+	if !ok {
+		return "", time.Time{}, false, nil // the store named no creation date
+	}
+	prev, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name), VersionStage: aws.String("AWSPREVIOUS")})
+	var missing *smtypes.ResourceNotFoundException
+	if errors.As(err, &missing) {
+		return "", time.Time{}, false, nil // never rotated
+	}
+	if err != nil || prev.SecretString == nil {
+		return "", time.Time{}, false, err
+	}
+	return *prev.SecretString, m.(readMeta).since, true, nil
+}
+
 // ParameterStore reads AWS Systems Manager parameters (GetParameter with decryption, so
 // SecureString parameters come back in clear); AWS_ENDPOINT_URL_SSM overrides the endpoint.
 func ParameterStore() Reader {
-	return &ssmReader{lazy[ssm.Client]{build: func(context.Context) (*ssm.Client, error) {
+	return &ssmReader{lazy: lazy[ssm.Client]{build: func(context.Context) (*ssm.Client, error) {
 		return ssm.New(ssm.Options{Region: credentials.AWSRegion(),
 			Credentials: credentials.AWSSDK{Provider: credentials.AWSRole()}, BaseEndpoint: credentials.AWSEndpoint("SSM")}), nil
 	}}}
 }
 
-type ssmReader struct{ lazy[ssm.Client] }
+type ssmReader struct {
+	lazy[ssm.Client]
+	current sync.Map // name -> readMeta of the last Read
+}
 
 func (r *ssmReader) Read(ctx context.Context, name string) (string, error) {
 	c, err := r.get(ctx)
@@ -94,7 +132,29 @@ func (r *ssmReader) Read(ctx context.Context, name string) (string, error) {
 	if out.Parameter == nil || out.Parameter.Value == nil {
 		return "", errors.New("the parameter has no value")
 	}
+	if out.Parameter.LastModifiedDate != nil {
+		r.current.Store(name, readMeta{since: *out.Parameter.LastModifiedDate, version: out.Parameter.Version})
+	}
 	return *out.Parameter.Value, nil
+}
+
+// Previous implements Historian: the version before the current one, and when the
+// current one was written (the rotation).
+func (r *ssmReader) Previous(ctx context.Context, name string) (string, time.Time, bool, error) {
+	c, err := r.get(ctx)
+	if err != nil {
+		return "", time.Time{}, false, err
+	}
+	v, ok := r.current.Load(name)
+	if !ok || v.(readMeta).version <= 1 {
+		return "", time.Time{}, false, nil // the first version has no previous
+	}
+	m := v.(readMeta)
+	prev, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(fmt.Sprintf("%s:%d", name, m.version-1)), WithDecryption: aws.Bool(true)})
+	if err != nil || prev.Parameter == nil || prev.Parameter.Value == nil {
+		return "", time.Time{}, false, err
+	}
+	return *prev.Parameter.Value, m.since, true, nil
 }
 
 // TencentSSM reads Tencent Cloud SSM secrets (GetSecretValue, version SSM_Current) with

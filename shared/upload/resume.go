@@ -89,10 +89,10 @@ func (s *Service) ListOpen(ctx context.Context) ([]OpenUpload, error) {
 		return nil, err
 	}
 	for _, path := range forged {
-		// Not a record this deployment sealed for this caller: logged and removed, so it
-		// costs the next listing nothing (directup's folder holds only its own records).
-		s.log.Error("record not written by directup: removed", "kind", records.Open, "path", path)
-		_ = s.records.DeletePath(ctx, path)
+		// Not a record this deployment sealed for this caller, as far as this instance's
+		// keys tell: logged and skipped, never removed (it may be a real record sealed with a
+		// rotated-out secret this instance does not know).
+		s.log.Error("record not written by directup: ignored", "kind", records.Open, "path", path)
 	}
 	out := make([]*OpenUpload, len(entries))
 	errs := make([]error, len(entries))
