@@ -76,7 +76,7 @@ func New(svc *upload.Service, opts Options) *Handler {
 		opts.RequestTimeout = 15 * time.Second
 	}
 	h := &Handler{svc: svc, opts: opts, mux: http.NewServeMux(), public: http.NewServeMux(), log: opts.Logger}
-	h.mux.HandleFunc("/uploads", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.initiate}))
+	h.mux.HandleFunc("/uploads", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.initiate, http.MethodGet: h.list}))
 	h.mux.HandleFunc("/sts", h.methods(map[string]http.HandlerFunc{http.MethodPost: h.keys}))
 	h.mux.HandleFunc("/uploads/{uploadId}/parts", h.methods(map[string]http.HandlerFunc{
 		http.MethodPost: h.presignParts, http.MethodGet: h.listParts}))
@@ -406,6 +406,16 @@ func (h *Handler) initiate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteJSON(w, http.StatusCreated, out)
+}
+
+// list answers GET /uploads: the caller's uploads in progress, to continue on any device.
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	open, err := h.svc.ListOpen(r.Context())
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"uploads": open})
 }
 
 // stsAnswer is the shape Tencent's client SDKs consume from a key server (Android's

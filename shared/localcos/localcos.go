@@ -184,6 +184,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.listUploads(w, r.URL.Query().Get("prefix"))
 			return
 		}
+		if r.Method == http.MethodGet {
+			s.listObjects(w, r)
+			return
+		}
 		s.fail(w, r, "MethodNotAllowed", "this bucket operation is not supported by the local store")
 		return
 	}
@@ -669,6 +673,46 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	// Last-Modified, HEAD, Range and conditional GETs as COS answers them.
 	http.ServeContent(w, r, "", modified, f)
+}
+
+// listObjects answers GET Bucket (ListObjects v1): the keys under prefix after marker, in
+// key order, max-keys (at most 1,000) a page, with NextMarker when truncated.
+func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	prefix, marker := q.Get("prefix"), q.Get("marker")
+	limit, err := strconv.Atoi(q.Get("max-keys"))
+	if err != nil || limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	names, _ := filepath.Glob(filepath.Join(s.dir, "objects", "*.json"))
+	var keys []string
+	for _, n := range names {
+		js, err := os.ReadFile(n)
+		var m objectMeta
+		if err == nil && json.Unmarshal(js, &m) == nil && strings.HasPrefix(m.Key, prefix) && m.Key > marker {
+			keys = append(keys, m.Key)
+		}
+	}
+	sort.Strings(keys)
+	type content struct{ Key string }
+	out := struct {
+		XMLName     xml.Name `xml:"ListBucketResult"`
+		Name        string
+		Prefix      string
+		Marker      string
+		MaxKeys     int
+		IsTruncated bool
+		NextMarker  string `xml:",omitempty"`
+		Contents    []content
+	}{Name: s.bucket, Prefix: prefix, Marker: marker, MaxKeys: limit}
+	if len(keys) > limit {
+		keys, out.IsTruncated = keys[:limit], true
+		out.NextMarker = keys[limit-1]
+	}
+	for _, k := range keys {
+		out.Contents = append(out.Contents, content{k})
+	}
+	writeXML(w, out)
 }
 
 // listUploads answers ListMultipartUploads (GET /?uploads&prefix=), oldest first.

@@ -18,6 +18,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/directup/directup/shared/signed"
 )
@@ -43,7 +46,14 @@ const (
 	Request  Kind = "requests" // a processed queue message's result (subject: action and requestId)
 	Declared Kind = "declared" // what was declared for an object key's upload (subject: the key)
 	Rejected Kind = "rejected" // a rejection of an object key not yet told or not yet removed
+	Open     Kind = "open"     // an upload in progress, in its caller's folder (subject: the upload id)
 )
+
+// KeyLister is a store that lists the object keys under a prefix: folders of records
+// (ListIn) need it.
+type KeyLister interface {
+	ListKeys(ctx context.Context, prefix string) ([]string, error)
+}
 
 // Dir is the folder, under the key prefix, where the records live. No upload may write there.
 const Dir = ".directup"
@@ -137,4 +147,115 @@ func (b *Book) Get(ctx context.Context, kind Kind, subject string, v any) (found
 // Delete removes the record of kind about subject.
 func (b *Book) Delete(ctx context.Context, kind Kind, subject string) error {
 	return b.store.Delete(ctx, b.Path(kind, subject))
+}
+
+// Folders: records of one kind grouped by an owner (a caller), so the owner's can be
+// listed — "<prefix>.directup/<kind>/<sha256(owner)>/<sha256(id)>", sealed over the kind,
+// the owner and the id together, so a record moved to another owner's folder or id fails.
+
+// inFolder is the subject a folder record is sealed over: the owner's length first, so no
+// owner and id can be re-cut into another pair.
+func inFolder(owner, id string) string { return strconv.Itoa(len(owner)) + ":" + owner + id }
+
+// outOfFolder splits what inFolder joined.
+func outOfFolder(subject string) (owner, id string, ok bool) {
+	n, rest, ok := strings.Cut(subject, ":")
+	l, err := strconv.Atoi(n)
+	if !ok || err != nil || l < 0 || l > len(rest) {
+		return "", "", false
+	}
+	return rest[:l], rest[l:], true
+}
+
+func (b *Book) folder(kind Kind, owner string) string {
+	sum := sha256.Sum256([]byte(owner))
+	return b.prefix + Dir + "/" + string(kind) + "/" + hex.EncodeToString(sum[:]) + "/"
+}
+
+// PathIn is the object key of owner's record id of kind.
+func (b *Book) PathIn(kind Kind, owner, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return b.folder(kind, owner) + hex.EncodeToString(sum[:])
+}
+
+// PutIn writes owner's record id of kind, replacing any earlier one.
+func (b *Book) PutIn(ctx context.Context, kind Kind, owner, id string, v any) error {
+	js, err := b.seal(kind, inFolder(owner, id), v)
+	if err != nil {
+		return err
+	}
+	return b.store.PutRecord(ctx, b.PathIn(kind, owner, id), js)
+}
+
+// DeleteIn removes owner's record id of kind.
+func (b *Book) DeleteIn(ctx context.Context, kind Kind, owner, id string) error {
+	return b.store.Delete(ctx, b.PathIn(kind, owner, id))
+}
+
+// Entry is one record of a folder: its id and its body.
+type Entry struct {
+	ID   string
+	Body json.RawMessage
+}
+
+// ListIn returns owner's records of kind (one listing, then one read each). Objects in the
+// folder that are not this deployment's seal of owner's record at their own path are
+// skipped and returned in forged (their paths), never as entries.
+func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []Entry, forged []string, err error) {
+	lister, ok := b.store.(KeyLister)
+	if !ok {
+		return nil, nil, errors.New("records: this store cannot list records")
+	}
+	paths, err := lister.ListKeys(ctx, b.folder(kind, owner))
+	if err != nil {
+		return nil, nil, err
+	}
+	// Read 8 at a time: a caller's folder costs its listing and about one round trip per
+	// 8 records.
+	type read struct {
+		entry  *Entry
+		forged bool
+		err    error
+	}
+	reads := make([]read, len(paths))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, path := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			reads[i].entry, reads[i].forged, reads[i].err = b.readIn(ctx, kind, owner, path)
+		}()
+	}
+	wg.Wait()
+	for i, r := range reads {
+		switch {
+		case r.err != nil:
+			return nil, nil, r.err
+		case r.forged:
+			forged = append(forged, paths[i])
+		case r.entry != nil:
+			entries = append(entries, *r.entry)
+		}
+	}
+	return entries, forged, nil
+}
+
+// readIn reads the record at path of owner's folder: nil when it is gone since the
+// listing; forged when it is not this deployment's seal of owner's record at that path.
+func (b *Book) readIn(ctx context.Context, kind Kind, owner, path string) (*Entry, bool, error) {
+	raw, found, err := b.store.GetMarker(ctx, path)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	var s sealed
+	if json.Unmarshal(raw, &s) != nil || s.Kind != kind || !hmac.Equal([]byte(s.MAC), []byte(b.mac(kind, s.Subject, s.Body))) {
+		return nil, true, nil
+	}
+	ownerOf, id, ok := outOfFolder(s.Subject)
+	if !ok || ownerOf != owner || b.PathIn(kind, owner, id) != path {
+		return nil, true, nil // moved from another owner's folder or id
+	}
+	return &Entry{ID: id, Body: s.Body}, false, nil
 }

@@ -94,6 +94,9 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFingerprint(req.Fingerprint); err != nil {
+		return nil, err
+	}
 	if s.hook != nil {
 		if err := s.askHook(ctx, rules, req, obj, plan, mode == initiateOpen); err != nil {
 			return nil, err
@@ -136,6 +139,12 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	}
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
+	}
+	if !uppy && s.keepsOpen(subject) { // Uppy resumes its own way: it never lists
+		if err := s.recordOpen(ctx, &claims, req.Filename, req.Fingerprint); err != nil {
+			s.abortQuietly(ctx, obj.Key, uploadID)
+			return nil, err
+		}
 	}
 	up, err := s.initiated(ctx, &claims, plan, obj, mode)
 	if err != nil {
