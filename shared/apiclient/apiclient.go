@@ -175,11 +175,11 @@ func (c *Client) PutPart(ctx context.Context, p wire.PresignedPart, data []byte,
 	return wire.PutPart(ctx, c.http(), p, data, extra)
 }
 
-// Upload sends a whole object: initiate (with every part's URL, in the compact form, and
-// the file's head and fingerprint where req has none), all parts (Concurrency at a time),
-// complete. On failure it aborts the upload.
+// Upload sends a whole object: initiate (with every part's URL, in the compact form), all
+// parts (Concurrency at a time), complete. On failure it aborts the upload. req goes as
+// given: tests of what the API checks at complete send no head; Start fills it in.
 func (c *Client) Upload(ctx context.Context, req *policy.InitiateRequest, r io.ReaderAt, extra http.Header) (*upload.Initiated, *wire.Completed, error) {
-	up, err := c.Start(ctx, req, r)
+	up, err := c.InitiateAll(ctx, req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -191,13 +191,15 @@ func (c *Client) Upload(ctx context.Context, req *policy.InitiateRequest, r io.R
 	return up, done, nil
 }
 
-// Start is InitiateAll with the file's head and fingerprint filled in from r (req's size
+// Start is InitiateAll with the file's head and fingerprint filled in from r (the size
 // and filename name it), so the API refuses a file contradicting its type before any part
 // is sent, and another device of the caller can find the upload (List).
-func (c *Client) Start(ctx context.Context, req *policy.InitiateRequest, r io.ReaderAt) (*upload.Initiated, error) {
-	if req.Size == nil {
+// The caller's request is left as it is (it may be sent again for another file).
+func (c *Client) Start(ctx context.Context, in *policy.InitiateRequest, r io.ReaderAt) (*upload.Initiated, error) {
+	if in.Size == nil {
 		return nil, errors.New("apiclient: Start needs the size")
 	}
+	req := *in
 	var err error
 	if req.Head == "" {
 		if req.Head, err = Head(r, *req.Size); err != nil {
@@ -209,7 +211,7 @@ func (c *Client) Start(ctx context.Context, req *policy.InitiateRequest, r io.Re
 			return nil, err
 		}
 	}
-	return c.InitiateAll(ctx, req)
+	return c.InitiateAll(ctx, &req)
 }
 
 // List returns the authenticated caller's open uploads (GET /uploads), each with a fresh

@@ -141,9 +141,9 @@ func TestAnonymousListAndHeadRefusal(t *testing.T) {
 	}
 	html := bytes.Repeat([]byte("<!DOCTYPE html><html><script>alert(1)</script></html>"), 100)
 	size := int64(len(html))
-	_, _, err := c.Upload(context.Background(), &policy.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: &size},
-		bytes.NewReader(html), nil)
+	_, err := c.Start(context.Background(), &policy.InitiateRequest{Filename: "cat.png", ContentType: "image/png", Size: &size},
+		bytes.NewReader(html))
 	if !errors.As(err, &e) || e.Status != 422 || e.Code != "content_mismatch" || e.Field != "head" {
-		t.Fatalf("Upload of HTML as PNG: %v; want 422 content_mismatch (head)", err)
+		t.Fatalf("Start of HTML as PNG: %v; want 422 content_mismatch (head)", err)
 	}
 }
