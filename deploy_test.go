@@ -63,9 +63,42 @@ func checkVariables(t *testing.T, names []string) {
 			t.Errorf("the deployment sets %s, which directup does not read", n)
 		}
 	}
-	for _, required := range []string{"COS_BUCKET", "UPLOAD_TOKEN_SECRET"} {
-		if !slices.Contains(names, required) {
-			t.Errorf("the deployment does not set %s", required)
+	if !slices.Contains(names, "COS_BUCKET") {
+		t.Errorf("the deployment does not set COS_BUCKET")
+	}
+	if !slices.Contains(names, "UPLOAD_TOKEN_SECRET") && !slices.Contains(names, "UPLOAD_TOKEN_SECRET_FROM") {
+		t.Errorf("the deployment sets neither UPLOAD_TOKEN_SECRET nor UPLOAD_TOKEN_SECRET_FROM")
+	}
+}
+
+// secretSettings are the settings holding a secret: a deployment file names where each
+// is kept (NAME_FROM), never the value.
+var secretSettings = []string{"UPLOAD_TOKEN_SECRET", "HOOK_SECRET", "EVENTS_SECRET", "QUEUE_CALLBACK_SECRET",
+	"AUTH_JWT_SECRET", "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"}
+
+// checkNoPlainSecrets: a serverless.yml names where each secret is kept, never its value.
+func checkNoPlainSecrets(t *testing.T, file string, vars []string) {
+	t.Helper()
+	for _, v := range vars {
+		if slices.Contains(secretSettings, v) {
+			t.Errorf("%s sets %s: a secret's value in the function's configuration (set %s_FROM)", file, v, v)
+		}
+	}
+}
+
+// checkNoSecretValues: no secret setting is set plainly, and the Tencent key references
+// are dropped on the keyless path (!If [UseKeyless, !Ref AWS::NoValue, ...]).
+func checkNoSecretValues(t *testing.T, fn string, vars *yaml.Node) {
+	t.Helper()
+	for i := 0; i+1 < len(vars.Content); i += 2 {
+		name, v := vars.Content[i].Value, vars.Content[i+1]
+		if slices.Contains(secretSettings, name) {
+			t.Errorf("%s sets %s: a secret's value in the function's configuration (set %s_FROM)", fn, name, name)
+		}
+		if strings.HasPrefix(name, "TENCENTCLOUD_SECRET") {
+			if v.Tag != "!If" || len(v.Content) != 3 || v.Content[0].Value != "UseKeyless" || v.Content[1].Value != "AWS::NoValue" {
+				t.Errorf("%s: %s must be dropped on the keyless path", fn, name)
+			}
 		}
 	}
 }
@@ -104,6 +137,9 @@ func TestSAMTemplate(t *testing.T) {
 	params := append(keys(lookup(t, doc, "Parameters")), "AWS::Region")
 	for i := 0; i+1 < len(vars.Content); i += 2 {
 		v := vars.Content[i+1]
+		if v.Tag == "!If" && len(v.Content) == 3 { // !If [cond, !Ref AWS::NoValue, !Ref Param]
+			v = v.Content[2]
+		}
 		if v.Tag != "!Ref" || !slices.Contains(params, v.Value) {
 			t.Errorf("%s must come from a parameter, not %s %q", vars.Content[i].Value, v.Tag, v.Value)
 		}
@@ -146,9 +182,74 @@ func TestSAMTemplate(t *testing.T) {
 	if n := lookup(t, doc, "Resources", "UploadRequests", "Properties", "RedrivePolicy", "maxReceiveCount").Value; n != "5" {
 		t.Errorf("maxReceiveCount %s", n)
 	}
-	for _, secret := range []string{"UploadTokenSecret", "TencentSecretId", "TencentSecretKey", "QueueCallbackSecret"} {
-		if lookup(t, doc, "Parameters", secret, "NoEcho").Value != "true" {
-			t.Errorf("parameter %s must be NoEcho", secret)
+	for _, fn := range []string{"ApiFunction", "QueueFunction", "EventsFunction"} {
+		checkNoSecretValues(t, fn, lookup(t, doc, "Resources", fn, "Properties", "Environment", "Variables"))
+	}
+	// Secrets are references, not values: no parameter holds one (NoEcho would mean it does).
+	pn := lookup(t, doc, "Parameters")
+	for i := 0; i+1 < len(pn.Content); i += 2 {
+		for _, k := range keys(pn.Content[i+1]) {
+			if k == "NoEcho" {
+				t.Errorf("parameter %s is NoEcho: a secret value passed to the deployment", pn.Content[i].Value)
+			}
+		}
+	}
+	checkSecretsPolicy(t, doc)
+	checkWebIdentityPolicy(t, doc)
+}
+
+// checkSecretsPolicy: the functions read secrets under the directup/ prefix and nothing else.
+func checkSecretsPolicy(t *testing.T, doc *yaml.Node) {
+	t.Helper()
+	stmts := lookup(t, doc, "Resources", "SecretsPolicy", "Properties", "PolicyDocument", "Statement")
+	want := map[string]string{
+		"secretsmanager:GetSecretValue": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:directup/*",
+		"ssm:GetParameter":              "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/directup/*",
+	}
+	if len(stmts.Content) != len(want) {
+		t.Fatalf("SecretsPolicy has %d statements, want %d", len(stmts.Content), len(want))
+	}
+	for _, st := range stmts.Content {
+		a, r := lookup(t, st, "Action").Value, lookup(t, st, "Resource").Value
+		if want[a] != r {
+			t.Errorf("SecretsPolicy grants %s on %s", a, r)
+		}
+	}
+}
+
+// checkWebIdentityPolicy: sts:GetWebIdentityToken only for the Tencent STS audience, and
+// only on the keyless path.
+func checkWebIdentityPolicy(t *testing.T, doc *yaml.Node) {
+	t.Helper()
+	pol := lookup(t, doc, "Resources", "WebIdentityPolicy")
+	if lookup(t, pol, "Condition").Value != "UseKeyless" {
+		t.Error("WebIdentityPolicy must exist only on the keyless path")
+	}
+	stmts := lookup(t, pol, "Properties", "PolicyDocument", "Statement")
+	if len(stmts.Content) != 1 {
+		t.Fatalf("WebIdentityPolicy has %d statements", len(stmts.Content))
+	}
+	st := stmts.Content[0]
+	if lookup(t, st, "Action").Value != "sts:GetWebIdentityToken" {
+		t.Errorf("WebIdentityPolicy grants %s", lookup(t, st, "Action").Value)
+	}
+	aud := lookup(t, st, "Condition", "ForAllValues:StringEquals", "sts:IdentityTokenAudience")
+	if aud.Tag != "!Ref" || aud.Value != "CosWebIdentityAudience" ||
+		lookup(t, st, "Condition", "Null", "sts:IdentityTokenAudience").Value != "false" {
+		t.Error("sts:GetWebIdentityToken must be limited to the CosWebIdentityAudience audience (sts:IdentityTokenAudience, present)")
+	}
+	if c := lookup(t, doc, "Conditions", "UseKeyless"); c.Tag != "!Not" {
+		t.Error("UseKeyless must be set by CosWebIdentityProviderId")
+	}
+	for _, fn := range []string{"ApiFunction", "QueueFunction"} {
+		found := false
+		for _, p := range lookup(t, doc, "Resources", fn, "Properties", "Policies").Content {
+			if p.Tag == "!If" && p.Content[0].Value == "UseKeyless" && p.Content[1].Value == "WebIdentityPolicy" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s lacks WebIdentityPolicy on the keyless path", fn)
 		}
 	}
 }
@@ -158,7 +259,10 @@ func TestSAMTemplate(t *testing.T) {
 func checkPolicies(t *testing.T, doc *yaml.Node, props *yaml.Node) {
 	t.Helper()
 	p := lookup(t, props, "Policies")
-	if len(p.Content) != 1 || p.Content[0].Tag != "!If" || p.Content[0].Content[0].Value != "UseS3" ||
+	if len(p.Content) != 3 || p.Content[1].Value != "SecretsPolicy" || p.Content[2].Tag != "!If" || p.Content[2].Content[1].Value != "WebIdentityPolicy" {
+		t.Errorf("Policies must be UploadPolicy with S3, SecretsPolicy, WebIdentityPolicy when keyless")
+	}
+	if len(p.Content) < 1 || p.Content[0].Tag != "!If" || p.Content[0].Content[0].Value != "UseS3" ||
 		p.Content[0].Content[1].Value != "UploadPolicy" || p.Content[0].Content[2].Value != "AWS::NoValue" {
 		t.Errorf("Policies must be [!If [UseS3, !Ref UploadPolicy, !Ref AWS::NoValue]]")
 	}
@@ -173,16 +277,22 @@ func checkPolicies(t *testing.T, doc *yaml.Node, props *yaml.Node) {
 			actions = append(actions, n.Value)
 		}
 		r := lookup(t, st, "Resource").Value
-		if a.Value == "s3:ListBucketMultipartUploads" {
+		switch {
+		case a.Value == "s3:ListBucketMultipartUploads":
 			if r != "arn:aws:s3:::${S3Bucket}" {
 				t.Errorf("the bucket-level action is on %q", r)
 			}
-		} else if !strings.HasPrefix(r, "arn:aws:s3:::${S3Bucket}/${UploadKeyPrefix}") {
+		case a.Value == "s3:ListBucket":
+			// Listing is bucket-level: it must be held to the folders of open uploads.
+			if cond := lookup(t, st, "Condition", "StringLike", "s3:prefix").Value; r != "arn:aws:s3:::${S3Bucket}" || cond != "${UploadKeyPrefix}.directup/open/*" {
+				t.Errorf("s3:ListBucket on %q with prefix %q: only the records of open uploads may be listed", r, cond)
+			}
+		case !strings.HasPrefix(r, "arn:aws:s3:::${S3Bucket}/${UploadKeyPrefix}"):
 			t.Errorf("resource %q is wider than the upload prefix", r)
 		}
 	}
 	slices.Sort(actions)
-	if want := []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject"}; !slices.Equal(actions, want) {
+	if want := []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:PutObject"}; !slices.Equal(actions, want) {
 		t.Errorf("actions %v, want %v", actions, want)
 	}
 }
@@ -200,9 +310,10 @@ func TestQueueServerlessYML(t *testing.T) {
 	}
 	vars := keys(lookup(t, in, "environment", "variables"))
 	checkVariables(t, vars)
-	if !slices.Contains(vars, "QUEUE_CALLBACK_SECRET") {
-		t.Error("the queue function signs callbacks: QUEUE_CALLBACK_SECRET must be set")
+	if !slices.Contains(vars, "QUEUE_CALLBACK_SECRET_FROM") {
+		t.Error("the queue function signs callbacks: QUEUE_CALLBACK_SECRET_FROM must be set")
 	}
+	checkNoPlainSecrets(t, "functions/queue/serverless.yml", vars)
 	var kinds []string
 	for _, e := range lookup(t, in, "events").Content {
 		kinds = append(kinds, keys(e)...)
@@ -247,6 +358,10 @@ func TestServerlessYML(t *testing.T) {
 			t.Errorf("%s must come from the execution role, not the file", v)
 		}
 	}
+	checkNoPlainSecrets(t, "serverless.yml", keys(lookup(t, in, "environment", "variables")))
+	if ref := lookup(t, in, "environment", "variables", "UPLOAD_TOKEN_SECRET_FROM").Value; !strings.HasPrefix(ref, "tencent-ssm:") {
+		t.Errorf("UPLOAD_TOKEN_SECRET_FROM = %q: on SCF the secret is kept in Tencent SSM", ref)
+	}
 }
 
 func TestEventsServerlessYML(t *testing.T) {
@@ -257,9 +372,10 @@ func TestEventsServerlessYML(t *testing.T) {
 	}
 	vars := keys(lookup(t, in, "environment", "variables"))
 	checkVariables(t, vars)
-	if !slices.Contains(vars, "EVENTS_URL") || !slices.Contains(vars, "EVENTS_SECRET") {
-		t.Error("the events function tells outcomes: EVENTS_URL and EVENTS_SECRET must be set")
+	if !slices.Contains(vars, "EVENTS_URL") || !slices.Contains(vars, "EVENTS_SECRET_FROM") {
+		t.Error("the events function tells outcomes: EVENTS_URL and EVENTS_SECRET_FROM must be set")
 	}
+	checkNoPlainSecrets(t, "functions/events/serverless.yml", vars)
 	cos := lookup(t, in, "events").Content[0]
 	if lookup(t, cos, "cos", "parameters", "events").Value != "cos:ObjectCreated:*" || lookup(t, cos, "cos", "parameters", "filter", "prefix").Value != "uploads/" {
 		t.Error("the COS trigger must fire on cos:ObjectCreated:* under the upload prefix")

@@ -31,5 +31,10 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return start.Objects(ctx, a.Service.ObjectCreated)
+	return start.Objects(ctx, func(ctx context.Context, key string) error {
+		if err := a.Refresh(ctx); err != nil { // a secret from a store: the invocation is retried
+			return err
+		}
+		return a.Service.ObjectCreated(ctx, key)
+	})
 }

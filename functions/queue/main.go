@@ -28,10 +28,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	proc := a.QueueProcessor(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	proc := a.QueueProcessor(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return start.Queue(ctx, func(ctx context.Context, body []byte, id string) bool {
+		if err := a.Refresh(ctx); err != nil { // a secret from a store: the message waits for it
+			logger.Error("secret unavailable", "err", err.Error(), "messageId", id)
+			return true
+		}
 		_, outcome := proc.Handle(ctx, body, id)
 		return outcome == queue.Retry
 	})

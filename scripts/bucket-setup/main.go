@@ -127,8 +127,9 @@ func policy(o options) (string, error) {
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/" + o.prefix + "*"},
 		}, {
 			// A bucket-level action: its resource is the bucket's.
-			"effect":   "allow",
-			"action":   []string{"name/cos:ListMultipartUploads"},
+			"effect": "allow",
+			// GetBucket lists a caller's folder of open uploads (GET /uploads).
+			"action":   []string{"name/cos:ListMultipartUploads", "name/cos:GetBucket"},
 			"resource": []string{"qcs::cos:" + o.region + ":uid/" + appid + ":" + o.bucket + "/*"},
 		}, {
 			// The queue function's idempotency markers (x-cos-forbid-overwrite objects).

@@ -48,7 +48,7 @@ func TestPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(js, `"qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/uploads/*"`) ||
-		strings.Count(js, "name/cos:") != 13 || !strings.Contains(js, "name/cos:PostObject") || !strings.Contains(js, "name/cos:DeleteObject") || !strings.Contains(js, "name/cos:ListMultipartUploads") || !strings.Contains(js, "name/cos:HeadObject") || strings.Contains(js, "cos:*") ||
+		strings.Count(js, "name/cos:") != 14 || !strings.Contains(js, "name/cos:PostObject") || !strings.Contains(js, "name/cos:DeleteObject") || !strings.Contains(js, "name/cos:ListMultipartUploads") || !strings.Contains(js, "name/cos:HeadObject") || strings.Contains(js, "cos:*") ||
 		!strings.Contains(js, `examplebucket-1250000000/uploads/.directup/*"`) {
 		t.Errorf("policy %s", js)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/httpapi"
 	"github.com/directup/directup/shared/queue"
+	"github.com/directup/directup/shared/signed"
 	"github.com/directup/directup/shared/storage"
 	_ "github.com/directup/directup/shared/stores/all" // the production stores register themselves
 	"github.com/directup/directup/shared/upload"
@@ -37,6 +38,8 @@ type App struct {
 	Auth    *auth.Authenticator
 	Store   storage.Store // the configured store (shared/stores); local mode's is storage.Embedded
 	close   func()
+	// fromStore are the secret settings read from secret stores (NAME_FROM), by name.
+	fromStore map[string]*fromStore
 }
 
 // Close stops the embedded store, if any.
@@ -52,24 +55,34 @@ func New(c *config.Config) (*App, error) {
 	if c.Store == nil {
 		return nil, fmt.Errorf("config: %s: required (this build has no local mode)", config.StoreRequired())
 	}
+	a := &App{cfg: c, secret: []byte(c.TokenSecret), close: func() {}}
+	a.openSecrets(c)
 	store, err := c.Store.Open(&http.Client{Transport: storageTransport()})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	a := &App{cfg: c, Store: store, secret: []byte(c.TokenSecret), close: func() {}}
+	a.Store = store
+	tokenKeys := a.ring("UPLOAD_TOKEN_SECRET")
 	if e, ok := store.(storage.Embedded); ok {
 		a.close = func() { e.Close() }
-		if len(a.secret) == 0 {
+		if len(a.secret) == 0 && tokenKeys == nil {
 			a.secret = randomSecret() // local mode needs no setting
 		}
 	}
-	if a.Service, err = upload.NewService(store, c.Policy, a.secret, serviceOptions(c)...); err != nil {
+	opts := a.serviceOptions(c)
+	if tokenKeys != nil {
+		opts = append(opts, upload.WithKeys(tokenKeys))
+	}
+	if a.Service, err = upload.NewService(store, c.Policy, a.secret, opts...); err != nil {
 		a.close()
 		return nil, err
 	}
 	if a.Auth, err = auth.New(c.Settings); err != nil {
 		a.close()
 		return nil, err
+	}
+	if r := a.ring("AUTH_JWT_SECRET"); r != nil {
+		a.Auth.UseSecret(r)
 	}
 	if e, ok := store.(storage.Embedded); ok {
 		// The storage trigger's stand-in: what a form stored is checked as the
@@ -119,13 +132,19 @@ func ForFunction(name string) (*App, error) {
 }
 
 // serviceOptions are the service's optional parts the settings turn on.
-func serviceOptions(c *config.Config) []upload.Option {
+func (a *App) serviceOptions(c *config.Config) []upload.Option {
 	opts := []upload.Option{upload.WithProfiles(c.Profiles)}
 	if h := hook.New(c.Hook); h != nil {
+		if r := a.ring("HOOK_SECRET"); r != nil {
+			h.Target.SecretFunc = current(r)
+		}
 		opts = append(opts, upload.WithHook(h))
 	}
 	// Undelivered events go to the function's log, whole, as JSON lines.
 	if p := events.New(c.Events, slog.New(slog.NewJSONHandler(os.Stderr, nil))); p != nil {
+		if r := a.ring("EVENTS_SECRET"); r != nil {
+			p.Target.SecretFunc = current(r)
+		}
 		opts = append(opts, upload.WithEvents(p))
 	}
 	return opts
@@ -138,7 +157,11 @@ func (a *App) Handler(logger *slog.Logger) http.Handler {
 	c := a.cfg
 	api := httpapi.New(a.Service, httpapi.Options{CORSOrigins: c.CORSOrigins, BasePath: c.BasePath, Auth: a.Auth,
 		RequestTimeout: c.RequestTimeout, Logger: logger})
-	comp := companion.New(a.Service, companion.Options{Secret: a.secret, Anonymous: a.Auth.Mode() == auth.ModeNone,
+	var capKeys signed.Keys
+	if r := a.ring("UPLOAD_TOKEN_SECRET"); r != nil {
+		capKeys = r
+	}
+	comp := companion.New(a.Service, companion.Options{Secret: a.secret, Keys: capKeys, Anonymous: a.Auth.Mode() == auth.ModeNone,
 		TTL: c.CapabilityTTL, OpenUploads: c.CompanionOpenUploads, Forms: c.CompanionForms})
 	// Uppy sends no Authorization header: its routes check their capability themselves.
 	api.HandlePublic("/s3/", comp)
@@ -167,7 +190,7 @@ func (a *App) Handler(logger *slog.Logger) http.Handler {
 		api.Handle("GET /local/download", http.HandlerFunc(a.localDownload))
 		api.HandlePublic("GET /local/info", http.HandlerFunc(a.localInfo))
 	}
-	return api
+	return a.refreshing(api, logger)
 }
 
 // localInfo tells the demo page where local mode keeps files and whether they outlive a
@@ -282,6 +305,9 @@ func randomSecret() []byte {
 // QueueProcessor is the queue function's message processor over the same service, with
 // callbacks signed and checked as the settings say.
 func (a *App) QueueProcessor(logger *slog.Logger) *queue.Processor {
-	return queue.New(a.Service, a.Service.Records(),
-		&queue.Callbacks{Secret: []byte(a.cfg.QueueCallbackSecret), AllowedHosts: a.cfg.QueueCallbackHosts}, logger)
+	cb := &queue.Callbacks{Secret: []byte(a.cfg.QueueCallbackSecret), AllowedHosts: a.cfg.QueueCallbackHosts}
+	if r := a.ring("QUEUE_CALLBACK_SECRET"); r != nil {
+		cb.SecretFunc = current(r)
+	}
+	return queue.New(a.Service, a.Service.Records(), cb, logger)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/directup/directup/shared/gateway"
+	"github.com/directup/directup/shared/signed"
 )
 
 // Modes.
@@ -32,7 +33,9 @@ const (
 type Settings struct {
 	Mode      string `envconfig:"AUTH_MODE" default:"none"`
 	JWTSecret string `envconfig:"AUTH_JWT_SECRET"`
-	JWKSURL   string `envconfig:"AUTH_JWKS_URL"`
+	// JWTSecretFrom names a secret store's entry holding it instead (shared/secrets).
+	JWTSecretFrom string `envconfig:"AUTH_JWT_SECRET_FROM"`
+	JWKSURL       string `envconfig:"AUTH_JWKS_URL"`
 	// JWTAlgorithms pins the accepted algorithms for JWKS tokens (RS256, ES256).
 	JWTAlgorithms []string `envconfig:"AUTH_JWT_ALGORITHMS" default:"RS256,ES256"`
 	Audience      string   `envconfig:"AUTH_AUDIENCE"`
@@ -56,7 +59,7 @@ func (c *Settings) Validate() error {
 			return errors.New("AUTH_GATEWAY_HEADER or AUTH_GATEWAY_CLAIM: required with AUTH_MODE=gateway")
 		}
 	case ModeJWT:
-		if (c.JWTSecret == "") == (c.JWKSURL == "") {
+		if (c.JWTSecret == "" && c.JWTSecretFrom == "") == (c.JWKSURL == "") {
 			return errors.New("AUTH_JWT_SECRET or AUTH_JWKS_URL: set exactly one with AUTH_MODE=jwt")
 		}
 		if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
@@ -91,7 +94,13 @@ type Authenticator struct {
 
 	mu   sync.Mutex
 	jwks keyfunc.Keyfunc // fetched on first use: nothing touches the network at start
+	// secret, when set, holds AUTH_JWT_SECRET read from a store (UseSecret).
+	secret signed.Keys
 }
+
+// UseSecret verifies HS256 tokens with keys that may rotate (AUTH_JWT_SECRET_FROM): a
+// token signed with the value before a rotation verifies until it expires.
+func (a *Authenticator) UseSecret(k signed.Keys) { a.secret = k }
 
 // New returns an authenticator for a validated config.
 func New(cfg Settings) (*Authenticator, error) {
@@ -101,7 +110,7 @@ func New(cfg Settings) (*Authenticator, error) {
 	a := &Authenticator{cfg: cfg}
 	if cfg.Mode == ModeJWT {
 		algs := cfg.JWTAlgorithms
-		if cfg.JWTSecret != "" {
+		if cfg.JWTSecret != "" || cfg.JWTSecretFrom != "" {
 			algs = []string{"HS256"} // a shared secret never verifies asymmetric tokens, nor the reverse
 		}
 		a.parser = jwt.NewParser(jwt.WithValidMethods(algs), jwt.WithAudience(cfg.Audience), jwt.WithIssuer(cfg.Issuer),
@@ -290,6 +299,21 @@ func (a *Authenticator) keyfunc(ctx context.Context) jwt.Keyfunc {
 }
 
 func (a *Authenticator) key(ctx context.Context) jwt.Keyfunc {
+	if a.secret != nil {
+		return func(*jwt.Token) (any, error) {
+			sign, previous := a.secret.Keys()
+			set := jwt.VerificationKeySet{}
+			for _, k := range append([][]byte{sign}, previous...) {
+				if len(k) > 0 {
+					set.Keys = append(set.Keys, k)
+				}
+			}
+			if len(set.Keys) == 0 {
+				return nil, errors.New("auth: no secret yet")
+			}
+			return set, nil
+		}
+	}
 	if a.cfg.JWTSecret != "" {
 		secret := []byte(a.cfg.JWTSecret)
 		return func(*jwt.Token) (any, error) { return secret, nil }

@@ -43,6 +43,9 @@ import (
 type Options struct {
 	// Secret signs capabilities (the upload-token secret serves, under its own domain prefix).
 	Secret []byte
+	// Keys, when set, replace Secret: the token secret read from a store, which rotates
+	// (capabilities signed before a rotation verify until they expire).
+	Keys signed.Keys
 	// Anonymous enables the bare /s3/ routes (AUTH_MODE=none).
 	Anonymous bool
 	// TTL bounds a capability's life (and the minting caller's credential bounds it too).
@@ -116,6 +119,9 @@ type pinnedKey struct{}
 // "directup-capability:", so the upload-token secret serves both and neither verifies as
 // the other.
 func (h *Handler) capabilities() *signed.Signer {
+	if h.opts.Keys != nil {
+		return signed.NewKeys(h.opts.Keys, "directup-capability:", "c1.")
+	}
 	return signed.New(h.opts.Secret, "directup-capability:", "c1.")
 }
 

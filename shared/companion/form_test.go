@@ -1,12 +1,10 @@
 package companion_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +16,8 @@ import (
 	"github.com/directup/directup/shared/formpolicy"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/storage/storagetest"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -45,21 +45,11 @@ func params(t *testing.T, endpoint string, q url.Values) (int, form, string) {
 
 // postForm POSTs the fields, then the file, as Uppy's postObject (and a browser) does.
 func postForm(t *testing.T, u string, fields map[string]string, file []byte) (int, string) {
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	for k, v := range fields {
-		mw.WriteField(k, v)
-	}
-	fw, _ := mw.CreateFormFile("file", "pick.bin")
-	fw.Write(file)
-	mw.Close()
-	resp, err := http.Post(u, mw.FormDataContentType(), &b)
+	status, body, err := storagetest.PostForm(&storage.Form{URL: u}, fields, file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(msg)
+	return status, body
 }
 
 func with(fields map[string]string, k, v string) map[string]string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/secrets"
 	"github.com/directup/directup/shared/stores"
 )
 
@@ -34,7 +36,15 @@ type Config struct {
 	local     bool
 	drivers   []loaded
 
-	TokenSecret string   `envconfig:"UPLOAD_TOKEN_SECRET"`
+	TokenSecret string `envconfig:"UPLOAD_TOKEN_SECRET"`
+	// Any secret setting NAME may be NAME_FROM, a reference to a secret store's entry
+	// (shared/secrets), read on first use and again after SecretsTTL; SecretRefs holds
+	// the parsed references by setting name.
+	TokenSecretFrom    string                 `envconfig:"UPLOAD_TOKEN_SECRET_FROM"`
+	SecretsTTL         time.Duration          `envconfig:"SECRETS_TTL" default:"5m"`
+	TencentSSMEndpoint string                 `envconfig:"TENCENT_SSM_ENDPOINT"`
+	SecretRefs         map[string]secrets.Ref `ignored:"true"`
+
 	CORSOrigins []string `envconfig:"API_CORS_ORIGINS" default:"*"`
 	BasePath    string   `envconfig:"API_BASE_PATH"`
 	// PublicURL is the API's external base URL, for the companionEndpoint of capabilities
@@ -59,8 +69,9 @@ type Config struct {
 	Events events.Settings
 
 	// Queue function: callbacks are signed with this secret and may go to these hosts.
-	QueueCallbackSecret string   `envconfig:"QUEUE_CALLBACK_SECRET"`
-	QueueCallbackHosts  []string `envconfig:"QUEUE_CALLBACK_ALLOWED_HOSTS"`
+	QueueCallbackSecret     string   `envconfig:"QUEUE_CALLBACK_SECRET"`
+	QueueCallbackSecretFrom string   `envconfig:"QUEUE_CALLBACK_SECRET_FROM"`
+	QueueCallbackHosts      []string `envconfig:"QUEUE_CALLBACK_ALLOWED_HOSTS"`
 
 	// Profiles are the kinds of upload the deployment takes (UPLOAD_PROFILES, a JSON object
 	// of profile name to rules, or UPLOAD_PROFILES_FILE, a path to the same).
@@ -89,6 +100,17 @@ func Load() (*Config, error) {
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
 		return nil, errors.New("config: " + strings.TrimPrefix(err.Error(), "envconfig.Process: "))
+	}
+	if err := c.readReferences(ours); err != nil {
+		return nil, err
+	}
+	if c.SecretsTTL < 10*time.Second || c.SecretsTTL > 24*time.Hour {
+		return nil, errors.New("config: SECRETS_TTL: must be between 10s and 24h")
+	}
+	if c.TencentSSMEndpoint != "" {
+		if u, err := url.Parse(c.TencentSSMEndpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, errors.New("config: TENCENT_SSM_ENDPOINT: must be a URL like https://ssm.tencentcloudapi.com")
+		}
 	}
 	if err := c.readStores(); err != nil {
 		return nil, err
@@ -123,10 +145,32 @@ func Load() (*Config, error) {
 	if c.Local() {
 		return &c, nil
 	}
-	if len(c.TokenSecret) < 32 {
-		return nil, errors.New("config: UPLOAD_TOKEN_SECRET: required, at least 32 characters (e.g. openssl rand -hex 32)")
+	if len(c.TokenSecret) < 32 && c.TokenSecretFrom == "" {
+		return nil, errors.New("config: UPLOAD_TOKEN_SECRET (or UPLOAD_TOKEN_SECRET_FROM): required, at least 32 characters (e.g. openssl rand -hex 32)")
 	}
 	return &c, nil
+}
+
+// readReferences parses every NAME_FROM set, refusing NAME set beside it: which of the two
+// holds would be a guess. Nothing is read from a store here (that waits for first use).
+func (c *Config) readReferences(ours []string) error {
+	c.SecretRefs = map[string]secrets.Ref{}
+	for _, from := range ours {
+		name, ok := strings.CutSuffix(from, "_FROM")
+		ref := os.Getenv(from)
+		if !ok || ref == "" {
+			continue
+		}
+		if os.Getenv(name) != "" {
+			return fmt.Errorf("config: %s and %s: set one, not both", name, from)
+		}
+		r, err := secrets.Parse(ref)
+		if err != nil {
+			return fmt.Errorf("config: %s: %v", from, err)
+		}
+		c.SecretRefs[name] = r
+	}
+	return nil
 }
 
 // loadProfiles reads the profiles from UPLOAD_PROFILES or UPLOAD_PROFILES_FILE (not both).
@@ -222,7 +266,7 @@ func StoreRequired() string {
 // Variables lists every environment variable directup reads, for checks of deployment
 // files: the settings above plus the role credentials SCF injects.
 func Variables() []string {
-	names := []string{"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN",
+	names := []string{"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN", "TENCENTCLOUD_REGION",
 		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 	var walk func(t reflect.Type)
 	walk = func(t reflect.Type) {

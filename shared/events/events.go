@@ -20,6 +20,8 @@ import (
 type Settings struct {
 	URL    string `envconfig:"EVENTS_URL"`
 	Secret string `envconfig:"EVENTS_SECRET"`
+	// SecretFrom names a secret store's entry holding it instead (shared/secrets).
+	SecretFrom string `envconfig:"EVENTS_SECRET_FROM"`
 }
 
 // Validate checks the settings; errors name the variable.
@@ -30,8 +32,8 @@ func (s Settings) Validate() error {
 	if err := (&webhook.Target{}).Check(s.URL); err != nil {
 		return fmt.Errorf("EVENTS_URL: %w", err)
 	}
-	if len(s.Secret) < 16 {
-		return errors.New("EVENTS_SECRET: required with EVENTS_URL, at least 16 characters")
+	if len(s.Secret) < 16 && s.SecretFrom == "" {
+		return errors.New("EVENTS_SECRET (or EVENTS_SECRET_FROM): required with EVENTS_URL, at least 16 characters")
 	}
 	return nil
 }

@@ -18,9 +18,11 @@ import (
 
 // Settings are the hook's environment variables.
 type Settings struct {
-	URL     string        `envconfig:"HOOK_URL"`
-	Secret  string        `envconfig:"HOOK_SECRET"`
-	Timeout time.Duration `envconfig:"HOOK_TIMEOUT" default:"3s"`
+	URL    string `envconfig:"HOOK_URL"`
+	Secret string `envconfig:"HOOK_SECRET"`
+	// SecretFrom names a secret store's entry holding it instead (shared/secrets).
+	SecretFrom string        `envconfig:"HOOK_SECRET_FROM"`
+	Timeout    time.Duration `envconfig:"HOOK_TIMEOUT" default:"3s"`
 }
 
 // Validate checks the settings; errors name the variable.
@@ -31,8 +33,8 @@ func (s Settings) Validate() error {
 	if err := (&webhook.Target{}).Check(s.URL); err != nil {
 		return fmt.Errorf("HOOK_URL: %w", err)
 	}
-	if len(s.Secret) < 16 {
-		return errors.New("HOOK_SECRET: required with HOOK_URL, at least 16 characters")
+	if len(s.Secret) < 16 && s.SecretFrom == "" {
+		return errors.New("HOOK_SECRET (or HOOK_SECRET_FROM): required with HOOK_URL, at least 16 characters")
 	}
 	if s.Timeout < 100*time.Millisecond || s.Timeout > 30*time.Second {
 		return errors.New("HOOK_TIMEOUT: must be between 100ms and 30s")

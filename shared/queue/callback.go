@@ -18,7 +18,9 @@ import (
 // private one unless the hosts are pinned, redirects never followed. Send's errors name
 // the URL without its query or userinfo (webhook.Redact).
 type Callbacks struct {
-	Secret       []byte
+	Secret []byte
+	// SecretFunc, when set, replaces Secret (QUEUE_CALLBACK_SECRET_FROM: it rotates).
+	SecretFunc   func() []byte
 	AllowedHosts []string // empty: any host (https only, http for loopback)
 	Attempts     int      // default 3
 	Client       *http.Client
@@ -30,14 +32,14 @@ type Callbacks struct {
 
 func (c *Callbacks) target() *webhook.Target {
 	c.once.Do(func() {
-		c.t = &webhook.Target{Secret: c.Secret, AllowedHosts: c.AllowedHosts, Client: c.Client, Now: c.Now}
+		c.t = &webhook.Target{Secret: c.Secret, SecretFunc: c.SecretFunc, AllowedHosts: c.AllowedHosts, Client: c.Client, Now: c.Now}
 	})
 	return c.t
 }
 
 // Check refuses callback URLs the settings do not allow (400 or 403, never retried).
 func (c *Callbacks) Check(raw string) error {
-	if len(c.Secret) == 0 {
+	if len(c.Secret) == 0 && c.SecretFunc == nil {
 		return errcode.Denied("callbackUrl", "callbacks are off: set QUEUE_CALLBACK_SECRET")
 	}
 	err := c.target().Check(raw)

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/signed"
 )
 
@@ -52,7 +53,8 @@ const (
 // KeyLister is a store that lists the object keys under a prefix: folders of records
 // (ListIn) need it.
 type KeyLister interface {
-	ListKeys(ctx context.Context, prefix string) ([]string, error)
+	// ListKeys lists the first max keys under prefix, in key order.
+	ListKeys(ctx context.Context, prefix string, max int) ([]string, error)
 }
 
 // Dir is the folder, under the key prefix, where the records live. No upload may write there.
@@ -66,13 +68,18 @@ var ErrForged = errors.New("records: a record there was not written by directup"
 type Book struct {
 	store  Store
 	prefix string
-	key    []byte
+	keys   signed.Keys // records are sealed with the signing key; a verify-only one still reads
 }
 
 // New returns the book of records under prefix, sealed with a key derived from secret
 // (the upload-token secret serves: the derivation gives records a key of their own).
 func New(store Store, prefix string, secret []byte) *Book {
-	return &Book{store: store, prefix: prefix, key: signed.DeriveKey(secret, "directup records v1")}
+	return NewKeys(store, prefix, signed.Fixed(secret))
+}
+
+// NewKeys is New with keys that may rotate: a record sealed before a rotation still reads.
+func NewKeys(store Store, prefix string, keys signed.Keys) *Book {
+	return &Book{store: store, prefix: prefix, keys: signed.Derived(keys, "directup records v1")}
 }
 
 // Path is the object key of the record of kind about subject.
@@ -89,12 +96,31 @@ type sealed struct {
 	MAC     string          `json:"mac"`
 }
 
-func (b *Book) mac(kind Kind, subject string, body []byte) string {
-	m := hmac.New(sha256.New, b.key)
+func mac(key []byte, kind Kind, subject string, body []byte) string {
+	m := hmac.New(sha256.New, key)
 	// Lengths first: no kind, subject and body can be re-cut into another triple.
 	fmt.Fprintf(m, "%d:%s\n%d:%s\n", len(kind), kind, len(subject), subject)
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (b *Book) sealMAC(kind Kind, subject string, body []byte) string {
+	key, _ := b.keys.Keys()
+	if len(key) == 0 {
+		panic("records: no key yet (a secret from a store is read before use)")
+	}
+	return mac(key, kind, subject, body)
+}
+
+// verifies reports whether got is the record's MAC under the signing key or a verify-only one.
+func (b *Book) verifies(got string, kind Kind, subject string, body []byte) bool {
+	key, previous := b.keys.Keys()
+	for _, k := range append([][]byte{key}, previous...) {
+		if len(k) > 0 && hmac.Equal([]byte(got), []byte(mac(k, kind, subject, body))) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Book) seal(kind Kind, subject string, v any) ([]byte, error) {
@@ -102,7 +128,7 @@ func (b *Book) seal(kind Kind, subject string, v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(sealed{Kind: kind, Subject: subject, Body: body, MAC: b.mac(kind, subject, body)})
+	return json.Marshal(sealed{Kind: kind, Subject: subject, Body: body, MAC: b.sealMAC(kind, subject, body)})
 }
 
 // Create writes the record of kind about subject unless one is there already, and reports
@@ -135,7 +161,7 @@ func (b *Book) Get(ctx context.Context, kind Kind, subject string, v any) (found
 	}
 	var s sealed
 	if json.Unmarshal(raw, &s) != nil || s.Kind != kind || s.Subject != subject ||
-		!hmac.Equal([]byte(s.MAC), []byte(b.mac(kind, subject, s.Body))) {
+		!b.verifies(s.MAC, kind, subject, s.Body) {
 		return true, fmt.Errorf("%w (%s)", ErrForged, path)
 	}
 	if err := json.Unmarshal(s.Body, v); err != nil {
@@ -187,6 +213,15 @@ func (b *Book) PutIn(ctx context.Context, kind Kind, owner, id string, v any) er
 	return b.store.PutRecord(ctx, b.PathIn(kind, owner, id), js)
 }
 
+// DeletePath removes the object at path, one ListIn returned as forged: only under the
+// records' folder.
+func (b *Book) DeletePath(ctx context.Context, path string) error {
+	if !strings.HasPrefix(path, b.prefix+Dir+"/") {
+		return errors.New("records: not a record's path")
+	}
+	return b.store.Delete(ctx, path)
+}
+
 // DeleteIn removes owner's record id of kind.
 func (b *Book) DeleteIn(ctx context.Context, kind Kind, owner, id string) error {
 	return b.store.Delete(ctx, b.PathIn(kind, owner, id))
@@ -206,7 +241,9 @@ func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []E
 	if !ok {
 		return nil, nil, errors.New("records: this store cannot list records")
 	}
-	paths, err := lister.ListKeys(ctx, b.folder(kind, owner))
+	// Anyone who may write under the prefix could fill a folder: its owner's listing reads
+	// the first MaxInFolder (forged ones are removed as they are found).
+	paths, err := lister.ListKeys(ctx, b.folder(kind, owner), MaxInFolder)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -231,8 +268,10 @@ func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []E
 	wg.Wait()
 	for i, r := range reads {
 		switch {
-		case r.err != nil:
+		case r.err != nil && transient(r.err):
 			return nil, nil, r.err
+		case r.err != nil: // unreadable for good (an object put there encrypted, archived): not a record
+			forged = append(forged, paths[i])
 		case r.forged:
 			forged = append(forged, paths[i])
 		case r.entry != nil:
@@ -240,6 +279,16 @@ func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []E
 		}
 	}
 	return entries, forged, nil
+}
+
+// MaxInFolder bounds the records ListIn reads of one folder.
+const MaxInFolder = 1000
+
+// transient reports a failed read worth failing a listing for (and trying again): the
+// store busy or slow, the credentials, the request's own deadline.
+func transient(err error) bool {
+	return errcode.Is(err, errcode.UpstreamBusy) || errcode.Is(err, errcode.UpstreamTimeout) ||
+		errcode.Is(err, errcode.CredentialsFailed) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // readIn reads the record at path of owner's folder: nil when it is gone since the
@@ -250,7 +299,7 @@ func (b *Book) readIn(ctx context.Context, kind Kind, owner, path string) (*Entr
 		return nil, false, err
 	}
 	var s sealed
-	if json.Unmarshal(raw, &s) != nil || s.Kind != kind || !hmac.Equal([]byte(s.MAC), []byte(b.mac(kind, s.Subject, s.Body))) {
+	if json.Unmarshal(raw, &s) != nil || s.Kind != kind || !b.verifies(s.MAC, kind, s.Subject, s.Body) {
 		return nil, true, nil
 	}
 	ownerOf, id, ok := outOfFolder(s.Subject)

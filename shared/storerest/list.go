@@ -7,16 +7,12 @@ import (
 	"net/url"
 )
 
-// maxListPages bounds ListKeys (1,000 keys a page): a folder of directup's records past
-// that many is a deployment's fault to report, not a loop to run.
-const maxListPages = 20
-
-// ListKeys lists the object keys under prefix (GET Bucket / ListObjects), every page, in
-// key order (records.KeyLister).
-func (c *Client) ListKeys(ctx context.Context, prefix string) ([]string, error) {
+// ListKeys lists the first max object keys under prefix (GET Bucket / ListObjects, 1,000
+// a page), in key order (records.KeyLister).
+func (c *Client) ListKeys(ctx context.Context, prefix string, max int) ([]string, error) {
 	var keys []string
 	marker := ""
-	for range maxListPages {
+	for len(keys) < max {
 		q := url.Values{"prefix": {prefix}, "max-keys": {"1000"}}
 		if marker != "" {
 			q.Set("marker", marker)
@@ -37,12 +33,12 @@ func (c *Client) ListKeys(ctx context.Context, prefix string) ([]string, error) 
 			keys = append(keys, o.Key)
 		}
 		if !r.IsTruncated || len(r.Contents) == 0 {
-			return keys, nil
+			break
 		}
 		marker = r.NextMarker
 		if marker == "" { // S3's v1 names none without a delimiter: the last key is the marker
 			marker = r.Contents[len(r.Contents)-1].Key
 		}
 	}
-	return keys, nil
+	return keys[:min(len(keys), max)], nil
 }

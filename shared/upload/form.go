@@ -89,7 +89,8 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	}
 	obj.Metadata[policy.WriteMetadata] = write
 	if s.caps.FormsTakeUnnamedFields {
-		obj.Metadata[policy.FormMetadata] = s.settingsSeal(obj.Key, objectSettings(obj), accessOf(obj))
+		sign, _ := s.writeKeys.Keys()
+		obj.Metadata[policy.FormMetadata] = settingsSeal(sign, obj.Key, objectSettings(obj), accessOf(obj))
 	}
 	minSize := rules.MinSize
 	if declared {
@@ -152,9 +153,9 @@ func accessOf(obj *storage.Object) string {
 }
 
 // settingsSeal is the FormMetadata value of a form for key asking for these settings and
-// this access.
-func (s *Service) settingsSeal(key, settings, access string) string {
-	m := hmac.New(sha256.New, s.writeKey)
+// this access, under secret (the write key).
+func settingsSeal(secret []byte, key, settings, access string) string {
+	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("form settings\x00" + key + "\x00" + access + "\x00" + settings))
 	return policy.KeyEncoding.EncodeToString(m.Sum(nil)[:15])
 }
@@ -168,10 +169,19 @@ func (s *Service) addedSettings(ctx context.Context, key string, info storage.Ob
 		return "", nil
 	}
 	got, text := []byte(info.Metadata[policy.FormMetadata]), infoSettings(info)
+	sealedAs := func(access string) bool { // under the write key, or the verify-only one of a rotation
+		sign, previous := s.writeKeys.Keys()
+		for _, k := range append([][]byte{sign}, previous...) {
+			if len(k) > 0 && hmac.Equal(got, []byte(settingsSeal(k, key, text, access))) {
+				return true
+			}
+		}
+		return false
+	}
 	switch {
-	case hmac.Equal(got, []byte(s.settingsSeal(key, text, accessOpen))):
+	case sealedAs(accessOpen):
 		return "", nil // an ACL or grants the rules allowed
-	case !hmac.Equal(got, []byte(s.settingsSeal(key, text, accessClosed))):
+	case !sealedAs(accessClosed):
 		return "the object carries settings its form did not ask for (fields added to the form: metadata, storage class, encryption or entity headers); it was deleted", nil
 	}
 	gr, ok := s.store.(storage.GrantReader)

@@ -19,7 +19,7 @@ type openRecord struct {
 	Claims      uploadplan.Claims `json:"claims"`
 	Filename    string            `json:"filename,omitempty"`
 	Fingerprint string            `json:"fingerprint,omitempty"`
-	Initiated   int64             `json:"initiated"`
+	Initiated   time.Time         `json:"initiated"`
 }
 
 // OpenUpload is one of the caller's uploads in progress, with a fresh token.
@@ -70,7 +70,7 @@ func (s *Service) keepsOpen(caller string) bool {
 // listing drops what is no longer open.
 func (s *Service) recordOpen(ctx context.Context, c *uploadplan.Claims, filename, fingerprint string) error {
 	return s.records.PutIn(ctx, records.Open, c.Subject, c.UploadID,
-		&openRecord{Claims: *c, Filename: filename, Fingerprint: fingerprint, Initiated: s.now().Unix()})
+		&openRecord{Claims: *c, Filename: filename, Fingerprint: fingerprint, Initiated: s.now().UTC()})
 }
 
 // ListOpen returns the caller's uploads in progress (GET /uploads), oldest first, each
@@ -89,7 +89,10 @@ func (s *Service) ListOpen(ctx context.Context) ([]OpenUpload, error) {
 		return nil, err
 	}
 	for _, path := range forged {
-		s.log.Error("record not written by directup: ignored", "kind", records.Open, "path", path)
+		// Not a record this deployment sealed for this caller: logged and removed, so it
+		// costs the next listing nothing (directup's folder holds only its own records).
+		s.log.Error("record not written by directup: removed", "kind", records.Open, "path", path)
+		_ = s.records.DeletePath(ctx, path)
 	}
 	out := make([]*OpenUpload, len(entries))
 	errs := make([]error, len(entries))
@@ -113,7 +116,7 @@ func (s *Service) ListOpen(ctx context.Context) ([]OpenUpload, error) {
 			list = append(list, *u)
 		}
 	}
-	sort.Slice(list, func(a, b int) bool { return list[a].Initiated.Before(list[b].Initiated) })
+	sort.SliceStable(list, func(a, b int) bool { return list[a].Initiated.Before(list[b].Initiated) })
 	if list == nil {
 		list = []OpenUpload{}
 	}
@@ -128,8 +131,8 @@ func (s *Service) openUpload(ctx context.Context, caller string, e records.Entry
 	if err := json.Unmarshal(e.Body, &r); err != nil || c.UploadID != e.ID || c.Subject != caller || c.Bucket != s.store.Bucket() {
 		return nil, nil // sealed by this deployment, but not an upload of this caller here
 	}
-	if s.now().Unix() >= c.Expires {
-		return nil, s.dropOpen(ctx, caller, e.ID)
+	if _, known := s.profiles[c.Profile]; s.now().Unix() >= c.Expires || (c.Profile != "" && !known) {
+		return nil, s.dropOpen(ctx, caller, e.ID) // its token ended, or its profile is gone: it cannot go on
 	}
 	parts, err := s.store.ListParts(ctx, c.Key, c.UploadID)
 	if errcode.Is(err, errcode.UploadNotFound) {
@@ -146,7 +149,7 @@ func (s *Service) openUpload(ctx context.Context, caller string, e records.Entry
 	fresh.Issued = s.now().Unix() // the same upload and end: only the signature is new
 	return &OpenUpload{
 		UploadID: c.UploadID, Key: c.Key, Filename: r.Filename, Size: c.Size, PartSize: c.PartSize, PartCount: plan.PartCount,
-		ContentType: c.ContentType, Profile: c.Profile, Initiated: time.Unix(r.Initiated, 0).UTC(),
+		ContentType: c.ContentType, Profile: c.Profile, Initiated: r.Initiated.UTC(),
 		ExpiresAt: time.Unix(c.Expires, 0).UTC(), Token: s.tokens.Sign(fresh), Fingerprint: r.Fingerprint, Parts: parts,
 	}, nil
 }

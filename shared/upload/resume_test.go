@@ -80,7 +80,7 @@ func TestOpenUploadsAreTheCallersOwn(t *testing.T) {
 	if l, err := r.svc.ListOpen(alice); err != nil || len(l) != 0 {
 		t.Fatalf("after complete and abort: %+v %v", l, err)
 	}
-	if paths, _ := r.store.ListKeys(bg, "uploads/.directup/open/"); len(paths) != 1 {
+	if paths, _ := r.store.ListKeys(bg, "uploads/.directup/open/", 1000); len(paths) != 1 {
 		t.Fatalf("records left after the listing dropped the ended uploads: %v (bob's only should stay)", paths)
 	}
 }
@@ -109,6 +109,9 @@ func TestOpenUploadsRefuseForgedRecords(t *testing.T) {
 	}
 	if l, err := r.svc.ListOpen(alice); err != nil || len(l) != 0 {
 		t.Fatalf("alice's folder with forged records: %+v %v", l, err)
+	}
+	if paths, _ := r.store.ListKeys(bg, "uploads/.directup/open/", 1000); len(paths) != 1 {
+		t.Fatalf("forged records are left in alice's folder: %v", paths)
 	}
 
 	late := newRig(t, func(p *policy.Policy) { p.TokenTTL = 2 * time.Hour })

@@ -35,10 +35,11 @@ type Service struct {
 	objects storage.Objects
 	policy  policy.Policy
 	tokens  *uploadplan.Tokens
-	// writeKey seals the WriteMetadata values of API uploads (derived from the token secret).
-	writeKey []byte
-	hook     hook.Hook   // nil: no pre-create hook
-	events   events.Sink // nil: outcomes are not told
+	// writeKeys seal the WriteMetadata values of API uploads (derived from the token secret).
+	writeKeys signed.Keys
+	keys      signed.Keys // the token secret's (WithKeys), from which the others derive
+	hook      hook.Hook   // nil: no pre-create hook
+	events    events.Sink // nil: outcomes are not told
 	// records keeps directup's own records in the bucket (nil: the store keeps none).
 	records *records.Book
 	log     *slog.Logger
@@ -62,13 +63,15 @@ func WithProfiles(p map[string]*policy.Profile) Option { return func(s *Service)
 // WithLog sets where the service logs what it refuses to act on (a forged record).
 func WithLog(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
+// WithKeys makes the service sign with keys that may rotate (UPLOAD_TOKEN_SECRET_FROM)
+// instead of the fixed tokenSecret: tokens, records and write seals made with the value
+// before a rotation still verify.
+func WithKeys(k signed.Keys) Option { return func(s *Service) { s.keys = k } }
+
 // NewService checks the policy and returns a service.
 func NewService(store storage.Store, pol policy.Policy, tokenSecret []byte, opts ...Option) (*Service, error) {
 	if err := pol.Validate(); err != nil {
 		return nil, err
-	}
-	if len(tokenSecret) < 16 {
-		return nil, errors.New("UPLOAD_TOKEN_SECRET: must be at least 16 bytes (32 random bytes recommended)")
 	}
 	if store == nil {
 		return nil, errors.New("upload: a store is required")
@@ -77,8 +80,18 @@ func NewService(store storage.Store, pol policy.Policy, tokenSecret []byte, opts
 	if err := pol.Fits(caps); err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, caps: caps, policy: pol, tokens: uploadplan.NewTokens(tokenSecret), writeKey: signed.DeriveKey(tokenSecret, "directup write v1"),
-		now: time.Now, random: policy.DefaultRandom, log: slog.Default()}
+	s := &Service{store: store, caps: caps, policy: pol, now: time.Now, random: policy.DefaultRandom, log: slog.Default()}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.keys == nil {
+		if len(tokenSecret) < 16 {
+			return nil, errors.New("UPLOAD_TOKEN_SECRET: must be at least 16 bytes (32 random bytes recommended)")
+		}
+		s.keys = signed.Fixed(tokenSecret)
+	}
+	s.tokens = uploadplan.NewTokensKeys(s.keys)
+	s.writeKeys = signed.Derived(s.keys, "directup write v1")
 	if o, ok := store.(storage.Objects); ok {
 		s.objects = o
 	} else if pol.VerifyContent {
@@ -87,10 +100,7 @@ func NewService(store storage.Store, pol policy.Policy, tokenSecret []byte, opts
 		s.objects = noObjects{}
 	}
 	if rs, ok := store.(records.Store); ok {
-		s.records = records.New(rs, pol.KeyPrefix, tokenSecret)
-	}
-	for _, o := range opts {
-		o(s)
+		s.records = records.NewKeys(rs, pol.KeyPrefix, s.keys)
 	}
 	var err error
 	if s.folders, err = policy.NewFolders(s.policy, s.profiles); err != nil {

@@ -3,6 +3,7 @@ package upload
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -25,24 +26,28 @@ import (
 // object to that profile's rules, and a value sealed for one profile never passes for
 // another's.
 func (s *Service) newWrite(key string, size int64, open bool, contentType, profile string) (string, error) {
-	var b [10]byte
-	if _, err := io.ReadFull(s.random, b[:]); err != nil {
-		return "", err
-	}
-	r := policy.KeyEncoding.EncodeToString(b[:])
-	return r + s.writeMAC(key, r, sealedSize(size, open), policy.MediaType(contentType), profile), nil
+	return s.seal(key, sealedSize(size, open), contentType, profile)
 }
 
 // newFormWrite is newWrite for a form upload: its seal names the form, so the
 // storage-triggered function knows the object came through one (and holds it to what a
 // form can carry: never SSE-C, whose content it could not read).
 func (s *Service) newFormWrite(key string, size int64, open bool, contentType, profile string) (string, error) {
+	return s.seal(key, formSize+sealedSize(size, open), contentType, profile)
+}
+
+// seal is a fresh write value: 80 random bits and their MAC under the signing key.
+func (s *Service) seal(key, size, contentType, profile string) (string, error) {
 	var b [10]byte
 	if _, err := io.ReadFull(s.random, b[:]); err != nil {
 		return "", err
 	}
 	r := policy.KeyEncoding.EncodeToString(b[:])
-	return r + s.writeMAC(key, r, formSize+sealedSize(size, open), policy.MediaType(contentType), profile), nil
+	sign, _ := s.writeKeys.Keys()
+	if len(sign) == 0 {
+		return "", errors.New("upload: no write key yet (the token secret is read before use)")
+	}
+	return r + writeMAC(sign, key, r, size, policy.MediaType(contentType), profile), nil
 }
 
 // formSize prefixes the size a form write's seal covers.
@@ -55,8 +60,8 @@ func sealedSize(size int64, open bool) string {
 	return strconv.FormatInt(size, 10)
 }
 
-func (s *Service) writeMAC(key, r, size, mediaType, profile string) string {
-	m := hmac.New(sha256.New, s.writeKey)
+func writeMAC(secret []byte, key, r, size, mediaType, profile string) string {
+	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(key + "\x00" + r + "\x00" + size + "\x00" + mediaType))
 	if profile != "" { // seals of uploads without a profile are what they were before profiles
 		m.Write([]byte("\x00profile\x00" + profile))
@@ -81,11 +86,18 @@ func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string,
 	for name := range s.profiles {
 		profiles = append(profiles, name)
 	}
-	for _, profile := range profiles {
-		for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
-			for _, kind := range []string{"", formSize} {
-				if hmac.Equal([]byte(w[writeIDLen:]), []byte(s.writeMAC(key, w[:writeIDLen], kind+size, mt, profile))) {
-					return profile, kind == formSize, true
+	// A value sealed before a rotation of the secret verifies with the verify-only key.
+	sign, previous := s.writeKeys.Keys()
+	for _, secret := range append([][]byte{sign}, previous...) {
+		if len(secret) == 0 {
+			continue
+		}
+		for _, profile := range profiles {
+			for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
+				for _, kind := range []string{"", formSize} {
+					if hmac.Equal([]byte(w[writeIDLen:]), []byte(writeMAC(secret, key, w[:writeIDLen], kind+size, mt, profile))) {
+						return profile, kind == formSize, true
+					}
 				}
 			}
 		}

@@ -57,7 +57,10 @@ type Tokens struct {
 }
 
 // NewTokens returns a signer for the given secret (at least 32 bytes outside tests).
-func NewTokens(secret []byte) *Tokens { return &Tokens{signer: signed.New(secret, "", "v1.")} }
+func NewTokens(secret []byte) *Tokens { return NewTokensKeys(signed.Fixed(secret)) }
+
+// NewTokensKeys is NewTokens with keys that may rotate (a token signed before still verifies).
+func NewTokensKeys(k signed.Keys) *Tokens { return &Tokens{signer: signed.NewKeys(k, "", "v1.")} }
 
 // Sign encodes and signs claims.
 func (t *Tokens) Sign(c Claims) string { return t.signer.Sign(c) }

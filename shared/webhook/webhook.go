@@ -70,6 +70,9 @@ func Verify(secret, body []byte, header string, now time.Time, maxAge time.Durat
 // Target is one kind of endpoint and the rules for its addresses.
 type Target struct {
 	Secret []byte
+	// SecretFunc, when set, replaces Secret: a secret read from a store, which rotates
+	// (receivers accept both values while they rotate it too).
+	SecretFunc func() []byte
 	// AllowedHosts, if set, are the only hosts allowed; setting it also allows private
 	// addresses (RFC 1918, fc00::/7; never any other special-purpose range).
 	AllowedHosts []string
@@ -234,7 +237,14 @@ func (t *Target) post(ctx context.Context, target string, body []byte, timeout t
 		return nil, fmt.Errorf("%w: not a URL a request can be made to", ErrInvalidURL)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, Sign(t.Secret, body, now()))
+	secret := t.Secret
+	if t.SecretFunc != nil {
+		secret = t.SecretFunc()
+	}
+	if len(secret) == 0 {
+		return nil, errors.New("webhook: no secret to sign with yet")
+	}
+	req.Header.Set(SignatureHeader, Sign(secret, body, now()))
 	resp, err := t.client().Do(req)
 	if err != nil {
 		return nil, err
