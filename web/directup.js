@@ -116,7 +116,6 @@ export class DirectUpload extends EventTarget {
   }
 
   #setState(state) {
-    if (this.state === state) return
     this.state = state
     this.#emit('statechange', { state })
   }
