@@ -66,20 +66,37 @@ func (d *declaredSum) stored(done *wire.Completed) string {
 
 // checkChecksum holds the assembled object to the checksum the client declared: the
 // store's own (its complete's answer: no read) must be the same, or the object is removed
-// and refused (422 checksum_mismatch, told as upload.rejected). A store that answered none
-// cannot confirm it: that object is refused too.
-func (s *Service) checkChecksum(ctx context.Context, c *uploadplan.Claims, done *wire.Completed, d *declaredSum) error {
+// and refused (422 checksum_mismatch, told as upload.rejected). A store whose answer names
+// none (a repeated complete of an upload already completed) is asked with a read; an object
+// it has no checksum for is refused too. repeated: the upload was completed by an earlier
+// call, which held the object to its own declaration: a wrong declaration now is refused,
+// and the object kept.
+func (s *Service) checkChecksum(ctx context.Context, c *uploadplan.Claims, done *wire.Completed, d *declaredSum, repeated bool) error {
 	if d == nil {
 		return nil
 	}
 	got := d.stored(done)
+	if got == "" {
+		// S3 answers a repeated complete without the checksum, and checked nothing then.
+		repeated = repeated || s.caps.ChecksChecksum
+		if info, err := s.objects.Stat(ctx, c.Key); err != nil {
+			return err
+		} else if s.UploadedBy(c, info) {
+			done.CRC64, done.CRC64NVME = info.CRC64, info.CRC64NVME
+			got = d.stored(done)
+		}
+	}
 	if v, ok := d.algo.Parse(got); ok && v == d.value {
 		return nil
 	}
 	if got == "" {
 		got = "none"
 	}
-	what := "the stored object's " + d.algo.Name + " is " + got + ", not the declared " + d.text
+	what := "the stored object's " + d.algo.Name + " is " + got + ", not the declared " + d.algo.Format(d.value)
+	if repeated {
+		return &errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum",
+			Message: what + "; this upload was completed earlier and its object checked then: it was kept"}
+	}
 	return s.rejectStored(ctx, c, done, storage.ObjectInfo{Size: done.Size}, "",
 		&errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum"}, what)
 }
@@ -100,7 +117,7 @@ func (s *Service) refusedChecksum(ctx context.Context, c *uploadplan.Claims, par
 	}
 	s.abortQuietly(ctx, c.Key, c.UploadID)
 	e := &errcode.Error{Code: errcode.ChecksumMismatch, Field: "checksum", Err: err,
-		Message: "the stored parts' " + d.algo.Name + " is " + got + ", not the declared " + d.text + "; no object was made and the upload was aborted"}
+		Message: "the stored parts' " + d.algo.Name + " is " + got + ", not the declared " + d.algo.Format(d.value) + "; no object was made and the upload was aborted"}
 	s.publish(ctx, &events.Event{Type: events.Rejected, Profile: c.Profile, Bucket: c.Bucket, Key: c.Key, UploadID: c.UploadID,
 		ContentType: c.ContentType, Source: "api", Reason: e.Code + ": " + e.Message})
 	return e

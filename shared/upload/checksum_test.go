@@ -399,3 +399,56 @@ func TestUppyCompleteOnS3NeedsNoListing(t *testing.T) {
 		t.Fatalf("Uppy's complete on S3: %d storage requests; want 2", n)
 	}
 }
+
+// A complete repeated after one whose answer was lost answers the same object and keeps
+// it: with the right checksum (S3 answers a repeated complete without one: it is read), and
+// with a wrong one, refused (422) but not deleted — the first call held the object to its
+// declaration; a token holder cannot remove an accepted object that way.
+func TestRepeatedCompleteKeepsTheCheckedObject(t *testing.T) {
+	type store struct {
+		name string
+		svc  *upload.Service
+		algo *checksum.Algo
+		stat func(key string) bool
+	}
+	cosRig := newRig(t, nil)
+	s3svc, s3c, _, _ := s3Service(t, nil)
+	for _, st := range []store{
+		{"COS", cosRig.svc, checksum.ECMA, func(k string) bool { i, _ := cosRig.store.Stat(bg, k); return i.Exists }},
+		{"S3", s3svc, checksum.NVME, func(k string) bool { i, _ := s3c.Stat(bg, k); return i.Exists }},
+	} {
+		data := randomBytes(6<<20, 11)
+		size := int64(len(data))
+		in, err := st.svc.Initiate(bg, &policy.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size, PartSize: 5 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts, whole := sendParallel(t, in, data, st.algo)
+		req := &wire.CompleteRequest{Parts: parts, Checksum: sumOf(st.algo, whole)}
+		if _, err := st.svc.CompleteWith(bg, in.Token, in.UploadID, req); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if _, err := st.svc.CompleteWith(bg, in.Token, in.UploadID, req); err != nil || !st.stat(in.Key) {
+			t.Fatalf("%s: the repeated complete with the right checksum: %v (object kept %v)", st.name, err, st.stat(in.Key))
+		}
+		wrong := &wire.CompleteRequest{Parts: parts, Checksum: sumOf(st.algo, whole+1)}
+		_, err = st.svc.CompleteWith(bg, in.Token, in.UploadID, wrong)
+		if errcode.As(err).Code != errcode.ChecksumMismatch || !st.stat(in.Key) {
+			t.Fatalf("%s: a repeated complete with a wrong checksum: %v (object kept %v)", st.name, err, st.stat(in.Key))
+		}
+	}
+}
+
+// Where the rules require a checksum, Uppy's uploads — whose complete cannot carry one —
+// are refused at create, on every store (and forms: TestFormsFollowTheRules).
+func TestRequiredChecksumRefusesUppyAtCreate(t *testing.T) {
+	cosRig := newRig(t, func(p *policy.Policy) { p.RequireChecksum = true })
+	s3svc, _, _, _ := s3Service(t, func(p *policy.Policy) { p.RequireChecksum = true })
+	for name, svc := range map[string]*upload.Service{"COS": cosRig.svc, "S3": s3svc} {
+		size := int64(6 << 20)
+		_, err := svc.InitiatePlanned(bg, &policy.InitiateRequest{Filename: "f.bin", ContentType: "application/octet-stream", Size: &size})
+		if e := errcode.As(err); e.Code != errcode.NotAvailable || e.Field != "checksum" {
+			t.Errorf("%s: Uppy's create under a required checksum: %v", name, err)
+		}
+	}
+}

@@ -66,6 +66,7 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 		opts.Checksum = sum.algo.Format(sum.value) // the store refuses another itself
 	}
 	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, opts)
+	repeated := err != nil
 	if err != nil {
 		if errcode.Is(err, errcode.ChecksumMismatch) {
 			return nil, s.refusedChecksum(ctx, c, parts, sum, err)
@@ -85,7 +86,7 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 			done.Size += have[p.PartNumber].Size
 		}
 	}
-	if err := s.checkChecksum(ctx, c, done, sum); err != nil {
+	if err := s.checkChecksum(ctx, c, done, sum, repeated); err != nil {
 		return nil, err
 	}
 	info, detected, err := s.checkStored(ctx, c, done)

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/uploadplan"
@@ -81,6 +82,11 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if err != nil {
 		return nil, err
 	}
+	uppy := mode == initiateNoURLs || mode == initiateOpen
+	if uppy && rules.RequireChecksum { // Uppy's complete cannot carry one: refused now, not at its end
+		return nil, &errcode.Error{Code: errcode.NotAvailable, Field: "checksum",
+			Message: "these rules require a whole-object checksum, which Uppy's complete cannot send"}
+	}
 	var generatedKey string // a key nobody could name before it was made
 	obj, plan, err := rules.ObjectFor(req, func(filename string) (string, error) {
 		k, err := policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, subject, filename, s.now())
@@ -116,7 +122,6 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	obj.Metadata[policy.WriteMetadata] = write
 	// Uppy (planned without URLs, or open) sends no part checksums at complete: created
 	// without the store's checksum where that is a choice, its complete needs no listing.
-	uppy := mode == initiateNoURLs || mode == initiateOpen
 	obj.Checksum = !uppy
 	uploadID, err := s.store.Initiate(ctx, obj)
 	if err != nil {
