@@ -41,6 +41,16 @@ for target in uploadplan:FuzzTokenVerify policy:FuzzInitiateRequest policy:FuzzG
   go test -run='^$' -fuzz="^${target#*:}\$" -fuzztime=80000x "./shared/${target%%:*}"
 done
 
+echo "== the client package: npm pack and install, tsc --strict against a sample, declarations match exports"
+if [ -d web/node_modules ]; then
+  (cd web && npm run --silent types)
+elif [ -n "${CI:-}" ]; then
+  echo "web/node_modules missing: .ci/run installs it"; exit 1
+else
+  echo "skipped: no Node.js for web/node_modules"
+  skipped+=("the client package's declarations under tsc --strict (no Node.js for web/node_modules)")
+fi
+
 echo "== browser tests (Debian chromium + playwright-core)"
 if command -v chromium >/dev/null && [ -d web/node_modules ]; then
   (cd web && npm test)

@@ -5,13 +5,17 @@
 //   up.addEventListener('progress', e => bar.value = e.detail.loaded / e.detail.total)
 //   const result = await up.start()          // { bucket, key, location, etag, size, crc64 }
 //   up.pause(); up.resume(); await up.cancel()
+//   const open = await DirectUpload.list({ endpoint, headers })   // the caller's open uploads
 //
 // Parts go straight to storage through presigned URLs, several at a time, with retries
 // and backoff; URLs are refreshed before they expire; an upload interrupted by a reload
 // resumes (the session is kept in localStorage and the stored parts are listed); each part
 // is checked against the CRC-64 storage reports for it, and the complete carries the whole
 // file's checksum in the store's algorithm, combined from the parts' CRCs (no second pass
-// over the file), which the store's own must match.
+// over the file), which the store's own must match. The initiate carries the file's first
+// bytes (the server refuses a file whose bytes contradict its type before any part is sent)
+// and a fingerprint of it, so that an authenticated caller's upload started on one device is
+// found (GET /uploads) and finished on another.
 
 const DEFAULTS = {
   concurrency: 4,
@@ -21,7 +25,18 @@ const DEFAULTS = {
   resume: true,
   verify: true,
   checksum: true, // send the whole file's checksum with the complete (the store's must match)
+  speedWindow: 5, // s: bytesPerSecond is measured over this much of the latest sending
 }
+
+// The initiate's head: the server's content rules read at least the first 3072 bytes.
+const HEAD_BYTES = 4096
+// The fingerprint hashes this much of each end of the file: enough to tell files of one
+// name and size apart without reading a 5 GB video through.
+const EDGE_BYTES = 64 << 10
+const FINGERPRINT_VERSION = 'v1'
+// Endpoints that answered GET /uploads with 501 (no callers to list for: AUTH_MODE=none):
+// not asked again by this page.
+const unlisted = new Set()
 
 /** Error from the API or from storage; `code` and `field` come from the API's JSON errors. */
 export class UploadError extends Error {
@@ -34,24 +49,38 @@ export class UploadError extends Error {
 
 export class DirectUpload extends EventTarget {
   /**
+   * The authenticated caller's open uploads (GET /uploads), each with a fresh upload token
+   * and the parts stored so far. An API with no callers (AUTH_MODE=none) answers 501
+   * not_available, thrown as an UploadError.
+   */
+  static async list({ endpoint, headers, signal } = {}) {
+    if (!endpoint) throw new TypeError('DirectUpload.list: endpoint is required')
+    const { uploads } = await request(endpoint.replace(/\/+$/, ''), 'GET', '/uploads', { headers, signal })
+    return uploads || []
+  }
+
+  /**
    * @param {File|Blob} file
    * @param {object} options endpoint (API base URL, required); headers (object, or async
    *   function returning one, e.g. for Authorization); concurrency; retries; retryDelay;
    *   partSize; request (more initiate fields: metadata, tagging, storageClass, acl, ...);
-   *   customerKey (base64 SSE-C key); resume; verify; checksum (false: complete without the
-   *   whole file's checksum); storage (defaults to localStorage).
+   *   customerKey (base64 SSE-C key); resume; findOpen (look for an open upload of this file
+   *   among the caller's, GET /uploads; default: when headers are given, as an anonymous
+   *   caller has none); verify; checksum (false: complete without the whole file's
+   *   checksum); speedWindow (s); storage (defaults to localStorage).
    */
   constructor(file, options) {
     super()
     if (!options || !options.endpoint) throw new TypeError('DirectUpload: options.endpoint is required')
     this.file = file
-    this.options = { ...DEFAULTS, ...options }
+    this.options = { ...DEFAULTS, findOpen: Boolean(options.headers), ...options }
     this.endpoint = options.endpoint.replace(/\/+$/, '')
     this.state = 'idle'
     this.session = null // { uploadId, token, key, partSize, partCount, size, partBatch }
     this.parts = new Map() // partNumber -> { size, etag, loaded, url, headers, expiresAt, customerKeyHeader, crc64Header }
     this.inflight = new Map() // partNumber -> XMLHttpRequest
     this.storage = options.storage === undefined ? globalThis.localStorage : options.storage
+    this.#meter = new Meter(this.options.speedWindow * 1000)
   }
 
   // One controller per start(): pause and cancel abort it, and everything that run does
@@ -60,11 +89,21 @@ export class DirectUpload extends EventTarget {
   #controller = null
   // The initiate in flight, which cancel() waits for so it can abort what it created.
   #opening = null
+  // Bytes put on the wire lately, for the speed and the time left.
+  #meter
+  // Parts sleeping before another attempt: the state is "retrying" while there are any.
+  #waiting = 0
+  // A run failed: what it sent may be stored without this page knowing (an answer lost to
+  // the network), so the next run asks storage first.
+  #failed = false
 
   get progress() {
     let loaded = 0
     for (const p of this.parts.values()) loaded += p.etag ? p.size : p.loaded
-    return { loaded, total: this.file.size }
+    const total = this.file.size
+    const bytesPerSecond = this.#running() ? this.#meter.rate() : 0
+    const secondsLeft = bytesPerSecond > 0 ? Math.ceil((total - loaded) / bytesPerSecond) : null
+    return { loaded, total, bytesPerSecond, secondsLeft }
   }
 
   get sessionKey() {
@@ -81,30 +120,12 @@ export class DirectUpload extends EventTarget {
     this.#emit('statechange', { state })
   }
 
-  async #headers(extra = {}) {
-    const h = typeof this.options.headers === 'function' ? await this.options.headers() : this.options.headers || {}
-    return { ...h, ...extra }
+  #running() {
+    return this.state === 'uploading' || this.state === 'retrying'
   }
 
-  async #api(method, path, body, signal) {
-    const headers = await this.#headers(this.session ? { 'X-Upload-Token': this.session.token } : {})
-    if (body !== undefined) headers['Content-Type'] = 'application/json'
-    let res
-    try {
-      res = await fetch(this.endpoint + path, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) })
-    } catch (err) {
-      if (signal?.aborted) throw stopped()
-      throw new UploadError(`could not reach the upload API: ${err.message}`, { retryable: true })
-    }
-    if (res.status === 204) return null
-    const data = await res.json().catch(() => ({}))
-    if (!res.ok) {
-      const e = data.error || {}
-      throw new UploadError(e.message || `the upload API answered ${res.status}`, {
-        status: res.status, code: e.code, field: e.field, retryable: res.status >= 500 || res.status === 429,
-      })
-    }
-    return data
+  #api(method, path, body, signal) {
+    return request(this.endpoint, method, path, { headers: this.options.headers, token: this.session?.token, body, signal })
   }
 
   #save() {
@@ -116,23 +137,32 @@ export class DirectUpload extends EventTarget {
     if (this.storage) this.storage.removeItem(this.sessionKey)
   }
 
-  /** Starts (or, after a reload, resumes) the upload; resolves with the completed object. */
+  /**
+   * Starts the upload — or continues one of this file: saved by this browser, or open
+   * among the caller's uploads (started on another device) — and resolves with the
+   * completed object. Resolves null when paused or cancelled.
+   */
   async start() {
-    if (this.state === 'uploading') throw new UploadError('already uploading')
+    if (this.#running()) throw new UploadError('already uploading')
     if (this.state === 'cancelled' || this.state === 'completed') throw new UploadError(`the upload is ${this.state}`)
     const controller = new AbortController()
     this.#controller = controller
     const { signal } = controller
+    this.#meter.reset()
     this.#setState('uploading')
     try {
       if (!this.session) {
         this.#opening = this.#open(signal)
         try { await this.#opening } finally { this.#opening = null }
+      } else if (this.#failed) {
+        await this.#sync(signal)
       }
+      this.#failed = false
       if (signal.aborted) return null
       return await this.#run(signal)
     } catch (err) {
       if (signal.aborted) return null // paused or cancelled: not a failure
+      this.#failed = true
       this.#setState('failed')
       this.#emit('error', { error: err })
       throw err
@@ -140,31 +170,64 @@ export class DirectUpload extends EventTarget {
   }
 
   async #open(signal) {
+    if (await this.#resumeSaved(signal)) return
+    const fingerprint = await fingerprintOf(this.file)
+    if (await this.#resumeListed(fingerprint, signal)) return
+    await this.#initiate(fingerprint)
+  }
+
+  // #resumeSaved continues the upload this browser saved for the file, if storage still
+  // has it.
+  async #resumeSaved(signal) {
     const saved = this.options.resume && this.storage && this.storage.getItem(this.sessionKey)
-    if (saved) {
-      this.session = JSON.parse(saved)
-      try {
-        const { parts, partBatch } = await this.#api('GET', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`, undefined, signal)
-        if (partBatch) this.session.partBatch = partBatch
-        this.#plan()
-        for (const p of parts) {
-          const part = this.parts.get(p.partNumber)
-          if (part && part.size === p.size) part.etag = p.etag // stored already: skip it
-        }
-        this.#emit('resumed', { stored: parts.length })
-        return
-      } catch (err) {
-        if (err.retryable || signal.aborted) throw err
-        this.session = null // expired, completed or aborted elsewhere: start anew
-        this.parts.clear()
-        this.#forget()
-      }
+    if (!saved) return false
+    this.session = JSON.parse(saved)
+    try {
+      this.#plan()
+      const stored = await this.#sync(signal)
+      this.#announce('saved', stored)
+      return true
+    } catch (err) {
+      if (err.retryable || signal.aborted) throw err
+      this.session = null // expired, completed or aborted elsewhere: start anew
+      this.parts.clear()
+      this.#forget()
+      return false
     }
+  }
+
+  // #resumeListed continues the caller's open upload of this file (same name, size and
+  // fingerprint), wherever it was started. The list's token is fresh; its parts are stored.
+  async #resumeListed(fingerprint, signal) {
+    if (!this.options.resume || !this.options.findOpen || !fingerprint || unlisted.has(this.endpoint)) return false
+    let uploads
+    try {
+      uploads = await DirectUpload.list({ endpoint: this.endpoint, headers: this.options.headers, signal })
+    } catch (err) {
+      if (signal.aborted) throw err
+      if (err.status === 501) unlisted.add(this.endpoint)
+      return false // nothing to continue is no reason not to upload
+    }
+    const f = this.file
+    const match = uploads.filter((u) => u.filename === (f.name || 'blob') && u.size === f.size && u.fingerprint === fingerprint)
+      .sort((a, b) => Date.parse(b.initiated) - Date.parse(a.initiated))[0]
+    if (!match) return false
+    this.session = { uploadId: match.uploadId, token: match.token, key: match.key, bucket: match.bucket, partSize: match.partSize,
+      partCount: match.partCount, size: match.size, partBatch: match.partBatch || 100, checksumAlgorithm: match.checksumAlgorithm || '' }
+    this.#plan()
+    this.#save()
+    this.#announce('list', this.#mark(match.parts || []))
+    return true
+  }
+
+  async #initiate(fingerprint) {
     const size = this.file.size
     const req = {
       filename: this.file.name || 'blob',
       contentType: this.file.type || 'application/octet-stream',
       size,
+      head: await headOf(this.file),
+      ...(fingerprint ? { fingerprint } : {}),
       ...(this.options.partSize ? { partSize: this.options.partSize } : {}),
       ...(this.options.customerKey ? { encryption: { type: 'SSE-C', customerKey: this.options.customerKey } } : {}),
       ...(this.options.request || {}),
@@ -181,6 +244,38 @@ export class DirectUpload extends EventTarget {
     if (this.state === 'cancelled') return // cancel() aborts it; nothing to resume
     this.#save()
     this.#emit('initiated', { ...this.session, token: undefined })
+  }
+
+  // #sync asks storage which parts it holds and marks them sent; the part numbers.
+  async #sync(signal) {
+    const { parts, partBatch } = await this.#api('GET', `/uploads/${encodeURIComponent(this.session.uploadId)}/parts`, undefined, signal)
+    if (partBatch) this.session.partBatch = partBatch
+    return this.#mark(parts)
+  }
+
+  // #mark takes stored parts as sent (those of the planned size); their numbers.
+  #mark(stored) {
+    const numbers = []
+    for (const p of stored) {
+      const part = this.parts.get(p.partNumber)
+      if (part && part.size === p.size) {
+        part.etag = p.etag
+        part.loaded = part.size
+        numbers.push(p.partNumber)
+      }
+    }
+    return numbers
+  }
+
+  // #announce tells that an upload continues, then shows each stored part as done, so a
+  // page drawing parts needs nothing more than its 'part' handler.
+  #announce(source, stored) {
+    this.#emit('resumed', { source, stored: stored.length, partNumbers: stored, uploadId: this.session.uploadId,
+      key: this.session.key, partCount: this.session.partCount, partSize: this.session.partSize })
+    for (const n of stored) {
+      const { size } = this.parts.get(n)
+      this.#emit('part', { partNumber: n, loaded: size, size, done: true, stored: true })
+    }
   }
 
   #plan() {
@@ -288,13 +383,27 @@ export class DirectUpload extends EventTarget {
         this.#progress()
         return
       } catch (err) {
+        if (signal.aborted) throw err // paused: what the bar shows stays until the part is sent again
         part.loaded = 0
         this.#progress()
-        if (signal.aborted || !err.retryable || attempt >= this.options.retries) throw err
+        if (!err.retryable || attempt >= this.options.retries) throw err
         if (err.status === 403) part.url = part.signature = null // maybe expired: sign again
         const delay = this.options.retryDelay * 2 ** attempt
-        await sleep(delay / 2 + Math.random() * delay / 2, signal)
+        await this.#backoff(n, attempt + 1, delay / 2 + Math.random() * delay / 2, err, signal)
       }
+    }
+  }
+
+  // #backoff waits before a part's next attempt, in the "retrying" state while any part
+  // waits, and tells which attempt comes and when.
+  async #backoff(partNumber, attempt, delay, error, signal) {
+    this.#waiting++
+    if (this.state === 'uploading') this.#setState('retrying')
+    this.#emit('retrying', { partNumber, attempt, retries: this.options.retries, delay: Math.round(delay), error })
+    try {
+      await sleep(delay, signal)
+    } finally {
+      if (--this.#waiting === 0 && this.state === 'retrying') this.#setState('uploading')
     }
   }
 
@@ -322,8 +431,12 @@ export class DirectUpload extends EventTarget {
         }
         xhr.setRequestHeader(part.customerKeyHeader, this.options.customerKey)
       }
+      let sent = 0
       xhr.upload.onprogress = (e) => {
-        part.loaded = e.loaded
+        this.#meter.add(e.loaded - sent)
+        sent = e.loaded
+        // A part sent again after a pause shows no less than before it.
+        part.loaded = Math.max(part.loaded, e.loaded)
         this.#emit('part', { partNumber: n, loaded: e.loaded, size: part.size, done: false })
         this.#progress()
       }
@@ -362,16 +475,20 @@ export class DirectUpload extends EventTarget {
     this.#emit('progress', this.progress)
   }
 
-  /** Stops sending; parts in flight are sent again on resume. */
+  /** Stops sending; parts in flight are sent again on resume. The progress stays as shown. */
   pause() {
-    if (this.state !== 'uploading') return
+    if (!this.#running()) return
     this.#setState('paused')
     this.#controller?.abort()
+    this.#progress()
   }
 
-  /** Continues a paused upload. */
+  /**
+   * Continues a paused upload, or one whose run failed (network gone, storage errors after
+   * the retries) from what storage holds: the same file, not picked again.
+   */
   resume() {
-    if (this.state !== 'paused') return Promise.resolve(null)
+    if (this.state !== 'paused' && this.state !== 'failed') return Promise.resolve(null)
     return this.start()
   }
 
@@ -390,6 +507,101 @@ export class DirectUpload extends EventTarget {
         this.#forget()
       }
     }
+  }
+}
+
+/**
+ * request calls the API: headers are an object or an async function returning one; token
+ * is the upload token of follow-up calls. API errors become UploadErrors with the answer's
+ * code and field.
+ */
+async function request(endpoint, method, path, { headers, token, body, signal } = {}) {
+  const h = { ...(typeof headers === 'function' ? await headers() : headers || {}) }
+  if (token) h['X-Upload-Token'] = token
+  if (body !== undefined) h['Content-Type'] = 'application/json'
+  let res
+  try {
+    res = await fetch(endpoint + path, { method, headers: h, signal, body: body === undefined ? undefined : JSON.stringify(body) })
+  } catch (err) {
+    if (signal?.aborted) throw stopped()
+    throw new UploadError(`could not reach the upload API: ${err.message}`, { retryable: true })
+  }
+  if (res.status === 204) return null
+  const data = await res.json().catch(() => ({}))
+  if (!res.ok) {
+    const e = data.error || {}
+    throw new UploadError(e.message || `the upload API answered ${res.status}`, {
+      status: res.status, code: e.code, field: e.field, retryable: res.status >= 500 || res.status === 429,
+    })
+  }
+  return data
+}
+
+/** headOf is the initiate's head: the file's first 4096 bytes (all of a smaller file), base64. */
+export async function headOf(file) {
+  const bytes = await bytesOf(file.slice(0, HEAD_BYTES))
+  let s = ''
+  for (const b of bytes) s += String.fromCharCode(b)
+  return btoa(s)
+}
+
+/**
+ * fingerprintOf tells a file apart from others of its name and size without reading it
+ * all: "v1:" and the hex SHA-256 of its name, size, first and last 64 KiB. "" where the
+ * page has no crypto.subtle (an insecure origin): such a page finds no upload to continue.
+ */
+export async function fingerprintOf(file) {
+  if (!globalThis.crypto?.subtle) return ''
+  const size = file.size
+  const head = file.slice(0, Math.min(size, EDGE_BYTES))
+  const tail = file.slice(Math.max(EDGE_BYTES, size - EDGE_BYTES), size) // no byte hashed twice
+  const label = new TextEncoder().encode(`${file.name || 'blob'}\0${size}\0`)
+  const digest = await crypto.subtle.digest('SHA-256', await bytesOf(new Blob([label, head, tail])))
+  return `${FINGERPRINT_VERSION}:` + [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+// bytesOf reads a small Blob through its stream (not arrayBuffer(), which pages may not
+// trust for large parts).
+async function bytesOf(blob) {
+  const out = new Uint8Array(blob.size)
+  const reader = blob.stream().getReader()
+  for (let at = 0; ;) {
+    const { done, value } = await reader.read()
+    if (done) return out
+    out.set(value, at)
+    at += value.length
+  }
+}
+
+/**
+ * Meter measures the sending speed over a moving window: bytes put on the wire, by when.
+ * The window starts again with each run, so a pause is not averaged in.
+ */
+class Meter {
+  constructor(windowMs) {
+    this.windowMs = windowMs
+    this.reset()
+  }
+
+  reset() {
+    this.samples = [] // [ms, bytes]
+    this.since = performance.now()
+  }
+
+  add(bytes) {
+    const now = performance.now()
+    this.samples.push([now, bytes])
+    while (this.samples.length && this.samples[0][0] < now - this.windowMs) this.samples.shift()
+  }
+
+  /** rate is bytes per second over the window, 0 until a quarter second of it has passed. */
+  rate() {
+    const now = performance.now()
+    const from = Math.max(this.since, now - this.windowMs)
+    if (now - from < 250) return 0
+    let bytes = 0
+    for (const [t, b] of this.samples) if (t >= from) bytes += b
+    return Math.round(bytes / ((now - from) / 1000))
   }
 }
 

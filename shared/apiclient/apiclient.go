@@ -1,15 +1,22 @@
-// Package apiclient is a Go client of directup's HTTP API: it initiates an upload, PUTs
-// the parts straight to storage through the presigned URLs (in parallel, asking for more
-// URLs as it goes), and completes or aborts. The upload script and the tests use it.
+// Package apiclient is a Go client of directup's HTTP API: it initiates an upload (with
+// the file's head and fingerprint), PUTs the parts straight to storage through the
+// presigned URLs (in parallel, asking for more URLs as it goes), and completes or aborts;
+// it lists the caller's open uploads and continues one. The upload script and the tests
+// use it.
 package apiclient
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/directup/directup/shared/checksum"
@@ -22,7 +29,8 @@ import (
 type Client struct {
 	API         string // base URL, no trailing slash
 	HTTP        *http.Client
-	Concurrency int // parallel part uploads (default 4)
+	Concurrency int         // parallel part uploads (default 4)
+	Header      http.Header // sent with every API call (Authorization), never to storage
 }
 
 // Error is an API error answer.
@@ -60,6 +68,9 @@ func (c *Client) Call(ctx context.Context, method, path, token string, in, out a
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
 	}
 	if token != "" {
 		req.Header.Set("X-Upload-Token", token)
@@ -164,8 +175,9 @@ func (c *Client) PutPart(ctx context.Context, p wire.PresignedPart, data []byte,
 	return wire.PutPart(ctx, c.http(), p, data, extra)
 }
 
-// Upload sends a whole object: initiate (with every part's URL, in the compact form),
-// all parts (Concurrency at a time), complete. On failure it aborts the upload.
+// Upload sends a whole object: initiate (with every part's URL, in the compact form), all
+// parts (Concurrency at a time), complete. On failure it aborts the upload. req goes as
+// given: tests of what the API checks at complete send no head; Start fills it in.
 func (c *Client) Upload(ctx context.Context, req *policy.InitiateRequest, r io.ReaderAt, extra http.Header) (*upload.Initiated, *wire.Completed, error) {
 	up, err := c.InitiateAll(ctx, req)
 	if err != nil {
@@ -177,6 +189,124 @@ func (c *Client) Upload(ctx context.Context, req *policy.InitiateRequest, r io.R
 		return up, nil, err
 	}
 	return up, done, nil
+}
+
+// Start is InitiateAll with the file's head and fingerprint filled in from r (the size
+// and filename name it), so the API refuses a file contradicting its type before any part
+// is sent, and another device of the caller can find the upload (List).
+// The caller's request is left as it is (it may be sent again for another file).
+func (c *Client) Start(ctx context.Context, in *policy.InitiateRequest, r io.ReaderAt) (*upload.Initiated, error) {
+	if in.Size == nil {
+		return nil, errors.New("apiclient: Start needs the size")
+	}
+	req := *in
+	var err error
+	if req.Head == "" {
+		if req.Head, err = Head(r, *req.Size); err != nil {
+			return nil, err
+		}
+	}
+	if req.Fingerprint == "" {
+		if req.Fingerprint, err = Fingerprint(req.Filename, *req.Size, r); err != nil {
+			return nil, err
+		}
+	}
+	return c.InitiateAll(ctx, &req)
+}
+
+// List returns the authenticated caller's open uploads (GET /uploads), each with a fresh
+// token and its stored parts. An API without callers (AUTH_MODE=none) answers 501
+// not_available.
+func (c *Client) List(ctx context.Context) ([]upload.OpenUpload, error) {
+	var out struct {
+		Uploads []upload.OpenUpload `json:"uploads"`
+	}
+	return out.Uploads, c.Call(ctx, http.MethodGet, "/uploads", "", nil, &out)
+}
+
+// Find is the open upload of the named file (name, size and fingerprint alike), the most
+// recent if several, or nil.
+func Find(open []upload.OpenUpload, name string, size int64, fingerprint string) *upload.OpenUpload {
+	var found *upload.OpenUpload
+	for i, u := range open {
+		if u.Filename == name && u.Size == size && u.Fingerprint == fingerprint && (found == nil || u.Initiated.After(found.Initiated)) {
+			found = &open[i]
+		}
+	}
+	return found
+}
+
+// Continue finishes an open upload (from List, maybe started on another device): URLs
+// of the parts it lacks in one request, those parts, complete. The complete carries no
+// whole-object checksum: the listing does not name the store's algorithm.
+func (c *Client) Continue(ctx context.Context, open *upload.OpenUpload, r io.ReaderAt, extra http.Header) (*upload.Initiated, *wire.Completed, error) {
+	up := &upload.Initiated{Key: open.Key, UploadID: open.UploadID, Size: open.Size, PartSize: open.PartSize,
+		PartCount: open.PartCount, Token: open.Token, Profile: open.Profile}
+	stored := map[int]bool{}
+	for _, p := range open.Parts {
+		stored[p.PartNumber] = true
+	}
+	var missing []int
+	for n := 1; n <= up.PartCount; n++ {
+		if !stored[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		urls, err := c.PresignAll(ctx, up, missing)
+		if err != nil {
+			return up, nil, err
+		}
+		up.Parts, up.CompactParts = urls.Parts, urls.CompactParts
+	}
+	done, err := c.Resume(ctx, up, r, extra, open.Parts)
+	return up, done, err
+}
+
+// headBytes is how much of the file the initiate's head carries (the API reads at least
+// the first 3072 bytes).
+const headBytes = 4096
+
+// Head is the initiate's head: the first 4096 bytes of the file (all of a smaller one), base64.
+func Head(r io.ReaderAt, size int64) (string, error) {
+	b, err := readAt(r, 0, min(size, headBytes))
+	return base64.StdEncoding.EncodeToString(b), err
+}
+
+// edgeBytes is how much of each end of the file the fingerprint hashes.
+const edgeBytes = 64 << 10
+
+// Fingerprint tells a file apart from others of its name and size without reading it
+// all, as directup.js's fingerprintOf does (so either client finds the other's uploads):
+// "v1:" and the hex SHA-256 of the name, a NUL, the size in decimal, a NUL, the first
+// 64 KiB and the last 64 KiB (no byte twice).
+func Fingerprint(name string, size int64, r io.ReaderAt) (string, error) {
+	if name == "" {
+		name = "blob"
+	}
+	head, err := readAt(r, 0, min(size, edgeBytes))
+	if err != nil {
+		return "", err
+	}
+	from := max(edgeBytes, size-edgeBytes)
+	tail, err := readAt(r, from, max(0, size-from))
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write([]byte(name + "\x00" + strconv.FormatInt(size, 10) + "\x00"))
+	h.Write(head)
+	h.Write(tail)
+	return "v1:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// readAt reads n bytes at off; the end of the file after all n is no error.
+func readAt(r io.ReaderAt, off, n int64) ([]byte, error) {
+	b := make([]byte, n)
+	if k, err := r.ReadAt(b, off); err != nil && !(err == io.EOF && k == len(b)) {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Resume uploads the parts of up not in stored, then completes — with the whole object's

@@ -188,8 +188,19 @@ func (a *App) Handler(logger *slog.Logger) http.Handler {
 		// Behind AUTH_MODE like /uploads, and a key alone does not open an object: the
 		// caller shows the upload that stored it.
 		api.Handle("GET /local/download", http.HandlerFunc(a.localDownload))
+		api.HandlePublic("GET /local/info", http.HandlerFunc(a.localInfo))
 	}
 	return a.refreshing(api, logger)
+}
+
+// localInfo tells the demo page where local mode keeps files and whether they outlive a
+// restart (LOCAL_COS_DIR), so its banner can say so.
+func (a *App) localInfo(w http.ResponseWriter, r *http.Request) {
+	info := map[string]any{"local": true}
+	if f, ok := a.Embedded().(interface{ Folder() (string, bool) }); ok {
+		info["dir"], info["kept"] = f.Folder()
+	}
+	httpapi.WriteJSON(w, http.StatusOK, info)
 }
 
 // localDownload answers local mode's download links (GET /local/download?key=…): a

@@ -52,6 +52,8 @@ type Store struct {
 	*cos.Client
 	Server   *localcos.Server
 	endpoint string
+	dir      string
+	kept     bool // dir is LOCAL_COS_DIR's, not a temporary folder removed at Close
 	close    func() error
 }
 
@@ -59,6 +61,10 @@ var _ storage.Embedded = (*Store)(nil)
 
 // EmbeddedEndpoint is the embedded server's base URL.
 func (s *Store) EmbeddedEndpoint() string { return s.endpoint }
+
+// Folder is where objects are kept, and whether they outlive the process (LOCAL_COS_DIR
+// named the folder) or go with its temporary folder.
+func (s *Store) Folder() (dir string, kept bool) { return s.dir, s.kept }
 
 // OnFormUpload implements storage.Embedded: the embedded server tells each form upload.
 func (s *Store) OnFormUpload(f func(key string)) { s.Server.OnFormUpload(f) }
@@ -111,7 +117,7 @@ func (s *Settings) Open(httpClient *http.Client) (storage.Store, error) {
 		return credentials.Value{AccessKeyID: k.SecretID, SecretAccessKey: k.SecretKey, SessionToken: k.SessionToken, Expires: expires},
 			"local-" + randomHex(8), nil
 	}
-	return &Store{Client: client, Server: srv, endpoint: endpoint, close: func() error {
+	return &Store{Client: client, Server: srv, endpoint: endpoint, dir: dir, kept: s.Dir != "", close: func() error {
 		err := hs.Shutdown(context.Background())
 		cleanup()
 		return errors.Join(err)

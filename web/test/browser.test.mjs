@@ -244,25 +244,30 @@ test('client: the CRC-64 check streams each part', async () => {
   await p.context().close()
 })
 
-// Content verification at complete: an HTML page declared image/png is refused and gone
-// from the bucket, a real PNG passes — through directup.js and through Uppy.
-test('content verification: HTML declared as PNG is refused and removed (client and Uppy)', async () => {
+// Content verification: an HTML page declared image/png is refused at initiate from the
+// head directup.js sends, before any part is sent (and at complete through Uppy, which
+// sends none, and the object is gone from the bucket); a real PNG passes.
+test('content verification: HTML declared as PNG is refused (client: before any part; Uppy: at complete)', async () => {
   const html = '<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>'
   const p = await page()
+  const seen = countPuts(p)
   const out = await p.evaluate(async (html) => {
     const { DirectUpload } = await import('/directup.js')
-    const fake = new DirectUpload(new File([html], 'cat.png', { type: 'image/png' }), { endpoint: location.origin })
-    let key
-    fake.addEventListener('initiated', (e) => { key = e.detail.key })
-    let code
-    try { await fake.start() } catch (err) { code = err.code }
+    const fake = new DirectUpload(new File([html.repeat(100)], 'cat.png', { type: 'image/png' }), { endpoint: location.origin })
+    let initiated = false
+    fake.addEventListener('initiated', () => { initiated = true })
+    let code, field
+    try { await fake.start() } catch (err) { ({ code, field } = err) }
     const bytes = new Uint8Array(200).fill(7)
     bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
     const real = await new DirectUpload(new File([bytes], 'real.png', { type: 'image/png' }), { endpoint: location.origin }).start()
-    return { code, key, real: real.key }
+    return { code, field, initiated, state: fake.state, real: real.key }
   }, html)
   assert.equal(out.code, 'content_mismatch')
-  assert.equal(await stored(local.api, out.key), null, 'the refused object is gone')
+  assert.equal(out.field, 'head')
+  assert.equal(out.initiated, false, 'no upload was created')
+  assert.equal(out.state, 'failed')
+  assert.equal(seen.puts, 1, 'the PNG\'s one part; none of the HTML')
   assert.equal((await stored(local.api, out.real)).length, 200)
   await p.context().close()
 

@@ -1,7 +1,7 @@
 // Shared setup of the browser tests: local mode started for real, Debian's Chromium
 // driven by playwright-core, and deterministic file contents both sides can rebuild.
 import { spawn, execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { existsSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
 import { createServer as createNetServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -46,6 +46,20 @@ export async function startAPI(env, dir = mkdtempSync(join(tmpdir(), 'directup-b
     proc.on('exit', (code) => reject(new Error(`the API exited ${code}:\n${log}`)))
   })
   return { api, stop: () => proc.kill('SIGTERM'), log: () => log }
+}
+
+// The tests' identity provider, as Go's functest.JWT: HS256 with this secret, audience
+// "directup", issuer "https://idp.example".
+const jwtSecret = 'jwt-secret-0123456789abcdef-0123456789'
+
+/** The settings of an API that takes the tests' JWTs (AUTH_MODE=jwt). */
+export const jwtAuth = { AUTH_MODE: 'jwt', AUTH_JWT_SECRET: jwtSecret, AUTH_AUDIENCE: 'directup', AUTH_ISSUER: 'https://idp.example' }
+
+/** jwt is a token for sub, valid for an hour, as the tests' identity provider issues one. */
+export function jwt(sub) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url')
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, aud: 'directup', iss: 'https://idp.example', exp: Math.floor(Date.now() / 1000) + 3600 })}`
+  return `${body}.${createHmac('sha256', jwtSecret).update(body).digest('base64url')}`
 }
 
 export const s3Keys = { id: 'directupkey', secret: 'directupsecret' }
