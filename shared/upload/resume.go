@@ -37,6 +37,11 @@ type OpenUpload struct {
 	Token       string            `json:"token"`
 	Fingerprint string            `json:"fingerprint,omitempty"`
 	Parts       []wire.StoredPart `json:"parts"`
+	// As the initiate answer names them: how many part URLs one request may ask for, and
+	// the whole-object checksum the complete may (or must) carry.
+	PartBatch         int    `json:"partBatch"`
+	ChecksumAlgorithm string `json:"checksumAlgorithm,omitempty"`
+	ChecksumRequired  bool   `json:"checksumRequired,omitempty"`
 }
 
 // maxFingerprint bounds the client's fingerprint of a file.
@@ -151,6 +156,7 @@ func (s *Service) openUpload(ctx context.Context, caller string, e records.Entry
 		UploadID: c.UploadID, Key: c.Key, Filename: r.Filename, Size: c.Size, PartSize: c.PartSize, PartCount: plan.PartCount,
 		ContentType: c.ContentType, Profile: c.Profile, Initiated: r.Initiated.UTC(),
 		ExpiresAt: time.Unix(c.Expires, 0).UTC(), Token: s.tokens.Sign(fresh), Fingerprint: r.Fingerprint, Parts: parts,
+		PartBatch: s.policy.PartBatch, ChecksumAlgorithm: c.Checksum, ChecksumRequired: s.rulesOf(c).RequireChecksum,
 	}, nil
 }
 
