@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/directup/directup/shared/apiclient"
@@ -107,25 +108,26 @@ func TestListAndContinueOnAnotherDevice(t *testing.T) {
 	if other, err := as(url, functest.JWT(t, "bob")).List(ctx); err != nil || len(other) != 0 {
 		t.Fatalf("bob lists %+v, %v; want nothing", other, err)
 	}
-	var puts int
+	var puts atomic.Int64
 	laptop.HTTP = &http.Client{Transport: countPuts{&puts}}
 	_, done, err := laptop.Continue(ctx, found, bytes.NewReader(file), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if done.Size != size || puts != 2 {
-		t.Fatalf("completed %+v with %d part PUTs; want %d bytes with 2", done, puts, size)
+	if done.Size != size || puts.Load() != 2 {
+		t.Fatalf("completed %+v with %d part PUTs; want %d bytes with 2", done, puts.Load(), size)
 	}
 	if open, err := laptop.List(ctx); err != nil || len(open) != 0 {
 		t.Fatalf("after complete: %+v, %v", open, err)
 	}
 }
 
-type countPuts struct{ n *int }
+// countPuts counts the part PUTs (sent in parallel) it carries.
+type countPuts struct{ n *atomic.Int64 }
 
 func (c countPuts) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodPut {
-		*c.n++
+		c.n.Add(1)
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }
