@@ -13,7 +13,8 @@ command -v aws-lambda-rie >/dev/null ||
   go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d ||
   echo "could not install aws-lambda-rie"
 command -v versitygw >/dev/null || go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 || echo "could not install versitygw"
-if command -v npm >/dev/null && [ ! -d web/node_modules ]; then
+# (again when the lock file changed since: a checkout that gained a test dependency)
+if command -v npm >/dev/null && { [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; }; then
   (cd web && npm ci --no-audit --no-fund) || echo "could not install web/node_modules"
 fi
 # Every suite that cannot run here, named at the end (go test hides its skips).
