@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
@@ -26,39 +25,15 @@ type AssumeRole struct {
 	Refresh time.Duration
 	Now     func() time.Time
 
-	mu     sync.Mutex
-	cached Value
-}
-
-// Invalidate drops the cached credentials, so the next Retrieve asks STS again (COS
-// answered that they expired before their stated time).
-func (a *AssumeRole) Invalidate() {
-	a.mu.Lock()
-	a.cached = Value{}
-	a.mu.Unlock()
+	cache // Invalidate drops the set, so the next Retrieve asks STS again
 }
 
 // Retrieve implements Provider. Concurrent callers share one STS call.
 func (a *AssumeRole) Retrieve(ctx context.Context) (Value, error) {
-	now := time.Now
-	if a.Now != nil {
-		now = a.Now
-	}
-	refresh := a.Refresh
-	if refresh == 0 {
-		refresh = 5 * time.Minute
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cached.AccessKeyID != "" && now().Add(refresh).Before(a.cached.Expires) {
-		return a.cached, nil
-	}
-	v, _, err := a.assume(ctx, "", a.Duration)
-	if err != nil {
-		return Value{}, err
-	}
-	a.cached = v
-	return v, nil
+	return a.get(a.Now, a.Refresh, func() (Value, error) {
+		v, _, err := a.assume(ctx, "", a.Duration)
+		return v, err
+	})
 }
 
 // Scoped asks STS for a one-off set of the role's keys narrowed by an inline policy (CAM

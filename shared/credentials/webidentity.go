@@ -35,38 +35,12 @@ type WebIdentity struct {
 	Refresh     time.Duration
 	Now         func() time.Time
 
-	mu     sync.Mutex
-	cached Value
-}
-
-// Invalidate implements Invalidator.
-func (w *WebIdentity) Invalidate() {
-	w.mu.Lock()
-	w.cached = Value{}
-	w.mu.Unlock()
+	cache // Invalidate (Invalidator) drops the set, so the next Retrieve exchanges again
 }
 
 // Retrieve implements Provider. Concurrent callers share one exchange.
 func (w *WebIdentity) Retrieve(ctx context.Context) (Value, error) {
-	now := time.Now
-	if w.Now != nil {
-		now = w.Now
-	}
-	refresh := w.Refresh
-	if refresh == 0 {
-		refresh = 5 * time.Minute
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cached.AccessKeyID != "" && now().Add(refresh).Before(w.cached.Expires) {
-		return w.cached, nil
-	}
-	v, err := w.exchange(ctx)
-	if err != nil {
-		return Value{}, err
-	}
-	w.cached = v
-	return v, nil
+	return w.get(w.Now, w.Refresh, func() (Value, error) { return w.exchange(ctx) })
 }
 
 func (w *WebIdentity) exchange(ctx context.Context) (Value, error) {
