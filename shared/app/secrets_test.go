@@ -360,8 +360,9 @@ func TestTencentSSMOnSCF(t *testing.T) {
 			t.Fatal("no upload")
 		}
 	}
+	// One read, and at first use the list of versions (the value before, if any).
 	calls := tc.Calls()
-	if len(calls) != 1 || calls[0].Action != "GetSecretValue" || calls[0].Header.Get("X-TC-Region") != "ap-guangzhou" {
+	if len(calls) != 2 || calls[0].Action != "GetSecretValue" || calls[1].Action != "ListSecretVersionIds" || calls[0].Header.Get("X-TC-Region") != "ap-guangzhou" {
 		t.Fatalf("Tencent calls %+v", calls)
 	}
 	// Another instance given the value plainly accepts this one's tokens.

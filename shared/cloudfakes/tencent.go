@@ -37,7 +37,7 @@ type Tencent struct {
 	Now  func() time.Time
 
 	mu      sync.Mutex
-	secrets map[string]string
+	secrets map[string][]tcVersion // every version set, oldest first (v1, v2, ...)
 	calls   []Call
 	jwks    keyfunc.Keyfunc
 	issued  int
@@ -49,7 +49,7 @@ type Tencent struct {
 func NewTencent(t testing.TB, trust *AWS) *Tencent {
 	tc := &Tencent{SecretID: "AKIDTENCENTROLE", SecretKey: "tencent-role-key", Token: "tencent-role-token",
 		ProviderID: "directup-aws", RoleARN: "qcs::cam::uin/100:roleName/directup-cos",
-		Audience: "sts.tencentcloudapi.com", secrets: map[string]string{}, Now: time.Now}
+		Audience: "sts.tencentcloudapi.com", secrets: map[string][]tcVersion{}, Now: time.Now}
 	if trust != nil {
 		tc.Issuer, tc.Subject = trust.URL, trust.Subject
 		tc.CopyJWKS(t, trust)
@@ -71,10 +71,20 @@ func (tc *Tencent) CopyJWKS(t testing.TB, issuer *AWS) {
 	tc.mu.Unlock()
 }
 
-// SetSecret stores an SSM secret's current version.
+// tcVersion is one version of an SSM secret.
+type tcVersion struct {
+	id, value string
+	at        time.Time
+}
+
+// SetSecret stores a new version of an SSM secret (v1, v2, ...), which becomes SSM_Current.
 func (tc *Tencent) SetSecret(name, value string) {
 	tc.mu.Lock()
-	tc.secrets[name] = value
+	now := time.Now()
+	if tc.Now != nil {
+		now = tc.Now()
+	}
+	tc.secrets[name] = append(tc.secrets[name], tcVersion{fmt.Sprintf("v%d", len(tc.secrets[name])+1), value, now})
 	tc.mu.Unlock()
 }
 
@@ -103,6 +113,12 @@ func (tc *Tencent) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		tc.getSecretValue(w, params)
+	case "ListSecretVersionIds":
+		if err := tc.checkTC3(r, body, "ssm"); err != nil {
+			tcError(w, "AuthFailure.SignatureFailure", err.Error())
+			return
+		}
+		tc.listSecretVersionIds(w, params)
 	case "AssumeRoleWithWebIdentity":
 		if r.Header.Get("Authorization") != "SKIP" || r.Header.Get("X-TC-Token") != "" {
 			tcError(w, "InvalidParameter", "AssumeRoleWithWebIdentity is called unsigned")
@@ -116,18 +132,45 @@ func (tc *Tencent) serve(w http.ResponseWriter, r *http.Request) {
 
 func (tc *Tencent) getSecretValue(w http.ResponseWriter, p map[string]any) {
 	tc.mu.Lock()
-	v, ok := tc.secrets[fmt.Sprint(p["SecretName"])]
+	vs := tc.secrets[fmt.Sprint(p["SecretName"])]
 	tc.mu.Unlock()
-	switch {
-	case p["VersionId"] != "SSM_Current":
-		tcError(w, "ResourceNotFound.VersionNotFound", "only SSM_Current is kept here")
-	case !ok:
+	if len(vs) == 0 {
 		tcError(w, "ResourceNotFound", "The secret does not exist.")
-	default:
-		js, _ := json.Marshal(map[string]any{"Response": map[string]any{"SecretName": p["SecretName"], "VersionId": "SSM_Current",
-			"SecretString": v, "RequestId": "req-ssm"}})
-		w.Write(js)
+		return
 	}
+	want := fmt.Sprint(p["VersionId"])
+	v := vs[len(vs)-1]
+	if want != "SSM_Current" {
+		found := false
+		for _, o := range vs {
+			if o.id == want {
+				v, found = o, true
+			}
+		}
+		if !found {
+			tcError(w, "ResourceNotFound.VersionNotFound", "no such version")
+			return
+		}
+	}
+	js, _ := json.Marshal(map[string]any{"Response": map[string]any{"SecretName": p["SecretName"], "VersionId": v.id,
+		"SecretString": v.value, "RequestId": "req-ssm"}})
+	w.Write(js)
+}
+
+func (tc *Tencent) listSecretVersionIds(w http.ResponseWriter, p map[string]any) {
+	tc.mu.Lock()
+	vs := tc.secrets[fmt.Sprint(p["SecretName"])]
+	tc.mu.Unlock()
+	if len(vs) == 0 {
+		tcError(w, "ResourceNotFound", "The secret does not exist.")
+		return
+	}
+	var list []map[string]any
+	for i := len(vs) - 1; i >= 0; i-- { // as SSM's own example lists them: newest first
+		list = append(list, map[string]any{"VersionId": vs[i].id, "CreateTime": vs[i].at.Unix()})
+	}
+	js, _ := json.Marshal(map[string]any{"Response": map[string]any{"SecretName": p["SecretName"], "Versions": list, "RequestId": "req-ssm"}})
+	w.Write(js)
 }
 
 func (tc *Tencent) assumeRoleWithWebIdentity(w http.ResponseWriter, p map[string]any) {

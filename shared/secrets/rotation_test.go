@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/cloudfakes"
+	"github.com/directup/directup/shared/credentials"
 )
 
 type clock struct{ t time.Time }
@@ -55,7 +56,8 @@ func TestPreviousEndsWithTheGrace(t *testing.T) {
 }
 
 // An instance started after a rotation learns the value before it from the store
-// (Secrets Manager's AWSPREVIOUS, the parameter's version before), for the grace window
+// (Secrets Manager's AWSPREVIOUS, the parameter's version before, Tencent SSM's version
+// before the newest), for the grace window
 // counted from the rotation itself; once that window has ended, it learns none.
 func TestColdInstanceKnowsThePrevious(t *testing.T) {
 	a := cloudfakes.NewAWS(t)
@@ -65,9 +67,15 @@ func TestColdInstanceKnowsThePrevious(t *testing.T) {
 	a.SetSecret("sm", "new-sm-value-0123456789abcdef0123")
 	a.SetParameter("/p", "old-ssm-value-0123456789abcdef012")
 	a.SetParameter("/p", "new-ssm-value-0123456789abcdef012")
-	for _, ref := range []string{"aws-secretsmanager:sm", "aws-ssm:/p"} {
+	tc := cloudfakes.NewTencent(t, nil)
+	tc.SetSecret("tc", "old-tc-value-0123456789abcdef0123")
+	tc.SetSecret("tc", "new-tc-value-0123456789abcdef0123")
+	readers := Readers{AWSSecretsManager: SecretsManager(), AWSSSM: ParameterStore(),
+		TencentSSM: &TencentSSMReader{Creds: credentials.Static{AccessKeyID: tc.SecretID, SecretAccessKey: tc.SecretKey, SessionToken: tc.Token},
+			Region: "ap-guangzhou", Endpoint: tc.URL}}
+	for _, ref := range []string{"aws-secretsmanager:sm", "aws-ssm:/p", "tencent-ssm:tc"} {
 		r, _ := Parse(ref)
-		reader := Readers{AWSSecretsManager: SecretsManager(), AWSSSM: ParameterStore()}[r.Store]
+		reader := readers[r.Store]
 		for _, tc := range []struct {
 			at   time.Time
 			want bool

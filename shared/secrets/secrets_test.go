@@ -85,8 +85,8 @@ func TestReadEachStore(t *testing.T) {
 		calls[0].Action != "secretsmanager.GetSecretValue" || calls[4].Action != "AmazonSSM.GetParameter" {
 		t.Errorf("AWS calls: %+v", calls)
 	}
-	tcCalls := tc.Calls()
-	if len(tcCalls) != 1 || tcCalls[0].Params["SecretName"] != "directup-token" || tcCalls[0].Params["VersionId"] != "SSM_Current" ||
+	tcCalls := tc.Calls() // the read, then (first use) the list of versions
+	if len(tcCalls) != 2 || tcCalls[1].Action != "ListSecretVersionIds" || tcCalls[0].Params["SecretName"] != "directup-token" || tcCalls[0].Params["VersionId"] != "SSM_Current" ||
 		tcCalls[0].Header.Get("X-TC-Version") != "2019-09-23" {
 		t.Errorf("Tencent calls: %+v", tcCalls)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -167,17 +168,17 @@ type TencentSSMReader struct {
 	Endpoint string
 }
 
-// Read implements Reader.
-func (r *TencentSSMReader) Read(ctx context.Context, name string) (string, error) {
+// call sends one SSM action with the role's credentials and decodes its Response.
+func (r *TencentSSMReader) call(ctx context.Context, action string, params map[string]any, out any) error {
 	base, err := r.Creds.Retrieve(ctx)
 	if err != nil {
-		return "", err
+		return err
 	}
 	cpf := profile.NewClientProfile()
 	if r.Endpoint != "" {
 		u, err := url.Parse(r.Endpoint)
 		if err != nil || u.Host == "" {
-			return "", errors.New("TENCENT_SSM_ENDPOINT: must be a URL")
+			return errors.New("TENCENT_SSM_ENDPOINT: must be a URL")
 		}
 		cpf.HttpProfile.Endpoint, cpf.HttpProfile.Scheme = u.Host, strings.ToUpper(u.Scheme)
 	}
@@ -185,29 +186,75 @@ func (r *TencentSSMReader) Read(ctx context.Context, name string) (string, error
 		cpf.HttpProfile.ReqTimeout = max(1, int(time.Until(dl).Seconds()))
 	}
 	client := common.NewCommonClient(common.NewTokenCredential(base.AccessKeyID, base.SecretAccessKey, base.SessionToken), r.Region, cpf)
-	req := tchttp.NewCommonRequest("ssm", "2019-09-23", "GetSecretValue")
+	req := tchttp.NewCommonRequest("ssm", "2019-09-23", action)
 	req.SetContext(ctx)
-	if err := req.SetActionParameters(map[string]any{"SecretName": name, "VersionId": "SSM_Current"}); err != nil {
-		return "", err
+	if err := req.SetActionParameters(params); err != nil {
+		return err
 	}
 	resp := tchttp.NewCommonResponse()
 	if err := client.Send(req, resp); err != nil {
-		return "", err
+		return err
 	}
-	var body struct {
-		Response struct {
-			SecretString *string
-			SecretBinary *string
-		}
+	if err := json.Unmarshal(resp.GetBody(), out); err != nil {
+		return fmt.Errorf("an answer that is not SSM's")
 	}
-	if err := json.Unmarshal(resp.GetBody(), &body); err != nil {
-		return "", fmt.Errorf("an answer that is not SSM's")
+	return nil
+}
+
+// secretValue is GetSecretValue's answer.
+type secretValue struct {
+	Response struct {
+		SecretString *string
+		SecretBinary *string
 	}
-	switch {
-	case body.Response.SecretString != nil && *body.Response.SecretString != "":
-		return *body.Response.SecretString, nil
-	case body.Response.SecretBinary != nil:
-		return *body.Response.SecretBinary, nil // base64, as SSM keeps it
+}
+
+func (v *secretValue) value() (string, error) {
+	switch r := v.Response; {
+	case r.SecretString != nil && *r.SecretString != "":
+		return *r.SecretString, nil
+	case r.SecretBinary != nil:
+		return *r.SecretBinary, nil // base64, as SSM keeps it
 	}
 	return "", errors.New("the secret has no value")
+}
+
+// Read implements Reader: the SSM_Current version.
+func (r *TencentSSMReader) Read(ctx context.Context, name string) (string, error) {
+	return r.version(ctx, name, "SSM_Current")
+}
+
+func (r *TencentSSMReader) version(ctx context.Context, name, id string) (string, error) {
+	var v secretValue
+	if err := r.call(ctx, "GetSecretValue", map[string]any{"SecretName": name, "VersionId": id}, &v); err != nil {
+		return "", err
+	}
+	return v.value()
+}
+
+// Previous implements Historian with ListSecretVersionIds: the newest version is taken as
+// the current one (SSM_Current) and its CreateTime as the rotation; the one before it is
+// the previous value.
+func (r *TencentSSMReader) Previous(ctx context.Context, name string) (string, time.Time, bool, error) {
+	var list struct {
+		Response struct {
+			Versions []struct {
+				VersionId  string
+				CreateTime int64
+			}
+		}
+	}
+	if err := r.call(ctx, "ListSecretVersionIds", map[string]any{"SecretName": name}, &list); err != nil {
+		return "", time.Time{}, false, err
+	}
+	vs := list.Response.Versions
+	if len(vs) < 2 {
+		return "", time.Time{}, false, nil
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i].CreateTime > vs[j].CreateTime })
+	v, err := r.version(ctx, name, vs[1].VersionId)
+	if err != nil {
+		return "", time.Time{}, false, err
+	}
+	return v, time.Unix(vs[0].CreateTime, 0), true, nil
 }
