@@ -35,6 +35,8 @@ type Tencent struct {
 	// accepts one set); else the n-th exchange hands out AKIDWEBID<n>, webid-key-<n>, webid-token-<n>.
 	Keys *[3]string
 	Now  func() time.Time
+	// NoCurrentLabel refuses VersionId SSM_Current, as SSM may for a user-defined secret.
+	NoCurrentLabel bool
 
 	mu      sync.Mutex
 	secrets map[string][]tcVersion // every version set, oldest first (v1, v2, ...)
@@ -140,6 +142,10 @@ func (tc *Tencent) getSecretValue(w http.ResponseWriter, p map[string]any) {
 	}
 	want := fmt.Sprint(p["VersionId"])
 	v := vs[len(vs)-1]
+	if want == "SSM_Current" && tc.NoCurrentLabel {
+		tcError(w, "ResourceNotFound.VersionNotFound", "the version SSM_Current does not exist")
+		return
+	}
 	if want != "SSM_Current" {
 		found := false
 		for _, o := range vs {

@@ -121,3 +121,20 @@ func TestHangingStoreFailsFast(t *testing.T) {
 		t.Fatalf("the read took %v", d)
 	}
 }
+
+// A user-defined Tencent SSM secret that refuses the SSM_Current label is read at its
+// newest version.
+func TestTencentSecretWithoutTheCurrentLabel(t *testing.T) {
+	tc := cloudfakes.NewTencent(t, nil)
+	tc.NoCurrentLabel = true
+	tc.SetSecret("tc", "first-tc-value-0123456789abcdef01")
+	tc.SetSecret("tc", "newest-tc-value-0123456789abcdef0")
+	r := &TencentSSMReader{Creds: credentials.Static{AccessKeyID: tc.SecretID, SecretAccessKey: tc.SecretKey, SessionToken: tc.Token},
+		Region: "ap-guangzhou", Endpoint: tc.URL}
+	if v, err := r.Read(context.Background(), "tc"); err != nil || v != "newest-tc-value-0123456789abcdef0" {
+		t.Fatalf("%q %v", v, err)
+	}
+	if _, err := r.Read(context.Background(), "missing"); err == nil {
+		t.Fatal("a missing secret was read")
+	}
+}

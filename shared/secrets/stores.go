@@ -16,6 +16,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	tcerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
@@ -219,9 +220,39 @@ func (v *secretValue) value() (string, error) {
 	return "", errors.New("the secret has no value")
 }
 
-// Read implements Reader: the SSM_Current version.
+// Read implements Reader: the SSM_Current version. SSM documents SSM_Current for the
+// credentials it rotates itself; a user-defined secret it refuses that label for is read at
+// its newest version instead (ListSecretVersionIds).
 func (r *TencentSSMReader) Read(ctx context.Context, name string) (string, error) {
-	return r.version(ctx, name, "SSM_Current")
+	v, err := r.version(ctx, name, "SSM_Current")
+	var sdkErr *tcerrors.TencentCloudSDKError
+	if !errors.As(err, &sdkErr) || !(strings.HasPrefix(sdkErr.Code, "ResourceNotFound.Version") || strings.HasPrefix(sdkErr.Code, "InvalidParameter")) {
+		return v, err
+	}
+	vs, lerr := r.versions(ctx, name)
+	if lerr != nil || len(vs) == 0 {
+		return "", err // the label's refusal says more
+	}
+	return r.version(ctx, name, vs[0].VersionId)
+}
+
+// ssmVersion is one entry of ListSecretVersionIds.
+type ssmVersion struct {
+	VersionId  string
+	CreateTime int64
+}
+
+// versions lists a secret's versions, newest first.
+func (r *TencentSSMReader) versions(ctx context.Context, name string) ([]ssmVersion, error) {
+	var list struct {
+		Response struct{ Versions []ssmVersion }
+	}
+	if err := r.call(ctx, "ListSecretVersionIds", map[string]any{"SecretName": name}, &list); err != nil {
+		return nil, err
+	}
+	vs := list.Response.Versions
+	sort.SliceStable(vs, func(i, j int) bool { return vs[i].CreateTime > vs[j].CreateTime }) // ties: as SSM lists them, newest first
+	return vs, nil
 }
 
 func (r *TencentSSMReader) version(ctx context.Context, name, id string) (string, error) {
@@ -236,22 +267,10 @@ func (r *TencentSSMReader) version(ctx context.Context, name, id string) (string
 // the current one (SSM_Current) and its CreateTime as the rotation; the one before it is
 // the previous value.
 func (r *TencentSSMReader) Previous(ctx context.Context, name string) (string, time.Time, bool, error) {
-	var list struct {
-		Response struct {
-			Versions []struct {
-				VersionId  string
-				CreateTime int64
-			}
-		}
-	}
-	if err := r.call(ctx, "ListSecretVersionIds", map[string]any{"SecretName": name}, &list); err != nil {
+	vs, err := r.versions(ctx, name)
+	if err != nil || len(vs) < 2 {
 		return "", time.Time{}, false, err
 	}
-	vs := list.Response.Versions
-	if len(vs) < 2 {
-		return "", time.Time{}, false, nil
-	}
-	sort.Slice(vs, func(i, j int) bool { return vs[i].CreateTime > vs[j].CreateTime })
 	v, err := r.version(ctx, name, vs[1].VersionId)
 	if err != nil {
 		return "", time.Time{}, false, err
