@@ -1,9 +1,9 @@
 // Side by side: directup and Uppy Companion (@uppy/companion) speaking the same Companion
 // S3 protocol, both pointed at the same S3 server (versitygw). Each upload is create +
 // sign one part + PUT it to S3 + complete; printed: throughput, latency per call, ratios.
-// Storage can be put a network away: a proxy of this script's own sleeps <delay> ms before
-// forwarding each request to versitygw and <delay> ms before returning each answer, for
-// both servers and for the client's part PUTs alike.
+// Storage can be put a network away: a proxy (scripts/delayproxy, its own process) sleeps
+// <delay> ms before forwarding each request to versitygw and <delay> ms before returning
+// each answer, for both servers and for the client's part PUTs alike.
 //
 //   (cd scripts/compare && npm ci) && node scripts/compare/compare.mjs [uploads] [clients,...] [delay ms]
 //   node scripts/compare/compare.mjs 400 1,16 10     # storage 10 ms away each way, 1 then 16 clients
@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from 'node:net'
-import http from 'node:http'
 import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -48,23 +47,17 @@ const s3 = `http://127.0.0.1:${s3Port}`
 run(process.env.VERSITYGW_BIN || 'versitygw', ['--port', `127.0.0.1:${s3Port}`, '--access', KEY, '--secret', SECRET, '--region', 'us-east-1', 'posix', mkdtempSync(join(tmpdir(), 'compare-s3-'))])
 await waitFor(s3)
 
-// The latency proxy: storage <delay> ms away each way. Host headers pass unchanged, so
-// SigV4 signatures made for the proxy's address verify at versitygw.
-const upstream = new http.Agent({ keepAlive: true, maxSockets: 256 })
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const proxy = http.createServer(async (req, res) => {
-  if (process.env.COMPARE_LOG) console.error('proxy', req.method, req.url.slice(0, 80))
-  await sleep(delay)
-  const up = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path: req.url, headers: req.headers, agent: upstream }, async (ur) => {
-    await sleep(delay)
-    res.writeHead(ur.statusCode, ur.headers)
-    ur.pipe(res)
-  })
-  up.on('error', (err) => { res.writeHead(502); res.end(String(err)) })
-  req.pipe(up)
-})
+// The latency proxy: storage <delay> ms away each way, in a process of its own
+// (scripts/delayproxy: a Go reverse proxy), so its work never shares an event loop with the
+// clients it measures. Host headers pass unchanged, so SigV4 signatures made for the
+// proxy's address verify at versitygw.
+const proxyBin = join(mkdtempSync(join(tmpdir(), 'compare-proxy-')), 'delayproxy')
+execFileSync('go', ['build', '-o', proxyBin, './scripts/delayproxy'], { cwd: root, stdio: 'inherit' })
 const proxyPort = await port()
-await new Promise((r) => proxy.listen(proxyPort, '127.0.0.1', r))
+if (delay > 0) {
+  run(proxyBin, ['-listen', `127.0.0.1:${proxyPort}`, '-upstream', s3, '-delay', `${delay}ms`], {})
+  await waitFor(`http://127.0.0.1:${proxyPort}/`)
+}
 const storage = delay > 0 ? `http://127.0.0.1:${proxyPort}` : s3
 
 await new S3Client({ endpoint: s3, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } }).send(new CreateBucketCommand({ Bucket: BUCKET }))
