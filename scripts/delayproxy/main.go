@@ -30,6 +30,17 @@ func (d delayed) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// newProxy forwards to upstream, delay each way, the Host header kept.
+func newProxy(upstream *url.URL, delay time.Duration) http.Handler {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 256
+	return &httputil.ReverseProxy{
+		Rewrite:       func(pr *httputil.ProxyRequest) { pr.SetURL(upstream); pr.Out.Host = pr.In.Host },
+		Transport:     delayed{t, delay},
+		FlushInterval: -1,
+	}
+}
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	upstream := flag.String("upstream", "", "the storage server's base URL")
@@ -39,12 +50,5 @@ func main() {
 	if err != nil || u.Host == "" {
 		log.Fatal("-upstream: a URL like http://127.0.0.1:9000")
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 256
-	proxy := &httputil.ReverseProxy{
-		Rewrite:       func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.Out.Host = pr.In.Host },
-		Transport:     delayed{t, *delay},
-		FlushInterval: -1,
-	}
-	log.Fatal(http.ListenAndServe(*listen, proxy))
+	log.Fatal(http.ListenAndServe(*listen, newProxy(u, *delay)))
 }
