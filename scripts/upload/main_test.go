@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,10 +13,8 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/apiclient"
-	"github.com/directup/directup/shared/app"
-	"github.com/directup/directup/shared/config"
+	"github.com/directup/directup/shared/app/apptest"
 	"github.com/directup/directup/shared/functest"
-	_ "github.com/directup/directup/shared/localmode" // the store local mode runs on
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/wire"
 )
@@ -52,7 +48,7 @@ func TestMeterWindow(t *testing.T) {
 // -resume continues the caller's open upload of the file, started elsewhere, sending only
 // the missing parts; a file with none is uploaded anew.
 func TestResumeContinuesTheCallersOpenUpload(t *testing.T) {
-	url := localJWT(t)
+	url := apptest.Local(t, apptest.JWTMode)
 	jwt := functest.JWT(t, "alice")
 	dir := t.TempDir()
 	data := bytes.Repeat([]byte("directup"), (12<<20)/8+1)
@@ -102,37 +98,11 @@ func TestResumeContinuesTheCallersOpenUpload(t *testing.T) {
 
 // -resume against an API without callers says why it cannot.
 func TestResumeNeedsAnAuthenticatedCaller(t *testing.T) {
-	url := local(t, nil)
+	url := apptest.Local(t, nil)
 	path := filepath.Join(t.TempDir(), "a.bin")
 	os.WriteFile(path, []byte("abc"), 0o600)
 	err := run(context.Background(), options{api: url, resume: true}, path, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "-token") {
 		t.Fatalf("err = %v", err)
 	}
-}
-
-func localJWT(t *testing.T) string {
-	return local(t, map[string]string{"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": functest.JWTSecret,
-		"AUTH_AUDIENCE": "directup", "AUTH_ISSUER": "https://idp.example"})
-}
-
-// local serves local mode with the given settings (none inherited) until the test ends.
-func local(t *testing.T, env map[string]string) string {
-	functest.ClearEnv(t)
-	t.Setenv("LOCAL_COS_DIR", t.TempDir())
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	c, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(a.Handler(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	t.Cleanup(srv.Close)
-	return srv.URL
 }

@@ -4,44 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
 	"github.com/directup/directup/shared/apiclient"
-	"github.com/directup/directup/shared/app"
-	"github.com/directup/directup/shared/config"
+	"github.com/directup/directup/shared/app/apptest"
 	"github.com/directup/directup/shared/functest"
-	_ "github.com/directup/directup/shared/localmode" // the store local mode runs on
 	"github.com/directup/directup/shared/policy"
 )
-
-// api serves local mode with the given settings (none inherited) until the test ends.
-func api(t *testing.T, env map[string]string) string {
-	functest.ClearEnv(t)
-	t.Setenv("LOCAL_COS_DIR", t.TempDir())
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	c, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(a.Handler(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-var jwtMode = map[string]string{"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": functest.JWTSecret,
-	"AUTH_AUDIENCE": "directup", "AUTH_ISSUER": "https://idp.example"}
 
 func as(url, jwt string) *apiclient.Client {
 	return &apiclient.Client{API: url, Header: http.Header{"Authorization": {"Bearer " + jwt}}}
@@ -80,7 +51,7 @@ func TestFingerprintIsTheBrowserClients(t *testing.T) {
 // An upload started on one device, one part sent, is listed for its caller (and no one
 // else) and finished on another device from the list: only the missing parts are sent.
 func TestListAndContinueOnAnotherDevice(t *testing.T) {
-	url := api(t, jwtMode)
+	url := apptest.Local(t, apptest.JWTMode)
 	ctx := context.Background()
 	file := data(12<<20 + 1)
 	size := int64(len(file))
@@ -135,7 +106,7 @@ func (c countPuts) RoundTrip(r *http.Request) (*http.Response, error) {
 // An API without callers has none to list for; a file whose head contradicts its type is
 // refused before anything is created.
 func TestAnonymousListAndHeadRefusal(t *testing.T) {
-	url := api(t, nil)
+	url := apptest.Local(t, nil)
 	c := &apiclient.Client{API: url}
 	var e *apiclient.Error
 	if _, err := c.List(context.Background()); !errors.As(err, &e) || e.Status != 501 || e.Code != "not_available" {
