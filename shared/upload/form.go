@@ -54,12 +54,7 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 		ceiling := min(rules.MaxSize, storage.MaxFormSize)
 		r.Size = &ceiling
 	}
-	var generatedKey string
-	obj, plan, err := rules.ObjectFor(&r, func(filename string) (string, error) {
-		k, err := policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, Caller(ctx), filename, s.now())
-		generatedKey = k
-		return k, err
-	}, s.caps)
+	obj, plan, generatedKey, err := s.objectFor(ctx, rules, &r)
 	if err != nil {
 		return nil, err
 	}

@@ -87,12 +87,7 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 		return nil, &errcode.Error{Code: errcode.NotAvailable, Field: "checksum",
 			Message: "these rules require a whole-object checksum, which Uppy's complete cannot send"}
 	}
-	var generatedKey string // a key nobody could name before it was made
-	obj, plan, err := rules.ObjectFor(req, func(filename string) (string, error) {
-		k, err := policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, subject, filename, s.now())
-		generatedKey = k
-		return k, err
-	}, s.caps)
+	obj, plan, generatedKey, err := s.objectFor(ctx, rules, req) // generatedKey: a key nobody could name before
 	if err != nil {
 		return nil, err
 	}

@@ -256,3 +256,14 @@ func (noObjects) ReadHead(context.Context, string, int) ([]byte, storage.ObjectI
 func (noObjects) Delete(context.Context, string) error {
 	return &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot delete objects"}
 }
+
+// objectFor holds req to rules (policy.ObjectFor) with a key generated for the caller when
+// req names none; generated is that key ("" when the client named one), so a caller can
+// tell a key nobody could name before from one a client or, later, the hook chose.
+func (s *Service) objectFor(ctx context.Context, rules *policy.Policy, req *policy.InitiateRequest) (obj *storage.Object, plan uploadplan.Plan, generated string, err error) {
+	obj, plan, err = rules.ObjectFor(req, func(filename string) (string, error) {
+		generated, err = policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, Caller(ctx), filename, s.now())
+		return generated, err
+	}, s.caps)
+	return obj, plan, generated, err
+}

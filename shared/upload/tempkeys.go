@@ -44,26 +44,22 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 		return nil, err
 	}
 	caps := s.caps
-	obj, plan, err := rules.ObjectFor(req, func(filename string) (string, error) {
-		return policy.GenerateKey(s.random, rules.KeyTemplate, rules.KeyPrefix, Caller(ctx), filename, s.now())
-	}, caps)
+	obj, plan, generatedKey, err := s.objectFor(ctx, rules, req)
 	if err != nil {
 		return nil, err
 	}
 	if _, _, err := checkHead(rules, req); err != nil {
 		return nil, err
 	}
-	generated := req.Key == ""
 	if s.hook != nil {
-		proposed := obj.Key
 		if err := s.askHook(ctx, rules, req, obj, plan, false); err != nil {
 			return nil, err
 		}
-		generated = generated && obj.Key == proposed
 	}
 	if err := s.inFolder(obj.Key, req.Profile); err != nil {
 		return nil, err
 	}
+	generated := obj.Key == generatedKey // neither the client nor the hook named it
 	if obj.ForbidOverwrite && !generated {
 		// The keys' SDK upload would replace an object at a key another caller can name
 		// (nothing in the keys' policy stops it): only presigned parts keep that promise.
