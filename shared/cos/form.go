@@ -23,14 +23,9 @@ var _ storage.FormUploader = (*Client)(nil)
 // SignPolicy; the window ends with the policy, never after the credentials.
 func (c *Client) PresignForm(ctx context.Context, req *storage.FormRequest) (*storage.Form, error) {
 	obj := req.Object
-	grants := InitiateHeaders(obj) // COS's own fields: grants (forbid-overwrite FormFields refuses)
-	extra := map[string][]string{}
-	for _, name := range []string{"X-Cos-Grant-Read", "X-Cos-Grant-Read-Acp", "X-Cos-Grant-Write-Acp", "X-Cos-Grant-Full-Control"} {
-		if v := grants.Get(name); v != "" {
-			extra[name] = []string{v}
-		}
-	}
-	fields, conds, err := storerest.FormFields(obj, names, extra)
+	// COS's own fields beside those it shares with S3: the grants (forbid-overwrite is
+	// refused by FormFields).
+	fields, conds, err := storerest.FormFields(obj, names, grantHeaders(obj.Grants))
 	if err != nil {
 		return nil, err
 	}

@@ -73,10 +73,21 @@ func InitiateHeaders(obj *storage.Object) http.Header {
 	if obj.ForbidOverwrite {
 		set("X-Cos-Forbid-Overwrite", "true")
 	}
-	set("X-Cos-Grant-Read", grantees(obj.Grants.Read))
-	set("X-Cos-Grant-Read-Acp", grantees(obj.Grants.ReadACP))
-	set("X-Cos-Grant-Write-Acp", grantees(obj.Grants.WriteACP))
-	set("X-Cos-Grant-Full-Control", grantees(obj.Grants.FullControl))
+	for k, v := range grantHeaders(obj.Grants) {
+		h[k] = v
+	}
+	return h
+}
+
+// grantHeaders are the x-cos-grant-* headers (and form fields) of the grants, those set.
+func grantHeaders(g storage.Grants) http.Header {
+	h := http.Header{}
+	for name, ids := range map[string][]string{"X-Cos-Grant-Read": g.Read, "X-Cos-Grant-Read-Acp": g.ReadACP,
+		"X-Cos-Grant-Write-Acp": g.WriteACP, "X-Cos-Grant-Full-Control": g.FullControl} {
+		if len(ids) > 0 {
+			h[name] = []string{grantees(ids)}
+		}
+	}
 	return h
 }
 
