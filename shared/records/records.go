@@ -20,7 +20,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/signed"
@@ -233,36 +234,36 @@ func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []E
 		return nil, nil, errors.New("records: this store cannot list records")
 	}
 	// Anyone who may write under the prefix could fill a folder: its owner's listing reads
-	// the first MaxInFolder (forged ones are removed as they are found).
+	// the first MaxInFolder.
 	paths, err := lister.ListKeys(ctx, b.folder(kind, owner), MaxInFolder)
 	if err != nil {
 		return nil, nil, err
 	}
 	// Read 8 at a time: a caller's folder costs its listing and about one round trip per
-	// 8 records.
+	// 8 records. A read that failed for now fails the listing.
 	type read struct {
 		entry  *Entry
 		forged bool
-		err    error
 	}
 	reads := make([]read, len(paths))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
 	for i, path := range paths {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			reads[i].entry, reads[i].forged, reads[i].err = b.readIn(ctx, kind, owner, path)
-		}()
+		g.Go(func() error {
+			entry, forged, err := b.readIn(gctx, kind, owner, path)
+			if err != nil && transient(err) {
+				return err
+			}
+			// Unreadable for good (an object put there encrypted, archived): not a record.
+			reads[i] = read{entry, forged || err != nil}
+			return nil
+		})
 	}
-	wg.Wait()
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
 	for i, r := range reads {
 		switch {
-		case r.err != nil && transient(r.err):
-			return nil, nil, r.err
-		case r.err != nil: // unreadable for good (an object put there encrypted, archived): not a record
-			forged = append(forged, paths[i])
 		case r.forged:
 			forged = append(forged, paths[i])
 		case r.entry != nil:

@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
@@ -100,31 +101,24 @@ func (s *Service) ListOpen(ctx context.Context) ([]OpenUpload, error) {
 		s.log.Error("record not written by directup: ignored", "kind", records.Open, "path", path)
 	}
 	out := make([]*OpenUpload, len(entries))
-	errs := make([]error, len(entries))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
 	for i, e := range entries {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			out[i], errs[i] = s.openUpload(ctx, caller, e)
-		}()
+		g.Go(func() (err error) {
+			out[i], err = s.openUpload(gctx, caller, e)
+			return err
+		})
 	}
-	wg.Wait()
-	var list []OpenUpload
-	for i, u := range out {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	list := []OpenUpload{}
+	for _, u := range out {
 		if u != nil {
 			list = append(list, *u)
 		}
 	}
 	sort.SliceStable(list, func(a, b int) bool { return list[a].Initiated.Before(list[b].Initiated) })
-	if list == nil {
-		list = []OpenUpload{}
-	}
 	return list, nil
 }
 
