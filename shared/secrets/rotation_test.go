@@ -138,3 +138,75 @@ func TestTencentSecretWithoutTheCurrentLabel(t *testing.T) {
 		t.Fatal("a missing secret was read")
 	}
 }
+
+// A warm instance that noticed a rotation late (idle, or the store unreachable) counts the
+// old value's window from its last read that still saw it, so the window never outlasts
+// the rotation's by the idle time.
+func TestLateNoticeDoesNotStretchTheGrace(t *testing.T) {
+	c := &clock{time.Unix(1_800_000_000, 0)}
+	r := &countingReader{value: "old-value-0123456789abcdef0123456"}
+	s := &Secret{Setting: "AUTH_JWT_SECRET", Ref: Ref{Store: AWSSSM, Name: "n"}, Reader: r, TTL: time.Minute, Grace: 24 * time.Hour, Now: c.now}
+	s.Value(context.Background())
+	r.value = "new-value-0123456789abcdef0123456"
+	c.t = c.t.Add(20 * time.Hour) // the next request, long after the rotation
+	if _, prev, _ := s.Value(context.Background()); prev == "" {
+		t.Fatal("the old value does not verify right after the rotation was noticed")
+	}
+	c.t = c.t.Add(4*time.Hour + time.Second) // 24 h after the last read that saw the old value
+	if _, prev, _ := s.Value(context.Background()); prev != "" {
+		t.Fatalf("the old value verifies %v after the last read that saw it", 24*time.Hour)
+	}
+}
+
+// futureHistorian tells a rotation ahead of the clock.
+type futureHistorian struct{ countingReader }
+
+func (f *futureHistorian) Previous(context.Context, string) (string, time.Time, bool, error) {
+	return "previous-value-0123456789abcdef01", time.Now().Add(30 * 24 * time.Hour), true, nil
+}
+
+// A rotation time ahead of the clock (skew, a unit mixed up) is taken as now: the window
+// never runs past now + grace.
+func TestFutureRotationTimeIsCapped(t *testing.T) {
+	now := time.Now()
+	s := &Secret{Setting: "AUTH_JWT_SECRET", Ref: Ref{Store: AWSSSM, Name: "n"}, Grace: time.Hour,
+		Reader: &futureHistorian{countingReader{value: "current-value-0123456789abcdef012"}}}
+	c := &clock{now}
+	s.Now = c.now
+	if _, prev, _ := s.Value(context.Background()); prev == "" {
+		t.Fatal("the previous value was not learnt")
+	}
+	c.t = now.Add(time.Hour + time.Minute*2)
+	if _, prev, _ := s.Value(context.Background()); prev != "" {
+		t.Fatal("the previous value outlived now + grace")
+	}
+}
+
+// Callers queued behind a read that failed share its failure: with a store that hangs, the
+// last of several concurrent callers waits about one read timeout, not one each.
+func TestQueuedCallersShareAFailedRead(t *testing.T) {
+	defer func(d time.Duration) { readTimeout = d }(readTimeout)
+	readTimeout = 200 * time.Millisecond
+	s := &Secret{Setting: "UPLOAD_TOKEN_SECRET", Ref: Ref{Store: AWSSSM, Name: "n"}, Reader: hanging{}}
+	start := time.Now()
+	done := make(chan error, 5)
+	for range 5 {
+		go func() { _, _, err := s.Value(context.Background()); done <- err }()
+	}
+	for range 5 {
+		if err := <-done; err == nil {
+			t.Fatal("a hanging store answered")
+		}
+	}
+	if d := time.Since(start); d > 600*time.Millisecond {
+		t.Fatalf("5 queued callers took %v behind a 200 ms read timeout", d)
+	}
+}
+
+// hanging is a store that answers only when the caller gives up.
+type hanging struct{}
+
+func (hanging) Read(ctx context.Context, _ string) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}

@@ -108,6 +108,15 @@ type Secret struct {
 	previous  string
 	prevUntil time.Time // previous verifies until then
 	read      time.Time
+	failErr   error     // the last read's failure, shared for readTimeout
+	failed    time.Time // when it failed
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // Value returns the current value and the one before the last change ("" when none),
@@ -130,17 +139,26 @@ func (s *Secret) Value(ctx context.Context) (current, previous string, err error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.current == "" || !now().Before(s.read.Add(ttl)) {
+		if s.failErr != nil && now().Before(s.failed.Add(readTimeout)) {
+			// Callers queued behind a read that just failed share its error rather than
+			// each waiting for a read of their own.
+			return "", "", s.failErr
+		}
 		ctx, cancel := context.WithTimeout(ctx, readTimeout)
 		defer cancel()
 		v, err := s.fetch(ctx)
 		if err != nil {
+			s.failErr, s.failed = err, now()
 			return "", "", err
 		}
+		s.failErr = nil
 		switch {
 		case s.current == "":
 			s.learnPrevious(ctx, v, now(), grace) // a cold start: what the store kept before
 		case v != s.current:
-			s.previous, s.prevUntil = s.current, now().Add(grace)
+			// The rotation happened after the last read that still saw the old value: its
+			// window is counted from that read, never from when an idle instance noticed.
+			s.previous, s.prevUntil = s.current, s.read.Add(grace)
 		}
 		s.current, s.read = v, now()
 	}
@@ -159,6 +177,7 @@ func (s *Secret) learnPrevious(ctx context.Context, current string, now time.Tim
 		return
 	}
 	v, since, found, err := h.Previous(ctx, s.Ref.Name)
+	since = minTime(since, now) // a rotation time ahead of the clock would stretch the window
 	if err != nil || !found || since.IsZero() || !now.Before(since.Add(grace)) {
 		return
 	}
