@@ -84,8 +84,11 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	}
 	obj.Metadata[policy.WriteMetadata] = write
 	if s.caps.FormsTakeUnnamedFields {
+		if err := formsCanSeal(obj); err != nil {
+			return nil, err
+		}
 		sign, _ := s.writeKeys.Keys()
-		obj.Metadata[policy.FormMetadata] = settingsSeal(sign, obj.Key, objectSettings(obj), accessOf(obj))
+		obj.Metadata[policy.FormMetadata] = settingsSeal(sign, obj.Key, objectSettings(obj))
 	}
 	minSize := rules.MinSize
 	if declared {
@@ -112,7 +115,8 @@ func settings(cacheControl, disposition, encoding, expires, class, encryption st
 		b.WriteByte(0)
 	}
 	for _, k := range slices.Sorted(maps.Keys(meta)) {
-		if !strings.HasPrefix(k, policy.ReservedMetaPrefix) {
+		// The seals themselves stay out; any other directup- name a client added counts.
+		if k != policy.WriteMetadata && k != policy.FormMetadata {
 			b.WriteString(k + "=" + meta[k])
 			b.WriteByte(0)
 		}
@@ -132,51 +136,46 @@ func infoSettings(info storage.ObjectInfo) string {
 	return settings(info.CacheControl, info.ContentDisposition, info.ContentEncoding, info.Expires, info.StorageClass, info.Encryption, info.Metadata)
 }
 
-// A form's access: closed (the owner only: the bucket's default, or private, no grants)
-// or open (an ACL or grants the rules allowed).
-const (
-	accessClosed = "closed"
-	accessOpen   = "open"
-)
-
-func accessOf(obj *storage.Object) string {
+// formsCanSeal refuses, on a store whose forms take fields their policy does not name, a
+// form the storage check could not hold to what it asked for: one with an ACL or grants
+// (the check tells only "nobody but the owner" from its access list, not which grants were
+// asked), or SSE-KMS (its key id and context do not come back on a HEAD).
+func formsCanSeal(obj *storage.Object) error {
 	g := obj.Grants
-	if (obj.ACL == "" || obj.ACL == "default" || obj.ACL == "private") && len(g.Read)+len(g.ReadACP)+len(g.WriteACP)+len(g.FullControl) == 0 {
-		return accessClosed
+	if (obj.ACL != "" && obj.ACL != "default" && obj.ACL != "private") || len(g.Read)+len(g.ReadACP)+len(g.WriteACP)+len(g.FullControl) > 0 {
+		return &errcode.Error{Code: errcode.NotAvailable, Field: "acl",
+			Message: "a form upload on this store cannot carry an ACL or grants: upload in parts"}
 	}
-	return accessOpen
+	if obj.Encryption != nil && obj.Encryption.Type == storage.SSEKMS {
+		return &errcode.Error{Code: errcode.NotAvailable, Field: "encryption",
+			Message: "a form upload on this store cannot use SSE-KMS: upload in parts"}
+	}
+	return nil
 }
 
-// settingsSeal is the FormMetadata value of a form for key asking for these settings and
-// this access, under secret (the write key).
-func settingsSeal(secret []byte, key, settings, access string) string {
+// settingsSeal is the FormMetadata value of a form for key asking for these settings,
+// under secret (the write key).
+func settingsSeal(secret []byte, key, settings string) string {
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("form settings\x00" + key + "\x00" + access + "\x00" + settings))
+	m.Write([]byte("form settings\x00" + key + "\x00" + settings))
 	return policy.KeyEncoding.EncodeToString(m.Sum(nil)[:15])
 }
 
 // addedSettings tells why a form-written object carries settings its form did not ask
 // for ("" when it does not): fields a client added, which a store that takes unnamed fields
 // kept — metadata, class, encryption, entity headers (the seal), and grants to anyone but
-// the owner where the form asked for none (the store's access list).
+// the owner (the store's access list: such forms ask for none, formsCanSeal).
 func (s *Service) addedSettings(ctx context.Context, key string, info storage.ObjectInfo) (string, error) {
 	if !s.caps.FormsTakeUnnamedFields {
 		return "", nil
 	}
 	got, text := []byte(info.Metadata[policy.FormMetadata]), infoSettings(info)
-	sealedAs := func(access string) bool { // under the write key, or the verify-only one of a rotation
-		sign, previous := s.writeKeys.Keys()
-		for _, k := range append([][]byte{sign}, previous...) {
-			if len(k) > 0 && hmac.Equal(got, []byte(settingsSeal(k, key, text, access))) {
-				return true
-			}
-		}
-		return false
+	sealed := false // under the write key, or the verify-only one of a rotation
+	sign, previous := s.writeKeys.Keys()
+	for _, k := range append([][]byte{sign}, previous...) {
+		sealed = sealed || len(k) > 0 && hmac.Equal(got, []byte(settingsSeal(k, key, text)))
 	}
-	switch {
-	case sealedAs(accessOpen):
-		return "", nil // an ACL or grants the rules allowed
-	case !sealedAs(accessClosed):
+	if !sealed {
 		return "the object carries settings its form did not ask for (fields added to the form: metadata, storage class, encryption or entity headers); it was deleted", nil
 	}
 	gr, ok := s.store.(storage.GrantReader)

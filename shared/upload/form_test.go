@@ -105,6 +105,9 @@ func TestStorageCheckOfFormUploads(t *testing.T) {
 		{"a cache rule added", map[string]string{"Cache-Control": "public, max-age=31536000"}, png, events.Rejected, false},
 		{"a grant to everyone added", map[string]string{"x-cos-grant-read": `uri="http://cam.qcloud.com/groups/global/AllUsers"`}, png, events.Rejected, false},
 		{"full control for another account added", map[string]string{"x-cos-grant-full-control": `id="qcs::cam::uin/100000000099:uin/100000000099"`}, png, events.Rejected, false},
+		{"directup- metadata added", map[string]string{"x-cos-meta-directup-x": "mallory"}, png, events.Rejected, false},
+		{"SSE-KMS with a key of the client's added", map[string]string{"x-cos-server-side-encryption": "cos/kms",
+			"x-cos-server-side-encryption-cos-kms-key-id": "mallorys-key"}, png, events.Rejected, false},
 		{"SSE-C added", map[string]string{
 			"x-cos-server-side-encryption-customer-algorithm": "AES256",
 			"x-cos-server-side-encryption-customer-key":       "MDEyMzQ1Njc4OUFCQ0RFRjAxMjM0NTY3ODlBQkNERUY=",
@@ -140,5 +143,34 @@ func TestFormLifetime(t *testing.T) {
 	}
 	if left := time.Until(f.ExpiresAt); left > 10*time.Minute || left < 9*time.Minute {
 		t.Fatalf("a form under a 10-minute URL lifetime ends in %v", left)
+	}
+}
+
+// On COS (which takes form fields a policy does not name) a form is issued only where the
+// storage check can hold the object to it: never with an ACL or grants (the check tells
+// only "nobody but the owner" from the access list) or SSE-KMS (its key id does not come
+// back on a HEAD).
+func TestFormsOnlyWhereTheCheckCanHoldThem(t *testing.T) {
+	r := newRig(t, func(p *policy.Policy) {
+		p.AllowedACLs, p.AllowGrants = []string{"public-read", "private"}, true
+	})
+	for name, req := range map[string]*policy.InitiateRequest{
+		"a public ACL": {ACL: "public-read"},
+		"grants":       {Grants: &policy.GrantsRequest{Read: []string{"100000000099"}}},
+		"SSE-KMS":      {Encryption: &policy.EncryptionRequest{Type: "cos/kms"}},
+	} {
+		req.Filename, req.ContentType = "a.bin", "application/octet-stream"
+		if _, err := r.svc.InitiateForm(bg, req); errcode.As(err).Code != errcode.NotAvailable {
+			t.Errorf("a form with %s: %v", name, err)
+		}
+	}
+	for name, req := range map[string]*policy.InitiateRequest{
+		"a private ACL": {ACL: "private"},
+		"SSE-COS":       {Encryption: &policy.EncryptionRequest{Type: "AES256"}},
+	} {
+		req.Filename, req.ContentType = "a.bin", "application/octet-stream"
+		if _, err := r.svc.InitiateForm(bg, req); err != nil {
+			t.Errorf("a form with %s: %v", name, err)
+		}
 	}
 }
