@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -474,5 +475,19 @@ func TestCompleteMessageChecksum(t *testing.T) {
 		if _, _, _, _, err := e.store.Object(up.Key); (err == nil) != (tt.code == "") {
 			t.Errorf("checksum %s: object kept %v", tt.sum, err == nil)
 		}
+	}
+}
+
+// A queue initiate takes "head" as POST /uploads does: a contradiction is a final
+// content_mismatch and no upload is started.
+func TestInitiateHeadIsChecked(t *testing.T) {
+	e := setup(t, "")
+	head := base64.StdEncoding.EncodeToString([]byte("<!doctype html><script>alert(1)</script>"))
+	res, out := e.proc.Handle(context.Background(), e.msg(`"action":"initiate","requestId":"h1","filename":"cat.png","contentType":"image/png","size":40,"head":"`+head+`"`), "sqs:h1")
+	if out != queue.Done || res.Status != "error" || res.Error.Code != errcode.ContentMismatch || res.Error.Field != "head" {
+		t.Fatalf("%+v %v", res.Error, out)
+	}
+	if e.store.Uploads() != 0 {
+		t.Fatal("a refused head started an upload")
 	}
 }

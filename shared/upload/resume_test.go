@@ -112,7 +112,6 @@ func TestOpenUploadsRefuseForgedRecords(t *testing.T) {
 	}
 
 	late := newRig(t, func(p *policy.Policy) { p.TokenTTL = 2 * time.Hour })
-	r.start(t, alice, 5, "")
 	late.start(t, alice, 5, "")
 	if l, _ := late.svc.ListOpen(alice); len(l) != 1 {
 		t.Fatalf("before expiry: %d", len(l))
