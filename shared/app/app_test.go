@@ -27,10 +27,18 @@ import (
 
 // localApp wires local mode from the environment the test sets, plus env.
 func localApp(t *testing.T, env map[string]string) *App {
+	return appFrom(t, map[string]string{"LOCAL_COS_DIR": t.TempDir()}, env)
+}
+
+// appFrom wires the application from the given settings only (none inherited), later
+// maps winning.
+func appFrom(t *testing.T, envs ...map[string]string) *App {
+	t.Helper()
 	functest.ClearEnv(t)
-	t.Setenv("LOCAL_COS_DIR", t.TempDir())
-	for k, v := range env {
-		t.Setenv(k, v)
+	for _, env := range envs {
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
 	}
 	c, err := config.Load()
 	if err != nil {

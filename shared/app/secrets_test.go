@@ -74,21 +74,7 @@ func newCloud(t *testing.T) *cloud {
 
 // start loads the settings from env (over the cloud's) and serves the API, logging to logs.
 func (c *cloud) start(t *testing.T, env map[string]string, logs *syncBuffer) (*App, string) {
-	functest.ClearEnv(t)
-	for k, v := range c.env {
-		t.Setenv(k, v)
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := appFrom(t, c.env, env)
 	srv := httptest.NewServer(a.Handler(slog.New(slog.NewJSONHandler(logs, nil))))
 	t.Cleanup(srv.Close)
 	return a, srv.URL
@@ -339,20 +325,9 @@ func TestTencentSSMOnSCF(t *testing.T) {
 	}
 	srv := httptest.NewServer(cosStore)
 	t.Cleanup(srv.Close)
-	functest.ClearEnv(t)
-	for k, v := range map[string]string{"COS_BUCKET": "local-1250000000", "COS_ENDPOINT": srv.URL,
+	a := appFrom(t, map[string]string{"COS_BUCKET": "local-1250000000", "COS_ENDPOINT": srv.URL,
 		"TENCENTCLOUD_SECRETID": tc.SecretID, "TENCENTCLOUD_SECRETKEY": tc.SecretKey, "TENCENTCLOUD_SESSIONTOKEN": tc.Token,
-		"TENCENTCLOUD_REGION": "ap-guangzhou", "TENCENT_SSM_ENDPOINT": tc.URL, "UPLOAD_TOKEN_SECRET_FROM": "tencent-ssm:directup-token"} {
-		t.Setenv(k, v)
-	}
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+		"TENCENTCLOUD_REGION": "ap-guangzhou", "TENCENT_SSM_ENDPOINT": tc.URL, "UPLOAD_TOKEN_SECRET_FROM": "tencent-ssm:directup-token"})
 	api := httptest.NewServer(a.Handler(slog.New(slog.DiscardHandler)))
 	t.Cleanup(api.Close)
 	for i := 0; i < 2; i++ {
@@ -372,7 +347,7 @@ func TestTencentSSMOnSCF(t *testing.T) {
 	}
 	t.Setenv("UPLOAD_TOKEN_SECRET_FROM", "")
 	t.Setenv("UPLOAD_TOKEN_SECRET", tokenValue)
-	cfg, err = config.Load()
+	cfg, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
