@@ -29,7 +29,7 @@ const port = () => new Promise((r) => { const s = createServer(); s.listen(0, '1
 function run(cmd, args, env) {
   const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let log = ''
-  p.stderr.on('data', (b) => { log += b })
+  p.stderr.on('data', (b) => { log += b; if (process.env.COMPARE_LOG_STDERR) process.stderr.write(b) })
   p.on('exit', (code) => { if (code) console.error(`${cmd} exited ${code}:\n${log.slice(-2000)}`) })
   procs.push(p)
   return p
@@ -51,8 +51,8 @@ await waitFor(s3)
 // (scripts/delayproxy: a Go reverse proxy), so its work never shares an event loop with the
 // clients it measures. Host headers pass unchanged, so SigV4 signatures made for the
 // proxy's address verify at versitygw.
-const proxyBin = join(mkdtempSync(join(tmpdir(), 'compare-proxy-')), 'delayproxy')
-execFileSync('go', ['build', '-o', proxyBin, './scripts/delayproxy'], { cwd: root, stdio: 'inherit' })
+const proxyBin = process.env.DELAYPROXY_BIN || join(mkdtempSync(join(tmpdir(), 'compare-proxy-')), 'delayproxy')
+if (!process.env.DELAYPROXY_BIN) execFileSync('go', ['build', '-o', proxyBin, './scripts/delayproxy'], { cwd: root, stdio: 'inherit' })
 const proxyPort = await port()
 if (delay > 0) {
   run(proxyBin, ['-listen', `127.0.0.1:${proxyPort}`, '-upstream', s3, '-delay', `${delay}ms`], {})
