@@ -1,14 +1,18 @@
 // Side by side: directup and Uppy Companion (@uppy/companion) speaking the same Companion
-// S3 protocol, both pointed at the same S3 server (versitygw). Each upload is create +
-// sign one part + PUT it to S3 + complete; printed: throughput, latency per call, ratios.
+// S3 protocol, both pointed at the same S3 server (versitygw). Two paths, as Uppy takes
+// them: "multipart" (Uppy's path for files over 100 MiB) is create + sign one part + PUT it
+// to S3 + complete; "params" (Uppy's default for smaller files) is GET /s3/params + POST the
+// form it answers to S3. Printed: throughput, latency per call, ratios, and each process's
+// CPU time per upload (so a run can tell latency-bound from CPU-bound).
 // Storage can be put a network away: a proxy (scripts/delayproxy, its own process) sleeps
 // <delay> ms before forwarding each request to versitygw and <delay> ms before returning
 // each answer, for both servers and for the client's part PUTs alike.
 //
-//   (cd scripts/compare && npm ci) && node scripts/compare/compare.mjs [uploads] [clients,...] [delay ms]
+//   (cd scripts/compare && npm ci) && node scripts/compare/compare.mjs [uploads] [clients,...] [delay ms] [paths]
 //   node scripts/compare/compare.mjs 400 1,16 10     # storage 10 ms away each way, 1 then 16 clients
+//   node scripts/compare/compare.mjs 300 1,16 10 params   # Uppy's small-file path only
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +24,7 @@ const root = join(here, '..', '..')
 const uploads = Number(process.argv[2] || 400)
 const clientCounts = String(process.argv[3] || '16').split(',').map(Number)
 const delay = Number(process.argv[4] || 0)
+const paths = String(process.argv[5] || 'multipart,params').split(',')
 const KEY = 'comparekey', SECRET = 'comparesecret', BUCKET = 'compare'
 const procs = []
 process.on('exit', () => procs.forEach((p) => p.kill()))
@@ -44,7 +49,8 @@ async function waitFor(url) {
 
 const s3Port = await port()
 const s3 = `http://127.0.0.1:${s3Port}`
-run(process.env.VERSITYGW_BIN || 'versitygw', ['--port', `127.0.0.1:${s3Port}`, '--access', KEY, '--secret', SECRET, '--region', 'us-east-1', 'posix', mkdtempSync(join(tmpdir(), 'compare-s3-'))])
+const pids = { client: process.pid }
+pids.versitygw = run(process.env.VERSITYGW_BIN || 'versitygw', ['--port', `127.0.0.1:${s3Port}`, '--access', KEY, '--secret', SECRET, '--region', 'us-east-1', 'posix', mkdtempSync(join(tmpdir(), 'compare-s3-'))]).pid
 await waitFor(s3)
 
 // The latency proxy: storage <delay> ms away each way, in a process of its own
@@ -55,7 +61,7 @@ const proxyBin = process.env.DELAYPROXY_BIN || join(mkdtempSync(join(tmpdir(), '
 if (!process.env.DELAYPROXY_BIN) execFileSync('go', ['build', '-o', proxyBin, './scripts/delayproxy'], { cwd: root, stdio: 'inherit' })
 const proxyPort = await port()
 if (delay > 0) {
-  run(proxyBin, ['-listen', `127.0.0.1:${proxyPort}`, '-upstream', s3, '-delay', `${delay}ms`], {})
+  pids.proxy = run(proxyBin, ['-listen', `127.0.0.1:${proxyPort}`, '-upstream', s3, '-delay', `${delay}ms`], {}).pid
   await waitFor(`http://127.0.0.1:${proxyPort}/`)
 }
 const storage = delay > 0 ? `http://127.0.0.1:${proxyPort}` : s3
@@ -65,13 +71,13 @@ await new S3Client({ endpoint: s3, region: 'us-east-1', forcePathStyle: true, cr
 const bin = join(mkdtempSync(join(tmpdir(), 'compare-bin-')), 'api')
 execFileSync('go', ['build', '-o', bin, './functions/api'], { cwd: root, stdio: 'inherit' })
 const dPort = await port()
-run(bin, [], { HOST: '127.0.0.1', PORT: String(dPort), S3_BUCKET: BUCKET, S3_REGION: 'us-east-1', S3_ENDPOINT: storage,
-  AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, UPLOAD_TOKEN_SECRET: 'x'.repeat(32) })
+pids.directup = run(bin, [], { HOST: '127.0.0.1', PORT: String(dPort), S3_BUCKET: BUCKET, S3_REGION: 'us-east-1', S3_ENDPOINT: storage,
+  AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, UPLOAD_TOKEN_SECRET: 'x'.repeat(32) }).pid
 const cPort = await port()
-run(join(here, 'node_modules', '.bin', 'companion'), [], { COMPANION_PORT: String(cPort), COMPANION_DOMAIN: `127.0.0.1:${cPort}`,
+pids.companion = run(join(here, 'node_modules', '.bin', 'companion'), [], { COMPANION_PORT: String(cPort), COMPANION_DOMAIN: `127.0.0.1:${cPort}`,
   COMPANION_PROTOCOL: 'http', COMPANION_SECRET: 'x'.repeat(32), COMPANION_DATADIR: mkdtempSync(join(tmpdir(), 'compare-companion-')),
   COMPANION_AWS_KEY: KEY, COMPANION_AWS_SECRET: SECRET, COMPANION_AWS_BUCKET: BUCKET, COMPANION_AWS_REGION: 'us-east-1',
-  COMPANION_AWS_ENDPOINT: storage, COMPANION_AWS_FORCE_PATH_STYLE: 'true', COMPANION_CLIENT_ORIGINS: 'true', COMPANION_UPLOAD_URLS: 'http://127.0.0.1.*', NODE_ENV: 'production' })
+  COMPANION_AWS_ENDPOINT: storage, COMPANION_AWS_FORCE_PATH_STYLE: 'true', COMPANION_CLIENT_ORIGINS: 'true', COMPANION_UPLOAD_URLS: 'http://127.0.0.1.*', NODE_ENV: 'production' }).pid
 const servers = { directup: `http://127.0.0.1:${dPort}`, companion: `http://127.0.0.1:${cPort}` }
 await waitFor(servers.directup + '/healthz')
 await waitFor(servers.companion + '/')
@@ -88,42 +94,77 @@ async function ok(res) {
   return res.json()
 }
 
-async function bench(base, n, concurrency) {
-  const lat = { create: [], sign: [], complete: [] }
+// multipart is Uppy's path for large files: create + sign one part + PUT + complete.
+async function multipart(base, i, body, lat) {
+  const { key, uploadId } = await timed(lat, 'create', async () => ok(await fetch(base + '/s3/multipart', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: `f${i}.bin`, type: 'application/octet-stream', metadata: { size: body.length } }) })))
+  const q = new URLSearchParams({ key })
+  const { url } = await timed(lat, 'sign', async () => ok(await fetch(`${base}/s3/multipart/${encodeURIComponent(uploadId)}/1?${q}`)))
+  const put = await fetch(url, { method: 'PUT', body })
+  if (!put.ok) throw new Error(`PUT ${put.status} ${await put.text()}`)
+  const etag = put.headers.get('etag')
+  await put.arrayBuffer()
+  await timed(lat, 'complete', async () => ok(await fetch(`${base}/s3/multipart/${encodeURIComponent(uploadId)}/complete?${q}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parts: [{ PartNumber: 1, ETag: etag }] }) })))
+}
+
+// params is Uppy's default for files up to 100 MiB: GET /s3/params, then the form it
+// answers POSTed straight to S3 (fields first, the file last, as a browser sends it).
+async function params(base, i, body, lat) {
+  const q = new URLSearchParams({ filename: `f${i}.bin`, type: 'application/octet-stream', 'metadata[size]': String(body.length) })
+  const { method, url, fields } = await timed(lat, 'params', async () => ok(await fetch(`${base}/s3/params?${q}`)))
+  const form = new FormData()
+  for (const [k, v] of Object.entries(fields)) form.append(k, v)
+  form.append('file', new Blob([body], { type: 'application/octet-stream' }), `f${i}.bin`)
+  const res = await timed(lat, 'post', async () => fetch(url, { method, body: form }))
+  if (!res.ok) throw new Error(`form POST ${res.status} ${await res.text()}`)
+  await res.arrayBuffer()
+}
+
+async function bench(base, path, n, concurrency) {
+  const lat = path === multipart ? { create: [], sign: [], complete: [] } : { params: [], post: [] }
   let next = 0
   const body = new Uint8Array(1024)
   const start = performance.now()
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      const i = next++
-      const { key, uploadId } = await timed(lat, 'create', async () => ok(await fetch(base + '/s3/multipart', {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filename: `f${i}.bin`, type: 'application/octet-stream', metadata: { size: body.length } }) })))
-      const q = new URLSearchParams({ key })
-      const { url } = await timed(lat, 'sign', async () => ok(await fetch(`${base}/s3/multipart/${encodeURIComponent(uploadId)}/1?${q}`)))
-      const put = await fetch(url, { method: 'PUT', body })
-      if (!put.ok) throw new Error(`PUT ${put.status} ${await put.text()}`)
-      const etag = put.headers.get('etag')
-      await timed(lat, 'complete', async () => ok(await fetch(`${base}/s3/multipart/${encodeURIComponent(uploadId)}/complete?${q}`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parts: [{ PartNumber: 1, ETag: etag }] }) })))
-    }
+    while (next < n) await path(base, next++, body, lat)
   }))
   return { seconds: (performance.now() - start) / 1000, lat }
 }
 
+// cpu is each process's CPU time so far, in ms (user + system; /proc, clock ticks of 10 ms).
+function cpu() {
+  const out = {}
+  for (const [name, pid] of Object.entries(pids)) {
+    if (name === 'client') { const u = process.cpuUsage(); out[name] = (u.user + u.system) / 1000; continue }
+    try { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); out[name] = (Number(f[11]) + Number(f[12])) * 10 } catch { }
+  }
+  return out
+}
+
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(s.length * p))] }
-for (const concurrency of clientCounts) {
-  const results = {}
-  for (const [name, base] of Object.entries(servers)) {
-    await bench(base, Math.min(50, uploads), concurrency) // warm up
-    results[name] = await bench(base, uploads, concurrency)
+for (const pathName of paths) {
+  const path = { multipart, params }[pathName]
+  if (!path) throw new Error('paths: multipart and/or params, not ' + pathName)
+  for (const concurrency of clientCounts) {
+    const results = {}
+    for (const [name, base] of Object.entries(servers)) {
+      await bench(base, path, Math.min(50, uploads), concurrency) // warm up
+      const before = cpu()
+      results[name] = await bench(base, path, uploads, concurrency)
+      const after = cpu()
+      results[name].cpu = Object.keys(after).filter((k) => k !== (name === 'directup' ? 'companion' : 'directup'))
+        .map((k) => `${k} ${((after[k] - before[k]) / uploads).toFixed(2)}`).join(', ')
+    }
+    console.log(`${pathName}: ${uploads} uploads, ${concurrency} client(s) at a time, same versitygw S3 server` + (delay ? `, ${delay} ms away each way` : ', on loopback'))
+    for (const [name, r] of Object.entries(results)) {
+      console.log(`  ${name.padEnd(9)} ${(uploads / r.seconds).toFixed(1).padStart(6)} uploads/s` +
+        Object.entries(r.lat).map(([k, v]) => `  ${k} p50 ${pct(v, 0.5).toFixed(1)} ms p99 ${pct(v, 0.99).toFixed(1)} ms`).join(''))
+      console.log(`            CPU ms per upload: ${r.cpu}`)
+    }
+    const d = results.directup, c = results.companion
+    console.log(`  ratio (companion / directup): throughput x${(c.seconds / d.seconds).toFixed(2)} in directup's favour;` +
+      Object.keys(d.lat).map((k) => ` ${k} p50 x${(pct(c.lat[k], 0.5) / pct(d.lat[k], 0.5)).toFixed(2)}`).join(','))
   }
-  console.log(`${uploads} uploads, ${concurrency} client(s) at a time, same versitygw S3 server` + (delay ? `, ${delay} ms away each way` : ', on loopback'))
-  for (const [name, r] of Object.entries(results)) {
-    console.log(`  ${name.padEnd(9)} ${(uploads / r.seconds).toFixed(1).padStart(6)} uploads/s` +
-      Object.entries(r.lat).map(([k, v]) => `  ${k} p50 ${pct(v, 0.5).toFixed(1)} ms p99 ${pct(v, 0.99).toFixed(1)} ms`).join(''))
-  }
-  const d = results.directup, c = results.companion
-  console.log(`  ratio (companion / directup): throughput x${(c.seconds / d.seconds).toFixed(2)} in directup's favour;` +
-    Object.keys(d.lat).map((k) => ` ${k} p50 x${(pct(c.lat[k], 0.5) / pct(d.lat[k], 0.5)).toFixed(2)}`).join(','))
 }
 process.exit(0)
