@@ -44,12 +44,20 @@ type Backend struct {
 }
 
 // NewBackend starts a store for the test.
-func NewBackend(t testing.TB) *Backend {
+func NewBackend(t testing.TB) *Backend { return NewBackendBehind(t, nil) }
+
+// NewBackendBehind starts a store for the test served through wrap (nil: none), which
+// sees every request: to count, delay or refuse them.
+func NewBackendBehind(t testing.TB, wrap func(http.Handler) http.Handler) *Backend {
 	s, err := localcos.New(t.TempDir(), "local-1250000000", StoreCred)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s)
+	var h http.Handler = s
+	if wrap != nil {
+		h = wrap(s)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &Backend{Store: s, URL: srv.URL}
 }

@@ -83,7 +83,12 @@ type holesEnv struct {
 
 func newHolesEnv(t *testing.T, adjust func(*policy.Policy), stsFails bool, opts ...upload.Option) *holesEnv {
 	t.Helper()
-	b := functest.NewBackend(t)
+	return newHolesEnvOn(t, functest.NewBackend(t), adjust, stsFails, opts...)
+}
+
+// newHolesEnvOn is newHolesEnv on the store b.
+func newHolesEnvOn(t *testing.T, b *functest.Backend, adjust func(*policy.Policy), stsFails bool, opts ...upload.Option) *holesEnv {
+	t.Helper()
 	c := b.Client(t)
 	c.BaseDelay, c.MaxDelay = time.Millisecond, time.Millisecond
 	c.Issuer = func(_ context.Context, policy string, ttl time.Duration) (credentials.Value, string, error) {

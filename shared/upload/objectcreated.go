@@ -3,6 +3,7 @@ package upload
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
@@ -63,12 +64,9 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	if _, ok := s.objects.(noObjects); ok {
 		return &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot read objects back: nothing to check"}
 	}
-	info, head, err := s.readCreated(ctx, key)
-	if err != nil {
-		return err
-	}
-	rej, err := s.rejectionFor(ctx, key)
-	if err != nil {
+	r := s.readAll(ctx, key)
+	info, head, rej := r.info, r.head, r.rejection
+	if err := errors.Join(r.infoErr, r.rejectionErr); err != nil {
 		return err
 	}
 	if !info.Exists {
@@ -81,7 +79,7 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 		return s.finishRecordedRejection(ctx, key, rej, info)
 	}
 	o := s.newCreatedObject(key, info)
-	o.head = head
+	o.head, o.declared, o.declaredErr = head, r.declared, r.declaredErr
 	reason, err := s.verdict(ctx, o)
 	if err != nil {
 		return err
@@ -91,6 +89,32 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 	}
 	identify(o.ev, o.write, o.keys, info.LastModified)
 	return s.tell(ctx, o.ev)
+}
+
+// created is what ObjectCreated reads of an object before judging it.
+type created struct {
+	info         storage.ObjectInfo
+	head         []byte
+	infoErr      error
+	rejection    *rejection
+	rejectionErr error
+	declared     []declared // temporary keys' declarations for the key, whichever hold
+	declaredErr  error      // reported only if the object turns out to need them
+}
+
+// readAll reads the object, its recorded rejection and its keys' declarations at once:
+// one round trip where three followed each other (the declarations matter only for an
+// object no API upload sealed, which the first read tells: read anyway, a request more
+// but no wait), so an object held to its declaration is judged, and one that contradicts
+// it removed, as soon as storage can answer.
+func (s *Service) readAll(ctx context.Context, key string) *created {
+	r := &created{}
+	var wg sync.WaitGroup
+	wg.Go(func() { r.info, r.head, r.infoErr = s.readCreated(ctx, key) })
+	wg.Go(func() { r.rejection, r.rejectionErr = s.rejectionFor(ctx, key) })
+	wg.Go(func() { r.declared, r.declaredErr = s.readDeclarations(ctx, key) })
+	wg.Wait()
+	return r
 }
 
 // readCreated reads what the check needs in one round trip where it can: the object's

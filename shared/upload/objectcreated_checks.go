@@ -22,7 +22,11 @@ type createdObject struct {
 	write string // the API write's id; empty when no API upload wrote it
 	keys  string // the temporary keys' fingerprint, once a declaration names them
 	head  []byte // its first bytes, when the first read fetched them
-	form  bool   // a form upload's seal: the API bounded it, nothing checked its content yet
+	// declared are the temporary keys' declarations for the key, read with the object
+	// (all of them; declaredErr if that read failed).
+	declared    []declared
+	declaredErr error
+	form        bool // a form upload's seal: the API bounded it, nothing checked its content yet
 	// rules are the profile's the object was uploaded under (its sealed write value, or
 	// its temporary keys' declaration, says which), else the deployment's.
 	rules *policy.Policy
@@ -87,12 +91,11 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 	// Written with temporary keys, perhaps: held to what was declared for keys valid
 	// when it was written — any one of them (several callers may hold keys for one
 	// client key; each declaration bounds what its keys may leave).
-	all, err := s.declarationsFor(ctx, o.key, o.info.LastModified)
-	if err != nil {
-		return "", err
+	if o.declaredErr != nil {
+		return "", o.declaredErr
 	}
 	var held []declared
-	for _, d := range all { // only keys issued under the folder's own profile could write here
+	for _, d := range heldAt(o.declared, o.info.LastModified) { // only keys issued under the folder's own profile could write here
 		if d.Profile == o.ev.Profile {
 			held = append(held, d)
 		}

@@ -85,7 +85,7 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	// caller's and its keys': it is added to the key's declarations (never replacing
 	// another caller's) and holds only for an object written while its keys were valid.
 	// Keys whose declaration could not be kept are not handed out.
-	renewing, err := s.declareKeys(ctx, obj.Key, declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc))
+	renewing, err := s.declareKeys(ctx, obj.Key, declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc), generated)
 	if err != nil {
 		return nil, err
 	}
@@ -118,10 +118,16 @@ func declaredFor(ctx context.Context, contentType string, size int64, keys *temp
 }
 
 // declareKeys keeps d where the deployment keeps records (declare); without records
-// nothing is declared.
-func (s *Service) declareKeys(ctx context.Context, key string, d declared) (renewing bool, err error) {
-	if s.records == nil {
+// nothing is declared. A generated key is one nobody could name before this call (every
+// key template holds {random}: 120 bits), so no other declaration can be there to merge
+// with nor race this one: its declaration is written once, without reading it first or
+// back (two storage round trips fewer).
+func (s *Service) declareKeys(ctx context.Context, key string, d declared, generated bool) (renewing bool, err error) {
+	switch {
+	case s.records == nil:
 		return false, nil
+	case generated:
+		return false, s.records.Put(ctx, records.Declared, key, &declarations{Declared: []declared{d}})
 	}
 	return s.declare(ctx, key, d)
 }
@@ -224,6 +230,13 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 // declarationsFor returns the declarations for key that hold for an object last modified
 // at modified, oldest first. A forged record is logged and ignored.
 func (s *Service) declarationsFor(ctx context.Context, key string, modified time.Time) ([]declared, error) {
+	all, err := s.readDeclarations(ctx, key)
+	return heldAt(all, modified), err
+}
+
+// readDeclarations reads key's declarations (none without records). A forged record is
+// logged and ignored.
+func (s *Service) readDeclarations(ctx context.Context, key string) ([]declared, error) {
 	if s.records == nil {
 		return nil, nil
 	}
@@ -236,13 +249,18 @@ func (s *Service) declarationsFor(ctx context.Context, key string, modified time
 	if err != nil {
 		return nil, err
 	}
+	return all.Declared, nil
+}
+
+// heldAt is those of all that hold for an object last modified at modified.
+func heldAt(all []declared, modified time.Time) []declared {
 	var held []declared
-	for _, d := range all.Declared {
+	for _, d := range all {
 		if d.holds(modified) {
 			held = append(held, d)
 		}
 	}
-	return held, nil
+	return held
 }
 
 // matching is the newest of held that info's size and type meet, or nil.

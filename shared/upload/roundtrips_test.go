@@ -1,0 +1,138 @@
+package upload_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/records"
+)
+
+// rounds counts the storage round trips a function a network away from storage waits
+// for: requests in flight together are one round trip, a request sent when none is in
+// flight starts the next. Each request is held a moment before it is served, so requests
+// sent together are seen together.
+type rounds struct {
+	mu                 sync.Mutex
+	rounds, requests   int
+	inFlight           int
+	hold               time.Duration
+	methods, lastRound []string
+}
+
+func (r *rounds) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		if r.inFlight == 0 {
+			r.rounds++
+		}
+		r.inFlight++
+		r.requests++
+		r.mu.Unlock()
+		time.Sleep(r.hold)
+		h.ServeHTTP(w, req)
+		r.mu.Lock()
+		r.inFlight--
+		r.mu.Unlock()
+	})
+}
+
+// since returns the round trips and requests made since the last call.
+func (r *rounds) since() (rounds, requests int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rounds, requests = r.rounds, r.requests
+	r.rounds, r.requests = 0, 0
+	return rounds, requests
+}
+
+func newRoundsEnv(t *testing.T) (*holesEnv, *rounds) {
+	rt := &rounds{hold: 40 * time.Millisecond}
+	return newHolesEnvOn(t, functest.NewBackendBehind(t, rt.wrap), nil, false), rt
+}
+
+// The storage-triggered function reads what it judges an object by — the object's first
+// bytes, a recorded rejection, temporary keys' declarations — in one round trip: an object
+// written with temporary keys or a form is held to its declaration, and one that
+// contradicts it removed, as soon as storage answers once.
+func TestObjectCreatedReadsInOneRoundTrip(t *testing.T) {
+	e, rt := newRoundsEnv(t)
+	ctx := context.Background()
+	if _, _, err := e.upload(t, ctx, "uploads/alice/api.png", "image/png", png56); err != nil {
+		t.Fatal(err)
+	}
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	now := time.Now().Unix()
+	declare := func(key string, size int) {
+		if err := book.Put(ctx, records.Declared, key, map[string]any{"declared": []map[string]any{{"size": size, "contentType": "image/png",
+			"caller": "alice", "keys": "0011223344556677", "notBefore": now - 60, "notAfter": now + 1800}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	declare("uploads/alice/keys.png", len(png56))
+	put(t, e.store.Client, "uploads/alice/keys.png", "image/png", png56)
+	declare("uploads/alice/lied.png", 1)
+	put(t, e.store.Client, "uploads/alice/lied.png", "image/png", png56)
+	for _, tt := range []struct {
+		name, key  string
+		wantRounds int
+		stays      bool
+	}{
+		{"completed through the API", "uploads/alice/api.png", 1, true},
+		{"written with temporary keys, as declared", "uploads/alice/keys.png", 1, true},
+		{"written with temporary keys, another size than declared", "uploads/alice/lied.png", 2, false}, // the reads, then the removal
+	} {
+		rt.since()
+		if err := e.svc.ObjectCreated(ctx, tt.key); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if n, _ := rt.since(); n != tt.wantRounds {
+			t.Errorf("%s: %d storage round trips, want %d", tt.name, n, tt.wantRounds)
+		}
+		if got := e.exists(t, tt.key); got != tt.stays {
+			t.Errorf("%s: object stays %v, want %v", tt.name, got, tt.stays)
+		}
+	}
+}
+
+// Temporary keys for a generated key — one nobody could name before — write their
+// declaration once: nothing can be there to merge with or race it. A named key's
+// declaration is still read, merged and read back (other callers' declarations for it
+// are kept), and its open uploads listed.
+func TestKeysDeclareAGeneratedKeyInOneWrite(t *testing.T) {
+	e, rt := newRoundsEnv(t)
+	ctx := context.Background()
+	size := int64(len(png56))
+	for _, tt := range []struct {
+		name, key    string
+		wantRequests int
+	}{
+		{"generated key", "", 1},
+		{"named key", "uploads/alice/named.png", 4},
+	} {
+		rt.since()
+		req := &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size}
+		if tt.key != "" {
+			req.Filename, req.Key = "", tt.key
+		}
+		keys, err := e.svc.Keys(ctx, req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if _, n := rt.since(); n != tt.wantRequests {
+			t.Errorf("%s: %d storage requests, want %d", tt.name, n, tt.wantRequests)
+		}
+		// The declaration holds: an object of another size at the key is removed.
+		put(t, e.store.Client, keys.Key, "image/png", append(png56, 0))
+		if err := e.svc.ObjectCreated(ctx, keys.Key); err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(t, keys.Key) {
+			t.Errorf("%s: an object of another size than declared stayed", tt.name)
+		}
+	}
+}
