@@ -13,6 +13,7 @@ import (
 	sdk "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/storage"
 )
 
 // A refused request for keys (409 key_busy: Alice's API upload to the key is open) left
@@ -65,4 +66,30 @@ func TestAttackRefusedKeysLeaveNoRenewal(t *testing.T) {
 		}
 	}
 	_ = http.StatusOK
+}
+
+// /sts x UPLOAD_ALLOWED_STORAGE_CLASSES: the keys' CAM policy pins type and length only,
+// so an SDK may store the object in any class — DEEP_ARCHIVE among them, which is
+// unreadable until restored, so content verification could never read it (and which the
+// deployment refused). The API and forms hold the class; the storage check must too.
+func TestAttackKeysChooseTheStorageClass(t *testing.T) {
+	a, api := attackApp(t, map[string]string{"UPLOAD_VERIFY_CONTENT": "true"})
+	mallory := functest.JWT(t, "mallory", time.Now().Add(time.Hour))
+	body := "plain text, in a class the deployment does not allow\n"
+	var k stsKeys
+	if s := do(t, "POST", api+"/sts", mallory, map[string]any{"filename": "a.txt", "contentType": "text/plain", "size": len(body)}, &k); s != 200 {
+		t.Fatalf("sts %d %+v", s, k.Error)
+	}
+	if s := do(t, "POST", api+"/sts", mallory, map[string]any{"filename": "a.txt", "contentType": "text/plain", "size": len(body), "storageClass": "DEEP_ARCHIVE"}, nil); s != 400 && s != 403 {
+		t.Fatalf("the API itself lets DEEP_ARCHIVE through: %d", s)
+	}
+	if _, err := sdkFor(k).Object.Put(context.Background(), k.Key, strings.NewReader(body),
+		&sdk.ObjectPutOptions{ObjectPutHeaderOptions: &sdk.ObjectPutHeaderOptions{ContentType: "text/plain", XCosStorageClass: "DEEP_ARCHIVE"}}); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Service.ObjectCreated(context.Background(), k.Key)
+	st, _ := a.Store.(storage.Objects).Stat(context.Background(), k.Key)
+	if st.Exists {
+		t.Errorf("HOLE: an object stored with /sts keys in class %q (the deployment allows only STANDARD) was kept (check: %v)", st.StorageClass, err)
+	}
 }
