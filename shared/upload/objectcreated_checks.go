@@ -3,7 +3,9 @@ package upload
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
@@ -55,6 +57,11 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		if reason, err := s.declaredVerdict(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
+		if class := storedClass(o.info); o.keys != "" && !slices.Contains(o.rules.AllowedStorageClasses, class) {
+			// The keys' policy pins type and length only: their SDK chose the class (an
+			// archive class could not even be read back to check its content).
+			return "the object is stored in class " + class + ", which these rules do not allow; it was deleted", nil
+		}
 	}
 	if o.info.Size > o.rules.MaxSize {
 		return "the object is larger than this deployment's limit of " + strconv.FormatInt(o.rules.MaxSize, 10) + " bytes; it was deleted", nil
@@ -79,6 +86,15 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		return s.contentVerdict(ctx, o)
 	}
 	return "", nil
+}
+
+// storedClass is the storage class a store reports for an object, STANDARD when it names
+// none (COS leaves the header out for its default class).
+func storedClass(info storage.ObjectInfo) string {
+	if info.StorageClass == "" {
+		return "STANDARD"
+	}
+	return strings.ToUpper(info.StorageClass)
 }
 
 // declaredVerdict holds an object no API upload wrote to what was declared for the
