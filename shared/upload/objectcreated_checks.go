@@ -57,7 +57,7 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		if reason, err := s.declaredVerdict(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
-		if class := storedClass(o.info); o.keys != "" && !slices.Contains(o.rules.AllowedStorageClasses, class) {
+		if class := storedClass(o.info); o.keys != "" && !classAllowed(o.rules, class) {
 			// The keys' policy pins type and length only: their SDK chose the class (an
 			// archive class could not even be read back to check its content).
 			return "the object is stored in class " + class + ", which these rules do not allow; it was deleted", nil
@@ -95,6 +95,16 @@ func storedClass(info storage.ObjectInfo) string {
 		return "STANDARD"
 	}
 	return strings.ToUpper(info.StorageClass)
+}
+
+// classAllowed reports whether rules let an object be stored in class; MAZ_STANDARD is
+// the default class of a multi-AZ bucket (no client can choose it elsewhere), so it counts
+// as STANDARD does.
+func classAllowed(rules *policy.Policy, class string) bool {
+	if class == "MAZ_STANDARD" && slices.Contains(rules.AllowedStorageClasses, "STANDARD") {
+		return true
+	}
+	return slices.Contains(rules.AllowedStorageClasses, class)
 }
 
 // declaredVerdict holds an object no API upload wrote to what was declared for the
