@@ -124,6 +124,11 @@ func Load() (*Config, error) {
 	if err := c.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if c.Policy.AllowSTS && c.TokenSecretFrom != "" && c.SecretsGrace < c.Policy.STSTTL {
+		// Declarations of temporary keys are sealed with the token secret: they must verify
+		// as long as the keys issued before a rotation can write.
+		return nil, errors.New("config: SECRETS_PREVIOUS_TTL: must be at least UPLOAD_STS_TTL, so what was declared for temporary keys issued before a rotation holds until they expire")
+	}
 	if err := c.loadProfiles(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

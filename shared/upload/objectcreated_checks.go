@@ -3,7 +3,9 @@ package upload
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
@@ -59,6 +61,11 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		if reason, err := s.declaredVerdict(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
+		if class := storedClass(o.info); o.keys != "" && !classAllowed(o.rules, class) {
+			// The keys' policy pins type and length only: their SDK chose the class (an
+			// archive class could not even be read back to check its content).
+			return "the object is stored in class " + class + ", which these rules do not allow; it was deleted", nil
+		}
 	}
 	if o.info.Size > o.rules.MaxSize {
 		return "the object is larger than this deployment's limit of " + strconv.FormatInt(o.rules.MaxSize, 10) + " bytes; it was deleted", nil
@@ -83,6 +90,25 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		return s.contentVerdict(ctx, o)
 	}
 	return "", nil
+}
+
+// storedClass is the storage class a store reports for an object, STANDARD when it names
+// none (COS leaves the header out for its default class).
+func storedClass(info storage.ObjectInfo) string {
+	if info.StorageClass == "" {
+		return "STANDARD"
+	}
+	return strings.ToUpper(info.StorageClass)
+}
+
+// classAllowed reports whether rules let an object be stored in class; MAZ_STANDARD is
+// the default class of a multi-AZ bucket (no client can choose it elsewhere), so it counts
+// as STANDARD does.
+func classAllowed(rules *policy.Policy, class string) bool {
+	if class == "MAZ_STANDARD" && slices.Contains(rules.AllowedStorageClasses, "STANDARD") {
+		return true
+	}
+	return slices.Contains(rules.AllowedStorageClasses, class)
 }
 
 // declaredVerdict holds an object no API upload wrote to what was declared for the

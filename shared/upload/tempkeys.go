@@ -85,7 +85,8 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	// caller's and its keys': it is added to the key's declarations (never replacing
 	// another caller's) and holds only for an object written while its keys were valid.
 	// Keys whose declaration could not be kept are not handed out.
-	renewing, err := s.declareKeys(ctx, obj.Key, declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc), generated)
+	d := declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc)
+	renewing, err := s.declareKeys(ctx, obj.Key, d, generated)
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +96,15 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	// them as its SDK's upload goes on (keys expire): what is open is then its own, another
 	// caller's API upload having been refused while those keys were outstanding.
 	if !generated && !renewing {
-		if open, err := lister.OpenUploads(ctx, obj.Key); err != nil {
-			return nil, err
-		} else if len(open) > 0 {
-			return nil, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
+		open, err := lister.OpenUploads(ctx, obj.Key)
+		if err == nil && len(open) > 0 {
+			err = &errcode.Error{Code: errcode.KeyBusy, Field: "key",
 				Message: "an upload to this key is in progress: temporary keys for it are handed out once it ends"}
+		}
+		if err != nil {
+			// The keys are not handed out: their declaration goes too, or the caller's next
+			// request would count as renewing keys it never held and skip this check.
+			return nil, errors.Join(err, s.undeclare(ctx, obj.Key, d.Keys))
 		}
 	}
 	keys.Bucket, keys.Key = s.store.Bucket(), obj.Key
@@ -225,6 +230,30 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 	}
 	return false, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
 		Message: "temporary keys for this key are being issued concurrently; try again"}
+}
+
+// undeclare removes the declaration of the keys named keys (their fingerprint) from key's
+// record: keys that were refused after their declaration was kept never write. Read back
+// like declare, so a concurrent declaration is merged rather than lost.
+func (s *Service) undeclare(ctx context.Context, key, keys string) error {
+	if s.records == nil {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	for range 4 {
+		var all declarations
+		if _, err := s.records.Get(ctx, records.Declared, key, &all); err != nil && !errors.Is(err, records.ErrForged) {
+			return err
+		}
+		kept := slices.DeleteFunc(slices.Clone(all.Declared), func(o declared) bool { return o.Keys == keys })
+		if len(kept) == len(all.Declared) {
+			return nil
+		}
+		if err := s.records.Put(ctx, records.Declared, key, &declarations{Declared: kept}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // declarationsFor returns the declarations for key that hold for an object last modified
