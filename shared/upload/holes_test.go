@@ -707,3 +707,33 @@ func TestKeysRenewDuringTheCallersOwnUpload(t *testing.T) {
 		t.Fatalf("another caller's keys during it: %v", err)
 	}
 }
+
+// Two requests for keys racing (found reviewing the fix for a refused request's
+// declaration): while the first, with another caller's API upload open on the key, is
+// still in its checks, its declaration is in the record — pending. The second request of
+// the same caller must not count it as keys it holds and skip the open-upload check: it is
+// refused too, and neither leaves a declaration. Keys once handed out are a renewal.
+func TestPendingDeclarationIsNoRenewal(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	ctx := context.Background()
+	size := int64(len(png56))
+	key := "uploads/shared/report.png"
+	alice, mallory := upload.WithCaller(ctx, "alice"), upload.WithCaller(ctx, "mallory")
+	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatal(err)
+	}
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	now := time.Now().Unix()
+	inFlight := map[string]any{"size": size, "contentType": "image/png", "caller": "mallory", "keys": "0011223344556677",
+		"notBefore": now - 1, "notAfter": now + 1800, "pending": true}
+	if err := book.Put(ctx, records.Declared, key, map[string]any{"declared": []any{inFlight}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
+		t.Fatalf("keys while the caller's other request is in its checks and alice's upload is open: %v, want key_busy", err)
+	}
+	var all struct{ Declared []map[string]any }
+	if _, err := book.Get(ctx, records.Declared, key, &all); err != nil || len(all.Declared) != 1 {
+		t.Fatalf("the refused request left %d declarations (%v), want only the other request's", len(all.Declared), err)
+	}
+}

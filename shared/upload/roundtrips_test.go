@@ -102,7 +102,7 @@ func TestObjectCreatedReadsInOneRoundTrip(t *testing.T) {
 // Temporary keys for a generated key — one nobody could name before — write their
 // declaration once: nothing can be there to merge with or race it. A named key's
 // declaration is still read, merged and read back (other callers' declarations for it
-// are kept), and its open uploads listed.
+// are kept), its open uploads listed, and it is then confirmed (read, written, read back).
 func TestKeysDeclareAGeneratedKeyInOneWrite(t *testing.T) {
 	e, rt := newRoundsEnv(t)
 	ctx := context.Background()
@@ -112,7 +112,7 @@ func TestKeysDeclareAGeneratedKeyInOneWrite(t *testing.T) {
 		wantRequests int
 	}{
 		{"generated key", "", 1},
-		{"named key", "uploads/alice/named.png", 4},
+		{"named key", "uploads/alice/named.png", 7},
 	} {
 		rt.since()
 		req := &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size}

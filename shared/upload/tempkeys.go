@@ -86,6 +86,7 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	// another caller's) and holds only for an object written while its keys were valid.
 	// Keys whose declaration could not be kept are not handed out.
 	d := declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc)
+	d.Pending = !generated // a named key's keys are handed out only once the checks below pass
 	renewing, err := s.declareKeys(ctx, obj.Key, d, generated)
 	if err != nil {
 		return nil, err
@@ -104,6 +105,11 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 		if err != nil {
 			// The keys are not handed out: their declaration goes too, or the caller's next
 			// request would count as renewing keys it never held and skip this check.
+			return nil, errors.Join(err, s.undeclare(ctx, obj.Key, d.Keys))
+		}
+	}
+	if d.Pending && s.records != nil {
+		if err := s.confirm(ctx, obj.Key, d.Keys); err != nil {
 			return nil, errors.Join(err, s.undeclare(ctx, obj.Key, d.Keys))
 		}
 	}
@@ -174,6 +180,10 @@ type declared struct {
 	// Checksum is the whole object's checksum the caller declared, in the store's
 	// algorithm and form (COS: crc64ecma, decimal); "" none.
 	Checksum string `json:"checksum,omitempty"`
+	// Pending: the keys are not handed out yet (a named key's request still in its
+	// checks). A pending declaration bounds writes and blocks other callers' API uploads
+	// like any other, but never makes its caller's next request a renewal.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // declarations is the record of one key: every declaration whose keys may still write.
@@ -207,7 +217,9 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 		renewing = false
 		for _, o := range all.Declared {
 			// The caller already holds other live keys for the key: it renews them.
-			renewing = renewing || (d.Caller != "" && o.Caller == d.Caller && o.Keys != d.Keys && o.holds(time.Unix(now, 0)))
+			// Only keys handed out count: a pending declaration is another request's still
+			// in its checks (perhaps to be refused), and must not let this one skip them.
+			renewing = renewing || (d.Caller != "" && o.Caller == d.Caller && o.Keys != d.Keys && !o.Pending && o.holds(time.Unix(now, 0)))
 			if o.NotAfter+declarationSkew >= now && o.Keys != d.Keys {
 				kept = append(kept, o)
 			}
@@ -254,6 +266,29 @@ func (s *Service) undeclare(ctx context.Context, key, keys string) error {
 		}
 	}
 	return nil
+}
+
+// confirm marks the declaration of keys on key as handed out (no longer Pending), merging
+// as declare does, until it reads back so.
+func (s *Service) confirm(ctx context.Context, key, keys string) error {
+	for range 4 {
+		var all declarations
+		if _, err := s.records.Get(ctx, records.Declared, key, &all); err != nil && !errors.Is(err, records.ErrForged) {
+			return err
+		}
+		i := slices.IndexFunc(all.Declared, func(o declared) bool { return o.Keys == keys })
+		switch {
+		case i < 0:
+			return &errcode.Error{Code: errcode.KeyBusy, Field: "key", Message: "temporary keys for this key are being issued concurrently; try again"}
+		case !all.Declared[i].Pending:
+			return nil
+		}
+		all.Declared[i].Pending = false
+		if err := s.records.Put(ctx, records.Declared, key, &all); err != nil {
+			return err
+		}
+	}
+	return &errcode.Error{Code: errcode.KeyBusy, Field: "key", Message: "temporary keys for this key are being issued concurrently; try again"}
 }
 
 // declarationsFor returns the declarations for key that hold for an object last modified
