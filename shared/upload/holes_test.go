@@ -737,3 +737,49 @@ func TestPendingDeclarationIsNoRenewal(t *testing.T) {
 		t.Fatalf("the refused request left %d declarations (%v), want only the other request's", len(all.Declared), err)
 	}
 }
+
+// What temporary keys write is held to the access the rules allow: the keys' CAM policy
+// pins type and length only, so their SDK could send x-cos-acl: public-read or a grant,
+// and the object would be served to anyone. The storage check reads the access list of
+// an object written with keys and deletes one that grants others access, unless the rules
+// allow an ACL.
+func TestKeysObjectGrantingOthersIsDeleted(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		allowed []string
+		header  http.Header
+		stays   bool
+	}{
+		{"no ACL set", nil, nil, true},
+		{"public-read", nil, http.Header{"X-Cos-Acl": {"public-read"}}, false},
+		{"a grant to another account", nil, http.Header{"X-Cos-Grant-Read": {`id="qcs::cam::uin/100000000002:uin/100000000002"`}}, false},
+		{"private", nil, http.Header{"X-Cos-Acl": {"private"}}, true},
+		{"public-read where the rules allow it", []string{"public-read"}, http.Header{"X-Cos-Acl": {"public-read"}}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newHolesEnv(t, func(p *policy.Policy) { p.AllowedACLs = tt.allowed }, false)
+			ctx := upload.WithCaller(context.Background(), "alice")
+			size := int64(len(png56))
+			keys, err := e.svc.Keys(ctx, &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := http.Header{"Content-Type": {"image/png"}}
+			for k, v := range tt.header {
+				h[k] = v
+			}
+			if _, _, err := e.store.Client.Do(ctx, storerest.Call{Method: http.MethodPut, Key: keys.Key, Body: png56, Header: h}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.svc.ObjectCreated(ctx, keys.Key); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.exists(t, keys.Key); got != tt.stays {
+				t.Fatalf("object stays %v, want %v", got, tt.stays)
+			}
+			if evs := e.told.all(); !tt.stays && (len(evs) == 0 || evs[len(evs)-1].Type != events.Rejected) {
+				t.Errorf("events %+v, want upload.rejected", evs)
+			}
+		})
+	}
+}

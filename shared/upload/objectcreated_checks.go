@@ -66,6 +66,9 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 			// archive class could not even be read back to check its content).
 			return "the object is stored in class " + class + ", which these rules do not allow; it was deleted", nil
 		}
+		if reason, err := s.keysGrants(ctx, o); err != nil || reason != "" {
+			return reason, err
+		}
 	}
 	if o.info.Size > o.rules.MaxSize {
 		return "the object is larger than this deployment's limit of " + strconv.FormatInt(o.rules.MaxSize, 10) + " bytes; it was deleted", nil
@@ -109,6 +112,22 @@ func classAllowed(rules *policy.Policy, class string) bool {
 		return true
 	}
 	return slices.Contains(rules.AllowedStorageClasses, class)
+}
+
+// keysGrants refuses an object written with temporary keys that grants access to anyone
+// but the bucket's owner where the rules allow no ACL but the default: the keys' CAM policy
+// pins type and length only, so their SDK could make the object public (x-cos-acl,
+// x-cos-grant-*). Where the rules allow an ACL, which one was set is not told apart.
+func (s *Service) keysGrants(ctx context.Context, o *createdObject) (string, error) {
+	gr, ok := s.store.(storage.GrantReader)
+	if o.keys == "" || !ok || slices.ContainsFunc(o.rules.AllowedACLs, func(a string) bool { return a != "private" && a != "default" }) {
+		return "", nil
+	}
+	others, err := gr.OthersGranted(ctx, o.key)
+	if err != nil || !others {
+		return "", err
+	}
+	return "the object grants access to others (an ACL or grant its keys' client set; these rules allow none); it was deleted", nil
 }
 
 // declaredVerdict holds an object no API upload wrote to what was declared for the

@@ -57,8 +57,8 @@ func newRoundsEnv(t *testing.T) (*holesEnv, *rounds) {
 
 // The storage-triggered function reads what it judges an object by — the object's first
 // bytes, a recorded rejection, temporary keys' declarations — in one round trip: an object
-// written with temporary keys or a form is held to its declaration, and one that
-// contradicts it removed, as soon as storage answers once.
+// whose size contradicts its keys' declaration is removed as soon as storage answers once;
+// one that matches it has its access list read too (keysGrants).
 func TestObjectCreatedReadsInOneRoundTrip(t *testing.T) {
 	e, rt := newRoundsEnv(t)
 	ctx := context.Background()
@@ -83,7 +83,7 @@ func TestObjectCreatedReadsInOneRoundTrip(t *testing.T) {
 		stays      bool
 	}{
 		{"completed through the API", "uploads/alice/api.png", 1, true},
-		{"written with temporary keys, as declared", "uploads/alice/keys.png", 1, true},
+		{"written with temporary keys, as declared", "uploads/alice/keys.png", 2, true}, // the reads, then its access list
 		{"written with temporary keys, another size than declared", "uploads/alice/lied.png", 2, false}, // the reads, then the removal
 	} {
 		rt.since()
