@@ -83,7 +83,7 @@ func TestObjectCreatedReadsInOneRoundTrip(t *testing.T) {
 		stays      bool
 	}{
 		{"completed through the API", "uploads/alice/api.png", 1, true},
-		{"written with temporary keys, as declared", "uploads/alice/keys.png", 2, true}, // the reads, then its access list
+		{"written with temporary keys, as declared", "uploads/alice/keys.png", 2, true},                 // the reads, then its access list
 		{"written with temporary keys, another size than declared", "uploads/alice/lied.png", 2, false}, // the reads, then the removal
 	} {
 		rt.since()
