@@ -1,0 +1,141 @@
+package upload_test
+
+// A late outside attack on the day's changes: the single write of a generated key's
+// declaration, pending declarations and their confirmation, the storage function's
+// concurrent reads, and the grants of objects written with temporary keys.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/directup/directup/shared/cos/campolicy"
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/storerest"
+	"github.com/directup/directup/shared/upload"
+)
+
+// gatedStore is a flakyStore whose object reads and record writes can be held by a test
+// (a hook runs before each), so a race can be played out step by step.
+type gatedStore struct {
+	*flakyStore
+	beforeRead      func(key string)
+	beforePutRecord func(key string)
+	gets            atomic.Int32 // record reads answered
+}
+
+func (g *gatedStore) ReadHead(ctx context.Context, key string, n int) ([]byte, storage.ObjectInfo, error) {
+	if g.beforeRead != nil {
+		g.beforeRead(key)
+	}
+	return g.flakyStore.ReadHead(ctx, key, n)
+}
+
+func (g *gatedStore) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	if g.beforeRead != nil {
+		g.beforeRead(key)
+	}
+	return g.flakyStore.Stat(ctx, key)
+}
+
+func (g *gatedStore) GetMarker(ctx context.Context, key string) ([]byte, bool, error) {
+	defer g.gets.Add(1)
+	return g.flakyStore.GetMarker(ctx, key)
+}
+
+func (g *gatedStore) PutRecord(ctx context.Context, key string, body []byte) error {
+	if g.beforePutRecord != nil {
+		g.beforePutRecord(key)
+	}
+	return g.flakyStore.PutRecord(ctx, key, body)
+}
+
+// newGatedEnv is newHolesEnv on a gatedStore.
+func newGatedEnv(t *testing.T, adjust func(*policy.Policy)) (*holesEnv, *gatedStore) {
+	t.Helper()
+	b := functest.NewBackend(t)
+	c := b.Client(t)
+	c.BaseDelay, c.MaxDelay = time.Millisecond, time.Millisecond
+	c.Issuer = func(_ context.Context, pol string, ttl time.Duration) (credentials.Value, string, error) {
+		var p campolicy.Policy
+		if err := json.Unmarshal([]byte(pol), &p); err != nil {
+			return credentials.Value{}, "", err
+		}
+		k, exp := b.Store.MintTemporary(p, ttl)
+		return credentials.Value{AccessKeyID: k.SecretID, SecretAccessKey: k.SecretKey, SessionToken: k.SessionToken, Expires: exp}, "sts-req-1", nil
+	}
+	p := policy.Default()
+	p.ClientKeys, p.AllowSTS = true, true
+	if adjust != nil {
+		adjust(&p)
+	}
+	fs := &flakyStore{Client: c}
+	g := &gatedStore{flakyStore: fs}
+	tl := &told{}
+	var log bytes.Buffer
+	svc, err := upload.NewService(g, p, []byte(holesSecret), upload.WithEvents(tl), upload.WithLog(slog.New(slog.NewJSONHandler(&log, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &holesEnv{b: b, store: fs, svc: svc, told: tl, log: &log}, g
+}
+
+// The storage function reads the object, its rejection and the key's declarations
+// together. A declaration is written before its keys exist, so an object read after a
+// declarations read may have been written by keys that read never saw: the object (too
+// large for what its keys declared) was told completed and left in the bucket.
+func TestAttackDeclarationsReadBeforeTheObject(t *testing.T) {
+	e, g := newGatedEnv(t, nil)
+	ctx := upload.WithCaller(context.Background(), "mallory")
+	key := "uploads/shared/a.png"
+	// An object at the key (written outside directup): its event is being handled.
+	if _, _, err := e.store.Client.Do(ctx, storerest.Call{Method: http.MethodPut, Key: key, Body: png56, Header: http.Header{"Content-Type": {"image/png"}}}); err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	g.beforeRead = func(string) {
+		once.Do(func() { close(entered); <-release })
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.svc.ObjectCreated(context.Background(), key) }()
+	<-entered
+	for g.gets.Load() < 2 { // the rejection and the declarations were read: none
+		time.Sleep(time.Millisecond)
+	}
+	// Meanwhile the attacker takes keys for the key and writes more than it declared.
+	size := int64(len(png56))
+	keys, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := append(append([]byte(nil), png56...), make([]byte, 1000)...)
+	if _, _, err := e.store.Client.Do(ctx, storerest.Call{Method: http.MethodPut, Key: keys.Key, Body: big, Header: http.Header{"Content-Type": {"image/png"}}}); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range e.told.all() {
+		if ev.Type == events.Completed && ev.Size == int64(len(big)) {
+			t.Errorf("the object larger than its keys' declaration was told completed: %+v", ev)
+		}
+	}
+	if e.exists(t, key) {
+		t.Errorf("the object larger than its keys' declaration stays")
+	}
+}
+
+var _ = strings.Contains
