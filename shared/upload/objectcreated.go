@@ -79,7 +79,7 @@ func (s *Service) ObjectCreated(ctx context.Context, key string) error {
 		return s.finishRecordedRejection(ctx, key, rej, info)
 	}
 	o := s.newCreatedObject(key, info)
-	o.head, o.declared, o.declaredErr = head, r.declared, r.declaredErr
+	o.head, o.declared, o.declaredErr, o.declaredAt = head, r.declared, r.declaredErr, r.declaredAt
 	reason, err := s.verdict(ctx, o)
 	if err != nil {
 		return err
@@ -100,6 +100,7 @@ type created struct {
 	rejectionErr error
 	declared     []declared // temporary keys' declarations for the key, whichever hold
 	declaredErr  error      // reported only if the object turns out to need them
+	declaredAt   time.Time  // when the declarations read began
 }
 
 // readAll reads the object, its recorded rejection and its keys' declarations at once:
@@ -108,7 +109,7 @@ type created struct {
 // but no wait), so an object held to its declaration is judged, and one that contradicts
 // it removed, as soon as storage can answer.
 func (s *Service) readAll(ctx context.Context, key string) *created {
-	r := &created{}
+	r := &created{declaredAt: s.now()}
 	var wg sync.WaitGroup
 	wg.Go(func() { r.info, r.head, r.infoErr = s.readCreated(ctx, key) })
 	wg.Go(func() { r.rejection, r.rejectionErr = s.rejectionFor(ctx, key) })

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
@@ -28,7 +29,8 @@ type createdObject struct {
 	// (all of them; declaredErr if that read failed).
 	declared    []declared
 	declaredErr error
-	form        bool // a form upload's seal: the API bounded it, nothing checked its content yet
+	declaredAt  time.Time // when that read began: declarations kept since are not among them
+	form        bool      // a form upload's seal: the API bounded it, nothing checked its content yet
 	// rules are the profile's the object was uploaded under (its sealed write value, or
 	// its temporary keys' declaration, says which), else the deployment's.
 	rules *policy.Policy
@@ -139,16 +141,23 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 	if o.declaredErr != nil {
 		return "", o.declaredErr
 	}
-	var held []declared
-	for _, d := range heldAt(o.declared, o.info.LastModified) { // only keys issued under the folder's own profile could write here
-		if d.Profile == o.ev.Profile {
-			held = append(held, d)
+	held := o.heldDeclarations()
+	d := matching(held, o.info)
+	if d == nil && o.info.LastModified.Unix() >= o.declaredAt.Unix()-declarationSkew {
+		// The declarations were read with the object, perhaps before it was written: keys
+		// declared since (a declaration is kept before its keys exist) may have written
+		// it. Read again now the object was read, before it passes unchecked or is deleted.
+		all, err := s.readDeclarations(ctx, o.key)
+		if err != nil {
+			return "", err
 		}
+		o.declared = all
+		held = o.heldDeclarations()
+		d = matching(held, o.info)
 	}
 	if len(held) == 0 {
 		return "", nil
 	}
-	d := matching(held, o.info)
 	if d == nil {
 		d = &held[len(held)-1] // the newest names the refusal
 		if d.Caller != "" {
@@ -168,6 +177,18 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 		o.ev.Caller = d.Caller // who declared it, the only caller the bucket can name
 	}
 	return "", nil
+}
+
+// heldDeclarations are those of o's declarations that hold for it: made while it was
+// written, under its folder's own profile (only those keys could write there).
+func (o *createdObject) heldDeclarations() []declared {
+	var held []declared
+	for _, d := range heldAt(o.declared, o.info.LastModified) {
+		if d.Profile == o.ev.Profile {
+			held = append(held, d)
+		}
+	}
+	return held
 }
 
 // contentVerdict checks the object's first bytes against its declared type, noting the
