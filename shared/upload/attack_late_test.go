@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,9 +18,11 @@ import (
 
 	"github.com/directup/directup/shared/cos/campolicy"
 	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
@@ -138,4 +140,40 @@ func TestAttackDeclarationsReadBeforeTheObject(t *testing.T) {
 	}
 }
 
-var _ = strings.Contains
+// A named key's declaration is written pending, then confirmed: read, written whole, read
+// back. Another caller's declaration kept between that read and that write is written over
+// (its own read-back came before): its keys are out with no declaration, so they no longer
+// block the first caller's API upload to the key, which they can then complete or abort.
+func TestAttackConfirmWritesOverAnotherDeclaration(t *testing.T) {
+	t.Skip("HOLE: confirm (like undeclare, and declare against a declare whose read-back came first) writes the whole record it read: a declaration kept in between is lost; read-back cannot see it. Needs a write conditional on what was read, or one record per declaration (PutMarker, listed)")
+	e, g := newGatedEnv(t, nil)
+	ctx := context.Background()
+	alice, bob := upload.WithCaller(ctx, "alice"), upload.WithCaller(ctx, "bob")
+	key := "uploads/shared/b.png"
+	size := int64(len(png56))
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	path := book.Path(records.Declared, key)
+	var puts atomic.Int32
+	var bobErr error
+	g.beforePutRecord = func(k string) {
+		if k == path && puts.Add(1) == 2 { // alice's confirm is about to write what it read
+			_, bobErr = e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+		}
+	}
+	if _, err := e.svc.Keys(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatal(err)
+	}
+	if bobErr != nil {
+		t.Fatal(bobErr)
+	}
+	var all struct{ Declared []struct{ Caller string } }
+	if _, err := book.Get(ctx, records.Declared, key, &all); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(all.Declared, func(d struct{ Caller string }) bool { return d.Caller == "bob" }) {
+		t.Errorf("bob holds keys, but the key's declarations are %+v", all.Declared)
+	}
+	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
+		t.Errorf("alice's API upload while bob's keys are out: %v, want key_busy", err)
+	}
+}
