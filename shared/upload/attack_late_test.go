@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,5 +176,40 @@ func TestAttackConfirmWritesOverAnotherDeclaration(t *testing.T) {
 	}
 	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
 		t.Errorf("alice's API upload while bob's keys are out: %v, want key_busy", err)
+	}
+}
+
+// An undeclared-size form's fields carry the write's seal and the settings' seal, both
+// bound to the key only (not to a write the form itself made). Temporary keys for the
+// same key can set those metadata (their CAM policy pins type and length only): the object
+// they write is then judged as a form's, never against the keys' declaration.
+func TestAttackKeysReplayAFormsSeal(t *testing.T) {
+	e, _ := newGatedEnv(t, nil)
+	ctx := upload.WithCaller(context.Background(), "mallory")
+	key := "uploads/shared/c.png"
+	f, err := e.svc.InitiateForm(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(len(png56))
+	keys, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"Content-Type": {"image/png"}}
+	for k, v := range f.Fields {
+		if strings.HasPrefix(strings.ToLower(k), "x-cos-meta-") {
+			h.Set(k, v)
+		}
+	}
+	big := append(append([]byte(nil), png56...), make([]byte, 1000)...)
+	if _, _, err := e.store.Client.Do(ctx, storerest.Call{Method: http.MethodPut, Key: keys.Key, Body: big, Header: h}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(t, key) {
+		t.Errorf("an object of %d bytes written with keys declared for %d stays (events %+v)", len(big), size, e.told.all())
 	}
 }
