@@ -59,7 +59,9 @@ func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *created
 // returns the first refusal's reason ("" if the object passes all).
 // The declarations come first: the one that holds names the profile the size is held to.
 func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error) {
-	if o.write == "" {
+	if o.write == "" || o.form {
+		// A form's seals are bound to its key only, and keys for the key can set them on
+		// what they write: a form's object is held to the keys' declarations that hold too.
 		if reason, err := s.declaredVerdict(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
@@ -68,6 +70,8 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 			// archive class could not even be read back to check its content).
 			return "the object is stored in class " + class + ", which these rules do not allow; it was deleted", nil
 		}
+	}
+	if o.write == "" { // a form's grants are addedSettings'
 		if reason, err := s.keysGrants(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
@@ -143,7 +147,7 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 	}
 	held := o.heldDeclarations()
 	d := matching(held, o.info)
-	if d == nil && o.info.LastModified.Unix() >= o.declaredAt.Unix()-declarationSkew {
+	if d == nil && !o.form && o.info.LastModified.Unix() >= o.declaredAt.Unix()-declarationSkew {
 		// The declarations were read with the object, perhaps before it was written: keys
 		// declared since (a declaration is kept before its keys exist) may have written
 		// it. Read again now the object was read, before it passes unchecked or is deleted.
