@@ -213,3 +213,47 @@ func TestAttackKeysReplayAFormsSeal(t *testing.T) {
 		t.Errorf("an object of %d bytes written with keys declared for %d stays (events %+v)", len(big), size, e.told.all())
 	}
 }
+
+// keysGrants lets everything through once the rules allow any ACL but private: rules that
+// allow public-read (and no grants, UPLOAD_ALLOW_GRANTS off) kept an object its keys gave
+// another account full control of, or made writable by anyone.
+func TestAttackKeysGrantMoreThanTheAllowedACL(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		allowed []string
+		grants  bool
+		header  http.Header
+		stays   bool
+	}{
+		{"full control to another account where public-read is allowed", []string{"public-read"}, false,
+			http.Header{"X-Cos-Grant-Full-Control": {`id="qcs::cam::uin/100000000002:uin/100000000002"`}}, false},
+		{"public-read-write where authenticated-read is allowed", []string{"authenticated-read"}, false,
+			http.Header{"X-Cos-Acl": {"public-read-write"}}, false},
+		{"public-read where it is allowed", []string{"public-read"}, false, http.Header{"X-Cos-Acl": {"public-read"}}, true},
+		{"a grant where grants are allowed", nil, true,
+			http.Header{"X-Cos-Grant-Read": {`id="qcs::cam::uin/100000000002:uin/100000000002"`}}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _ := newGatedEnv(t, func(p *policy.Policy) { p.AllowedACLs, p.AllowGrants = tt.allowed, tt.grants })
+			ctx := upload.WithCaller(context.Background(), "alice")
+			size := int64(len(png56))
+			keys, err := e.svc.Keys(ctx, &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := http.Header{"Content-Type": {"image/png"}}
+			for k, v := range tt.header {
+				h[k] = v
+			}
+			if _, _, err := e.store.Client.Do(ctx, storerest.Call{Method: http.MethodPut, Key: keys.Key, Body: png56, Header: h}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.svc.ObjectCreated(ctx, keys.Key); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.exists(t, keys.Key); got != tt.stays {
+				t.Fatalf("object stays %v, want %v (events %+v)", got, tt.stays, e.told.all())
+			}
+		})
+	}
+}
