@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/directup/directup/shared/cos/cossign"
@@ -71,24 +72,32 @@ type accessList struct {
 			ID  string `xml:"ID"`
 			URI string `xml:"URI"`
 		} `xml:"Grantee"`
+		Permission string `xml:"Permission"`
 	} `xml:"AccessControlList>Grant"`
 }
 
 // OthersGranted implements storage.GrantReader with GET Object acl: a grant to a group
 // (URI: everyone, authenticated users) or to an id other than the owner's is another's.
 func (c *Client) OthersGranted(ctx context.Context, key string) (bool, error) {
+	others, err := c.OthersGrants(ctx, key)
+	return len(others) > 0, err
+}
+
+// OthersGrants implements storage.GrantReader: the grants OthersGranted tells of.
+func (c *Client) OthersGrants(ctx context.Context, key string) ([]storage.Grant, error) {
 	_, body, err := c.Do(ctx, storerest.Call{Method: http.MethodGet, Key: key, Query: url.Values{"acl": {""}}})
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var acl accessList
 	if err := xml.Unmarshal(body, &acl); err != nil {
-		return false, &errcode.Error{Code: errcode.UpstreamError, Message: "COS answered an access list directup cannot read", Err: err}
+		return nil, &errcode.Error{Code: errcode.UpstreamError, Message: "COS answered an access list directup cannot read", Err: err}
 	}
+	var others []storage.Grant
 	for _, g := range acl.Grants {
 		if g.Grantee.URI != "" || g.Grantee.ID != acl.Owner.ID {
-			return true, nil
+			others = append(others, storage.Grant{ID: g.Grantee.ID, URI: g.Grantee.URI, Permission: strings.ToUpper(strings.TrimSpace(g.Permission))})
 		}
 	}
-	return false, nil
+	return others, nil
 }

@@ -87,6 +87,14 @@ type FormUploader interface {
 // holds a grant on key — an account, or a group such as everyone.
 type GrantReader interface {
 	OthersGranted(ctx context.Context, key string) (others bool, err error)
+	// OthersGrants are those grants: to anyone but the bucket's owner.
+	OthersGrants(ctx context.Context, key string) ([]Grant, error)
+}
+
+// Grant is one grant of an object's access list: to an account (ID) or a group (URI, such
+// as everyone), of a permission (READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL).
+type Grant struct {
+	ID, URI, Permission string
 }
 
 // FormRequest asks for a form.

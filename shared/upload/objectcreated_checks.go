@@ -121,19 +121,35 @@ func classAllowed(rules *policy.Policy, class string) bool {
 }
 
 // keysGrants refuses an object written with temporary keys that grants access to anyone
-// but the bucket's owner where the rules allow no ACL but the default: the keys' CAM policy
-// pins type and length only, so their SDK could make the object public (x-cos-acl,
-// x-cos-grant-*). Where the rules allow an ACL, which one was set is not told apart.
+// but the bucket's owner beyond what the rules allow: the keys' CAM policy pins type and
+// length only, so their SDK could make the object public (x-cos-acl, x-cos-grant-*). Each
+// grant is held to the rules as an API upload's request is: to an account only with
+// grants allowed, to a group only READ by the canned ACL the rules allow for it.
 func (s *Service) keysGrants(ctx context.Context, o *createdObject) (string, error) {
 	gr, ok := s.store.(storage.GrantReader)
-	if o.keys == "" || !ok || slices.ContainsFunc(o.rules.AllowedACLs, func(a string) bool { return a != "private" && a != "default" }) {
+	if o.keys == "" || !ok {
 		return "", nil
 	}
-	others, err := gr.OthersGranted(ctx, o.key)
-	if err != nil || !others {
+	others, err := gr.OthersGrants(ctx, o.key)
+	if err != nil || !slices.ContainsFunc(others, func(g storage.Grant) bool { return !grantAllowed(o.rules, g) }) {
 		return "", err
 	}
-	return "the object grants access to others (an ACL or grant its keys' client set; these rules allow none); it was deleted", nil
+	return "the object grants access to others (an ACL or grant its keys' client set; these rules allow none such); it was deleted", nil
+}
+
+// groupACLs are the canned ACLs that grant a group (COS's URIs) READ.
+var groupACLs = map[string]string{
+	"http://cam.qcloud.com/groups/global/AllUsers":           "public-read",
+	"http://cam.qcloud.com/groups/global/AuthenticatedUsers": "authenticated-read",
+}
+
+// grantAllowed reports whether rules let an upload give g.
+func grantAllowed(rules *policy.Policy, g storage.Grant) bool {
+	if g.URI == "" {
+		return rules.AllowGrants
+	}
+	acl, ok := groupACLs[g.URI]
+	return ok && g.Permission == "READ" && slices.Contains(rules.AllowedACLs, acl)
 }
 
 // declaredVerdict holds an object no API upload wrote to what was declared for the
