@@ -22,6 +22,7 @@ import (
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/functest"
+	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/storage"
@@ -65,7 +66,7 @@ func (g *gatedStore) PutRecord(ctx context.Context, key string, body []byte) err
 }
 
 // newGatedEnv is newHolesEnv on a gatedStore.
-func newGatedEnv(t *testing.T, adjust func(*policy.Policy)) (*holesEnv, *gatedStore) {
+func newGatedEnv(t *testing.T, adjust func(*policy.Policy), opts ...upload.Option) (*holesEnv, *gatedStore) {
 	t.Helper()
 	b := functest.NewBackend(t)
 	c := b.Client(t)
@@ -87,7 +88,7 @@ func newGatedEnv(t *testing.T, adjust func(*policy.Policy)) (*holesEnv, *gatedSt
 	g := &gatedStore{flakyStore: fs}
 	tl := &told{}
 	var log bytes.Buffer
-	svc, err := upload.NewService(g, p, []byte(holesSecret), upload.WithEvents(tl), upload.WithLog(slog.New(slog.NewJSONHandler(&log, nil))))
+	svc, err := upload.NewService(g, p, []byte(holesSecret), append([]upload.Option{upload.WithEvents(tl), upload.WithLog(slog.New(slog.NewJSONHandler(&log, nil)))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,5 +256,64 @@ func TestAttackKeysGrantMoreThanTheAllowedACL(t *testing.T) {
 				t.Fatalf("object stays %v, want %v (events %+v)", got, tt.stays, e.told.all())
 			}
 		})
+	}
+}
+
+// dedupHook answers, for a filename it has seen, the key it was first proposed for it (a
+// deployer's hook that stores one file once): the generated key of one request becomes
+// the named key of the next.
+type dedupHook struct {
+	mu   sync.Mutex
+	keys map[string]string
+	seen func(key string)
+}
+
+func (h *dedupHook) Create(_ context.Context, ev *hook.CreateEvent) (*hook.Decision, error) {
+	yes := true
+	h.mu.Lock()
+	key, ok := h.keys[ev.Upload.Filename]
+	if !ok {
+		h.keys[ev.Upload.Filename] = ev.Upload.Key
+	}
+	h.mu.Unlock()
+	if !ok && h.seen != nil {
+		h.seen(ev.Upload.Key)
+	}
+	return &hook.Decision{Allow: &yes, Key: key}, nil
+}
+
+// A generated key's declaration is written once, on the argument that nobody could name
+// the key before. The hook is told it first, and may answer it to another request (here
+// one deduplicating by filename): that request's declaration, kept in between, is written
+// over. Its keys are then out with no declaration.
+func TestAttackHookNamesAKeyGeneratedForAnother(t *testing.T) {
+	h := &dedupHook{keys: map[string]string{}}
+	e, g := newGatedEnv(t, nil, upload.WithHook(h))
+	ctx := context.Background()
+	alice, bob := upload.WithCaller(ctx, "alice"), upload.WithCaller(ctx, "bob")
+	size := int64(len(png56))
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	var path string
+	h.seen = func(key string) { path = book.Path(records.Declared, key) }
+	var first atomic.Bool
+	var bobErr error
+	g.beforePutRecord = func(k string) {
+		if k == path && first.CompareAndSwap(false, true) { // alice's single write is about to happen: bob's whole request runs first
+			_, bobErr = e.svc.Keys(bob, &policy.InitiateRequest{Filename: "same.png", ContentType: "image/png", Size: &size})
+		}
+	}
+	keys, err := e.svc.Keys(alice, &policy.InitiateRequest{Filename: "same.png", ContentType: "image/png", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bobErr != nil {
+		t.Fatal(bobErr)
+	}
+	var all struct{ Declared []struct{ Caller string } }
+	if _, err := book.Get(ctx, records.Declared, keys.Key, &all); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(all.Declared, func(d struct{ Caller string }) bool { return d.Caller == "bob" }) {
+		t.Errorf("bob holds keys for %s, but its declarations are %+v", keys.Key, all.Declared)
 	}
 }
