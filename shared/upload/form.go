@@ -69,7 +69,7 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	if err := s.inFolder(obj.Key, req.Profile); err != nil {
 		return nil, err
 	}
-	if obj.Key != generatedKey { // named by the client or the hook: not while keys for it are out
+	if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or told the hook: not while keys for it are out
 		if err := s.lockedByKeys(ctx, obj.Key); err != nil {
 			return nil, err
 		}

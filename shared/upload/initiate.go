@@ -122,7 +122,7 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if err != nil {
 		return nil, err
 	}
-	if obj.Key != generatedKey { // named by the client or the hook
+	if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or the hook was told it
 		if err := s.lockedByKeys(ctx, obj.Key); err != nil {
 			s.abortQuietly(ctx, obj.Key, uploadID)
 			return nil, err

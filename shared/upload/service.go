@@ -257,6 +257,14 @@ func (noObjects) Delete(context.Context, string) error {
 	return &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot delete objects"}
 }
 
+// unnamed reports whether key is the key generated for this request (generated) and
+// nobody else could have been told it: not the client nor the hook named it, and no hook
+// was asked — a hook is told the key before anything about it is recorded, and may answer
+// it to another request (one storing each file once, say).
+func (s *Service) unnamed(key, generated string) bool {
+	return key == generated && s.hook == nil
+}
+
 // objectFor holds req to rules (policy.ObjectFor) with a key generated for the caller when
 // req names none; generated is that key ("" when the client named one), so a caller can
 // tell a key nobody could name before from one a client or, later, the hook chose.

@@ -59,7 +59,7 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	if err := s.inFolder(obj.Key, req.Profile); err != nil {
 		return nil, err
 	}
-	generated := obj.Key == generatedKey // neither the client nor the hook named it
+	generated := s.unnamed(obj.Key, generatedKey) // nobody but this request knows it
 	if obj.ForbidOverwrite && !generated {
 		// The keys' SDK upload would replace an object at a key another caller can name
 		// (nothing in the keys' policy stops it): only presigned parts keep that promise.
