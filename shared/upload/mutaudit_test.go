@@ -5,7 +5,9 @@ package upload_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/s3"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/upload"
@@ -122,4 +125,129 @@ func TestMutauditOpenUploadAtTheMinimum(t *testing.T) {
 			t.Errorf("%s: an object under the minimum was made", in.Key)
 		}
 	}
+}
+
+// The storage-triggered check holds any object to the rules' limits at their exact
+// bounds: UPLOAD_MAX_SIZE and UPLOAD_MIN_SIZE themselves are kept, a byte over or under
+// is deleted. Kills: objectcreated_checks.go `Size > MaxSize` weakened to `> MaxSize+1`,
+// `Size < MinSize` to `< MinSize-1`.
+func TestMutauditStorageCheckAtTheSizeLimits(t *testing.T) {
+	e := newHolesEnv(t, func(p *policy.Policy) { p.MaxSize, p.MinSize, p.VerifyContent = 64, 8, false }, false)
+	for _, tt := range []struct {
+		size int
+		keep bool
+	}{{64, true}, {65, false}, {8, true}, {7, false}} {
+		key := "uploads/limits/" + strconv.Itoa(tt.size) + ".bin"
+		put(t, e.store.Client, key, "application/octet-stream", bytes.Repeat([]byte("x"), tt.size))
+		if err := e.svc.ObjectCreated(bg, key); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.exists(t, key); got != tt.keep {
+			t.Errorf("an object of %d bytes (limits 8..64): kept %v, want %v", tt.size, got, tt.keep)
+		}
+	}
+}
+
+// "/sts ... take [head] too as a check before the keys are issued": a head contradicting
+// the declared type refuses the keys (422 content_mismatch, field head), nothing is sent to
+// storage and nothing declared. Kills: tempkeys.go `checkHead` error ignored.
+func TestMutauditKeysRefuseAContradictingHead(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	ctx := upload.WithCaller(bg, "alice")
+	html := []byte("<!doctype html><script>alert(1)</script>")
+	size := int64(len(html))
+	before := e.b.Store.Requests()
+	keys, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: "uploads/alice/cat.png", ContentType: "image/png", Size: &size,
+		Head: base64.StdEncoding.EncodeToString(html)})
+	if keys != nil {
+		t.Errorf("keys handed out for HTML named .png: %+v", keys)
+	}
+	wantError(t, "HTML head for image/png keys", err, 422, errcode.ContentMismatch, "head")
+	if n := e.b.Store.Requests() - before; n != 0 {
+		t.Errorf("a refused head reached storage %d times", n)
+	}
+	if got := e.recordsIn(t); len(got) != 0 {
+		t.Errorf("records written for refused keys: %v", got)
+	}
+}
+
+// "Temporary keys and API uploads never share a key", for anonymous callers (AUTH_MODE
+// none: everyone is ""): keys handed out for a named key make an API upload to it from
+// anyone 409 key_busy, as no caller can be told apart from their holder. Kills:
+// tempkeys.go:lockedByKeys `|| d.Caller == ""` dropped.
+func TestMutauditAnonymousKeysLockTheKey(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	n := int64(len(png56))
+	req := &policy.InitiateRequest{Key: "uploads/anon/shared.png", ContentType: "image/png", Size: &n}
+	if _, err := e.svc.Keys(bg, req); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Initiate(bg, req)
+	wantError(t, "an anonymous API upload to a key anonymous keys are out for", err, 409, errcode.KeyBusy, "key")
+}
+
+// "A declaration holds only while its keys were valid", before them too: keys another
+// caller obtained after an object was written do not hold it to their declaration (their
+// NotBefore is after its modification time). Kills: declared.holds' lower bound dropped
+// (the object, older than mallory's keys, was deleted as not matching them).
+func TestMutauditDeclarationDoesNotHoldBeforeItsKeys(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	key := "uploads/alice/before.png"
+	put(t, e.store.Client, key, "image/png", png56)
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	later := time.Now().Add(time.Hour).Unix()
+	if err := book.Put(bg, records.Declared, key, map[string]any{"declared": []map[string]any{{"size": 1, "contentType": "image/png", "caller": "mallory",
+		"keys": "0011223344556677", "notBefore": later, "notAfter": later + 1800}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(bg, key); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists(t, key) {
+		t.Fatal("a declaration for keys issued after the object was written removed it")
+	}
+}
+
+// Anonymous callers never "renew" keys: with an anonymous API upload open at a named key,
+// a second anonymous request for keys is refused as the first was (409 key_busy), though
+// the first one's declaration was kept. Kills: tempkeys.go `d.Caller != "" &&` dropped
+// from renewing (the second request then skipped the open-upload check).
+func TestMutauditAnonymousCallersNeverRenewKeys(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	n := int64(len(png56))
+	req := &policy.InitiateRequest{Key: "uploads/anon/open.png", ContentType: "image/png", Size: &n}
+	if _, err := e.svc.Initiate(bg, req); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		keys, err := e.svc.Keys(bg, req)
+		if keys != nil {
+			t.Errorf("request %d: keys handed out while an API upload to the key is open", i+1)
+		}
+		wantError(t, "keys for a key with an open API upload", err, 409, errcode.KeyBusy, "key")
+	}
+}
+
+// Keys of a caller that expired long ago do not make a new request a renewal: with bob's
+// API upload open at the key since, alice's request for keys is 409 key_busy. Kills:
+// tempkeys.go `o.holds(now)` dropped from renewing (alice's keys would act on bob's upload).
+func TestMutauditExpiredKeysAreNoRenewal(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	key := "uploads/shared/k.png"
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	past := time.Now().Add(-2 * time.Hour).Unix()
+	if err := book.Put(bg, records.Declared, key, map[string]any{"declared": []map[string]any{{"size": len(png56), "contentType": "image/png", "caller": "alice",
+		"keys": "0011223344556677", "notBefore": past, "notAfter": past + 1800}}}); err != nil {
+		t.Fatal(err)
+	}
+	n := int64(len(png56))
+	req := &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &n}
+	if _, err := e.svc.Initiate(upload.WithCaller(bg, "bob"), req); err != nil {
+		t.Fatalf("bob's API upload once alice's keys expired: %v", err)
+	}
+	keys, err := e.svc.Keys(upload.WithCaller(bg, "alice"), req)
+	if keys != nil {
+		t.Error("alice got keys for a key bob's API upload is open at")
+	}
+	wantError(t, "keys while another caller's API upload is open", err, 409, errcode.KeyBusy, "key")
 }
