@@ -1,0 +1,41 @@
+package auth
+
+import (
+	"strings"
+	"testing"
+)
+
+// Settings at their exact bounds: AUTH_JWT_SECRET of 31 characters is refused and 32
+// taken; AUTH_ISSUER is required beside AUTH_AUDIENCE. Kills: Validate's `< 32` weakened
+// to `< 31`, `|| c.Issuer == ""` dropped (tokens of any issuer for the audience passed).
+func TestMutauditSettingsAtTheirBounds(t *testing.T) {
+	for _, tt := range []struct {
+		s    Settings
+		want string
+	}{
+		{Settings{Mode: ModeJWT, JWTSecret: strings.Repeat("s", 31), Audience: "a", Issuer: "i"}, "AUTH_JWT_SECRET"},
+		{Settings{Mode: ModeJWT, JWTSecret: strings.Repeat("s", 32), Audience: "a", Issuer: "i"}, ""},
+		{Settings{Mode: ModeJWT, JWTSecret: strings.Repeat("s", 32), Audience: "a"}, "AUTH_AUDIENCE and AUTH_ISSUER"},
+		{Settings{Mode: ModeJWT, JWTSecret: strings.Repeat("s", 32), Issuer: "i"}, "AUTH_AUDIENCE and AUTH_ISSUER"},
+	} {
+		err := tt.s.Validate()
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), tt.want)) {
+			t.Errorf("%+v: %v, want %q", tt.s, err, tt.want)
+		}
+	}
+}
+
+// A gateway's subject header holds at most 256 characters, as a token's subject does:
+// 256 is the caller, 257 is refused. Kills: Identify's header `len(sub) > 256` dropped.
+func TestMutauditGatewaySubjectLength(t *testing.T) {
+	a, err := New(Settings{Mode: ModeGateway, GatewayHeader: "X-Auth-Subject"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub, err := a.Subject(request("X-Auth-Subject", strings.Repeat("a", 256))); err != nil || len(sub) != 256 {
+		t.Errorf("a 256-character subject: %d %v", len(sub), err)
+	}
+	if _, err := a.Subject(request("X-Auth-Subject", strings.Repeat("a", 257))); err == nil {
+		t.Error("a 257-character subject was taken")
+	}
+}
