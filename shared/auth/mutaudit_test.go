@@ -3,6 +3,9 @@ package auth
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Settings at their exact bounds: AUTH_JWT_SECRET of 31 characters is refused and 32
@@ -37,5 +40,21 @@ func TestMutauditGatewaySubjectLength(t *testing.T) {
 	}
 	if _, err := a.Subject(request("X-Auth-Subject", strings.Repeat("a", 257))); err == nil {
 		t.Error("a 257-character subject was taken")
+	}
+}
+
+// A bearer token's subject holds at most 256 characters: 256 is the caller, 257 is 401.
+// Kills: Identify's `len(claims.Subject) > 256` dropped.
+func TestMutauditTokenSubjectLength(t *testing.T) {
+	a, err := New(Settings{Mode: ModeJWT, JWTSecret: secret, Audience: "directup", Issuer: "https://idp.example", Leeway: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, ok := range map[int]bool{256: true, 257: false} {
+		tok := sign(t, jwt.SigningMethodHS256, []byte(secret), "", claims(func(c jwt.MapClaims) { c["sub"] = strings.Repeat("a", n) }))
+		sub, err := a.Subject(request("Authorization", "Bearer "+tok))
+		if ok != (err == nil) || ok && len(sub) != n {
+			t.Errorf("a %d-character subject: %d %v; taken want %v", n, len(sub), err, ok)
+		}
 	}
 }
