@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/directup/directup/shared/signed"
 )
 
 // Settings at their exact bounds: AUTH_JWT_SECRET of 31 characters is refused and 32
@@ -56,5 +58,28 @@ func TestMutauditTokenSubjectLength(t *testing.T) {
 		if ok != (err == nil) || ok && len(sub) != n {
 			t.Errorf("a %d-character subject: %d %v; taken want %v", n, len(sub), err, ok)
 		}
+	}
+}
+
+// Before the JWT secret is read from its store (a ring with no key yet), and with a ring
+// whose previous value is unset, no token verifies: one signed with an empty HS256 key,
+// which anyone can make, is 401. Kills: key()'s `len(k) > 0` filter dropped.
+func TestMutauditNoSecretYetVerifiesNothing(t *testing.T) {
+	a, err := New(Settings{Mode: ModeJWT, JWTSecretFrom: "secretsmanager:directup/jwt", Audience: "directup", Issuer: "https://idp.example", Leeway: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := &signed.Ring{}
+	a.UseSecret(ring)
+	forged := "Bearer " + sign(t, jwt.SigningMethodHS256, []byte{}, "", claims(nil))
+	if sub, err := a.Subject(request("Authorization", forged)); err == nil {
+		t.Fatalf("no secret yet: a token signed with an empty key is caller %q", sub)
+	}
+	ring.Set([]byte(secret), nil)
+	if sub, err := a.Subject(request("Authorization", forged)); err == nil {
+		t.Fatalf("a token signed with an empty key is caller %q", sub)
+	}
+	if _, err := a.Subject(request("Authorization", "Bearer "+sign(t, jwt.SigningMethodHS256, []byte(secret), "", claims(nil)))); err != nil {
+		t.Fatalf("a token of the secret: %v", err)
 	}
 }
