@@ -1,10 +1,15 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,5 +63,44 @@ func TestMutauditPostsIgnoreEnvironmentProxies(t *testing.T) {
 	}
 	if n := proxied.Load(); n != 0 {
 		t.Errorf("a post went through the environment's proxy (%d connections)", n)
+	}
+}
+
+// Post checks its target itself, whatever its caller checked: a cleartext URL to a
+// public address, or one over 2,048 bytes, is ErrInvalidURL and nothing is sent. Kills:
+// post's `t.Check(target)` dropped; Check's `len(raw) > 2048` dropped.
+func TestMutauditPostChecksItsTarget(t *testing.T) {
+	var sent atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { sent.Add(1) }))
+	defer srv.Close()
+	tg := &Target{Secret: []byte("s3cret"), Client: srv.Client()}
+	long := srv.URL + "/" + strings.Repeat("a", 2048)
+	for _, u := range []string{"http://93.184.215.14/hook", long} {
+		_, err := tg.Post(context.Background(), u, []byte(`{}`), time.Second)
+		if !errors.Is(err, ErrInvalidURL) {
+			t.Errorf("%.40s…: %v; want ErrInvalidURL", u, err)
+		}
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("%d requests sent to refused targets", n)
+	}
+	if _, err := tg.Post(context.Background(), srv.URL+"/ok", []byte(`{}`), time.Second); err != nil || sent.Load() != 1 {
+		t.Errorf("a loopback target: %v", err)
+	}
+}
+
+// An answer is read up to 64 KiB: a hook or callback answering more cannot make the
+// function hold it. Kills: post's io.LimitReader dropped.
+func TestMutauditAnswersAreBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write(bytes.Repeat([]byte("x"), 1<<20))
+	}))
+	defer srv.Close()
+	a, err := (&Target{Secret: []byte("s3cret")}).Post(context.Background(), srv.URL, []byte(`{}`), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Body) != 64<<10 {
+		t.Errorf("read %d bytes of a 1 MiB answer; want 64 KiB", len(a.Body))
 	}
 }
