@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/hook"
 	"github.com/directup/directup/shared/policy"
 )
 
@@ -33,6 +35,25 @@ func TestMutauditOnlyA2xxIsADecision(t *testing.T) {
 		}
 		if n := e.store.Requests(); n != 0 {
 			t.Errorf("a %d answer: %d requests reached storage", status, n)
+		}
+	}
+}
+
+// HOOK_URL and HOOK_SECRET are held at configuration: a cleartext URL to a public
+// address, or a private one, stops the start; a secret of 15 characters is refused and 16
+// taken. Kills: Validate's URL check dropped; `< 16` weakened to `< 15`.
+func TestMutauditHookSettings(t *testing.T) {
+	for _, tt := range []struct {
+		s  hook.Settings
+		ok bool
+	}{
+		{hook.Settings{URL: "https://hooks.example/create", Secret: strings.Repeat("s", 16), Timeout: time.Second}, true},
+		{hook.Settings{URL: "https://hooks.example/create", Secret: strings.Repeat("s", 15), Timeout: time.Second}, false},
+		{hook.Settings{URL: "http://93.184.215.14/create", Secret: strings.Repeat("s", 16), Timeout: time.Second}, false},
+		{hook.Settings{URL: "https://10.0.0.7/create", Secret: strings.Repeat("s", 16), Timeout: time.Second}, false},
+	} {
+		if err := tt.s.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%s with a %d-character secret: %v; want ok %v", tt.s.URL, len(tt.s.Secret), err, tt.ok)
 		}
 	}
 }
