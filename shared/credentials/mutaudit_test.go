@@ -21,3 +21,14 @@ func TestMutauditWebIdentityRefusesKeysAboutToExpire(t *testing.T) {
 		t.Fatal("keys about to expire were cached")
 	}
 }
+
+// An answer naming a key id and a token but no secret key is refused. Kills: exchange's
+// `v.SecretAccessKey == ""` dropped (only all-empty keys and a missing token were tried).
+func TestMutauditWebIdentityRefusesAnAnswerWithoutASecretKey(t *testing.T) {
+	_, tc, w := keyless(t)
+	tc.Keys = &[3]string{"AKIDX", "", "token"}
+	v, err := w.Retrieve(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "without usable keys") || v.AccessKeyID != "" {
+		t.Fatalf("keys without a secret key: %+v %v", v, err)
+	}
+}
