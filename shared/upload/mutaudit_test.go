@@ -251,3 +251,28 @@ func TestMutauditExpiredKeysAreNoRenewal(t *testing.T) {
 	}
 	wantError(t, "keys while another caller's API upload is open", err, 409, errcode.KeyBusy, "key")
 }
+
+// "A rejected object is removed ... at the next call for this upload": an abort after a
+// rejection whose removal failed removes the object then, and succeeds (nothing is
+// stored once it is removed), rather than answering upload_completed for an object that
+// contradicted its type. Kills: complete.go:Abort's finishRejection branch skipped.
+func TestMutauditAbortFinishesARecordedRejection(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	html := []byte("<html><script>alert(1)</script></html>")
+	key := "uploads/mallory/abort.png"
+	e.store.failDeletes.Store(1 << 20)
+	up, _, err := e.upload(t, bg, key, "image/png", html)
+	if code, _ := errCode(err); code != errcode.ContentMismatch {
+		t.Fatalf("complete of HTML named .png: %v", err)
+	}
+	if !e.exists(t, key) {
+		t.Fatal("the test store should have kept the object")
+	}
+	e.store.failDeletes.Store(0)
+	if err := e.svc.Abort(bg, up.Token, up.UploadID); err != nil {
+		t.Fatalf("abort after the rejection: %v", err)
+	}
+	if e.exists(t, key) {
+		t.Fatal("the abort left the rejected object")
+	}
+}
