@@ -276,3 +276,26 @@ func TestMutauditAbortFinishesARecordedRejection(t *testing.T) {
 		t.Fatal("the abort left the rejected object")
 	}
 }
+
+// A rejection recorded for an object the API could not remove concerns that very object
+// (its ETag): when other bytes replaced it at the key before the storage-triggered check
+// ran, those are checked on their own — HTML named .png is deleted, not waved through as
+// "the rejection finished". Kills: objectcreated.go `rej.Event.ETag == info.ETag` dropped.
+func TestMutauditARecordedRejectionDoesNotExemptANewerObject(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	html := []byte("<html><script>alert(1)</script></html>")
+	key := "uploads/mallory/replaced.png"
+	e.store.failDeletes.Store(1 << 20)
+	if _, _, err := e.upload(t, bg, key, "image/png", html); err == nil {
+		t.Fatal("HTML named .png completed")
+	}
+	e.store.failDeletes.Store(0)
+	other := []byte("<html><body onload=alert(2)></body></html>") // other bytes: another ETag
+	put(t, e.store.Client, key, "image/png", other)
+	if err := e.svc.ObjectCreated(bg, key); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(t, key) {
+		t.Fatal("an object replacing a recorded rejection escaped the storage check")
+	}
+}
