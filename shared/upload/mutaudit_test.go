@@ -299,3 +299,54 @@ func TestMutauditARecordedRejectionDoesNotExemptANewerObject(t *testing.T) {
 		t.Fatal("an object replacing a recorded rejection escaped the storage check")
 	}
 }
+
+// Finishing a recorded rejection removes only the object it rejected (the same ETag): a
+// valid PNG written at the key since is kept when the upload's next call (an abort)
+// finishes the rejection. Kills: objectcreated.go:finishRecordedRejection's
+// `info.ETag == r.Event.ETag` dropped (it deleted the newer object).
+func TestMutauditFinishingARejectionKeepsANewerObject(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	html := []byte("<html><script>alert(1)</script></html>")
+	key := "uploads/alice/kept.png"
+	e.store.failDeletes.Store(1 << 20)
+	up, _, err := e.upload(t, bg, key, "image/png", html)
+	if err == nil {
+		t.Fatal("HTML named .png completed")
+	}
+	e.store.failDeletes.Store(0)
+	put(t, e.store.Client, key, "image/png", png56) // a real PNG replaces it
+	if err := e.svc.Abort(bg, up.Token, up.UploadID); err != nil && errcode.As(err).Code != errcode.UploadCompleted {
+		t.Fatalf("abort: %v", err)
+	}
+	if !e.exists(t, key) {
+		t.Fatal("finishing the rejection deleted the newer object at the key")
+	}
+}
+
+// directup's own records are not uploads: the storage-triggered check of a record's key
+// (a declaration, under .directup/) leaves it, whatever the rules say of its bytes.
+// Kills: objectcreated.go:uploadsKey's IsReserved check dropped (the declaration, JSON
+// of a type the rules do not allow, was deleted, and with it what held the keys' object).
+func TestMutauditRecordsAreNotCheckedAsUploads(t *testing.T) {
+	e := newHolesEnv(t, func(p *policy.Policy) { p.AllowedTypes = []string{"image/png"} }, false)
+	ctx := upload.WithCaller(bg, "alice")
+	n := int64(len(png56))
+	if _, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: "uploads/alice/k.png", ContentType: "image/png", Size: &n}); err != nil {
+		t.Fatal(err)
+	}
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	path := book.Path(records.Declared, "uploads/alice/k.png")
+	if !e.exists(t, path) {
+		t.Fatalf("no declaration at %s", path)
+	}
+	before := len(e.told.all())
+	if err := e.svc.ObjectCreated(bg, path); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists(t, path) {
+		t.Fatal("the storage check deleted directup's own record")
+	}
+	if n := len(e.told.all()) - before; n != 0 {
+		t.Errorf("%d events told for a record", n)
+	}
+}
