@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/s3"
 	"github.com/directup/directup/shared/storage"
+	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/wire"
 )
@@ -348,5 +350,49 @@ func TestMutauditRecordsAreNotCheckedAsUploads(t *testing.T) {
 	}
 	if n := len(e.told.all()) - before; n != 0 {
 		t.Errorf("%d events told for a record", n)
+	}
+}
+
+// A real write seal, copied from an API upload's object (its metadata is readable) onto
+// other bytes written with temporary keys, exempts nothing: a byte longer, or the same
+// size stored as another type, is not the upload the seal was made for, so the keys'
+// declaration holds it (and deletes it). Kills: writeseal.go:apiWrite accepting sizes
+// next to the object's; writeMAC not covering the media type.
+func TestMutauditCopiedSealsFitOnlyTheirUpload(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	mallory := upload.WithCaller(bg, "mallory")
+	for name, tt := range map[string]struct {
+		body        []byte
+		contentType string
+	}{
+		"a byte longer":      {append(append([]byte{}, png56...), 0), "image/png"},
+		"another media type": {png56, "application/octet-stream"},
+	} {
+		key := "uploads/mallory/sealed-" + strings.ReplaceAll(name, " ", "-") + ".png"
+		if _, _, err := e.upload(t, mallory, key, "image/png", png56); err != nil {
+			t.Fatal(err)
+		}
+		info, err := e.store.Stat(bg, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seal := info.Metadata[policy.WriteMetadata]
+		if len(seal) != 32 {
+			t.Fatalf("the API upload's object carries the seal %q", seal)
+		}
+		one := int64(1)
+		if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &one}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.store.Client.Do(bg, storerest.Call{Method: http.MethodPut, Key: key, Body: tt.body,
+			Header: http.Header{"Content-Type": {tt.contentType}, "X-Cos-Meta-Directup-Upload": {seal}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.ObjectCreated(bg, key); err != nil {
+			t.Fatal(err)
+		}
+		if e.exists(t, key) {
+			t.Errorf("%s: a copied seal exempted other bytes from the keys' declaration", name)
+		}
 	}
 }
