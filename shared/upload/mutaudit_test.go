@@ -396,3 +396,74 @@ func TestMutauditCopiedSealsFitOnlyTheirUpload(t *testing.T) {
 		}
 	}
 }
+
+// Forms keep the rules every create keeps (README: "after the same rules, profile and
+// hook as every create"): a form for a key another caller holds temporary keys for is
+// 409 key_busy; a form of the deployment's rules for a key in a profile's folder is 403;
+// a declared size over a form's 5 GiB is 400 size. Kills: form.go's lockedByKeys,
+// inFolder and MaxFormSize checks dropped, each.
+func TestMutauditFormsKeepTheCreateRules(t *testing.T) {
+	e := profiledEnv(t)
+	alice := upload.WithCaller(bg, "alice")
+	mallory := upload.WithCaller(bg, "mallory")
+	n := int64(len(png56))
+	key := "uploads/shared/form.png"
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &n}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := e.svc.InitiateForm(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &n})
+	if f != nil {
+		t.Error("a form was signed for a key another caller holds keys for")
+	}
+	wantError(t, "a form for a key with keys out", err, 409, errcode.KeyBusy, "key")
+
+	f, err = e.svc.InitiateForm(alice, &policy.InitiateRequest{Key: "uploads/video/x.mp4", ContentType: "video/mp4", Size: sizeOf(5)})
+	if f != nil {
+		t.Error("a form of the deployment's rules was signed into video's folder (nested in the deployment's)")
+	}
+	wantError(t, "the deployment's form in video's folder", err, 403, errcode.PolicyDenied, "key")
+
+	big := profiledEnvWith(t, func(p *policy.Policy) { p.MaxSize = 6 << 30 })
+	huge := int64(5<<30 + 1)
+	f, err = big.svc.InitiateForm(alice, &policy.InitiateRequest{Filename: "big.bin", ContentType: "application/octet-stream", Size: &huge})
+	if f != nil {
+		t.Error("a form was signed for more than 5 GiB")
+	}
+	wantError(t, "a form over 5 GiB", err, 400, errcode.InvalidField, "size")
+}
+
+// profiledEnvWith is newHolesEnv with the rules adjusted, for one-off limits.
+func profiledEnvWith(t *testing.T, adjust func(*policy.Policy)) *holesEnv {
+	t.Helper()
+	return newHolesEnv(t, adjust, false)
+}
+
+// A write seal names its key: copied from an API upload's object at one key onto the very
+// same bytes at another key (written with temporary keys declared for 1 byte), it exempts
+// nothing. Kills: writeMAC not covering the key.
+func TestMutauditCopiedSealsFitOnlyTheirKey(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	mallory := upload.WithCaller(bg, "mallory")
+	from, to := "uploads/mallory/seal-from.png", "uploads/mallory/seal-to.png"
+	if _, _, err := e.upload(t, mallory, from, "image/png", png56); err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.store.Stat(bg, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := int64(1)
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: to, ContentType: "image/png", Size: &one}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.store.Client.Do(bg, storerest.Call{Method: http.MethodPut, Key: to, Body: png56,
+		Header: http.Header{"Content-Type": {"image/png"}, "X-Cos-Meta-Directup-Upload": {info.Metadata[policy.WriteMetadata]}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(bg, to); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(t, to) {
+		t.Error("a seal copied from another key exempted an object from its keys' declaration")
+	}
+}
