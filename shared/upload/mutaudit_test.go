@@ -467,3 +467,22 @@ func TestMutauditCopiedSealsFitOnlyTheirKey(t *testing.T) {
 		t.Error("a seal copied from another key exempted an object from its keys' declaration")
 	}
 }
+
+// Objects outside every key prefix are not uploads: the storage-triggered check leaves
+// them (a bucket-wide trigger must not delete what directup did not upload) and tells
+// nothing. Kills: objectcreated.go:uploadsKey's folder-owner test dropped.
+func TestMutauditObjectsOutsideThePrefixesAreLeftAlone(t *testing.T) {
+	e := newHolesEnv(t, func(p *policy.Policy) { p.MaxSize = 8 }, false)
+	key := "elsewhere/page.html"
+	put(t, e.store.Client, key, "image/png", []byte("<html><script>alert(1)</script></html>"))
+	before := len(e.told.all())
+	if err := e.svc.ObjectCreated(bg, key); err != nil {
+		t.Fatal(err)
+	}
+	if !e.exists(t, key) {
+		t.Fatal("the storage check deleted an object outside every key prefix")
+	}
+	if n := len(e.told.all()) - before; n != 0 {
+		t.Errorf("%d events told for an object outside every key prefix", n)
+	}
+}
