@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -142,23 +143,22 @@ func TestAttackDeclarationsReadBeforeTheObject(t *testing.T) {
 	}
 }
 
-// A named key's declaration is written pending, then confirmed: read, written whole, read
-// back. Another caller's declaration kept between that read and that write is written over
-// (its own read-back came before): its keys are out with no declaration, so they no longer
-// block the first caller's API upload to the key, which they can then complete or abort.
+// A named key's declaration is written pending, then confirmed. Another caller's
+// declaration kept between alice's declaration and her confirm must survive it: were the
+// record written whole, bob's keys would be out with no declaration, no longer blocking
+// alice's API upload to the key, which they could then complete or abort.
 func TestAttackConfirmWritesOverAnotherDeclaration(t *testing.T) {
-	t.Skip("HOLE: confirm (like undeclare, and declare against a declare whose read-back came first) writes the whole record it read: a declaration kept in between is lost; read-back cannot see it. Needs a write conditional on what was read, or one record per declaration (PutMarker, listed)")
 	e, g := newGatedEnv(t, nil)
 	ctx := context.Background()
 	alice, bob := upload.WithCaller(ctx, "alice"), upload.WithCaller(ctx, "bob")
 	key := "uploads/shared/b.png"
 	size := int64(len(png56))
 	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
-	path := book.Path(records.Declared, key)
+	folder := path.Dir(book.PathIn(records.Declared, key, "")) + "/"
 	var puts atomic.Int32
 	var bobErr error
 	g.beforePutRecord = func(k string) {
-		if k == path && puts.Add(1) == 2 { // alice's confirm is about to write what it read
+		if strings.HasPrefix(k, folder) && puts.Add(1) == 2 { // alice's confirm is about to write
 			_, bobErr = e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
 		}
 	}
@@ -168,12 +168,8 @@ func TestAttackConfirmWritesOverAnotherDeclaration(t *testing.T) {
 	if bobErr != nil {
 		t.Fatal(bobErr)
 	}
-	var all struct{ Declared []struct{ Caller string } }
-	if _, err := book.Get(ctx, records.Declared, key, &all); err != nil {
-		t.Fatal(err)
-	}
-	if !slices.ContainsFunc(all.Declared, func(d struct{ Caller string }) bool { return d.Caller == "bob" }) {
-		t.Errorf("bob holds keys, but the key's declarations are %+v", all.Declared)
+	if callers := declaredCallers(t, book, key); !slices.Contains(callers, "bob") {
+		t.Errorf("bob holds keys, but the key's declarations are %v", callers)
 	}
 	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
 		t.Errorf("alice's API upload while bob's keys are out: %v, want key_busy", err)
@@ -304,11 +300,34 @@ func TestAttackHookNamesAKeyGeneratedForAnother(t *testing.T) {
 	if bobErr != nil {
 		t.Fatal(bobErr)
 	}
-	var all struct{ Declared []struct{ Caller string } }
-	if _, err := book.Get(ctx, records.Declared, keys.Key, &all); err != nil {
+	if callers := declaredCallers(t, book, keys.Key); !slices.Contains(callers, "bob") {
+		t.Errorf("bob holds keys for %s, but its declarations are %v", keys.Key, callers)
+	}
+}
+
+// declaredCallers is the callers of key's declarations: its folder's records and those of
+// the single record kept before.
+func declaredCallers(t *testing.T, book *records.Book, key string) []string {
+	t.Helper()
+	ctx := context.Background()
+	entries, _, err := book.ListIn(ctx, records.Declared, key)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(all.Declared, func(d struct{ Caller string }) bool { return d.Caller == "bob" }) {
-		t.Errorf("bob holds keys for %s, but its declarations are %+v", keys.Key, all.Declared)
+	var callers []string
+	for _, e := range entries {
+		var d struct{ Caller string }
+		if err := json.Unmarshal(e.Body, &d); err != nil {
+			t.Fatal(err)
+		}
+		callers = append(callers, d.Caller)
 	}
+	var old struct{ Declared []struct{ Caller string } }
+	if _, err := book.Get(ctx, records.Declared, key, &old); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range old.Declared {
+		callers = append(callers, d.Caller)
+	}
+	return callers
 }

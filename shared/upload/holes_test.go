@@ -732,9 +732,8 @@ func TestPendingDeclarationIsNoRenewal(t *testing.T) {
 	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); errcode.As(err).Code != errcode.KeyBusy {
 		t.Fatalf("keys while the caller's other request is in its checks and alice's upload is open: %v, want key_busy", err)
 	}
-	var all struct{ Declared []map[string]any }
-	if _, err := book.Get(ctx, records.Declared, key, &all); err != nil || len(all.Declared) != 1 {
-		t.Fatalf("the refused request left %d declarations (%v), want only the other request's", len(all.Declared), err)
+	if callers := declaredCallers(t, book, key); len(callers) != 1 {
+		t.Fatalf("the refused request left declarations %v, want only the other request's", callers)
 	}
 }
 

@@ -1,11 +1,14 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/checksum"
@@ -82,8 +85,8 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	// What was declared is recorded beside the upload once the keys exist: with keys, the
 	// client's SDK cuts the parts, so only the storage-triggered function can hold the
 	// stored object to the declared size and type, after the fact. The declaration is the
-	// caller's and its keys': it is added to the key's declarations (never replacing
-	// another caller's) and holds only for an object written while its keys were valid.
+	// caller's and its keys': it is a record of its own among the key's declarations (no
+	// other caller's is rewritten) and holds only for an object written while its keys were valid.
 	// Keys whose declaration could not be kept are not handed out.
 	d := declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc)
 	d.Pending = !generated // a named key's keys are handed out only once the checks below pass
@@ -109,7 +112,7 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 		}
 	}
 	if d.Pending && s.records != nil {
-		if err := s.confirm(ctx, obj.Key, d.Keys); err != nil {
+		if err := s.confirm(ctx, obj.Key, d); err != nil {
 			return nil, errors.Join(err, s.undeclare(ctx, obj.Key, d.Keys))
 		}
 	}
@@ -130,15 +133,15 @@ func declaredFor(ctx context.Context, contentType string, size int64, keys *temp
 
 // declareKeys keeps d where the deployment keeps records (declare); without records
 // nothing is declared. A generated key is one nobody could name before this call (every
-// key template holds {random}: 120 bits), so no other declaration can be there to merge
-// with nor race this one: its declaration is written once, without reading it first or
-// back (two storage round trips fewer).
+// key template holds {random}: 120 bits), so no other declaration can be there to count
+// or renew: its own record is written once, without listing the others (two storage
+// round trips fewer).
 func (s *Service) declareKeys(ctx context.Context, key string, d declared, generated bool) (renewing bool, err error) {
 	switch {
 	case s.records == nil:
 		return false, nil
 	case generated:
-		return false, s.records.Put(ctx, records.Declared, key, &declarations{Declared: []declared{d}})
+		return false, s.records.PutIn(ctx, records.Declared, key, d.Keys, &d)
 	}
 	return s.declare(ctx, key, d)
 }
@@ -186,7 +189,8 @@ type declared struct {
 	Pending bool `json:"pending,omitempty"`
 }
 
-// declarations is the record of one key: every declaration whose keys may still write.
+// declarations is the single record of one key declarations were kept in before each had
+// its own: still read (a rolling upgrade keeps holding what it holds), never written.
 type declarations struct {
 	Declared []declared `json:"declared"`
 }
@@ -203,92 +207,62 @@ func (d *declared) holds(t time.Time) bool {
 	return !t.IsZero() && t.Unix() >= d.NotBefore-declarationSkew && t.Unix() <= d.NotAfter+declarationSkew
 }
 
-// declare adds d to key's declarations, dropping those whose keys expired. Two callers
-// declaring at once may each write over the other's addition: the write is read back and
-// merged again until d is there (a few rounds at most), so no declaration is lost.
+// declare keeps d as its own record in key's folder of declarations: no writer rewrites
+// another's, so concurrent callers lose none. The others are listed first: the caller's
+// live keys already handed out make this a renewal, and at most maxDeclarations may be
+// outstanding. Records of expired keys are dropped as they are seen, a few with each write
+// (sent with it: no round trip more), so the folder stays within what a listing reads.
 func (s *Service) declare(ctx context.Context, key string, d declared) (renewing bool, err error) {
 	now := s.now().Unix()
-	for range 4 {
-		var all declarations
-		if _, err := s.records.Get(ctx, records.Declared, key, &all); err != nil && !errors.Is(err, records.ErrForged) {
-			return false, err
+	all, expired, err := s.listDeclarations(ctx, key, now)
+	if err != nil {
+		return false, err
+	}
+	live := 1
+	for _, o := range all {
+		if o.Keys == d.Keys {
+			continue
 		}
-		kept := []declared{d}
-		renewing = false
-		for _, o := range all.Declared {
-			// The caller already holds other live keys for the key: it renews them.
-			// Only keys handed out count: a pending declaration is another request's still
-			// in its checks (perhaps to be refused), and must not let this one skip them.
-			renewing = renewing || (d.Caller != "" && o.Caller == d.Caller && o.Keys != d.Keys && !o.Pending && o.holds(time.Unix(now, 0)))
-			if o.NotAfter+declarationSkew >= now && o.Keys != d.Keys {
-				kept = append(kept, o)
-			}
-		}
-		if len(kept) > maxDeclarations {
-			return false, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
-				Message: "too many temporary keys are outstanding for this key; try again once they expire"}
-		}
-		slices.SortFunc(kept, func(a, b declared) int { return int(a.NotBefore - b.NotBefore) })
-		if err := s.records.Put(ctx, records.Declared, key, &declarations{Declared: kept}); err != nil {
-			return false, err
-		}
-		var back declarations
-		if _, err := s.records.Get(ctx, records.Declared, key, &back); err != nil {
-			return false, err
-		}
-		if slices.ContainsFunc(back.Declared, func(o declared) bool { return o.Keys == d.Keys }) {
-			return renewing, nil
+		// The caller already holds other live keys for the key: it renews them.
+		// Only keys handed out count: a pending declaration is another request's still
+		// in its checks (perhaps to be refused), and must not let this one skip them.
+		renewing = renewing || (d.Caller != "" && o.Caller == d.Caller && !o.Pending && o.holds(time.Unix(now, 0)))
+		if o.NotAfter+declarationSkew >= now {
+			live++
 		}
 	}
-	return false, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
-		Message: "temporary keys for this key are being issued concurrently; try again"}
+	if live > maxDeclarations {
+		return false, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
+			Message: "too many temporary keys are outstanding for this key; try again once they expire"}
+	}
+	var wg sync.WaitGroup
+	for _, id := range expired[:min(len(expired), maxDropped)] {
+		// Best effort: a record left is dropped by a later declaration.
+		wg.Go(func() { _ = s.records.DeleteIn(context.WithoutCancel(ctx), records.Declared, key, id) })
+	}
+	err = s.records.PutIn(ctx, records.Declared, key, d.Keys, &d)
+	wg.Wait()
+	return renewing, err
 }
 
+// maxDropped bounds the expired records one declaration removes: one round trip's worth.
+const maxDropped = 8
+
 // undeclare removes the declaration of the keys named keys (their fingerprint) from key's
-// record: keys that were refused after their declaration was kept never write. Read back
-// like declare, so a concurrent declaration is merged rather than lost.
+// folder: keys that were refused after their declaration was kept never write. Only their
+// own record is removed.
 func (s *Service) undeclare(ctx context.Context, key, keys string) error {
 	if s.records == nil {
 		return nil
 	}
-	ctx = context.WithoutCancel(ctx)
-	for range 4 {
-		var all declarations
-		if _, err := s.records.Get(ctx, records.Declared, key, &all); err != nil && !errors.Is(err, records.ErrForged) {
-			return err
-		}
-		kept := slices.DeleteFunc(slices.Clone(all.Declared), func(o declared) bool { return o.Keys == keys })
-		if len(kept) == len(all.Declared) {
-			return nil
-		}
-		if err := s.records.Put(ctx, records.Declared, key, &declarations{Declared: kept}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.records.DeleteIn(context.WithoutCancel(ctx), records.Declared, key, keys)
 }
 
-// confirm marks the declaration of keys on key as handed out (no longer Pending), merging
-// as declare does, until it reads back so.
-func (s *Service) confirm(ctx context.Context, key, keys string) error {
-	for range 4 {
-		var all declarations
-		if _, err := s.records.Get(ctx, records.Declared, key, &all); err != nil && !errors.Is(err, records.ErrForged) {
-			return err
-		}
-		i := slices.IndexFunc(all.Declared, func(o declared) bool { return o.Keys == keys })
-		switch {
-		case i < 0:
-			return &errcode.Error{Code: errcode.KeyBusy, Field: "key", Message: "temporary keys for this key are being issued concurrently; try again"}
-		case !all.Declared[i].Pending:
-			return nil
-		}
-		all.Declared[i].Pending = false
-		if err := s.records.Put(ctx, records.Declared, key, &all); err != nil {
-			return err
-		}
-	}
-	return &errcode.Error{Code: errcode.KeyBusy, Field: "key", Message: "temporary keys for this key are being issued concurrently; try again"}
+// confirm marks d, declared for key, as handed out (no longer Pending): its own record
+// is written again, no other.
+func (s *Service) confirm(ctx context.Context, key string, d declared) error {
+	d.Pending = false
+	return s.records.PutIn(ctx, records.Declared, key, d.Keys, &d)
 }
 
 // declarationsFor returns the declarations for key that hold for an object last modified
@@ -298,22 +272,65 @@ func (s *Service) declarationsFor(ctx context.Context, key string, modified time
 	return heldAt(all, modified), err
 }
 
-// readDeclarations reads key's declarations (none without records). A forged record is
-// logged and ignored.
+// readDeclarations reads key's declarations, oldest first (none without records). A
+// forged record is logged and ignored.
 func (s *Service) readDeclarations(ctx context.Context, key string) ([]declared, error) {
 	if s.records == nil {
 		return nil, nil
 	}
-	var all declarations
-	_, err := s.records.Get(ctx, records.Declared, key, &all)
-	if errors.Is(err, records.ErrForged) {
-		s.log.Error("record not written by directup: ignored", "kind", records.Declared, "key", key, "error", err.Error())
-		return nil, nil
+	all, _, err := s.listDeclarations(ctx, key, s.now().Unix())
+	return all, err
+}
+
+// listDeclarations reads key's folder of declarations and, at once, the single record
+// declarations were kept in before (merged: never written any more, but what it holds
+// still holds), oldest first; expired names the folder's records of keys expired at now.
+// Storage round trips: the listing, then about one per 8 records.
+func (s *Service) listDeclarations(ctx context.Context, key string, now int64) (all []declared, expired []string, err error) {
+	var (
+		entries   []records.Entry
+		forged    []string
+		old       declarations
+		oldErr    error
+		wg        sync.WaitGroup
+		oldForged bool
+	)
+	wg.Go(func() {
+		_, oldErr = s.records.Get(ctx, records.Declared, key, &old)
+		if oldForged = errors.Is(oldErr, records.ErrForged); oldForged {
+			old, oldErr = declarations{}, nil
+		}
+	})
+	entries, forged, err = s.records.ListIn(ctx, records.Declared, key)
+	wg.Wait()
+	if err = errors.Join(err, oldErr); err != nil {
+		return nil, nil, err
 	}
-	if err != nil {
-		return nil, err
+	if oldForged {
+		s.log.Error("record not written by directup: ignored", "kind", records.Declared, "key", key)
 	}
-	return all.Declared, nil
+	for _, path := range forged {
+		s.log.Error("record not written by directup: ignored", "kind", records.Declared, "key", key, "path", path)
+	}
+	for _, e := range entries {
+		var d declared
+		if json.Unmarshal(e.Body, &d) != nil || d.Keys != e.ID {
+			s.log.Error("declaration unreadable: ignored", "kind", records.Declared, "key", key, "id", e.ID)
+			continue
+		}
+		all = append(all, d)
+		if d.NotAfter+declarationSkew < now {
+			expired = append(expired, e.ID)
+		}
+	}
+	for _, d := range old.Declared {
+		if !slices.ContainsFunc(all, func(o declared) bool { return o.Keys == d.Keys }) {
+			all = append(all, d)
+		}
+	}
+	// Oldest first, whatever order the folder lists in (its paths are hashes).
+	slices.SortStableFunc(all, func(a, b declared) int { return cmp.Compare(a.NotBefore, b.NotBefore) })
+	return all, expired, nil
 }
 
 // heldAt is those of all that hold for an object last modified at modified.
