@@ -5,7 +5,9 @@ package upload_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
@@ -333,11 +335,13 @@ func TestMutauditRecordsAreNotCheckedAsUploads(t *testing.T) {
 	e := newHolesEnv(t, func(p *policy.Policy) { p.AllowedTypes = []string{"image/png"} }, false)
 	ctx := upload.WithCaller(bg, "alice")
 	n := int64(len(png56))
-	if _, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: "uploads/alice/k.png", ContentType: "image/png", Size: &n}); err != nil {
+	keys, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: "uploads/alice/k.png", ContentType: "image/png", Size: &n})
+	if err != nil {
 		t.Fatal(err)
 	}
 	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
-	path := book.Path(records.Declared, "uploads/alice/k.png")
+	fingerprint := sha256.Sum256([]byte(keys.SecretID)) // the declaration's id: its keys' fingerprint
+	path := book.PathIn(records.Declared, "uploads/alice/k.png", hex.EncodeToString(fingerprint[:8]))
 	if !e.exists(t, path) {
 		t.Fatalf("no declaration at %s", path)
 	}
