@@ -1,0 +1,56 @@
+package upload_test
+
+// Attacks on the declarations kept one record each in a folder per object key.
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/upload"
+)
+
+// The count limit (32 outstanding keys for one object key) read from a listing taken
+// before a declaration's own record is written: callers racing on one named key each see
+// the others' records missing and all get keys. Repeated bursts grow the folder past what
+// a listing reads (records.MaxInFolder), after which declarations sorting late are missed.
+func TestAttackDeclLimitUnderConcurrency(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	key := "uploads/shared/burst.png"
+	size := int64(len(png56))
+	const n = 64
+	var ok, busy atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			ctx := upload.WithCaller(context.Background(), "caller"+strconv.Itoa(i))
+			<-start
+			_, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errcode.As(err).Code == errcode.KeyBusy:
+				busy.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	entries, _, err := book.ListIn(context.Background(), records.Declared, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("granted %d, busy %d, records %d", ok.Load(), busy.Load(), len(entries))
+	if ok.Load() > 32 || len(entries) > 32 {
+		t.Errorf("%d callers got keys for one key and %d declarations are kept; at most 32 may be outstanding", ok.Load(), len(entries))
+	}
+}
