@@ -273,6 +273,16 @@ func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []E
 	return entries, forged, nil
 }
 
+// PathsIn lists the paths of owner's records of kind (the listing only: nothing is read
+// or verified), the first MaxInFolder.
+func (b *Book) PathsIn(ctx context.Context, kind Kind, owner string) ([]string, error) {
+	lister, ok := b.store.(KeyLister)
+	if !ok {
+		return nil, errors.New("records: this store cannot list records")
+	}
+	return lister.ListKeys(ctx, b.folder(kind, owner), MaxInFolder)
+}
+
 // MaxInFolder bounds the records ListIn reads of one folder.
 const MaxInFolder = 1000
 

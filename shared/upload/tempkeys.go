@@ -214,7 +214,7 @@ func (d *declared) holds(t time.Time) bool {
 // (sent with it: no round trip more), so the folder stays within what a listing reads.
 func (s *Service) declare(ctx context.Context, key string, d declared) (renewing bool, err error) {
 	now := s.now().Unix()
-	all, expired, err := s.listDeclarations(ctx, key, now)
+	all, folder, expired, err := s.listDeclarations(ctx, key, now)
 	if err != nil {
 		return false, err
 	}
@@ -242,7 +242,48 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 	}
 	err = s.records.PutIn(ctx, records.Declared, key, d.Keys, &d)
 	wg.Wait()
-	return renewing, err
+	if err != nil {
+		return false, err
+	}
+	// Callers racing on the key each counted the others before their records were
+	// written: the folder is listed again now this one's is there (names only: one
+	// request), and a declaration that finds more than maxDeclarations outstanding goes.
+	// Of racers the last to list sees every record kept, so at most maxDeclarations are.
+	if err := s.stillWithinLimit(ctx, key, now, all, folder, expired); err != nil {
+		return false, errors.Join(err, s.undeclare(ctx, key, d.Keys))
+	}
+	return renewing, nil
+}
+
+// stillWithinLimit lists key's folder of declarations again (names only) and refuses when
+// more than maxDeclarations may be outstanding: every record the first listing did not
+// show as expired counts (one unseen is a racing declaration), and the single record's of
+// before that are live.
+func (s *Service) stillWithinLimit(ctx context.Context, key string, now int64, all []declared, folder, expired []string) error {
+	paths, err := s.records.PathsIn(ctx, records.Declared, key)
+	if err != nil {
+		return err
+	}
+	gone := make(map[string]bool, len(expired))
+	for _, id := range expired {
+		gone[s.records.PathIn(records.Declared, key, id)] = true
+	}
+	live := 0
+	for _, p := range paths {
+		if !gone[p] {
+			live++
+		}
+	}
+	for _, o := range all { // the single record's of before (not in the folder)
+		if !slices.Contains(folder, o.Keys) && o.NotAfter+declarationSkew >= now {
+			live++
+		}
+	}
+	if live > maxDeclarations {
+		return &errcode.Error{Code: errcode.KeyBusy, Field: "key",
+			Message: "too many temporary keys are outstanding for this key; try again once they expire"}
+	}
+	return nil
 }
 
 // maxDropped bounds the expired records one declaration removes: one round trip's worth.
@@ -278,15 +319,16 @@ func (s *Service) readDeclarations(ctx context.Context, key string) ([]declared,
 	if s.records == nil {
 		return nil, nil
 	}
-	all, _, err := s.listDeclarations(ctx, key, s.now().Unix())
+	all, _, _, err := s.listDeclarations(ctx, key, s.now().Unix())
 	return all, err
 }
 
 // listDeclarations reads key's folder of declarations and, at once, the single record
 // declarations were kept in before (merged: never written any more, but what it holds
-// still holds), oldest first; expired names the folder's records of keys expired at now.
+// still holds), oldest first; folder names the folder's records (their ids), expired those
+// of keys expired at now.
 // Storage round trips: the listing, then about one per 8 records.
-func (s *Service) listDeclarations(ctx context.Context, key string, now int64) (all []declared, expired []string, err error) {
+func (s *Service) listDeclarations(ctx context.Context, key string, now int64) (all []declared, folder, expired []string, err error) {
 	var (
 		entries   []records.Entry
 		forged    []string
@@ -304,7 +346,7 @@ func (s *Service) listDeclarations(ctx context.Context, key string, now int64) (
 	entries, forged, err = s.records.ListIn(ctx, records.Declared, key)
 	wg.Wait()
 	if err = errors.Join(err, oldErr); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if oldForged {
 		s.log.Error("record not written by directup: ignored", "kind", records.Declared, "key", key)
@@ -318,7 +360,7 @@ func (s *Service) listDeclarations(ctx context.Context, key string, now int64) (
 			s.log.Error("declaration unreadable: ignored", "kind", records.Declared, "key", key, "id", e.ID)
 			continue
 		}
-		all = append(all, d)
+		all, folder = append(all, d), append(folder, e.ID)
 		if d.NotAfter+declarationSkew < now {
 			expired = append(expired, e.ID)
 		}
@@ -330,7 +372,7 @@ func (s *Service) listDeclarations(ctx context.Context, key string, now int64) (
 	}
 	// Oldest first, whatever order the folder lists in (its paths are hashes).
 	slices.SortStableFunc(all, func(a, b declared) int { return cmp.Compare(a.NotBefore, b.NotBefore) })
-	return all, expired, nil
+	return all, folder, expired, nil
 }
 
 // heldAt is those of all that hold for an object last modified at modified.
