@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/policy"
@@ -52,5 +53,45 @@ func TestAttackDeclLimitUnderConcurrency(t *testing.T) {
 	t.Logf("granted %d, busy %d, records %d", ok.Load(), busy.Load(), len(entries))
 	if ok.Load() > 32 || len(entries) > 32 {
 		t.Errorf("%d callers got keys for one key and %d declarations are kept; at most 32 may be outstanding", ok.Load(), len(entries))
+	}
+}
+
+// Every declaration drops the first 8 expired records it lists, so callers racing on one
+// key drop the same 8: bursts of declarations, one each time the last ones' keys expired,
+// leave more expired records than they drop, until the folder outgrows what a listing
+// reads (records.MaxInFolder, in hash order) and declarations sorting late are missed.
+func TestAttackDeclExpiredOutgrowCleanup(t *testing.T) {
+	var skew atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	e := newHolesEnv(t, nil, false, upload.WithClock(clock))
+	key := "uploads/shared/grow.png"
+	size := int64(len(png56))
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	var grown []int
+	for period := range 12 {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 32 {
+			wg.Go(func() {
+				ctx := upload.WithCaller(context.Background(), "p"+strconv.Itoa(period)+"c"+strconv.Itoa(i))
+				<-start
+				_, err := e.svc.Keys(ctx, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+				if err != nil && errcode.As(err).Code != errcode.KeyBusy {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		paths, err := book.PathsIn(context.Background(), records.Declared, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grown = append(grown, len(paths))
+		skew.Add(int64(time.Hour)) // every key handed out so far has expired
+	}
+	t.Logf("records in the folder after each burst: %v", grown)
+	if last := grown[len(grown)-1]; last > 3*32 {
+		t.Errorf("the folder of one key holds %d records after 12 bursts (%v): expired ones outgrow their cleanup", last, grown)
 	}
 }
