@@ -68,7 +68,7 @@ func TestAttackDeclExpiredOutgrowCleanup(t *testing.T) {
 	size := int64(len(png56))
 	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
 	var grown []int
-	for period := range 12 {
+	for period := range 6 {
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := range 32 {
@@ -92,6 +92,6 @@ func TestAttackDeclExpiredOutgrowCleanup(t *testing.T) {
 	}
 	t.Logf("records in the folder after each burst: %v", grown)
 	if last := grown[len(grown)-1]; last > 3*32 {
-		t.Errorf("the folder of one key holds %d records after 12 bursts (%v): expired ones outgrow their cleanup", last, grown)
+		t.Errorf("the folder of one key holds %d records after 6 bursts (%v): expired ones outgrow their cleanup", last, grown)
 	}
 }

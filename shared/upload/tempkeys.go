@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -235,6 +236,10 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 		return false, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
 			Message: "too many temporary keys are outstanding for this key; try again once they expire"}
 	}
+	// Which ones at random: callers racing on the key would otherwise all drop the same
+	// few, and bursts of declarations leave more expired records than they drop, until
+	// the folder outgrows what a listing reads.
+	rand.Shuffle(len(expired), func(i, j int) { expired[i], expired[j] = expired[j], expired[i] })
 	var wg sync.WaitGroup
 	for _, id := range expired[:min(len(expired), maxDropped)] {
 		// Best effort: a record left is dropped by a later declaration.
