@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
@@ -93,5 +94,39 @@ func TestAttackDeclExpiredOutgrowCleanup(t *testing.T) {
 	t.Logf("records in the folder after each burst: %v", grown)
 	if last := grown[len(grown)-1]; last > 3*32 {
 		t.Errorf("the folder of one key holds %d records after 6 bursts (%v): expired ones outgrow their cleanup", last, grown)
+	}
+}
+
+// A declaration's record is dropped by the next declaration for the key once its keys
+// have expired (5 s of skew after). An object the keys wrote just before they expired is
+// checked by the storage-triggered function when its event arrives — seconds later, or
+// on a retry minutes later: if another declaration for the key came first, the record is
+// gone, no declaration holds, and the object escapes what its keys declared.
+func TestAttackDeclCleanupBeforeTheCheck(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	issue := e.store.Client.Issuer
+	e.store.Client.Issuer = func(ctx context.Context, policy string, _ time.Duration) (credentials.Value, string, error) {
+		return issue(ctx, policy, time.Second) // keys about to expire
+	}
+	key := "uploads/shared/late.png"
+	size := int64(len(png56))
+	mallory := upload.WithCaller(context.Background(), "mallory")
+	bob := upload.WithCaller(context.Background(), "bob")
+	keys, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written while the keys are valid, 1000 bytes more than declared.
+	put(t, e.store.Client, keys.Key, "image/png", append(png56, make([]byte, 1000)...))
+	time.Sleep(time.Until(keys.Expires.Add(7 * time.Second)))
+	// Anyone's next declaration for the key (mallory's own will do) drops the expired record.
+	if _, err := e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(context.Background(), keys.Key); err != nil { // the event, late
+		t.Fatal(err)
+	}
+	if e.exists(t, keys.Key) {
+		t.Errorf("an object larger than its keys declared, written while they were valid, stays: its declaration was dropped before its check")
 	}
 }
