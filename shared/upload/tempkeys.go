@@ -201,6 +201,12 @@ const (
 	declarationSkew = 5
 	// maxDeclarations bounds the keys outstanding for one object key.
 	maxDeclarations = 32
+	// declarationRetention is how long (seconds) a declaration's record stays once its
+	// keys expired: what they wrote just before is still checked against it when the
+	// storage-triggered function's event comes late or is retried (the platforms retry
+	// within minutes). A key's folder then holds at most the 32 outstanding and those of
+	// the last hour's keys: 32 per keys' lifetime (15 min at least), 160 at most.
+	declarationRetention = 3600
 )
 
 // holds reports whether d describes an object last modified at t.
@@ -211,7 +217,8 @@ func (d *declared) holds(t time.Time) bool {
 // declare keeps d as its own record in key's folder of declarations: no writer rewrites
 // another's, so concurrent callers lose none. The others are listed first: the caller's
 // live keys already handed out make this a renewal, and at most maxDeclarations may be
-// outstanding. Records of expired keys are dropped as they are seen, a few with each write
+// outstanding. Records of keys expired an hour ago (declarationRetention) are dropped as
+// they are seen, a few with each write
 // (sent with it: no round trip more), so the folder stays within what a listing reads.
 func (s *Service) declare(ctx context.Context, key string, d declared) (renewing bool, err error) {
 	now := s.now().Unix()
@@ -254,24 +261,26 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 	// written: the folder is listed again now this one's is there (names only: one
 	// request), and a declaration that finds more than maxDeclarations outstanding goes.
 	// Of racers the last to list sees every record kept, so at most maxDeclarations are.
-	if err := s.stillWithinLimit(ctx, key, now, all, folder, expired); err != nil {
+	if err := s.stillWithinLimit(ctx, key, now, all, folder); err != nil {
 		return false, errors.Join(err, s.undeclare(ctx, key, d.Keys))
 	}
 	return renewing, nil
 }
 
 // stillWithinLimit lists key's folder of declarations again (names only) and refuses when
-// more than maxDeclarations may be outstanding: every record the first listing did not
-// show as expired counts (one unseen is a racing declaration), and the single record's of
-// before that are live.
-func (s *Service) stillWithinLimit(ctx context.Context, key string, now int64, all []declared, folder, expired []string) error {
+// more than maxDeclarations may be outstanding: every record the first listing (all, of
+// which folder names the folder's) did not show as expired counts (one unseen is a racing
+// declaration), and the single record's of before that are live.
+func (s *Service) stillWithinLimit(ctx context.Context, key string, now int64, all []declared, folder []string) error {
 	paths, err := s.records.PathsIn(ctx, records.Declared, key)
 	if err != nil {
 		return err
 	}
-	gone := make(map[string]bool, len(expired))
-	for _, id := range expired {
-		gone[s.records.PathIn(records.Declared, key, id)] = true
+	gone := map[string]bool{}
+	for _, o := range all {
+		if slices.Contains(folder, o.Keys) && o.NotAfter+declarationSkew < now {
+			gone[s.records.PathIn(records.Declared, key, o.Keys)] = true
+		}
 	}
 	live := 0
 	for _, p := range paths {
@@ -331,7 +340,7 @@ func (s *Service) readDeclarations(ctx context.Context, key string) ([]declared,
 // listDeclarations reads key's folder of declarations and, at once, the single record
 // declarations were kept in before (merged: never written any more, but what it holds
 // still holds), oldest first; folder names the folder's records (their ids), expired those
-// of keys expired at now.
+// of keys expired at now longer ago than declarationRetention (to drop).
 // Storage round trips: the listing, then about one per 8 records.
 func (s *Service) listDeclarations(ctx context.Context, key string, now int64) (all []declared, folder, expired []string, err error) {
 	var (
@@ -366,7 +375,7 @@ func (s *Service) listDeclarations(ctx context.Context, key string, now int64) (
 			continue
 		}
 		all, folder = append(all, d), append(folder, e.ID)
-		if d.NotAfter+declarationSkew < now {
+		if d.NotAfter+declarationSkew+declarationRetention < now {
 			expired = append(expired, e.ID)
 		}
 	}
