@@ -205,7 +205,7 @@ const (
 	// keys expired: what they wrote just before is still checked against it when the
 	// storage-triggered function's event comes late or is retried (the platforms retry
 	// within minutes). A key's folder then holds at most the 32 outstanding and those of
-	// the last hour's keys: 32 per keys' lifetime (15 min at least), 160 at most.
+	// the last hour's keys: 32 per keys' lifetime (15 min at least), under 200.
 	declarationRetention = 3600
 )
 
