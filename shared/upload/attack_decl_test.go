@@ -4,7 +4,10 @@ package upload_test
 
 import (
 	"context"
+	"errors"
+	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 )
 
@@ -128,5 +132,44 @@ func TestAttackDeclCleanupBeforeTheCheck(t *testing.T) {
 	}
 	if e.exists(t, keys.Key) {
 		t.Errorf("an object larger than its keys declared, written while they were valid, stays: its declaration was dropped before its check")
+	}
+}
+
+// A record of the key's folder whose read fails is skipped as "unreadable for good" unless
+// the failure is one of a few transient codes: a 500 from the store, or a connection it
+// could not make, is neither, so the declaration it holds is silently ignored — another
+// caller's API upload gets onto the key while bob's keys are out, and what bob's keys
+// write escapes what he declared.
+func TestAttackDeclRecordReadFailsOpen(t *testing.T) {
+	for _, fault := range []*errcode.Error{
+		{Code: errcode.UpstreamError, Message: "COS answered 500 InternalError", Err: &storerest.ResponseError{Status: 500, Code: "InternalError"}},
+		{Code: errcode.UpstreamError, Message: "could not reach COS", Err: &storerest.ResponseError{Err: errors.New("connection reset by peer")}},
+	} {
+		e, g := newGatedEnv(t, nil)
+		key := "uploads/shared/fail.png"
+		size := int64(len(png56))
+		bob := upload.WithCaller(context.Background(), "bob")
+		alice := upload.WithCaller(context.Background(), "alice")
+		keys, err := e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+		folder := path.Dir(book.PathIn(records.Declared, key, "")) + "/"
+		g.failGet = func(k string) error {
+			if strings.HasPrefix(k, folder) {
+				return fault
+			}
+			return nil
+		}
+		if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err == nil {
+			t.Errorf("%s: alice's API upload started while bob's keys are out", fault.Message)
+		}
+		put(t, e.store.Client, keys.Key, "image/png", append(png56, make([]byte, 1000)...))
+		err = e.svc.ObjectCreated(context.Background(), keys.Key)
+		g.failGet = nil
+		if err == nil && e.exists(t, keys.Key) {
+			t.Errorf("%s: the object larger than bob's keys declared passed (neither refused nor retried)", fault.Message)
+		}
 	}
 }

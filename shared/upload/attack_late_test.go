@@ -37,7 +37,8 @@ type gatedStore struct {
 	*flakyStore
 	beforeRead      func(key string)
 	beforePutRecord func(key string)
-	gets            atomic.Int32 // record reads answered
+	failGet         func(key string) error // a record read's failure, or nil
+	gets            atomic.Int32           // record reads answered
 }
 
 func (g *gatedStore) ReadHead(ctx context.Context, key string, n int) ([]byte, storage.ObjectInfo, error) {
@@ -56,6 +57,11 @@ func (g *gatedStore) Stat(ctx context.Context, key string) (storage.ObjectInfo, 
 
 func (g *gatedStore) GetMarker(ctx context.Context, key string) ([]byte, bool, error) {
 	defer g.gets.Add(1)
+	if g.failGet != nil {
+		if err := g.failGet(key); err != nil {
+			return nil, false, err
+		}
+	}
 	return g.flakyStore.GetMarker(ctx, key)
 }
 
