@@ -287,10 +287,21 @@ func (b *Book) PathsIn(ctx context.Context, kind Kind, owner string) ([]string, 
 const MaxInFolder = 1000
 
 // transient reports a failed read worth failing a listing for (and trying again): the
-// store busy or slow, the credentials, the request's own deadline.
+// store busy or slow, the credentials, the request's own deadline — and any failure not
+// known to last (the store's 5xx, a connection it could not make): a record skipped
+// for it would be a declaration or an upload silently missed. Only the store's refusal
+// of that object (403, or another 4xx: archived, encrypted with a key not given) is
+// for good.
 func transient(err error) bool {
-	return errcode.Is(err, errcode.UpstreamBusy) || errcode.Is(err, errcode.UpstreamTimeout) ||
-		errcode.Is(err, errcode.CredentialsFailed) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+	if errcode.Is(err, errcode.UpstreamBusy) || errcode.Is(err, errcode.UpstreamTimeout) ||
+		errcode.Is(err, errcode.CredentialsFailed) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	if errcode.Is(err, errcode.UpstreamDenied) {
+		return false
+	}
+	var re interface{ HTTPStatus() int } // the store's answer (storerest.ResponseError)
+	return !errors.As(err, &re) || re.HTTPStatus() < 400 || re.HTTPStatus() >= 500
 }
 
 // readIn reads the record at path of owner's folder: nil when it is gone since the

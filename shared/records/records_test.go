@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -82,6 +83,12 @@ func TestFolderRecordsAcrossRotation(t *testing.T) {
 	}
 }
 
+// answered is the store's answer's status as storerest's ResponseError tells it (0: none came).
+type answered int
+
+func (a answered) HTTPStatus() int { return int(a) }
+func (a answered) Error() string   { return "answered " + strconv.Itoa(int(a)) }
+
 // failing is a store whose reads of some paths fail with code.
 type failing struct {
 	memStore
@@ -90,6 +97,15 @@ type failing struct {
 
 func (f failing) GetMarker(ctx context.Context, key string) ([]byte, bool, error) {
 	if code, ok := f.paths[key]; ok {
+		if code == errcode.UpstreamError { // the store's 4xx for that object (archived, encrypted)
+			return nil, false, &errcode.Error{Code: code, Message: "refused", Err: answered(400)}
+		}
+		if code == "unreachable" { // a connection the store could not make
+			return nil, false, &errcode.Error{Code: errcode.UpstreamError, Message: "could not reach COS", Err: answered(0)}
+		}
+		if code == "5xx" {
+			return nil, false, &errcode.Error{Code: errcode.UpstreamError, Message: "COS answered 500", Err: answered(500)}
+		}
 		return nil, false, &errcode.Error{Code: code, Message: "refused"}
 	}
 	return f.memStore.GetMarker(ctx, key)
@@ -109,7 +125,8 @@ func TestListInSkipsWhatCannotBeRead(t *testing.T) {
 	}
 	junk := b.folder(Open, "alice") + "0000"
 	mem[junk] = []byte("x")
-	for code, wantErr := range map[string]bool{errcode.UpstreamError: false, errcode.UpstreamDenied: false, errcode.UpstreamBusy: true, errcode.UpstreamTimeout: true} {
+	for code, wantErr := range map[string]bool{errcode.UpstreamError: false, errcode.UpstreamDenied: false, errcode.UpstreamBusy: true, errcode.UpstreamTimeout: true,
+		"unreachable": true, "5xx": true} {
 		fb := New(failing{mem, map[string]string{junk: code}}, "uploads/", []byte("0123456789abcdef0123456789abcdef"))
 		entries, forged, err := fb.ListIn(ctx, Open, "alice")
 		if wantErr {

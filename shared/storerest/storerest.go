@@ -99,6 +99,10 @@ type ResponseError struct {
 	Err       error
 }
 
+// HTTPStatus is the store's answer's status, 0 when none came (records tell a failure
+// that lasts from one that may not by it).
+func (e *ResponseError) HTTPStatus() int { return e.Status }
+
 func (e *ResponseError) Error() string {
 	if e.Err != nil {
 		return e.Err.Error()
