@@ -173,3 +173,48 @@ func TestAttackDeclRecordReadFailsOpen(t *testing.T) {
 		}
 	}
 }
+
+// A listing reads the first records.MaxInFolder objects of a key's folder, in key order.
+// Anyone who may write under the prefix (the records' own threat: another deployment, a
+// misconfigured role) fills the folder with objects sorting first: every declaration is
+// then past what is read — bob's keys block no API upload and bind nothing they write.
+func TestAttackDeclFolderFilledPastTheListing(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	key := "uploads/shared/full.png"
+	size := int64(len(png56))
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	folder := path.Dir(book.PathIn(records.Declared, key, "")) + "/"
+	bob := upload.WithCaller(context.Background(), "bob")
+	alice := upload.WithCaller(context.Background(), "alice")
+	keys, err := e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range jobs {
+				if err := e.store.PutRecord(context.Background(), folder+"0000"+strconv.Itoa(100000+i), []byte("x")); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	for i := range records.MaxInFolder {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err == nil {
+		t.Errorf("alice's API upload started while bob's keys are out")
+	}
+	put(t, e.store.Client, keys.Key, "image/png", append(png56, make([]byte, 1000)...))
+	if err := e.svc.ObjectCreated(context.Background(), keys.Key); err == nil && e.exists(t, keys.Key) {
+		t.Errorf("the object larger than bob's keys declared passed (neither refused nor retried)")
+	}
+	// And no more keys are handed out for the key while its folder cannot be read whole.
+	if _, err := e.svc.Keys(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err == nil {
+		t.Errorf("alice got keys for a key whose declarations cannot all be read")
+	}
+}
