@@ -229,15 +229,34 @@ type Entry struct {
 // folder that are not this deployment's seal of owner's record at their own path are
 // skipped and returned in forged (their paths), never as entries.
 func (b *Book) ListIn(ctx context.Context, kind Kind, owner string) (entries []Entry, forged []string, err error) {
+	return b.listIn(ctx, kind, owner, false)
+}
+
+// ErrFolderFull: a folder holds more objects than a listing reads (MaxInFolder).
+var ErrFolderFull = errors.New("records: the folder holds more objects than a listing reads")
+
+// ListWholeIn is ListIn for a folder whose every record counts (one missed is a guarantee
+// lost): a folder holding more than MaxInFolder objects is ErrFolderFull, not its first ones.
+func (b *Book) ListWholeIn(ctx context.Context, kind Kind, owner string) (entries []Entry, forged []string, err error) {
+	return b.listIn(ctx, kind, owner, true)
+}
+
+func (b *Book) listIn(ctx context.Context, kind Kind, owner string, whole bool) (entries []Entry, forged []string, err error) {
 	lister, ok := b.store.(KeyLister)
 	if !ok {
 		return nil, nil, errors.New("records: this store cannot list records")
 	}
 	// Anyone who may write under the prefix could fill a folder: its owner's listing reads
-	// the first MaxInFolder.
-	paths, err := lister.ListKeys(ctx, b.folder(kind, owner), MaxInFolder)
+	// the first MaxInFolder (and tells, when whole, that there are more).
+	paths, err := lister.ListKeys(ctx, b.folder(kind, owner), MaxInFolder+1)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(paths) > MaxInFolder {
+		if whole {
+			return nil, nil, fmt.Errorf("%w (%s)", ErrFolderFull, b.folder(kind, owner))
+		}
+		paths = paths[:MaxInFolder]
 	}
 	// Read 8 at a time: a caller's folder costs its listing and about one round trip per
 	// 8 records. A read that failed for now fails the listing.

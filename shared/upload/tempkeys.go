@@ -357,7 +357,14 @@ func (s *Service) listDeclarations(ctx context.Context, key string, now int64) (
 			old, oldErr = declarations{}, nil
 		}
 	})
-	entries, forged, err = s.records.ListIn(ctx, records.Declared, key)
+	// Every declaration counts: a folder filled past what a listing reads fails (the
+	// request refused, the check retried), never passes with its first records only.
+	entries, forged, err = s.records.ListWholeIn(ctx, records.Declared, key)
+	if errors.Is(err, records.ErrFolderFull) {
+		s.log.Error("declarations past what a listing reads: refused", "kind", records.Declared, "key", key)
+		err = &errcode.Error{Code: errcode.KeyBusy, Field: "key", Err: err,
+			Message: "the declarations for this key cannot all be read; try again later"}
+	}
 	wg.Wait()
 	if err = errors.Join(err, oldErr); err != nil {
 		return nil, nil, nil, err
