@@ -51,7 +51,7 @@ func (r *rounds) since() (rounds, requests int) {
 }
 
 func newRoundsEnv(t *testing.T) (*holesEnv, *rounds) {
-	rt := &rounds{hold: 40 * time.Millisecond}
+	rt := &rounds{hold: 100 * time.Millisecond} // long enough that requests sent together overlap on a loaded machine
 	return newHolesEnvOn(t, functest.NewBackendBehind(t, rt.wrap), nil, false), rt
 }
 
