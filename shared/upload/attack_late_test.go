@@ -5,10 +5,8 @@ package upload_test
 // concurrent reads, and the grants of objects written with temporary keys.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"path"
 	"slices"
@@ -18,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/directup/directup/shared/cos/campolicy"
-	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/functest"
@@ -75,31 +71,12 @@ func (g *gatedStore) PutRecord(ctx context.Context, key string, body []byte) err
 // newGatedEnv is newHolesEnv on a gatedStore.
 func newGatedEnv(t *testing.T, adjust func(*policy.Policy), opts ...upload.Option) (*holesEnv, *gatedStore) {
 	t.Helper()
-	b := functest.NewBackend(t)
-	c := b.Client(t)
-	c.BaseDelay, c.MaxDelay = time.Millisecond, time.Millisecond
-	c.Issuer = func(_ context.Context, pol string, ttl time.Duration) (credentials.Value, string, error) {
-		var p campolicy.Policy
-		if err := json.Unmarshal([]byte(pol), &p); err != nil {
-			return credentials.Value{}, "", err
-		}
-		k, exp := b.Store.MintTemporary(p, ttl)
-		return credentials.Value{AccessKeyID: k.SecretID, SecretAccessKey: k.SecretKey, SessionToken: k.SessionToken, Expires: exp}, "sts-req-1", nil
-	}
-	p := policy.Default()
-	p.ClientKeys, p.AllowSTS = true, true
-	if adjust != nil {
-		adjust(&p)
-	}
-	fs := &flakyStore{Client: c}
-	g := &gatedStore{flakyStore: fs}
-	tl := &told{}
-	var log bytes.Buffer
-	svc, err := upload.NewService(g, p, []byte(holesSecret), append([]upload.Option{upload.WithEvents(tl), upload.WithLog(slog.New(slog.NewJSONHandler(&log, nil)))}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &holesEnv{b: b, store: fs, svc: svc, told: tl, log: &log}, g
+	var g *gatedStore
+	e := newHolesEnvServing(t, functest.NewBackend(t), adjust, false, func(fs *flakyStore) storage.Store {
+		g = &gatedStore{flakyStore: fs}
+		return g
+	}, opts...)
+	return e, g
 }
 
 // The storage function reads the object, its rejection and the key's declarations
@@ -214,50 +191,6 @@ func TestAttackKeysReplayAFormsSeal(t *testing.T) {
 	}
 	if e.exists(t, key) {
 		t.Errorf("an object of %d bytes written with keys declared for %d stays (events %+v)", len(big), size, e.told.all())
-	}
-}
-
-// keysGrants lets everything through once the rules allow any ACL but private: rules that
-// allow public-read (and no grants, UPLOAD_ALLOW_GRANTS off) kept an object its keys gave
-// another account full control of, or made writable by anyone.
-func TestAttackKeysGrantMoreThanTheAllowedACL(t *testing.T) {
-	for _, tt := range []struct {
-		name    string
-		allowed []string
-		grants  bool
-		header  http.Header
-		stays   bool
-	}{
-		{"full control to another account where public-read is allowed", []string{"public-read"}, false,
-			http.Header{"X-Cos-Grant-Full-Control": {`id="qcs::cam::uin/100000000002:uin/100000000002"`}}, false},
-		{"public-read-write where authenticated-read is allowed", []string{"authenticated-read"}, false,
-			http.Header{"X-Cos-Acl": {"public-read-write"}}, false},
-		{"public-read where it is allowed", []string{"public-read"}, false, http.Header{"X-Cos-Acl": {"public-read"}}, true},
-		{"a grant where grants are allowed", nil, true,
-			http.Header{"X-Cos-Grant-Read": {`id="qcs::cam::uin/100000000002:uin/100000000002"`}}, true},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			e, _ := newGatedEnv(t, func(p *policy.Policy) { p.AllowedACLs, p.AllowGrants = tt.allowed, tt.grants })
-			ctx := upload.WithCaller(context.Background(), "alice")
-			size := int64(len(png56))
-			keys, err := e.svc.Keys(ctx, &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := http.Header{"Content-Type": {"image/png"}}
-			for k, v := range tt.header {
-				h[k] = v
-			}
-			if _, _, err := e.store.Client.Do(ctx, storerest.Call{Method: http.MethodPut, Key: keys.Key, Body: png56, Header: h}); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.svc.ObjectCreated(ctx, keys.Key); err != nil {
-				t.Fatal(err)
-			}
-			if got := e.exists(t, keys.Key); got != tt.stays {
-				t.Fatalf("object stays %v, want %v (events %+v)", got, tt.stays, e.told.all())
-			}
-		})
 	}
 }
 

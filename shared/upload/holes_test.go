@@ -89,6 +89,14 @@ func newHolesEnv(t *testing.T, adjust func(*policy.Policy), stsFails bool, opts 
 // newHolesEnvOn is newHolesEnv on the store b.
 func newHolesEnvOn(t *testing.T, b *functest.Backend, adjust func(*policy.Policy), stsFails bool, opts ...upload.Option) *holesEnv {
 	t.Helper()
+	return newHolesEnvServing(t, b, adjust, stsFails, nil, opts...)
+}
+
+// newHolesEnvServing is newHolesEnvOn with the service given serve(the env's store)
+// instead of the store itself (nil: the store): a wrapper that watches or fails calls.
+func newHolesEnvServing(t *testing.T, b *functest.Backend, adjust func(*policy.Policy), stsFails bool,
+	serve func(*flakyStore) storage.Store, opts ...upload.Option) *holesEnv {
+	t.Helper()
 	c := b.Client(t)
 	c.BaseDelay, c.MaxDelay = time.Millisecond, time.Millisecond
 	c.Issuer = func(_ context.Context, policy string, ttl time.Duration) (credentials.Value, string, error) {
@@ -108,9 +116,13 @@ func newHolesEnvOn(t *testing.T, b *functest.Backend, adjust func(*policy.Policy
 		adjust(&p)
 	}
 	store := &flakyStore{Client: c}
+	var served storage.Store = store
+	if serve != nil {
+		served = serve(store)
+	}
 	tl := &told{}
 	var log bytes.Buffer
-	svc, err := upload.NewService(store, p, []byte(holesSecret), append([]upload.Option{upload.WithEvents(tl),
+	svc, err := upload.NewService(served, p, []byte(holesSecret), append([]upload.Option{upload.WithEvents(tl),
 		upload.WithLog(slog.New(slog.NewJSONHandler(&log, nil)))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -746,17 +758,25 @@ func TestKeysObjectGrantingOthersIsDeleted(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		allowed []string
+		grants  bool // UPLOAD_ALLOW_GRANTS
 		header  http.Header
 		stays   bool
 	}{
-		{"no ACL set", nil, nil, true},
-		{"public-read", nil, http.Header{"X-Cos-Acl": {"public-read"}}, false},
-		{"a grant to another account", nil, http.Header{"X-Cos-Grant-Read": {`id="qcs::cam::uin/100000000002:uin/100000000002"`}}, false},
-		{"private", nil, http.Header{"X-Cos-Acl": {"private"}}, true},
-		{"public-read where the rules allow it", []string{"public-read"}, http.Header{"X-Cos-Acl": {"public-read"}}, true},
+		{"no ACL set", nil, false, nil, true},
+		{"public-read", nil, false, http.Header{"X-Cos-Acl": {"public-read"}}, false},
+		{"a grant to another account", nil, false, http.Header{"X-Cos-Grant-Read": {`id="qcs::cam::uin/100000000002:uin/100000000002"`}}, false},
+		{"private", nil, false, http.Header{"X-Cos-Acl": {"private"}}, true},
+		{"public-read where the rules allow it", []string{"public-read"}, false, http.Header{"X-Cos-Acl": {"public-read"}}, true},
+		// Found by the outside attack: allowing one ACL let every grant through.
+		{"full control to another account where public-read is allowed", []string{"public-read"}, false,
+			http.Header{"X-Cos-Grant-Full-Control": {`id="qcs::cam::uin/100000000002:uin/100000000002"`}}, false},
+		{"public-read-write where authenticated-read is allowed", []string{"authenticated-read"}, false,
+			http.Header{"X-Cos-Acl": {"public-read-write"}}, false},
+		{"a grant where grants are allowed", nil, true,
+			http.Header{"X-Cos-Grant-Read": {`id="qcs::cam::uin/100000000002:uin/100000000002"`}}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newHolesEnv(t, func(p *policy.Policy) { p.AllowedACLs = tt.allowed }, false)
+			e := newHolesEnv(t, func(p *policy.Policy) { p.AllowedACLs, p.AllowGrants = tt.allowed, tt.grants }, false)
 			ctx := upload.WithCaller(context.Background(), "alice")
 			size := int64(len(png56))
 			keys, err := e.svc.Keys(ctx, &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size})
