@@ -165,32 +165,49 @@ func TestGuaranteeCompleteAtTheDeclaredSize(t *testing.T) {
 	}
 }
 
-// Open uploads (API_COMPANION_OPEN_UPLOADS) pin no sizes: the policy's limit holds only at
-// complete — exactly at UPLOAD_MAX_SIZE completes, one byte more is 413 and aborted.
+// Open uploads (API_COMPANION_OPEN_UPLOADS) pin no sizes: the policy's limits hold only at
+// complete — exactly UPLOAD_MAX_SIZE completes, one byte more is 413 and aborted; exactly
+// UPLOAD_MIN_SIZE completes, a byte under is 400 and makes no object.
 func TestGuaranteeOpenUploadAtTheLimit(t *testing.T) {
-	r := newRig(t, func(p *policy.Policy) { p.MaxSize = 10 })
-	for _, n := range []int{10, 11} {
-		in, err := r.svc.InitiateOpen(bg, "f.bin", "application/octet-stream", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		urls, err := r.svc.PresignParts(bg, in.Token, in.UploadID, []int{1}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		etag, status := send(t, urls.Parts[0], bytes.Repeat([]byte("x"), n))
-		if status != 200 {
-			t.Fatalf("an open part of %d bytes: %d", n, status)
-		}
-		done, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
-		if n == 10 {
-			if err != nil || done.Size != 10 {
-				t.Fatalf("exactly the limit: %v %+v", err, done)
+	for _, tt := range []struct {
+		name        string
+		rules       func(*policy.Policy)
+		exact, miss int
+		status      int
+		code        string
+		aborted     bool
+	}{
+		{"UPLOAD_MAX_SIZE", func(p *policy.Policy) { p.MaxSize = 10 }, 10, 11, http.StatusRequestEntityTooLarge, errcode.SizeTooLarge, true},
+		{"UPLOAD_MIN_SIZE", func(p *policy.Policy) { p.MinSize = 10 }, 10, 9, http.StatusBadRequest, errcode.InvalidField, false},
+	} {
+		r := newRig(t, tt.rules)
+		for _, n := range []int{tt.exact, tt.miss} {
+			in, err := r.svc.InitiateOpen(bg, "f.bin", "application/octet-stream", "")
+			if err != nil {
+				t.Fatal(err)
 			}
-			continue
+			urls, err := r.svc.PresignParts(bg, in.Token, in.UploadID, []int{1}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			etag, status := send(t, urls.Parts[0], bytes.Repeat([]byte("x"), n))
+			if status != 200 {
+				t.Fatalf("%s: an open part of %d bytes: %d", tt.name, n, status)
+			}
+			done, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
+			if n == tt.exact {
+				if err != nil || done.Size != int64(n) {
+					t.Fatalf("%s: exactly at it: %v %+v", tt.name, err, done)
+				}
+				continue
+			}
+			wantError(t, tt.name+": a byte past it", err, tt.status, tt.code, "parts")
+			if tt.aborted {
+				r.gone(t, in)
+			} else if info, _ := r.store.Stat(bg, in.Key); info.Exists {
+				t.Errorf("%s: an object past it was made", tt.name)
+			}
 		}
-		wantError(t, "one byte over the limit", err, http.StatusRequestEntityTooLarge, errcode.SizeTooLarge, "parts")
-		r.gone(t, in)
 	}
 }
 

@@ -99,38 +99,6 @@ func TestMutauditCompleteRefusesAnObjectOverTheDeclaredSize(t *testing.T) {
 	}
 }
 
-// An open upload's minimum (UPLOAD_MIN_SIZE), known only at complete: exactly the
-// minimum completes, a byte under is 400. Kills: complete.go `named < min` weakened to
-// `named < min-1`.
-func TestMutauditOpenUploadAtTheMinimum(t *testing.T) {
-	r := newRig(t, func(p *policy.Policy) { p.MinSize = 10 })
-	for _, n := range []int{10, 9} {
-		in, err := r.svc.InitiateOpen(bg, "f.bin", "application/octet-stream", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		urls, err := r.svc.PresignParts(bg, in.Token, in.UploadID, []int{1}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		etag, status := send(t, urls.Parts[0], bytes.Repeat([]byte("x"), n))
-		if status != 200 {
-			t.Fatalf("an open part of %d bytes: %d", n, status)
-		}
-		done, err := r.svc.Complete(bg, in.Token, in.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
-		if n == 10 {
-			if err != nil || done.Size != 10 {
-				t.Fatalf("exactly the minimum: %v %+v", err, done)
-			}
-			continue
-		}
-		wantError(t, "one byte under the minimum", err, http.StatusBadRequest, errcode.InvalidField, "parts")
-		if info, _ := r.store.Stat(bg, in.Key); info.Exists {
-			t.Errorf("%s: an object under the minimum was made", in.Key)
-		}
-	}
-}
-
 // The storage-triggered check holds any object to the rules' limits at their exact
 // bounds: UPLOAD_MAX_SIZE and UPLOAD_MIN_SIZE themselves are kept, a byte over or under
 // is deleted. Kills: objectcreated_checks.go `Size > MaxSize` weakened to `> MaxSize+1`,
