@@ -240,8 +240,7 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 		}
 	}
 	if live > maxDeclarations {
-		return false, &errcode.Error{Code: errcode.KeyBusy, Field: "key",
-			Message: "too many temporary keys are outstanding for this key; try again once they expire"}
+		return false, tooManyKeys()
 	}
 	// Which ones at random: callers racing on the key would otherwise all drop the same
 	// few, and bursts of declarations leave more expired records than they drop, until
@@ -294,10 +293,15 @@ func (s *Service) stillWithinLimit(ctx context.Context, key string, now int64, a
 		}
 	}
 	if live > maxDeclarations {
-		return &errcode.Error{Code: errcode.KeyBusy, Field: "key",
-			Message: "too many temporary keys are outstanding for this key; try again once they expire"}
+		return tooManyKeys()
 	}
 	return nil
+}
+
+// tooManyKeys refuses a declaration past maxDeclarations outstanding for one key.
+func tooManyKeys() error {
+	return &errcode.Error{Code: errcode.KeyBusy, Field: "key",
+		Message: "too many temporary keys are outstanding for this key; try again once they expire"}
 }
 
 // maxDropped bounds the expired records one declaration removes: one round trip's worth.
