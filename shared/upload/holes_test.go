@@ -802,3 +802,29 @@ func TestKeysObjectGrantingOthersIsDeleted(t *testing.T) {
 		})
 	}
 }
+
+// refusedReads is a store whose object reads are refused as the store refuses a role
+// without leave to decrypt an SSE-KMS object.
+type refusedReads struct{ *flakyStore }
+
+func (r refusedReads) ReadHead(context.Context, string, int) ([]byte, storage.ObjectInfo, error) {
+	return nil, storage.ObjectInfo{}, &errcode.Error{Code: errcode.UpstreamDenied, Message: "COS refused the function's credentials: AccessDenied (test)"}
+}
+
+// README: where the verification read is refused (an SSE-KMS object the role may not
+// decrypt), complete answers 502 upstream_denied, tells nothing, and the object stays
+// unverified — nothing is removed on a read that could not be made — until a complete
+// retried with the permission in place checks it.
+func TestRefusedVerificationReadAnswersUpstreamDenied(t *testing.T) {
+	e := newHolesEnvServing(t, functest.NewBackend(t), nil, false, func(fs *flakyStore) storage.Store { return refusedReads{fs} })
+	_, _, err := e.upload(t, context.Background(), "uploads/alice/k.png", "image/png", png56)
+	if got := errcode.As(err); got.Code != errcode.UpstreamDenied { // 502 over HTTP (httpapi)
+		t.Fatalf("complete with the read refused: %v, want upstream_denied", err)
+	}
+	if !e.exists(t, "uploads/alice/k.png") {
+		t.Error("the object was removed although it could not be read")
+	}
+	if evs := e.told.all(); len(evs) != 0 {
+		t.Errorf("events %+v told for an object nobody checked", evs)
+	}
+}
