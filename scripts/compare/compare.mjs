@@ -11,6 +11,8 @@
 //   (cd scripts/compare && npm ci) && node scripts/compare/compare.mjs [uploads] [clients,...] [delay ms] [paths]
 //   node scripts/compare/compare.mjs 400 1,16 10     # storage 10 ms away each way, 1 then 16 clients
 //   node scripts/compare/compare.mjs 300 1,16 10 params   # Uppy's small-file path only
+//   COMPARE_PROXY_LOG=1 COMPARE_LOG_STDERR=1 node scripts/compare/compare.mjs 20 1 10 multipart
+//                                       # every storage request, method and path, on stderr
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -57,11 +59,12 @@ await waitFor(s3)
 // (scripts/delayproxy: a Go reverse proxy), so its work never shares an event loop with the
 // clients it measures. Host headers pass unchanged, so SigV4 signatures made for the
 // proxy's address verify at versitygw.
-const proxyBin = process.env.DELAYPROXY_BIN || join(mkdtempSync(join(tmpdir(), 'compare-proxy-')), 'delayproxy')
-if (!process.env.DELAYPROXY_BIN) execFileSync('go', ['build', '-o', proxyBin, './scripts/delayproxy'], { cwd: root, stdio: 'inherit' })
+const proxyBin = join(mkdtempSync(join(tmpdir(), 'compare-proxy-')), 'delayproxy')
+execFileSync('go', ['build', '-o', proxyBin, './scripts/delayproxy'], { cwd: root, stdio: 'inherit' })
 const proxyPort = await port()
 if (delay > 0) {
-  pids.proxy = run(proxyBin, ['-listen', `127.0.0.1:${proxyPort}`, '-upstream', s3, '-delay', `${delay}ms`], {}).pid
+  pids.proxy = run(proxyBin, ['-listen', `127.0.0.1:${proxyPort}`, '-upstream', s3, '-delay', `${delay}ms`,
+    ...(process.env.COMPARE_PROXY_LOG ? ['-log'] : [])], {}).pid
   await waitFor(`http://127.0.0.1:${proxyPort}/`)
 }
 const storage = delay > 0 ? `http://127.0.0.1:${proxyPort}` : s3

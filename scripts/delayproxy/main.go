@@ -10,10 +10,13 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"time"
 )
 
@@ -41,14 +44,28 @@ func newProxy(upstream *url.URL, delay time.Duration) http.Handler {
 	}
 }
 
+// logged writes one line per request to w: method and path, never the query (a presigned
+// URL's signature and session token are in it), so a run can count storage requests.
+func logged(h http.Handler, w io.Writer) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s\n", r.Method, r.URL.Path)
+		h.ServeHTTP(rw, r)
+	})
+}
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	upstream := flag.String("upstream", "", "the storage server's base URL")
 	delay := flag.Duration("delay", 10*time.Millisecond, "each way")
+	logRequests := flag.Bool("log", false, "write each request's method and path to stderr")
 	flag.Parse()
 	u, err := url.Parse(*upstream)
 	if err != nil || u.Host == "" {
 		log.Fatal("-upstream: a URL like http://127.0.0.1:9000")
 	}
-	log.Fatal(http.ListenAndServe(*listen, newProxy(u, *delay)))
+	h := newProxy(u, *delay)
+	if *logRequests {
+		h = logged(h, os.Stderr)
+	}
+	log.Fatal(http.ListenAndServe(*listen, h))
 }
