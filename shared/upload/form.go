@@ -70,6 +70,10 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 		return nil, err
 	}
 	if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or told the hook: not while keys for it are out
+		// Recorded first, so keys racing this form either are seen here or see it.
+		if err := s.recordForm(ctx, obj.Key, rules.URLTTL); err != nil {
+			return nil, err
+		}
 		if err := s.lockedByKeys(ctx, obj.Key); err != nil {
 			return nil, err
 		}

@@ -118,19 +118,20 @@ func TestObjectCreatedReadsInOneRoundTrip(t *testing.T) {
 
 // Temporary keys for a generated key — one nobody could name before — write their
 // declaration once: nothing can be there to count or renew. A named key's declarations
-// are listed (with the single record kept before) before its own is written, listed again
-// (names only: the count limit against racers), its open uploads listed, and its own
-// record then written again, confirmed.
+// are listed (with the single record kept before, and the key's records of forms) before
+// its own is written, listed again (names only: the count limit against racers; the forms
+// again), its open uploads listed, and its own record then written again, confirmed: five
+// round trips, the forms' listings riding along with the declarations'.
 func TestKeysDeclareAGeneratedKeyInOneWrite(t *testing.T) {
 	e, rt := newRoundsEnv(t)
 	ctx := context.Background()
 	size := int64(len(png56))
 	for _, tt := range []struct {
-		name, key    string
-		wantRequests int
+		name, key                string
+		wantRounds, wantRequests int
 	}{
-		{"generated key", "", 1},
-		{"named key", "uploads/alice/named.png", 6},
+		{"generated key", "", 1, 1},
+		{"named key", "uploads/alice/named.png", 5, 8},
 	} {
 		rt.since()
 		req := &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size}
@@ -141,8 +142,8 @@ func TestKeysDeclareAGeneratedKeyInOneWrite(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if _, n := rt.since(); n != tt.wantRequests {
-			t.Errorf("%s: %d storage requests, want %d", tt.name, n, tt.wantRequests)
+		if rounds, n := rt.since(); n != tt.wantRequests || rounds != tt.wantRounds {
+			t.Errorf("%s: %d storage requests in %d round trips, want %d in %d", tt.name, n, rounds, tt.wantRequests, tt.wantRounds)
 		}
 		// The declaration holds: an object of another size at the key is removed.
 		put(t, e.store.Client, keys.Key, "image/png", append(png56, 0))

@@ -222,8 +222,15 @@ func (d *declared) holds(t time.Time) bool {
 // (sent with it: no round trip more), so the folder stays within what a listing reads.
 func (s *Service) declare(ctx context.Context, key string, d declared) (renewing bool, err error) {
 	now := s.now().Unix()
+	var (
+		forms    *formsFor
+		formsErr error
+		reads    sync.WaitGroup
+	)
+	reads.Go(func() { forms, formsErr = s.readForms(ctx, key) }) // at once: no round trip more
 	all, folder, expired, err := s.listDeclarations(ctx, key, now)
-	if err != nil {
+	reads.Wait()
+	if err = errors.Join(err, formsErr); err != nil {
 		return false, err
 	}
 	live := 1
@@ -242,6 +249,14 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 	if live > maxDeclarations {
 		return false, tooManyKeys()
 	}
+	// Another caller's form for the key may still be posted: its object would be judged
+	// against these keys' declaration. A renewal skips it as it skips the open uploads:
+	// every form signed since the caller's keys were out met their declaration.
+	if !renewing {
+		if err := forms.heldByOthers(d.Caller, now); err != nil {
+			return false, err
+		}
+	}
 	// Which ones at random: callers racing on the key would otherwise all drop the same
 	// few, and bursts of declarations leave more expired records than they drop, until
 	// the folder outgrows what a listing reads.
@@ -250,6 +265,10 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 	for _, id := range expired[:min(len(expired), maxDropped)] {
 		// Best effort: a record left is dropped by a later declaration.
 		wg.Go(func() { _ = s.records.DeleteIn(context.WithoutCancel(ctx), records.Declared, key, id) })
+	}
+	stale := forms.expired(now)
+	for _, id := range stale[:min(len(stale), maxDropped)] {
+		wg.Go(func() { _ = s.records.DeleteIn(context.WithoutCancel(ctx), records.Forms, key, id) })
 	}
 	err = s.records.PutIn(ctx, records.Declared, key, d.Keys, &d)
 	wg.Wait()
@@ -260,7 +279,16 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 	// written: the folder is listed again now this one's is there (names only: one
 	// request), and a declaration that finds more than maxDeclarations outstanding goes.
 	// Of racers the last to list sees every record kept, so at most maxDeclarations are.
-	if err := s.stillWithinLimit(ctx, key, now, all, folder); err != nil {
+	// The forms are read again at once: one signed meanwhile either saw this declaration
+	// or is seen now.
+	var limitErr, formErr error
+	var again sync.WaitGroup
+	again.Go(func() { limitErr = s.stillWithinLimit(ctx, key, now, all, folder) })
+	if !renewing {
+		again.Go(func() { formErr = s.formsSince(ctx, key, d.Caller, now) })
+	}
+	again.Wait()
+	if err := cmp.Or(limitErr, formErr); err != nil {
 		return false, errors.Join(err, s.undeclare(ctx, key, d.Keys))
 	}
 	return renewing, nil

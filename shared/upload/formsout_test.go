@@ -1,0 +1,164 @@
+package upload_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/upload"
+)
+
+// A form for a named key and temporary keys for it never meet another caller's: a form is
+// valid for its lifetime and its object would be judged against the keys' declaration. In
+// each order, and with either request landing in the middle of the other, at most one of
+// alice's form and bob's keys is handed out (and the other answers key_busy); the same
+// caller may hold both.
+func TestFormsAndOthersKeysNeverShareAKey(t *testing.T) {
+	size := int64(len(png56))
+	for _, tt := range []struct {
+		name string
+		// race, when set, runs the second request while the first writes the record
+		// named by the path fragment: "forms" (the form's record) or "declared" (the keys').
+		race      string
+		keysFirst bool
+		sameUser  bool
+		wantForm  bool
+		wantKeys  bool
+	}{
+		{name: "form, then another's keys", wantForm: true},
+		{name: "keys, then another's form", keysFirst: true, wantKeys: true},
+		{name: "another's keys while the form is recorded", race: "forms"},
+		{name: "another's form while the keys are declared", race: "declared", keysFirst: true},
+		{name: "form, then the same caller's keys", sameUser: true, wantForm: true, wantKeys: true},
+		{name: "keys, then the same caller's form", sameUser: true, keysFirst: true, wantForm: true, wantKeys: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, g := newGatedEnv(t, nil)
+			key := "uploads/shared/" + strings.ReplaceAll(tt.name, " ", "-") + ".png"
+			alice := upload.WithCaller(context.Background(), "alice")
+			bob := upload.WithCaller(context.Background(), "bob")
+			if tt.sameUser {
+				bob = alice
+			}
+			var formErr, keysErr error
+			var f *upload.FormUpload
+			form := func() {
+				f, formErr = e.svc.InitiateForm(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+			}
+			keys := func() {
+				_, keysErr = e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size})
+			}
+			first, second := form, keys
+			if tt.keysFirst {
+				first, second = keys, form
+			}
+			var declaredWrites atomic.Int32
+			var raced atomic.Bool
+			g.beforePutRecord = func(path string) {
+				if strings.Contains(path, "/"+string(records.Declared)+"/") {
+					declaredWrites.Add(1)
+				}
+				if tt.race != "" && strings.Contains(path, "/"+tt.race+"/") && !raced.Swap(true) {
+					second()
+				}
+			}
+			first()
+			if tt.race == "" {
+				second()
+			}
+			if tt.race != "" {
+				// Played out in the middle: one of the two, never both.
+				if formErr == nil && keysErr == nil {
+					t.Fatalf("both handed out: alice's form and bob's keys for one key")
+				}
+				if formErr != nil && keysErr != nil {
+					t.Fatalf("both refused: form %v; keys %v", formErr, keysErr)
+				}
+				return
+			}
+			if (formErr == nil) != tt.wantForm || (keysErr == nil) != tt.wantKeys {
+				t.Fatalf("form handed out %v (%v), keys %v (%v); want %v, %v", formErr == nil, formErr, keysErr == nil, keysErr, tt.wantForm, tt.wantKeys)
+			}
+			for _, err := range []error{formErr, keysErr} {
+				if err != nil && !errcode.Is(err, errcode.KeyBusy) {
+					t.Errorf("refused with %v, want key_busy", err)
+				}
+			}
+			if !tt.keysFirst && !tt.wantKeys && declaredWrites.Load() != 0 {
+				t.Errorf("keys refused for an outstanding form still wrote %d declarations first", declaredWrites.Load())
+			}
+			if f != nil && !tt.sameUser {
+				// The form's upload lands and is kept: no declaration was made to judge it by.
+				if s := postFormOf(t, f, f.Fields, png56); s != 204 {
+					t.Fatalf("form post: %d", s)
+				}
+				if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+					t.Fatal(err)
+				}
+				if !e.exists(t, key) {
+					t.Errorf("alice's form upload was deleted")
+				}
+			}
+		})
+	}
+}
+
+// A form's record holds for the form's lifetime only: once every form it records has
+// expired, another caller's keys are handed out, and the expired record is dropped.
+func TestFormRecordEndsWithItsForms(t *testing.T) {
+	clock := time.Now()
+	e, _ := newGatedEnv(t, nil, upload.WithClock(func() time.Time { return clock }))
+	key := "uploads/shared/expiring.png"
+	size := int64(len(png56))
+	alice := upload.WithCaller(context.Background(), "alice")
+	bob := upload.WithCaller(context.Background(), "bob")
+	if _, err := e.svc.InitiateForm(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Hour - time.Second) // the form (UPLOAD_URL_TTL 1h) may still be posted
+	if _, err := e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); !errcode.Is(err, errcode.KeyBusy) {
+		t.Fatalf("keys while alice's form is valid: %v, want key_busy", err)
+	}
+	clock = clock.Add(time.Minute)
+	if _, err := e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatalf("keys once alice's form expired: %v", err)
+	}
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	if paths, err := book.PathsIn(context.Background(), records.Forms, key); err != nil || len(paths) != 0 {
+		t.Errorf("the expired form record stayed: %v %v", paths, err)
+	}
+}
+
+// A form refused because another caller holds keys leaves its record (it may stand for an
+// earlier form of its caller's), but that never stops the keys' holder renewing them as
+// its SDK's upload goes on: every form since was refused.
+func TestRefusedFormNeverStopsARenewal(t *testing.T) {
+	e, _ := newGatedEnv(t, nil)
+	key := "uploads/shared/renewed.png"
+	size := int64(len(png56))
+	alice := upload.WithCaller(context.Background(), "alice")
+	bob := upload.WithCaller(context.Background(), "bob")
+	carol := upload.WithCaller(context.Background(), "carol")
+	req := func() *policy.InitiateRequest {
+		return &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}
+	}
+	if _, err := e.svc.Keys(bob, req()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.InitiateForm(alice, req()); !errcode.Is(err, errcode.KeyBusy) {
+		t.Fatalf("alice's form while bob's keys are out: %v, want key_busy", err)
+	}
+	if _, err := e.svc.Keys(bob, req()); err != nil {
+		t.Errorf("bob's renewal after alice's refused form: %v", err)
+	}
+	// A caller holding no keys yet is refused while the record stands (alice's form might
+	// be one signed before bob's keys).
+	if _, err := e.svc.Keys(carol, req()); !errcode.Is(err, errcode.KeyBusy) {
+		t.Errorf("carol's keys with alice's form record standing: %v, want key_busy", err)
+	}
+}
