@@ -219,13 +219,13 @@ func TestAttackDeclFolderFilledPastTheListing(t *testing.T) {
 	}
 }
 
-// A named key's form is refused while another caller's keys for the key are out — but only
-// when it is signed: a form stays valid for its lifetime, and POST /sts cannot see a form
-// (it is no open upload). Alice signs a form, bob is then handed keys for the key, and
-// alice's upload lands on the key while bob's keys are out: held to bob's declaration, it
-// is deleted (or, were it the size bob declared, told as bob's).
+// A named key's form was refused while another caller's keys for the key were out — but
+// only when it was signed: a form stays valid for its lifetime, and POST /sts could not see
+// a form (it is no open upload). Alice signed a form, bob was then handed keys for the key,
+// and alice's upload landed on the key while bob's keys were out: held to bob's
+// declaration, it was deleted (or, were it the size bob declared, told as bob's). Now the
+// form is recorded and bob's keys are refused.
 func TestAttackDeclFormSignedBeforeTheKeys(t *testing.T) {
-
 	e := newHolesEnv(t, nil, false)
 	key := "uploads/shared/form.png"
 	alice := upload.WithCaller(context.Background(), "alice")
