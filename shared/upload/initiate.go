@@ -1,8 +1,10 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
@@ -122,12 +124,6 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if err != nil {
 		return nil, err
 	}
-	if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or the hook was told it
-		if err := s.lockedByKeys(ctx, obj.Key); err != nil {
-			s.abortQuietly(ctx, obj.Key, uploadID)
-			return nil, err
-		}
-	}
 	claims := uploadplan.Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		Issued: s.now().Unix(), Expires: s.now().Add(rules.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
@@ -140,11 +136,23 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
 	}
-	if !uppy && s.keepsOpen(subject) { // Uppy resumes its own way: it never lists
-		if err := s.recordOpen(ctx, &claims, req.Filename, req.Fingerprint); err != nil {
-			s.abortQuietly(ctx, obj.Key, uploadID)
-			return nil, err
+	// Both need the upload started, neither the other: at once, one round trip.
+	var lockErr, openErr error
+	var wg sync.WaitGroup
+	if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or the hook was told it
+		wg.Go(func() { lockErr = s.lockedByKeys(ctx, obj.Key) })
+	}
+	recorded := !uppy && s.keepsOpen(subject) // Uppy resumes its own way: it never lists
+	if recorded {
+		wg.Go(func() { openErr = s.recordOpen(ctx, &claims, req.Filename, req.Fingerprint) })
+	}
+	wg.Wait()
+	if err := cmp.Or(lockErr, openErr); err != nil {
+		s.abortQuietly(ctx, obj.Key, uploadID)
+		if recorded && openErr == nil { // best effort: a listing drops a record of an aborted upload anyway
+			_ = s.dropOpen(context.WithoutCancel(ctx), subject, uploadID)
 		}
+		return nil, err
 	}
 	up, err := s.initiated(ctx, &claims, plan, obj, mode)
 	if err != nil {

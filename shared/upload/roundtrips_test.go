@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/upload"
 )
 
 // rounds counts the storage round trips a function a network away from storage waits
@@ -152,6 +154,45 @@ func TestKeysDeclareAGeneratedKeyInOneWrite(t *testing.T) {
 		}
 		if e.exists(t, keys.Key) {
 			t.Errorf("%s: an object of another size than declared stayed", tt.name)
+		}
+	}
+}
+
+// An authenticated caller's upload to a named key (temporary keys on) is started, then its
+// resume record is written while the key's declarations are read: two round trips, the
+// storage's initiate and the two together. Refused for another caller's keys, the upload
+// is aborted and its record goes.
+func TestInitiateNamedKeyInTwoRoundTrips(t *testing.T) {
+	e, rt := newRoundsEnv(t)
+	size := int64(len(png56))
+	alice := upload.WithCaller(context.Background(), "alice")
+	bob := upload.WithCaller(context.Background(), "bob")
+	rt.since()
+	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: "uploads/alice/named.png", ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatal(err)
+	}
+	if rounds, n := rt.since(); rounds != 2 {
+		t.Errorf("initiate to a named key: %d round trips (%d requests), want 2", rounds, n)
+	}
+	key := "uploads/shared/held.png"
+	if _, err := e.svc.Keys(bob, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}); !errcode.Is(err, errcode.KeyBusy) {
+		t.Fatalf("alice's upload to a key bob holds keys for: %v, want key_busy", err)
+	}
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	entries, _, err := book.ListIn(context.Background(), records.Open, "alice")
+	if err != nil || len(entries) != 1 {
+		t.Errorf("alice's records of open uploads: %d (%v), want the first upload's only", len(entries), err)
+	}
+	open, err := e.svc.ListOpen(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range open {
+		if o.Key == key {
+			t.Errorf("the refused upload is listed open: %+v", o)
 		}
 	}
 }
