@@ -1,0 +1,90 @@
+package queue_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/directup/directup/shared/cos"
+	"github.com/directup/directup/shared/cos/cossign"
+	"github.com/directup/directup/shared/credentials"
+	"github.com/directup/directup/shared/localcos"
+	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/queue"
+	"github.com/directup/directup/shared/upload"
+)
+
+// roundTrips counts the storage round trips a processor a network away waits for:
+// requests in flight together are one; each is held a moment so requests sent together
+// are seen together.
+type roundTrips struct {
+	mu               sync.Mutex
+	rounds, inFlight int
+}
+
+func (r *roundTrips) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		if r.inFlight == 0 {
+			r.rounds++
+		}
+		r.inFlight++
+		r.mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		h.ServeHTTP(w, req)
+		r.mu.Lock()
+		r.inFlight--
+		r.mu.Unlock()
+	})
+}
+
+func (r *roundTrips) since() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.rounds
+	r.rounds = 0
+	return n
+}
+
+// A first delivery of an initiate reads its marker while it starts the upload, then
+// writes the marker: two storage round trips. A redelivery answers from the marker and
+// leaves no second upload; complete and abort still read the marker before acting.
+func TestInitiateMessageInTwoRoundTrips(t *testing.T) {
+	cred := cossign.Credentials{SecretID: "AKIDq", SecretKey: "queue-secret", SessionToken: "queue-token"}
+	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &roundTrips{}
+	srv := httptest.NewServer(rt.wrap(store))
+	t.Cleanup(srv.Close)
+	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: srv.URL},
+		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
+	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("t", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := newReceiver(t)
+	proc := queue.New(svc, svc.Records(), &queue.Callbacks{Secret: []byte(callbackSecret)}, nil)
+	body := []byte(`{"callbackUrl":"` + rcv.URL + `/hook","action":"initiate","requestId":"job-rt","filename":"a.bin","contentType":"application/octet-stream","size":100}`)
+	ctx := context.Background()
+	rt.since()
+	first, out := proc.Handle(ctx, body, "m1")
+	if out != queue.Done || first.Initiated == nil {
+		t.Fatalf("first delivery: %+v %v", first, out)
+	}
+	if n := rt.since(); n != 2 {
+		t.Errorf("first delivery of an initiate: %d storage round trips, want 2", n)
+	}
+	again, _ := proc.Handle(ctx, body, "m1-again")
+	if !again.Duplicate || again.Initiated == nil || again.Initiated.UploadID != first.Initiated.UploadID {
+		t.Fatalf("redelivery: %+v", again)
+	}
+	if n := store.Uploads(); n != 1 {
+		t.Errorf("%d uploads open after a redelivery, want 1", n)
+	}
+}
