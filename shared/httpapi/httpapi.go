@@ -435,6 +435,9 @@ type stsAnswer struct {
 	Region      string `json:"region"`
 	Key         string `json:"key"`
 	Endpoint    string `json:"endpoint,omitempty"`
+	// The headers the upload must carry: the object is deleted otherwise.
+	ContentType        string `json:"contentType"`
+	ContentDisposition string `json:"contentDisposition,omitempty"`
 }
 
 func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
@@ -456,6 +459,7 @@ func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
 	out.Credentials.TmpSecretID, out.Credentials.TmpSecretKey, out.Credentials.SessionToken = k.SecretID, k.SecretKey, k.SessionToken
 	out.StartTime, out.ExpiredTime, out.Expiration = k.Start.Unix(), k.Expires.Unix(), k.Expires.UTC().Format(time.RFC3339)
 	out.RequestID, out.Bucket, out.Region, out.Key, out.Endpoint = k.RequestID, k.Bucket, k.Region, k.Key, k.Endpoint
+	out.ContentType, out.ContentDisposition = k.ContentType, k.ContentDisposition
 	WriteJSON(w, http.StatusOK, out)
 }
 

@@ -35,4 +35,7 @@ type Keys struct {
 	RequestID                         string // the STS request's
 	Bucket, Region, Key               string
 	Endpoint                          string // set where an SDK cannot derive it (a custom or local endpoint)
+	// ContentType and ContentDisposition are the headers the client's upload must carry
+	// (ContentDisposition "" none): what is stored otherwise is deleted after the fact.
+	ContentType, ContentDisposition string
 }

@@ -187,8 +187,12 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 		if o.info.Size != d.Size {
 			return "the object holds " + strconv.FormatInt(o.info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted", nil
 		}
-		if !d.checksumHolds(o.info) && policy.MediaType(o.info.ContentType) == policy.MediaType(d.ContentType) {
+		sameType := policy.MediaType(o.info.ContentType) == policy.MediaType(d.ContentType)
+		if !d.checksumHolds(o.info) && sameType {
 			return errcode.ChecksumMismatch + ": the object's crc64ecma is " + o.info.CRC64 + ", not the " + d.Checksum + " declared for its keys; it was deleted", nil
+		}
+		if !d.dispositionHolds(o.info) && sameType {
+			return "the object is stored with Content-Disposition " + strconv.Quote(o.info.ContentDisposition) + ", not the " + strconv.Quote(d.Disposition) + " declared for its keys; it was deleted", nil
 		}
 		return "the object is stored as " + policy.MediaType(o.info.ContentType) + ", not the " + policy.MediaType(d.ContentType) + " declared for its keys; it was deleted", nil
 	}

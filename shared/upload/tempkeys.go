@@ -9,6 +9,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,7 +91,8 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	// other caller's is rewritten) and holds only for an object written while its keys were valid.
 	// Keys whose declaration could not be kept are not handed out.
 	d := declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc)
-	d.Pending = !generated // a named key's keys are handed out only once the checks below pass
+	d.Disposition = obj.ContentDisposition // attachment for a type a browser runs script in
+	d.Pending = !generated                 // a named key's keys are handed out only once the checks below pass
 	renewing, err := s.declareKeys(ctx, obj.Key, d, generated)
 	if err != nil {
 		return nil, err
@@ -118,6 +120,7 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 		}
 	}
 	keys.Bucket, keys.Key = s.store.Bucket(), obj.Key
+	keys.ContentType, keys.ContentDisposition = obj.ContentType, obj.ContentDisposition
 	return keys, nil
 }
 
@@ -184,6 +187,9 @@ type declared struct {
 	// Checksum is the whole object's checksum the caller declared, in the store's
 	// algorithm and form (COS: crc64ecma, decimal); "" none.
 	Checksum string `json:"checksum,omitempty"`
+	// Disposition is the Content-Disposition the object must be stored with ("" any): the
+	// request's, or attachment for a type a browser runs script in, as an API upload's.
+	Disposition string `json:"disposition,omitempty"`
 	// Pending: the keys are not handed out yet (a named key's request still in its
 	// checks). A pending declaration bounds writes and blocks other callers' API uploads
 	// like any other, but never makes its caller's next request a renewal.
@@ -442,11 +448,18 @@ func heldAt(all []declared, modified time.Time) []declared {
 // matching is the newest of held that info's size and type meet, or nil.
 func matching(held []declared, info storage.ObjectInfo) *declared {
 	for i := len(held) - 1; i >= 0; i-- {
-		if d := &held[i]; info.Size == d.Size && policy.MediaType(info.ContentType) == policy.MediaType(d.ContentType) && d.checksumHolds(info) {
+		if d := &held[i]; info.Size == d.Size && policy.MediaType(info.ContentType) == policy.MediaType(d.ContentType) && d.checksumHolds(info) && d.dispositionHolds(info) {
 			return d
 		}
 	}
 	return nil
+}
+
+// dispositionHolds reports whether the object is stored with the declared
+// Content-Disposition (or none was declared): the keys' CAM policy cannot pin it, and
+// without attachment a scriptable type would be served inline from the bucket's domain.
+func (d *declared) dispositionHolds(info storage.ObjectInfo) bool {
+	return d.Disposition == "" || strings.TrimSpace(info.ContentDisposition) == d.Disposition
 }
 
 // checksumHolds reports whether the object's checksum is the declared one (or none was
