@@ -20,9 +20,9 @@ func TestKeysObjectHeldToItsDisposition(t *testing.T) {
 	page := []byte("<!doctype html><html><body><script>alert(document.cookie)</script></body></html>")
 	for _, tt := range []struct {
 		name, contentType, asked string // asked: the request's contentDisposition
-		body                         []byte
-		wantAnswer, stored           string // the answer's contentDisposition; what the SDK stores
-		stays                        bool
+		body                     []byte
+		wantAnswer, stored       string // the answer's contentDisposition; what the SDK stores
+		stays                    bool
 	}{
 		{name: "html without the attachment it was given", contentType: "text/html", body: page, wantAnswer: "attachment", stored: "", stays: false},
 		{name: "html stored inline", contentType: "text/html", body: page, wantAnswer: "attachment", stored: "inline", stays: false},
