@@ -136,15 +136,20 @@ export function expected(size, seed) {
   return sha256(fill(new Uint8Array(size), seed))
 }
 
+/** The file the local store of the API at api keeps key's object in (its headers: + ".json"). */
+export function storedPath(api, key) {
+  const dir = storeDirs.get(api)
+  if (!dir) throw new Error(`no local store for ${api}`)
+  return join(dir, 'objects', createHash('sha256').update(key).digest('hex'))
+}
+
 /**
  * Reads a stored object's bytes from the local store's folder (a file named by the key's
  * SHA-256), as the store holds them: /local/download opens only what the caller shows an
  * upload token for, and objects stored with temporary keys have none. Null if absent.
  */
 export async function stored(api, key) {
-  const dir = storeDirs.get(api)
-  if (!dir) throw new Error(`no local store for ${api}`)
-  const file = join(dir, 'objects', createHash('sha256').update(key).digest('hex'))
+  const file = storedPath(api, key)
   if (!existsSync(file)) return null
   return new Uint8Array(readFileSync(file))
 }

@@ -4,11 +4,11 @@
 // keys to their scope as COS does.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync, mkdtempSync } from 'node:fs'
+import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
-import { startLocal, launch, withFiles, fill, sha256, stored, root } from './helpers.mjs'
+import { startLocal, launch, withFiles, fill, sha256, stored, storedPath, root } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const COS = require('cos-nodejs-sdk-v5')
@@ -83,4 +83,36 @@ test('cos-js-sdk-v5 in Chromium, from another origin: uploadFile with keys from 
   assert.equal(sha256(await stored(local.api, out.key)), sha256(fill(new Uint8Array(size), 52)))
   await context.close()
   page.close()
+})
+
+// The answer names the headers the upload must carry; with them, as README's line passes
+// them, the SDK stores an HTML page as an attachment, in one PUT and in parts alike (the
+// storage-triggered check deletes one stored otherwise: Go's TestKeysAnswerNamesTheDisposition).
+test('cos-nodejs-sdk-v5: the answer\'s contentDisposition reaches the store (putObject and sliceUploadFile)', async () => {
+  const html = await startLocal({ UPLOAD_ALLOW_STS: 'true', UPLOAD_ALLOWED_TYPES: 'text/html' })
+  try {
+    for (const [method, size] of [['putObject', 2000], ['sliceUploadFile', 6 * 1024 * 1024]]) {
+      const page = new Uint8Array(size).fill(0x20)
+      page.set(new TextEncoder().encode('<!doctype html><html><script>alert(1)</script>'))
+      const res = await fetch(html.api + '/sts', { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ filename: 'page.html', contentType: 'text/html', size }) })
+      assert.equal(res.status, 200, await res.clone().text())
+      const k = await res.json()
+      assert.equal(k.contentType, 'text/html')
+      assert.equal(k.contentDisposition, 'attachment')
+      const file = join(mkdtempSync(join(tmpdir(), 'directup-sdk-')), 'page.html')
+      writeFileSync(file, page)
+      const cos = new COS({ getAuthorization: (_, cb) => cb(authorization(k)), Domain: new URL(k.endpoint).host, Protocol: 'http:' })
+      const params = { Bucket: k.bucket, Region: k.region, Key: k.key, ContentType: k.contentType,
+        ...(k.contentDisposition && { ContentDisposition: k.contentDisposition }) }
+      if (method === 'putObject') params.Body = Buffer.from(page)
+      else Object.assign(params, { FilePath: file, SliceSize: 5 * 1024 * 1024 })
+      const up = await new Promise((resolve) => cos[method](params, (err) => resolve(err)))
+      assert.equal(up, null, JSON.stringify(up))
+      const meta = JSON.parse(readFileSync(storedPath(html.api, k.key) + '.json', 'utf8'))
+      assert.deepEqual(meta.header['Content-Disposition'], ['attachment'], method)
+    }
+  } finally {
+    html.stop()
+  }
 })
