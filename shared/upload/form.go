@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
@@ -35,7 +37,7 @@ type FormUpload struct {
 // metadata with the write's seal, class, ACL, encryption), a length of exactly the
 // declared size (req.Size; nil: undeclared, then the rules' MinSize up to their MaxSize,
 // at most 5 GiB), for the rules' URLTTL at most (and never past the credentials).
-func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest) (*FormUpload, error) {
+func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest) (_ *FormUpload, err error) {
 	fu, ok := s.store.(storage.FormUploader)
 	if !ok {
 		return nil, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot sign form uploads: upload in parts"}
@@ -69,15 +71,6 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	if err := s.inFolder(obj.Key, req.Profile); err != nil {
 		return nil, err
 	}
-	if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or told the hook: not while keys for it are out
-		// Recorded first, so keys racing this form either are seen here or see it.
-		if err := s.recordForm(ctx, obj.Key, rules.URLTTL); err != nil {
-			return nil, err
-		}
-		if err := s.lockedByKeys(ctx, obj.Key); err != nil {
-			return nil, err
-		}
-	}
 	write, err := s.newFormWrite(obj.Key, plan.Size, !declared, obj.ContentType, req.Profile)
 	if err != nil {
 		return nil, err
@@ -97,6 +90,32 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	minSize := rules.MinSize
 	if declared {
 		minSize = plan.Size
+	}
+	if s.formsRecorded(obj.Key, generatedKey) {
+		// Recorded first, so keys racing this form either are seen here or see it; a
+		// form refused after that drops its record (the signing below too).
+		var id string
+		var made time.Time
+		if id, made, err = s.recordForm(ctx, obj.Key, rules.URLTTL); err != nil {
+			return nil, err
+		}
+		if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or told the hook: not while keys for it are out
+			var roomErr error
+			var wg sync.WaitGroup
+			wg.Go(func() { roomErr = s.formsRoom(ctx, obj.Key) })
+			err = s.lockedByKeysAt(ctx, obj.Key, made)
+			wg.Wait()
+			err = cmp.Or(err, roomErr)
+		}
+		if err != nil {
+			s.dropForm(ctx, obj.Key, id)
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				s.dropForm(ctx, obj.Key, id)
+			}
+		}()
 	}
 	f, err := fu.PresignForm(ctx, &storage.FormRequest{Object: obj, MinSize: minSize, MaxSize: plan.Size, TTL: rules.URLTTL})
 	if err != nil {

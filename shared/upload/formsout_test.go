@@ -3,6 +3,7 @@ package upload_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -134,9 +135,9 @@ func TestFormRecordEndsWithItsForms(t *testing.T) {
 	}
 }
 
-// A form refused because another caller holds keys leaves its record (it may stand for an
-// earlier form of its caller's), but that never stops the keys' holder renewing them as
-// its SDK's upload goes on: every form since was refused.
+// A form refused because another caller holds keys drops its record, and never stops the
+// keys' holder renewing them as its SDK's upload goes on (were its record left: every form
+// recorded while those keys were out met them and was refused).
 func TestRefusedFormNeverStopsARenewal(t *testing.T) {
 	e, _ := newGatedEnv(t, nil)
 	key := "uploads/shared/renewed.png"
@@ -156,9 +157,75 @@ func TestRefusedFormNeverStopsARenewal(t *testing.T) {
 	if _, err := e.svc.Keys(bob, req()); err != nil {
 		t.Errorf("bob's renewal after alice's refused form: %v", err)
 	}
-	// A caller holding no keys yet is refused while the record stands (alice's form might
-	// be one signed before bob's keys).
+	// Nor anyone's: nothing of the refused form is left.
+	if _, err := e.svc.Keys(carol, req()); err != nil {
+		t.Errorf("carol's keys after alice's refused form: %v", err)
+	}
+}
+
+// A refused form whose record could not be dropped (or is read before it is) still never
+// stops a renewal: it was recorded while the renewing caller's keys held, so it met them
+// and was refused. A caller holding no keys is refused while it stands.
+func TestFormRecordLeftByARefusalNeverStopsARenewal(t *testing.T) {
+	e, _ := newGatedEnv(t, nil)
+	key := "uploads/shared/left.png"
+	size := int64(len(png56))
+	bob := upload.WithCaller(context.Background(), "bob")
+	carol := upload.WithCaller(context.Background(), "carol")
+	req := func() *policy.InitiateRequest {
+		return &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}
+	}
+	if _, err := e.svc.Keys(bob, req()); err != nil {
+		t.Fatal(err)
+	}
+	// alice's refused form's record, left: made while bob's keys were out.
+	now := time.Now().Unix()
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	if err := book.PutIn(context.Background(), records.Forms, key, "00112233445566778899aabb",
+		map[string]any{"caller": "alice", "notBefore": now, "notAfter": now + 3600}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Keys(bob, req()); err != nil {
+		t.Errorf("bob's renewal with a refused form's record left: %v", err)
+	}
 	if _, err := e.svc.Keys(carol, req()); !errcode.Is(err, errcode.KeyBusy) {
-		t.Errorf("carol's keys with alice's form record standing: %v, want key_busy", err)
+		t.Errorf("carol's keys with the record standing: %v, want key_busy", err)
+	}
+}
+
+// A form recorded while another caller's keys held meets them even if they expire before
+// it reads the declarations: the renewal racing it passes over forms recorded while its
+// keys held, so the form must be the one refused. Here bob renews at his keys' last
+// second; alice's form is recorded in it, and reads the declarations once those keys have
+// run out and before bob's renewal is written.
+func TestFormRecordedWhileKeysHeldMeetsThem(t *testing.T) {
+	clock := newFakeClock(time.Now())
+	e, g := newDeleteGatedEnv(t, clock)
+	key := "uploads/shared/last-second.png"
+	alice := upload.WithCaller(context.Background(), "alice")
+	bob := upload.WithCaller(context.Background(), "bob")
+	big := int64(len(png56) + 1000)
+	first, err := e.svc.Keys(bob, pngReq(key, big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.set(first.Expires) // bob's keys still hold: his request is a renewal
+	var once sync.Once
+	var formErr error
+	g.beforePutRecord = func(path string) {
+		switch {
+		case strings.Contains(path, "/"+string(records.Declared)+"/"):
+			once.Do(func() { _, formErr = e.svc.InitiateForm(alice, pngReq(key, int64(len(png56)))) })
+		case strings.Contains(path, "/"+string(records.Forms)+"/"):
+			clock.set(first.Expires.Add(10 * time.Second)) // recorded; bob's first keys run out
+		}
+	}
+	_, keysErr := e.svc.Keys(bob, pngReq(key, big))
+	g.beforePutRecord = nil
+	if formErr == nil && keysErr == nil {
+		t.Fatalf("alice's form and bob's renewed keys were both handed out")
+	}
+	if keysErr != nil {
+		t.Errorf("bob's renewal refused (%v): the form recorded while his keys held should be", keysErr)
 	}
 }

@@ -155,14 +155,25 @@ func (s *Service) declareKeys(ctx context.Context, key string, d declared, gener
 // after the upload started (then aborted), so a racing Keys either sees the upload or
 // its declaration is seen here.
 func (s *Service) lockedByKeys(ctx context.Context, key string) error {
+	return s.lockedByKeysAt(ctx, key, s.now())
+}
+
+// lockedByKeysAt is lockedByKeys counting too the declarations that held at since (a
+// form's, when its record was made: a renewal does not count forms recorded while the
+// caller's keys held, so such a form must meet them even if they expire before this read).
+func (s *Service) lockedByKeysAt(ctx context.Context, key string, since time.Time) error {
 	if !s.policy.AllowSTS || s.records == nil {
 		return nil
 	}
-	held, err := s.declarationsFor(ctx, key, s.now())
+	all, err := s.readDeclarations(ctx, key)
 	if err != nil {
 		return err
 	}
-	for _, d := range held {
+	now := s.now()
+	for _, d := range all {
+		if !d.holds(now) && !d.holds(since) {
+			continue
+		}
 		if d.Caller != Caller(ctx) || d.Caller == "" {
 			return &errcode.Error{Code: errcode.KeyBusy, Field: "key",
 				Message: "temporary keys for this key are outstanding: upload to it once they expire, or to another key"}
@@ -233,7 +244,7 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 		formsErr error
 		reads    sync.WaitGroup
 	)
-	reads.Go(func() { forms, formsErr = s.readForms(ctx, key) }) // at once: no round trip more
+	reads.Go(func() { forms, formsErr = s.readForms(ctx, key, true) }) // at once: no round trip more
 	all, folder, expired, err := s.listDeclarations(ctx, key, now)
 	reads.Wait()
 	if err = errors.Join(err, formsErr); err != nil {
@@ -256,12 +267,11 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 		return false, tooManyKeys()
 	}
 	// Another caller's form for the key may still be posted: its object would be judged
-	// against these keys' declaration. A renewal skips it as it skips the open uploads:
-	// every form signed since the caller's keys were out met their declaration.
-	if !renewing {
-		if err := forms.heldByOthers(d.Caller, now); err != nil {
-			return false, err
-		}
+	// against these keys' declaration. A renewal does not count the forms recorded while
+	// the caller's keys were out: they met those keys' declaration and were refused.
+	since := renewedUntil(all, d, now)
+	if err := forms.heldByOthers(d.Caller, now, since); err != nil {
+		return false, err
 	}
 	// Which ones at random: callers racing on the key would otherwise all drop the same
 	// few, and bursts of declarations leave more expired records than they drop, until
@@ -290,9 +300,7 @@ func (s *Service) declare(ctx context.Context, key string, d declared) (renewing
 	var limitErr, formErr error
 	var again sync.WaitGroup
 	again.Go(func() { limitErr = s.stillWithinLimit(ctx, key, now, all, folder) })
-	if !renewing {
-		again.Go(func() { formErr = s.formsSince(ctx, key, d.Caller, now) })
-	}
+	again.Go(func() { formErr = s.formsSince(ctx, key, d.Caller, now, since) })
 	again.Wait()
 	if err := cmp.Or(limitErr, formErr); err != nil {
 		return false, errors.Join(err, s.undeclare(ctx, key, d.Keys))
