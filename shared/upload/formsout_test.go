@@ -2,6 +2,7 @@ package upload_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,5 +228,31 @@ func TestFormRecordedWhileKeysHeldMeetsThem(t *testing.T) {
 	}
 	if keysErr != nil {
 		t.Errorf("bob's renewal refused (%v): the form recorded while his keys held should be", keysErr)
+	}
+}
+
+// Forms for a key no keys are asked for tidy their folder themselves: once it holds more
+// than 16 records, each form drops a few of expired forms, so expired records never pile up.
+func TestFormsTidyTheirFolder(t *testing.T) {
+	clock := newFakeClock(time.Now())
+	e, _ := newDeleteGatedEnv(t, clock)
+	key := "uploads/shared/tidy.png"
+	size := int64(len(png56))
+	form := func(caller string) {
+		if _, err := e.svc.InitiateForm(upload.WithCaller(context.Background(), caller), pngReq(key, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 {
+		form(fmt.Sprintf("early-%d", i))
+	}
+	clock.add(2 * time.Hour) // all 40 expired
+	for i := range 6 {
+		form(fmt.Sprintf("late-%d", i))
+	}
+	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+	paths, err := book.PathsIn(context.Background(), records.Forms, key)
+	if err != nil || len(paths) > 16 {
+		t.Errorf("the key's folder holds %d records (%v) after 6 forms, 40 expired before; want at most 16", len(paths), err)
 	}
 }
