@@ -1,7 +1,6 @@
 package upload
 
 import (
-	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
@@ -37,7 +35,7 @@ type FormUpload struct {
 // metadata with the write's seal, class, ACL, encryption), a length of exactly the
 // declared size (req.Size; nil: undeclared, then the rules' MinSize up to their MaxSize,
 // at most 5 GiB), for the rules' URLTTL at most (and never past the credentials).
-func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest) (_ *FormUpload, err error) {
+func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest) (*FormUpload, error) {
 	fu, ok := s.store.(storage.FormUploader)
 	if !ok {
 		return nil, &errcode.Error{Code: errcode.NotAvailable, Message: "this store cannot sign form uploads: upload in parts"}
@@ -91,34 +89,13 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	if declared {
 		minSize = plan.Size
 	}
-	if s.formsRecorded(obj.Key, generatedKey) {
-		// Recorded first, so keys racing this form either are seen here or see it; a
-		// form refused after that drops its record (the signing below too).
-		var id string
-		var made time.Time
-		if id, made, err = s.recordForm(ctx, obj.Key, rules.URLTTL); err != nil {
-			return nil, err
-		}
-		if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or told the hook: not while keys for it are out
-			var roomErr error
-			var wg sync.WaitGroup
-			wg.Go(func() { roomErr = s.formsRoom(ctx, obj.Key) })
-			err = s.lockedByKeysAt(ctx, obj.Key, made)
-			wg.Wait()
-			err = cmp.Or(err, roomErr)
-		}
-		if err != nil {
-			s.dropForm(ctx, obj.Key, id)
-			return nil, err
-		}
-		defer func() {
-			if err != nil {
-				s.dropForm(ctx, obj.Key, id)
-			}
-		}()
+	drop, err := s.outstandingForm(ctx, obj.Key, generatedKey, rules.URLTTL)
+	if err != nil {
+		return nil, err
 	}
 	f, err := fu.PresignForm(ctx, &storage.FormRequest{Object: obj, MinSize: minSize, MaxSize: plan.Size, TTL: rules.URLTTL})
 	if err != nil {
+		drop()
 		return nil, err
 	}
 	return &FormUpload{Method: http.MethodPost, URL: f.URL, Fields: f.Fields, Bucket: s.store.Bucket(), Key: obj.Key,

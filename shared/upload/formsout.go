@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -40,6 +41,34 @@ type formOut struct {
 // or was told it, or clients may name keys and so, once it is known, this generated one.
 func (s *Service) formsRecorded(key, generated string) bool {
 	return s.policy.AllowSTS && s.records != nil && (!s.unnamed(key, generated) || s.policy.ClientKeys)
+}
+
+// outstandingForm records the form about to be signed for key where that is needed
+// (formsRecorded) and refuses it while another caller's keys for the key are out or too
+// many forms for it are; drop removes the record, should the form not be signed after all.
+// Recorded first, so keys racing this form either are seen here or see it.
+func (s *Service) outstandingForm(ctx context.Context, key, generated string, ttl time.Duration) (drop func(), err error) {
+	if !s.formsRecorded(key, generated) {
+		return func() {}, nil
+	}
+	id, made, err := s.recordForm(ctx, key, ttl)
+	if err != nil {
+		return nil, err
+	}
+	drop = func() { s.dropForm(ctx, key, id) }
+	if s.unnamed(key, generated) {
+		return drop, nil // nobody could name it before: no keys for it, no other forms
+	}
+	var roomErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { roomErr = s.formsRoom(ctx, key) })
+	err = s.lockedByKeysAt(ctx, key, made)
+	wg.Wait()
+	if err = cmp.Or(err, roomErr); err != nil {
+		drop()
+		return nil, err
+	}
+	return drop, nil
 }
 
 // recordForm keeps, before a form for key is signed, that the caller holds one until ttl
