@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
@@ -207,9 +206,6 @@ func (p *Processor) once(ctx context.Context, res Result, msg *Message) (Result,
 	}
 	subject := msg.Action + "\x00" + msg.RequestID
 	binding := p.binding(msg)
-	if msg.Action == "initiate" {
-		return p.initiateOnce(ctx, res, msg, subject, binding)
-	}
 	var prev marker
 	if ok, err := p.markers.Get(ctx, records.Request, subject, &prev); errors.Is(err, records.ErrForged) {
 		return p.forged(res, err)
@@ -223,37 +219,6 @@ func (p *Processor) once(ctx context.Context, res Result, msg *Message) (Result,
 		return failure(res, err)
 	}
 	return p.record(ctx, res, subject, binding)
-}
-
-// initiateOnce is once for an initiate, which does not wait for its marker's read: a
-// first delivery (the common case) starts its upload while the marker is read, one storage
-// round trip fewer. A redelivery, or a message whose marker cannot be trusted or read,
-// then undoes its upload, as the loser of two racing deliveries does, and answers as once
-// would (the hook is asked again, as for a racing delivery).
-func (p *Processor) initiateOnce(ctx context.Context, res Result, msg *Message, subject, binding string) (Result, Outcome) {
-	var (
-		prev   marker
-		found  bool
-		getErr error
-		wg     sync.WaitGroup
-	)
-	wg.Go(func() { found, getErr = p.markers.Get(ctx, records.Request, subject, &prev) })
-	acted, err := p.act(ctx, res, msg)
-	wg.Wait()
-	if getErr != nil || found {
-		p.undoInitiate(ctx, acted)
-		switch {
-		case errors.Is(getErr, records.ErrForged):
-			return p.forged(res, getErr)
-		case getErr != nil:
-			return failure(res, getErr)
-		}
-		return p.answerFrom(res, binding, &prev)
-	}
-	if err != nil {
-		return failure(acted, err)
-	}
-	return p.record(ctx, acted, subject, binding)
 }
 
 // act runs the message's action through the service; on error res is returned unchanged.

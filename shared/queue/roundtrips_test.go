@@ -50,10 +50,11 @@ func (r *roundTrips) since() int {
 	return n
 }
 
-// A first delivery of an initiate reads its marker while it starts the upload, then
-// writes the marker: two storage round trips. A redelivery answers from the marker and
-// leaves no second upload; complete and abort still read the marker before acting.
-func TestInitiateMessageInTwoRoundTrips(t *testing.T) {
+// A first delivery of an initiate reads its marker, starts the upload, then writes the
+// marker: three storage round trips (the read comes first: a redelivery must not act — no
+// second upload started and undone, no hook asked again, no abort told). A redelivery
+// answers from the marker in one.
+func TestInitiateMessageRoundTrips(t *testing.T) {
 	cred := cossign.Credentials{SecretID: "AKIDq", SecretKey: "queue-secret", SessionToken: "queue-token"}
 	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
 	if err != nil {
@@ -77,10 +78,13 @@ func TestInitiateMessageInTwoRoundTrips(t *testing.T) {
 	if out != queue.Done || first.Initiated == nil {
 		t.Fatalf("first delivery: %+v %v", first, out)
 	}
-	if n := rt.since(); n != 2 {
-		t.Errorf("first delivery of an initiate: %d storage round trips, want 2", n)
+	if n := rt.since(); n != 3 {
+		t.Errorf("first delivery of an initiate: %d storage round trips, want 3", n)
 	}
 	again, _ := proc.Handle(ctx, body, "m1-again")
+	if n := rt.since(); n != 1 {
+		t.Errorf("a redelivery: %d storage round trips, want 1 (the marker)", n)
+	}
 	if !again.Duplicate || again.Initiated == nil || again.Initiated.UploadID != first.Initiated.UploadID {
 		t.Fatalf("redelivery: %+v", again)
 	}

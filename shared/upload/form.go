@@ -89,11 +89,16 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	if declared {
 		minSize = plan.Size
 	}
-	drop, err := s.outstandingForm(ctx, obj.Key, generatedKey, rules.URLTTL)
+	until, drop, err := s.outstandingForm(ctx, obj.Key, generatedKey, rules.URLTTL)
 	if err != nil {
 		return nil, err
 	}
-	f, err := fu.PresignForm(ctx, &storage.FormRequest{Object: obj, MinSize: minSize, MaxSize: plan.Size, TTL: rules.URLTTL})
+	ttl := until.Sub(s.now())
+	if ttl < time.Second { // its checks outlasted it (a store that slow): no form at all
+		drop()
+		return nil, &errcode.Error{Code: errcode.UpstreamTimeout, Message: "storage answered too slowly to sign a form upload; try again"}
+	}
+	f, err := fu.PresignForm(ctx, &storage.FormRequest{Object: obj, MinSize: minSize, MaxSize: plan.Size, TTL: ttl})
 	if err != nil {
 		drop()
 		return nil, err

@@ -45,19 +45,21 @@ func (s *Service) formsRecorded(key, generated string) bool {
 
 // outstandingForm records the form about to be signed for key where that is needed
 // (formsRecorded) and refuses it while another caller's keys for the key are out or too
-// many forms for it are; drop removes the record, should the form not be signed after all.
-// Recorded first, so keys racing this form either are seen here or see it.
-func (s *Service) outstandingForm(ctx context.Context, key, generated string, ttl time.Duration) (drop func(), err error) {
+// many forms for it are. The form must be signed to expire at until (its record's end:
+// ttl from when the record was made, however long the checks took); drop removes the
+// record, should the form not be signed after all. Recorded first, so keys racing this
+// form either are seen here or see it.
+func (s *Service) outstandingForm(ctx context.Context, key, generated string, ttl time.Duration) (until time.Time, drop func(), err error) {
 	if !s.formsRecorded(key, generated) {
-		return func() {}, nil
+		return s.now().Add(ttl), func() {}, nil
 	}
 	id, made, err := s.recordForm(ctx, key, ttl)
 	if err != nil {
-		return nil, err
+		return time.Time{}, nil, err
 	}
-	drop = func() { s.dropForm(ctx, key, id) }
+	until, drop = made.Add(ttl), func() { s.dropForm(ctx, key, id) }
 	if s.unnamed(key, generated) {
-		return drop, nil // nobody could name it before: no keys for it, no other forms
+		return until, drop, nil // nobody could name it before: no keys for it, no other forms
 	}
 	var roomErr error
 	var wg sync.WaitGroup
@@ -66,9 +68,9 @@ func (s *Service) outstandingForm(ctx context.Context, key, generated string, tt
 	wg.Wait()
 	if err = cmp.Or(err, roomErr); err != nil {
 		drop()
-		return nil, err
+		return time.Time{}, nil, err
 	}
-	return drop, nil
+	return until, drop, nil
 }
 
 // recordForm keeps, before a form for key is signed, that the caller holds one until ttl

@@ -1,10 +1,8 @@
 package upload
 
 import (
-	"cmp"
 	"context"
 	"maps"
-	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
@@ -136,23 +134,20 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
 	}
-	// Both need the upload started, neither the other: at once, one round trip.
-	var lockErr, openErr error
-	var wg sync.WaitGroup
 	if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or the hook was told it
-		wg.Go(func() { lockErr = s.lockedByKeys(ctx, obj.Key) })
-	}
-	recorded := !uppy && s.keepsOpen(subject) // Uppy resumes its own way: it never lists
-	if recorded {
-		wg.Go(func() { openErr = s.recordOpen(ctx, &claims, req.Filename, req.Fingerprint) })
-	}
-	wg.Wait()
-	if err := cmp.Or(lockErr, openErr); err != nil {
-		s.abortQuietly(ctx, obj.Key, uploadID)
-		if recorded && openErr == nil { // best effort: a listing drops a record of an aborted upload anyway
-			_ = s.dropOpen(context.WithoutCancel(ctx), subject, uploadID)
+		if err := s.lockedByKeys(ctx, obj.Key); err != nil {
+			s.abortQuietly(ctx, obj.Key, uploadID)
+			return nil, err
 		}
-		return nil, err
+	}
+	// Recorded only once the key is known free: a record is a working token (GET /uploads
+	// answers it), so none may exist for an upload that is to be refused (not at once
+	// with the read above: one round trip more, for named keys with temporary keys on).
+	if !uppy && s.keepsOpen(subject) { // Uppy resumes its own way: it never lists
+		if err := s.recordOpen(ctx, &claims, req.Filename, req.Fingerprint); err != nil {
+			s.abortQuietly(ctx, obj.Key, uploadID)
+			return nil, err
+		}
 	}
 	up, err := s.initiated(ctx, &claims, plan, obj, mode)
 	if err != nil {
