@@ -1,21 +1,14 @@
 package queue_test
 
-// A third outside attack: the queue's initiate that starts its upload while its marker is
-// read (queue.go:initiateOnce).
+// A third outside attack: the queue's initiate that started its upload while its marker
+// was read (an initiateOnce since removed).
 
 import (
 	"context"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/directup/directup/shared/cos"
-	"github.com/directup/directup/shared/cos/cossign"
-	"github.com/directup/directup/shared/credentials"
 	"github.com/directup/directup/shared/events"
-	"github.com/directup/directup/shared/localcos"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/queue"
 	"github.com/directup/directup/shared/upload"
@@ -44,26 +37,10 @@ func (s *sink) Publish(_ context.Context, ev *events.Event) error {
 // Fix: undo the redelivery's upload with the store's abort directly (no event), as
 // initiate's own orphan clean-up does, or publish nothing for an upload nobody was told.
 func TestAttack3RedeliveryTellsAnAbort(t *testing.T) {
-	cred := cossign.Credentials{SecretID: "AKIDq", SecretKey: "queue-secret", SessionToken: "queue-token"}
-	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(store)
-	t.Cleanup(srv.Close)
-	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: srv.URL},
-		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
-	client.BaseDelay, client.MaxDelay = time.Millisecond, time.Millisecond
-	p := policy.Default()
-	p.ClientKeys = true
 	told := &sink{}
-	svc, err := upload.NewService(client, p, []byte(strings.Repeat("t", 32)), upload.WithEvents(told))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcv := newReceiver(t)
-	proc := queue.New(svc, svc.Records(), &queue.Callbacks{Secret: []byte(callbackSecret)}, nil)
-	body := []byte(`{"callbackUrl":"` + rcv.URL + `/hook","action":"initiate","requestId":"job-ev","key":"uploads/jobs/report.bin","contentType":"application/octet-stream","size":100}`)
+	e := setupWith(t, "", nil, func(p *policy.Policy) { p.ClientKeys = true }, upload.WithEvents(told))
+	proc := e.proc
+	body := e.msg(`"action":"initiate","requestId":"job-ev","key":"uploads/jobs/report.bin","contentType":"application/octet-stream","size":100`)
 	first, out := proc.Handle(context.Background(), body, "m1")
 	if out != queue.Done || first.Initiated == nil {
 		t.Fatalf("first delivery: %+v %v", first, out)

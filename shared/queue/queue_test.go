@@ -63,12 +63,22 @@ func (r *receiver) last() queue.Result {
 }
 
 func setup(t *testing.T, endpoint string, opts ...upload.Option) *env {
+	return setupWith(t, endpoint, nil, nil, opts...)
+}
+
+// setupWith is setup with the store served through wrap (nil: as it is) and the
+// deployment's rules adjusted (nil: the defaults).
+func setupWith(t *testing.T, endpoint string, wrap func(http.Handler) http.Handler, adjust func(*policy.Policy), opts ...upload.Option) *env {
 	cred := cossign.Credentials{SecretID: "AKIDq", SecretKey: "queue-secret", SessionToken: "queue-token"}
 	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(store)
+	var h http.Handler = store
+	if wrap != nil {
+		h = wrap(store)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	if endpoint == "" {
 		endpoint = srv.URL
@@ -76,7 +86,11 @@ func setup(t *testing.T, endpoint string, opts ...upload.Option) *env {
 	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: endpoint},
 		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
 	client.BaseDelay, client.MaxDelay = time.Millisecond, time.Millisecond
-	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("t", 32)), opts...)
+	p := policy.Default()
+	if adjust != nil {
+		adjust(&p)
+	}
+	svc, err := upload.NewService(client, p, []byte(strings.Repeat("t", 32)), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,19 +3,11 @@ package queue_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/directup/directup/shared/cos"
-	"github.com/directup/directup/shared/cos/cossign"
-	"github.com/directup/directup/shared/credentials"
-	"github.com/directup/directup/shared/localcos"
-	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/queue"
-	"github.com/directup/directup/shared/upload"
 )
 
 // roundTrips counts the storage round trips a processor a network away waits for:
@@ -55,23 +47,10 @@ func (r *roundTrips) since() int {
 // second upload started and undone, no hook asked again, no abort told). A redelivery
 // answers from the marker in one.
 func TestInitiateMessageRoundTrips(t *testing.T) {
-	cred := cossign.Credentials{SecretID: "AKIDq", SecretKey: "queue-secret", SessionToken: "queue-token"}
-	store, err := localcos.New(t.TempDir(), "local-1250000000", cred)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rt := &roundTrips{}
-	srv := httptest.NewServer(rt.wrap(store))
-	t.Cleanup(srv.Close)
-	client, _ := cos.New(cos.Config{Bucket: "local-1250000000", Endpoint: srv.URL},
-		credentials.Static{AccessKeyID: cred.SecretID, SecretAccessKey: cred.SecretKey, SessionToken: cred.SessionToken}, nil)
-	svc, err := upload.NewService(client, policy.Default(), []byte(strings.Repeat("t", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcv := newReceiver(t)
-	proc := queue.New(svc, svc.Records(), &queue.Callbacks{Secret: []byte(callbackSecret)}, nil)
-	body := []byte(`{"callbackUrl":"` + rcv.URL + `/hook","action":"initiate","requestId":"job-rt","filename":"a.bin","contentType":"application/octet-stream","size":100}`)
+	e := setupWith(t, "", rt.wrap, nil)
+	proc, store := e.proc, e.store
+	body := e.msg(`"action":"initiate","requestId":"job-rt","filename":"a.bin","contentType":"application/octet-stream","size":100`)
 	ctx := context.Background()
 	rt.since()
 	first, out := proc.Handle(ctx, body, "m1")

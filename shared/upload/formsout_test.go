@@ -137,60 +137,41 @@ func TestFormRecordEndsWithItsForms(t *testing.T) {
 }
 
 // A form refused because another caller holds keys drops its record, and never stops the
-// keys' holder renewing them as its SDK's upload goes on (were its record left: every form
-// recorded while those keys were out met them and was refused).
+// keys' holder renewing them as its SDK's upload goes on — nor when its record was left
+// (the drop failed, or the renewal read it first): recorded while those keys held, it met
+// them and was refused. A caller holding no keys is refused while such a record stands,
+// and not once it is dropped.
 func TestRefusedFormNeverStopsARenewal(t *testing.T) {
-	e, _ := newGatedEnv(t, nil)
-	key := "uploads/shared/renewed.png"
 	size := int64(len(png56))
-	alice := upload.WithCaller(context.Background(), "alice")
-	bob := upload.WithCaller(context.Background(), "bob")
-	carol := upload.WithCaller(context.Background(), "carol")
-	req := func() *policy.InitiateRequest {
-		return &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}
-	}
-	if _, err := e.svc.Keys(bob, req()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.svc.InitiateForm(alice, req()); !errcode.Is(err, errcode.KeyBusy) {
-		t.Fatalf("alice's form while bob's keys are out: %v, want key_busy", err)
-	}
-	if _, err := e.svc.Keys(bob, req()); err != nil {
-		t.Errorf("bob's renewal after alice's refused form: %v", err)
-	}
-	// Nor anyone's: nothing of the refused form is left.
-	if _, err := e.svc.Keys(carol, req()); err != nil {
-		t.Errorf("carol's keys after alice's refused form: %v", err)
-	}
-}
-
-// A refused form whose record could not be dropped (or is read before it is) still never
-// stops a renewal: it was recorded while the renewing caller's keys held, so it met them
-// and was refused. A caller holding no keys is refused while it stands.
-func TestFormRecordLeftByARefusalNeverStopsARenewal(t *testing.T) {
-	e, _ := newGatedEnv(t, nil)
-	key := "uploads/shared/left.png"
-	size := int64(len(png56))
-	bob := upload.WithCaller(context.Background(), "bob")
-	carol := upload.WithCaller(context.Background(), "carol")
-	req := func() *policy.InitiateRequest {
-		return &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}
-	}
-	if _, err := e.svc.Keys(bob, req()); err != nil {
-		t.Fatal(err)
-	}
-	// alice's refused form's record, left: made while bob's keys were out.
-	now := time.Now().Unix()
-	book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
-	if err := book.PutIn(context.Background(), records.Forms, key, "00112233445566778899aabb",
-		map[string]any{"caller": "alice", "notBefore": now, "notAfter": now + 3600}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.svc.Keys(bob, req()); err != nil {
-		t.Errorf("bob's renewal with a refused form's record left: %v", err)
-	}
-	if _, err := e.svc.Keys(carol, req()); !errcode.Is(err, errcode.KeyBusy) {
-		t.Errorf("carol's keys with the record standing: %v, want key_busy", err)
+	for _, left := range []bool{false, true} {
+		e, _ := newGatedEnv(t, nil)
+		key := "uploads/shared/renewed.png"
+		alice := upload.WithCaller(context.Background(), "alice")
+		bob := upload.WithCaller(context.Background(), "bob")
+		carol := upload.WithCaller(context.Background(), "carol")
+		req := func() *policy.InitiateRequest {
+			return &policy.InitiateRequest{Key: key, ContentType: "image/png", Size: &size}
+		}
+		if _, err := e.svc.Keys(bob, req()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.InitiateForm(alice, req()); !errcode.Is(err, errcode.KeyBusy) {
+			t.Fatalf("alice's form while bob's keys are out: %v, want key_busy", err)
+		}
+		if left { // the refused form's record, left: made while bob's keys were out
+			now := time.Now().Unix()
+			book := records.New(e.store.Client, "uploads/", []byte(holesSecret))
+			if err := book.PutIn(context.Background(), records.Forms, key, "00112233445566778899aabb",
+				map[string]any{"caller": "alice", "notBefore": now, "notAfter": now + 3600}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := e.svc.Keys(bob, req()); err != nil {
+			t.Errorf("record left %v: bob's renewal after alice's refused form: %v", left, err)
+		}
+		if _, err := e.svc.Keys(carol, req()); errcode.Is(err, errcode.KeyBusy) != left {
+			t.Errorf("record left %v: carol's keys: %v", left, err)
+		}
 	}
 }
 
