@@ -277,9 +277,14 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	if err != nil {
 		return err
 	}
-	// An object older than the upload was there before it (forbidOverwrite kept it, or
-	// the upload never completed): the upload itself is simply gone.
-	if info.Exists && (c.Issued == 0 || !info.LastModified.Before(time.Unix(c.Issued, 0).Add(-time.Second))) {
+	// Only this upload's own write (its sealed value) is its completion: another object at
+	// the key (there before it, kept by forbidOverwrite, or another caller's since) is not,
+	// and the upload itself is simply gone. A token of before the seal goes by the time.
+	completed := s.UploadedBy(c, info)
+	if c.Write == "" {
+		completed = info.Exists && (c.Issued == 0 || !info.LastModified.Before(time.Unix(c.Issued, 0).Add(-time.Second)))
+	}
+	if completed {
 		return &errcode.Error{Code: errcode.UploadCompleted,
 			Message: "the upload was completed: the object " + c.Key + " is stored; delete it to undo"}
 	}

@@ -22,15 +22,17 @@ type createdObject struct {
 	key   string
 	info  storage.ObjectInfo
 	ev    *events.Event
-	write string // the API write's id; empty when no API upload wrote it
-	keys  string // the temporary keys' fingerprint, once a declaration names them
-	head  []byte // its first bytes, when the first read fetched them
+	write string    // the API write's id; empty when no API upload wrote it
+	keys  string    // the temporary keys' fingerprint, once a declaration names them
+	decl  *declared // that declaration
+	head  []byte    // its first bytes, when the first read fetched them
 	// declared are the temporary keys' declarations for the key, read with the object
 	// (all of them; declaredErr if that read failed).
 	declared    []declared
 	declaredErr error
 	declaredAt  time.Time // when that read began: declarations kept since are not among them
 	form        bool      // a form upload's seal: the API bounded it, nothing checked its content yet
+	open        bool      // an API seal for an upload of undeclared size
 	// rules are the profile's the object was uploaded under (its sealed write value, or
 	// its temporary keys' declaration, says which), else the deployment's.
 	rules *policy.Policy
@@ -45,25 +47,35 @@ func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *created
 	// The rules are those of the folder the object lies in; a seal counts only if it was
 	// made for that very profile (a seal is readable, and may be copied onto other bytes).
 	owner, _ := s.folders.Owner(key)
-	profile, form, ok := s.apiWrite(key, info)
+	profile, form, open, ok := s.apiWrite(key, info)
 	if ok && profile == owner {
 		write = write[:writeIDLen] // the write's id, as the token names it
 	} else {
-		write, form = "", false // not an API upload's: a client's (temporary keys), or written outside directup
+		write, form, open = "", false, false // not an API upload's: a client's (temporary keys), or written outside directup
 	}
 	ev.Profile = owner
-	return &createdObject{key: key, info: info, ev: ev, write: write, form: form, rules: s.rulesNamed(owner)}
+	return &createdObject{key: key, info: info, ev: ev, write: write, form: form, open: open, rules: s.rulesNamed(owner)}
 }
 
 // verdict runs the checks in order — size, temporary keys' declarations, content — and
 // returns the first refusal's reason ("" if the object passes all).
 // The declarations come first: the one that holds names the profile the size is held to.
 func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error) {
+	if o.write != "" && !o.form {
+		if reason, err := s.sealedUnderKeys(ctx, o); err != nil || reason != "" {
+			return reason, err
+		}
+	}
 	if o.write == "" || o.form {
 		// A form's seals are bound to its key only, and keys for the key can set them on
 		// what they write: a form's object is held to the keys' declarations that hold too.
 		if reason, err := s.declaredVerdict(ctx, o); err != nil || reason != "" {
 			return reason, err
+		}
+		if o.decl != nil && o.info.CustomerKeyEncrypted && !o.decl.CustomerKey {
+			// The keys' client encrypted it with a key of its own choosing, unasked: its
+			// content could not be checked.
+			return "the object was encrypted with a customer's key its keys' request did not ask for, so its content cannot be checked; it was deleted", nil
 		}
 		if class := storedClass(o.info); o.keys != "" && !classAllowed(o.rules, class) {
 			// The keys' policy pins type and length only: their SDK chose the class (an
@@ -126,8 +138,16 @@ func classAllowed(rules *policy.Policy, class string) bool {
 // grant is held to the rules as an API upload's request is: to an account only with
 // grants allowed, to a group only READ by the canned ACL the rules allow for it.
 func (s *Service) keysGrants(ctx context.Context, o *createdObject) (string, error) {
+	if o.keys == "" {
+		return "", nil
+	}
+	return s.grantsVerdict(ctx, o)
+}
+
+// grantsVerdict refuses an object that grants access beyond what the rules allow.
+func (s *Service) grantsVerdict(ctx context.Context, o *createdObject) (string, error) {
 	gr, ok := s.store.(storage.GrantReader)
-	if o.keys == "" || !ok {
+	if !ok {
 		return "", nil
 	}
 	others, err := gr.OthersGrants(ctx, o.key)
@@ -135,6 +155,42 @@ func (s *Service) keysGrants(ctx context.Context, o *createdObject) (string, err
 		return "", err
 	}
 	return "the object grants access to others (an ACL or grant its keys' client set; these rules allow none such); it was deleted", nil
+}
+
+// sealedUnderKeys holds an object an API upload's seal names, written while temporary keys
+// for its key were valid, to what every API upload keeps: a seal is readable, so keys can
+// copy one (of their caller's own upload at the key, or an open upload's, good for any
+// size) onto what they write, and would escape their declaration and the rules with it.
+// An API upload always keeps the rules' storage classes and grants, and a type a browser
+// runs script in is stored as an attachment unless its request asked otherwise; an open
+// seal is held to the declarations' sizes, and an SSE-C object to a declaration that
+// asked for it. What an honest API upload might fail here (its own request's inline
+// disposition or SSE-C, an open upload) needs keys another caller was handed within a
+// second of its complete.
+func (s *Service) sealedUnderKeys(ctx context.Context, o *createdObject) (string, error) {
+	if o.declaredErr != nil {
+		return "", o.declaredErr
+	}
+	held := o.heldDeclarations()
+	if len(held) == 0 {
+		return "", nil
+	}
+	if class := storedClass(o.info); !classAllowed(o.rules, class) {
+		return "the object is stored in class " + class + ", which these rules do not allow; it was deleted", nil
+	}
+	if policy.Scriptable(policy.MediaType(o.info.ContentType)) && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(o.info.ContentDisposition)), "attachment") &&
+		!slices.ContainsFunc(held, func(d declared) bool {
+			return d.Disposition == strings.TrimSpace(o.info.ContentDisposition) && d.Disposition != ""
+		}) {
+		return "the object, of a type a browser runs script in, is not stored as an attachment; it was deleted", nil
+	}
+	if o.open && !slices.ContainsFunc(held, func(d declared) bool { return d.Size == o.info.Size }) {
+		return "the object holds " + strconv.FormatInt(o.info.Size, 10) + " bytes, which no declaration of the temporary keys valid when it was written declared; it was deleted", nil
+	}
+	if o.info.CustomerKeyEncrypted && !slices.ContainsFunc(held, func(d declared) bool { return d.CustomerKey }) {
+		return "the object was encrypted with a customer's key while temporary keys for its key were out, so its content cannot be checked; it was deleted", nil
+	}
+	return s.grantsVerdict(ctx, o)
 }
 
 // groupACLs are the canned ACLs that grant a group (COS's URIs) READ.
@@ -183,7 +239,7 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 		if d.Caller != "" {
 			o.ev.Caller = d.Caller
 		}
-		o.keys = d.Keys
+		o.keys, o.decl = d.Keys, d
 		if o.info.Size != d.Size {
 			return "the object holds " + strconv.FormatInt(o.info.Size, 10) + " bytes, not the " + strconv.FormatInt(d.Size, 10) + " declared for its keys; it was deleted", nil
 		}
@@ -196,7 +252,7 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 		}
 		return "the object is stored as " + policy.MediaType(o.info.ContentType) + ", not the " + policy.MediaType(d.ContentType) + " declared for its keys; it was deleted", nil
 	}
-	o.keys = d.Keys
+	o.keys, o.decl = d.Keys, d
 	if d.Caller != "" {
 		o.ev.Caller = d.Caller // who declared it, the only caller the bucket can name
 	}

@@ -92,7 +92,8 @@ func (s *Service) KeysFor(ctx context.Context, req *policy.InitiateRequest, sum 
 	// Keys whose declaration could not be kept are not handed out.
 	d := declaredFor(ctx, obj.ContentType, plan.Size, keys, req.Profile, crc)
 	d.Disposition = obj.ContentDisposition // attachment for a type a browser runs script in
-	d.Pending = !generated                 // a named key's keys are handed out only once the checks below pass
+	d.CustomerKey = obj.Encryption != nil && obj.Encryption.Type == storage.SSEC
+	d.Pending = !generated // a named key's keys are handed out only once the checks below pass
 	renewing, err := s.declareKeys(ctx, obj.Key, d, generated)
 	if err != nil {
 		return nil, err
@@ -201,6 +202,9 @@ type declared struct {
 	// Disposition is the Content-Disposition the object must be stored with ("" any): the
 	// request's, or attachment for a type a browser runs script in, as an API upload's.
 	Disposition string `json:"disposition,omitempty"`
+	// CustomerKey: the request asked for SSE-C, so the object may be unreadable to the
+	// check; an object its keys' client encrypted so without asking is deleted.
+	CustomerKey bool `json:"customerKey,omitempty"`
 	// Pending: the keys are not handed out yet (a named key's request still in its
 	// checks). A pending declaration bounds writes and blocks other callers' API uploads
 	// like any other, but never makes its caller's next request a renewal.

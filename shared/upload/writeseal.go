@@ -75,11 +75,12 @@ const writeIDLen = 16
 
 // apiWrite reports whether the object info describes, at key, carries a WriteMetadata
 // value this deployment sealed for an upload of its very size and type, under which
-// profile ("" the deployment's rules), and whether a form (not a multipart upload) wrote it.
-func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string, form, ok bool) {
+// profile ("" the deployment's rules), whether a form (not a multipart upload) wrote it, and
+// whether it was sealed open (for any size: the upload declared none).
+func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string, form, open, ok bool) {
 	w := info.Metadata[policy.WriteMetadata]
 	if len(w) != 2*writeIDLen {
-		return "", false, false
+		return "", false, false, false
 	}
 	mt := policy.MediaType(info.ContentType)
 	profiles := []string{""}
@@ -93,23 +94,23 @@ func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string,
 			continue
 		}
 		for _, profile := range profiles {
-			for _, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
+			for i, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
 				for _, kind := range []string{"", formSize} {
 					if hmac.Equal([]byte(w[writeIDLen:]), []byte(writeMAC(secret, key, w[:writeIDLen], kind+size, mt, profile))) {
-						return profile, kind == formSize, true
+						return profile, kind == formSize, i == 1, true
 					}
 				}
 			}
 		}
 	}
-	return "", false, false
+	return "", false, false, false
 }
 
 // UploadedBy reports whether the object info describes is the one the upload of c stored:
 // it carries that upload's sealed write value.
 func (s *Service) UploadedBy(c *uploadplan.Claims, info storage.ObjectInfo) bool {
 	w := info.Metadata[policy.WriteMetadata]
-	profile, form, ok := s.apiWrite(c.Key, info)
+	profile, form, _, ok := s.apiWrite(c.Key, info)
 	return c.Write != "" && info.Exists && ok && !form && profile == c.Profile && w[:writeIDLen] == c.Write
 }
 
