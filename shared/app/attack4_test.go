@@ -161,3 +161,20 @@ func TestAttack4KeysHideContentBehindSSEC(t *testing.T) {
 		t.Errorf("HOLE: HTML declared image/png, written with the keys under SSE-C (not declared), stays (encrypted %v; check: %v)", info.CustomerKeyEncrypted, err)
 	}
 }
+
+// The SSE-C hiding with a copied seal too: mallory's own API upload's seal on the bytes her
+// keys write under a customer key she chose. Written while her keys were out, the object is
+// held to them: none asked for SSE-C, so it is deleted.
+func TestAttack4CopiedSealHidesContentBehindSSEC(t *testing.T) {
+	ck := strings.Repeat("k", 32)
+	sum := md5.Sum([]byte(ck))
+	a, key := attack4Seal(t, map[string]string{"UPLOAD_VERIFY_CONTENT": "true", "UPLOAD_ALLOWED_TYPES": "image/png"}, "image/png",
+		"\x89PNG\r\n\x1a\n0123456789abcdef", func(o *sdk.ObjectPutOptions) {
+			o.XCosSSECustomerAglo, o.XCosSSECustomerKey = "AES256", base64.StdEncoding.EncodeToString([]byte(ck))
+			o.XCosSSECustomerKeyMD5 = base64.StdEncoding.EncodeToString(sum[:])
+		})
+	info, _ := a.Store.(storage.Objects).Stat(context.Background(), key)
+	if info.Exists {
+		t.Errorf("an object written under keys with a copied seal and an undeclared customer key stays (encrypted %v)", info.CustomerKeyEncrypted)
+	}
+}
