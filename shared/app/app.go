@@ -262,7 +262,10 @@ func (a *App) localDownload(w http.ResponseWriter, r *http.Request) {
 	// The object is this upload's only if it carries the upload's own write value (set by
 	// the function at initiate, sealed, in the token): another upload to the same key —
 	// another caller's, of the same size — carries another.
-	if !a.Service.UploadedBy(c, info) {
+	if by, err := a.Service.StoredBy(r.Context(), c, info); err != nil {
+		httpapi.Error(w, r, err)
+		return
+	} else if !by {
 		httpapi.Error(w, r, &errcode.Error{Code: errcode.NotFound, Field: "key",
 			Message: "no object this upload stored is at " + key})
 		return

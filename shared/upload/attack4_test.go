@@ -15,7 +15,7 @@ import (
 	"github.com/directup/directup/shared/wire"
 )
 
-// BROKE, still open (skipped; README names it). README (Security model, Event ids): "An upload with temporary keys that copies
+// BROKE, fixed for the storage check (what keys declared, written once they existed, is theirs whatever seal it carries). README (Security model, Event ids): "An upload with temporary keys that copies
 // another upload's directup-upload metadata is named by its keys instead, so it cannot take
 // that upload's id". That holds only when the copy is put on bytes of another size or
 // type: the seal binds key, size, media type and profile, not the bytes. Alice completes
@@ -32,12 +32,12 @@ import (
 // better, bind the seal to the write (the assembled object's ETag is known only after
 // complete, so record the write's ETag at complete and have UploadedBy/apiWrite compare it).
 func TestAttack4CopiedSealTakesAnotherUploadsID(t *testing.T) {
-	t.Skip("HOLE (README, Security model: Event ids and copied seals): a seal binds key, size, type and profile, not the bytes; binding it to the assembled object needs its ETag kept at complete")
 	e := newHolesEnv(t, nil, false)
 	alice := upload.WithCaller(context.Background(), "alice")
 	mallory := upload.WithCaller(context.Background(), "mallory")
 	key := "uploads/shared/notes.txt"
-	if _, _, err := e.upload(t, alice, key, "text/plain", []byte("hello")); err != nil {
+	up, done, err := e.upload(t, alice, key, "text/plain", []byte("hello"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	info, err := e.store.Stat(context.Background(), key)
@@ -61,6 +61,12 @@ func TestAttack4CopiedSealTakesAnotherUploadsID(t *testing.T) {
 	asAlices := events.EventID(events.Completed, e.store.Bucket(), key, "w:"+seal[:16]+"@"+strings.Trim(last.ETag, `"`))
 	if last.Type == events.Completed && (last.Caller != "mallory" || last.ID == asAlices) {
 		t.Errorf("HOLE: mallory's keys' write is told as %s with caller %q and id %s (alice's write's id: %v), not named by mallory's keys", last.Type, last.Caller, last.ID, last.ID == asAlices)
+	}
+	// Nor does alice's token take mallory's object for hers: her repeated complete is
+	// not answered with it.
+	again, err := e.svc.Complete(alice, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: done.ETag}})
+	if err == nil && again.ETag == last.ETag {
+		t.Errorf("alice's repeated complete answers mallory's object as hers: %+v", again)
 	}
 }
 

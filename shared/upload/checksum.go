@@ -79,9 +79,13 @@ func (s *Service) checkChecksum(ctx context.Context, c *uploadplan.Claims, done 
 	if got == "" {
 		// S3 answers a repeated complete without the checksum, and checked nothing then.
 		repeated = repeated || s.caps.ChecksChecksum
-		if info, err := s.objects.Stat(ctx, c.Key); err != nil {
+		info, err := s.objects.Stat(ctx, c.Key)
+		if err != nil {
 			return err
-		} else if s.UploadedBy(c, info) {
+		}
+		if by, err := s.StoredBy(ctx, c, info); err != nil {
+			return err
+		} else if by {
 			done.CRC64, done.CRC64NVME = info.CRC64, info.CRC64NVME
 			got = d.stored(done)
 		}

@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -109,8 +110,11 @@ func (s *Service) completedBefore(ctx context.Context, c *uploadplan.Claims, pla
 		return nil, ferr // a recorded rejection of this upload, finished now
 	}
 	info, serr := s.objects.Stat(ctx, c.Key)
-	if serr != nil || !s.UploadedBy(c, info) {
+	if serr != nil {
 		return nil, err
+	}
+	if by, berr := s.StoredBy(ctx, c, info); berr != nil || !by {
+		return nil, cmp.Or(berr, err)
 	}
 	return &wire.Completed{Bucket: c.Bucket, Key: c.Key, ETag: info.ETag, Size: info.Size, CRC64: info.CRC64, CRC64NVME: info.CRC64NVME}, nil
 }
@@ -280,7 +284,10 @@ func (s *Service) Abort(ctx context.Context, token, uploadID string) error {
 	// Only this upload's own write (its sealed value) is its completion: another object at
 	// the key (there before it, kept by forbidOverwrite, or another caller's since) is not,
 	// and the upload itself is simply gone. A token of before the seal goes by the time.
-	completed := s.UploadedBy(c, info)
+	completed, err := s.StoredBy(ctx, c, info)
+	if err != nil {
+		return err
+	}
 	if c.Write == "" {
 		completed = info.Exists && (c.Issued == 0 || !info.LastModified.Before(time.Unix(c.Issued, 0).Add(-time.Second)))
 	}

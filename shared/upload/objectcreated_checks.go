@@ -65,6 +65,12 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		if reason, err := s.sealedUnderKeys(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
+		if matching(o.writtenByKeys(), o.info) != nil {
+			// What keys declared, written once they existed: theirs, whatever seal it
+			// carries (one copied from an earlier upload at the key would name it that
+			// upload's).
+			o.write = ""
+		}
 	}
 	if o.write == "" || o.form {
 		// A form's seals are bound to its key only, and keys for the key can set them on
@@ -269,6 +275,19 @@ func (o *createdObject) heldDeclarations() []declared {
 		}
 	}
 	return held
+}
+
+// writtenByKeys are those of o's declarations whose keys existed when it was written (no
+// skew before: a write older than the keys is none of theirs, so an API upload completed
+// before another caller's keys for its key stays that upload's).
+func (o *createdObject) writtenByKeys() []declared {
+	var by []declared
+	for _, d := range o.heldDeclarations() {
+		if o.info.LastModified.Unix() >= d.NotBefore {
+			by = append(by, d)
+		}
+	}
+	return by
 }
 
 // contentVerdict checks the object's first bytes against its declared type, noting the

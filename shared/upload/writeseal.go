@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -112,6 +113,31 @@ func (s *Service) UploadedBy(c *uploadplan.Claims, info storage.ObjectInfo) bool
 	w := info.Metadata[policy.WriteMetadata]
 	profile, form, _, ok := s.apiWrite(c.Key, info)
 	return c.Write != "" && info.Exists && ok && !form && profile == c.Profile && w[:writeIDLen] == c.Write
+}
+
+// StoredBy is UploadedBy that also tells a copy of the upload's seal from its write: where
+// another caller's temporary keys, valid once the object was written, declared what it is,
+// the keys wrote it (a seal is readable: keys can copy it), and it is not the upload's.
+// Read only where keys can be handed out and a client or the hook names keys.
+func (s *Service) StoredBy(ctx context.Context, c *uploadplan.Claims, info storage.ObjectInfo) (bool, error) {
+	if !s.UploadedBy(c, info) {
+		return false, nil
+	}
+	if !s.policy.AllowSTS || s.records == nil || (!s.policy.ClientKeys && s.hook == nil) {
+		return true, nil
+	}
+	all, err := s.readDeclarations(ctx, c.Key)
+	if err != nil {
+		return false, err
+	}
+	o := &createdObject{info: info, declared: all, ev: &events.Event{Profile: c.Profile}}
+	var others []declared
+	for _, d := range o.writtenByKeys() {
+		if d.Caller != c.Subject || d.Caller == "" {
+			others = append(others, d)
+		}
+	}
+	return matching(others, info) == nil, nil
 }
 
 // identify sets ev's id from what names the write: its WriteMetadata value (write; the
