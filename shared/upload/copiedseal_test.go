@@ -2,12 +2,15 @@ package upload_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/directup/directup/shared/events"
 	"github.com/directup/directup/shared/policy"
+	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
+	"github.com/directup/directup/shared/wire"
 )
 
 // What keys declared and wrote once they existed is theirs whatever seal it carries — but
@@ -36,5 +39,41 @@ func TestKeysAfterAnUploadNeverTakeIt(t *testing.T) {
 	evs := e.told.all()
 	if last := evs[len(evs)-1]; last.Type != events.Completed || last.Caller == "mallory" {
 		t.Errorf("alice's upload told as %s for %q: taken by keys declared after it", last.Type, last.Caller)
+	}
+}
+
+// The copied seal under a profile that lets clients name keys (the deployment's rules name
+// none): what mallory's keys wrote with alice's seal is not answered to alice's token.
+func TestCopiedSealUnderAProfileWithClientKeys(t *testing.T) {
+	base := policy.Default()
+	base.AllowSTS = true
+	profiles, err := policy.ParseProfiles([]byte(`{"open":{"keyPrefix":"open/","clientKeys":true}}`), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newHolesEnv(t, func(p *policy.Policy) { p.ClientKeys = false }, false, upload.WithProfiles(profiles))
+	alice := upload.WithCaller(context.Background(), "alice")
+	mallory := upload.WithCaller(context.Background(), "mallory")
+	up, done, err := e.profiledUpload(t, alice, "open", "image/png", png56)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.store.Stat(context.Background(), up.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(len(png56))
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: up.Key, ContentType: "image/png", Size: &size, Profile: "open"}); err != nil {
+		t.Fatal(err)
+	}
+	other := append([]byte(nil), png56...)
+	other[len(other)-1] ^= 1
+	h := http.Header{"Content-Type": {"image/png"}, "X-Cos-Meta-" + policy.WriteMetadata: {info.Metadata[policy.WriteMetadata]}}
+	if _, _, err := e.store.Client.Do(context.Background(), storerest.Call{Method: http.MethodPut, Key: up.Key, Body: other, Header: h}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.svc.Complete(alice, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: done.ETag}})
+	if err == nil && again.ETag != done.ETag {
+		t.Errorf("alice's repeated complete answers mallory's object as hers: %+v", again)
 	}
 }

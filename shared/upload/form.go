@@ -89,7 +89,7 @@ func (s *Service) InitiateForm(ctx context.Context, req *policy.InitiateRequest)
 	if declared {
 		minSize = plan.Size
 	}
-	until, drop, err := s.outstandingForm(ctx, obj.Key, generatedKey, rules.URLTTL)
+	until, drop, err := s.outstandingForm(ctx, obj.Key, generatedKey, rules)
 	if err != nil {
 		return nil, err
 	}

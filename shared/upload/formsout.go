@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
+	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
 )
 
@@ -38,9 +39,10 @@ type formOut struct {
 
 // formsRecorded reports whether a form for key must be recorded: keys can be handed out,
 // records are kept, and someone else could name the key — the client or the hook chose it
-// or was told it, or clients may name keys and so, once it is known, this generated one.
-func (s *Service) formsRecorded(key, generated string) bool {
-	return s.policy.AllowSTS && s.records != nil && (!s.unnamed(key, generated) || s.policy.ClientKeys)
+// or was told it, or clients may name keys (clientKeys: the rules of the key's folder) and
+// so, once it is known, this generated one.
+func (s *Service) formsRecorded(key, generated string, clientKeys bool) bool {
+	return s.policy.AllowSTS && s.records != nil && (!s.unnamed(key, generated) || clientKeys)
 }
 
 // outstandingForm records the form about to be signed for key where that is needed
@@ -49,8 +51,9 @@ func (s *Service) formsRecorded(key, generated string) bool {
 // ttl from when the record was made, however long the checks took); drop removes the
 // record, should the form not be signed after all. Recorded first, so keys racing this
 // form either are seen here or see it.
-func (s *Service) outstandingForm(ctx context.Context, key, generated string, ttl time.Duration) (until time.Time, drop func(), err error) {
-	if !s.formsRecorded(key, generated) {
+func (s *Service) outstandingForm(ctx context.Context, key, generated string, rules *policy.Policy) (until time.Time, drop func(), err error) {
+	ttl := rules.URLTTL
+	if !s.formsRecorded(key, generated, rules.ClientKeys) {
 		return s.now().Add(ttl), func() {}, nil
 	}
 	id, made, err := s.recordForm(ctx, key, ttl)

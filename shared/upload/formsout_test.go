@@ -237,3 +237,26 @@ func TestFormsTidyTheirFolder(t *testing.T) {
 		t.Errorf("the key's folder holds %d records (%v) after 6 forms, 40 expired before; want at most 16", len(paths), err)
 	}
 }
+
+// A profile that lets clients name keys makes its generated keys nameable too: its forms
+// are recorded (and keys refused while one may be posted) though the deployment's own
+// rules name none.
+func TestProfileClientKeysRecordItsForms(t *testing.T) {
+	base := policy.Default()
+	base.AllowSTS = true
+	profiles, err := policy.ParseProfiles([]byte(`{"open":{"keyPrefix":"open/","clientKeys":true}}`), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newHolesEnv(t, func(p *policy.Policy) { p.ClientKeys = false }, false, upload.WithProfiles(profiles))
+	alice := upload.WithCaller(context.Background(), "alice")
+	bob := upload.WithCaller(context.Background(), "bob")
+	size := int64(len(png56))
+	f, err := e.svc.InitiateForm(alice, &policy.InitiateRequest{Filename: "a.png", ContentType: "image/png", Size: &size, Profile: "open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Keys(bob, &policy.InitiateRequest{Key: f.Key, ContentType: "image/png", Size: &size, Profile: "open"}); !errcode.Is(err, errcode.KeyBusy) {
+		t.Errorf("bob's keys for alice's generated key (a profile with client keys) while her form is valid: %v, want key_busy", err)
+	}
+}

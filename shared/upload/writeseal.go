@@ -123,7 +123,7 @@ func (s *Service) StoredBy(ctx context.Context, c *uploadplan.Claims, info stora
 	if !s.UploadedBy(c, info) {
 		return false, nil
 	}
-	if !s.policy.AllowSTS || s.records == nil || (!s.policy.ClientKeys && s.hook == nil) {
+	if !s.policy.AllowSTS || s.records == nil || (!s.rulesNamed(c.Profile).ClientKeys && s.hook == nil) {
 		return true, nil
 	}
 	all, err := s.readDeclarations(ctx, c.Key)
