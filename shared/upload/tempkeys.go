@@ -172,7 +172,11 @@ func (s *Service) lockedByKeysAt(ctx context.Context, key string, since time.Tim
 	}
 	now := s.now()
 	for _, d := range all {
-		if !d.holds(now) && !d.holds(since) {
+		// Until the keys' expiry and three times the skew: an object this upload then
+		// writes must lie beyond the declaration's own skew by the store's clock, even with
+		// the function's clock that much ahead, or the storage check would take it for the
+		// keys'.
+		if !d.holds(now) && !d.holds(since) && (now.Unix() < d.NotBefore || now.Unix() > d.NotAfter+3*declarationSkew) {
 			continue
 		}
 		if d.Caller != Caller(ctx) || d.Caller == "" {
