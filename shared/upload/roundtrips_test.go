@@ -101,9 +101,9 @@ func TestObjectCreatedReadsInOneRoundTrip(t *testing.T) {
 	}{
 		{"completed through the API", "uploads/alice/api.png", 1, true, 0},
 		{"written with temporary keys, as declared", "uploads/alice/keys.png", 2, true, 0},                                        // the reads, then its access list
-		{"written with temporary keys, another size than declared", "uploads/alice/lied.png", 3, false, 0},                        // the reads, the declarations again (read maybe before the object was written), the removal
+		{"written with temporary keys, another size than declared", "uploads/alice/lied.png", 3, false, 1},                        // the reads, the declarations again (read maybe before the object was written; not for an older object), the removal
 		{"written with temporary keys, as declared in the key's folder", "uploads/alice/keys-in.png", 3, true, 1},                 // the reads with the folder's listing, its records, its access list
-		{"written with temporary keys, another size than declared in the key's folder", "uploads/alice/lied-in.png", 5, false, 1}, // as above, the listing and records read again, the removal
+		{"written with temporary keys, another size than declared in the key's folder", "uploads/alice/lied-in.png", 5, false, 2}, // as above, the listing and records read again, the removal (read again only for an object written within the skew of the first read: on a slow machine it is older, and judged at once)
 	} {
 		rt.since()
 		if err := e.svc.ObjectCreated(ctx, tt.key); err != nil {
