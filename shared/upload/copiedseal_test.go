@@ -45,13 +45,7 @@ func TestKeysAfterAnUploadNeverTakeIt(t *testing.T) {
 // The copied seal under a profile that lets clients name keys (the deployment's rules name
 // none): what mallory's keys wrote with alice's seal is not answered to alice's token.
 func TestCopiedSealUnderAProfileWithClientKeys(t *testing.T) {
-	base := policy.Default()
-	base.AllowSTS = true
-	profiles, err := policy.ParseProfiles([]byte(`{"open":{"keyPrefix":"open/","clientKeys":true}}`), base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newHolesEnv(t, func(p *policy.Policy) { p.ClientKeys = false }, false, upload.WithProfiles(profiles))
+	e := clientKeysProfileEnv(t)
 	alice := upload.WithCaller(context.Background(), "alice")
 	mallory := upload.WithCaller(context.Background(), "mallory")
 	up, done, err := e.profiledUpload(t, alice, "open", "image/png", png56)
@@ -75,5 +69,48 @@ func TestCopiedSealUnderAProfileWithClientKeys(t *testing.T) {
 	again, err := e.svc.Complete(alice, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: done.ETag}})
 	if err == nil && again.ETag != done.ETag {
 		t.Errorf("alice's repeated complete answers mallory's object as hers: %+v", again)
+	}
+}
+
+// clientKeysProfileEnv is a deployment whose own rules name no keys, with temporary keys
+// on and a profile "open" (keys under open/) that lets clients name them.
+func clientKeysProfileEnv(t *testing.T) *holesEnv {
+	t.Helper()
+	base := policy.Default()
+	base.AllowSTS = true
+	profiles, err := policy.ParseProfiles([]byte(`{"open":{"keyPrefix":"open/","clientKeys":true}}`), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newHolesEnv(t, func(p *policy.Policy) { p.ClientKeys = false }, false, upload.WithProfiles(profiles))
+}
+
+// A copied seal on what keys write that their declaration does not match (so the seal's
+// upload keeps it) is still held to what every API upload keeps: here the storage class.
+func TestCopiedSealOffTheDeclarationKeepsTheRulesClass(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	mallory := upload.WithCaller(context.Background(), "mallory")
+	key := "uploads/shared/cold.txt"
+	if _, _, err := e.upload(t, mallory, key, "text/plain", []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.store.Stat(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	six := int64(6)
+	if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "text/plain", Size: &six}); err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"Content-Type": {"text/plain"}, "X-Cos-Storage-Class": {"DEEP_ARCHIVE"},
+		"X-Cos-Meta-" + policy.WriteMetadata: {info.Metadata[policy.WriteMetadata]}}
+	if _, _, err := e.store.Client.Do(context.Background(), storerest.Call{Method: http.MethodPut, Key: key, Body: []byte("HELLO"), Header: h}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(t, key) {
+		t.Errorf("an object written with keys in DEEP_ARCHIVE under a copied seal stays")
 	}
 }

@@ -242,13 +242,7 @@ func TestFormsTidyTheirFolder(t *testing.T) {
 // are recorded (and keys refused while one may be posted) though the deployment's own
 // rules name none.
 func TestProfileClientKeysRecordItsForms(t *testing.T) {
-	base := policy.Default()
-	base.AllowSTS = true
-	profiles, err := policy.ParseProfiles([]byte(`{"open":{"keyPrefix":"open/","clientKeys":true}}`), base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newHolesEnv(t, func(p *policy.Policy) { p.ClientKeys = false }, false, upload.WithProfiles(profiles))
+	e := clientKeysProfileEnv(t)
 	alice := upload.WithCaller(context.Background(), "alice")
 	bob := upload.WithCaller(context.Background(), "bob")
 	size := int64(len(png56))

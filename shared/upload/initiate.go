@@ -122,6 +122,12 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if err != nil {
 		return nil, err
 	}
+	if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or the hook was told it
+		if err := s.lockedByKeys(ctx, obj.Key); err != nil {
+			s.abortQuietly(ctx, obj.Key, uploadID)
+			return nil, err
+		}
+	}
 	claims := uploadplan.Claims{
 		Bucket: s.store.Bucket(), Key: obj.Key, UploadID: uploadID, Size: plan.Size, PartSize: plan.PartSize,
 		Issued: s.now().Unix(), Expires: s.now().Add(rules.TokenTTL).Unix(), Subject: subject, ForbidOverwrite: obj.ForbidOverwrite,
@@ -134,15 +140,9 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
 	}
-	if !s.unnamed(obj.Key, generatedKey) { // named by the client or the hook, or the hook was told it
-		if err := s.lockedByKeys(ctx, obj.Key); err != nil {
-			s.abortQuietly(ctx, obj.Key, uploadID)
-			return nil, err
-		}
-	}
 	// Recorded only once the key is known free: a record is a working token (GET /uploads
 	// answers it), so none may exist for an upload that is to be refused (not at once
-	// with the read above: one round trip more, for named keys with temporary keys on).
+	// with lockedByKeys's read: one round trip more, for named keys with temporary keys on).
 	if !uppy && s.keepsOpen(subject) { // Uppy resumes its own way: it never lists
 		if err := s.recordOpen(ctx, &claims, req.Filename, req.Fingerprint); err != nil {
 			s.abortQuietly(ctx, obj.Key, uploadID)

@@ -65,7 +65,7 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		if reason, err := s.sealedUnderKeys(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
-		if matching(o.writtenByKeys(), o.info) != nil {
+		if matching(writtenByKeys(o.declared, o.info, o.ev.Profile), o.info) != nil {
 			// What keys declared, written once they existed: theirs, whatever seal it
 			// carries (one copied from an earlier upload at the key would name it that
 			// upload's).
@@ -83,10 +83,12 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 			// content could not be checked.
 			return "the object was encrypted with a customer's key its keys' request did not ask for, so its content cannot be checked; it was deleted", nil
 		}
-		if class := storedClass(o.info); o.keys != "" && !classAllowed(o.rules, class) {
+		if o.keys != "" {
 			// The keys' policy pins type and length only: their SDK chose the class (an
 			// archive class could not even be read back to check its content).
-			return "the object is stored in class " + class + ", which these rules do not allow; it was deleted", nil
+			if reason := classRefused(o); reason != "" {
+				return reason, nil
+			}
 		}
 	}
 	if o.write == "" { // a form's grants are addedSettings'
@@ -126,6 +128,14 @@ func storedClass(info storage.ObjectInfo) string {
 		return "STANDARD"
 	}
 	return strings.ToUpper(info.StorageClass)
+}
+
+// classRefused is why o's storage class is refused ("" when the rules allow it).
+func classRefused(o *createdObject) string {
+	if class := storedClass(o.info); !classAllowed(o.rules, class) {
+		return "the object is stored in class " + class + ", which these rules do not allow; it was deleted"
+	}
+	return ""
 }
 
 // classAllowed reports whether rules let an object be stored in class; MAZ_STANDARD is
@@ -181,8 +191,8 @@ func (s *Service) sealedUnderKeys(ctx context.Context, o *createdObject) (string
 	if len(held) == 0 {
 		return "", nil
 	}
-	if class := storedClass(o.info); !classAllowed(o.rules, class) {
-		return "the object is stored in class " + class + ", which these rules do not allow; it was deleted", nil
+	if reason := classRefused(o); reason != "" {
+		return reason, nil
 	}
 	if policy.Scriptable(policy.MediaType(o.info.ContentType)) && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(o.info.ContentDisposition)), "attachment") &&
 		!slices.ContainsFunc(held, func(d declared) bool {
@@ -268,22 +278,27 @@ func (s *Service) declaredVerdict(ctx context.Context, o *createdObject) (string
 // heldDeclarations are those of o's declarations that hold for it: made while it was
 // written, under its folder's own profile (only those keys could write there).
 func (o *createdObject) heldDeclarations() []declared {
+	return heldFor(o.declared, o.info, o.ev.Profile)
+}
+
+// heldFor are those of all that hold for an object written as info tells, under profile.
+func heldFor(all []declared, info storage.ObjectInfo, profile string) []declared {
 	var held []declared
-	for _, d := range heldAt(o.declared, o.info.LastModified) {
-		if d.Profile == o.ev.Profile {
+	for _, d := range heldAt(all, info.LastModified) {
+		if d.Profile == profile {
 			held = append(held, d)
 		}
 	}
 	return held
 }
 
-// writtenByKeys are those of o's declarations whose keys existed when it was written (no
-// skew before: a write older than the keys is none of theirs, so an API upload completed
-// before another caller's keys for its key stays that upload's).
-func (o *createdObject) writtenByKeys() []declared {
+// writtenByKeys are those of all that hold for the object info tells whose keys existed
+// when it was written (no skew before: a write older than the keys is none of theirs, so an
+// API upload completed before another caller's keys for its key stays that upload's).
+func writtenByKeys(all []declared, info storage.ObjectInfo, profile string) []declared {
 	var by []declared
-	for _, d := range o.heldDeclarations() {
-		if o.info.LastModified.Unix() >= d.NotBefore {
+	for _, d := range heldFor(all, info, profile) {
+		if info.LastModified.Unix() >= d.NotBefore {
 			by = append(by, d)
 		}
 	}

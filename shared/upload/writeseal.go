@@ -130,9 +130,8 @@ func (s *Service) StoredBy(ctx context.Context, c *uploadplan.Claims, info stora
 	if err != nil {
 		return false, err
 	}
-	o := &createdObject{info: info, declared: all, ev: &events.Event{Profile: c.Profile}}
 	var others []declared
-	for _, d := range o.writtenByKeys() {
+	for _, d := range writtenByKeys(all, info, c.Profile) {
 		if d.Caller != c.Subject || d.Caller == "" {
 			others = append(others, d)
 		}
