@@ -32,7 +32,6 @@ import (
 // seal's upload (an API upload cannot complete then: lockedByKeys); hold it to declaredVerdict
 // and answer StoredBy false — or bind the seal to the write (the ETag recorded at complete).
 func TestAttack5CopiedSealOffTheDeclarationDownloadsAsAlices(t *testing.T) {
-	t.Skip("HOLE, open (README, Not yet: copied seals under temporary keys): a seal binds key, size, type and profile, not the written object")
 	a, api := attackApp(t, nil)
 	alice := functest.JWT(t, "alice", time.Now().Add(time.Hour))
 	mallory := functest.JWT(t, "mallory", time.Now().Add(time.Hour))

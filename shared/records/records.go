@@ -1,6 +1,6 @@
 // Package records is the one way directup keeps its own small records in the bucket — the
 // queue's idempotency markers, what a client declared for temporary keys, forms signed for
-// named keys, rejections not yet told, removals not yet done — under "<prefix>.directup/<kind>/<sha256(subject)>".
+// named keys, the objects API uploads stored, rejections not yet told, removals not yet done — under "<prefix>.directup/<kind>/<sha256(subject)>".
 //
 // Anyone who may write under the prefix can write an object there (a client with
 // temporary keys, another deployment, a misconfigured role), so every record is sealed:
@@ -50,6 +50,7 @@ const (
 	Rejected Kind = "rejected" // a rejection of an object key not yet told or not yet removed
 	Open     Kind = "open"     // an upload in progress, in its caller's folder (subject: the upload id)
 	Forms    Kind = "forms"    // forms signed for a named key, one per caller (subject: the key)
+	Stored   Kind = "stored"   // the object an API upload's complete stored (subject: the key and the write's id)
 )
 
 // KeyLister is a store that lists the object keys under a prefix: folders of records

@@ -33,6 +33,7 @@ type gatedStore struct {
 	*flakyStore
 	beforeRead      func(key string)
 	beforePutRecord func(key string)
+	failPutRecord   func(key string) error // a record write's failure, or nil
 	failGet         func(key string) error // a record read's failure, or nil
 	gets            atomic.Int32           // record reads answered
 }
@@ -64,6 +65,11 @@ func (g *gatedStore) GetMarker(ctx context.Context, key string) ([]byte, bool, e
 func (g *gatedStore) PutRecord(ctx context.Context, key string, body []byte) error {
 	if g.beforePutRecord != nil {
 		g.beforePutRecord(key)
+	}
+	if g.failPutRecord != nil {
+		if err := g.failPutRecord(key); err != nil {
+			return err
+		}
 	}
 	return g.flakyStore.PutRecord(ctx, key, body)
 }

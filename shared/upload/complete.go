@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/checksum"
@@ -87,12 +88,25 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 			done.Size += have[p.PartNumber].Size
 		}
 	}
+	// Where others may be handed keys for the key, what this complete stored is recorded
+	// (storedwrite.go), while the object is read: no round trip more.
+	var recorded error
+	var wg sync.WaitGroup
+	if c.Write != "" && s.othersCanKey(c.Profile) {
+		wg.Go(func() { recorded = s.recordWrite(ctx, c, done.ETag) })
+	}
 	if err := s.checkChecksum(ctx, c, done, sum, repeated); err != nil {
+		wg.Wait()
 		return nil, err
 	}
 	info, detected, err := s.checkStored(ctx, c, done)
+	wg.Wait()
 	if err != nil {
 		return nil, err
+	}
+	if recorded != nil {
+		// Stored, but unbound from its seal: a repeated complete records it (and tells it).
+		return nil, recorded
 	}
 	s.tellCompleted(ctx, c, done, detected, info)
 	return done, nil

@@ -65,11 +65,12 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		if reason, err := s.sealedUnderKeys(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
-		if matching(writtenByKeys(o.declared, o.info, o.ev.Profile), o.info) != nil {
-			// What keys declared, written once they existed: theirs, whatever seal it
-			// carries (one copied from an earlier upload at the key would name it that
-			// upload's).
-			o.write = ""
+		ours, err := s.sealedByItsUpload(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		if !ours {
+			o.write = "" // a copy of the seal: the keys' write, held to their declaration
 		}
 	}
 	if o.write == "" || o.form {
@@ -119,6 +120,24 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 		return s.contentVerdict(ctx, o)
 	}
 	return "", nil
+}
+
+// sealedByItsUpload reports whether the object o's seal names was written by that upload,
+// not by temporary keys that copied its seal (it comes back on every read). With no keys
+// held at its write, nothing else could have. Else it must be the object the upload's
+// complete recorded; a complete that recorded none (one from before these records) keeps
+// its object unless keys that existed once it was written declared it.
+func (s *Service) sealedByItsUpload(ctx context.Context, o *createdObject) (bool, error) {
+	if len(o.heldDeclarations()) == 0 {
+		return true, nil
+	}
+	if s.othersCanKey(o.ev.Profile) {
+		bound, recorded, err := s.boundWrite(ctx, o.key, o.write, o.info)
+		if err != nil || recorded {
+			return bound, err
+		}
+	}
+	return matching(writtenByKeys(o.declared, o.info, o.ev.Profile), o.info) == nil, nil
 }
 
 // storedClass is the storage class a store reports for an object, STANDARD when it names

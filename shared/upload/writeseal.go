@@ -115,20 +115,26 @@ func (s *Service) UploadedBy(c *uploadplan.Claims, info storage.ObjectInfo) bool
 	return c.Write != "" && info.Exists && ok && !form && profile == c.Profile && w[:writeIDLen] == c.Write
 }
 
-// StoredBy is UploadedBy that also tells a copy of the upload's seal from its write: where
-// another caller's temporary keys, valid once the object was written, declared what it is,
-// the keys wrote it (a seal is readable: keys can copy it), and it is not the upload's.
+// StoredBy is UploadedBy that also tells a copy of the upload's seal from its write: a seal
+// is readable, so temporary keys valid when the object was written may have copied it onto
+// what they wrote. Then the object is the upload's only if it is the one its complete
+// recorded (the same ETag); for a complete that recorded nothing (one from before these
+// records), only if no other caller's keys, existing once it was written, declared it.
 // Read only where keys can be handed out and a client or the hook names keys.
 func (s *Service) StoredBy(ctx context.Context, c *uploadplan.Claims, info storage.ObjectInfo) (bool, error) {
 	if !s.UploadedBy(c, info) {
 		return false, nil
 	}
-	if !s.policy.AllowSTS || s.records == nil || (!s.rulesNamed(c.Profile).ClientKeys && s.hook == nil) {
+	if !s.othersCanKey(c.Profile) {
 		return true, nil
 	}
 	all, err := s.readDeclarations(ctx, c.Key)
-	if err != nil {
-		return false, err
+	if err != nil || len(heldFor(all, info, c.Profile)) == 0 {
+		return err == nil, err
+	}
+	bound, recorded, err := s.boundWrite(ctx, c.Key, c.Write, info)
+	if err != nil || recorded {
+		return bound, err
 	}
 	var others []declared
 	for _, d := range writtenByKeys(all, info, c.Profile) {
