@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/checksum"
@@ -69,11 +68,14 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 	}
 	done, err := s.store.Complete(ctx, c.Key, c.UploadID, parts, opts)
 	repeated := err != nil
+	// Where others may be handed keys for the key, what the complete stored is recorded
+	// (storedwrite.go): by this call, or by a repeat of one that could not record it.
+	record := c.Write != "" && s.othersCanKey(c.Profile)
 	if err != nil {
 		if errcode.Is(err, errcode.ChecksumMismatch) {
 			return nil, s.refusedChecksum(ctx, c, parts, sum, err)
 		}
-		if done, err = s.completedBefore(ctx, c, plan, parts, err); err != nil {
+		if done, record, err = s.completedBefore(ctx, c, plan, parts, err); err != nil {
 			return nil, err
 		}
 	}
@@ -88,25 +90,19 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 			done.Size += have[p.PartNumber].Size
 		}
 	}
-	// Where others may be handed keys for the key, what this complete stored is recorded
-	// (storedwrite.go), while the object is read: no round trip more.
-	var recorded error
-	var wg sync.WaitGroup
-	if c.Write != "" && s.othersCanKey(c.Profile) {
-		wg.Go(func() { recorded = s.recordWrite(ctx, c, done.ETag) })
-	}
 	if err := s.checkChecksum(ctx, c, done, sum, repeated); err != nil {
-		wg.Wait()
 		return nil, err
 	}
 	info, detected, err := s.checkStored(ctx, c, done)
-	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
-	if recorded != nil {
-		// Stored, but unbound from its seal: a repeated complete records it (and tells it).
-		return nil, recorded
+	if record {
+		// After the read, which tells the object's settings: a record that could not be
+		// written leaves the object unbound from its seal, and the repeat records it.
+		if err := s.recordWrite(ctx, c, done.ETag, info); err != nil {
+			return nil, err
+		}
 	}
 	s.tellCompleted(ctx, c, done, detected, info)
 	return done, nil
@@ -116,21 +112,25 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 // by an earlier call of this very upload whose answer was lost or whose caller went away
 // (the object at the key carries this upload's write) — from a real refusal: the object of
 // the earlier call is then answered, and checked as if this call had made it.
-func (s *Service) completedBefore(ctx context.Context, c *uploadplan.Claims, plan uploadplan.Plan, parts []wire.CompletedPart, err error) (*wire.Completed, error) {
+//
+// record tells whether the earlier call left its object unrecorded (storedwrite.go): this
+// one records it then, as it was found.
+func (s *Service) completedBefore(ctx context.Context, c *uploadplan.Claims, plan uploadplan.Plan, parts []wire.CompletedPart, err error) (done *wire.Completed, record bool, _ error) {
 	if !errcode.Is(err, errcode.UploadNotFound) {
-		return nil, s.refusedComplete(ctx, c, plan, parts, err)
+		return nil, false, s.refusedComplete(ctx, c, plan, parts, err)
 	}
 	if ferr := s.completeFailed(ctx, c, err); ferr != err {
-		return nil, ferr // a recorded rejection of this upload, finished now
+		return nil, false, ferr // a recorded rejection of this upload, finished now
 	}
 	info, serr := s.objects.Stat(ctx, c.Key)
 	if serr != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if by, berr := s.StoredBy(ctx, c, info); berr != nil || !by {
-		return nil, cmp.Or(berr, err)
+	by, unrecorded, berr := s.storedBy(ctx, c, info)
+	if berr != nil || !by {
+		return nil, false, cmp.Or(berr, err)
 	}
-	return &wire.Completed{Bucket: c.Bucket, Key: c.Key, ETag: info.ETag, Size: info.Size, CRC64: info.CRC64, CRC64NVME: info.CRC64NVME}, nil
+	return &wire.Completed{Bucket: c.Bucket, Key: c.Key, ETag: info.ETag, Size: info.Size, CRC64: info.CRC64, CRC64NVME: info.CRC64NVME}, unrecorded, nil
 }
 
 // refusedComplete explains a store's refusal of a pinned upload's parts by listing them

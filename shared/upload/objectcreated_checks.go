@@ -33,6 +33,7 @@ type createdObject struct {
 	declaredAt  time.Time // when that read began: declarations kept since are not among them
 	form        bool      // a form upload's seal: the API bounded it, nothing checked its content yet
 	open        bool      // an API seal for an upload of undeclared size
+	recorded    bool      // an API seal whose complete records what it stored
 	// rules are the profile's the object was uploaded under (its sealed write value, or
 	// its temporary keys' declaration, says which), else the deployment's.
 	rules *policy.Policy
@@ -47,30 +48,32 @@ func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *created
 	// The rules are those of the folder the object lies in; a seal counts only if it was
 	// made for that very profile (a seal is readable, and may be copied onto other bytes).
 	owner, _ := s.folders.Owner(key)
-	profile, form, open, ok := s.apiWrite(key, info)
-	if ok && profile == owner {
+	seal, ok := s.apiWrite(key, info)
+	if ok && seal.profile == owner {
 		write = write[:writeIDLen] // the write's id, as the token names it
 	} else {
-		write, form, open = "", false, false // not an API upload's: a client's (temporary keys), or written outside directup
+		write, seal = "", sealed{} // not an API upload's: a client's (temporary keys), or written outside directup
 	}
 	ev.Profile = owner
-	return &createdObject{key: key, info: info, ev: ev, write: write, form: form, open: open, rules: s.rulesNamed(owner)}
+	return &createdObject{key: key, info: info, ev: ev, write: write, form: seal.form, open: seal.open, recorded: seal.recorded, rules: s.rulesNamed(owner)}
 }
 
 // verdict runs the checks in order — size, temporary keys' declarations, content — and
 // returns the first refusal's reason ("" if the object passes all).
 // The declarations come first: the one that holds names the profile the size is held to.
 func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error) {
-	if o.write != "" && !o.form {
+	if o.write != "" && !o.form && o.recorded {
+		if reason, err := s.recordedVerdict(ctx, o); err != nil || reason != "" {
+			return reason, err
+		}
+	} else if o.write != "" && !o.form {
 		if reason, err := s.sealedUnderKeys(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}
-		ours, err := s.sealedByItsUpload(ctx, o)
-		if err != nil {
-			return "", err
-		}
-		if !ours {
-			o.write = "" // a copy of the seal: the keys' write, held to their declaration
+		if matching(writtenByKeys(o.declared, o.info, o.ev.Profile), o.info) != nil {
+			// A seal of before records: what keys declared, written once they existed, is
+			// theirs whatever seal it carries.
+			o.write = ""
 		}
 	}
 	if o.write == "" || o.form {
@@ -122,22 +125,46 @@ func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error)
 	return "", nil
 }
 
-// sealedByItsUpload reports whether the object o's seal names was written by that upload,
-// not by temporary keys that copied its seal (it comes back on every read). With no keys
-// held at its write, nothing else could have. Else it must be the object the upload's
-// complete recorded; a complete that recorded none (one from before these records) keeps
-// its object unless keys that existed once it was written declared it.
-func (s *Service) sealedByItsUpload(ctx context.Context, o *createdObject) (bool, error) {
-	if len(o.heldDeclarations()) == 0 {
-		return true, nil
+// recordedVerdict tells whether the object o's recorded seal names is that upload's: the
+// object its complete recorded (its ETag and settings), or, with no record there (its
+// complete could not write one), one written while no temporary keys for its key held —
+// nothing else could have written it. Anything else carries a copy of the seal, and is
+// held to the keys' declarations (o.write cleared). A young object whose record may still
+// be on its way, written while keys held, is checked again later (errRecordPending).
+func (s *Service) recordedVerdict(ctx context.Context, o *createdObject) (string, error) {
+	if o.declaredErr != nil {
+		return "", o.declaredErr
 	}
-	if s.othersCanKey(o.ev.Profile) {
-		bound, recorded, err := s.boundWrite(ctx, o.key, o.write, o.info)
-		if err != nil || recorded {
-			return bound, err
+	rec, err := s.storedRecord(ctx, o.key, o.write)
+	if err != nil {
+		return "", err
+	}
+	held := o.heldDeclarations()
+	if rec == nil && len(held) == 0 && o.info.LastModified.Unix() >= o.declaredAt.Unix()-declarationSkew {
+		// Keys declared after the declarations were read may have written it.
+		if o.declared, err = s.readDeclarations(ctx, o.key); err != nil {
+			return "", err
+		}
+		held = o.heldDeclarations()
+	}
+	if rec == nil && len(held) > 0 {
+		if rec, err = s.awaitRecord(ctx, o.key, o.write, o.info); err != nil {
+			return "", err
+		}
+		if rec == nil && s.young(o.info) {
+			return "", errRecordPending
 		}
 	}
-	return matching(writtenByKeys(o.declared, o.info, o.ev.Profile), o.info) == nil, nil
+	switch {
+	case rec != nil && rec.binds(o.info):
+		if len(held) > 0 {
+			// Keys can rebuild its very object with grants of their own.
+			return s.grantsVerdict(ctx, o)
+		}
+	case rec != nil || len(held) > 0:
+		o.write = "" // a copy of the seal: the keys' write, held to their declaration
+	}
+	return "", nil
 }
 
 // storedClass is the storage class a store reports for an object, STANDARD when it names
@@ -192,7 +219,7 @@ func (s *Service) grantsVerdict(ctx context.Context, o *createdObject) (string, 
 	return "the object grants access to others (an ACL or grant its keys' client set; these rules allow none such); it was deleted", nil
 }
 
-// sealedUnderKeys holds an object an API upload's seal names, written while temporary keys
+// sealedUnderKeys holds an object a seal of before records names, written while temporary keys
 // for its key were valid, to what every API upload keeps: a seal is readable, so keys can
 // copy one (of their caller's own upload at the key, or an open upload's, good for any
 // size) onto what they write, and would escape their declaration and the rules with it.

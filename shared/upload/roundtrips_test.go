@@ -99,7 +99,7 @@ func TestObjectCreatedReadsInOneRoundTrip(t *testing.T) {
 		// object's read is still in flight: counted then with the first round trip.
 		overlap int
 	}{
-		{"completed through the API", "uploads/alice/api.png", 1, true, 0},
+		{"completed through the API", "uploads/alice/api.png", 2, true, 0},                                                        // the reads, then its complete's record (others may hold keys for the key)
 		{"written with temporary keys, as declared", "uploads/alice/keys.png", 2, true, 0},                                        // the reads, then its access list
 		{"written with temporary keys, another size than declared", "uploads/alice/lied.png", 3, false, 1},                        // the reads, the declarations again (read maybe before the object was written; not for an older object), the removal
 		{"written with temporary keys, as declared in the key's folder", "uploads/alice/keys-in.png", 3, true, 1},                 // the reads with the folder's listing, its records, its access list

@@ -6,22 +6,36 @@ import (
 	"strings"
 	"time"
 
+	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/records"
 	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/uploadplan"
 )
 
-// A seal (WriteMetadata) binds a key, a size, a type and a profile, not the bytes: it comes
-// back on every read of the object, so temporary keys for the key can copy it onto what
-// they write, of that size and type. Where keys can be handed out for a key someone else
-// can name, each API complete therefore records the ETag the store answered for the object
-// it assembled, and while keys for the key hold, a seal counts as its upload's only on
-// that very object. No round trip is added: the record is written while the complete's
-// verification read is under way, and read only when keys held at the object's write.
+// A seal (WriteMetadata) binds a key, a size, a type and a profile, not the object: it
+// comes back on every read, so temporary keys for the key can copy it onto what they write,
+// of that size and type, and even rebuild the upload's very bytes with settings of their
+// own. Where keys can be handed out for a key someone else can name, an upload's seal says
+// its complete records what it stored — the ETag and the settings its own read of the
+// object found — and such a seal counts only on an object with both. The record is one
+// storage write after complete's read, and one read for the storage check of a sealed
+// object, in that setting only.
 
 // storedWrite is the record of what an API upload's complete stored.
 type storedWrite struct {
-	ETag string `json:"etag"` // the store's ETag of the assembled object
+	ETag   string `json:"etag"`   // the store's ETag of the assembled object; "" binds nothing
+	Object string `json:"object"` // its Content-Type and settings, as a read tells them back
+}
+
+// storedText is what a record keeps of an object beside its ETag: its full Content-Type
+// (the seal covers only the media type) and settings (infoSettings).
+func storedText(info storage.ObjectInfo) string {
+	return info.ContentType + "\x00" + infoSettings(info)
+}
+
+// binds reports whether the record names the object info describes.
+func (w *storedWrite) binds(info storage.ObjectInfo) bool {
+	return w.ETag != "" && w.ETag == strings.Trim(info.ETag, `"`) && w.Object == storedText(info)
 }
 
 // storedSubject names the record of write's object at key: one per write, so two uploads
@@ -35,44 +49,68 @@ func (s *Service) othersCanKey(profile string) bool {
 	return s.policy.AllowSTS && s.records != nil && (s.rulesNamed(profile).ClientKeys || s.hook != nil)
 }
 
-// recordWrite records the object c's complete stored (its ETag, as the store answered).
-func (s *Service) recordWrite(ctx context.Context, c *uploadplan.Claims, etag string) error {
-	return s.records.Put(ctx, records.Stored, storedSubject(c.Key, c.Write), &storedWrite{ETag: strings.Trim(etag, `"`)})
+// recordWrite records what c's complete stored: etag is the store's answer, info what the
+// complete's read found at the key (read now if it read nothing). A read that found
+// another object (written since the complete) binds nothing: the upload's is gone.
+func (s *Service) recordWrite(ctx context.Context, c *uploadplan.Claims, etag string, info storage.ObjectInfo) error {
+	if !info.Exists {
+		var err error
+		if info, err = s.objects.Stat(ctx, c.Key); err != nil {
+			return err
+		}
+	}
+	w := storedWrite{}
+	if info.Exists && strings.Trim(info.ETag, `"`) == strings.Trim(etag, `"`) {
+		w = storedWrite{ETag: strings.Trim(info.ETag, `"`), Object: storedText(info)}
+	}
+	return s.records.Put(ctx, records.Stored, storedSubject(c.Key, c.Write), &w)
 }
 
-// A complete writes its record one round trip after the store's, and storage may report
-// the object before that: a record missing for an object this young is awaited, at these
-// waits, before the object is judged without it.
-const recordYoung = 10*time.Second + declarationSkew*time.Second
+// storedRecord reads the record of write's object at key: nil when there is none. A
+// record not sealed by this deployment binds nothing.
+func (s *Service) storedRecord(ctx context.Context, key, write string) (*storedWrite, error) {
+	var w storedWrite
+	found, err := s.records.Get(ctx, records.Stored, storedSubject(key, write), &w)
+	if errors.Is(err, records.ErrForged) {
+		s.log.Error("record not written by directup: ignored", "kind", records.Stored, "key", key, "error", err.Error())
+		return &storedWrite{}, nil
+	}
+	if err != nil || !found {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// A complete writes its record after its read, within 30 s of the store's complete, and
+// storage may report the object before that: a record missing for an object this young is
+// awaited, at these waits.
+const recordYoung = 30*time.Second + declarationSkew*time.Second
 
 var recordWaits = []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond}
 
-// boundWrite reports whether the object info describes at key is the one write's complete
-// stored (bound), and whether that complete recorded what it stored at all (recorded: false
-// for a complete from before these records, or one whose record could not be written).
-func (s *Service) boundWrite(ctx context.Context, key, write string, info storage.ObjectInfo) (bound, recorded bool, err error) {
-	young := s.now().Sub(info.LastModified) < recordYoung
+// awaitRecord is storedRecord, awaiting a young object's record a few seconds.
+func (s *Service) awaitRecord(ctx context.Context, key, write string, info storage.ObjectInfo) (*storedWrite, error) {
+	young := s.young(info)
 	for i := 0; ; i++ {
-		var w storedWrite
-		found, err := s.records.Get(ctx, records.Stored, storedSubject(key, write), &w)
-		if errors.Is(err, records.ErrForged) {
-			// Not directup's record where the write's is kept: it binds nothing.
-			s.log.Error("record not written by directup: ignored", "kind", records.Stored, "key", key, "error", err.Error())
-			return false, true, nil
-		}
-		if err != nil {
-			return false, false, err
-		}
-		if found {
-			return w.ETag == strings.Trim(info.ETag, `"`), true, nil
-		}
-		if !young || i == len(recordWaits) {
-			return false, false, nil
+		w, err := s.storedRecord(ctx, key, write)
+		if err != nil || w != nil || !young || i == len(recordWaits) {
+			return w, err
 		}
 		select {
 		case <-ctx.Done():
-			return false, false, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(recordWaits[i]):
 		}
 	}
 }
+
+// young reports whether the object info describes may still have its complete's record
+// on the way.
+func (s *Service) young(info storage.ObjectInfo) bool {
+	return s.now().Sub(info.LastModified) < recordYoung
+}
+
+// errRecordPending asks the platform to check an object again later: its upload's
+// complete has not recorded it yet, and temporary keys for its key held at its write.
+var errRecordPending = &errcode.Error{Code: errcode.UpstreamBusy,
+	Message: "the object's upload has not recorded it yet, and temporary keys for its key were out: checked again at the platform's retry"}

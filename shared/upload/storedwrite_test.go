@@ -3,15 +3,19 @@ package upload_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/directup/directup/shared/errcode"
 	"github.com/directup/directup/shared/events"
+	"github.com/directup/directup/shared/functest"
 	"github.com/directup/directup/shared/policy"
 	"github.com/directup/directup/shared/records"
+	"github.com/directup/directup/shared/storage"
 	"github.com/directup/directup/shared/storerest"
 	"github.com/directup/directup/shared/upload"
 	"github.com/directup/directup/shared/wire"
@@ -137,46 +141,51 @@ func TestForgedStoredRecordBindsNothing(t *testing.T) {
 	}
 }
 
-// An upload whose complete recorded nothing (completed before these records were kept)
-// is judged as before them: its seal counts unless keys of another caller that existed at
-// its write declared exactly it, so its own honest object is not removed for keys that
-// declared something else.
+// An upload sealed before these records (AllowSTS turned on since) is judged as before
+// them: its seal counts unless keys of another caller that existed at its write declared
+// exactly it, so its own honest object is not removed for keys that declared something
+// else. A recorded seal whose record is missing (its complete could not write it and was
+// never repeated), judged once the record can no longer be on its way, counts only where no
+// keys held at its write: else it is held to their declarations like any of their objects.
 func TestUnrecordedUploadIsJudgedByTheDeclarations(t *testing.T) {
 	for _, tt := range []struct {
 		name        string
+		legacy      bool // sealed before records
 		declareSize int
+		stays       bool
 		wantCaller  string
 	}{
-		{"keys declared another size", len(png56) + 1, ""},
-		{"keys declared exactly it", len(png56), "mallory"},
+		{"sealed before records, keys declared another size", true, len(png56) + 1, true, ""},
+		{"sealed before records, keys declared exactly it", true, len(png56), true, "mallory"},
+		{"record missing, keys declared another size", false, len(png56) + 1, false, "mallory"},
+		{"record missing, keys declared exactly it", false, len(png56), true, "mallory"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			// Judged a while after its write: a record missing for a young object is awaited.
 			later := func() time.Time { return time.Now().Add(time.Minute) }
-			e := newHolesEnv(t, nil, false, upload.WithClock(later))
+			b := functest.NewBackend(t)
+			e := newHolesEnvOn(t, b, nil, false, upload.WithClock(later))
+			up := e
+			if tt.legacy {
+				up = newHolesEnvOn(t, b, func(p *policy.Policy) { p.AllowSTS = false }, false)
+			}
 			alice := upload.WithCaller(context.Background(), "alice")
 			key := "uploads/shared/legacy.png"
-			up, done, err := e.upload(t, alice, key, "image/png", png56)
-			if err != nil {
+			if _, _, err := up.upload(t, alice, key, "image/png", png56); err != nil {
 				t.Fatal(err)
 			}
-			seal := sealOf(t, e, key)
-			if err := e.store.Client.Delete(context.Background(), storedRecord(key, seal[:16])); err != nil {
+			if err := e.store.Client.Delete(context.Background(), storedRecord(key, sealOf(t, e, key)[:16])); err != nil {
 				t.Fatal(err)
 			}
 			declareFor(t, e, key, "mallory", "image/png", tt.declareSize)
 			if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
 				t.Fatal(err)
 			}
-			if !e.exists(t, key) {
-				t.Fatal("the unrecorded upload was removed")
+			if got := e.exists(t, key); got != tt.stays {
+				t.Fatalf("stays %v, want %v", got, tt.stays)
 			}
-			if got := lastEvent(t, e); got.Type != events.Completed || got.Caller != tt.wantCaller {
-				t.Errorf("told %s for %q, want completed for %q", got.Type, got.Caller, tt.wantCaller)
-			}
-			_, err = e.svc.Complete(alice, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: done.ETag}})
-			if (err == nil) != (tt.wantCaller == "") {
-				t.Errorf("alice's repeated complete: %v", err)
+			if got := lastEvent(t, e); got.Caller != tt.wantCaller {
+				t.Errorf("told %s for %q, want %q", got.Type, got.Caller, tt.wantCaller)
 			}
 		})
 	}
@@ -221,9 +230,9 @@ func TestCompleteRecordFailureIsRetried(t *testing.T) {
 	}
 }
 
-// The record costs no round trip: a complete where others can be handed keys for the key
-// is still the store's complete and one read, the record written alongside the read.
-func TestCompleteRecordsAlongsideItsRead(t *testing.T) {
+// The record costs one round trip, where others can be handed keys for the key only: the
+// store's complete, one read, then the record of what the read found (its settings).
+func TestCompleteRecordsAfterItsRead(t *testing.T) {
 	e, rt := newRoundsEnv(t)
 	alice := upload.WithCaller(context.Background(), "alice")
 	size := int64(len(png56))
@@ -236,8 +245,8 @@ func TestCompleteRecordsAlongsideItsRead(t *testing.T) {
 	if _, err := e.svc.Complete(alice, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}}); err != nil {
 		t.Fatal(err)
 	}
-	if rounds, n := rt.since(); rounds != 2 || n != 3 {
-		t.Errorf("complete: %d storage requests in %d round trips, want 3 in 2", n, rounds)
+	if rounds, n := rt.since(); rounds != 3 || n != 3 {
+		t.Errorf("complete: %d storage requests in %d round trips, want 3 in 3", n, rounds)
 	}
 	if got, _, err := e.store.Client.GetMarker(context.Background(), storedRecord(up.Key, sealOf(t, e, up.Key)[:16])); err != nil || len(got) == 0 {
 		t.Errorf("nothing recorded: %v", errors.Join(err))
@@ -268,5 +277,185 @@ func TestStorageTellsTheAPIsEventID(t *testing.T) {
 		if evs[0].ID != evs[1].ID || evs[1].Type != events.Completed || evs[1].Caller == "mallory" {
 			t.Errorf("keys out %v: the API told %s, storage %s %s for %q", keysOut, evs[0].ID, evs[1].Type, evs[1].ID, evs[1].Caller)
 		}
+	}
+}
+
+// The record binds the object, not only its bytes: keys that rebuild an upload's very
+// bytes, cut into the same parts (so of the ETag the record names), with any one setting
+// of their own — a Content-Type's parameters, an entity header, metadata — write no
+// upload's object: it is held to their declaration (here of another size: deleted). Their
+// exact rebuild is the upload's own object again, but for grants of their own.
+func TestRecordBindsTheObjectsSettings(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		vary  func(o *storage.Object)
+		stays bool
+	}{
+		{"the very object", func(o *storage.Object) {}, true},
+		{"a charset", func(o *storage.Object) { o.ContentType += "; charset=utf-7" }, false},
+		{"Cache-Control", func(o *storage.Object) { o.CacheControl = "public, max-age=31536000" }, false},
+		{"Content-Encoding", func(o *storage.Object) { o.ContentEncoding = "gzip" }, false},
+		{"Content-Disposition", func(o *storage.Object) { o.ContentDisposition = `attachment; filename="invoice.exe"` }, false},
+		{"metadata", func(o *storage.Object) { o.Metadata["approved-by"] = "admin" }, false},
+		{"a public ACL", func(o *storage.Object) { o.ACL = "public-read" }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newHolesEnv(t, nil, false)
+			alice := upload.WithCaller(context.Background(), "alice")
+			mallory := upload.WithCaller(context.Background(), "mallory")
+			key := "uploads/shared/rebuilt.txt"
+			_, done, err := e.upload(t, alice, key, "text/plain", []byte("hello"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, _ := e.store.Stat(context.Background(), key)
+			six := int64(6)
+			if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "text/plain", Size: &six}); err != nil {
+				t.Fatal(err)
+			}
+			obj := &storage.Object{Key: key, ContentType: info.ContentType, CacheControl: info.CacheControl, ContentDisposition: info.ContentDisposition,
+				ContentEncoding: info.ContentEncoding, Expires: info.Expires, Metadata: maps.Clone(info.Metadata)}
+			tt.vary(obj)
+			if etag := putMultipartSealed(t, e, obj, []byte("hello")); strings.Trim(etag, `"`) != strings.Trim(done.ETag, `"`) {
+				t.Fatalf("setup: the rebuilt parts' ETag %s is not the upload's %s", etag, done.ETag)
+			}
+			if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.exists(t, key); got != tt.stays {
+				t.Errorf("the rebuilt object stays %v, want %v (told %s for %q)", got, tt.stays, lastEvent(t, e).Type, lastEvent(t, e).Caller)
+			}
+		})
+	}
+}
+
+// The complete's read finding another object at the key (written between the store's
+// complete and the read) records nothing that binds: the upload's object is gone, and the
+// one there carries a copy of its seal.
+func TestRecordOfAReplacedObjectBindsNothing(t *testing.T) {
+	e, g := newGatedEnv(t, nil)
+	alice := upload.WithCaller(context.Background(), "alice")
+	mallory := upload.WithCaller(context.Background(), "mallory")
+	key := "uploads/shared/replaced.txt"
+	size := int64(5)
+	up, err := e.svc.Initiate(alice, &policy.InitiateRequest{Key: key, ContentType: "text/plain", Size: &size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag, _ := send(t, up.Parts[0], []byte("hello"))
+	var once sync.Once
+	g.beforeRead = func(string) {
+		once.Do(func() { // the complete's read: the store completed, the upload is no longer open
+			six := int64(6)
+			if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "text/plain", Size: &six}); err != nil {
+				t.Error(err)
+			}
+			info, _ := e.store.Client.Stat(context.Background(), key)
+			putSealed(t, e, key, "text/plain", info.Metadata[policy.WriteMetadata], []byte("HELLO"))
+		})
+	}
+	if _, err := e.svc.Complete(alice, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}}); err != nil {
+		t.Logf("alice's complete: %v", err)
+	}
+	g.beforeRead = nil
+	if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if e.exists(t, key) {
+		t.Errorf("mallory's 5 bytes, under keys that declared 6, stay (told %s for %q)", lastEvent(t, e).Type, lastEvent(t, e).Caller)
+	}
+}
+
+// A repeated complete racing its first call, while another caller's keys for the key are
+// out, waits for the record the first is writing, and answers the upload's object.
+func TestRepeatedCompleteAwaitsTheFirstsRecord(t *testing.T) {
+	e, g := newGatedEnv(t, nil)
+	alice := upload.WithCaller(context.Background(), "alice")
+	key := "uploads/shared/raced.png"
+	up, err := e.svc.Initiate(alice, pngReq(key, int64(len(png56))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag, _ := send(t, up.Parts[0], png56)
+	declareFor(t, e, key, "mallory", "image/png", len(png56)+1)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	g.beforePutRecord = func(path string) {
+		if strings.Contains(path, "/"+string(records.Stored)+"/") {
+			once.Do(func() { close(entered); <-release })
+		}
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := e.svc.Complete(alice, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}})
+		first <- err
+	}()
+	<-entered
+	go func() { time.Sleep(300 * time.Millisecond); close(release) }()
+	if _, err := e.svc.Complete(alice, up.Token, up.UploadID, []wire.CompletedPart{{PartNumber: 1, ETag: etag}}); err != nil {
+		t.Errorf("the repeat, racing the first complete: %v", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Keys declared after the storage check read the declarations, writing a copy of an
+// upload's seal whose complete could not record it, are seen: the check reads the
+// declarations again for a recent object with no record, and asks to be retried.
+func TestUnrecordedCopyAfterTheDeclarationsRead(t *testing.T) {
+	e, g := newGatedEnv(t, nil)
+	alice := upload.WithCaller(context.Background(), "alice")
+	mallory := upload.WithCaller(context.Background(), "mallory")
+	key := "uploads/shared/late-copy.txt"
+	g.failPutRecord = func(path string) error {
+		if strings.Contains(path, "/"+string(records.Stored)+"/") {
+			return &errcode.Error{Code: errcode.UpstreamBusy, Message: "record write refused (test)"}
+		}
+		return nil
+	}
+	if _, _, err := e.upload(t, alice, key, "text/plain", []byte("hello")); !errcode.Is(err, errcode.UpstreamBusy) {
+		t.Fatalf("setup: %v", err)
+	}
+	seal := sealOf(t, e, key)
+	var once sync.Once
+	g.beforeRead = func(string) {
+		once.Do(func() {
+			for g.gets.Load() < 2 { // the rejection and the declarations were read: none
+				time.Sleep(time.Millisecond)
+			}
+			six := int64(6)
+			if _, err := e.svc.Keys(mallory, &policy.InitiateRequest{Key: key, ContentType: "text/plain", Size: &six}); err != nil {
+				t.Error(err)
+			}
+			putSealed(t, e, key, "text/plain", seal, []byte("HELLO"))
+		})
+	}
+	g.gets.Store(0)
+	if err := e.svc.ObjectCreated(context.Background(), key); !errcode.Is(err, errcode.UpstreamBusy) {
+		t.Errorf("the copy's check: %v, want a retry (upstream_unavailable)", err)
+	}
+}
+
+// A copy of a recorded seal is no upload's write even with no keys out for its key (their
+// declaration dropped since, a replayed check, another writer): the storage check never
+// tells it under the upload's own event id, which receivers would drop as a duplicate.
+func TestCopiedSealWithNoKeysOutIsNotTheUploads(t *testing.T) {
+	e := newHolesEnv(t, nil, false)
+	alice := upload.WithCaller(context.Background(), "alice")
+	key := "uploads/shared/no-keys.txt"
+	if _, _, err := e.upload(t, alice, key, "text/plain", []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	api := lastEvent(t, e)
+	// Its very bytes, cut as the upload cut them (so of its ETag), with a setting of another's.
+	info, _ := e.store.Stat(context.Background(), key)
+	putMultipartSealed(t, e, &storage.Object{Key: key, ContentType: info.ContentType, ContentDisposition: info.ContentDisposition,
+		CacheControl: "public, max-age=31536000", Metadata: maps.Clone(info.Metadata)}, []byte("hello"))
+	if err := e.svc.ObjectCreated(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastEvent(t, e); got.ID == api.ID || got.Source != "storage" {
+		t.Errorf("the copy is told %s %s (%s), the upload's id", got.Type, got.ID, got.Source)
 	}
 }

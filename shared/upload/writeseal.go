@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/directup/directup/shared/events"
@@ -26,19 +27,23 @@ import (
 // The seal covers the upload's profile too, so the storage-triggered function holds the
 // object to that profile's rules, and a value sealed for one profile never passes for
 // another's.
+//
+// Where others may be handed temporary keys for the key (othersCanKey), the seal says so
+// (recorded): the upload's complete records the object it stored, and the seal counts only
+// on that object (storedwrite.go).
 func (s *Service) newWrite(key string, size int64, open bool, contentType, profile string) (string, error) {
-	return s.seal(key, sealedSize(size, open), contentType, profile)
+	return s.seal(key, sealedSize(size, open), contentType, profile, s.othersCanKey(profile))
 }
 
 // newFormWrite is newWrite for a form upload: its seal names the form, so the
 // storage-triggered function knows the object came through one (and holds it to what a
 // form can carry: never SSE-C, whose content it could not read).
 func (s *Service) newFormWrite(key string, size int64, open bool, contentType, profile string) (string, error) {
-	return s.seal(key, formSize+sealedSize(size, open), contentType, profile)
+	return s.seal(key, formSize+sealedSize(size, open), contentType, profile, false)
 }
 
 // seal is a fresh write value: 80 random bits and their MAC under the signing key.
-func (s *Service) seal(key, size, contentType, profile string) (string, error) {
+func (s *Service) seal(key, size, contentType, profile string, recorded bool) (string, error) {
 	var b [10]byte
 	if _, err := io.ReadFull(s.random, b[:]); err != nil {
 		return "", err
@@ -48,7 +53,7 @@ func (s *Service) seal(key, size, contentType, profile string) (string, error) {
 	if len(sign) == 0 {
 		return "", errors.New("upload: no write key yet (the token secret is read before use)")
 	}
-	return r + writeMAC(sign, key, r, size, policy.MediaType(contentType), profile), nil
+	return r + writeMAC(sign, key, r, size, policy.MediaType(contentType), profile, recorded), nil
 }
 
 // formSize prefixes the size a form write's seal covers.
@@ -61,11 +66,14 @@ func sealedSize(size int64, open bool) string {
 	return strconv.FormatInt(size, 10)
 }
 
-func writeMAC(secret []byte, key, r, size, mediaType, profile string) string {
+func writeMAC(secret []byte, key, r, size, mediaType, profile string, recorded bool) string {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(key + "\x00" + r + "\x00" + size + "\x00" + mediaType))
 	if profile != "" { // seals of uploads without a profile are what they were before profiles
 		m.Write([]byte("\x00profile\x00" + profile))
+	}
+	if recorded { // seals of before these records are what they were
+		m.Write([]byte("\x00recorded"))
 	}
 	return policy.KeyEncoding.EncodeToString(m.Sum(nil)[:10])
 }
@@ -74,14 +82,21 @@ func writeMAC(secret []byte, key, r, size, mediaType, profile string) string {
 // event ids carry only it.
 const writeIDLen = 16
 
+// sealed is what a verified seal tells of the write that made it.
+type sealed struct {
+	profile  string // the upload's profile ("" the deployment's rules)
+	form     bool   // a form (not a multipart upload) wrote it
+	open     bool   // sealed open (for any size: the upload declared none)
+	recorded bool   // its complete records the object it stored (storedwrite.go)
+}
+
 // apiWrite reports whether the object info describes, at key, carries a WriteMetadata
-// value this deployment sealed for an upload of its very size and type, under which
-// profile ("" the deployment's rules), whether a form (not a multipart upload) wrote it, and
-// whether it was sealed open (for any size: the upload declared none).
-func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string, form, open, ok bool) {
+// value this deployment sealed for an upload of its very size and type, and what the seal
+// tells of that upload.
+func (s *Service) apiWrite(key string, info storage.ObjectInfo) (sealed, bool) {
 	w := info.Metadata[policy.WriteMetadata]
 	if len(w) != 2*writeIDLen {
-		return "", false, false, false
+		return sealed{}, false
 	}
 	mt := policy.MediaType(info.ContentType)
 	profiles := []string{""}
@@ -97,44 +112,76 @@ func (s *Service) apiWrite(key string, info storage.ObjectInfo) (profile string,
 		for _, profile := range profiles {
 			for i, size := range []string{sealedSize(info.Size, false), sealedSize(0, true)} {
 				for _, kind := range []string{"", formSize} {
-					if hmac.Equal([]byte(w[writeIDLen:]), []byte(writeMAC(secret, key, w[:writeIDLen], kind+size, mt, profile))) {
-						return profile, kind == formSize, i == 1, true
+					for _, recorded := range []bool{false, true} {
+						if hmac.Equal([]byte(w[writeIDLen:]), []byte(writeMAC(secret, key, w[:writeIDLen], kind+size, mt, profile, recorded))) {
+							return sealed{profile: profile, form: kind == formSize, open: i == 1, recorded: recorded}, true
+						}
 					}
 				}
 			}
 		}
 	}
-	return "", false, false, false
+	return sealed{}, false
 }
 
 // UploadedBy reports whether the object info describes is the one the upload of c stored:
 // it carries that upload's sealed write value.
 func (s *Service) UploadedBy(c *uploadplan.Claims, info storage.ObjectInfo) bool {
 	w := info.Metadata[policy.WriteMetadata]
-	profile, form, _, ok := s.apiWrite(c.Key, info)
-	return c.Write != "" && info.Exists && ok && !form && profile == c.Profile && w[:writeIDLen] == c.Write
+	seal, ok := s.apiWrite(c.Key, info)
+	return c.Write != "" && info.Exists && ok && !seal.form && seal.profile == c.Profile && w[:writeIDLen] == c.Write
 }
 
 // StoredBy is UploadedBy that also tells a copy of the upload's seal from its write: a seal
-// is readable, so temporary keys valid when the object was written may have copied it onto
-// what they wrote. Then the object is the upload's only if it is the one its complete
-// recorded (the same ETag); for a complete that recorded nothing (one from before these
-// records), only if no other caller's keys, existing once it was written, declared it.
-// Read only where keys can be handed out and a client or the hook names keys.
+// is readable, so temporary keys may have copied it onto what they wrote. A recorded seal is
+// the upload's only on the object its complete recorded (storedwrite.go), or, where no
+// record is there (its complete could not write it), where no keys for the key held at
+// the object's write; a seal of before these records only where no other caller's keys,
+// existing once it was written, declared it. Read only where keys can be handed out and a
+// client or the hook names keys.
 func (s *Service) StoredBy(ctx context.Context, c *uploadplan.Claims, info storage.ObjectInfo) (bool, error) {
+	ours, _, err := s.storedBy(ctx, c, info)
+	return ours, err
+}
+
+// storedBy is StoredBy, and whether the upload's record is missing (unrecorded: its
+// complete, repeated, records it).
+func (s *Service) storedBy(ctx context.Context, c *uploadplan.Claims, info storage.ObjectInfo) (ours, unrecorded bool, err error) {
 	if !s.UploadedBy(c, info) {
-		return false, nil
+		return false, false, nil
 	}
 	if !s.othersCanKey(c.Profile) {
-		return true, nil
+		return true, false, nil
 	}
-	all, err := s.readDeclarations(ctx, c.Key)
-	if err != nil || len(heldFor(all, info, c.Profile)) == 0 {
-		return err == nil, err
+	seal, _ := s.apiWrite(c.Key, info)
+	var all []declared
+	var rec *storedWrite
+	var declErr, recErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { all, declErr = s.readDeclarations(ctx, c.Key) })
+	if seal.recorded {
+		wg.Go(func() { rec, recErr = s.storedRecord(ctx, c.Key, c.Write) })
 	}
-	bound, recorded, err := s.boundWrite(ctx, c.Key, c.Write, info)
-	if err != nil || recorded {
-		return bound, err
+	wg.Wait()
+	if err := errors.Join(declErr, recErr); err != nil {
+		return false, false, err
+	}
+	held := heldFor(all, info, c.Profile)
+	if seal.recorded {
+		if rec == nil && len(held) > 0 {
+			// Keys held at its write: the record decides. One still being written (the
+			// complete, in flight, writes it after its read) is awaited.
+			if rec, err = s.awaitRecord(ctx, c.Key, c.Write, info); err != nil {
+				return false, false, err
+			}
+		}
+		if rec != nil {
+			return rec.binds(info), false, nil
+		}
+		return len(held) == 0, len(held) == 0, nil
+	}
+	if len(held) == 0 {
+		return true, false, nil
 	}
 	var others []declared
 	for _, d := range writtenByKeys(all, info, c.Profile) {
@@ -142,7 +189,7 @@ func (s *Service) StoredBy(ctx context.Context, c *uploadplan.Claims, info stora
 			others = append(others, d)
 		}
 	}
-	return matching(others, info) == nil, nil
+	return matching(others, info) == nil, false, nil
 }
 
 // identify sets ev's id from what names the write: its WriteMetadata value (write; the
