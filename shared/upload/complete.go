@@ -70,7 +70,7 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 	repeated := err != nil
 	// Where others may be handed keys for the key, what the complete stored is recorded
 	// (storedwrite.go): by this call, or by a repeat of one that could not record it.
-	record := c.Write != "" && s.othersCanKey(c.Profile)
+	record := c.Write != "" && c.Settings != "" && s.records != nil
 	if err != nil {
 		if errcode.Is(err, errcode.ChecksumMismatch) {
 			return nil, s.refusedChecksum(ctx, c, parts, sum, err)
@@ -100,8 +100,13 @@ func (s *Service) CompleteWith(ctx context.Context, token, uploadID string, req 
 	if record {
 		// After the read, which tells the object's settings: a record that could not be
 		// written leaves the object unbound from its seal, and the repeat records it.
-		if err := s.recordWrite(ctx, c, done.ETag, info); err != nil {
+		ours, err := s.recordWrite(ctx, c, done.ETag, info)
+		if err != nil {
 			return nil, err
+		}
+		if !ours {
+			// Another object is there already: its metadata is none of the upload's.
+			info = storage.ObjectInfo{Exists: true, ContentType: c.ContentType}
 		}
 	}
 	s.tellCompleted(ctx, c, done, detected, info)

@@ -140,6 +140,9 @@ func (s *Service) initiate(ctx context.Context, req *policy.InitiateRequest, mod
 	if obj.Encryption != nil {
 		claims.CustomerKeyMD5 = obj.Encryption.CustomerKeyMD5
 	}
+	if s.othersCanKey(req.Profile) {
+		claims.Settings = settingsDigest(requestedText(obj))
+	}
 	// Recorded only once the key is known free: a record is a working token (GET /uploads
 	// answers it), so none may exist for an upload that is to be refused (not at once
 	// with lockedByKeys's read: one round trip more, for named keys with temporary keys on).

@@ -62,7 +62,7 @@ func (s *Service) newCreatedObject(key string, info storage.ObjectInfo) *created
 // returns the first refusal's reason ("" if the object passes all).
 // The declarations come first: the one that holds names the profile the size is held to.
 func (s *Service) verdict(ctx context.Context, o *createdObject) (string, error) {
-	if o.write != "" && !o.form && o.recorded {
+	if o.write != "" && !o.form && o.recorded && s.records != nil {
 		if reason, err := s.recordedVerdict(ctx, o); err != nil || reason != "" {
 			return reason, err
 		}

@@ -2,7 +2,11 @@ package upload
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,19 +27,33 @@ import (
 
 // storedWrite is the record of what an API upload's complete stored.
 type storedWrite struct {
-	ETag   string `json:"etag"`   // the store's ETag of the assembled object; "" binds nothing
-	Object string `json:"object"` // its Content-Type and settings, as a read tells them back
+	ETag     string `json:"etag"`     // the store's ETag of the assembled object; "" binds nothing
+	Object   string `json:"object"`   // its Content-Type and settings, as a read tells them back
+	Modified int64  `json:"modified"` // its Last-Modified (Unix seconds): a rebuild of it is a later write
 }
 
 // storedText is what a record keeps of an object beside its ETag: its full Content-Type
-// (the seal covers only the media type) and settings (infoSettings).
+// (the seal covers only the media type), settings (infoSettings), and whether a customer's
+// key encrypts it.
 func storedText(info storage.ObjectInfo) string {
-	return info.ContentType + "\x00" + infoSettings(info)
+	return info.ContentType + "\x00" + infoSettings(info) + "\x00" + strconv.FormatBool(info.CustomerKeyEncrypted)
 }
 
-// binds reports whether the record names the object info describes.
+// requestedText is storedText of the object an initiate asks for.
+func requestedText(obj *storage.Object) string {
+	ssec := obj.Encryption != nil && obj.Encryption.CustomerKeyMD5 != ""
+	return obj.ContentType + "\x00" + objectSettings(obj) + "\x00" + strconv.FormatBool(ssec)
+}
+
+// settingsDigest is a short digest of a storedText (the token carries it: Claims.Settings).
+func settingsDigest(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// binds reports whether the record names the object info describes: its very write.
 func (w *storedWrite) binds(info storage.ObjectInfo) bool {
-	return w.ETag != "" && w.ETag == strings.Trim(info.ETag, `"`) && w.Object == storedText(info)
+	return w.ETag != "" && w.ETag == strings.Trim(info.ETag, `"`) && w.Object == storedText(info) && w.Modified == info.LastModified.Unix()
 }
 
 // storedSubject names the record of write's object at key: one per write, so two uploads
@@ -51,19 +69,33 @@ func (s *Service) othersCanKey(profile string) bool {
 
 // recordWrite records what c's complete stored: etag is the store's answer, info what the
 // complete's read found at the key (read now if it read nothing). A read that found
-// another object (written since the complete) binds nothing: the upload's is gone.
-func (s *Service) recordWrite(ctx context.Context, c *uploadplan.Claims, etag string, info storage.ObjectInfo) error {
+// another object (written since the complete) binds nothing: the upload's is gone. Nor
+// does one of the upload's bytes with settings other than the initiate asked for while
+// another caller's keys for the key held: keys can rebuild the upload's very bytes, cut
+// the same way, in the moment since the store's complete (the declarations are read only
+// then: a store that spells settings as they were sent costs no request more). ours
+// tells whether what the read found is the upload's object.
+func (s *Service) recordWrite(ctx context.Context, c *uploadplan.Claims, etag string, info storage.ObjectInfo) (ours bool, _ error) {
 	if !info.Exists {
 		var err error
 		if info, err = s.objects.Stat(ctx, c.Key); err != nil {
-			return err
+			return false, err
 		}
 	}
 	w := storedWrite{}
 	if info.Exists && strings.Trim(info.ETag, `"`) == strings.Trim(etag, `"`) {
-		w = storedWrite{ETag: strings.Trim(info.ETag, `"`), Object: storedText(info)}
+		w = storedWrite{ETag: strings.Trim(info.ETag, `"`), Object: storedText(info), Modified: info.LastModified.Unix()}
 	}
-	return s.records.Put(ctx, records.Stored, storedSubject(c.Key, c.Write), &w)
+	if w.ETag != "" && settingsDigest(storedText(info)) != c.Settings {
+		all, err := s.readDeclarations(ctx, c.Key)
+		if err != nil {
+			return false, err
+		}
+		if slices.ContainsFunc(heldFor(all, info, c.Profile), func(d declared) bool { return d.Caller != c.Subject || d.Caller == "" }) {
+			w = storedWrite{}
+		}
+	}
+	return w.ETag != "", s.records.Put(ctx, records.Stored, storedSubject(c.Key, c.Write), &w)
 }
 
 // storedRecord reads the record of write's object at key: nil when there is none. A

@@ -282,16 +282,18 @@ func TestStorageTellsTheAPIsEventID(t *testing.T) {
 
 // The record binds the object, not only its bytes: keys that rebuild an upload's very
 // bytes, cut into the same parts (so of the ETag the record names), with any one setting
-// of their own — a Content-Type's parameters, an entity header, metadata — write no
-// upload's object: it is held to their declaration (here of another size: deleted). Their
-// exact rebuild is the upload's own object again, but for grants of their own.
+// of their own — a Content-Type's parameters, an entity header, metadata, a customer's key —
+// or a second later write no upload's object: it is held to their declaration (here of
+// another size: deleted). Their exact rebuild within the second is the upload's own object
+// again (Last-Modified counts seconds), but for grants of their own.
 func TestRecordBindsTheObjectsSettings(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		vary  func(o *storage.Object)
 		stays bool
 	}{
-		{"the very object", func(o *storage.Object) {}, true},
+		{"the very object, in the same second", func(o *storage.Object) {}, true},
+		{"the very object, a second later", func(o *storage.Object) { time.Sleep(1100 * time.Millisecond) }, false},
 		{"a charset", func(o *storage.Object) { o.ContentType += "; charset=utf-7" }, false},
 		{"Cache-Control", func(o *storage.Object) { o.CacheControl = "public, max-age=31536000" }, false},
 		{"Content-Encoding", func(o *storage.Object) { o.ContentEncoding = "gzip" }, false},

@@ -150,10 +150,13 @@ func (s *Service) storedBy(ctx context.Context, c *uploadplan.Claims, info stora
 	if !s.UploadedBy(c, info) {
 		return false, false, nil
 	}
-	if !s.othersCanKey(c.Profile) {
+	// A recorded seal is judged by its record whatever the settings are now (keys may have
+	// been handed out before they were turned off).
+	seal, _ := s.apiWrite(c.Key, info)
+	seal.recorded = seal.recorded && s.records != nil
+	if !seal.recorded && !s.othersCanKey(c.Profile) {
 		return true, false, nil
 	}
-	seal, _ := s.apiWrite(c.Key, info)
 	var all []declared
 	var rec *storedWrite
 	var declErr, recErr error

@@ -39,6 +39,11 @@ type Claims struct {
 	// Checksum names the whole-object checksum the upload was created with (the store's,
 	// checksum.CRC64ECMA or CRC64NVME; "" in tokens from before checksums).
 	Checksum string `json:"ck,omitempty"`
+	// Settings, for an upload whose complete records what it stored (where temporary keys
+	// for its key can go to someone else), digests the Content-Type and settings the
+	// initiate asked for: an object found with others, while others' keys were out, is
+	// none the complete may record as the upload's.
+	Settings string `json:"st,omitempty"`
 }
 
 // Plan rebuilds the part plan the token carries.
